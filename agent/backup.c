@@ -1,0 +1,790 @@
+/* backup.c: the backup data path. Unchanged files (size, mtime, ctime, inode equal to the
+ * parent snapshot's entry) reuse their content references without being read; changed ones
+ * are chunked, and only chunks no index knows are compressed, sealed and packed. */
+#include "coffre/backup.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "coffre/blob.h"
+#include "coffre/error.h"
+#include "coffre/pack.h"
+#include "coffre/snap.h"
+#include "coffre/tree.h"
+#include "repo_internal.h"
+
+#define READ_BUF (4u << 20)
+#define MAX_DEPTH 512
+
+struct run {
+	struct repo *r;
+	const struct backup_opts *o;
+	struct blobidx *x;
+	struct blob_reader *br;
+	struct pack_writer *pw;
+	struct backup_stats st;
+	uint64_t t0, last_progress;
+	uint8_t *rbuf;
+	dev_t repo_dev;
+	ino_t repo_ino;
+	struct cf_error *err;
+};
+
+static int cancelled(struct run *R)
+{
+	return R->o->cancel && *R->o->cancel;
+}
+
+static void progress(struct run *R, int force)
+{
+	if (!R->o->progress)
+		return;
+	uint64_t now = util_now_ns();
+	if (!force && now - R->last_progress < 250000000u)
+		return;
+	R->last_progress = now;
+	R->st.duration = (double)(now - R->t0) / 1e9;
+	R->o->progress(R->o->ctx, &R->st);
+	repo_lock_refresh(R->r);
+}
+
+static void warn(struct run *R, const char *path, const char *fmt, int e)
+{
+	R->st.warnings++;
+	if (R->o->warn) {
+		char msg[256];
+		snprintf(msg, sizeof msg, "%s%s%s", fmt, e ? ": " : "", e ? strerror(e) : "");
+		R->o->warn(R->o->ctx, path, msg);
+	}
+}
+
+static int finish_pack(struct run *R)
+{
+	if (!R->pw)
+		return 0;
+	uint8_t id[32];
+	struct pack_entry *e = NULL;
+	size_t n = 0;
+	int rc = pack_writer_finish(R->pw, id, &e, &n, R->err);
+	pack_writer_free(R->pw);
+	R->pw = NULL;
+	if (rc)
+		return rc;
+	return blobidx_add_pack(R->x, id, e, n, R->err);
+}
+
+/* Stores a blob unless some index (or this run) already has it. */
+static int store_blob(struct run *R, int type, const uint8_t id[32], const void *p, size_t n)
+{
+	if (blobidx_has(R->x, id))
+		return 0;
+	int rc;
+	if (!R->pw && (rc = pack_writer_new(R->r, &R->pw, R->err)))
+		return rc;
+	if ((rc = pack_writer_add(R->pw, type, id, p, n, R->err)) || (rc = blobidx_note(R->x, id)))
+		return rc;
+	R->st.bytes_added += n;
+	if (type == BLOB_DATA)
+		R->st.data_blobs++;
+	else
+		R->st.tree_blobs++;
+	if (pack_writer_size(R->pw) >= R->r->pack_size)
+		return finish_pack(R);
+	return 0;
+}
+
+static int store_tree(void *ctx, const uint8_t *data, size_t n, uint8_t ret_id[32],
+	struct cf_error *err)
+{
+	struct run *R = ctx;
+	repo_blob_id(R->r, data, n, ret_id);
+	return store_blob(R, BLOB_TREE, ret_id, data, n);
+}
+
+/* File content: the first refs stay inline; past TREE_INLINE_MAX they go to a list tree. */
+struct content {
+	struct buf inl;
+	uint32_t n;
+	struct tree_builder *list;
+};
+
+static int content_add(struct run *R, struct content *c, const uint8_t id[32], uint32_t len)
+{
+	if (!c->list && c->n < TREE_INLINE_MAX) {
+		uint8_t rec[TREE_REF_BYTES];
+		memcpy(rec, id, 32);
+		le32_put(rec + 32, len);
+		if (buf_append(&c->inl, rec, sizeof rec))
+			return cf_error_set(R->err, CF_ENOMEM, "out of memory");
+		c->n++;
+		return 0;
+	}
+	int rc;
+	if (!c->list) {
+		if (tree_builder_new(0, NULL, store_tree, R, &c->list))
+			return cf_error_set(R->err, CF_ENOMEM, "out of memory");
+		for (uint32_t i = 0; i < c->n; i++) {
+			const uint8_t *rec = c->inl.p + (size_t)i * TREE_REF_BYTES;
+			if ((rc = tree_builder_add_ref(c->list, rec, le32_get(rec + 32), R->err)))
+				return rc;
+		}
+	}
+	return tree_builder_add_ref(c->list, id, len, R->err);
+}
+
+static int open_nofollow(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+	if (fd < 0 && errno == EPERM)	/* O_NOATIME needs ownership */
+		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	return fd;
+}
+
+/* Reads and stores a changed file; fills ${e}'s content. Returns 0, 1 (skipped with a
+ * warning) or CF_E*. */
+static int read_file(struct run *R, int dirfd, const char *name, const char *path,
+	struct tree_entry *e, struct content *c)
+{
+	int fd = open_nofollow(dirfd, name);
+	if (fd < 0) {
+		warn(R, path, "cannot open", errno);
+		return 1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		warn(R, path, "changed type while being read", 0);
+		return 1;
+	}
+	R->st.current = path;
+	size_t have = 0;
+	uint64_t total = 0;
+	int eof = 0, rc = 0;
+	const struct chunker *ck = &R->r->chunker;
+	while (!eof || have > 0) {
+		while (!eof && have < READ_BUF) {
+			ssize_t n = read(fd, R->rbuf + have, READ_BUF - have);
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				warn(R, path, "cannot read", errno);
+				close(fd);
+				return 1;
+			}
+			if (n == 0)
+				eof = 1;
+			have += (size_t)n;
+			R->st.bytes_read += (uint64_t)n;
+		}
+		size_t off = 0;
+		/* Cut while a full max-size window is available, or to the end at EOF. */
+		while (have - off > 0 && (eof || have - off >= ck->max)) {
+			size_t len = chunk_cut(ck, R->rbuf + off, have - off);
+			uint8_t id[32];
+			repo_blob_id(R->r, R->rbuf + off, len, id);
+			if ((rc = store_blob(R, BLOB_DATA, id, R->rbuf + off, len)) ||
+			    (rc = content_add(R, c, id, (uint32_t)len))) {
+				close(fd);
+				return rc;
+			}
+			off += len;
+			total += len;
+		}
+		memmove(R->rbuf, R->rbuf + off, have - off);
+		have -= off;
+		progress(R, 0);
+		if (cancelled(R)) {
+			close(fd);
+			return cf_error_set(R->err, CF_EIO, "interrupted");
+		}
+	}
+	struct stat st2;
+	int changed = fstat(fd, &st2) != 0 || st2.st_size != st.st_size ||
+		      st2.st_mtim.tv_sec != st.st_mtim.tv_sec ||
+		      st2.st_mtim.tv_nsec != st.st_mtim.tv_nsec || (off_t)total != st.st_size;
+	close(fd);
+	if (changed)
+		warn(R, path, "changed while being read (the snapshot holds what was read)", 0);
+	/* Metadata from before the read: if the file changed, the next run reads it again. */
+	e->mode = st.st_mode & 07777;
+	e->uid = st.st_uid;
+	e->gid = st.st_gid;
+	e->nlink = (uint32_t)st.st_nlink;
+	e->mtime_s = st.st_mtim.tv_sec;
+	e->mtime_ns = (uint32_t)st.st_mtim.tv_nsec;
+	e->ctime_s = changed ? 0 : st.st_ctim.tv_sec;
+	e->ctime_ns = changed ? 0 : (uint32_t)st.st_ctim.tv_nsec;
+	e->ino = st.st_ino;
+	e->dev = st.st_dev;
+	e->size = total;
+	if (c->list) {
+		if ((rc = tree_builder_finish(c->list, e->id, R->err)))
+			return rc;
+		e->content = TREE_CONTENT_LIST;
+	} else {
+		e->content = c->n ? TREE_CONTENT_INLINE : TREE_CONTENT_NONE;
+		e->nrefs = c->n;
+		e->refs = c->inl.p;
+	}
+	return 0;
+}
+
+static void fill_stat(struct tree_entry *e, const struct stat *st)
+{
+	e->mode = st->st_mode & 07777;
+	e->uid = st->st_uid;
+	e->gid = st->st_gid;
+	e->nlink = (uint32_t)st->st_nlink;
+	e->mtime_s = st->st_mtim.tv_sec;
+	e->mtime_ns = (uint32_t)st->st_mtim.tv_nsec;
+	e->ctime_s = st->st_ctim.tv_sec;
+	e->ctime_ns = (uint32_t)st->st_ctim.tv_nsec;
+	e->ino = st->st_ino;
+	e->dev = st->st_dev;
+	e->size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0;
+}
+
+/* Reads extended attributes as "u16 klen, key, u32 vlen, value" records. */
+static void read_xattrs(const char *path, struct buf *out, uint16_t *ret_n)
+{
+	*ret_n = 0;
+	char list[8192];
+	ssize_t ln = llistxattr(path, list, sizeof list);
+	if (ln <= 0)
+		return;
+	uint8_t val[8192];
+	for (ssize_t i = 0; i < ln; i += (ssize_t)strlen(list + i) + 1) {
+		const char *k = list + i;
+		ssize_t vn = lgetxattr(path, k, val, sizeof val);
+		if (vn < 0 || out->len + strlen(k) + (size_t)vn + 6 > TREE_XATTR_MAX)
+			continue;
+		buf_put_u16(out, (uint16_t)strlen(k));
+		buf_append(out, k, strlen(k));
+		buf_put_u32(out, (uint32_t)vn);
+		buf_append(out, val, (size_t)vn);
+		(*ret_n)++;
+	}
+}
+
+static int excluded(struct run *R, const char *name, const char *path)
+{
+	for (size_t i = 0; i < R->o->nexcludes; i++) {
+		const char *g = R->o->excludes[i];
+		if (fnmatch(g, strchr(g, '/') ? path : name, 0) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int scan_dir(struct run *R, int dirfd, const char *path, const uint8_t *parent_tree,
+	int depth, uint8_t ret_tree[32]);
+
+/* Looks the parent's entry named ${name} up, advancing the parent iterator (both sorted). */
+static int parent_match(struct tree_iter *pit, struct tree_entry *pe, int *have, int *done,
+	const char *name, struct cf_error *err)
+{
+	while (pit && !*done) {
+		if (!*have) {
+			int rc = tree_iter_next_entry(pit, pe, err);
+			if (rc < 0)
+				return rc;
+			if (rc == 0) {
+				*done = 1;
+				break;
+			}
+			*have = 1;
+		}
+		int c = strcmp(pe->name, name);
+		if (c == 0)
+			return 1;
+		if (c > 0)
+			return 0;
+		*have = 0;
+	}
+	return 0;
+}
+
+/* Adds the entry for ${name} in ${dirfd} to ${b}. */
+static int scan_entry(struct run *R, struct tree_builder *b, int dirfd, const char *name,
+	const char *path, const struct tree_entry *pe, int depth)
+{
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		if (errno != ENOENT)	/* vanished since listed: not a problem */
+			warn(R, path, "cannot stat", errno);
+		return 0;
+	}
+	R->st.entries++;
+	struct tree_entry e = { .name = name, .namelen = strlen(name) };
+	struct buf xa = { 0 };
+	struct content c = { 0 };
+	char target[TREE_TARGET_MAX + 2];
+	int rc = 0;
+	fill_stat(&e, &st);
+	if (S_ISREG(st.st_mode)) {
+		e.type = TREE_FILE;
+		if (pe && pe->type == TREE_FILE && pe->size == (uint64_t)st.st_size &&
+		    pe->mtime_s == st.st_mtim.tv_sec && pe->mtime_ns == st.st_mtim.tv_nsec &&
+		    pe->ctime_s == st.st_ctim.tv_sec && pe->ctime_ns == st.st_ctim.tv_nsec &&
+		    pe->ino == st.st_ino) {
+			/* Unchanged: same content and, ctime being equal, same xattrs. */
+			e.content = pe->content;
+			e.nrefs = pe->nrefs;
+			e.refs = pe->refs;
+			memcpy(e.id, pe->id, 32);
+			e.nxattrs = pe->nxattrs;
+			e.xattrs = pe->xattrs;
+			e.xattrslen = pe->xattrslen;
+			R->st.files_unchanged++;
+			return tree_builder_add_entry(b, &e, R->err);
+		}
+		rc = read_file(R, dirfd, name, path, &e, &c);
+		if (rc == 1) {
+			rc = 0;
+			goto out;
+		}
+		if (rc)
+			goto out;
+		if (pe)
+			R->st.files_changed++;
+		else
+			R->st.files_new++;
+	} else if (S_ISDIR(st.st_mode)) {
+		e.type = TREE_DIR;
+		if (st.st_dev == R->repo_dev && st.st_ino == R->repo_ino)
+			return 0;	/* never back the repository up into itself */
+		int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			warn(R, path, "cannot open directory", errno);
+			return 0;
+		}
+		rc = scan_dir(R, fd, path, pe && pe->type == TREE_DIR ? pe->id : NULL, depth + 1,
+			e.id);
+		close(fd);
+		if (rc == 1) {
+			rc = 0;
+			goto out;
+		}
+		if (rc)
+			goto out;
+	} else if (S_ISLNK(st.st_mode)) {
+		e.type = TREE_SYMLINK;
+		ssize_t n = readlinkat(dirfd, name, target, sizeof target - 1);
+		if (n <= 0 || n > TREE_TARGET_MAX) {
+			warn(R, path, "cannot read symbolic link", n < 0 ? errno : ENAMETOOLONG);
+			return 0;
+		}
+		target[n] = 0;
+		e.target = target;
+		e.targetlen = (size_t)n;
+	} else if (S_ISFIFO(st.st_mode)) {
+		e.type = TREE_FIFO;
+	} else {
+		return 0;	/* sockets and devices are not business data */
+	}
+	if (e.type != TREE_SYMLINK) {
+		read_xattrs(path, &xa, &e.nxattrs);
+		e.xattrs = xa.p;
+		e.xattrslen = xa.len;
+	}
+	rc = tree_builder_add_entry(b, &e, R->err);
+out:
+	buf_free(&xa);
+	buf_free(&c.inl);
+	tree_builder_free(c.list);
+	return rc;
+}
+
+/* Returns 0 with ${ret_tree} set, 1 if the directory could not be read (warned), or CF_E*. */
+static int scan_dir(struct run *R, int dirfd, const char *path, const uint8_t *parent_tree,
+	int depth, uint8_t ret_tree[32])
+{
+	if (depth > MAX_DEPTH) {
+		warn(R, path, "directory nesting too deep, skipped", 0);
+		return 1;
+	}
+	int dfd = dup(dirfd);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		warn(R, path, "cannot read directory", errno);
+		return 1;
+	}
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	int rc = 0;
+	errno = 0;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			void *p = realloc(names, cap * sizeof *names);
+			if (!p) {
+				rc = cf_error_set(R->err, CF_ENOMEM, "out of memory");
+				break;
+			}
+			names = p;
+		}
+		if (!(names[n] = strdup(de->d_name))) {
+			rc = cf_error_set(R->err, CF_ENOMEM, "out of memory");
+			break;
+		}
+		n++;
+	}
+	closedir(d);
+	R->st.dirs++;
+	qsort(names, n, sizeof *names, cmp_names);
+	struct tree_builder *b = NULL;
+	struct tree_iter *pit = NULL;
+	struct tree_entry pe;
+	int have = 0, done = 0;
+	if (rc == 0 && tree_builder_new(1, R->r->k->split, store_tree, R, &b))
+		rc = cf_error_set(R->err, CF_ENOMEM, "out of memory");
+	if (rc == 0 && parent_tree &&
+	    tree_iter_new(1, parent_tree, blob_reader_load, R->br, &pit, NULL) != 0)
+		pit = NULL;	/* an unreadable parent only costs re-reading */
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char *p = util_path("%s%s%s", path, strcmp(path, "/") ? "/" : "", names[i]);
+		if (!p) {
+			rc = cf_error_set(R->err, CF_ENOMEM, "out of memory");
+			break;
+		}
+		if (!excluded(R, names[i], p)) {
+			int m = parent_match(pit, &pe, &have, &done, names[i], NULL);
+			if (m < 0) {
+				tree_iter_free(pit);
+				pit = NULL;
+				m = 0;
+			}
+			rc = scan_entry(R, b, dirfd, names[i], p, m ? &pe : NULL, depth);
+		}
+		free(p);
+		if (rc == 0 && cancelled(R))
+			rc = cf_error_set(R->err, CF_EIO, "interrupted");
+	}
+	if (rc == 0)
+		rc = tree_builder_finish(b, ret_tree, R->err);
+	tree_builder_free(b);
+	tree_iter_free(pit);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+/* ---- the snapshot root: the backed-up paths under their absolute names ---- */
+
+static char *clean_abs(const char *p)
+{
+	char *cwd = NULL, *joined;
+	if (p[0] != '/') {
+		cwd = getcwd(NULL, 0);
+		if (!cwd)
+			return NULL;
+		joined = util_path("%s/%s", cwd, p);
+		free(cwd);
+	} else {
+		joined = strdup(p);
+	}
+	if (!joined)
+		return NULL;
+	/* Lexical clean-up: collapse "//", "." and "..". */
+	char *out = malloc(strlen(joined) + 2);
+	size_t o = 0;
+	if (!out) {
+		free(joined);
+		return NULL;
+	}
+	char *save = NULL;
+	for (char *t = strtok_r(joined, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
+		if (strcmp(t, ".") == 0)
+			continue;
+		if (strcmp(t, "..") == 0) {
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+			continue;
+		}
+		out[o++] = '/';
+		memcpy(out + o, t, strlen(t));
+		o += strlen(t);
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = 0;
+	free(joined);
+	return out;
+}
+
+/* Is ${p} equal to ${dir} or below it? */
+static int under(const char *p, const char *dir)
+{
+	size_t n = strlen(dir);
+	if (strcmp(dir, "/") == 0)
+		return 1;
+	return strncmp(p, dir, n) == 0 && (p[n] == 0 || p[n] == '/');
+}
+
+/* Builds the tree of the virtual directory ${dir} that leads to the paths below it. */
+static int build_virtual(struct run *R, const char *dir, char **paths, size_t np,
+	const uint8_t *parent_tree, int depth, uint8_t ret_tree[32])
+{
+	struct tree_builder *b = NULL;
+	struct tree_iter *pit = NULL;
+	struct tree_entry pe;
+	int have = 0, done = 0, rc = 0;
+	if (depth > MAX_DEPTH)
+		return cf_error_set(R->err, CF_EUSAGE, "path too deep");
+	if (tree_builder_new(1, R->r->k->split, store_tree, R, &b))
+		return cf_error_set(R->err, CF_ENOMEM, "out of memory");
+	if (parent_tree && tree_iter_new(1, parent_tree, blob_reader_load, R->br, &pit, NULL))
+		pit = NULL;
+	size_t dl = strcmp(dir, "/") == 0 ? 0 : strlen(dir);
+	/* paths are sorted; group them by their next component below dir. */
+	for (size_t i = 0; rc == 0 && i < np;) {
+		const char *rest = paths[i] + dl + 1;
+		size_t cl = strcspn(rest, "/");
+		char *name = strndup(rest, cl);
+		char *full = util_path("%.*s", (int)(dl + 1 + cl), paths[i]);
+		size_t j = i;
+		while (j < np && strncmp(paths[j], full, strlen(full)) == 0 &&
+		       (paths[j][strlen(full)] == 0 || paths[j][strlen(full)] == '/'))
+			j++;
+		if (!name || !full) {
+			rc = cf_error_set(R->err, CF_ENOMEM, "out of memory");
+		} else {
+			int m = parent_match(pit, &pe, &have, &done, name, NULL);
+			const struct tree_entry *pp = m > 0 ? &pe : NULL;
+			char *pdir = util_path("%.*s", dl ? (int)dl : 1, dl ? dir : "/");
+			int dfd = pdir ? open(pdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+			free(pdir);
+			if (dfd < 0) {
+				rc = cf_error_sys(R->err, CF_EIO, "cannot open '%s'", dir);
+			} else if (strcmp(paths[i], full) == 0) {
+				/* A path given to back up: the real thing, wholly. */
+				struct stat st;
+				if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+					rc = cf_error_sys(R->err, CF_EIO, "cannot back up '%s'", full);
+				else
+					rc = scan_entry(R, b, dfd, name, full, pp, depth);
+			} else {
+				/* A directory on the way to the given paths. */
+				struct stat st;
+				if (fstatat(dfd, name, &st, 0) != 0 || !S_ISDIR(st.st_mode)) {
+					rc = cf_error_sys(R->err, CF_EIO, "cannot back up '%s'", full);
+				} else {
+					struct tree_entry e = { .name = name, .namelen = cl,
+						.type = TREE_DIR };
+					fill_stat(&e, &st);
+					rc = build_virtual(R, full, paths + i, j - i,
+						pp && pp->type == TREE_DIR ? pp->id : NULL, depth + 1,
+						e.id);
+					if (rc == 0)
+						rc = tree_builder_add_entry(b, &e, R->err);
+				}
+			}
+			if (dfd >= 0)
+				close(dfd);
+		}
+		free(name);
+		free(full);
+		i = j;
+	}
+	if (rc == 0)
+		rc = tree_builder_finish(b, ret_tree, R->err);
+	tree_builder_free(b);
+	tree_iter_free(pit);
+	return rc;
+}
+
+static int cmp_paths(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int same_paths(const struct snap *s, char **paths, size_t n)
+{
+	if (s->npaths != n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s->paths[i], paths[i]) != 0)
+			return 0;
+	return 1;
+}
+
+static char *summary_json(const struct backup_stats *st)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "files_new", json_integer((json_int_t)st->files_new));
+	json_object_set_new(o, "files_changed", json_integer((json_int_t)st->files_changed));
+	json_object_set_new(o, "files_unchanged", json_integer((json_int_t)st->files_unchanged));
+	json_object_set_new(o, "dirs", json_integer((json_int_t)st->dirs));
+	json_object_set_new(o, "bytes_read", json_integer((json_int_t)st->bytes_read));
+	json_object_set_new(o, "bytes_added", json_integer((json_int_t)st->bytes_added));
+	json_object_set_new(o, "bytes_stored", json_integer((json_int_t)st->bytes_stored));
+	json_object_set_new(o, "warnings", json_integer((json_int_t)st->warnings));
+	json_object_set_new(o, "duration", json_real(st->duration));
+	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	return s;
+}
+
+int backup_run(struct repo *r, const struct backup_opts *o, struct backup_stats *ret_stats,
+	uint8_t ret_snap[32], uint8_t ret_parent[32], int *ret_has_parent, struct cf_error *err)
+{
+	struct run R = { .r = r, .o = o, .err = err };
+	struct snap s = { 0 };
+	struct snap **list = NULL;
+	size_t nlist = 0;
+	char **paths = NULL;
+	size_t np = 0;
+	char host[256] = "";
+	int rc;
+	R.t0 = util_now_ns();
+	if (o->npaths == 0)
+		return cf_error_set(err, CF_EUSAGE, "nothing to back up");
+	struct stat rst;
+	if (stat(r->path, &rst) == 0) {
+		R.repo_dev = rst.st_dev;
+		R.repo_ino = rst.st_ino;
+	}
+	paths = calloc(o->npaths, sizeof *paths);
+	R.rbuf = malloc(READ_BUF);
+	if (!paths || !R.rbuf) {
+		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < o->npaths; i++) {
+		char *p = clean_abs(o->paths[i]);
+		struct stat st;
+		if (!p) {
+			rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+			goto out;
+		}
+		if (lstat(p, &st) != 0) {
+			rc = cf_error_sys(err, CF_EUSAGE, "cannot back up '%s'", o->paths[i]);
+			free(p);
+			goto out;
+		}
+		paths[np++] = p;
+	}
+	qsort(paths, np, sizeof *paths, cmp_paths);
+	/* Drop duplicates and paths inside another given path. */
+	size_t m = 0;
+	for (size_t i = 0; i < np; i++) {
+		if (m > 0 && under(paths[i], paths[m - 1])) {
+			free(paths[i]);
+			continue;
+		}
+		paths[m++] = paths[i];
+	}
+	np = m;
+	if ((rc = repo_lock(r, 0, err)))
+		goto out;
+	if ((rc = blobidx_open(r, &R.x, err)) || (rc = blob_reader_new(r, R.x, &R.br, err)))
+		goto out;
+	if (o->hostname)
+		snprintf(host, sizeof host, "%s", o->hostname);
+	else
+		gethostname(host, sizeof host - 1);
+	if ((rc = snap_list(r, &list, &nlist, NULL, err)))
+		goto out;
+	const struct snap *parent = NULL;
+	for (size_t i = nlist; i-- > 0;) {
+		if (strcmp(list[i]->hostname, host) == 0 && same_paths(list[i], paths, np)) {
+			parent = list[i];
+			break;
+		}
+	}
+	if (strcmp(paths[0], "/") == 0) {
+		int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		rc = fd < 0 ? cf_error_sys(err, CF_EIO, "cannot open '/'")
+			    : scan_dir(&R, fd, "/", parent ? parent->tree : NULL, 0, s.tree);
+		if (fd >= 0)
+			close(fd);
+		if (rc == 1)
+			rc = cf_error_set(err, CF_EIO, "cannot read '/'");
+	} else {
+		rc = build_virtual(&R, "/", paths, np, parent ? parent->tree : NULL, 0, s.tree);
+	}
+	if (rc)
+		goto out;
+	if ((rc = finish_pack(&R)) || (rc = blobidx_commit(R.x, err)))
+		goto out;
+	/* The snapshot is the commit point: everything it names is durable by now. */
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	s.time = now.tv_sec;
+	s.time_ns = (uint32_t)now.tv_nsec;
+	s.hostname = host;
+	struct passwd *pw = getpwuid(getuid());
+	s.username = pw ? pw->pw_name : (char *)"";
+	s.paths = paths;
+	s.npaths = np;
+	/* snap_write only reads the tags: share the caller's strings. */
+	char **tags = calloc(o->ntags ? o->ntags : 1, sizeof *tags);
+	if (!tags) {
+		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (o->ntags)
+		memcpy(tags, o->tags, o->ntags * sizeof *tags);
+	s.tags = tags;
+	s.ntags = o->ntags;
+	if (parent) {
+		s.has_parent = 1;
+		memcpy(s.parent, parent->id, 32);
+	}
+	R.st.duration = (double)(util_now_ns() - R.t0) / 1e9;
+	R.st.bytes_stored = r->bytes_written;
+	s.summary = summary_json(&R.st);
+	rc = snap_write(r, &s, err);
+	free(s.summary);
+	free(tags);
+	if (rc)
+		goto out;
+	R.st.bytes_stored = r->bytes_written;
+	R.st.duration = (double)(util_now_ns() - R.t0) / 1e9;
+	R.st.current = NULL;
+	memcpy(ret_snap, s.id, 32);
+	*ret_has_parent = parent != NULL;
+	if (parent)
+		memcpy(ret_parent, parent->id, 32);
+	else
+		memset(ret_parent, 0, 32);
+	rc = R.st.warnings ? CF_EPARTIAL : 0;
+out:
+	R.st.current = NULL;
+	if (ret_stats)
+		*ret_stats = R.st;
+	pack_writer_free(R.pw);
+	blob_reader_free(R.br);
+	blobidx_free(R.x);
+	repo_unlock(r);
+	snap_list_free(list, nlist);
+	for (size_t i = 0; paths && i < np; i++)
+		free(paths[i]);
+	free(paths);
+	free(R.rbuf);
+	return rc;
+}

@@ -1,0 +1,393 @@
+/* blob.c: index objects and the SQLite cache of the blob index. */
+#include "coffre/blob.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "coffre/error.h"
+#include "idset.h"
+#include "repo_internal.h"
+
+#define INDEX_VERSION 1
+#define INDEX_ENTRY_BYTES (1 + 1 + 32 + 4 + 4 + 4)
+#define CACHE_SCHEMA 1
+
+struct blobidx {
+	struct repo *r;
+	sqlite3 *db;
+	sqlite3_stmt *get;
+	struct idset run;
+	struct blob_pack *packs;
+	size_t npacks, cappacks;
+	size_t bad;
+};
+
+void blob_packs_free(struct blob_pack *p, size_t n)
+{
+	for (size_t i = 0; p && i < n; i++)
+		free(p[i].e);
+	free(p);
+}
+
+int blob_index_write(struct repo *r, const struct blob_pack *packs, size_t n, uint8_t ret_id[32],
+	struct cf_error *err)
+{
+	struct buf b = { 0 };
+	int bad = buf_put_u8(&b, INDEX_VERSION) || buf_put_u32(&b, (uint32_t)n);
+	for (size_t i = 0; !bad && i < n; i++) {
+		bad = buf_append(&b, packs[i].id, 32) || buf_put_u32(&b, (uint32_t)packs[i].n);
+		for (size_t j = 0; !bad && j < packs[i].n; j++) {
+			const struct pack_entry *e = &packs[i].e[j];
+			bad = buf_put_u8(&b, e->type) || buf_put_u8(&b, e->flags) ||
+			      buf_append(&b, e->id, 32) || buf_put_u32(&b, e->offset) ||
+			      buf_put_u32(&b, e->stored) || buf_put_u32(&b, e->raw);
+		}
+	}
+	int rc = bad ? cf_error_set(err, CF_ENOMEM, "out of memory")
+		     : repo_put_object(r, REPO_INDEX, b.p, b.len, ret_id, err);
+	buf_free(&b);
+	return rc;
+}
+
+int blob_index_read(struct repo *r, const uint8_t id[32], struct blob_pack **ret_packs,
+	size_t *ret_n, struct cf_error *err)
+{
+	struct buf b = { 0 };
+	int rc = repo_get_object(r, REPO_INDEX, id, &b, err);
+	if (rc)
+		return rc;
+	struct rd rd;
+	rd_init(&rd, b.p, b.len);
+	uint8_t ver = rd_u8(&rd);
+	uint32_t n = rd_u32(&rd);
+	struct blob_pack *p = NULL;
+	/* Every pack costs at least 36 bytes: bound n before allocating. */
+	if (ver != INDEX_VERSION || rd.bad || n > rd_left(&rd) / 36)
+		goto corrupt;
+	p = calloc(n ? n : 1, sizeof *p);
+	if (!p) {
+		buf_free(&b);
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		const uint8_t *pid = rd_bytes(&rd, 32);
+		uint32_t m = rd_u32(&rd);
+		if (rd.bad || m > rd_left(&rd) / INDEX_ENTRY_BYTES)
+			goto corrupt;
+		memcpy(p[i].id, pid, 32);
+		p[i].e = calloc(m ? m : 1, sizeof *p[i].e);
+		if (!p[i].e) {
+			blob_packs_free(p, n);
+			buf_free(&b);
+			return cf_error_set(err, CF_ENOMEM, "out of memory");
+		}
+		p[i].n = m;
+		for (uint32_t j = 0; j < m; j++) {
+			struct pack_entry *e = &p[i].e[j];
+			e->type = rd_u8(&rd);
+			e->flags = rd_u8(&rd);
+			memcpy(e->id, rd_bytes(&rd, 32), 32);
+			e->offset = rd_u32(&rd);
+			e->stored = rd_u32(&rd);
+			e->raw = rd_u32(&rd);
+			if (e->type >= _BLOB_TYPE_MAX || e->flags > PACK_FLAG_ZSTD ||
+			    e->raw > MAX_BLOB_BYTES || e->stored < SEAL_OVERHEAD)
+				goto corrupt;
+		}
+	}
+	if (rd.bad || rd_left(&rd) != 0)
+		goto corrupt;
+	buf_free(&b);
+	*ret_packs = p;
+	*ret_n = n;
+	return 0;
+corrupt:
+	blob_packs_free(p, n);
+	buf_free(&b);
+	char hex[ID_HEX];
+	util_hex(hex, id, ID_LEN);
+	return cf_error_set(err, CF_ECORRUPT, "index '%s' is malformed", hex);
+}
+
+/* ---- the cache ---- */
+
+static int exec(sqlite3 *db, const char *sql)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+static int cache_insert_packs(struct blobidx *x, const struct blob_pack *p, size_t n)
+{
+	sqlite3_stmt *ip = NULL, *ib = NULL;
+	int rc = -1;
+	if (sqlite3_prepare_v2(x->db, "INSERT OR IGNORE INTO packs(id) VALUES(?)", -1, &ip, NULL) ||
+	    sqlite3_prepare_v2(x->db,
+		    "INSERT OR REPLACE INTO blobs(id,pack,type,flags,off,stored,raw) "
+		    "VALUES(?,(SELECT n FROM packs WHERE id=?),?,?,?,?,?)", -1, &ib, NULL))
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_bind_blob(ip, 1, p[i].id, 32, SQLITE_STATIC);
+		if (sqlite3_step(ip) != SQLITE_DONE)
+			goto out;
+		sqlite3_reset(ip);
+		for (size_t j = 0; j < p[i].n; j++) {
+			const struct pack_entry *e = &p[i].e[j];
+			sqlite3_bind_blob(ib, 1, e->id, 32, SQLITE_STATIC);
+			sqlite3_bind_blob(ib, 2, p[i].id, 32, SQLITE_STATIC);
+			sqlite3_bind_int(ib, 3, e->type);
+			sqlite3_bind_int(ib, 4, e->flags);
+			sqlite3_bind_int64(ib, 5, e->offset);
+			sqlite3_bind_int64(ib, 6, e->stored);
+			sqlite3_bind_int64(ib, 7, e->raw);
+			if (sqlite3_step(ib) != SQLITE_DONE)
+				goto out;
+			sqlite3_reset(ib);
+		}
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(ip);
+	sqlite3_finalize(ib);
+	return rc;
+}
+
+static int cache_open(struct blobidx *x, const char *path)
+{
+	if (sqlite3_open_v2(path, &x->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL))
+		return -1;
+	sqlite3_busy_timeout(x->db, 30000);
+	/* The cache is rebuildable from the repository: speed over durability. */
+	if (exec(x->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;") ||
+	    exec(x->db, "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER);"
+			"CREATE TABLE IF NOT EXISTS seen(id BLOB PRIMARY KEY) WITHOUT ROWID;"
+			"CREATE TABLE IF NOT EXISTS packs(n INTEGER PRIMARY KEY, id BLOB UNIQUE);"
+			"CREATE TABLE IF NOT EXISTS blobs(id BLOB PRIMARY KEY, pack INTEGER,"
+			" type INTEGER, flags INTEGER, off INTEGER, stored INTEGER, raw INTEGER)"
+			" WITHOUT ROWID;"))
+		return -1;
+	sqlite3_stmt *st = NULL;
+	int ver = -1;
+	if (sqlite3_prepare_v2(x->db, "SELECT v FROM meta WHERE k='schema'", -1, &st, NULL))
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		ver = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (ver != CACHE_SCHEMA &&
+	    exec(x->db, "DELETE FROM seen; DELETE FROM blobs; DELETE FROM packs;"
+			"INSERT OR REPLACE INTO meta VALUES('schema', 1);"))
+		return -1;
+	return sqlite3_prepare_v2(x->db,
+		"SELECT p.id, b.type, b.flags, b.off, b.stored, b.raw FROM blobs b "
+		"JOIN packs p ON p.n = b.pack WHERE b.id = ?", -1, &x->get, NULL) ? -1 : 0;
+}
+
+static int cache_sync(struct blobidx *x, struct cf_error *err)
+{
+	uint8_t (*ids)[ID_LEN] = NULL;
+	size_t n = 0;
+	int rc = repo_list(x->r, REPO_INDEX, &ids, &n, err);
+	if (rc)
+		return rc;
+	if (exec(x->db, "BEGIN IMMEDIATE")) {
+		free(ids);
+		return cf_error_set(err, CF_EIO, "cache: %s", sqlite3_errmsg(x->db));
+	}
+	/* An index that vanished (prune) invalidates what we derived from it: start over. */
+	struct idset present = { 0 };
+	for (size_t i = 0; i < n; i++)
+		idset_add(&present, ids[i]);
+	sqlite3_stmt *st = NULL;
+	int stale = 0;
+	size_t seen = 0;
+	sqlite3_prepare_v2(x->db, "SELECT id FROM seen", -1, &st, NULL);
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		seen++;
+		if (sqlite3_column_bytes(st, 0) != ID_LEN ||
+		    !idset_has(&present, sqlite3_column_blob(st, 0)))
+			stale = 1;
+	}
+	sqlite3_finalize(st);
+	idset_free(&present);
+	if (stale) {
+		exec(x->db, "DELETE FROM seen; DELETE FROM blobs; DELETE FROM packs;");
+		seen = 0;
+	}
+	sqlite3_stmt *q = NULL, *ins = NULL;
+	sqlite3_prepare_v2(x->db, "SELECT 1 FROM seen WHERE id=?", -1, &q, NULL);
+	sqlite3_prepare_v2(x->db, "INSERT INTO seen(id) VALUES(?)", -1, &ins, NULL);
+	rc = (q && ins) ? 0 : cf_error_set(err, CF_EIO, "cache: %s", sqlite3_errmsg(x->db));
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		sqlite3_bind_blob(q, 1, ids[i], ID_LEN, SQLITE_STATIC);
+		int known = sqlite3_step(q) == SQLITE_ROW;
+		sqlite3_reset(q);
+		if (known)
+			continue;
+		struct blob_pack *p = NULL;
+		size_t np = 0;
+		int r2 = blob_index_read(x->r, ids[i], &p, &np, NULL);
+		if (r2 == CF_ENOMEM) {
+			rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+			break;
+		}
+		if (r2) {
+			x->bad++;
+			continue;
+		}
+		if (cache_insert_packs(x, p, np)) {
+			rc = cf_error_set(err, CF_EIO, "cache: %s", sqlite3_errmsg(x->db));
+		} else {
+			sqlite3_bind_blob(ins, 1, ids[i], ID_LEN, SQLITE_STATIC);
+			if (sqlite3_step(ins) != SQLITE_DONE)
+				rc = cf_error_set(err, CF_EIO, "cache: %s", sqlite3_errmsg(x->db));
+			sqlite3_reset(ins);
+		}
+		blob_packs_free(p, np);
+	}
+	sqlite3_finalize(q);
+	sqlite3_finalize(ins);
+	free(ids);
+	if (rc == 0 && exec(x->db, "COMMIT"))
+		rc = cf_error_set(err, CF_EIO, "cache: %s", sqlite3_errmsg(x->db));
+	if (rc)
+		exec(x->db, "ROLLBACK");
+	(void)seen;
+	return rc;
+}
+
+int blobidx_open(struct repo *r, struct blobidx **ret, struct cf_error *err)
+{
+	struct blobidx *x = calloc(1, sizeof *x);
+	if (!x)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	x->r = r;
+	char *dir = repo_cache_dir(r);
+	char *path = dir ? util_path("%s/index.sqlite", dir) : strdup(":memory:");
+	free(dir);
+	if (!path) {
+		free(x);
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	}
+	if (cache_open(x, path) != 0) {
+		/* A damaged cache is thrown away: it holds nothing the repository does not. */
+		sqlite3_finalize(x->get);
+		sqlite3_close(x->db);
+		x->get = NULL;
+		x->db = NULL;
+		unlink(path);
+		char *wal = util_path("%s-wal", path);
+		if (wal)
+			unlink(wal);
+		free(wal);
+		if (cache_open(x, path) != 0) {
+			int rc = cf_error_set(err, CF_EIO, "cannot open the cache '%s': %s", path,
+				x->db ? sqlite3_errmsg(x->db) : "out of memory");
+			free(path);
+			blobidx_free(x);
+			return rc;
+		}
+	}
+	free(path);
+	int rc = cache_sync(x, err);
+	if (rc) {
+		blobidx_free(x);
+		return rc;
+	}
+	*ret = x;
+	return 0;
+}
+
+void blobidx_free(struct blobidx *x)
+{
+	if (!x)
+		return;
+	sqlite3_finalize(x->get);
+	sqlite3_close(x->db);
+	idset_free(&x->run);
+	blob_packs_free(x->packs, x->npacks);
+	free(x);
+}
+
+size_t blobidx_bad_indexes(const struct blobidx *x)
+{
+	return x->bad;
+}
+
+int blobidx_get(struct blobidx *x, const uint8_t id[32], struct blob_loc *ret)
+{
+	sqlite3_bind_blob(x->get, 1, id, ID_LEN, SQLITE_STATIC);
+	int rc = CF_ENOENT;
+	if (sqlite3_step(x->get) == SQLITE_ROW && sqlite3_column_bytes(x->get, 0) == ID_LEN) {
+		memcpy(ret->pack, sqlite3_column_blob(x->get, 0), ID_LEN);
+		memcpy(ret->e.id, id, ID_LEN);
+		ret->e.type = (uint8_t)sqlite3_column_int(x->get, 1);
+		ret->e.flags = (uint8_t)sqlite3_column_int(x->get, 2);
+		ret->e.offset = (uint32_t)sqlite3_column_int64(x->get, 3);
+		ret->e.stored = (uint32_t)sqlite3_column_int64(x->get, 4);
+		ret->e.raw = (uint32_t)sqlite3_column_int64(x->get, 5);
+		rc = 0;
+	}
+	sqlite3_reset(x->get);
+	return rc;
+}
+
+int blobidx_has(struct blobidx *x, const uint8_t id[32])
+{
+	if (idset_has(&x->run, id))
+		return 1;
+	struct blob_loc l;
+	return blobidx_get(x, id, &l) == 0;
+}
+
+int blobidx_note(struct blobidx *x, const uint8_t id[32])
+{
+	return idset_add(&x->run, id) ? CF_ENOMEM : 0;
+}
+
+int blobidx_add_pack(struct blobidx *x, const uint8_t id[32], struct pack_entry *e, size_t n,
+	struct cf_error *err)
+{
+	if (x->npacks == x->cappacks) {
+		size_t cap = x->cappacks ? x->cappacks * 2 : 16;
+		void *p = realloc(x->packs, cap * sizeof *x->packs);
+		if (!p) {
+			free(e);
+			return cf_error_set(err, CF_ENOMEM, "out of memory");
+		}
+		x->packs = p;
+		x->cappacks = cap;
+	}
+	memcpy(x->packs[x->npacks].id, id, ID_LEN);
+	x->packs[x->npacks].e = e;
+	x->packs[x->npacks].n = n;
+	x->npacks++;
+	return 0;
+}
+
+int blobidx_commit(struct blobidx *x, struct cf_error *err)
+{
+	if (x->npacks == 0)
+		return 0;
+	uint8_t iid[ID_LEN];
+	int rc = blob_index_write(x->r, x->packs, x->npacks, iid, err);
+	if (rc)
+		return rc;
+	if (exec(x->db, "BEGIN IMMEDIATE") == 0) {
+		sqlite3_stmt *ins = NULL;
+		int ok = cache_insert_packs(x, x->packs, x->npacks) == 0 &&
+			 sqlite3_prepare_v2(x->db, "INSERT OR IGNORE INTO seen(id) VALUES(?)", -1,
+				 &ins, NULL) == SQLITE_OK;
+		if (ok) {
+			sqlite3_bind_blob(ins, 1, iid, ID_LEN, SQLITE_STATIC);
+			ok = sqlite3_step(ins) == SQLITE_DONE;
+		}
+		sqlite3_finalize(ins);
+		exec(x->db, ok ? "COMMIT" : "ROLLBACK");
+	}
+	blob_packs_free(x->packs, x->npacks);
+	x->packs = NULL;
+	x->npacks = x->cappacks = 0;
+	return 0;
+}

@@ -1,0 +1,446 @@
+/* check.c: structure and data verification; index rebuild. */
+#include "coffre/check.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "coffre/blob.h"
+#include "coffre/error.h"
+#include "coffre/pack.h"
+#include "coffre/snap.h"
+#include "coffre/walk.h"
+#include "idset.h"
+#include "repo_internal.h"
+
+struct ck {
+	struct repo *r;
+	const struct check_opts *o;
+	struct check_result res;
+	struct idset indexed;	/* blobs some index lists in a pack that is present */
+	struct idset bad;	/* blobs known damaged or missing */
+	struct idset visited;	/* tree blobs already walked */
+	struct blob_reader *br;
+	const struct snap *s;
+	int affected_walk;
+};
+
+static void report(struct ck *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void report(struct ck *c, const char *fmt, ...)
+{
+	char line[1200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (c->o->report)
+		c->o->report(c->o->ctx, line);
+}
+
+int check_list_packs(struct repo *r, uint8_t (**ret_ids)[32], uint64_t **ret_sizes, size_t *ret_n,
+	struct cf_error *err)
+{
+	char *data = util_path("%s/data", r->path);
+	DIR *d = data ? opendir(data) : NULL;
+	if (!d) {
+		int rc = cf_error_sys(err, CF_EIO, "cannot list '%s'", data ? data : r->path);
+		free(data);
+		return rc;
+	}
+	uint8_t (*ids)[32] = NULL;
+	uint64_t *sizes = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strlen(e->d_name) != 2 || strspn(e->d_name, "0123456789abcdef") != 2)
+			continue;
+		char *sub = util_path("%s/%s", data, e->d_name);
+		DIR *sd = sub ? opendir(sub) : NULL;
+		struct dirent *f;
+		while (sd && (f = readdir(sd))) {
+			if (strlen(f->d_name) != 64 || strncmp(f->d_name, e->d_name, 2) != 0)
+				continue;
+			if (n == cap) {
+				cap = cap ? 2 * cap : 64;
+				void *p1 = realloc(ids, cap * 32), *p2 = p1 ? realloc(sizes, cap * 8) : NULL;
+				if (p1)
+					ids = p1;
+				if (p2)
+					sizes = p2;
+				if (!p1 || !p2) {
+					closedir(sd);
+					free(sub);
+					closedir(d);
+					free(data);
+					free(ids);
+					free(sizes);
+					return cf_error_set(err, CF_ENOMEM, "out of memory");
+				}
+			}
+			struct stat st;
+			char *fp = util_path("%s/%s", sub, f->d_name);
+			if (fp && stat(fp, &st) == 0 && util_unhex(ids[n], 32, f->d_name) == 0) {
+				sizes[n] = (uint64_t)st.st_size;
+				n++;
+			}
+			free(fp);
+		}
+		if (sd)
+			closedir(sd);
+		free(sub);
+	}
+	closedir(d);
+	free(data);
+	*ret_ids = ids;
+	*ret_sizes = sizes;
+	*ret_n = n;
+	return 0;
+}
+
+static size_t find_pack(uint8_t (*ids)[32], size_t n, const uint8_t *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(ids[i], id, 32) == 0)
+			return i;
+	return (size_t)-1;
+}
+
+/* Reads a whole pack: the name must be the hash of the bytes, every frame must open. */
+static int read_pack(struct ck *c, const uint8_t id[32], const char *name)
+{
+	char *path = pack_path(c->r, id);
+	int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	free(path);
+	if (fd < 0) {
+		report(c, "damaged pack data/%s: cannot open: %s", name, strerror(errno));
+		return -1;
+	}
+	struct pack_entry *e = NULL;
+	size_t n = 0;
+	uint64_t hoff = 0;
+	struct cf_error e2 = { 0 };
+	int bad = 0;
+	if (pack_read_header(c->r, fd, &e, &n, &hoff, &e2) != 0) {
+		report(c, "damaged pack data/%s: %s", name, e2.msg);
+		bad = 1;
+	}
+	struct buf out = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		if (pack_read_blob(c->r, fd, &e[i], &out, &e2) != 0) {
+			char hex[65];
+			util_hex(hex, e[i].id, 32);
+			report(c, "damaged pack data/%s: blob %.16s: %s", name, hex, e2.msg);
+			idset_add(&c->bad, e[i].id);
+			c->res.damaged_blobs++;
+			bad = 1;
+		}
+		c->res.bytes_read += e[i].stored;
+	}
+	buf_free(&out);
+	/* Whole-file hash: catches damage the frames do not cover (header, trailer). */
+	crypto_generichash_state hs;
+	crypto_generichash_init(&hs, NULL, 0, 32);
+	uint8_t *b = malloc(1 << 20);
+	ssize_t got;
+	off_t off = 0;
+	while (b && (got = pread(fd, b, 1 << 20, off)) > 0) {
+		crypto_generichash_update(&hs, b, (size_t)got);
+		off += got;
+	}
+	free(b);
+	uint8_t sum[32];
+	crypto_generichash_final(&hs, sum, 32);
+	if (memcmp(sum, id, 32) != 0 && !bad) {
+		report(c, "damaged pack data/%s: content does not match its name", name);
+		bad = 1;
+	}
+	close(fd);
+	free(e);
+	return bad ? -1 : 0;
+}
+
+/* ---- walking snapshots ---- */
+
+static int ref_ok(void *ctx, const uint8_t id[32], uint32_t len)
+{
+	struct ck *c = ctx;
+	(void)len;
+	if (!idset_has(&c->indexed, id) || idset_has(&c->bad, id))
+		return 1;
+	return 0;
+}
+
+static int load_and_mark(void *ctx, const uint8_t id[32], struct buf *ret, struct cf_error *err)
+{
+	struct ck *c = ctx;
+	if (idset_has(&c->bad, id))
+		return cf_error_set(err, CF_ECORRUPT, "tree blob is damaged");
+	int rc = blob_reader_get(c->br, id, ret, err);
+	if (rc && rc != CF_ENOMEM && !c->affected_walk) {
+		idset_add(&c->bad, id);
+		c->res.damaged_trees++;
+	}
+	return rc;
+}
+
+static int on_entry(void *ctx, const char *path, const struct tree_entry *e)
+{
+	struct ck *c = ctx;
+	if (e->type == TREE_DIR) {
+		if (!c->affected_walk) {
+			if (idset_has(&c->visited, e->id))
+				return 1;	/* shared subtree, checked already */
+			idset_add(&c->visited, e->id);
+		}
+		return 0;
+	}
+	if (e->type != TREE_FILE)
+		return 0;
+	struct cf_error e2 = { 0 };
+	int rc = walk_file_refs(load_and_mark, c, e, ref_ok, c, &e2);
+	if (rc == CF_ENOMEM)
+		return rc;
+	if (rc) {
+		if (c->affected_walk) {
+			report(c, "affected: %.8s %s", c->s->idhex, path);
+			c->res.affected_files++;
+		} else {
+			c->res.missing_blobs++;
+		}
+	}
+	return 0;
+}
+
+static void on_problem(void *ctx, const char *path, int code, const char *msg)
+{
+	struct ck *c = ctx;
+	(void)code;
+	if (c->affected_walk) {
+		report(c, "affected: %.8s %s/ (folder unreadable: %s)", c->s->idhex, path, msg);
+		c->res.affected_files++;
+	} else {
+		c->res.damaged_trees++;
+	}
+}
+
+int check_run(struct repo *r, const struct check_opts *o, struct check_result *ret,
+	struct cf_error *err)
+{
+	struct ck c = { .r = r, .o = o };
+	struct blobidx *x = NULL;
+	uint8_t (*idx)[32] = NULL, (*packs)[32] = NULL;
+	uint64_t *sizes = NULL;
+	size_t nidx = 0, npacks = 0;
+	struct snap **list = NULL;
+	size_t nsnap = 0, badsnap = 0;
+	uint8_t *seen = NULL;
+	int rc;
+	if ((rc = repo_lock(r, 0, err)))
+		return rc;
+	if ((rc = check_list_packs(r, &packs, &sizes, &npacks, err)) ||
+	    (rc = repo_list(r, REPO_INDEX, &idx, &nidx, err)))
+		goto out;
+	c.res.packs = npacks;
+	c.res.indexes = nidx;
+	seen = calloc(npacks ? npacks : 1, 1);
+	if (!seen) {
+		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* 1. Every index opens, and every pack it names is there and long enough. */
+	struct idset missing_packs = { 0 };
+	for (size_t i = 0; i < nidx; i++) {
+		struct blob_pack *bp = NULL;
+		size_t nbp = 0;
+		struct cf_error e2 = { 0 };
+		char ih[65];
+		util_hex(ih, idx[i], 32);
+		if (blob_index_read(r, idx[i], &bp, &nbp, &e2) != 0) {
+			report(&c, "damaged index index/%s: %s", ih, e2.msg);
+			c.res.damaged_indexes++;
+			continue;
+		}
+		for (size_t j = 0; j < nbp; j++) {
+			char ph[65];
+			util_hex(ph, bp[j].id, 32);
+			size_t k = find_pack(packs, npacks, bp[j].id);
+			uint64_t end = 0;
+			for (size_t m = 0; m < bp[j].n; m++) {
+				uint64_t e = (uint64_t)bp[j].e[m].offset + bp[j].e[m].stored;
+				if (e > end)
+					end = e;
+			}
+			if (k == (size_t)-1) {
+				if (!idset_has(&missing_packs, bp[j].id)) {
+					report(&c, "damaged pack data/%.2s/%s: missing", ph, ph);
+					c.res.missing_packs++;
+					idset_add(&missing_packs, bp[j].id);
+				}
+				for (size_t m = 0; m < bp[j].n; m++)
+					idset_add(&c.bad, bp[j].e[m].id);
+				continue;
+			}
+			if (sizes[k] < end + 8 && !seen[k]) {
+				report(&c, "damaged pack data/%.2s/%s: truncated (%llu bytes, index "
+					   "needs more than %llu)", ph, ph,
+					(unsigned long long)sizes[k], (unsigned long long)end);
+				c.res.damaged_packs++;
+				seen[k] = 2;
+			}
+			if (!seen[k])
+				seen[k] = 1;
+			for (size_t m = 0; m < bp[j].n; m++) {
+				idset_add(&c.indexed, bp[j].e[m].id);
+				if (seen[k] == 2 && (uint64_t)bp[j].e[m].offset + bp[j].e[m].stored +
+					8 > sizes[k])
+					idset_add(&c.bad, bp[j].e[m].id);
+			}
+		}
+		blob_packs_free(bp, nbp);
+	}
+	idset_free(&missing_packs);
+	for (size_t k = 0; k < npacks; k++) {
+		if (!seen[k]) {
+			char ph[65];
+			util_hex(ph, packs[k], 32);
+			report(&c, "note: pack data/%.2s/%s is in no index (left by an interrupted "
+				   "run; 'coffre prune' removes it)", ph, ph);
+			c.res.unreferenced_packs++;
+		}
+	}
+	/* 2. With --read-data, every byte of every pack. */
+	if (o->read_data) {
+		for (size_t k = 0; k < npacks; k++) {
+			char ph[65], name[70];
+			util_hex(ph, packs[k], 32);
+			snprintf(name, sizeof name, "%.2s/%s", ph, ph);
+			if (o->progress)
+				o->progress(o->ctx, "read", k, npacks);
+			if (read_pack(&c, packs[k], name) != 0 && seen[k] != 2)
+				c.res.damaged_packs++;
+		}
+	}
+	/* 3. Every snapshot opens and every blob its trees name is indexed and sound. */
+	if ((rc = blobidx_open(r, &x, err)) || (rc = blob_reader_new(r, x, &c.br, err)))
+		goto out;
+	if ((rc = snap_list(r, &list, &nsnap, &badsnap, err)))
+		goto out;
+	c.res.snapshots = nsnap;
+	if (badsnap) {
+		report(&c, "damaged snapshots: %zu cannot be read", badsnap);
+		c.res.damaged_snapshots = badsnap;
+	}
+	for (size_t i = 0; i < nsnap; i++) {
+		c.s = list[i];
+		struct walk_ops ops = { .entry = on_entry, .problem = on_problem, .ctx = &c };
+		if (idset_has(&c.visited, list[i]->tree))
+			continue;
+		idset_add(&c.visited, list[i]->tree);
+		struct cf_error e2 = { 0 };
+		int r2 = walk_tree(load_and_mark, &c, list[i]->tree, &ops, &e2);
+		if (r2 == CF_ENOMEM) {
+			rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+			goto out;
+		}
+		if (r2) {
+			report(&c, "damaged snapshot %.8s: its root tree cannot be read (%s)",
+				list[i]->idhex, e2.msg);
+			c.res.damaged_trees++;
+		}
+	}
+	int damaged = c.res.damaged_packs || c.res.missing_packs || c.res.damaged_indexes ||
+		      c.res.damaged_snapshots || c.res.missing_blobs || c.res.damaged_trees ||
+		      c.res.damaged_blobs;
+	/* 4. Name the files that the damage reaches, in every snapshot. */
+	if (damaged) {
+		c.affected_walk = 1;
+		for (size_t i = 0; i < nsnap; i++) {
+			c.s = list[i];
+			struct walk_ops ops = { .entry = on_entry, .problem = on_problem, .ctx = &c };
+			struct cf_error e2 = { 0 };
+			if (walk_tree(load_and_mark, &c, list[i]->tree, &ops, &e2) != 0) {
+				report(&c, "affected: %.8s / (whole snapshot: %s)", list[i]->idhex,
+					e2.msg);
+				c.res.affected_files++;
+			}
+		}
+		rc = cf_error_set(err, CF_ECORRUPT, "the repository is damaged");
+	}
+out:
+	if (ret)
+		*ret = c.res;
+	blob_reader_free(c.br);
+	blobidx_free(x);
+	snap_list_free(list, nsnap);
+	idset_free(&c.indexed);
+	idset_free(&c.bad);
+	idset_free(&c.visited);
+	free(idx);
+	free(packs);
+	free(sizes);
+	free(seen);
+	repo_unlock(r);
+	return rc;
+}
+
+int check_rebuild_index(struct repo *r, void (*rep)(void *ctx, const char *line), void *ctx,
+	size_t *ret_packs, struct cf_error *err)
+{
+	uint8_t (*packs)[32] = NULL, (*old)[32] = NULL;
+	uint64_t *sizes = NULL;
+	size_t npacks = 0, nold = 0, good = 0;
+	struct blob_pack *bp = NULL;
+	int rc;
+	if ((rc = repo_lock(r, 1, err)))
+		return rc;
+	if ((rc = check_list_packs(r, &packs, &sizes, &npacks, err)) ||
+	    (rc = repo_list(r, REPO_INDEX, &old, &nold, err)))
+		goto out;
+	bp = calloc(npacks ? npacks : 1, sizeof *bp);
+	if (!bp) {
+		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < npacks; i++) {
+		char *path = pack_path(r, packs[i]);
+		int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+		struct cf_error e2 = { 0 };
+		if (fd < 0 || pack_read_header(r, fd, &bp[good].e, &bp[good].n, NULL, &e2) != 0) {
+			char line[800];
+			snprintf(line, sizeof line, "damaged pack %s: %s (its blobs are lost)",
+				path ? path : "?", fd < 0 ? strerror(errno) : e2.msg);
+			if (rep)
+				rep(ctx, line);
+		} else {
+			memcpy(bp[good].id, packs[i], 32);
+			good++;
+		}
+		if (fd >= 0)
+			close(fd);
+		free(path);
+	}
+	uint8_t nid[32];
+	if ((rc = blob_index_write(r, bp, good, nid, err)))
+		goto out;
+	/* Only once the new index is durable do the old ones go. */
+	for (size_t i = 0; i < nold; i++)
+		if (memcmp(old[i], nid, 32) != 0)
+			repo_delete_object(r, REPO_INDEX, old[i], NULL);
+	if (ret_packs)
+		*ret_packs = good;
+out:
+	blob_packs_free(bp, good);
+	free(packs);
+	free(sizes);
+	free(old);
+	repo_unlock(r);
+	return rc;
+}

@@ -1,0 +1,19 @@
+/* idset.h: a set of 32-byte ids (keyed hashes, so the first bytes index it directly). */
+#ifndef COFFRE_IDSET_H
+#define COFFRE_IDSET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct idset {
+	uint8_t (*k)[32];
+	uint8_t *used;
+	size_t n, cap;
+};
+
+/* idset_add(s, id): 0, or -1 when out of memory. */
+int idset_add(struct idset *s, const uint8_t *id);
+int idset_has(const struct idset *s, const uint8_t *id);
+void idset_free(struct idset *s);
+
+#endif

@@ -1,0 +1,413 @@
+/* pack.c: writing and reading packs. */
+#include "coffre/pack.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <zstd.h>
+
+#include "coffre/error.h"
+#include "repo_internal.h"
+
+#define FRAME_MAGIC "CFB1"
+#define HEADER_MAGIC "CFH1"
+#define TRAILER_MAGIC "CFP1"
+#define HEADER_VERSION 1
+#define ENTRY_BYTES (1 + 1 + 32 + 4 + 4 + 4)
+#define MAX_PACK_BLOBS (1u << 22)
+#define WBUF (1u << 20)
+
+struct pack_writer {
+	struct repo *r;
+	char *tmp;
+	int fd;
+	uint64_t size;
+	crypto_generichash_state hs;
+	struct buf wbuf;	/* pending bytes, flushed in large writes */
+	struct buf frame;	/* scratch for one sealed frame */
+	uint8_t *z;
+	size_t zcap;
+	ZSTD_CCtx *cctx;
+	struct pack_entry *e;
+	size_t n, cap;
+};
+
+static void frame_ad(uint8_t ad[4 + 1 + 32], int type, const uint8_t id[32])
+{
+	memcpy(ad, FRAME_MAGIC, 4);
+	ad[4] = (uint8_t)type;
+	memcpy(ad + 5, id, 32);
+}
+
+char *pack_path(const struct repo *r, const uint8_t id[32])
+{
+	char hex[ID_HEX];
+	util_hex(hex, id, ID_LEN);
+	return util_path("%s/data/%.2s/%s", r->path, hex, hex);
+}
+
+int pack_writer_new(struct repo *r, struct pack_writer **ret, struct cf_error *err)
+{
+	struct pack_writer *w = calloc(1, sizeof *w);
+	if (!w)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	w->r = r;
+	w->fd = -1;
+	uint8_t rnd[16];
+	char hex[33];
+	randombytes_buf(rnd, sizeof rnd);
+	util_hex(hex, rnd, sizeof rnd);
+	w->tmp = util_path("%s/data/%s.tmp", r->path, hex);
+	w->cctx = ZSTD_createCCtx();
+	if (!w->tmp || !w->cctx) {
+		pack_writer_free(w);
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	}
+	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, 3);
+	w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (w->fd < 0) {
+		int rc = cf_error_sys(err, CF_EIO, "cannot create '%s'", w->tmp);
+		pack_writer_free(w);
+		return rc;
+	}
+	crypto_generichash_init(&w->hs, NULL, 0, ID_LEN);
+	*ret = w;
+	return 0;
+}
+
+static int flush_wbuf(struct pack_writer *w, struct cf_error *err)
+{
+	size_t off = 0;
+	while (off < w->wbuf.len) {
+		ssize_t n = write(w->fd, w->wbuf.p + off, w->wbuf.len - off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return cf_error_sys(err, CF_EIO, "cannot write pack '%s'", w->tmp);
+		}
+		off += (size_t)n;
+	}
+	w->wbuf.len = 0;
+	return 0;
+}
+
+static int emit(struct pack_writer *w, const void *p, size_t n, struct cf_error *err)
+{
+	crypto_generichash_update(&w->hs, p, n);
+	if (buf_append(&w->wbuf, p, n))
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	w->size += n;
+	return w->wbuf.len >= WBUF ? flush_wbuf(w, err) : 0;
+}
+
+int pack_writer_add(struct pack_writer *w, int type, const uint8_t id[32], const void *data,
+	size_t n, struct cf_error *err)
+{
+	if (n > MAX_BLOB_BYTES || w->n >= MAX_PACK_BLOBS)
+		return cf_error_set(err, CF_EUSAGE, "blob too large for a pack");
+	size_t bound = ZSTD_compressBound(n);
+	if (bound > w->zcap) {
+		free(w->z);
+		w->z = malloc(bound);
+		w->zcap = w->z ? bound : 0;
+		if (!w->z)
+			return cf_error_set(err, CF_ENOMEM, "out of memory");
+	}
+	const void *payload = data;
+	size_t plen = n;
+	uint8_t flags = 0;
+	/* Keep the compressed form only when it saves at least 1/32: incompressible chunks
+	 * (scans, photos) are stored as they are and cost no decompression on restore. */
+	if (n >= 64) {
+		size_t zn = ZSTD_compress2(w->cctx, w->z, w->zcap, data, n);
+		if (!ZSTD_isError(zn) && zn < n - n / 32) {
+			payload = w->z;
+			plen = zn;
+			flags = PACK_FLAG_ZSTD;
+		}
+	}
+	uint8_t ad[37];
+	frame_ad(ad, type, id);
+	w->frame.len = 0;
+	if (repo_seal(w->r, ad, sizeof ad, payload, plen, &w->frame))
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 1024;
+		void *p = realloc(w->e, cap * sizeof *w->e);
+		if (!p)
+			return cf_error_set(err, CF_ENOMEM, "out of memory");
+		w->e = p;
+		w->cap = cap;
+	}
+	struct pack_entry *e = &w->e[w->n];
+	memcpy(e->id, id, 32);
+	e->type = (uint8_t)type;
+	e->flags = flags;
+	e->offset = (uint32_t)w->size;
+	e->stored = (uint32_t)w->frame.len;
+	e->raw = (uint32_t)n;
+	int rc = emit(w, w->frame.p, w->frame.len, err);
+	if (rc == 0)
+		w->n++;
+	return rc;
+}
+
+uint64_t pack_writer_size(const struct pack_writer *w)
+{
+	return w->size;
+}
+
+size_t pack_writer_count(const struct pack_writer *w)
+{
+	return w->n;
+}
+
+int pack_writer_finish(struct pack_writer *w, uint8_t ret_id[32], struct pack_entry **ret_entries,
+	size_t *ret_n, struct cf_error *err)
+{
+	struct buf h = { 0 }, sealed = { 0 };
+	int rc = CF_ENOMEM;
+	if (buf_put_u8(&h, HEADER_VERSION) || buf_put_u32(&h, (uint32_t)w->n))
+		goto out;
+	for (size_t i = 0; i < w->n; i++) {
+		const struct pack_entry *e = &w->e[i];
+		if (buf_put_u8(&h, e->type) || buf_put_u8(&h, e->flags) ||
+		    buf_append(&h, e->id, 32) || buf_put_u32(&h, e->offset) ||
+		    buf_put_u32(&h, e->stored) || buf_put_u32(&h, e->raw))
+			goto out;
+	}
+	if (repo_seal(w->r, HEADER_MAGIC, 4, h.p, h.len, &sealed))
+		goto out;
+	uint8_t trailer[8];
+	le32_put(trailer, (uint32_t)sealed.len);
+	memcpy(trailer + 4, TRAILER_MAGIC, 4);
+	if ((rc = emit(w, sealed.p, sealed.len, err)) || (rc = emit(w, trailer, 8, err)) ||
+	    (rc = flush_wbuf(w, err)))
+		goto out;
+	if (fsync(w->fd) != 0 || close(w->fd) != 0) {
+		w->fd = -1;
+		rc = cf_error_sys(err, CF_EIO, "cannot write pack '%s'", w->tmp);
+		goto out;
+	}
+	w->fd = -1;
+	uint8_t id[ID_LEN];
+	crypto_generichash_final(&w->hs, id, ID_LEN);
+	char *path = pack_path(w->r, id);
+	if (!path)
+		goto out;
+	char *dir = strdup(path);
+	if (!dir) {
+		free(path);
+		goto out;
+	}
+	*strrchr(dir, '/') = 0;
+	if (mkdir(dir, 0700) == 0)
+		util_fsync_parent(dir);
+	if (rename(w->tmp, path) != 0) {
+		rc = cf_error_sys(err, CF_EIO, "cannot store pack '%s'", path);
+		free(dir);
+		free(path);
+		goto out;
+	}
+	free(w->tmp);
+	w->tmp = NULL;
+	util_fsync_dir(dir);
+	free(dir);
+	free(path);
+	memcpy(ret_id, id, ID_LEN);
+	w->r->bytes_written += w->size;
+	*ret_entries = w->e;
+	*ret_n = w->n;
+	w->e = NULL;
+	w->n = w->cap = 0;
+	rc = 0;
+out:
+	if (rc == CF_ENOMEM && err && err->code != CF_ENOMEM)
+		cf_error_set(err, CF_ENOMEM, "out of memory");
+	buf_free(&h);
+	buf_free(&sealed);
+	return rc;
+}
+
+void pack_writer_free(struct pack_writer *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->tmp)
+		unlink(w->tmp);
+	free(w->tmp);
+	buf_free(&w->wbuf);
+	buf_free(&w->frame);
+	free(w->z);
+	ZSTD_freeCCtx(w->cctx);
+	free(w->e);
+	free(w);
+}
+
+static int pread_all(int fd, void *p, size_t n, uint64_t off)
+{
+	uint8_t *q = p;
+	while (n > 0) {
+		ssize_t got = pread(fd, q, n, (off_t)off);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (got == 0) {
+			errno = 0;
+			return 1;	/* short: the pack is truncated */
+		}
+		q += got;
+		n -= (size_t)got;
+		off += (uint64_t)got;
+	}
+	return 0;
+}
+
+int pack_read_header(const struct repo *r, int fd, struct pack_entry **ret_entries, size_t *ret_n,
+	uint64_t *ret_hdr_off, struct cf_error *err)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return cf_error_sys(err, CF_EIO, "cannot stat pack");
+	uint64_t size = (uint64_t)st.st_size;
+	uint8_t trailer[8];
+	if (size < 8 + SEAL_OVERHEAD + 5)
+		return cf_error_set(err, CF_ECORRUPT, "pack is truncated (%llu bytes)",
+			(unsigned long long)size);
+	int pr = pread_all(fd, trailer, 8, size - 8);
+	if (pr < 0)
+		return cf_error_sys(err, CF_EIO, "cannot read pack");
+	if (pr > 0 || memcmp(trailer + 4, TRAILER_MAGIC, 4) != 0)
+		return cf_error_set(err, CF_ECORRUPT, "pack has no valid trailer");
+	uint32_t hlen = le32_get(trailer);
+	if (hlen < SEAL_OVERHEAD + 5 || hlen > size - 8 ||
+	    hlen > SEAL_OVERHEAD + 5 + (uint64_t)MAX_PACK_BLOBS * ENTRY_BYTES)
+		return cf_error_set(err, CF_ECORRUPT, "pack header length is invalid");
+	uint64_t hoff = size - 8 - hlen;
+	uint8_t *sealed = malloc(hlen);
+	uint8_t *plain = malloc(hlen);
+	struct pack_entry *e = NULL;
+	int rc = 0;
+	if (!sealed || !plain) {
+		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+		goto out;
+	}
+	pr = pread_all(fd, sealed, hlen, hoff);
+	if (pr != 0) {
+		rc = pr < 0 ? cf_error_sys(err, CF_EIO, "cannot read pack") :
+			      cf_error_set(err, CF_ECORRUPT, "pack is truncated");
+		goto out;
+	}
+	if (repo_unseal(r, HEADER_MAGIC, 4, sealed, hlen, plain) != 0) {
+		rc = cf_error_set(err, CF_ECORRUPT, "pack header does not authenticate");
+		goto out;
+	}
+	struct rd rd;
+	rd_init(&rd, plain, hlen - SEAL_OVERHEAD);
+	uint8_t ver = rd_u8(&rd);
+	uint32_t n = rd_u32(&rd);
+	if (ver != HEADER_VERSION || rd.bad || (uint64_t)n * ENTRY_BYTES != rd_left(&rd)) {
+		rc = cf_error_set(err, CF_ECORRUPT, "pack header is malformed");
+		goto out;
+	}
+	e = calloc(n ? n : 1, sizeof *e);
+	if (!e) {
+		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		e[i].type = rd_u8(&rd);
+		e[i].flags = rd_u8(&rd);
+		memcpy(e[i].id, rd_bytes(&rd, 32), 32);
+		e[i].offset = rd_u32(&rd);
+		e[i].stored = rd_u32(&rd);
+		e[i].raw = rd_u32(&rd);
+		if (e[i].type >= _BLOB_TYPE_MAX || e[i].flags > PACK_FLAG_ZSTD ||
+		    e[i].stored < SEAL_OVERHEAD || e[i].raw > MAX_BLOB_BYTES ||
+		    (uint64_t)e[i].offset + e[i].stored > hoff) {
+			rc = cf_error_set(err, CF_ECORRUPT, "pack header entry %u is invalid", i);
+			goto out;
+		}
+	}
+	*ret_entries = e;
+	*ret_n = n;
+	if (ret_hdr_off)
+		*ret_hdr_off = hoff;
+	e = NULL;
+out:
+	free(e);
+	free(sealed);
+	free(plain);
+	return rc;
+}
+
+int pack_open_frame(const struct repo *r, const struct pack_entry *e, const uint8_t *frame,
+	struct buf *ret, struct cf_error *err)
+{
+	uint8_t ad[37];
+	frame_ad(ad, e->type, e->id);
+	size_t plen = e->stored - SEAL_OVERHEAD;
+	uint8_t *plain = malloc(plen ? plen : 1);
+	if (!plain)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	int rc = 0;
+	if (repo_unseal(r, ad, sizeof ad, frame, e->stored, plain) != 0) {
+		rc = cf_error_set(err, CF_ECORRUPT, "blob does not authenticate");
+		goto out;
+	}
+	ret->len = 0;
+	if (buf_reserve(ret, e->raw ? e->raw : 1)) {
+		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (e->flags & PACK_FLAG_ZSTD) {
+		size_t got = ZSTD_decompress(ret->p, e->raw, plain, plen);
+		if (ZSTD_isError(got) || got != e->raw) {
+			rc = cf_error_set(err, CF_ECORRUPT, "blob does not decompress");
+			goto out;
+		}
+	} else if (plen != e->raw) {
+		rc = cf_error_set(err, CF_ECORRUPT, "blob has the wrong length");
+		goto out;
+	} else {
+		memcpy(ret->p, plain, plen);
+	}
+	ret->len = e->raw;
+	uint8_t id[ID_LEN];
+	repo_blob_id(r, ret->p, ret->len, id);
+	if (sodium_memcmp(id, e->id, ID_LEN) != 0)
+		rc = cf_error_set(err, CF_ECORRUPT, "blob content does not match its id");
+out:
+	free(plain);
+	return rc;
+}
+
+int pack_read_blob(const struct repo *r, int fd, const struct pack_entry *e, struct buf *ret,
+	struct cf_error *err)
+{
+	if (e->stored < SEAL_OVERHEAD || e->stored > MAX_BLOB_BYTES + SEAL_OVERHEAD + 65536 ||
+	    e->raw > MAX_BLOB_BYTES)
+		return cf_error_set(err, CF_ECORRUPT, "blob entry is invalid");
+	uint8_t *frame = malloc(e->stored);
+	if (!frame)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	int pr = pread_all(fd, frame, e->stored, e->offset);
+	int rc;
+	if (pr < 0)
+		rc = cf_error_sys(err, CF_EIO, "cannot read pack");
+	else if (pr > 0)
+		rc = cf_error_set(err, CF_ECORRUPT, "pack is truncated");
+	else
+		rc = pack_open_frame(r, e, frame, ret, err);
+	free(frame);
+	return rc;
+}

@@ -1,0 +1,375 @@
+/* prune.c: forget policy and prune. */
+#include "coffre/prune.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "coffre/blob.h"
+#include "coffre/check.h"
+#include "coffre/error.h"
+#include "coffre/pack.h"
+#include "coffre/snap.h"
+#include "coffre/walk.h"
+#include "idset.h"
+#include "repo_internal.h"
+
+/* Repack a pack when at least this share of its bytes is unused. */
+#define REPACK_PERCENT 20
+
+static long bucket(time_t t, int rule)
+{
+	struct tm tm;
+	localtime_r(&t, &tm);
+	switch (rule) {
+	case 1: return ((long)tm.tm_year * 400 + tm.tm_yday) * 24 + tm.tm_hour;
+	case 2: return (long)tm.tm_year * 400 + tm.tm_yday;
+	case 3: {
+		/* ISO-like week: year and week number with Monday first. */
+		char w[16];
+		strftime(w, sizeof w, "%G%V", &tm);
+		return atol(w);
+	}
+	case 4: return (long)tm.tm_year * 12 + tm.tm_mon;
+	default: return tm.tm_year;
+	}
+}
+
+int forget_select(struct snap **list, size_t n, const struct forget_policy *p, uint8_t *keep)
+{
+	int limit[6] = { p->last, p->hourly, p->daily, p->weekly, p->monthly, p->yearly };
+	long last[6];
+	int count[6] = { 0 };
+	int any = 0;
+	for (int k = 0; k < 6; k++) {
+		if (limit[k] > 0)
+			any = 1;
+		last[k] = -1;
+	}
+	if (!any)
+		return -1;
+	int kept = 0;
+	/* Newest first: each rule keeps the newest snapshot of each of its last N periods. */
+	for (size_t i = n; i-- > 0;) {
+		keep[i] = 0;
+		for (int k = 0; k < 6; k++) {
+			if (limit[k] <= 0 || count[k] >= limit[k])
+				continue;
+			long b = k == 0 ? (long)i : bucket((time_t)list[i]->time, k);
+			if (k == 0 || b != last[k]) {
+				last[k] = b;
+				count[k]++;
+				keep[i] = 1;
+			}
+		}
+		kept += keep[i];
+	}
+	return kept;
+}
+
+/* ---- prune ---- */
+
+struct pr {
+	struct repo *r;
+	struct blob_reader *br;
+	struct idset used;
+	int damaged;
+	void (*report)(void *ctx, const char *line);
+	void *ctx;
+};
+
+static int mark_load(void *ctx, const uint8_t id[32], struct buf *ret, struct cf_error *err)
+{
+	struct pr *p = ctx;
+	int rc = blob_reader_get(p->br, id, ret, err);
+	if (rc == 0 && idset_add(&p->used, id))
+		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+	return rc;
+}
+
+static int mark_ref(void *ctx, const uint8_t id[32], uint32_t len)
+{
+	struct pr *p = ctx;
+	(void)len;
+	return idset_add(&p->used, id) ? CF_ENOMEM : 0;
+}
+
+static int mark_entry(void *ctx, const char *path, const struct tree_entry *e)
+{
+	struct pr *p = ctx;
+	(void)path;
+	if (e->type == TREE_DIR)
+		return idset_has(&p->used, e->id) ? 1 : 0;	/* walked already */
+	if (e->type != TREE_FILE)
+		return 0;
+	if (e->content == TREE_CONTENT_LIST && idset_has(&p->used, e->id))
+		return 0;
+	struct cf_error e2 = { 0 };
+	int rc = walk_file_refs(mark_load, p, e, mark_ref, p, &e2);
+	if (rc == CF_ENOMEM)
+		return rc;
+	if (rc)
+		p->damaged++;
+	return 0;
+}
+
+static void mark_problem(void *ctx, const char *path, int code, const char *msg)
+{
+	struct pr *p = ctx;
+	(void)code;
+	p->damaged++;
+	if (p->report) {
+		char line[800];
+		snprintf(line, sizeof line, "'%s': %s", path, msg);
+		p->report(p->ctx, line);
+	}
+}
+
+static int remove_pack(struct repo *r, const uint8_t id[32])
+{
+	char *path = pack_path(r, id);
+	int rc = path && (unlink(path) == 0 || errno == ENOENT) ? 0 : -1;
+	free(path);
+	return rc;
+}
+
+/* Leftover temp files of interrupted runs (we hold the exclusive lock: none is live). */
+static void remove_temps(struct repo *r, const char *sub)
+{
+	char *dir = util_path("%s/%s", r->path, sub);
+	DIR *d = dir ? opendir(dir) : NULL;
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		if (n > 4 && strcmp(e->d_name + n - 4, ".tmp") == 0) {
+			char *p = util_path("%s/%s", dir, e->d_name);
+			if (p)
+				unlink(p);
+			free(p);
+		}
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+}
+
+int prune_run(struct repo *r, void (*report)(void *ctx, const char *line), void *ctx,
+	struct prune_stats *ret, struct cf_error *err)
+{
+	struct pr P = { .r = r, .report = report, .ctx = ctx };
+	struct prune_stats st = { 0 };
+	struct blobidx *x = NULL;
+	struct snap **list = NULL;
+	size_t nsnap = 0, badsnap = 0;
+	uint8_t (*idx)[32] = NULL, (*disk)[32] = NULL;
+	uint64_t *sizes = NULL;
+	size_t nidx = 0, ndisk = 0;
+	struct blob_pack *all = NULL, *keep = NULL;
+	size_t nall = 0, nkeep = 0;
+	struct idset inpacks = { 0 }, kept_blobs = { 0 }, keep_packs = { 0 };
+	struct pack_writer *pw = NULL;
+	struct buf frame = { 0 };
+	int rc;
+	if ((rc = repo_lock(r, 1, err)))
+		return rc;
+	if ((rc = blobidx_open(r, &x, err)) || (rc = blob_reader_new(r, x, &P.br, err)) ||
+	    (rc = snap_list(r, &list, &nsnap, &badsnap, err)))
+		goto out;
+	if (badsnap) {
+		rc = cf_error_set(err, CF_ECORRUPT, "%zu snapshots cannot be read: run 'coffre "
+			"check' first; nothing was removed", badsnap);
+		goto out;
+	}
+	/* 1. Mark everything the snapshots reach. */
+	for (size_t i = 0; i < nsnap; i++) {
+		struct walk_ops ops = { .entry = mark_entry, .problem = mark_problem, .ctx = &P };
+		if (idset_has(&P.used, list[i]->tree))
+			continue;
+		if ((rc = walk_tree(mark_load, &P, list[i]->tree, &ops, err)))
+			goto out;
+	}
+	if (P.damaged) {
+		rc = cf_error_set(err, CF_ECORRUPT, "some snapshots reach damaged or missing data: "
+			"run 'coffre check --read-data'; nothing was removed");
+		goto out;
+	}
+	/* 2. Gather every index entry, one copy of each pack. */
+	if ((rc = repo_list(r, REPO_INDEX, &idx, &nidx, err)) ||
+	    (rc = check_list_packs(r, &disk, &sizes, &ndisk, err)))
+		goto out;
+	for (size_t i = 0; i < nidx; i++) {
+		struct blob_pack *bp = NULL;
+		size_t nbp = 0;
+		if ((rc = blob_index_read(r, idx[i], &bp, &nbp, err)))
+			goto out;	/* a damaged index: refuse, check first */
+		void *np = realloc(all, (nall + nbp) * sizeof *all + 1);
+		if (!np) {
+			blob_packs_free(bp, nbp);
+			rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+			goto out;
+		}
+		all = np;
+		for (size_t j = 0; j < nbp; j++) {
+			if (idset_has(&inpacks, bp[j].id)) {
+				free(bp[j].e);
+				continue;
+			}
+			idset_add(&inpacks, bp[j].id);
+			all[nall++] = bp[j];
+		}
+		free(bp);
+	}
+	keep = calloc(nall + 16, sizeof *keep);
+	if (!keep) {
+		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* 3. Decide per pack; copy the live frames of mostly-dead packs into new packs. Frames
+	 * are sealed with their blob id and type only, so they move without re-encryption. */
+	for (size_t i = 0; i < nall; i++) {
+		uint64_t live = 0, total = 0;
+		for (size_t j = 0; j < all[i].n; j++) {
+			total += all[i].e[j].stored;
+			if (idset_has(&P.used, all[i].e[j].id) &&
+			    !idset_has(&kept_blobs, all[i].e[j].id))
+				live += all[i].e[j].stored;
+		}
+		if (live == total) {
+			keep[nkeep].e = malloc(all[i].n * sizeof *all[i].e + 1);
+			if (!keep[nkeep].e) {
+				rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+				goto out;
+			}
+			memcpy(keep[nkeep].id, all[i].id, 32);
+			memcpy(keep[nkeep].e, all[i].e, all[i].n * sizeof *all[i].e);
+			keep[nkeep].n = all[i].n;
+			nkeep++;
+			idset_add(&keep_packs, all[i].id);
+			for (size_t j = 0; j < all[i].n; j++)
+				idset_add(&kept_blobs, all[i].e[j].id);
+			st.packs_kept++;
+			continue;
+		}
+		if (live == 0) {
+			st.packs_deleted++;
+			st.bytes_freed += total;
+			continue;
+		}
+		if ((total - live) * 100 < total * REPACK_PERCENT) {
+			/* Mostly live: keep as it is; its dead blobs stay indexed, harmlessly. */
+			keep[nkeep].e = malloc(all[i].n * sizeof *all[i].e + 1);
+			if (!keep[nkeep].e) {
+				rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+				goto out;
+			}
+			memcpy(keep[nkeep].id, all[i].id, 32);
+			memcpy(keep[nkeep].e, all[i].e, all[i].n * sizeof *all[i].e);
+			keep[nkeep].n = all[i].n;
+			nkeep++;
+			idset_add(&keep_packs, all[i].id);
+			for (size_t j = 0; j < all[i].n; j++)
+				idset_add(&kept_blobs, all[i].e[j].id);
+			st.packs_kept++;
+			continue;
+		}
+		char *path = pack_path(r, all[i].id);
+		int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+		free(path);
+		if (fd < 0) {
+			rc = cf_error_sys(err, CF_ECORRUPT, "cannot open a pack to repack");
+			goto out;
+		}
+		for (size_t j = 0; j < all[i].n && rc == 0; j++) {
+			const struct pack_entry *e = &all[i].e[j];
+			if (!idset_has(&P.used, e->id) || idset_has(&kept_blobs, e->id))
+				continue;
+			/* Verify while copying: a damaged frame must not be carried on silently. */
+			if ((rc = pack_read_blob(r, fd, e, &frame, err)))
+				break;
+			if (!pw && (rc = pack_writer_new(r, &pw, err)))
+				break;
+			if ((rc = pack_writer_add(pw, e->type, e->id, frame.p, frame.len, err)))
+				break;
+			idset_add(&kept_blobs, e->id);
+			st.bytes_repacked += e->raw;
+			if (pack_writer_size(pw) >= r->pack_size) {
+				rc = pack_writer_finish(pw, keep[nkeep].id, &keep[nkeep].e,
+					&keep[nkeep].n, err);
+				pack_writer_free(pw);
+				pw = NULL;
+				if (rc == 0) {
+					idset_add(&keep_packs, keep[nkeep].id);
+					nkeep++;
+					void *np = realloc(keep, (nkeep + 16 + nall) * sizeof *keep);
+					if (np)
+						keep = np;
+				}
+			}
+		}
+		close(fd);
+		if (rc)
+			goto out;
+		st.packs_repacked++;
+		st.bytes_freed += total - live;
+	}
+	if (pw) {
+		rc = pack_writer_finish(pw, keep[nkeep].id, &keep[nkeep].e, &keep[nkeep].n, err);
+		pack_writer_free(pw);
+		pw = NULL;
+		if (rc)
+			goto out;
+		idset_add(&keep_packs, keep[nkeep].id);
+		nkeep++;
+	}
+	/* 4. One new index for everything kept, durable before anything is removed. */
+	uint8_t nid[32];
+	if ((rc = blob_index_write(r, keep, nkeep, nid, err)))
+		goto out;
+	for (size_t i = 0; i < nidx; i++) {
+		if (memcmp(idx[i], nid, 32) == 0)
+			continue;
+		if (repo_delete_object(r, REPO_INDEX, idx[i], NULL) == 0)
+			st.indexes_replaced++;
+	}
+	/* 5. Packs no index needs any more, including leftovers of interrupted backups. */
+	for (size_t k = 0; k < ndisk; k++) {
+		if (idset_has(&keep_packs, disk[k]))
+			continue;
+		if (!idset_has(&inpacks, disk[k]))
+			st.bytes_freed += sizes[k];
+		if (remove_pack(r, disk[k]) == 0 && !idset_has(&inpacks, disk[k]))
+			st.packs_deleted++;
+	}
+	char *d = util_path("%s/data", r->path);
+	if (d)
+		util_fsync_dir(d);
+	free(d);
+	remove_temps(r, "data");
+	remove_temps(r, "index");
+	remove_temps(r, "snapshots");
+out:
+	if (ret)
+		*ret = st;
+	pack_writer_free(pw);
+	buf_free(&frame);
+	blob_reader_free(P.br);
+	blobidx_free(x);
+	snap_list_free(list, nsnap);
+	idset_free(&P.used);
+	idset_free(&inpacks);
+	idset_free(&kept_blobs);
+	idset_free(&keep_packs);
+	blob_packs_free(all, nall);
+	blob_packs_free(keep, nkeep);
+	free(idx);
+	free(disk);
+	free(sizes);
+	repo_unlock(r);
+	return rc;
+}

@@ -1,0 +1,860 @@
+/* repo.c: repository config, keys, whole objects (snapshots, index) and locks. */
+#include "repo_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+#include <zstd.h>
+
+#include "coffre/error.h"
+
+#define KDF_CONTEXT "coffre01"
+#define OBJ_MAGIC "CFO1"
+#define KEY_AD "coffre-key-v1"
+/* Argon2id cost for password keys: modest memory so that a backup's peak stays small. */
+#define PW_OPSLIMIT 4
+#define PW_MEMLIMIT (32u << 20)
+#define LOCK_STALE_SECONDS (30 * 60)
+#define LOCK_REFRESH_SECONDS (5 * 60)
+
+static const struct chunk_params default_chunk_params = { 2048, 8192, 32768 };
+#define DEFAULT_PACK_SIZE (16u << 20)
+
+static const char *const repo_dirs[] = { "keys", "data", "index", "snapshots", "locks" };
+
+const char *repo_path(const struct repo *r)
+{
+	return r->path;
+}
+
+const char *repo_id_hex(const struct repo *r)
+{
+	return r->idhex;
+}
+
+void repo_blob_id(const struct repo *r, const void *data, size_t n, uint8_t out[ID_LEN])
+{
+	crypto_generichash(out, ID_LEN, data, n, r->k->blobid, sizeof r->k->blobid);
+}
+
+int repo_seal(const struct repo *r, const void *ad, size_t adlen, const void *plain, size_t n,
+	struct buf *out)
+{
+	if (buf_reserve(out, n + SEAL_OVERHEAD))
+		return CF_ENOMEM;
+	uint8_t *nonce = out->p + out->len;
+	randombytes_buf(nonce, 24);
+	unsigned long long clen = 0;
+	crypto_aead_xchacha20poly1305_ietf_encrypt(nonce + 24, &clen, plain, n, ad, adlen, NULL,
+		nonce, r->k->enc);
+	out->len += 24 + (size_t)clen;
+	return 0;
+}
+
+int repo_unseal(const struct repo *r, const void *ad, size_t adlen, const uint8_t *sealed, size_t n,
+	uint8_t *out)
+{
+	if (n < SEAL_OVERHEAD)
+		return CF_ECORRUPT;
+	unsigned long long mlen = 0;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(out, &mlen, NULL, sealed + 24, n - 24, ad,
+		    adlen, sealed, r->k->enc) != 0)
+		return CF_ECORRUPT;
+	return 0;
+}
+
+static void derive_keys(struct repo_keys *k)
+{
+	crypto_kdf_derive_from_key(k->enc, sizeof k->enc, 1, KDF_CONTEXT, k->master);
+	crypto_kdf_derive_from_key(k->blobid, sizeof k->blobid, 2, KDF_CONTEXT, k->master);
+	crypto_kdf_derive_from_key(k->chunk, sizeof k->chunk, 3, KDF_CONTEXT, k->master);
+	crypto_kdf_derive_from_key(k->split, sizeof k->split, 4, KDF_CONTEXT, k->master);
+}
+
+/* ---- key files ---- */
+
+/* The wrapping key for a recovery key: the key text carries 256 bits, so no stretching. */
+static void recovery_wrap_key(uint8_t out[32], const uint8_t rk[32], const uint8_t salt[16])
+{
+	static const uint8_t personal[16] = "coffre-recovery";
+	crypto_generichash_blake2b_salt_personal(out, 32, rk, 32, NULL, 0, salt, personal);
+}
+
+static int parse_recovery_text(const char *text, uint8_t rk[32])
+{
+	size_t got = 0;
+	const char *end = NULL;
+	if (sodium_hex2bin(rk, 32, text, strlen(text), "- \t\n\r", &got, &end) != 0 || got != 32)
+		return -1;
+	while (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t' || *end == '-')
+		end++;
+	return *end ? -1 : 0;
+}
+
+static void format_recovery_text(char out[REPO_RECOVERY_TEXT], const uint8_t rk[32])
+{
+	char hex[65];
+	util_hex(hex, rk, 32);
+	size_t o = 0;
+	for (int i = 0; i < 64; i += 4) {
+		if (i)
+			out[o++] = '-';
+		memcpy(out + o, hex + i, 4);
+		o += 4;
+	}
+	out[o] = 0;
+	sodium_memzero(hex, sizeof hex);
+}
+
+static char *hexdup(const uint8_t *p, size_t n)
+{
+	char *s = malloc(2 * n + 1);
+	if (s)
+		util_hex(s, p, n);
+	return s;
+}
+
+static int json_set_hex(json_t *o, const char *key, const uint8_t *p, size_t n)
+{
+	char *s = hexdup(p, n);
+	if (!s)
+		return -1;
+	int r = json_object_set_new(o, key, json_string(s));
+	free(s);
+	return r;
+}
+
+/* Writes keys/<random> holding the master key wrapped by ${wrapkey}. */
+static int write_keyfile(struct repo *r, const char *kind, json_t *extra, const uint8_t wrapkey[32],
+	char **ret_path, struct cf_error *err)
+{
+	uint8_t nonce[24], wrapped[32 + 16], name[16];
+	uint8_t ad[sizeof KEY_AD - 1 + ID_LEN];
+	memcpy(ad, KEY_AD, sizeof KEY_AD - 1);
+	memcpy(ad + sizeof KEY_AD - 1, r->id, ID_LEN);
+	randombytes_buf(nonce, sizeof nonce);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(wrapped, NULL, r->k->master, 32, ad, sizeof ad,
+		NULL, nonce, wrapkey);
+	json_t *o = extra ? extra : json_object();
+	json_object_set_new(o, "version", json_integer(1));
+	json_object_set_new(o, "kind", json_string(kind));
+	json_set_hex(o, "nonce", nonce, sizeof nonce);
+	json_set_hex(o, "wrapped", wrapped, sizeof wrapped);
+	char *text = json_dumps(o, JSON_INDENT(1) | JSON_SORT_KEYS);
+	json_decref(o);
+	if (!text)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	randombytes_buf(name, sizeof name);
+	char hex[33];
+	util_hex(hex, name, sizeof name);
+	char *path = util_path("%s/keys/%s", r->path, hex);
+	int rc = path ? util_write_atomic(path, text, strlen(text), 1, err) : CF_ENOMEM;
+	free(text);
+	if (rc == 0 && ret_path)
+		*ret_path = path;
+	else
+		free(path);
+	return rc;
+}
+
+static int add_password_key(struct repo *r, const char *password, char **ret_path,
+	struct cf_error *err)
+{
+	uint8_t salt[crypto_pwhash_SALTBYTES];
+	uint8_t *wk = sodium_malloc(32);
+	if (!wk)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	randombytes_buf(salt, sizeof salt);
+	if (crypto_pwhash(wk, 32, password, strlen(password), salt, PW_OPSLIMIT, PW_MEMLIMIT,
+		    crypto_pwhash_ALG_ARGON2ID13) != 0) {
+		sodium_free(wk);
+		return cf_error_set(err, CF_ENOMEM, "not enough memory to derive the key");
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "kdf", json_string("argon2id13"));
+	json_object_set_new(o, "opslimit", json_integer(PW_OPSLIMIT));
+	json_object_set_new(o, "memlimit", json_integer(PW_MEMLIMIT));
+	json_set_hex(o, "salt", salt, sizeof salt);
+	int rc = write_keyfile(r, "password", o, wk, ret_path, err);
+	sodium_free(wk);
+	return rc;
+}
+
+static int add_recovery_key(struct repo *r, char text[REPO_RECOVERY_TEXT], char **ret_path,
+	struct cf_error *err)
+{
+	uint8_t salt[16];
+	uint8_t *rk = sodium_malloc(64);
+	if (!rk)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	randombytes_buf(rk, 32);
+	randombytes_buf(salt, sizeof salt);
+	recovery_wrap_key(rk + 32, rk, salt);
+	json_t *o = json_object();
+	json_object_set_new(o, "kdf", json_string("blake2b-recovery"));
+	json_set_hex(o, "salt", salt, sizeof salt);
+	int rc = write_keyfile(r, "recovery", o, rk + 32, ret_path, err);
+	if (rc == 0)
+		format_recovery_text(text, rk);
+	sodium_free(rk);
+	return rc;
+}
+
+static int add_escrow_key(struct repo *r, const char *pubhex, struct cf_error *err)
+{
+	uint8_t pk[crypto_box_PUBLICKEYBYTES], sealed[32 + crypto_box_SEALBYTES], name[16];
+	if (util_unhex(pk, sizeof pk, pubhex) != 0)
+		return cf_error_set(err, CF_EUSAGE, "escrow key must be 64 hex digits");
+	crypto_box_seal(sealed, r->k->master, 32, pk);
+	json_t *o = json_object();
+	json_object_set_new(o, "version", json_integer(1));
+	json_object_set_new(o, "kind", json_string("escrow"));
+	json_set_hex(o, "public_key", pk, sizeof pk);
+	json_set_hex(o, "sealed", sealed, sizeof sealed);
+	char *text = json_dumps(o, JSON_INDENT(1) | JSON_SORT_KEYS);
+	json_decref(o);
+	randombytes_buf(name, sizeof name);
+	char hex[33];
+	util_hex(hex, name, sizeof name);
+	char *path = util_path("%s/keys/%s", r->path, hex);
+	int rc = (path && text) ? util_write_atomic(path, text, strlen(text), 1, err) : CF_ENOMEM;
+	free(path);
+	free(text);
+	return rc;
+}
+
+static int get_hex(json_t *o, const char *key, uint8_t *out, size_t n)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? util_unhex(out, n, s) : -1;
+}
+
+/* Tries one key file; returns 0 when it unwrapped the master key, 1 when it does not match
+ * the credential, CF_E* on error. */
+static int try_keyfile(struct repo *r, const char *path, const struct repo_cred *cred,
+	struct cf_error *err)
+{
+	struct buf b = { 0 };
+	int rc = util_read_file(path, MAX_KEYFILE_BYTES, &b, err);
+	if (rc)
+		return rc;
+	json_error_t je;
+	json_t *o = json_loadb((const char *)b.p, b.len, 0, &je);
+	buf_free(&b);
+	if (!o)
+		return 1;
+	const char *kind = json_string_value(json_object_get(o, "kind"));
+	uint8_t nonce[24], wrapped[48], salt[16];
+	uint8_t *wk = sodium_malloc(32 + 32);
+	rc = 1;
+	if (!wk) {
+		json_decref(o);
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	}
+	if (!kind || get_hex(o, "nonce", nonce, 24) || get_hex(o, "wrapped", wrapped, 48))
+		goto out;
+	if (cred->password && strcmp(kind, "password") == 0) {
+		json_int_t ops = json_integer_value(json_object_get(o, "opslimit"));
+		json_int_t mem = json_integer_value(json_object_get(o, "memlimit"));
+		const char *alg = json_string_value(json_object_get(o, "kdf"));
+		if (!alg || strcmp(alg, "argon2id13") || get_hex(o, "salt", salt, 16) || ops < 1 ||
+		    ops > 64 || mem < 8192 || mem > (json_int_t)(4ull << 30))
+			goto out;
+		if (crypto_pwhash(wk, 32, cred->password, strlen(cred->password), salt,
+			    (unsigned long long)ops, (size_t)mem, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+			rc = cf_error_set(err, CF_ENOMEM, "not enough memory to derive the key");
+			goto out;
+		}
+	} else if (cred->recovery_key && strcmp(kind, "recovery") == 0) {
+		if (get_hex(o, "salt", salt, 16))
+			goto out;
+		if (parse_recovery_text(cred->recovery_key, wk + 32) != 0) {
+			rc = cf_error_set(err, CF_EKEY, "the recovery key is not well formed");
+			goto out;
+		}
+		recovery_wrap_key(wk, wk + 32, salt);
+	} else {
+		goto out;
+	}
+	uint8_t ad[sizeof KEY_AD - 1 + ID_LEN];
+	memcpy(ad, KEY_AD, sizeof KEY_AD - 1);
+	memcpy(ad + sizeof KEY_AD - 1, r->id, ID_LEN);
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(r->k->master, NULL, NULL, wrapped, 48, ad,
+		    sizeof ad, nonce, wk) == 0)
+		rc = 0;
+out:
+	sodium_free(wk);
+	json_decref(o);
+	return rc;
+}
+
+/* ---- config ---- */
+
+static int write_config(struct repo *r, struct cf_error *err)
+{
+	json_t *o = json_object();
+	json_t *c = json_object();
+	json_object_set_new(o, "format", json_integer(REPO_FORMAT_VERSION));
+	json_object_set_new(o, "id", json_string(r->idhex));
+	json_object_set_new(c, "min", json_integer(r->cp.min));
+	json_object_set_new(c, "avg", json_integer(r->cp.avg));
+	json_object_set_new(c, "max", json_integer(r->cp.max));
+	json_object_set_new(o, "chunker", c);
+	json_object_set_new(o, "pack_size", json_integer(r->pack_size));
+	char *text = json_dumps(o, JSON_INDENT(1) | JSON_SORT_KEYS);
+	json_decref(o);
+	char *path = util_path("%s/config", r->path);
+	int rc = (text && path) ? util_write_atomic(path, text, strlen(text), 1, err) : CF_ENOMEM;
+	free(text);
+	free(path);
+	return rc;
+}
+
+static int read_config(struct repo *r, struct cf_error *err)
+{
+	char *path = util_path("%s/config", r->path);
+	struct buf b = { 0 };
+	int rc = util_read_file(path, MAX_KEYFILE_BYTES, &b, err);
+	free(path);
+	if (rc == CF_ENOENT)
+		return cf_error_set(err, CF_ENOREPO, "'%s' is not a coffre repository", r->path);
+	if (rc)
+		return rc;
+	json_error_t je;
+	json_t *o = json_loadb((const char *)b.p, b.len, 0, &je);
+	buf_free(&b);
+	if (!o)
+		return cf_error_set(err, CF_ENOREPO, "'%s' is not a coffre repository", r->path);
+	json_int_t fmt = json_integer_value(json_object_get(o, "format"));
+	const char *id = json_string_value(json_object_get(o, "id"));
+	json_t *c = json_object_get(o, "chunker");
+	rc = 0;
+	if (fmt != REPO_FORMAT_VERSION) {
+		rc = cf_error_set(err, CF_ENOREPO,
+			"'%s' uses repository format %lld, this coffre reads format %d", r->path,
+			(long long)fmt, REPO_FORMAT_VERSION);
+	} else if (!id || util_unhex(r->id, ID_LEN, id) != 0 || !json_is_object(c)) {
+		rc = cf_error_set(err, CF_ENOREPO, "'%s' has a damaged config", r->path);
+	} else {
+		memcpy(r->idhex, id, ID_HEX);
+		r->cp.min = (uint32_t)json_integer_value(json_object_get(c, "min"));
+		r->cp.avg = (uint32_t)json_integer_value(json_object_get(c, "avg"));
+		r->cp.max = (uint32_t)json_integer_value(json_object_get(c, "max"));
+		json_int_t ps = json_integer_value(json_object_get(o, "pack_size"));
+		r->pack_size = (ps >= (1 << 20) && ps <= (1 << 30)) ? (uint32_t)ps : DEFAULT_PACK_SIZE;
+		struct chunker probe;
+		static const uint8_t zero[32];
+		if (chunk_init(&probe, &r->cp, zero) != 0)
+			rc = cf_error_set(err, CF_ENOREPO, "'%s' has invalid chunker parameters",
+				r->path);
+	}
+	json_decref(o);
+	return rc;
+}
+
+static struct repo *repo_alloc(const char *path)
+{
+	if (sodium_init() < 0)
+		return NULL;
+	struct repo *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	r->path = strdup(path);
+	r->k = sodium_malloc(sizeof *r->k);
+	if (!r->path || !r->k) {
+		repo_free(r);
+		return NULL;
+	}
+	/* Strip trailing slashes so joined paths stay canonical. */
+	size_t n = strlen(r->path);
+	while (n > 1 && r->path[n - 1] == '/')
+		r->path[--n] = 0;
+	return r;
+}
+
+void repo_free(struct repo *r)
+{
+	if (!r)
+		return;
+	repo_unlock(r);
+	if (r->k)
+		sodium_free(r->k);
+	free(r->opened_keyfile);
+	free(r->path);
+	free(r);
+}
+
+int repo_init(const char *path, const char *password, const char *escrow_pub_hex,
+	char ret_recovery[REPO_RECOVERY_TEXT], char ret_idhex[65], struct cf_error *err)
+{
+	struct repo *r = repo_alloc(path);
+	if (!r)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	int rc;
+	struct stat st;
+	if (stat(r->path, &st) == 0) {
+		DIR *d = opendir(r->path);
+		struct dirent *e;
+		int empty = 1;
+		while (d && (e = readdir(d)))
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+				empty = 0;
+		if (d)
+			closedir(d);
+		if (!d || !empty) {
+			rc = cf_error_set(err, CF_EIO, "'%s' exists and is not an empty directory",
+				r->path);
+			goto out;
+		}
+	} else if (util_mkdirs(r->path, 0700) != 0) {
+		rc = cf_error_sys(err, CF_EIO, "cannot create '%s'", r->path);
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof repo_dirs / sizeof *repo_dirs; i++) {
+		char *d = util_path("%s/%s", r->path, repo_dirs[i]);
+		int ok = d && mkdir(d, 0700) == 0;
+		free(d);
+		if (!ok) {
+			rc = cf_error_sys(err, CF_EIO, "cannot create '%s/%s'", r->path, repo_dirs[i]);
+			goto out;
+		}
+	}
+	randombytes_buf(r->id, ID_LEN);
+	util_hex(r->idhex, r->id, ID_LEN);
+	randombytes_buf(r->k->master, sizeof r->k->master);
+	derive_keys(r->k);
+	r->cp = default_chunk_params;
+	r->pack_size = DEFAULT_PACK_SIZE;
+	if ((rc = add_password_key(r, password, NULL, err)) ||
+	    (rc = add_recovery_key(r, ret_recovery, NULL, err)))
+		goto out;
+	if (escrow_pub_hex && (rc = add_escrow_key(r, escrow_pub_hex, err)))
+		goto out;
+	/* The config comes last: a repository without one is an unfinished init. */
+	if ((rc = write_config(r, err)))
+		goto out;
+	util_fsync_dir(r->path);
+	memcpy(ret_idhex, r->idhex, ID_HEX);
+out:
+	repo_free(r);
+	return rc;
+}
+
+int repo_open(const char *path, const struct repo_cred *cred, struct repo **ret,
+	struct cf_error *err)
+{
+	struct repo *r = repo_alloc(path);
+	if (!r)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	int rc;
+	struct stat st;
+	if (stat(r->path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		rc = cf_error_set(err, CF_ENOREPO, "no repository at '%s'", r->path);
+		goto fail;
+	}
+	if ((rc = read_config(r, err)))
+		goto fail;
+	char *kdir = util_path("%s/keys", r->path);
+	DIR *d = kdir ? opendir(kdir) : NULL;
+	if (!d) {
+		rc = cf_error_sys(err, CF_ENOREPO, "cannot read the keys of '%s'", r->path);
+		free(kdir);
+		goto fail;
+	}
+	struct dirent *e;
+	rc = 1;
+	while (rc == 1 && (e = readdir(d))) {
+		if (strlen(e->d_name) != 32 || strspn(e->d_name, "0123456789abcdef") != 32)
+			continue;
+		char *kp = util_path("%s/%s", kdir, e->d_name);
+		rc = kp ? try_keyfile(r, kp, cred, err) : CF_ENOMEM;
+		if (rc == 0)
+			r->opened_keyfile = kp;
+		else
+			free(kp);
+	}
+	closedir(d);
+	free(kdir);
+	if (rc == 1)
+		rc = cf_error_set(err, CF_EKEY, cred->recovery_key ? "wrong recovery key"
+								    : "wrong password");
+	if (rc)
+		goto fail;
+	derive_keys(r->k);
+	chunk_init(&r->chunker, &r->cp, r->k->chunk);
+	*ret = r;
+	return 0;
+fail:
+	repo_free(r);
+	return rc;
+}
+
+int repo_key_passwd(struct repo *r, const char *newpw, struct cf_error *err)
+{
+	char *newpath = NULL;
+	int rc = add_password_key(r, newpw, &newpath, err);
+	if (rc)
+		return rc;
+	/* Drop the old password key only once the new one is durable. */
+	struct buf b = { 0 };
+	if (r->opened_keyfile && util_read_file(r->opened_keyfile, MAX_KEYFILE_BYTES, &b, NULL) == 0) {
+		json_t *o = json_loadb((const char *)b.p, b.len, 0, NULL);
+		const char *kind = o ? json_string_value(json_object_get(o, "kind")) : NULL;
+		if (kind && strcmp(kind, "password") == 0) {
+			unlink(r->opened_keyfile);
+			util_fsync_parent(r->opened_keyfile);
+			free(r->opened_keyfile);
+			r->opened_keyfile = newpath;
+			newpath = NULL;
+		}
+		json_decref(o);
+	}
+	buf_free(&b);
+	free(newpath);
+	return 0;
+}
+
+int repo_key_recovery_rotate(struct repo *r, char ret_text[REPO_RECOVERY_TEXT],
+	struct cf_error *err)
+{
+	char *newpath = NULL;
+	int rc = add_recovery_key(r, ret_text, &newpath, err);
+	if (rc)
+		return rc;
+	char *kdir = util_path("%s/keys", r->path);
+	DIR *d = kdir ? opendir(kdir) : NULL;
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *kp = util_path("%s/%s", kdir, e->d_name);
+		struct buf b = { 0 };
+		if (kp && strcmp(kp, newpath) && util_read_file(kp, MAX_KEYFILE_BYTES, &b, NULL) == 0) {
+			json_t *o = json_loadb((const char *)b.p, b.len, 0, NULL);
+			const char *kind = o ? json_string_value(json_object_get(o, "kind")) : NULL;
+			if (kind && strcmp(kind, "recovery") == 0)
+				unlink(kp);
+			json_decref(o);
+		}
+		buf_free(&b);
+		free(kp);
+	}
+	if (d)
+		closedir(d);
+	if (kdir)
+		util_fsync_dir(kdir);
+	free(kdir);
+	free(newpath);
+	return 0;
+}
+
+/* ---- whole objects ---- */
+
+char *repo_object_dir(const struct repo *r, int kind)
+{
+	return util_path("%s/%s", r->path, kind == REPO_SNAPSHOT ? "snapshots" : "index");
+}
+
+static void object_ad(uint8_t ad[5], int kind)
+{
+	memcpy(ad, OBJ_MAGIC, 4);
+	ad[4] = (uint8_t)kind;
+}
+
+int repo_put_object(struct repo *r, int kind, const void *plain, size_t n, uint8_t ret_id[ID_LEN],
+	struct cf_error *err)
+{
+	size_t bound = ZSTD_compressBound(n);
+	uint8_t *z = malloc(bound);
+	if (!z)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	size_t zn = ZSTD_compress(z, bound, plain, n, 3);
+	if (ZSTD_isError(zn)) {
+		free(z);
+		return cf_error_set(err, CF_EIO, "compression failed: %s", ZSTD_getErrorName(zn));
+	}
+	uint8_t ad[5];
+	object_ad(ad, kind);
+	struct buf out = { 0 };
+	int rc = buf_append(&out, ad, 5) ? CF_ENOMEM : repo_seal(r, ad, 5, z, zn, &out);
+	free(z);
+	if (rc) {
+		buf_free(&out);
+		return cf_error_set(err, rc, "out of memory");
+	}
+	uint8_t id[ID_LEN];
+	char hex[ID_HEX];
+	crypto_generichash(id, ID_LEN, out.p, out.len, NULL, 0);
+	util_hex(hex, id, ID_LEN);
+	char *dir = repo_object_dir(r, kind);
+	char *path = dir ? util_path("%s/%s", dir, hex) : NULL;
+	rc = path ? util_write_atomic(path, out.p, out.len, 0, err) : CF_ENOMEM;
+	free(dir);
+	free(path);
+	if (rc == 0) {
+		memcpy(ret_id, id, ID_LEN);
+		r->bytes_written += out.len;
+	}
+	buf_free(&out);
+	return rc;
+}
+
+int repo_get_object(struct repo *r, int kind, const uint8_t id[ID_LEN], struct buf *ret,
+	struct cf_error *err)
+{
+	char hex[ID_HEX];
+	util_hex(hex, id, ID_LEN);
+	char *dir = repo_object_dir(r, kind);
+	char *path = dir ? util_path("%s/%s", dir, hex) : NULL;
+	free(dir);
+	if (!path)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	size_t limit = kind == REPO_SNAPSHOT ? MAX_SNAPSHOT_BYTES : MAX_INDEX_BYTES;
+	struct buf b = { 0 };
+	int rc = util_read_file(path, limit, &b, err);
+	if (rc)
+		goto out;
+	uint8_t sum[ID_LEN], ad[5];
+	crypto_generichash(sum, ID_LEN, b.p, b.len, NULL, 0);
+	object_ad(ad, kind);
+	if (sodium_memcmp(sum, id, ID_LEN) != 0 || b.len < 5 + SEAL_OVERHEAD ||
+	    memcmp(b.p, ad, 5) != 0) {
+		rc = cf_error_set(err, CF_ECORRUPT, "'%s' is damaged (content does not match its name)",
+			path);
+		goto out;
+	}
+	size_t zn = b.len - 5 - SEAL_OVERHEAD;
+	uint8_t *z = malloc(zn ? zn : 1);
+	if (!z) {
+		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (repo_unseal(r, ad, 5, b.p + 5, b.len - 5, z) != 0) {
+		free(z);
+		rc = cf_error_set(err, CF_ECORRUPT, "'%s' does not authenticate", path);
+		goto out;
+	}
+	unsigned long long plen = ZSTD_getFrameContentSize(z, zn);
+	if (plen == ZSTD_CONTENTSIZE_ERROR || plen == ZSTD_CONTENTSIZE_UNKNOWN || plen > limit * 64) {
+		free(z);
+		rc = cf_error_set(err, CF_ECORRUPT, "'%s' has a bad payload", path);
+		goto out;
+	}
+	struct buf p = { 0 };
+	if (buf_reserve(&p, (size_t)plen + 1)) {
+		free(z);
+		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+		goto out;
+	}
+	size_t got = ZSTD_decompress(p.p, (size_t)plen, z, zn);
+	free(z);
+	if (ZSTD_isError(got) || got != plen) {
+		buf_free(&p);
+		rc = cf_error_set(err, CF_ECORRUPT, "'%s' has a bad payload", path);
+		goto out;
+	}
+	p.len = got;
+	p.p[got] = 0; /* JSON payloads can be parsed in place */
+	*ret = p;
+out:
+	buf_free(&b);
+	free(path);
+	return rc;
+}
+
+int repo_list(struct repo *r, int kind, uint8_t (**ret_ids)[ID_LEN], size_t *ret_n,
+	struct cf_error *err)
+{
+	char *dir = repo_object_dir(r, kind);
+	DIR *d = dir ? opendir(dir) : NULL;
+	if (!d) {
+		int rc = cf_error_sys(err, CF_EIO, "cannot list '%s'", dir ? dir : r->path);
+		free(dir);
+		return rc;
+	}
+	uint8_t (*ids)[ID_LEN] = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strlen(e->d_name) != 64)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			void *p = realloc(ids, cap * ID_LEN);
+			if (!p) {
+				free(ids);
+				closedir(d);
+				free(dir);
+				return cf_error_set(err, CF_ENOMEM, "out of memory");
+			}
+			ids = p;
+		}
+		if (util_unhex(ids[n], ID_LEN, e->d_name) == 0)
+			n++;
+	}
+	closedir(d);
+	free(dir);
+	*ret_ids = ids;
+	*ret_n = n;
+	return 0;
+}
+
+int repo_delete_object(struct repo *r, int kind, const uint8_t id[ID_LEN], struct cf_error *err)
+{
+	char hex[ID_HEX];
+	util_hex(hex, id, ID_LEN);
+	char *dir = repo_object_dir(r, kind);
+	char *path = dir ? util_path("%s/%s", dir, hex) : NULL;
+	int rc = 0;
+	if (!path)
+		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+	else if (unlink(path) != 0 && errno != ENOENT)
+		rc = cf_error_sys(err, CF_EIO, "cannot remove '%s'", path);
+	else
+		util_fsync_dir(dir);
+	free(dir);
+	free(path);
+	return rc;
+}
+
+/* ---- cache location ---- */
+
+char *repo_cache_dir(const struct repo *r)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME");
+	const char *home = getenv("HOME");
+	char *base;
+	if (xdg && *xdg)
+		base = util_path("%s/coffre", xdg);
+	else if (geteuid() == 0)
+		base = strdup("/var/cache/coffre");
+	else if (home && *home)
+		base = util_path("%s/.cache/coffre", home);
+	else
+		return NULL;
+	char *dir = base ? util_path("%s/%s", base, r->idhex) : NULL;
+	free(base);
+	if (dir && util_mkdirs(dir, 0700) != 0) {
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
+/* ---- locks ---- */
+
+static int write_lock(struct repo *r, struct cf_error *err)
+{
+	char host[256] = "";
+	gethostname(host, sizeof host - 1);
+	json_t *o = json_object();
+	json_object_set_new(o, "hostname", json_string(host));
+	json_object_set_new(o, "pid", json_integer(getpid()));
+	json_object_set_new(o, "time", json_integer((json_int_t)time(NULL)));
+	json_object_set_new(o, "exclusive", json_boolean(r->lock_exclusive));
+	char *text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (!text)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	int rc = util_write_atomic(r->lock_path, text, strlen(text), 0, err);
+	free(text);
+	if (rc == 0)
+		r->lock_time = time(NULL);
+	return rc;
+}
+
+/* Returns 1 if the lock at ${path} is live and conflicts, 0 otherwise (stale ones removed). */
+static int lock_conflicts(const char *path, int want_exclusive)
+{
+	struct buf b = { 0 };
+	if (util_read_file(path, MAX_KEYFILE_BYTES, &b, NULL) != 0)
+		return 0;
+	json_t *o = json_loadb((const char *)b.p, b.len, 0, NULL);
+	buf_free(&b);
+	if (!o) {
+		/* A half-written lock is a crash leftover (locks are written atomically). */
+		return 0;
+	}
+	char host[256] = "";
+	gethostname(host, sizeof host - 1);
+	const char *h = json_string_value(json_object_get(o, "hostname"));
+	json_int_t pid = json_integer_value(json_object_get(o, "pid"));
+	json_int_t t = json_integer_value(json_object_get(o, "time"));
+	int excl = json_is_true(json_object_get(o, "exclusive"));
+	int stale = time(NULL) - (time_t)t > LOCK_STALE_SECONDS;
+	if (h && strcmp(h, host) == 0 && pid > 0 && pid <= INT_MAX &&
+	    kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+		stale = 1;
+	json_decref(o);
+	if (stale) {
+		unlink(path);
+		return 0;
+	}
+	return want_exclusive || excl;
+}
+
+int repo_lock(struct repo *r, int exclusive, struct cf_error *err)
+{
+	uint8_t rnd[16];
+	char hex[33];
+	randombytes_buf(rnd, sizeof rnd);
+	util_hex(hex, rnd, sizeof rnd);
+	free(r->lock_path);
+	r->lock_path = util_path("%s/locks/%s", r->path, hex);
+	if (!r->lock_path)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	r->lock_exclusive = exclusive;
+	int rc = write_lock(r, err);
+	if (rc) {
+		free(r->lock_path);
+		r->lock_path = NULL;
+		return rc;
+	}
+	/* Write first, then look: two processes racing both see each other and both back off. */
+	char *dir = util_path("%s/locks", r->path);
+	DIR *d = dir ? opendir(dir) : NULL;
+	struct dirent *e;
+	int conflict = 0;
+	while (d && (e = readdir(d))) {
+		if (strlen(e->d_name) != 32 || strcmp(e->d_name, hex) == 0)
+			continue;
+		char *p = util_path("%s/%s", dir, e->d_name);
+		if (p && lock_conflicts(p, exclusive))
+			conflict = 1;
+		free(p);
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+	if (conflict) {
+		repo_unlock(r);
+		return cf_error_set(err, CF_ELOCKED,
+			"repository is locked by another coffre process (try again later)");
+	}
+	return 0;
+}
+
+void repo_lock_refresh(struct repo *r)
+{
+	if (r->lock_path && time(NULL) - r->lock_time >= LOCK_REFRESH_SECONDS)
+		write_lock(r, NULL);
+}
+
+void repo_unlock(struct repo *r)
+{
+	if (!r->lock_path)
+		return;
+	unlink(r->lock_path);
+	util_fsync_parent(r->lock_path);
+	free(r->lock_path);
+	r->lock_path = NULL;
+}

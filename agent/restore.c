@@ -1,0 +1,613 @@
+/* restore.c: snapshot to disk (archive_write_disk with the SECURE_* options), and to tar/zip. */
+#include "coffre/restore.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "coffre/blob.h"
+#include "coffre/error.h"
+#include "coffre/snap.h"
+#include "coffre/tree.h"
+#include "coffre/walk.h"
+#include "repo_internal.h"
+
+/* Hard-link groups: (dev, ino) of entries with nlink > 1 -> first restored path. */
+struct link {
+	uint64_t dev, ino;
+	char *path;
+	struct link *next;
+};
+#define LINK_BUCKETS 4096
+
+struct rs {
+	struct repo *r;
+	const struct restore_opts *o;
+	struct blob_reader *br;
+	struct archive *a;		/* disk writer or archive writer */
+	int dump;			/* writing an archive, not the disk */
+	struct restore_stats st;
+	struct link *links[LINK_BUCKETS];
+	struct buf blob;
+	uint64_t t0, last;
+	int fatal;
+	struct cf_error *err;
+	const char *prefix;		/* dump: the subtree being exported */
+	/* verify pass */
+	int vfd;
+	uint64_t voff;
+	int vbad;
+	uint8_t *vbuf;
+};
+
+static int is_root(void)
+{
+	return geteuid() == 0;
+}
+
+static void problem(struct rs *S, const char *path, const char *msg)
+{
+	if (S->o && S->o->problem)
+		S->o->problem(S->o->ctx, path, msg);
+}
+
+static void walk_problem(void *ctx, const char *path, int code, const char *msg)
+{
+	struct rs *S = ctx;
+	if (strncmp(msg, "refused", 7) == 0)
+		S->st.refused++;
+	else
+		S->st.damaged++;
+	problem(S, path, msg);
+	(void)code;
+}
+
+static int under(const char *p, const char *dir)
+{
+	size_t n = strlen(dir);
+	if (strcmp(dir, "/") == 0)
+		return 1;
+	return strncmp(p, dir, n) == 0 && (p[n] == 0 || p[n] == '/');
+}
+
+/* 0: restore, 1: only on the way to an include (dirs), -1: skip. */
+static int selected(const struct restore_opts *o, const char *path)
+{
+	if (!o || o->nincludes == 0)
+		return 0;
+	int way = 0;
+	for (size_t i = 0; i < o->nincludes; i++) {
+		if (under(path, o->includes[i]))
+			return 0;
+		if (under(o->includes[i], path))
+			way = 1;
+	}
+	return way ? 1 : -1;
+}
+
+static struct link **link_slot(struct rs *S, uint64_t dev, uint64_t ino)
+{
+	uint64_t h = (dev * 0x9E3779B97F4A7C15ull) ^ ino;
+	struct link **l = &S->links[h % LINK_BUCKETS];
+	while (*l && ((*l)->dev != dev || (*l)->ino != ino))
+		l = &(*l)->next;
+	return l;
+}
+
+static void links_free(struct rs *S)
+{
+	for (int i = 0; i < LINK_BUCKETS; i++) {
+		struct link *l = S->links[i];
+		while (l) {
+			struct link *n = l->next;
+			free(l->path);
+			free(l);
+			l = n;
+		}
+	}
+}
+
+static int sum_ref(void *ctx, const uint8_t id[32], uint32_t len)
+{
+	uint64_t *sum = ctx;
+	(void)id;
+	if (len == 0 || len > MAX_BLOB_BYTES)
+		return 1;
+	*sum += len;
+	return 0;
+}
+
+static void progress(struct rs *S)
+{
+	if (!S->o || !S->o->progress)
+		return;
+	uint64_t now = util_now_ns();
+	if (now - S->last < 250000000u)
+		return;
+	S->last = now;
+	S->st.duration = (double)(now - S->t0) / 1e9;
+	S->o->progress(S->o->ctx, &S->st);
+}
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+	static const uint8_t z[4096];
+	while (n >= sizeof z) {
+		if (memcmp(p, z, sizeof z))
+			return 0;
+		p += sizeof z;
+		n -= sizeof z;
+	}
+	return memcmp(p, z, n) == 0;
+}
+
+struct wctx {
+	struct rs *S;
+	uint64_t off;
+	const char *path;
+	int damaged;
+};
+
+static int write_ref(void *ctx, const uint8_t id[32], uint32_t len)
+{
+	struct wctx *w = ctx;
+	struct rs *S = w->S;
+	struct cf_error e2 = { 0 };
+	int rc = blob_reader_get(S->br, id, &S->blob, &e2);
+	if (rc == 0 && S->blob.len != len)
+		rc = cf_error_set(&e2, CF_ECORRUPT, "chunk length differs from the tree");
+	if (rc) {
+		char msg[600];
+		snprintf(msg, sizeof msg, "cannot restore: damaged data (%s)", e2.msg);
+		problem(S, w->path, msg);
+		w->damaged = 1;
+		return 1;
+	}
+	la_ssize_t n;
+	if (S->dump) {
+		n = archive_write_data(S->a, S->blob.p, S->blob.len);
+	} else if (all_zero(S->blob.p, S->blob.len)) {
+		n = (la_ssize_t)len;	/* leave a hole: sparse files stay sparse */
+	} else {
+		n = archive_write_data_block(S->a, S->blob.p, S->blob.len, (la_int64_t)w->off);
+		if (n == ARCHIVE_OK)
+			n = (la_ssize_t)len;
+	}
+	if (n < 0) {
+		cf_error_set(S->err, CF_EIO, "cannot write '%s': %s", w->path,
+			archive_error_string(S->a));
+		if (archive_errno(S->a) == ENOSPC)
+			S->err->code = CF_ENOSPC;
+		S->fatal = S->err->code;
+		return S->fatal;
+	}
+	w->off += len;
+	S->st.bytes += len;
+	progress(S);
+	return 0;
+}
+
+static void add_xattrs(struct archive_entry *ae, const struct tree_entry *e)
+{
+	struct rd r;
+	rd_init(&r, e->xattrs, e->xattrslen);
+	for (uint16_t i = 0; i < e->nxattrs; i++) {
+		uint16_t kl = rd_u16(&r);
+		const uint8_t *k = rd_bytes(&r, kl);
+		uint32_t vl = rd_u32(&r);
+		const uint8_t *v = rd_bytes(&r, vl);
+		if (r.bad || !k || memchr(k, 0, kl))
+			return;
+		char key[1024];
+		if (kl >= sizeof key)
+			continue;
+		memcpy(key, k, kl);
+		key[kl] = 0;
+		archive_entry_xattr_add_entry(ae, key, v, vl);
+	}
+}
+
+/* The path an entry takes inside the target or the archive. */
+static const char *rel_path(struct rs *S, const char *path)
+{
+	(void)S;
+	return path + 1;	/* snapshot paths are absolute; the target is the new root */
+}
+
+static int on_entry(void *ctx, const char *path, const struct tree_entry *e)
+{
+	struct rs *S = ctx;
+	if (S->fatal)
+		return S->fatal;
+	if (S->dump && S->prefix && !under(path, S->prefix))
+		return under(S->prefix, path) ? 0 : 1;
+	int sel = S->dump ? 0 : selected(S->o, path);
+	if (sel < 0)
+		return 1;
+	if (sel == 1 && e->type != TREE_DIR)
+		return 0;
+	uint64_t content = 0;
+	if (e->type == TREE_FILE) {
+		struct cf_error e2 = { 0 };
+		int rc = walk_file_refs(blob_reader_load, S->br, e, sum_ref, &content, &e2);
+		if (rc == 1 || (rc == 0 && content != e->size)) {
+			S->st.refused++;
+			problem(S, path, "refused: declared size does not match the content");
+			return 0;
+		}
+		if (rc) {
+			S->st.damaged++;
+			char msg[600];
+			snprintf(msg, sizeof msg, "cannot restore: damaged data (%s)", e2.msg);
+			problem(S, path, msg);
+			return 0;
+		}
+	}
+	struct archive_entry *ae = archive_entry_new();
+	if (!ae)
+		return cf_error_set(S->err, CF_ENOMEM, "out of memory");
+	archive_entry_set_pathname(ae, rel_path(S, path));
+	archive_entry_set_uid(ae, e->uid);
+	archive_entry_set_gid(ae, e->gid);
+	archive_entry_set_mtime(ae, e->mtime_s, e->mtime_ns);
+	archive_entry_set_atime(ae, e->mtime_s, e->mtime_ns);
+	struct link **ls = NULL;
+	int hardlink = 0;
+	switch (e->type) {
+	case TREE_FILE:
+		archive_entry_set_filetype(ae, AE_IFREG);
+		archive_entry_set_size(ae, (la_int64_t)e->size);
+		if (e->nlink > 1) {
+			ls = link_slot(S, e->dev, e->ino);
+			if (*ls) {
+				archive_entry_set_hardlink(ae, (*ls)->path);
+				archive_entry_set_size(ae, 0);
+				hardlink = 1;
+			}
+		}
+		break;
+	case TREE_DIR:
+		archive_entry_set_filetype(ae, AE_IFDIR);
+		break;
+	case TREE_SYMLINK:
+		archive_entry_set_filetype(ae, AE_IFLNK);
+		archive_entry_set_symlink(ae, e->target);
+		break;
+	case TREE_FIFO:
+		archive_entry_set_filetype(ae, AE_IFIFO);
+		break;
+	default:
+		archive_entry_free(ae);
+		return 0;
+	}
+	archive_entry_set_perm(ae, e->mode);
+	if (e->nxattrs && !S->dump)
+		add_xattrs(ae, e);
+	int rc = archive_write_header(S->a, ae);
+	archive_entry_free(ae);
+	if (rc == ARCHIVE_FATAL) {
+		int code = archive_errno(S->a) == ENOSPC ? CF_ENOSPC : CF_EIO;
+		S->fatal = cf_error_set(S->err, code, "cannot restore '%s': %s", path,
+			archive_error_string(S->a));
+		return S->fatal;
+	}
+	if (rc < ARCHIVE_WARN) {
+		/* The secure options refuse what would leave the target (dot-dot, absolute
+		 * paths, writing through a symlink). */
+		S->st.refused++;
+		char msg[600];
+		snprintf(msg, sizeof msg, "refused: %s", archive_error_string(S->a));
+		problem(S, path, msg);
+		return e->type == TREE_DIR ? 1 : 0;
+	}
+	int damaged = 0;
+	if (e->type == TREE_FILE && !hardlink) {
+		struct wctx w = { S, 0, path, 0 };
+		struct cf_error e2 = { 0 };
+		int r2 = walk_file_refs(blob_reader_load, S->br, e, write_ref, &w, &e2);
+		if (S->fatal)
+			return S->fatal;
+		damaged = w.damaged || r2 != 0;
+		if (r2 < 0 && !w.damaged) {
+			char msg[600];
+			snprintf(msg, sizeof msg, "cannot restore: damaged data (%s)", e2.msg);
+			problem(S, path, msg);
+		}
+	}
+	rc = archive_write_finish_entry(S->a);
+	if (rc == ARCHIVE_FATAL) {
+		S->fatal = cf_error_set(S->err, CF_EIO, "cannot restore '%s': %s", path,
+			archive_error_string(S->a));
+		return S->fatal;
+	}
+	if (damaged) {
+		S->st.damaged++;
+		if (!S->dump)
+			unlink(rel_path(S, path));	/* no file with silently wrong content */
+		return 0;
+	}
+	if (ls && !*ls) {
+		struct link *l = calloc(1, sizeof *l);
+		if (l && (l->path = strdup(rel_path(S, path)))) {
+			l->dev = e->dev;
+			l->ino = e->ino;
+			*ls = l;
+		} else {
+			free(l);
+		}
+	}
+	switch (e->type) {
+	case TREE_FILE:
+		if (hardlink)
+			S->st.hardlinks++;
+		else
+			S->st.files++;
+		break;
+	case TREE_DIR:
+		S->st.dirs++;
+		break;
+	case TREE_SYMLINK:
+		S->st.symlinks++;
+		break;
+	}
+	S->st.current = path;
+	return 0;
+}
+
+/* ---- verify: read the restored files back and compare with the snapshot ---- */
+
+static int verify_ref(void *ctx, const uint8_t id[32], uint32_t len)
+{
+	struct rs *S = ctx;
+	if (len > MAX_BLOB_BYTES)
+		return 1;
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = pread(S->vfd, S->vbuf + got, len - got, (off_t)(S->voff + got));
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			return 1;
+		}
+		got += (size_t)n;
+	}
+	uint8_t h[32];
+	repo_blob_id(S->r, S->vbuf, len, h);
+	if (memcmp(h, id, 32) != 0)
+		return 1;
+	S->voff += len;
+	return 0;
+}
+
+static int on_verify(void *ctx, const char *path, const struct tree_entry *e)
+{
+	struct rs *S = ctx;
+	int sel = selected(S->o, path);
+	if (sel < 0)
+		return 1;
+	if (e->type != TREE_FILE || sel == 1)
+		return 0;
+	const char *rel = rel_path(S, path);
+	S->vfd = open(rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (S->vfd < 0)
+		return 0;	/* refused or damaged entries were reported already */
+	S->voff = 0;
+	struct cf_error e2 = { 0 };
+	int rc = walk_file_refs(blob_reader_load, S->br, e, verify_ref, S, &e2);
+	struct stat st;
+	int bad = rc != 0 || fstat(S->vfd, &st) != 0 || (uint64_t)st.st_size != e->size;
+	close(S->vfd);
+	S->vfd = -1;
+	if (bad) {
+		S->st.verify_failed++;
+		problem(S, path, "verify: restored file differs from the snapshot");
+	} else {
+		S->st.verified++;
+	}
+	return 0;
+}
+
+static int open_reader(struct rs *S, struct blobidx **x, struct cf_error *err)
+{
+	int rc = blobidx_open(S->r, x, err);
+	if (rc == 0)
+		rc = blob_reader_new(S->r, *x, &S->br, err);
+	return rc;
+}
+
+int restore_run(struct repo *r, const struct snap *s, const struct restore_opts *o,
+	struct restore_stats *ret_stats, struct cf_error *err)
+{
+	struct rs *S = calloc(1, sizeof *S);
+	struct blobidx *x = NULL;
+	int cwd = -1, rc;
+	if (!S)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	S->r = r;
+	S->o = o;
+	S->err = err;
+	S->vfd = -1;
+	S->t0 = util_now_ns();
+	if ((rc = open_reader(S, &x, err)))
+		goto out;
+	if (util_mkdirs(o->target, 0700) != 0) {
+		rc = cf_error_sys(err, CF_EIO, "cannot create '%s'", o->target);
+		goto out;
+	}
+	/* The secure disk writer refuses absolute paths: entries are written relative to
+	 * the target, which becomes the working directory for the duration. */
+	cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cwd < 0 || chdir(o->target) != 0) {
+		rc = cf_error_sys(err, CF_EIO, "cannot enter '%s'", o->target);
+		goto out;
+	}
+	S->a = archive_write_disk_new();
+	int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_XATTR |
+		    ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+		    ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_UNLINK;
+	if (is_root())
+		flags |= ARCHIVE_EXTRACT_OWNER;
+	if (!S->a || archive_write_disk_set_options(S->a, flags) != ARCHIVE_OK) {
+		rc = cf_error_set(err, CF_ENOMEM, "cannot set up the disk writer");
+		goto out;
+	}
+	struct walk_ops ops = { .entry = on_entry, .problem = walk_problem, .ctx = S };
+	rc = walk_tree(blob_reader_load, S->br, s->tree, &ops, err);
+	/* Closing applies the deferred directory times and modes. */
+	if (archive_write_close(S->a) != ARCHIVE_OK && rc == 0)
+		rc = cf_error_set(err, CF_EIO, "cannot finish the restore: %s",
+			archive_error_string(S->a));
+	if (rc == 0 && o->verify) {
+		S->vbuf = malloc(MAX_BLOB_BYTES);
+		if (!S->vbuf) {
+			rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+			goto out;
+		}
+		struct walk_ops v = { .entry = on_verify, .ctx = S };
+		rc = walk_tree(blob_reader_load, S->br, s->tree, &v, err);
+	}
+	if (rc == 0 && (S->st.refused || S->st.damaged || S->st.verify_failed))
+		rc = cf_error_set(err, CF_ECORRUPT, "%llu entries refused, %llu damaged, %llu "
+			"failed verification", (unsigned long long)S->st.refused,
+			(unsigned long long)S->st.damaged, (unsigned long long)S->st.verify_failed);
+out:
+	if (cwd >= 0) {
+		if (fchdir(cwd) != 0 && rc == 0)
+			rc = cf_error_sys(err, CF_EIO, "cannot return to the working directory");
+		close(cwd);
+	}
+	S->st.duration = (double)(util_now_ns() - S->t0) / 1e9;
+	S->st.current = NULL;
+	if (ret_stats)
+		*ret_stats = S->st;
+	if (S->a)
+		archive_write_free(S->a);
+	blob_reader_free(S->br);
+	blobidx_free(x);
+	links_free(S);
+	buf_free(&S->blob);
+	free(S->vbuf);
+	free(S);
+	return rc;
+}
+
+/* ---- dump ---- */
+
+struct find_ctx {
+	const char *path;
+	struct tree_entry e;
+	struct buf refs;
+	int found;
+};
+
+static int find_entry(void *ctx, const char *path, const struct tree_entry *e)
+{
+	struct find_ctx *f = ctx;
+	if (strcmp(path, f->path) == 0) {
+		f->e = *e;
+		/* Keep what the entry borrows past the iterator. */
+		if (e->type == TREE_FILE && e->content == TREE_CONTENT_INLINE) {
+			buf_append(&f->refs, e->refs, (size_t)e->nrefs * TREE_REF_BYTES);
+			f->e.refs = f->refs.p;
+		}
+		f->found = 1;
+		return CF_ENOENT;	/* stop the walk */
+	}
+	return under(f->path, path) ? 0 : 1;
+}
+
+static int write_fd_ref(void *ctx, const uint8_t id[32], uint32_t len)
+{
+	struct wctx *w = ctx;
+	struct rs *S = w->S;
+	int rc = blob_reader_get(S->br, id, &S->blob, S->err);
+	if (rc)
+		return rc;
+	if (S->blob.len != len)
+		return cf_error_set(S->err, CF_ECORRUPT, "chunk length differs from the tree");
+	size_t off = 0;
+	while (off < S->blob.len) {
+		ssize_t n = write((int)w->off, S->blob.p + off, S->blob.len - off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return cf_error_sys(S->err, CF_EIO, "cannot write the output");
+		}
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+int dump_run(struct repo *r, const struct snap *s, const char *path, int format, int fd,
+	struct cf_error *err)
+{
+	struct rs *S = calloc(1, sizeof *S);
+	struct blobidx *x = NULL;
+	struct restore_opts none = { 0 };
+	int rc;
+	if (!S)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	S->r = r;
+	S->o = &none;
+	S->err = err;
+	S->dump = 1;
+	S->prefix = path;
+	if ((rc = open_reader(S, &x, err)))
+		goto out;
+	if (strcmp(path, "/") != 0) {
+		struct find_ctx f = { .path = path };
+		struct walk_ops fo = { .entry = find_entry, .ctx = &f };
+		rc = walk_tree(blob_reader_load, S->br, s->tree, &fo, err);
+		if (!f.found) {
+			buf_free(&f.refs);
+			rc = rc && rc != CF_ENOENT ? rc
+				: cf_error_set(err, CF_ENOENT, "no '%s' in snapshot %.8s", path,
+					  s->idhex);
+			goto out;
+		}
+		if (f.e.type == TREE_FILE) {
+			struct wctx w = { S, (uint64_t)fd, path, 0 };
+			rc = walk_file_refs(blob_reader_load, S->br, &f.e, write_fd_ref, &w, err);
+			buf_free(&f.refs);
+			goto out;
+		}
+		buf_free(&f.refs);
+	}
+	S->a = archive_write_new();
+	if (!S->a) {
+		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (format == DUMP_ZIP)
+		archive_write_set_format_zip(S->a);
+	else
+		archive_write_set_format_pax_restricted(S->a);
+	if (archive_write_open_fd(S->a, fd) != ARCHIVE_OK) {
+		rc = cf_error_set(err, CF_EIO, "cannot write the archive: %s",
+			archive_error_string(S->a));
+		goto out;
+	}
+	struct walk_ops ops = { .entry = on_entry, .problem = walk_problem, .ctx = S };
+	rc = walk_tree(blob_reader_load, S->br, s->tree, &ops, err);
+	if (archive_write_close(S->a) != ARCHIVE_OK && rc == 0)
+		rc = cf_error_set(err, CF_EIO, "cannot write the archive: %s",
+			archive_error_string(S->a));
+	if (rc == 0 && (S->st.damaged || S->st.refused))
+		rc = cf_error_set(err, CF_ECORRUPT, "%llu entries could not be exported",
+			(unsigned long long)(S->st.damaged + S->st.refused));
+out:
+	if (S->a)
+		archive_write_free(S->a);
+	blob_reader_free(S->br);
+	blobidx_free(x);
+	links_free(S);
+	buf_free(&S->blob);
+	free(S);
+	return rc;
+}

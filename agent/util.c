@@ -1,0 +1,346 @@
+/* util.c: byte buffers, bounded readers, durable writes. */
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "coffre/error.h"
+
+int buf_reserve(struct buf *b, size_t extra)
+{
+	if (b->len + extra < b->len)
+		return -1;
+	if (b->len + extra <= b->cap)
+		return 0;
+	size_t cap = b->cap ? b->cap : 256;
+	while (cap < b->len + extra)
+		cap *= 2;
+	uint8_t *p = realloc(b->p, cap);
+	if (!p)
+		return -1;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+int buf_append(struct buf *b, const void *data, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (buf_reserve(b, n))
+		return -1;
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+	return 0;
+}
+
+int buf_put_u8(struct buf *b, uint8_t v)
+{
+	return buf_append(b, &v, 1);
+}
+
+int buf_put_u16(struct buf *b, uint16_t v)
+{
+	uint8_t x[2] = { (uint8_t)v, (uint8_t)(v >> 8) };
+	return buf_append(b, x, 2);
+}
+
+int buf_put_u32(struct buf *b, uint32_t v)
+{
+	uint8_t x[4];
+	le32_put(x, v);
+	return buf_append(b, x, 4);
+}
+
+int buf_put_u64(struct buf *b, uint64_t v)
+{
+	uint8_t x[8];
+	for (int i = 0; i < 8; i++)
+		x[i] = (uint8_t)(v >> (8 * i));
+	return buf_append(b, x, 8);
+}
+
+void buf_free(struct buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+void rd_init(struct rd *r, const void *p, size_t len)
+{
+	r->p = p;
+	r->len = len;
+	r->off = 0;
+	r->bad = 0;
+}
+
+const uint8_t *rd_bytes(struct rd *r, size_t n)
+{
+	if (r->bad || n > r->len - r->off) {
+		r->bad = 1;
+		return NULL;
+	}
+	const uint8_t *p = r->p + r->off;
+	r->off += n;
+	return p;
+}
+
+size_t rd_left(const struct rd *r)
+{
+	return r->bad ? 0 : r->len - r->off;
+}
+
+uint8_t rd_u8(struct rd *r)
+{
+	const uint8_t *p = rd_bytes(r, 1);
+	return p ? p[0] : 0;
+}
+
+uint16_t rd_u16(struct rd *r)
+{
+	const uint8_t *p = rd_bytes(r, 2);
+	return p ? (uint16_t)(p[0] | p[1] << 8) : 0;
+}
+
+uint32_t rd_u32(struct rd *r)
+{
+	const uint8_t *p = rd_bytes(r, 4);
+	return p ? le32_get(p) : 0;
+}
+
+uint64_t rd_u64(struct rd *r)
+{
+	const uint8_t *p = rd_bytes(r, 8);
+	if (!p)
+		return 0;
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+void util_hex(char *out, const uint8_t *in, size_t n)
+{
+	sodium_bin2hex(out, 2 * n + 1, in, n);
+}
+
+int util_unhex(uint8_t *out, size_t n, const char *hex)
+{
+	size_t got = 0;
+	const char *end = NULL;
+	if (strlen(hex) != 2 * n)
+		return -1;
+	if (sodium_hex2bin(out, n, hex, 2 * n, NULL, &got, &end) != 0 || got != n || *end)
+		return -1;
+	return 0;
+}
+
+char *util_path(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}
+
+int util_fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	/* FUSE file systems (fusefat) may refuse fsync on a directory: not an error. */
+	if (fsync(fd) != 0 && errno != EINVAL && errno != ENOSYS && errno != EBADF) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int util_fsync_parent(const char *path)
+{
+	char *dir = strdup(path);
+	if (!dir)
+		return -1;
+	char *slash = strrchr(dir, '/');
+	int r;
+	if (!slash)
+		r = util_fsync_dir(".");
+	else {
+		if (slash == dir)
+			slash[1] = 0;
+		else
+			*slash = 0;
+		r = util_fsync_dir(dir);
+	}
+	free(dir);
+	return r;
+}
+
+int util_write_atomic(const char *path, const void *data, size_t len, int noreplace,
+	struct cf_error *err)
+{
+	uint8_t rnd[8];
+	char hex[17];
+	randombytes_buf(rnd, sizeof rnd);
+	util_hex(hex, rnd, sizeof rnd);
+	char *tmp = util_path("%s.%s.tmp", path, hex);
+	if (!tmp)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int r = cf_error_sys(err, CF_EIO, "cannot create '%s'", tmp);
+		free(tmp);
+		return r;
+	}
+	const uint8_t *p = data;
+	size_t left = len;
+	while (left > 0) {
+		ssize_t n = write(fd, p, left);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		p += n;
+		left -= (size_t)n;
+	}
+	if (fsync(fd) != 0)
+		goto fail;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (noreplace) {
+		/* link() refuses an existing name on every file system we target except FAT via
+		 * FUSE, which lacks links; there, check then rename. */
+		if (link(tmp, path) == 0) {
+			unlink(tmp);
+		} else if (errno == EEXIST) {
+			unlink(tmp);
+			free(tmp);
+			return cf_error_set(err, CF_EIO, "'%s' already exists", path);
+		} else {
+			struct stat st;
+			if (lstat(path, &st) == 0) {
+				unlink(tmp);
+				free(tmp);
+				return cf_error_set(err, CF_EIO, "'%s' already exists", path);
+			}
+			if (rename(tmp, path) != 0)
+				goto fail;
+		}
+	} else if (rename(tmp, path) != 0) {
+		goto fail;
+	}
+	free(tmp);
+	if (util_fsync_parent(path) != 0)
+		return cf_error_sys(err, CF_EIO, "cannot sync directory of '%s'", path);
+	return 0;
+fail:;
+	int r = cf_error_sys(err, CF_EIO, "cannot write '%s'", path);
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	free(tmp);
+	return r;
+}
+
+int util_read_file(const char *path, size_t maxlen, struct buf *ret, struct cf_error *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return cf_error_set(err, CF_ENOENT, "'%s' not found", path);
+		return cf_error_sys(err, CF_EIO, "cannot open '%s'", path);
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		int r = cf_error_sys(err, CF_EIO, "cannot stat '%s'", path);
+		close(fd);
+		return r;
+	}
+	if ((uint64_t)st.st_size > maxlen) {
+		close(fd);
+		return cf_error_set(err, CF_ECORRUPT, "'%s' is too large (%lld bytes)", path,
+			(long long)st.st_size);
+	}
+	struct buf b = { 0 };
+	if (buf_reserve(&b, (size_t)st.st_size + 1)) {
+		close(fd);
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	}
+	for (;;) {
+		if (buf_reserve(&b, 65536) || b.len > maxlen) {
+			buf_free(&b);
+			close(fd);
+			return cf_error_set(err, CF_ECORRUPT, "'%s' is too large", path);
+		}
+		ssize_t n = read(fd, b.p + b.len, b.cap - b.len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			int r = cf_error_sys(err, CF_EIO, "cannot read '%s'", path);
+			buf_free(&b);
+			close(fd);
+			return r;
+		}
+		if (n == 0)
+			break;
+		b.len += (size_t)n;
+	}
+	close(fd);
+	if (b.len > maxlen) {
+		buf_free(&b);
+		return cf_error_set(err, CF_ECORRUPT, "'%s' is too large", path);
+	}
+	*ret = b;
+	return 0;
+}
+
+int util_mkdirs(const char *path, unsigned mode)
+{
+	char *p = strdup(path);
+	if (!p)
+		return -1;
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(p, mode) != 0 && errno != EEXIST) {
+			int e = errno;
+			free(p);
+			errno = e;
+			return -1;
+		}
+		*s = '/';
+	}
+	int r = mkdir(p, mode);
+	if (r != 0 && errno == EEXIST)
+		r = 0;
+	free(p);
+	return r;
+}
+
+uint64_t util_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}

@@ -1,0 +1,76 @@
+/* util.h: byte buffers, bounded readers and durable file writes shared by the engine. */
+#ifndef COFFRE_UTIL_H
+#define COFFRE_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cf_error;
+
+/* A growable byte buffer. Zero-initialise, then append; buf_free releases it. */
+struct buf {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+int buf_reserve(struct buf *b, size_t extra);
+int buf_append(struct buf *b, const void *data, size_t n);
+int buf_put_u8(struct buf *b, uint8_t v);
+int buf_put_u16(struct buf *b, uint16_t v);
+int buf_put_u32(struct buf *b, uint32_t v);
+int buf_put_u64(struct buf *b, uint64_t v);
+void buf_free(struct buf *b);
+
+/* A bounded reader over untrusted bytes: any read past the end sets ${bad} and yields zeros. */
+struct rd {
+	const uint8_t *p;
+	size_t len, off;
+	int bad;
+};
+
+void rd_init(struct rd *r, const void *p, size_t len);
+uint8_t rd_u8(struct rd *r);
+uint16_t rd_u16(struct rd *r);
+uint32_t rd_u32(struct rd *r);
+uint64_t rd_u64(struct rd *r);
+/* rd_bytes(r, n): pointer to the next ${n} bytes (borrowed), or NULL (and bad set). */
+const uint8_t *rd_bytes(struct rd *r, size_t n);
+size_t rd_left(const struct rd *r);
+
+static inline void le32_put(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}
+static inline uint32_t le32_get(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* util_hex(out, in, n): lower-case hex of ${n} bytes into ${out} (2n+1 bytes). */
+void util_hex(char *out, const uint8_t *in, size_t n);
+/* util_unhex(out, n, hex): exactly 2n hex digits; returns 0 or -1. */
+int util_unhex(uint8_t *out, size_t n, const char *hex);
+
+/* util_write_atomic(path, data, len, err): temp file beside ${path}, write, fsync, rename
+ * (refusing to replace when ${noreplace}), fsync the directory. Returns 0 or CF_E*. */
+int util_write_atomic(const char *path, const void *data, size_t len, int noreplace,
+	struct cf_error *err);
+
+/* util_read_file(path, maxlen, ret, err): whole file into ${ret} (caller frees), refusing
+ * files over ${maxlen}. Returns 0, CF_ENOENT, CF_ECORRUPT (too big) or CF_EIO. */
+int util_read_file(const char *path, size_t maxlen, struct buf *ret, struct cf_error *err);
+
+/* util_mkdirs(path, mode): mkdir -p. Returns 0 or -1 with errno. */
+int util_mkdirs(const char *path, unsigned mode);
+/* util_fsync_dir(path): fsync a directory (ignored where unsupported, as on some FUSE). */
+int util_fsync_dir(const char *path);
+/* util_fsync_parent(path): fsync the directory that holds ${path}. */
+int util_fsync_parent(const char *path);
+
+/* util_path(fmt, ...): malloc'd formatted string, or NULL. */
+char *util_path(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* util_now_ns(): monotonic clock in nanoseconds. */
+uint64_t util_now_ns(void);
+
+#endif

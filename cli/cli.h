@@ -1,0 +1,68 @@
+/* cli.h: what the coffre command's subcommands share. */
+#ifndef COFFRE_CLI_H
+#define COFFRE_CLI_H
+
+#include <libintl.h>
+#include <stdio.h>
+
+#include "coffre/error.h"
+
+#define _(s) gettext(s)
+#define N_(s) (s)
+
+struct repo;
+struct snap;
+
+/* Global options, parsed before the subcommand's own. */
+struct cli {
+	const char *repo;
+	const char *password_file;
+	const char *recovery_file;
+	int json;
+	int quiet;
+	int progress;		/* stderr is a terminal and not quiet */
+};
+
+extern struct cli g;
+
+/* Every command: argc/argv hold the command name then its own arguments. */
+int cmd_init(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_snapshots(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_find(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_forget(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
+int cmd_rebuild_index(int argc, char **argv);
+int cmd_key(int argc, char **argv);
+
+/* cli_fail(err): print "coffre: <message>" and return the exit code for ${err}. */
+int cli_fail(const struct cf_error *err);
+/* cli_error(code, fmt, ...): print "coffre: <message>", return ${code}. */
+int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* cli_usage(usage): print the command's usage to stderr, return CF_EXIT_USAGE. */
+int cli_usage(const char *usage);
+/* cli_help(argc, argv, usage): if --help or -h is among the args, print usage and return 1. */
+int cli_help(int argc, char **argv, const char *usage);
+
+/* cli_open_repo(ret): open --repo with the password or recovery key. Exit code or 0. */
+int cli_open_repo(struct repo **ret);
+/* cli_read_password(prompt, confirm, ret): from file, env or terminal (malloc'd). */
+int cli_read_password(const char *file, const char *prompt, int confirm, char **ret);
+/* cli_prompt_password(prompt, confirm, ret): ask on the terminal only. */
+int cli_prompt_password(const char *prompt, int confirm, char **ret);
+
+/* cli_snapshot(r, spec, ret_list, ret_n, ret): resolve a snapshot; exit code or 0. */
+int cli_snapshot(struct repo *r, const char *spec, struct snap ***ret_list, size_t *ret_n,
+	struct snap **ret);
+
+/* cli_bytes(n, out): "12.3 MiB". */
+const char *cli_bytes(unsigned long long n, char out[32]);
+/* cli_finish_stdout(): flush and check stdout; an exit code (0 when fine). */
+int cli_finish_stdout(void);
+
+#endif

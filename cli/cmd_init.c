@@ -1,0 +1,134 @@
+/* cmd_init.c: coffre init, coffre key. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "coffre/repo.h"
+
+static const char init_usage[] =
+	"usage: coffre init [--escrow-key HEX]\n"
+	"Creates the repository given by --repo. Prints the recovery key once: write it down\n"
+	"and keep it apart from the computer; with it alone the data can be restored.\n";
+
+static void print_recovery(const char *text)
+{
+	printf("%s\n", _("Recovery key (shown only now; write it down and keep it safe, away "
+			 "from this computer):"));
+	printf("Recovery key: %s\n", text);
+	printf("%s\n", _("Without the password or this key, nobody can restore the data, not "
+			 "even us."));
+}
+
+int cmd_init(int argc, char **argv)
+{
+	if (cli_help(argc, argv, init_usage))
+		return 0;
+	const char *escrow = NULL;
+	static const struct option opts[] = { { "escrow-key", required_argument, NULL, 'e' },
+		{ 0 } };
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'e')
+			escrow = optarg;
+		else
+			return cli_usage(init_usage);
+	}
+	if (optind != argc)
+		return cli_usage(init_usage);
+	if (!g.repo || !*g.repo)
+		return cli_error(CF_EXIT_USAGE, "%s", _("no repository given (--repo or COFFRE_REPOSITORY)"));
+	char *pw = NULL;
+	int rc = cli_read_password(g.password_file, _("new password: "), 1, &pw);
+	if (rc)
+		return rc;
+	if (!*pw) {
+		free(pw);
+		return cli_error(CF_EXIT_USAGE, "%s", _("the password must not be empty"));
+	}
+	char rec[REPO_RECOVERY_TEXT], id[65];
+	struct cf_error err = { 0 };
+	rc = repo_init(g.repo, pw, escrow, rec, id, &err);
+	free(pw);
+	if (rc)
+		return cli_fail(&err);
+	if (g.json) {
+		json_t *o = json_pack("{s:s, s:s, s:s}", "id", id, "recovery_key", rec, "repository",
+			g.repo);
+		json_dumpf(o, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(o);
+	} else {
+		printf(_("created repository %.8s at %s\n"), id, g.repo);
+		print_recovery(rec);
+	}
+	return 0;
+}
+
+static const char key_usage[] =
+	"usage: coffre key passwd [--new-password-file F]\n"
+	"       coffre key recovery-rotate\n"
+	"passwd wraps the master key with a new password (the old one stops working);\n"
+	"recovery-rotate makes a new recovery key and retires the old one.\n";
+
+int cmd_key(int argc, char **argv)
+{
+	if (cli_help(argc, argv, key_usage))
+		return 0;
+	if (argc < 2)
+		return cli_usage(key_usage);
+	const char *sub = argv[1];
+	const char *newfile = NULL;
+	static const struct option opts[] = {
+		{ "new-password-file", required_argument, NULL, 'n' }, { 0 } };
+	int c;
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'n')
+			newfile = optarg;
+		else
+			return cli_usage(key_usage);
+	}
+	if (optind != argc || (strcmp(sub, "passwd") && strcmp(sub, "recovery-rotate")))
+		return cli_usage(key_usage);
+	struct repo *r = NULL;
+	int rc = cli_open_repo(&r);
+	if (rc)
+		return rc;
+	struct cf_error err = { 0 };
+	if (strcmp(sub, "passwd") == 0) {
+		char *pw = NULL;
+		if (newfile) {
+			rc = cli_read_password(newfile, NULL, 0, &pw);
+		} else if (isatty(0)) {
+			rc = cli_prompt_password(_("new password: "), 1, &pw);
+		} else {
+			rc = cli_error(CF_EXIT_USAGE, "%s", _("give the new password with --new-password-file"));
+		}
+		if (rc == 0 && !*pw)
+			rc = cli_error(CF_EXIT_USAGE, "%s", _("the password must not be empty"));
+		if (rc == 0 && repo_key_passwd(r, pw, &err) != 0)
+			rc = cli_fail(&err);
+		if (rc == 0 && !g.quiet)
+			printf("%s\n", _("password changed"));
+		free(pw);
+	} else {
+		char rec[REPO_RECOVERY_TEXT];
+		if (repo_key_recovery_rotate(r, rec, &err) != 0) {
+			rc = cli_fail(&err);
+		} else if (g.json) {
+			json_t *o = json_pack("{s:s}", "recovery_key", rec);
+			json_dumpf(o, stdout, JSON_INDENT(2));
+			putchar('\n');
+			json_decref(o);
+		} else {
+			print_recovery(rec);
+		}
+	}
+	repo_free(r);
+	return rc;
+}

@@ -1,0 +1,152 @@
+/* cmd_restore.c: coffre restore, coffre dump. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "coffre/repo.h"
+#include "coffre/restore.h"
+#include "coffre/snap.h"
+
+static const char restore_usage[] =
+	"usage: coffre restore SNAPSHOT|latest --target DIR [--include PATH]... [--verify]\n"
+	"Restores the snapshot under DIR (a backed-up /home/shop/Documents comes back as\n"
+	"DIR/home/shop/Documents). Entries that would leave DIR are refused and named.\n"
+	"  --include PATH  restore only PATH (a path as 'coffre ls' shows it) and what is below\n"
+	"  --verify        read the restored files back and compare them with the snapshot\n"
+	"exit: 0 ok, 4 some entries refused or damaged (all others restored)\n";
+
+static void show_progress(void *ctx, const struct restore_stats *st)
+{
+	char b[32];
+	(void)ctx;
+	if (!g.progress)
+		return;
+	fprintf(stderr, "\r\033[K");
+	fprintf(stderr, _("[%.0fs] %llu files, %s"), st->duration,
+		(unsigned long long)st->files, cli_bytes(st->bytes, b));
+	fflush(stderr);
+}
+
+static void show_problem(void *ctx, const char *path, const char *msg)
+{
+	(void)ctx;
+	if (g.progress)
+		fprintf(stderr, "\r\033[K");
+	fprintf(stderr, "coffre: '%s': %s\n", path, msg);
+}
+
+int cmd_restore(int argc, char **argv)
+{
+	if (cli_help(argc, argv, restore_usage))
+		return 0;
+	static const struct option opts[] = { { "target", required_argument, NULL, 't' },
+		{ "include", required_argument, NULL, 'i' }, { "verify", no_argument, NULL, 'v' },
+		{ 0 } };
+	const char **inc = calloc((size_t)argc, sizeof *inc);
+	size_t ninc = 0;
+	const char *target = NULL;
+	int verify = 0, c, rc;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "t:i:", opts, NULL)) != -1) {
+		if (c == 't')
+			target = optarg;
+		else if (c == 'i')
+			inc[ninc++] = optarg;
+		else if (c == 'v')
+			verify = 1;
+		else {
+			free(inc);
+			return cli_usage(restore_usage);
+		}
+	}
+	if (optind != argc - 1 || !target) {
+		free(inc);
+		return cli_usage(restore_usage);
+	}
+	struct repo *r = NULL;
+	struct snap **list = NULL, *s = NULL;
+	size_t n = 0;
+	if ((rc = cli_open_repo(&r)) || (rc = cli_snapshot(r, argv[optind], &list, &n, &s))) {
+		repo_free(r);
+		free(inc);
+		return rc;
+	}
+	struct restore_opts o = { .target = target, .includes = inc, .nincludes = ninc,
+		.verify = verify, .progress = show_progress, .problem = show_problem };
+	struct restore_stats st = { 0 };
+	struct cf_error err = { 0 };
+	rc = restore_run(r, s, &o, &st, &err);
+	if (g.progress)
+		fprintf(stderr, "\r\033[K");
+	char b[32];
+	if (rc == 0 || rc == CF_ECORRUPT) {
+		if (!g.json) {
+			printf(_("restored %llu files, %llu folders, %llu links, %s from snapshot %.8s "
+				 "to %s in %.1f s"),
+				(unsigned long long)st.files, (unsigned long long)st.dirs,
+				(unsigned long long)(st.symlinks + st.hardlinks), cli_bytes(st.bytes, b),
+				s->idhex, target, st.duration);
+			if (verify)
+				printf(_("; %llu files verified"), (unsigned long long)st.verified);
+			printf("\n");
+		} else {
+			printf("{\"snapshot\": \"%s\", \"files\": %llu, \"dirs\": %llu, \"links\": %llu, "
+			       "\"bytes\": %llu, \"refused\": %llu, \"damaged\": %llu, "
+			       "\"verified\": %llu, \"verify_failed\": %llu, \"duration\": %.3f}\n",
+				s->idhex, (unsigned long long)st.files, (unsigned long long)st.dirs,
+				(unsigned long long)(st.symlinks + st.hardlinks),
+				(unsigned long long)st.bytes, (unsigned long long)st.refused,
+				(unsigned long long)st.damaged, (unsigned long long)st.verified,
+				(unsigned long long)st.verify_failed, st.duration);
+		}
+	}
+	if (rc)
+		rc = cli_fail(&err);
+	snap_list_free(list, n);
+	repo_free(r);
+	free(inc);
+	return rc;
+}
+
+static const char dump_usage[] =
+	"usage: coffre dump SNAPSHOT|latest PATH [--format tar|zip]\n"
+	"Writes a file's content, or a folder (or / for everything) as a tar or zip archive, to\n"
+	"standard output.\n";
+
+int cmd_dump(int argc, char **argv)
+{
+	if (cli_help(argc, argv, dump_usage))
+		return 0;
+	static const struct option opts[] = { { "format", required_argument, NULL, 'f' }, { 0 } };
+	int format = DUMP_TAR, c, rc;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "f:", opts, NULL)) != -1) {
+		if (c == 'f' && strcmp(optarg, "tar") == 0)
+			format = DUMP_TAR;
+		else if (c == 'f' && strcmp(optarg, "zip") == 0)
+			format = DUMP_ZIP;
+		else
+			return cli_usage(dump_usage);
+	}
+	if (optind != argc - 2)
+		return cli_usage(dump_usage);
+	if (isatty(STDOUT_FILENO))
+		return cli_error(CF_EXIT_USAGE, "%s", _("refusing to write an archive to a terminal: "
+			"redirect the output to a file"));
+	struct repo *r = NULL;
+	struct snap **list = NULL, *s = NULL;
+	size_t n = 0;
+	if ((rc = cli_open_repo(&r)) || (rc = cli_snapshot(r, argv[optind], &list, &n, &s))) {
+		repo_free(r);
+		return rc;
+	}
+	struct cf_error err = { 0 };
+	fflush(stdout);
+	if (dump_run(r, s, argv[optind + 1], format, STDOUT_FILENO, &err))
+		rc = cli_fail(&err);
+	snap_list_free(list, n);
+	repo_free(r);
+	return rc;
+}

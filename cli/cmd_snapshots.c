@@ -1,0 +1,422 @@
+/* cmd_snapshots.c: coffre snapshots, ls, find, diff. */
+#include <fnmatch.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "coffre/blob.h"
+#include "coffre/repo.h"
+#include "coffre/snap.h"
+#include "coffre/walk.h"
+#include "util.h"
+
+static json_t *strv(char **v, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+static const char snapshots_usage[] = "usage: coffre snapshots [--json]\n";
+
+int cmd_snapshots(int argc, char **argv)
+{
+	if (cli_help(argc, argv, snapshots_usage))
+		return 0;
+	if (argc != 1)
+		return cli_usage(snapshots_usage);
+	struct repo *r = NULL;
+	int rc = cli_open_repo(&r);
+	if (rc)
+		return rc;
+	struct snap **list = NULL;
+	size_t n = 0, bad = 0;
+	struct cf_error err = { 0 };
+	if ((rc = snap_list(r, &list, &n, &bad, &err))) {
+		repo_free(r);
+		return cli_fail(&err);
+	}
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++) {
+		const struct snap *s = list[i];
+		char t[40], tree[65];
+		snap_time_str(s, t);
+		util_hex(tree, s->tree, 32);
+		if (g.json) {
+			json_t *o = json_object();
+			json_object_set_new(o, "id", json_string(s->idhex));
+			json_object_set_new(o, "short_id", json_stringn(s->idhex, 8));
+			json_object_set_new(o, "time", json_string(t));
+			json_object_set_new(o, "hostname", json_string(s->hostname));
+			json_object_set_new(o, "username", json_string(s->username));
+			json_object_set_new(o, "paths", strv(s->paths, s->npaths));
+			json_object_set_new(o, "tags", strv(s->tags, s->ntags));
+			json_object_set_new(o, "tree", json_string(tree));
+			if (s->summary)
+				json_object_set_new(o, "summary", json_loads(s->summary, 0, NULL));
+			json_array_append_new(a, o);
+		} else {
+			printf("%.8s  %s  %-12s ", s->idhex, t, s->hostname);
+			for (size_t j = 0; j < s->npaths; j++)
+				printf("%s%s", j ? "," : "", s->paths[j]);
+			for (size_t j = 0; j < s->ntags; j++)
+				printf("%s%s", j ? "," : "  [", s->tags[j]);
+			printf("%s\n", s->ntags ? "]" : "");
+		}
+	}
+	if (g.json) {
+		json_dumpf(a, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else if (!g.quiet) {
+		printf(_("%zu snapshots\n"), n);
+	}
+	if (bad)
+		fprintf(stderr, _("coffre: %zu snapshots could not be read (run 'coffre check')\n"),
+			bad);
+	json_decref(a);
+	snap_list_free(list, n);
+	repo_free(r);
+	return bad ? CF_EXIT_INTEGRITY : 0;
+}
+
+/* ---- ls and find share a walker over one snapshot ---- */
+
+struct lsctx {
+	const char *prefix;
+	const char *pattern;
+	const struct snap *s;
+	json_t *out;
+	unsigned long long count;
+	int problems;
+};
+
+static const char *type_name(int t)
+{
+	switch (t) {
+	case TREE_FILE: return "file";
+	case TREE_DIR: return "dir";
+	case TREE_SYMLINK: return "symlink";
+	default: return "other";
+	}
+}
+
+static int below(const char *p, const char *dir)
+{
+	size_t n = strlen(dir);
+	if (strcmp(dir, "/") == 0)
+		return 1;
+	return strncmp(p, dir, n) == 0 && (p[n] == 0 || p[n] == '/');
+}
+
+static void print_entry(struct lsctx *c, const char *path, const struct tree_entry *e)
+{
+	if (g.json) {
+		char mode[16], t[40];
+		snprintf(mode, sizeof mode, "%04o", e->mode);
+		time_t mt = (time_t)e->mtime_s;
+		struct tm tm;
+		localtime_r(&mt, &tm);
+		strftime(t, sizeof t, "%Y-%m-%dT%H:%M:%S%z", &tm);
+		json_t *o = json_object();
+		if (c->pattern) {
+			json_object_set_new(o, "snapshot", json_string(c->s->idhex));
+			char st[40];
+			snap_time_str(c->s, st);
+			json_object_set_new(o, "time", json_string(st));
+		}
+		json_object_set_new(o, "path", json_string(path));
+		json_object_set_new(o, "type", json_string(type_name(e->type)));
+		json_object_set_new(o, "size", json_integer((json_int_t)e->size));
+		json_object_set_new(o, "mode", json_string(mode));
+		json_object_set_new(o, "mtime", json_string(t));
+		if (e->type == TREE_SYMLINK)
+			json_object_set_new(o, "target", json_string(e->target));
+		json_array_append_new(c->out, o);
+	} else if (c->pattern) {
+		char st[40];
+		snap_time_str(c->s, st);
+		printf("%.8s %s %10llu %s\n", c->s->idhex, st, (unsigned long long)e->size, path);
+	} else {
+		printf("%s\n", path);
+	}
+	c->count++;
+}
+
+static int ls_entry(void *ctx, const char *path, const struct tree_entry *e)
+{
+	struct lsctx *c = ctx;
+	if (c->pattern) {
+		const char *base = strrchr(path, '/');
+		base = base ? base + 1 : path;
+		if (fnmatch(c->pattern, strchr(c->pattern, '/') ? path : base, 0) == 0)
+			print_entry(c, path, e);
+		return 0;
+	}
+	if (below(path, c->prefix)) {
+		print_entry(c, path, e);
+		return 0;
+	}
+	return below(c->prefix, path) ? 0 : 1;
+}
+
+static void ls_problem(void *ctx, const char *path, int code, const char *msg)
+{
+	struct lsctx *c = ctx;
+	(void)code;
+	c->problems++;
+	fprintf(stderr, "coffre: '%s': %s\n", path, msg);
+}
+
+static int open_reader(struct repo *r, struct blobidx **x, struct blob_reader **br)
+{
+	struct cf_error err = { 0 };
+	if (blobidx_open(r, x, &err) || blob_reader_new(r, *x, br, &err))
+		return cli_fail(&err);
+	return 0;
+}
+
+static const char ls_usage[] = "usage: coffre ls SNAPSHOT|latest [PATH] [--json]\n";
+
+int cmd_ls(int argc, char **argv)
+{
+	if (cli_help(argc, argv, ls_usage))
+		return 0;
+	if (argc < 2 || argc > 3)
+		return cli_usage(ls_usage);
+	struct repo *r = NULL;
+	struct snap **list = NULL, *s = NULL;
+	size_t n = 0;
+	struct blobidx *x = NULL;
+	struct blob_reader *br = NULL;
+	int rc = cli_open_repo(&r);
+	if (rc)
+		return rc;
+	if ((rc = cli_snapshot(r, argv[1], &list, &n, &s)) || (rc = open_reader(r, &x, &br)))
+		goto out;
+	struct lsctx c = { .prefix = argc == 3 ? argv[2] : "/", .s = s, .out = json_array() };
+	struct walk_ops ops = { .entry = ls_entry, .problem = ls_problem, .ctx = &c };
+	struct cf_error err = { 0 };
+	rc = walk_tree(blob_reader_load, br, s->tree, &ops, &err);
+	if (rc)
+		rc = cli_fail(&err);
+	else if (c.problems)
+		rc = CF_EXIT_INTEGRITY;
+	if (g.json) {
+		json_dumpf(c.out, stdout, JSON_INDENT(2));
+		putchar('\n');
+	}
+	json_decref(c.out);
+out:
+	blob_reader_free(br);
+	blobidx_free(x);
+	snap_list_free(list, n);
+	repo_free(r);
+	return rc;
+}
+
+static const char find_usage[] =
+	"usage: coffre find PATTERN [--json]\n"
+	"Lists every version of the files whose name matches PATTERN (a glob; matched against\n"
+	"the full path when it contains a '/'), in every snapshot.\n";
+
+int cmd_find(int argc, char **argv)
+{
+	if (cli_help(argc, argv, find_usage))
+		return 0;
+	if (argc != 2)
+		return cli_usage(find_usage);
+	struct repo *r = NULL;
+	struct snap **list = NULL;
+	size_t n = 0;
+	struct blobidx *x = NULL;
+	struct blob_reader *br = NULL;
+	struct cf_error err = { 0 };
+	int rc = cli_open_repo(&r);
+	if (rc)
+		return rc;
+	if ((rc = open_reader(r, &x, &br)))
+		goto out;
+	if (snap_list(r, &list, &n, NULL, &err)) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	struct lsctx c = { .pattern = argv[1], .out = json_array() };
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		c.s = list[i];
+		struct walk_ops ops = { .entry = ls_entry, .problem = ls_problem, .ctx = &c };
+		if (walk_tree(blob_reader_load, br, list[i]->tree, &ops, &err))
+			rc = cli_fail(&err);
+	}
+	if (g.json) {
+		json_dumpf(c.out, stdout, JSON_INDENT(2));
+		putchar('\n');
+	}
+	json_decref(c.out);
+	if (rc == 0 && c.problems)
+		rc = CF_EXIT_INTEGRITY;
+out:
+	blob_reader_free(br);
+	blobidx_free(x);
+	snap_list_free(list, n);
+	repo_free(r);
+	return rc;
+}
+
+/* ---- diff: a merge of two sorted walks, done per directory ---- */
+
+struct dctx {
+	struct blob_reader *br;
+	json_t *out;
+	int problems;
+};
+
+static void diff_line(struct dctx *d, char op, const char *path)
+{
+	if (g.json) {
+		char o[2] = { op, 0 };
+		json_array_append_new(d->out, json_pack("{s:s, s:s}", "op", o, "path", path));
+	} else {
+		printf("%c %s\n", op, path);
+	}
+}
+
+/* An added or removed directory: every entry below it, depth-first. */
+static void walk_side(struct dctx *d, const uint8_t id[32], const char *path, char op)
+{
+	struct tree_iter *it = NULL;
+	if (tree_iter_new(1, id, blob_reader_load, d->br, &it, NULL) != 0) {
+		d->problems++;
+		return;
+	}
+	struct tree_entry e;
+	while (tree_iter_next_entry(it, &e, NULL) == 1) {
+		char *p = util_path("%s/%s", path, e.name);
+		if (!p)
+			break;
+		diff_line(d, op, p);
+		if (e.type == TREE_DIR) {
+			uint8_t sub[32];
+			memcpy(sub, e.id, 32);
+			walk_side(d, sub, p, op);
+		}
+		free(p);
+	}
+	tree_iter_free(it);
+}
+
+static int entries_differ(const struct tree_entry *a, const struct tree_entry *b)
+{
+	if (a->type != b->type || a->mode != b->mode || a->uid != b->uid || a->gid != b->gid ||
+	    a->size != b->size || a->mtime_s != b->mtime_s || a->mtime_ns != b->mtime_ns)
+		return 1;
+	if (a->type == TREE_SYMLINK)
+		return strcmp(a->target, b->target) != 0;
+	if (a->type == TREE_FILE) {
+		if (a->content != b->content)
+			return 1;
+		if (a->content == TREE_CONTENT_LIST)
+			return memcmp(a->id, b->id, 32) != 0;
+		return a->nrefs != b->nrefs ||
+		       memcmp(a->refs, b->refs, (size_t)a->nrefs * TREE_REF_BYTES) != 0;
+	}
+	return 0;
+}
+
+static void diff_dirs(struct dctx *d, const uint8_t *ida, const uint8_t *idb, const char *path,
+	int depth)
+{
+	if (depth > WALK_MAX_DEPTH || memcmp(ida, idb, 32) == 0)
+		return;	/* same tree id: nothing below differs */
+	struct tree_iter *ia = NULL, *ib = NULL;
+	if (tree_iter_new(1, ida, blob_reader_load, d->br, &ia, NULL) ||
+	    tree_iter_new(1, idb, blob_reader_load, d->br, &ib, NULL)) {
+		d->problems++;
+		tree_iter_free(ia);
+		return;
+	}
+	struct tree_entry ea, eb;
+	int ha = tree_iter_next_entry(ia, &ea, NULL), hb = tree_iter_next_entry(ib, &eb, NULL);
+	while (ha == 1 || hb == 1) {
+		int c = ha != 1 ? 1 : hb != 1 ? -1 : strcmp(ea.name, eb.name);
+		const struct tree_entry *e = c <= 0 ? &ea : &eb;
+		char *p = util_path("%s/%s", strcmp(path, "/") ? path : "", e->name);
+		if (!p)
+			break;
+		if (c < 0) {
+			diff_line(d, '-', p);
+			if (ea.type == TREE_DIR)
+				walk_side(d, ea.id, p, '-');
+			ha = tree_iter_next_entry(ia, &ea, NULL);
+		} else if (c > 0) {
+			diff_line(d, '+', p);
+			if (eb.type == TREE_DIR)
+				walk_side(d, eb.id, p, '+');
+			hb = tree_iter_next_entry(ib, &eb, NULL);
+		} else {
+			if (entries_differ(&ea, &eb))
+				diff_line(d, 'M', p);
+			if (ea.type == TREE_DIR && eb.type == TREE_DIR) {
+				uint8_t a[32], b[32];
+				memcpy(a, ea.id, 32);
+				memcpy(b, eb.id, 32);
+				diff_dirs(d, a, b, p, depth + 1);
+			}
+			ha = tree_iter_next_entry(ia, &ea, NULL);
+			hb = tree_iter_next_entry(ib, &eb, NULL);
+		}
+		free(p);
+	}
+	if (ha < 0 || hb < 0)
+		d->problems++;
+	tree_iter_free(ia);
+	tree_iter_free(ib);
+}
+
+static const char diff_usage[] = "usage: coffre diff SNAPSHOT1 SNAPSHOT2 [--json]\n"
+				 "Lines: '+ PATH' added, '- PATH' removed, 'M PATH' changed.\n";
+
+int cmd_diff(int argc, char **argv)
+{
+	if (cli_help(argc, argv, diff_usage))
+		return 0;
+	if (argc != 3)
+		return cli_usage(diff_usage);
+	struct repo *r = NULL;
+	struct snap **list = NULL, *a = NULL, *b = NULL;
+	size_t n = 0;
+	struct blobidx *x = NULL;
+	struct blob_reader *br = NULL;
+	struct cf_error err = { 0 };
+	int rc = cli_open_repo(&r);
+	if (rc)
+		return rc;
+	if ((rc = cli_snapshot(r, argv[1], &list, &n, &a)))
+		goto out;
+	if (snap_find(list, n, argv[2], &b, &err)) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	if ((rc = open_reader(r, &x, &br)))
+		goto out;
+	struct dctx d = { .br = br, .out = json_array() };
+	diff_dirs(&d, a->tree, b->tree, "/", 0);
+	if (g.json) {
+		json_dumpf(d.out, stdout, JSON_INDENT(2));
+		putchar('\n');
+	}
+	json_decref(d.out);
+	if (d.problems)
+		rc = cli_error(CF_EXIT_INTEGRITY, "%s", _("some trees could not be read"));
+out:
+	blob_reader_free(br);
+	blobidx_free(x);
+	snap_list_free(list, n);
+	repo_free(r);
+	return rc;
+}

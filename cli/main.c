@@ -1,0 +1,319 @@
+/* main.c: the coffre command: global options, then one subcommand from the table. */
+#include <errno.h>
+#include <locale.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "coffre/repo.h"
+#include "coffre/snap.h"
+
+struct cli g;
+
+enum { NEED_REPO = 1 };
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *help;
+} commands[] = {
+	{ "init", cmd_init, N_("create a repository") },
+	{ "backup", cmd_backup, N_("back up folders into a new snapshot") },
+	{ "snapshots", cmd_snapshots, N_("list snapshots") },
+	{ "ls", cmd_ls, N_("list the files of a snapshot") },
+	{ "find", cmd_find, N_("find which snapshots hold a file") },
+	{ "diff", cmd_diff, N_("show what changed between two snapshots") },
+	{ "restore", cmd_restore, N_("restore a snapshot into a folder") },
+	{ "dump", cmd_dump, N_("write a file or a tar/zip archive of a snapshot to stdout") },
+	{ "check", cmd_check, N_("verify the repository (--read-data: every byte)") },
+	{ "forget", cmd_forget, N_("remove snapshots by a retention policy") },
+	{ "prune", cmd_prune, N_("remove data no snapshot needs") },
+	{ "rebuild-index", cmd_rebuild_index, N_("rebuild the index from the packs") },
+	{ "key", cmd_key, N_("change the password or the recovery key") },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, _("usage: coffre [--repo DIR] [--password-file F | --recovery-key-file F] "
+		     "[--json] [-q] COMMAND [ARGS]\n\ncommands:\n"));
+	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+		fprintf(f, "  %-14s %s\n", commands[i].name, _(commands[i].help));
+	fprintf(f, _("\nenvironment: COFFRE_REPOSITORY, COFFRE_PASSWORD_FILE, COFFRE_PASSWORD\n"
+		     "exit codes: 0 ok, 1 error, 2 usage, 3 partial backup, 4 damaged data,\n"
+		     "            10 no repository, 11 locked, 12 wrong password or key\n"));
+}
+
+int cli_error(int code, const char *fmt, ...)
+{
+	va_list ap;
+	fflush(stdout);
+	fputs("coffre: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int cli_fail(const struct cf_error *err)
+{
+	if (err->code == CF_EKEY && strcmp(err->msg, "wrong password") == 0)
+		return cli_error(CF_EXIT_KEY, "%s", _("wrong password"));
+	if (err->code == CF_ENOSPC)
+		return cli_error(CF_EXIT_ERROR, "%s (%s)", err->msg, _("no space left on the target"));
+	return cli_error(cf_exit_code(err->code), "%s", err->msg);
+}
+
+int cli_usage(const char *u)
+{
+	fprintf(stderr, "%s", u);
+	return CF_EXIT_USAGE;
+}
+
+int cli_help(int argc, char **argv, const char *u)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(u, stdout);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+const char *cli_bytes(unsigned long long n, char out[32])
+{
+	static const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	int i = 0;
+	while (v >= 1024 && i < 4) {
+		v /= 1024;
+		i++;
+	}
+	if (i == 0)
+		snprintf(out, 32, "%llu B", n);
+	else
+		snprintf(out, 32, "%.1f %s", v, u[i]);
+	return out;
+}
+
+int cli_finish_stdout(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return cli_error(CF_EXIT_ERROR, "cannot write the output: %s", strerror(errno));
+	return 0;
+}
+
+static char *read_line_file(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n = getline(&line, &cap, f);
+	fclose(f);
+	if (n < 0) {
+		free(line);
+		return strdup("");
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = 0;
+	return line;
+}
+
+static char *prompt_tty(const char *prompt)
+{
+	FILE *tty = fopen("/dev/tty", "r+e");
+	if (!tty)
+		return NULL;
+	struct termios old, raw;
+	fputs(prompt, tty);
+	fflush(tty);
+	int fd = fileno(tty);
+	int restore = tcgetattr(fd, &old) == 0;
+	if (restore) {
+		raw = old;
+		raw.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(fd, TCSAFLUSH, &raw);
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n = getline(&line, &cap, tty);
+	if (restore)
+		tcsetattr(fd, TCSAFLUSH, &old);
+	fputc('\n', tty);
+	fclose(tty);
+	if (n < 0) {
+		free(line);
+		return NULL;
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = 0;
+	return line;
+}
+
+int cli_prompt_password(const char *prompt, int confirm, char **ret)
+{
+	char *pw = prompt_tty(prompt);
+	if (pw && confirm) {
+		char *again = prompt_tty(_("repeat the password: "));
+		if (!again || strcmp(again, pw) != 0) {
+			free(again);
+			free(pw);
+			return cli_error(CF_EXIT_USAGE, "%s", _("the passwords differ"));
+		}
+		free(again);
+	}
+	if (!pw)
+		return cli_error(CF_EXIT_USAGE, "%s", _("no password given"));
+	*ret = pw;
+	return 0;
+}
+
+int cli_read_password(const char *file, const char *prompt, int confirm, char **ret)
+{
+	char *pw = NULL;
+	const char *f = file ? file : getenv("COFFRE_PASSWORD_FILE");
+	if (f && *f) {
+		pw = read_line_file(f);
+		if (!pw)
+			return cli_error(CF_EXIT_ERROR, _("cannot read the password file '%s': %s"), f,
+				strerror(errno));
+	} else if (getenv("COFFRE_PASSWORD")) {
+		pw = strdup(getenv("COFFRE_PASSWORD"));
+	} else if (isatty(STDIN_FILENO)) {
+		return cli_prompt_password(prompt, confirm, ret);
+	}
+	if (!pw)
+		return cli_error(CF_EXIT_USAGE, "%s",
+			_("no password given (--password-file, COFFRE_PASSWORD_FILE or a terminal)"));
+	*ret = pw;
+	return 0;
+}
+
+int cli_open_repo(struct repo **ret)
+{
+	if (!g.repo || !*g.repo)
+		return cli_error(CF_EXIT_NOREPO, "%s",
+			_("no repository given (--repo or COFFRE_REPOSITORY)"));
+	struct repo_cred cred = { 0 };
+	char *secret = NULL;
+	int rc;
+	if (g.recovery_file) {
+		secret = read_line_file(g.recovery_file);
+		if (!secret)
+			return cli_error(CF_EXIT_ERROR, _("cannot read the recovery key file '%s': %s"),
+				g.recovery_file, strerror(errno));
+		cred.recovery_key = secret;
+	} else {
+		if ((rc = cli_read_password(g.password_file, _("password: "), 0, &secret)))
+			return rc;
+		cred.password = secret;
+	}
+	struct cf_error err = { 0 };
+	rc = repo_open(g.repo, &cred, ret, &err);
+	free(secret);
+	return rc ? cli_fail(&err) : 0;
+}
+
+int cli_snapshot(struct repo *r, const char *spec, struct snap ***ret_list, size_t *ret_n,
+	struct snap **ret)
+{
+	struct cf_error err = { 0 };
+	int rc = snap_list(r, ret_list, ret_n, NULL, &err);
+	if (rc)
+		return cli_fail(&err);
+	if ((rc = snap_find(*ret_list, *ret_n, spec, ret, &err))) {
+		snap_list_free(*ret_list, *ret_n);
+		*ret_list = NULL;
+		return cli_fail(&err);
+	}
+	return 0;
+}
+
+/* Takes the global options out of argv wherever they are; returns the new argc. */
+static int parse_globals(int argc, char **argv, int *bad)
+{
+	int out = 1;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char **slot = NULL;
+		if (strcmp(a, "--") == 0) {
+			while (i < argc)
+				argv[out++] = argv[i++];
+			break;
+		}
+		if (strcmp(a, "--repo") == 0 || strcmp(a, "-r") == 0)
+			slot = &g.repo;
+		else if (strcmp(a, "--password-file") == 0 || strcmp(a, "-p") == 0)
+			slot = &g.password_file;
+		else if (strcmp(a, "--recovery-key-file") == 0)
+			slot = &g.recovery_file;
+		if (slot) {
+			if (i + 1 >= argc) {
+				cli_error(CF_EXIT_USAGE, _("option '%s' needs a value"), a);
+				*bad = 1;
+				return out;
+			}
+			*slot = argv[++i];
+			continue;
+		}
+		if (strncmp(a, "--repo=", 7) == 0)
+			g.repo = a + 7;
+		else if (strncmp(a, "--password-file=", 16) == 0)
+			g.password_file = a + 16;
+		else if (strncmp(a, "--recovery-key-file=", 20) == 0)
+			g.recovery_file = a + 20;
+		else if (strcmp(a, "--json") == 0)
+			g.json = 1;
+		else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
+			g.quiet = 1;
+		else
+			argv[out++] = argv[i];
+	}
+	argv[out] = NULL;
+	return out;
+}
+
+int main(int argc, char **argv)
+{
+	setlocale(LC_ALL, "");
+	const char *ld = getenv("COFFRE_LOCALEDIR");
+	bindtextdomain("coffre", ld && *ld ? ld : COFFRE_LOCALEDIR);
+	textdomain("coffre");
+	g.repo = getenv("COFFRE_REPOSITORY");
+	int bad = 0;
+	argc = parse_globals(argc, argv, &bad);
+	if (bad)
+		return CF_EXIT_USAGE;
+	g.progress = !g.quiet && !g.json && isatty(STDERR_FILENO);
+	if (argc < 2) {
+		usage(stderr);
+		return CF_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return cli_finish_stdout();
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("coffre %s\n", COFFRE_VERSION);
+		return cli_finish_stdout();
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
+		if (strcmp(argv[1], commands[i].name) == 0) {
+			int rc = commands[i].fn(argc - 1, argv + 1);
+			int out = cli_finish_stdout();
+			return rc ? rc : out;
+		}
+	}
+	cli_error(CF_EXIT_USAGE, _("unknown command '%s'"), argv[1]);
+	usage(stderr);
+	return CF_EXIT_USAGE;
+}

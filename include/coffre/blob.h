@@ -1,0 +1,69 @@
+/* blob.h: the blob index: index objects in the repository, and the local cache that makes
+ * dedup lookups cheap without holding the whole index in memory. */
+#ifndef COFFRE_BLOB_H
+#define COFFRE_BLOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coffre/pack.h"
+
+struct cf_error;
+struct repo;
+struct blobidx;
+
+struct blob_loc {
+	uint8_t pack[32];
+	struct pack_entry e;
+};
+
+/* A pack and its entries, as an index object lists them. */
+struct blob_pack {
+	uint8_t id[32];
+	struct pack_entry *e;
+	size_t n;
+};
+
+/* blobidx_open(r, ret, err): open the cache for ${r} and bring it up to date with index/.
+ * A missing or unreadable cache is rebuilt. */
+int blobidx_open(struct repo *r, struct blobidx **ret, struct cf_error *err);
+void blobidx_free(struct blobidx *x);
+
+/* blobidx_get(x, id, ret): 0 and ${ret} filled when the blob is in a committed index,
+ * CF_ENOENT otherwise. */
+int blobidx_get(struct blobidx *x, const uint8_t id[32], struct blob_loc *ret);
+/* blobidx_has(x, id): 1 if the blob is stored, committed or written in this run. */
+int blobidx_has(struct blobidx *x, const uint8_t id[32]);
+/* blobidx_note(x, id): a blob went into the open pack of this run. */
+int blobidx_note(struct blobidx *x, const uint8_t id[32]);
+/* blobidx_add_pack(x, id, e, n, err): a pack of this run is stored; takes ${e} (malloc'd). */
+int blobidx_add_pack(struct blobidx *x, const uint8_t id[32], struct pack_entry *e, size_t n,
+	struct cf_error *err);
+/* blobidx_commit(x, err): write an index object for this run's packs, then record them in
+ * the cache. Until then the cache never claims a blob no index holds. */
+int blobidx_commit(struct blobidx *x, struct cf_error *err);
+/* Number of index objects that could not be read while syncing (damaged or missing). */
+size_t blobidx_bad_indexes(const struct blobidx *x);
+
+/* blob_index_write(r, packs, n, ret_id, err): store one index object listing ${packs}. */
+int blob_index_write(struct repo *r, const struct blob_pack *packs, size_t n, uint8_t ret_id[32],
+	struct cf_error *err);
+/* blob_index_read(r, id, ret_packs, ret_n, err): parse an index object (checked). */
+int blob_index_read(struct repo *r, const uint8_t id[32], struct blob_pack **ret_packs,
+	size_t *ret_n, struct cf_error *err);
+void blob_packs_free(struct blob_pack *p, size_t n);
+
+
+/* A reader of blobs by id, keeping a few pack files open. */
+struct blob_reader;
+int blob_reader_new(struct repo *r, struct blobidx *x, struct blob_reader **ret,
+	struct cf_error *err);
+/* blob_reader_get(br, id, ret, err): 0, CF_ENOENT (no index knows it, or its pack is
+ * missing), CF_ECORRUPT (damaged), CF_EIO. */
+int blob_reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *ret,
+	struct cf_error *err);
+/* The same, as a tree_load_fn (ctx is the reader). */
+int blob_reader_load(void *ctx, const uint8_t id[32], struct buf *ret, struct cf_error *err);
+void blob_reader_free(struct blob_reader *br);
+
+#endif

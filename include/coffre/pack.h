@@ -1,0 +1,65 @@
+/* pack.h: packs of blobs, each blob a zstd frame sealed with XChaCha20-Poly1305, the pack
+ * ending with an encrypted header that lists its blobs. */
+#ifndef COFFRE_PACK_H
+#define COFFRE_PACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cf_error;
+struct repo;
+struct buf;
+struct pack_writer;
+
+enum blob_type {
+	BLOB_DATA = 0,	/* a chunk of file content */
+	BLOB_TREE = 1,	/* a metadata node: directory entries or a file's chunk list */
+	_BLOB_TYPE_MAX
+};
+
+#define PACK_FLAG_ZSTD 1u
+
+/* Where a blob lives inside its pack. */
+struct pack_entry {
+	uint8_t id[32];
+	uint8_t type;
+	uint8_t flags;
+	uint32_t offset;	/* of the sealed frame in the pack */
+	uint32_t stored;	/* sealed frame length */
+	uint32_t raw;		/* plaintext length */
+};
+
+/* pack_writer_new(r, ret, err): start a pack in a temp file under data/. */
+int pack_writer_new(struct repo *r, struct pack_writer **ret, struct cf_error *err);
+/* pack_writer_add(w, type, id, data, n, err): compress (when it helps) and seal a blob. */
+int pack_writer_add(struct pack_writer *w, int type, const uint8_t id[32], const void *data,
+	size_t n, struct cf_error *err);
+/* Bytes written so far and the number of blobs. */
+uint64_t pack_writer_size(const struct pack_writer *w);
+size_t pack_writer_count(const struct pack_writer *w);
+/* pack_writer_finish(w, ret_id, ret_entries, ret_n, err): write the header, fsync, rename
+ * to data/xx/<id>. ${ret_entries} is malloc'd. The writer must still be freed. */
+int pack_writer_finish(struct pack_writer *w, uint8_t ret_id[32], struct pack_entry **ret_entries,
+	size_t *ret_n, struct cf_error *err);
+/* pack_writer_free(w): frees; an unfinished pack's temp file is removed. */
+void pack_writer_free(struct pack_writer *w);
+
+/* pack_path(r, id): malloc'd path of a pack. */
+char *pack_path(const struct repo *r, const uint8_t id[32]);
+
+/* pack_read_header(r, fd, ret_entries, ret_n, ret_hdr_off, err): parse and check a pack's
+ * header. Returns 0, CF_ECORRUPT or CF_EIO. */
+int pack_read_header(const struct repo *r, int fd, struct pack_entry **ret_entries, size_t *ret_n,
+	uint64_t *ret_hdr_off, struct cf_error *err);
+
+/* pack_read_blob(r, fd, e, ret, err): read one frame with pread, open it, decompress, and
+ * check the plaintext against the blob id. ${ret} is reset and filled. Returns 0,
+ * CF_ECORRUPT (damage or tampering) or CF_EIO. */
+int pack_read_blob(const struct repo *r, int fd, const struct pack_entry *e, struct buf *ret,
+	struct cf_error *err);
+
+/* pack_open_frame(r, e, frame, ret, err): as pack_read_blob on a frame already in memory. */
+int pack_open_frame(const struct repo *r, const struct pack_entry *e, const uint8_t *frame,
+	struct buf *ret, struct cf_error *err);
+
+#endif

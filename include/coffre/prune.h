@@ -1,0 +1,33 @@
+/* prune.h: retention (which snapshots to forget) and removal of unreferenced data. */
+#ifndef COFFRE_PRUNE_H
+#define COFFRE_PRUNE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cf_error;
+struct repo;
+struct snap;
+
+struct forget_policy {
+	int last, hourly, daily, weekly, monthly, yearly;	/* 0: rule unused */
+};
+
+/* forget_select(list, n, p, keep): ${keep}[i] set to 1 for each snapshot the policy keeps
+ * (list sorted oldest first, as snap_list gives it). Returns the number kept, or -1 if the
+ * policy has no rule (forgetting everything is never implied). */
+int forget_select(struct snap **list, size_t n, const struct forget_policy *p, uint8_t *keep);
+
+struct prune_stats {
+	size_t packs_deleted, packs_repacked, packs_kept, indexes_replaced;
+	uint64_t bytes_freed, bytes_repacked;
+};
+
+/* prune_run(r, report, ctx, ret, err): under an exclusive lock, keep every blob some snapshot
+ * reaches; delete packs nothing needs, rewrite packs that are mostly unused, then replace the
+ * index. Safe against a crash at any point: a pack is deleted only after an index that no
+ * longer needs it is durable. Refuses to run when a snapshot cannot be read completely. */
+int prune_run(struct repo *r, void (*report)(void *ctx, const char *line), void *ctx,
+	struct prune_stats *ret, struct cf_error *err);
+
+#endif

@@ -1,0 +1,55 @@
+/* repo.h: a coffre repository in a directory: config, keys, encrypted objects, locks. */
+#ifndef COFFRE_REPO_H
+#define COFFRE_REPO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cf_error;
+struct repo;
+
+/* Credentials: exactly one of the two is set. */
+struct repo_cred {
+	const char *password;
+	const char *recovery_key;	/* text as printed by init (dashes and case ignored) */
+};
+
+/* Size of the buffer that receives a recovery key's text. */
+#define REPO_RECOVERY_TEXT 96
+
+/* Kinds of whole objects stored under their own directory. */
+enum repo_kind {
+	REPO_SNAPSHOT = 1,
+	REPO_INDEX = 2,
+};
+
+/* repo_init(path, password, ret_recovery, ret_idhex, err): create a repository at ${path}
+ * (missing or empty directory), its keys wrapped by ${password} and by a new recovery key
+ * whose text is written to ${ret_recovery}. ${escrow_pub_hex}, when not NULL, is a
+ * crypto_box public key (64 hex) to which the master key is also sealed. */
+int repo_init(const char *path, const char *password, const char *escrow_pub_hex,
+	char ret_recovery[REPO_RECOVERY_TEXT], char ret_idhex[65], struct cf_error *err);
+
+/* repo_open(path, cred, ret, err): open and unlock. Returns 0, CF_ENOREPO, CF_EKEY, ... */
+int repo_open(const char *path, const struct repo_cred *cred, struct repo **ret,
+	struct cf_error *err);
+void repo_free(struct repo *r);
+
+const char *repo_path(const struct repo *r);
+const char *repo_id_hex(const struct repo *r);
+
+/* repo_key_passwd(r, newpw, err): wrap the master key with ${newpw}, then remove the
+ * password key that opened ${r}. Data is not re-encrypted. */
+int repo_key_passwd(struct repo *r, const char *newpw, struct cf_error *err);
+/* repo_key_recovery_rotate(r, ret_text, err): a new recovery key replaces the old ones. */
+int repo_key_recovery_rotate(struct repo *r, char ret_text[REPO_RECOVERY_TEXT],
+	struct cf_error *err);
+
+/* repo_lock(r, exclusive, err): take a shared (backup) or exclusive (prune) lock, clearing
+ * stale ones (dead process on this host, or not refreshed for 30 minutes). CF_ELOCKED if held. */
+int repo_lock(struct repo *r, int exclusive, struct cf_error *err);
+/* repo_lock_refresh(r): rewrite the lock if it is older than 5 minutes. */
+void repo_lock_refresh(struct repo *r);
+void repo_unlock(struct repo *r);
+
+#endif

@@ -1,0 +1,45 @@
+/* restore.h: restoring a snapshot to disk through libarchive's secure disk writer, and
+ * exporting it as a tar or zip archive. */
+#ifndef COFFRE_RESTORE_H
+#define COFFRE_RESTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cf_error;
+struct repo;
+struct snap;
+
+struct restore_stats {
+	uint64_t files, dirs, symlinks, hardlinks, bytes;
+	uint64_t refused;	/* hostile or invalid entries not written */
+	uint64_t damaged;	/* files whose data could not be read back from the repository */
+	uint64_t verified, verify_failed;
+	double duration;
+	const char *current;
+};
+
+struct restore_opts {
+	const char *target;
+	const char *const *includes;	/* absolute snapshot paths; none means everything */
+	size_t nincludes;
+	int verify;			/* read restored files back and compare */
+	void (*progress)(void *ctx, const struct restore_stats *st);
+	/* A refused entry or a damaged file, with the reason. */
+	void (*problem)(void *ctx, const char *path, const char *msg);
+	void *ctx;
+};
+
+/* restore_run(r, s, o, ret_stats, err): 0; CF_ECORRUPT when some entries were refused or
+ * damaged (everything else restored); CF_E* on a failure that stopped the restore. */
+int restore_run(struct repo *r, const struct snap *s, const struct restore_opts *o,
+	struct restore_stats *ret_stats, struct cf_error *err);
+
+enum dump_format { DUMP_TAR, DUMP_ZIP };
+
+/* dump_run(r, s, path, format, fd, err): write ${path} of ${s} to ${fd}: a file's content as
+ * it is, a directory (or "/") as an archive. */
+int dump_run(struct repo *r, const struct snap *s, const char *path, int format, int fd,
+	struct cf_error *err);
+
+#endif

@@ -1,0 +1,47 @@
+/* snap.h: snapshots, the small encrypted objects that name a root tree. Writing one is the
+ * commit point of a backup. */
+#ifndef COFFRE_SNAP_H
+#define COFFRE_SNAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cf_error;
+struct repo;
+
+struct snap {
+	uint8_t id[32];
+	char idhex[65];
+	int64_t time;		/* seconds since the epoch */
+	uint32_t time_ns;
+	char *hostname;
+	char *username;
+	char **paths;
+	size_t npaths;
+	char **tags;
+	size_t ntags;
+	uint8_t tree[32];
+	int has_parent;
+	uint8_t parent[32];
+	char *summary;		/* JSON text of the run's summary, or NULL */
+};
+
+/* snap_write(r, s, err): store ${s} (its id is filled in). */
+int snap_write(struct repo *r, struct snap *s, struct cf_error *err);
+/* snap_load(r, id, ret, err): read one snapshot (checked). */
+int snap_load(struct repo *r, const uint8_t id[32], struct snap **ret, struct cf_error *err);
+/* snap_list(r, ret, ret_n, ret_bad, err): every readable snapshot, oldest first; ${ret_bad}
+ * counts the damaged ones skipped. */
+int snap_list(struct repo *r, struct snap ***ret, size_t *ret_n, size_t *ret_bad,
+	struct cf_error *err);
+/* snap_find(list, n, spec, ret, err): "latest", a full id or a unique prefix (>= 4). */
+int snap_find(struct snap **list, size_t n, const char *spec, struct snap **ret,
+	struct cf_error *err);
+/* snap_delete(r, s, err): remove a snapshot object (forget). */
+int snap_delete(struct repo *r, const struct snap *s, struct cf_error *err);
+/* snap_time_str(s, out): RFC 3339 local time. */
+void snap_time_str(const struct snap *s, char out[40]);
+void snap_free(struct snap *s);
+void snap_list_free(struct snap **list, size_t n);
+
+#endif

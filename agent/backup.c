@@ -20,6 +20,7 @@
 #include "coffre/blob.h"
 #include "coffre/error.h"
 #include "coffre/pack.h"
+#include "coffre/packer.h"
 #include "coffre/snap.h"
 #include "coffre/tree.h"
 #include "repo_internal.h"
@@ -32,7 +33,7 @@ struct run {
 	const struct backup_opts *o;
 	struct blobidx *x;
 	struct blob_reader *br;
-	struct pack_writer *pw;
+	struct packer *pk;
 	struct backup_stats st;
 	uint64_t t0, last_progress;
 	uint8_t *rbuf;
@@ -69,38 +70,33 @@ static void warn(struct run *R, const char *path, const char *fmt, int e)
 	}
 }
 
+/* Waits for the workers and records the finished packs for this run's index. */
 static int finish_pack(struct run *R)
 {
-	if (!R->pw)
-		return 0;
-	uint8_t id[32];
-	struct pack_entry *e = NULL;
+	struct blob_pack *packs = NULL;
 	size_t n = 0;
-	int rc = pack_writer_finish(R->pw, id, &e, &n, R->err);
-	pack_writer_free(R->pw);
-	R->pw = NULL;
-	if (rc)
-		return rc;
-	return blobidx_add_pack(R->x, id, e, n, R->err);
+	int rc = packer_flush(R->pk, &packs, &n, R->err);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		rc = blobidx_add_pack(R->x, packs[i].id, packs[i].e, packs[i].n, R->err);
+		packs[i].e = NULL;
+	}
+	blob_packs_free(packs, n);
+	return rc;
 }
 
-/* Stores a blob unless some index (or this run) already has it. */
+/* Queues a blob for the workers unless some index (or this run) already has it. */
 static int store_blob(struct run *R, int type, const uint8_t id[32], const void *p, size_t n)
 {
 	if (blobidx_has(R->x, id))
 		return 0;
 	int rc;
-	if (!R->pw && (rc = pack_writer_new(R->r, &R->pw, R->err)))
-		return rc;
-	if ((rc = pack_writer_add(R->pw, type, id, p, n, R->err)) || (rc = blobidx_note(R->x, id)))
+	if ((rc = packer_add(R->pk, type, id, p, n, R->err)) || (rc = blobidx_note(R->x, id)))
 		return rc;
 	R->st.bytes_added += n;
 	if (type == BLOB_DATA)
 		R->st.data_blobs++;
 	else
 		R->st.tree_blobs++;
-	if (pack_writer_size(R->pw) >= R->r->pack_size)
-		return finish_pack(R);
 	return 0;
 }
 
@@ -701,7 +697,9 @@ int backup_run(struct repo *r, const struct backup_opts *o, struct backup_stats 
 	np = m;
 	if ((rc = repo_lock(r, 0, err)))
 		goto out;
-	if ((rc = blobidx_open(r, &R.x, err)) || (rc = blob_reader_new(r, R.x, &R.br, err)))
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if ((rc = blobidx_open(r, &R.x, err)) || (rc = blob_reader_new(r, R.x, &R.br, err)) ||
+	    (rc = packer_new(r, cpus > 1 ? (int)(cpus < 4 ? cpus : 4) : 1, &R.pk, err)))
 		goto out;
 	if (o->hostname)
 		snprintf(host, sizeof host, "%s", o->hostname);
@@ -777,7 +775,7 @@ out:
 	R.st.current = NULL;
 	if (ret_stats)
 		*ret_stats = R.st;
-	pack_writer_free(R.pw);
+	packer_free(R.pk);
 	blob_reader_free(R.br);
 	blobidx_free(R.x);
 	repo_unlock(r);

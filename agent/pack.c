@@ -12,6 +12,7 @@
 #include <zstd.h>
 
 #include "coffre/error.h"
+#include "pack_internal.h"
 #include "repo_internal.h"
 
 #define FRAME_MAGIC "CFB1"
@@ -30,9 +31,8 @@ struct pack_writer {
 	crypto_generichash_state hs;
 	struct buf wbuf;	/* pending bytes, flushed in large writes */
 	struct buf frame;	/* scratch for one sealed frame */
-	uint8_t *z;
-	size_t zcap;
-	ZSTD_CCtx *cctx;
+	struct buf zbuf;	/* scratch for compression */
+	void *cctx;
 	struct pack_entry *e;
 	size_t n, cap;
 };
@@ -63,12 +63,10 @@ int pack_writer_new(struct repo *r, struct pack_writer **ret, struct cf_error *e
 	randombytes_buf(rnd, sizeof rnd);
 	util_hex(hex, rnd, sizeof rnd);
 	w->tmp = util_path("%s/data/%s.tmp", r->path, hex);
-	w->cctx = ZSTD_createCCtx();
-	if (!w->tmp || !w->cctx) {
+	if (!w->tmp) {
 		pack_writer_free(w);
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
 	}
-	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, 3);
 	w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (w->fd < 0) {
 		int rc = cf_error_sys(err, CF_EIO, "cannot create '%s'", w->tmp);
@@ -105,37 +103,55 @@ static int emit(struct pack_writer *w, const void *p, size_t n, struct cf_error 
 	return w->wbuf.len >= WBUF ? flush_wbuf(w, err) : 0;
 }
 
-int pack_writer_add(struct pack_writer *w, int type, const uint8_t id[32], const void *data,
-	size_t n, struct cf_error *err)
+int pack_seal_blob(const struct repo *r, void *zctx, int type, const uint8_t id[32],
+	const void *data, size_t n, struct buf *z, struct buf *frame, uint8_t *ret_flags)
 {
-	if (n > MAX_BLOB_BYTES || w->n >= MAX_PACK_BLOBS)
-		return cf_error_set(err, CF_EUSAGE, "blob too large for a pack");
-	size_t bound = ZSTD_compressBound(n);
-	if (bound > w->zcap) {
-		free(w->z);
-		w->z = malloc(bound);
-		w->zcap = w->z ? bound : 0;
-		if (!w->z)
-			return cf_error_set(err, CF_ENOMEM, "out of memory");
-	}
+	if (n > MAX_BLOB_BYTES)
+		return CF_EUSAGE;
 	const void *payload = data;
 	size_t plen = n;
 	uint8_t flags = 0;
 	/* Keep the compressed form only when it saves at least 1/32: incompressible chunks
 	 * (scans, photos) are stored as they are and cost no decompression on restore. */
 	if (n >= 64) {
-		size_t zn = ZSTD_compress2(w->cctx, w->z, w->zcap, data, n);
+		size_t bound = ZSTD_compressBound(n);
+		z->len = 0;
+		if (buf_reserve(z, bound))
+			return CF_ENOMEM;
+		size_t zn = ZSTD_compress2(zctx, z->p, bound, data, n);
 		if (!ZSTD_isError(zn) && zn < n - n / 32) {
-			payload = w->z;
+			payload = z->p;
 			plen = zn;
 			flags = PACK_FLAG_ZSTD;
 		}
 	}
 	uint8_t ad[37];
 	frame_ad(ad, type, id);
-	w->frame.len = 0;
-	if (repo_seal(w->r, ad, sizeof ad, payload, plen, &w->frame))
-		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	frame->len = 0;
+	if (repo_seal(r, ad, sizeof ad, payload, plen, frame))
+		return CF_ENOMEM;
+	*ret_flags = flags;
+	return 0;
+}
+
+void *pack_zctx_new(void)
+{
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+	if (c)
+		ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, PACK_ZSTD_LEVEL);
+	return c;
+}
+
+void pack_zctx_free(void *zctx)
+{
+	ZSTD_freeCCtx(zctx);
+}
+
+int pack_writer_add_frame(struct pack_writer *w, int type, const uint8_t id[32], uint8_t flags,
+	uint32_t raw, const uint8_t *frame, size_t flen, struct cf_error *err)
+{
+	if (w->n >= MAX_PACK_BLOBS || flen > MAX_BLOB_BYTES + 65536)
+		return cf_error_set(err, CF_EUSAGE, "blob too large for a pack");
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 1024;
 		void *p = realloc(w->e, cap * sizeof *w->e);
@@ -149,12 +165,25 @@ int pack_writer_add(struct pack_writer *w, int type, const uint8_t id[32], const
 	e->type = (uint8_t)type;
 	e->flags = flags;
 	e->offset = (uint32_t)w->size;
-	e->stored = (uint32_t)w->frame.len;
-	e->raw = (uint32_t)n;
-	int rc = emit(w, w->frame.p, w->frame.len, err);
+	e->stored = (uint32_t)flen;
+	e->raw = raw;
+	int rc = emit(w, frame, flen, err);
 	if (rc == 0)
 		w->n++;
 	return rc;
+}
+
+int pack_writer_add(struct pack_writer *w, int type, const uint8_t id[32], const void *data,
+	size_t n, struct cf_error *err)
+{
+	uint8_t flags = 0;
+	if (!w->cctx && !(w->cctx = pack_zctx_new()))
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	int rc = pack_seal_blob(w->r, w->cctx, type, id, data, n, &w->zbuf, &w->frame, &flags);
+	if (rc)
+		return cf_error_set(err, rc, rc == CF_ENOMEM ? "out of memory" : "blob too large");
+	return pack_writer_add_frame(w, type, id, flags, (uint32_t)n, w->frame.p, w->frame.len,
+		err);
 }
 
 uint64_t pack_writer_size(const struct pack_writer *w)
@@ -220,7 +249,7 @@ int pack_writer_finish(struct pack_writer *w, uint8_t ret_id[32], struct pack_en
 	free(dir);
 	free(path);
 	memcpy(ret_id, id, ID_LEN);
-	w->r->bytes_written += w->size;
+	__atomic_fetch_add(&w->r->bytes_written, w->size, __ATOMIC_RELAXED);
 	*ret_entries = w->e;
 	*ret_n = w->n;
 	w->e = NULL;
@@ -245,8 +274,8 @@ void pack_writer_free(struct pack_writer *w)
 	free(w->tmp);
 	buf_free(&w->wbuf);
 	buf_free(&w->frame);
-	free(w->z);
-	ZSTD_freeCCtx(w->cctx);
+	buf_free(&w->zbuf);
+	pack_zctx_free(w->cctx);
 	free(w->e);
 	free(w);
 }

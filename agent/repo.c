@@ -602,7 +602,7 @@ int repo_put_object(struct repo *r, int kind, const void *plain, size_t n, uint8
 	free(path);
 	if (rc == 0) {
 		memcpy(ret_id, id, ID_LEN);
-		r->bytes_written += out.len;
+		__atomic_fetch_add(&r->bytes_written, out.len, __ATOMIC_RELAXED);
 	}
 	buf_free(&out);
 	return rc;

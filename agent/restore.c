@@ -32,6 +32,7 @@ struct rs {
 	struct blob_reader *br;
 	struct archive *a;		/* disk writer or archive writer */
 	int dump;			/* writing an archive, not the disk */
+	int zip;			/* the archive is a zip: names must be UTF-8 */
 	struct restore_stats st;
 	struct link *links[LINK_BUCKETS];
 	struct buf blob;
@@ -213,6 +214,40 @@ static void add_xattrs(struct archive_entry *ae, const struct tree_entry *e)
 	}
 }
 
+/* Length of the valid UTF-8 sequence at ${s}, or 0. */
+static size_t utf8_seq(const unsigned char *s)
+{
+	size_t n = s[0] < 0x80 ? 1 : (s[0] >> 5) == 6 ? 2 : (s[0] >> 4) == 14 ? 3 :
+		   (s[0] >> 3) == 30 ? 4 : 0;
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* Zip readers take names as UTF-8: other bytes become %XX, visibly and reversibly. */
+static char *zip_name(const char *path)
+{
+	size_t n = strlen(path), o = 0;
+	char *out = malloc(3 * n + 1);
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_seq((const unsigned char *)path + i);
+		if (k && path[i] != '%') {
+			memcpy(out + o, path + i, k);
+			o += k;
+			i += k;
+		} else {
+			snprintf(out + o, 4, "%%%02X", (unsigned char)path[i]);
+			o += 3;
+			i++;
+		}
+	}
+	out[o] = 0;
+	return out;
+}
+
 /* The path an entry takes inside the target or the archive. */
 static const char *rel_path(struct rs *S, const char *path)
 {
@@ -252,7 +287,17 @@ static int on_entry(void *ctx, const char *path, const struct tree_entry *e)
 	struct archive_entry *ae = archive_entry_new();
 	if (!ae)
 		return cf_error_set(S->err, CF_ENOMEM, "out of memory");
-	archive_entry_set_pathname(ae, rel_path(S, path));
+	if (S->zip) {
+		char *zn = zip_name(rel_path(S, path));
+		if (!zn) {
+			archive_entry_free(ae);
+			return cf_error_set(S->err, CF_ENOMEM, "out of memory");
+		}
+		archive_entry_set_pathname(ae, zn);
+		free(zn);
+	} else {
+		archive_entry_set_pathname(ae, rel_path(S, path));
+	}
 	archive_entry_set_uid(ae, e->uid);
 	archive_entry_set_gid(ae, e->gid);
 	archive_entry_set_mtime(ae, e->mtime_s, e->mtime_ns);
@@ -584,7 +629,8 @@ int dump_run(struct repo *r, const struct snap *s, const char *path, int format,
 		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (format == DUMP_ZIP)
+	S->zip = format == DUMP_ZIP;
+	if (S->zip)
 		archive_write_set_format_zip(S->a);
 	else
 		archive_write_set_format_pax_restricted(S->a);

@@ -62,6 +62,13 @@ int cli_snapshot(struct repo *r, const char *spec, struct snap ***ret_list, size
 
 /* cli_bytes(n, out): "12.3 MiB". */
 const char *cli_bytes(unsigned long long n, char out[32]);
+struct json_t;
+/* cli_json_set_path(o, key, path): set ${key} to ${path}; a name that is not valid UTF-8 gets
+ * U+FFFD for each bad byte, and "<key>_hex" with the exact bytes. */
+void cli_json_set_path(struct json_t *o, const char *key, const char *path);
+/* cli_json_path(path): a JSON string for ${path}, bad bytes as U+FFFD. */
+struct json_t *cli_json_path(const char *path);
+
 /* cli_finish_stdout(): flush and check stdout; an exit code (0 when fine). */
 int cli_finish_stdout(void);
 

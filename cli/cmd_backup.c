@@ -48,7 +48,7 @@ static void show_warning(void *ctx, const char *path, const char *msg)
 	fprintf(stderr, _("warning: '%s': %s\n"), path, msg);
 	char line[4200];
 	snprintf(line, sizeof line, "%s: %s", path, msg);
-	json_array_append_new(w, json_string(line));
+	json_array_append_new(w, cli_json_path(line));
 }
 
 int cmd_backup(int argc, char **argv)

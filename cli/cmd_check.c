@@ -15,7 +15,7 @@ static void print_line(void *ctx, const char *line)
 {
 	json_t *a = ctx;
 	if (a)
-		json_array_append_new(a, json_string(line));
+		json_array_append_new(a, cli_json_path(line));
 	else
 		printf("%s\n", line);
 }

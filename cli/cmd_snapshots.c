@@ -19,7 +19,7 @@ static json_t *strv(char **v, size_t n)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, json_string(v[i]));
+		json_array_append_new(a, cli_json_path(v[i]));
 	return a;
 }
 
@@ -130,13 +130,13 @@ static void print_entry(struct lsctx *c, const char *path, const struct tree_ent
 			snap_time_str(c->s, st);
 			json_object_set_new(o, "time", json_string(st));
 		}
-		json_object_set_new(o, "path", json_string(path));
+		cli_json_set_path(o, "path", path);
 		json_object_set_new(o, "type", json_string(type_name(e->type)));
 		json_object_set_new(o, "size", json_integer((json_int_t)e->size));
 		json_object_set_new(o, "mode", json_string(mode));
 		json_object_set_new(o, "mtime", json_string(t));
 		if (e->type == TREE_SYMLINK)
-			json_object_set_new(o, "target", json_string(e->target));
+			cli_json_set_path(o, "target", e->target);
 		json_array_append_new(c->out, o);
 	} else if (c->pattern) {
 		char st[40];
@@ -280,7 +280,9 @@ static void diff_line(struct dctx *d, char op, const char *path)
 {
 	if (g.json) {
 		char o[2] = { op, 0 };
-		json_array_append_new(d->out, json_pack("{s:s, s:s}", "op", o, "path", path));
+		json_t *j = json_pack("{s:s}", "op", o);
+		cli_json_set_path(j, "path", path);
+		json_array_append_new(d->out, j);
 	} else {
 		printf("%c %s\n", op, path);
 	}

@@ -7,6 +7,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "coffre/repo.h"
 #include "coffre/snap.h"
@@ -100,6 +102,58 @@ const char *cli_bytes(unsigned long long n, char out[32])
 	else
 		snprintf(out, 32, "%.1f %s", v, u[i]);
 	return out;
+}
+
+json_t *cli_json_path(const char *path)
+{
+	json_t *j = json_string(path);
+	if (j)
+		return j;
+	/* Replace each byte that breaks UTF-8 by U+FFFD, keeping valid sequences. */
+	size_t n = strlen(path);
+	char *out = malloc(3 * n + 1);
+	size_t o = 0;
+	if (!out)
+		return json_string("?");
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)path[i];
+		size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+		json_t *t = NULL;
+		if (len && i + len <= n && (t = json_stringn(path + i, len))) {
+			memcpy(out + o, path + i, len);
+			o += len;
+			i += len;
+			json_decref(t);
+		} else {
+			memcpy(out + o, "\xEF\xBF\xBD", 3);
+			o += 3;
+			i++;
+		}
+	}
+	out[o] = 0;
+	j = json_string(out);
+	free(out);
+	return j ? j : json_string("?");
+}
+
+void cli_json_set_path(json_t *o, const char *key, const char *path)
+{
+	json_t *j = json_string(path);
+	if (j) {
+		json_object_set_new(o, key, j);
+		return;
+	}
+	json_object_set_new(o, key, cli_json_path(path));
+	size_t n = strlen(path);
+	char *hex = malloc(2 * n + 1);
+	char k[64];
+	if (hex) {
+		for (size_t i = 0; i < n; i++)
+			snprintf(hex + 2 * i, 3, "%02x", (unsigned char)path[i]);
+		snprintf(k, sizeof k, "%s_hex", key);
+		json_object_set_new(o, k, json_string(hex));
+		free(hex);
+	}
 }
 
 int cli_finish_stdout(void)

@@ -37,6 +37,10 @@ struct run {
 	struct backup_stats st;
 	uint64_t t0, last_progress;
 	uint8_t *rbuf;
+	/* A run of zero bytes at a chunk start always cuts at the same length: sparse files and
+	 * zeroed regions skip the chunker and the hash. */
+	size_t zero_len;
+	uint8_t zero_id[32];
 	dev_t repo_dev;
 	ino_t repo_ino;
 	struct cf_error *err;
@@ -57,7 +61,6 @@ static void progress(struct run *R, int force)
 	R->last_progress = now;
 	R->st.duration = (double)(now - R->t0) / 1e9;
 	R->o->progress(R->o->ctx, &R->st);
-	repo_lock_refresh(R->r);
 }
 
 static void warn(struct run *R, const char *path, const char *fmt, int e)
@@ -147,6 +150,15 @@ static int open_nofollow(int dirfd, const char *name)
 	return fd;
 }
 
+static int zero_run(const uint8_t *p, size_t n)
+{
+	static const uint8_t z[4096];
+	for (; n >= sizeof z; p += sizeof z, n -= sizeof z)
+		if (memcmp(p, z, sizeof z))
+			return 0;
+	return memcmp(p, z, n) == 0;
+}
+
 /* Reads and stores a changed file; fills ${e}'s content. Returns 0, 1 (skipped with a
  * warning) or CF_E*. */
 static int read_file(struct run *R, int dirfd, const char *name, const char *path,
@@ -186,9 +198,15 @@ static int read_file(struct run *R, int dirfd, const char *name, const char *pat
 		size_t off = 0;
 		/* Cut while a full max-size window is available, or to the end at EOF. */
 		while (have - off > 0 && (eof || have - off >= ck->max)) {
-			size_t len = chunk_cut(ck, R->rbuf + off, have - off);
+			size_t len;
 			uint8_t id[32];
-			repo_blob_id(R->r, R->rbuf + off, len, id);
+			if (have - off >= ck->max && zero_run(R->rbuf + off, R->zero_len)) {
+				len = R->zero_len;
+				memcpy(id, R->zero_id, 32);
+			} else {
+				len = chunk_cut(ck, R->rbuf + off, have - off);
+				repo_blob_id(R->r, R->rbuf + off, len, id);
+			}
 			if ((rc = store_blob(R, BLOB_DATA, id, R->rbuf + off, len)) ||
 			    (rc = content_add(R, c, id, (uint32_t)len))) {
 				close(fd);
@@ -657,6 +675,7 @@ int backup_run(struct repo *r, const struct backup_opts *o, struct backup_stats 
 	char host[256] = "";
 	int rc;
 	R.t0 = util_now_ns();
+	uint64_t written0 = r->bytes_written;
 	if (o->npaths == 0)
 		return cf_error_set(err, CF_EUSAGE, "nothing to back up");
 	struct stat rst;
@@ -665,11 +684,13 @@ int backup_run(struct repo *r, const struct backup_opts *o, struct backup_stats 
 		R.repo_ino = rst.st_ino;
 	}
 	paths = calloc(o->npaths, sizeof *paths);
-	R.rbuf = malloc(READ_BUF);
+	R.rbuf = calloc(1, READ_BUF);
 	if (!paths || !R.rbuf) {
 		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
 		goto out;
 	}
+	R.zero_len = chunk_cut(&r->chunker, R.rbuf, r->chunker.max);
+	repo_blob_id(r, R.rbuf, R.zero_len, R.zero_id);
 	for (size_t i = 0; i < o->npaths; i++) {
 		char *p = clean_abs(o->paths[i]);
 		struct stat st;
@@ -754,14 +775,14 @@ int backup_run(struct repo *r, const struct backup_opts *o, struct backup_stats 
 		memcpy(s.parent, parent->id, 32);
 	}
 	R.st.duration = (double)(util_now_ns() - R.t0) / 1e9;
-	R.st.bytes_stored = r->bytes_written;
+	R.st.bytes_stored = r->bytes_written - written0;
 	s.summary = summary_json(&R.st);
 	rc = snap_write(r, &s, err);
 	free(s.summary);
 	free(tags);
 	if (rc)
 		goto out;
-	R.st.bytes_stored = r->bytes_written;
+	R.st.bytes_stored = r->bytes_written - written0;
 	R.st.duration = (double)(util_now_ns() - R.t0) / 1e9;
 	R.st.current = NULL;
 	memcpy(ret_snap, s.id, 32);

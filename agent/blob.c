@@ -52,6 +52,35 @@ int blob_index_write(struct repo *r, const struct blob_pack *packs, size_t n, ui
 	return rc;
 }
 
+/* About 46 MiB of index payload per object, far below MAX_INDEX_BYTES. */
+#define INDEX_SPLIT_ENTRIES (1u << 20)
+
+int blob_index_write_all(struct repo *r, const struct blob_pack *packs, size_t n,
+	uint8_t (**ret_ids)[32], size_t *ret_nids, struct cf_error *err)
+{
+	uint8_t (*ids)[32] = malloc((n + 1) * 32);
+	size_t nids = 0, start = 0;
+	if (!ids)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	while (start < n || (n == 0 && nids == 0)) {
+		size_t end = start, entries = 0;
+		while (end < n && (end == start || entries + packs[end].n <= INDEX_SPLIT_ENTRIES))
+			entries += packs[end++].n;
+		int rc = blob_index_write(r, packs + start, end - start, ids[nids], err);
+		if (rc) {
+			free(ids);
+			return rc;
+		}
+		nids++;
+		start = end;
+		if (n == 0)
+			break;
+	}
+	*ret_ids = ids;
+	*ret_nids = nids;
+	return 0;
+}
+
 int blob_index_read(struct repo *r, const uint8_t id[32], struct blob_pack **ret_packs,
 	size_t *ret_n, struct cf_error *err)
 {
@@ -276,11 +305,13 @@ int blobidx_open(struct repo *r, struct blobidx **ret, struct cf_error *err)
 		sqlite3_close(x->db);
 		x->get = NULL;
 		x->db = NULL;
-		unlink(path);
-		char *wal = util_path("%s-wal", path);
-		if (wal)
-			unlink(wal);
-		free(wal);
+		if (strcmp(path, ":memory:") != 0) {
+			unlink(path);
+			char *wal = util_path("%s-wal", path);
+			if (wal)
+				unlink(wal);
+			free(wal);
+		}
 		if (cache_open(x, path) != 0) {
 			int rc = cf_error_set(err, CF_EIO, "cannot open the cache '%s': %s", path,
 				x->db ? sqlite3_errmsg(x->db) : "out of memory");

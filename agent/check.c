@@ -427,13 +427,19 @@ int check_rebuild_index(struct repo *r, void (*rep)(void *ctx, const char *line)
 			close(fd);
 		free(path);
 	}
-	uint8_t nid[32];
-	if ((rc = blob_index_write(r, bp, good, nid, err)))
+	uint8_t (*nids)[32] = NULL;
+	size_t nnids = 0;
+	if ((rc = blob_index_write_all(r, bp, good, &nids, &nnids, err)))
 		goto out;
 	/* Only once the new index is durable do the old ones go. */
-	for (size_t i = 0; i < nold; i++)
-		if (memcmp(old[i], nid, 32) != 0)
+	for (size_t i = 0; i < nold; i++) {
+		int fresh = 0;
+		for (size_t j = 0; j < nnids; j++)
+			fresh |= memcmp(old[i], nids[j], 32) == 0;
+		if (!fresh)
 			repo_delete_object(r, REPO_INDEX, old[i], NULL);
+	}
+	free(nids);
 	if (ret_packs)
 		*ret_packs = good;
 out:

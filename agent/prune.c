@@ -230,8 +230,8 @@ int prune_run(struct repo *r, void (*report)(void *ctx, const char *line), void 
 		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
 		goto out;
 	}
-	/* 3. Decide per pack; copy the live frames of mostly-dead packs into new packs. Frames
-	 * are sealed with their blob id and type only, so they move without re-encryption. */
+	/* 3. Decide per pack; the live blobs of mostly-dead packs are read (and so verified),
+	 * then sealed again into new packs. */
 	for (size_t i = 0; i < nall; i++) {
 		uint64_t live = 0, total = 0;
 		for (size_t j = 0; j < all[i].n; j++) {
@@ -327,16 +327,25 @@ int prune_run(struct repo *r, void (*report)(void *ctx, const char *line), void 
 		idset_add(&keep_packs, keep[nkeep].id);
 		nkeep++;
 	}
-	/* 4. One new index for everything kept, durable before anything is removed. */
-	uint8_t nid[32];
-	if ((rc = blob_index_write(r, keep, nkeep, nid, err)))
+	/* 4. A new index for everything kept, durable before anything is removed. */
+	uint8_t (*nids)[32] = NULL;
+	size_t nnids = 0;
+	if ((rc = blob_index_write_all(r, keep, nkeep, &nids, &nnids, err)))
 		goto out;
-	for (size_t i = 0; i < nidx; i++) {
-		if (memcmp(idx[i], nid, 32) == 0)
+	struct idset fresh = { 0 };
+	for (size_t i = 0; i < nnids; i++)
+		idset_add(&fresh, nids[i]);
+	free(nids);
+	for (size_t i = 0; i < nidx && rc == 0; i++) {
+		if (idset_has(&fresh, idx[i]))
 			continue;
-		if (repo_delete_object(r, REPO_INDEX, idx[i], NULL) == 0)
+		/* An old index that survives would still point at the packs about to go. */
+		if ((rc = repo_delete_object(r, REPO_INDEX, idx[i], err)) == 0)
 			st.indexes_replaced++;
 	}
+	idset_free(&fresh);
+	if (rc)
+		goto out;
 	/* 5. Packs no index needs any more, including leftovers of interrupted backups. */
 	for (size_t k = 0; k < ndisk; k++) {
 		if (idset_has(&keep_packs, disk[k]))

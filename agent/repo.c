@@ -353,7 +353,7 @@ static int read_config(struct repo *r, struct cf_error *err)
 		r->pack_size = (ps >= (1 << 20) && ps <= (1 << 30)) ? (uint32_t)ps : DEFAULT_PACK_SIZE;
 		struct chunker probe;
 		static const uint8_t zero[32];
-		if (chunk_init(&probe, &r->cp, zero) != 0)
+		if (r->cp.max > MAX_CHUNK_BYTES || chunk_init(&probe, &r->cp, zero) != 0)
 			rc = cf_error_set(err, CF_ENOREPO, "'%s' has invalid chunker parameters",
 				r->path);
 	}
@@ -368,7 +368,14 @@ static struct repo *repo_alloc(const char *path)
 	struct repo *r = calloc(1, sizeof *r);
 	if (!r)
 		return NULL;
-	r->path = strdup(path);
+	/* Absolute, so that a restore that changes directory still finds the packs. */
+	if (path[0] == '/') {
+		r->path = strdup(path);
+	} else {
+		char *cwd = getcwd(NULL, 0);
+		r->path = cwd ? util_path("%s/%s", cwd, path) : NULL;
+		free(cwd);
+	}
 	r->k = sodium_malloc(sizeof *r->k);
 	if (!r->path || !r->k) {
 		repo_free(r);
@@ -790,10 +797,12 @@ static int lock_conflicts(const char *path, int want_exclusive)
 	json_int_t pid = json_integer_value(json_object_get(o, "pid"));
 	json_int_t t = json_integer_value(json_object_get(o, "time"));
 	int excl = json_is_true(json_object_get(o, "exclusive"));
-	int stale = time(NULL) - (time_t)t > LOCK_STALE_SECONDS;
-	if (h && strcmp(h, host) == 0 && pid > 0 && pid <= INT_MAX &&
-	    kill((pid_t)pid, 0) != 0 && errno == ESRCH)
-		stale = 1;
+	int stale;
+	if (h && strcmp(h, host) == 0 && pid > 0 && pid <= INT_MAX)
+		/* On this host the process table is the truth, whatever the lock's age. */
+		stale = kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+	else
+		stale = time(NULL) - (time_t)t > LOCK_STALE_SECONDS;
 	json_decref(o);
 	if (stale) {
 		unlink(path);
@@ -802,13 +811,30 @@ static int lock_conflicts(const char *path, int want_exclusive)
 	return want_exclusive || excl;
 }
 
+static void *lock_refresher(void *arg)
+{
+	struct repo *r = arg;
+	pthread_mutex_lock(&r->lock_mu);
+	while (!r->lock_stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += LOCK_REFRESH_SECONDS;
+		pthread_cond_timedwait(&r->lock_cv, &r->lock_mu, &ts);
+		if (!r->lock_stop)
+			write_lock(r, NULL);
+	}
+	pthread_mutex_unlock(&r->lock_mu);
+	return NULL;
+}
+
 int repo_lock(struct repo *r, int exclusive, struct cf_error *err)
 {
 	uint8_t rnd[16];
 	char hex[33];
+	if (r->lock_path)
+		return cf_error_set(err, CF_EUSAGE, "this repository handle is locked already");
 	randombytes_buf(rnd, sizeof rnd);
 	util_hex(hex, rnd, sizeof rnd);
-	free(r->lock_path);
 	r->lock_path = util_path("%s/locks/%s", r->path, hex);
 	if (!r->lock_path)
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
@@ -840,17 +866,30 @@ int repo_lock(struct repo *r, int exclusive, struct cf_error *err)
 		return cf_error_set(err, CF_ELOCKED,
 			"repository is locked by another coffre process (try again later)");
 	}
+	r->lock_stop = 0;
+	pthread_mutex_init(&r->lock_mu, NULL);
+	pthread_cond_init(&r->lock_cv, NULL);
+	if (pthread_create(&r->lock_thread, NULL, lock_refresher, r) == 0) {
+		r->lock_thread_on = 1;
+	} else {
+		pthread_mutex_destroy(&r->lock_mu);
+		pthread_cond_destroy(&r->lock_cv);
+	}
 	return 0;
-}
-
-void repo_lock_refresh(struct repo *r)
-{
-	if (r->lock_path && time(NULL) - r->lock_time >= LOCK_REFRESH_SECONDS)
-		write_lock(r, NULL);
 }
 
 void repo_unlock(struct repo *r)
 {
+	if (r->lock_thread_on) {
+		pthread_mutex_lock(&r->lock_mu);
+		r->lock_stop = 1;
+		pthread_cond_signal(&r->lock_cv);
+		pthread_mutex_unlock(&r->lock_mu);
+		pthread_join(r->lock_thread, NULL);
+		pthread_mutex_destroy(&r->lock_mu);
+		pthread_cond_destroy(&r->lock_cv);
+		r->lock_thread_on = 0;
+	}
 	if (!r->lock_path)
 		return;
 	unlink(r->lock_path);

@@ -2,6 +2,7 @@
 #ifndef COFFRE_REPO_INTERNAL_H
 #define COFFRE_REPO_INTERNAL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -19,6 +20,7 @@
 #define MAX_INDEX_BYTES (512u << 20)
 #define MAX_KEYFILE_BYTES (64u << 10)
 #define MAX_BLOB_BYTES (16u << 20)
+#define MAX_CHUNK_BYTES (1u << 20)	/* the backup's read buffer holds several */
 
 /* Secrets, in one sodium_malloc'd block. */
 struct repo_keys {
@@ -41,6 +43,12 @@ struct repo {
 	char *lock_path;
 	int lock_exclusive;
 	time_t lock_time;
+	/* The lock is rewritten by a thread every few minutes while held, so that other
+	 * hosts never take a long prune or backup for a crashed one. */
+	pthread_t lock_thread;
+	pthread_mutex_t lock_mu;
+	pthread_cond_t lock_cv;
+	int lock_thread_on, lock_stop;
 	uint64_t bytes_written;	/* bytes this handle added to the repository */
 };
 

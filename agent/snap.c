@@ -218,7 +218,12 @@ void snap_time_str(const struct snap *s, char out[40])
 	time_t t = (time_t)s->time;
 	struct tm tm;
 	localtime_r(&t, &tm);
-	strftime(out, 40, "%Y-%m-%dT%H:%M:%S%z", &tm);
+	size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S%z", &tm);
+	/* RFC 3339 wants +01:00 where strftime gives +0100. */
+	if (n >= 5 && n + 1 < 40) {
+		memmove(out + n - 1, out + n - 2, 3);
+		out[n - 2] = ':';
+	}
 }
 
 int snap_delete(struct repo *r, const struct snap *s, struct cf_error *err)

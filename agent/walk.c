@@ -88,6 +88,14 @@ int walk_tree(tree_load_fn load, void *lctx, const uint8_t root[32], const struc
 	struct walker *w = calloc(1, sizeof *w);
 	if (!w)
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	/* The root is loaded once up front so that its failure reaches the caller. */
+	struct tree_iter *probe = NULL;
+	int r0 = tree_iter_new(1, root, load, lctx, &probe, err);
+	tree_iter_free(probe);
+	if (r0) {
+		free(w);
+		return r0;
+	}
 	w->load = load;
 	w->lctx = lctx;
 	w->ops = ops;

@@ -82,7 +82,7 @@ int cmd_restore(int argc, char **argv)
 		fprintf(stderr, "\r\033[K");
 	char b[32];
 	if (rc == 0 || rc == CF_ECORRUPT) {
-		if (!g.json) {
+		if (!g.json && !g.quiet) {
 			printf(_("restored %llu files, %llu folders, %llu links, %s from snapshot %.8s "
 				 "to %s in %.1f s"),
 				(unsigned long long)st.files, (unsigned long long)st.dirs,
@@ -144,7 +144,7 @@ int cmd_dump(int argc, char **argv)
 	}
 	struct cf_error err = { 0 };
 	fflush(stdout);
-	if (dump_run(r, s, argv[optind + 1], format, STDOUT_FILENO, &err))
+	if (dump_run(r, s, argv[optind + 1], format, STDOUT_FILENO, show_problem, NULL, &err))
 		rc = cli_fail(&err);
 	snap_list_free(list, n);
 	repo_free(r);

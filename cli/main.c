@@ -45,7 +45,8 @@ static void usage(FILE *f)
 		fprintf(f, "  %-14s %s\n", commands[i].name, _(commands[i].help));
 	fprintf(f, _("\nenvironment: COFFRE_REPOSITORY, COFFRE_PASSWORD_FILE, COFFRE_PASSWORD\n"
 		     "exit codes: 0 ok, 1 error, 2 usage, 3 partial backup, 4 damaged data,\n"
-		     "            10 no repository, 11 locked, 12 wrong password or key\n"));
+		     "            10 no repository, 11 locked, 12 wrong password or key,\n"
+		     "            13 destination unreachable\n"));
 }
 
 int cli_error(int code, const char *fmt, ...)

@@ -48,6 +48,10 @@ size_t blobidx_bad_indexes(const struct blobidx *x);
 /* blob_index_write(r, packs, n, ret_id, err): store one index object listing ${packs}. */
 int blob_index_write(struct repo *r, const struct blob_pack *packs, size_t n, uint8_t ret_id[32],
 	struct cf_error *err);
+/* blob_index_write_all(r, packs, n, ret_ids, ret_nids, err): store ${packs} in as many index
+ * objects as keep each well under the reader's size limit; their ids (malloc'd). */
+int blob_index_write_all(struct repo *r, const struct blob_pack *packs, size_t n,
+	uint8_t (**ret_ids)[32], size_t *ret_nids, struct cf_error *err);
 /* blob_index_read(r, id, ret_packs, ret_n, err): parse an index object (checked). */
 int blob_index_read(struct repo *r, const uint8_t id[32], struct blob_pack **ret_packs,
 	size_t *ret_n, struct cf_error *err);

@@ -45,11 +45,11 @@ int repo_key_passwd(struct repo *r, const char *newpw, struct cf_error *err);
 int repo_key_recovery_rotate(struct repo *r, char ret_text[REPO_RECOVERY_TEXT],
 	struct cf_error *err);
 
-/* repo_lock(r, exclusive, err): take a shared (backup) or exclusive (prune) lock, clearing
- * stale ones (dead process on this host, or not refreshed for 30 minutes). CF_ELOCKED if held. */
+/* repo_lock(r, exclusive, err): take a shared (backup, restore) or exclusive (prune) lock,
+ * clearing stale ones: a lock of this host whose process is gone, or another host's lock not
+ * refreshed for 30 minutes. While held, a thread rewrites the lock every 5 minutes.
+ * CF_ELOCKED if a conflicting lock is live. */
 int repo_lock(struct repo *r, int exclusive, struct cf_error *err);
-/* repo_lock_refresh(r): rewrite the lock if it is older than 5 minutes. */
-void repo_lock_refresh(struct repo *r);
 void repo_unlock(struct repo *r);
 
 #endif

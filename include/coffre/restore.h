@@ -37,9 +37,11 @@ int restore_run(struct repo *r, const struct snap *s, const struct restore_opts 
 
 enum dump_format { DUMP_TAR, DUMP_ZIP };
 
-/* dump_run(r, s, path, format, fd, err): write ${path} of ${s} to ${fd}: a file's content as
- * it is, a directory (or "/") as an archive. */
+/* dump_run(r, s, path, format, fd, problem, ctx, err): write ${path} of ${s} to ${fd}: a
+ * file's content as it is, a directory (or "/") as an archive. Entries that cannot be
+ * exported are named through ${problem}. */
 int dump_run(struct repo *r, const struct snap *s, const char *path, int format, int fd,
+	void (*problem)(void *ctx, const char *path, const char *msg), void *ctx,
 	struct cf_error *err);
 
 #endif

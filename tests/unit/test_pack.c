@@ -1,0 +1,671 @@
+/* test_pack.c: writing and reading packs (agent/pack.c). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "coffre/error.h"
+#include "coffre/pack.h"
+#include "coffre/repo.h"
+#include "repo_internal.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define NBLOBS 6
+#define ENTRY_BYTES 46	/* u8 type, u8 flags, id, u32 offset, stored, raw */
+
+/* One repository and one pack for the whole file; tests that damage the pack work on a
+ * copy. */
+struct fx {
+	char dir[256];
+	char repo[300];
+	struct repo *r;
+	uint8_t *data[NBLOBS];
+	size_t len[NBLOBS];
+	int type[NBLOBS];
+	uint8_t id[NBLOBS][32];
+	uint8_t pack[32];
+	struct pack_entry *e;
+	size_t n;
+	char *path;
+};
+
+static struct fx F;
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)flag;
+	(void)f;
+	return remove(p);
+}
+
+static uint8_t *random_buf(size_t len, uint8_t v)
+{
+	uint8_t s[randombytes_SEEDBYTES];
+	uint8_t *b = malloc(len ? len : 1);
+	memset(s, v, sizeof s);
+	randombytes_buf_deterministic(b, len, s);
+	return b;
+}
+
+static uint8_t *text_buf(size_t len)
+{
+	static const char words[] = "the quick brown fox jumps over the lazy dog; ";
+	uint8_t *b = malloc(len ? len : 1);
+	for (size_t i = 0; i < len; i++)
+		b[i] = (uint8_t)words[i % (sizeof words - 1)];
+	return b;
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	const char *t = getenv("TMPDIR");
+	snprintf(F.dir, sizeof F.dir, "%s/cf-test-pack-XXXXXX", t && *t ? t : "/tmp");
+	if (!mkdtemp(F.dir))
+		return -1;
+	char cache[300], rk[REPO_RECOVERY_TEXT], idhex[65];
+	snprintf(cache, sizeof cache, "%s/cache", F.dir);
+	setenv("XDG_CACHE_HOME", cache, 1);
+	snprintf(F.repo, sizeof F.repo, "%s/repo", F.dir);
+	struct cf_error err = { 0 };
+	if (repo_init(F.repo, "pw", NULL, rk, idhex, &err))
+		return -1;
+	struct repo_cred c = { .recovery_key = rk };
+	if (repo_open(F.repo, &c, &F.r, &err))
+		return -1;
+	/* Compressible text, random bytes, an empty blob, a tiny one, a tree blob, and a
+	 * larger text one. */
+	F.len[0] = 100000, F.data[0] = text_buf(F.len[0]), F.type[0] = BLOB_DATA;
+	F.len[1] = 50000, F.data[1] = random_buf(F.len[1], 1), F.type[1] = BLOB_DATA;
+	F.len[2] = 0, F.data[2] = malloc(1), F.type[2] = BLOB_DATA;
+	F.len[3] = 10, F.data[3] = random_buf(F.len[3], 2), F.type[3] = BLOB_DATA;
+	F.len[4] = 3000, F.data[4] = text_buf(F.len[4]), F.type[4] = BLOB_TREE;
+	F.len[5] = 70000, F.data[5] = random_buf(F.len[5], 3), F.type[5] = BLOB_DATA;
+	struct pack_writer *w = NULL;
+	if (pack_writer_new(F.r, &w, &err))
+		return -1;
+	for (int i = 0; i < NBLOBS; i++) {
+		repo_blob_id(F.r, F.data[i], F.len[i], F.id[i]);
+		if (pack_writer_add(w, F.type[i], F.id[i], F.data[i], F.len[i], &err))
+			return -1;
+	}
+	if (pack_writer_count(w) != NBLOBS)
+		return -1;
+	if (pack_writer_finish(w, F.pack, &F.e, &F.n, &err))
+		return -1;
+	pack_writer_free(w);
+	F.path = pack_path(F.r, F.pack);
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	repo_free(F.r);
+	for (int i = 0; i < NBLOBS; i++)
+		free(F.data[i]);
+	free(F.e);
+	free(F.path);
+	nftw(F.dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
+
+static uint8_t *read_all(const char *p, size_t *n)
+{
+	int fd = open(p, O_RDONLY);
+	assert_true(fd >= 0);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	uint8_t *b = malloc((size_t)st.st_size + 1);
+	assert_non_null(b);
+	assert_int_equal(read(fd, b, (size_t)st.st_size), st.st_size);
+	close(fd);
+	*n = (size_t)st.st_size;
+	return b;
+}
+
+/* A scratch file holding ${n} bytes, opened read-only. */
+static int scratch_fd(const void *p, size_t n)
+{
+	char path[400];
+	snprintf(path, sizeof path, "%s/scratch", F.dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	if (n)
+		assert_int_equal(write(fd, p, n), (ssize_t)n);
+	close(fd);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+static void entries_equal(const struct pack_entry *a, const struct pack_entry *b)
+{
+	assert_memory_equal(a->id, b->id, 32);
+	assert_int_equal(a->type, b->type);
+	assert_int_equal(a->flags, b->flags);
+	assert_int_equal(a->offset, b->offset);
+	assert_int_equal(a->stored, b->stored);
+	assert_int_equal(a->raw, b->raw);
+}
+
+static void test_writer_entries(void **state)
+{
+	(void)state;
+	assert_int_equal(F.n, NBLOBS);
+	uint32_t off = 0;
+	for (int i = 0; i < NBLOBS; i++) {
+		const struct pack_entry *e = &F.e[i];
+		assert_memory_equal(e->id, F.id[i], 32);
+		assert_int_equal(e->type, F.type[i]);
+		assert_int_equal(e->raw, F.len[i]);
+		assert_int_equal(e->offset, off);	/* frames back to back from 0 */
+		assert_true(e->stored >= 40);
+		off += e->stored;
+	}
+	/* Compressible text is compressed; random bytes, the empty and the tiny blob are not. */
+	assert_int_equal(F.e[0].flags, PACK_FLAG_ZSTD);
+	assert_true(F.e[0].stored < F.len[0] / 10);
+	assert_int_equal(F.e[1].flags, 0);
+	assert_int_equal(F.e[1].stored, F.len[1] + 40);
+	assert_int_equal(F.e[2].flags, 0);
+	assert_int_equal(F.e[2].stored, 40);
+	assert_int_equal(F.e[3].flags, 0);
+	assert_int_equal(F.e[3].stored, 50);
+	assert_int_equal(F.e[4].flags, PACK_FLAG_ZSTD);
+	assert_int_equal(F.e[5].flags, 0);
+	/* Frames, then the sealed header, then an 8-byte trailer. */
+	struct stat st;
+	assert_int_equal(stat(F.path, &st), 0);
+	assert_int_equal((uint64_t)st.st_size, off + (1 + 4 + NBLOBS * ENTRY_BYTES) + 40 + 8);
+	assert_int_equal(F.r->bytes_written >= (uint64_t)st.st_size, 1);
+}
+
+static void test_pack_name_is_hash(void **state)
+{
+	(void)state;
+	size_t n;
+	uint8_t *b = read_all(F.path, &n);
+	uint8_t h[32];
+	crypto_generichash(h, 32, b, n, NULL, 0);
+	assert_memory_equal(h, F.pack, 32);
+	/* Stored as data/<first two hex>/<hex>, with no temp file left in data/. */
+	char hex[65], want[600];
+	util_hex(hex, F.pack, 32);
+	snprintf(want, sizeof want, "%s/data/%.2s/%s", F.repo, hex, hex);
+	assert_string_equal(F.path, want);
+	char data[400];
+	snprintf(data, sizeof data, "%s/data", F.repo);
+	DIR *d = opendir(data);
+	assert_non_null(d);
+	struct dirent *e;
+	while ((e = readdir(d)))
+		assert_null(strstr(e->d_name, ".tmp"));
+	closedir(d);
+	/* Plaintext does not appear in the pack. */
+	assert_null(memmem(b, n, "quick brown fox", 15));
+	assert_null(memmem(b, n, F.data[1] + 1000, 64));
+	free(b);
+}
+
+static void test_read_header(void **state)
+{
+	(void)state;
+	int fd = open(F.path, O_RDONLY);
+	assert_true(fd >= 0);
+	struct pack_entry *e = NULL;
+	size_t n = 0;
+	uint64_t hoff = 0;
+	struct cf_error err = { 0 };
+	assert_int_equal(pack_read_header(F.r, fd, &e, &n, &hoff, &err), 0);
+	assert_int_equal(n, NBLOBS);
+	for (size_t i = 0; i < n; i++)
+		entries_equal(&e[i], &F.e[i]);
+	assert_int_equal(hoff, F.e[NBLOBS - 1].offset + F.e[NBLOBS - 1].stored);
+	free(e);
+	/* ret_hdr_off is optional. */
+	assert_int_equal(pack_read_header(F.r, fd, &e, &n, NULL, &err), 0);
+	free(e);
+	close(fd);
+}
+
+static void test_read_blobs(void **state)
+{
+	(void)state;
+	int fd = open(F.path, O_RDONLY);
+	assert_true(fd >= 0);
+	struct cf_error err = { 0 };
+	struct buf b = { 0 };
+	/* Out of order, and twice into the same buffer. */
+	for (int k = 0; k < 2 * NBLOBS; k++) {
+		int i = (k * 5) % NBLOBS;
+		int rc = pack_read_blob(F.r, fd, &F.e[i], &b, &err);
+		if (rc)
+			print_error("blob %d: %s\n", i, err.msg);
+		assert_int_equal(rc, 0);
+		assert_int_equal(b.len, F.len[i]);
+		if (F.len[i])
+			assert_memory_equal(b.p, F.data[i], F.len[i]);
+	}
+	buf_free(&b);
+	/* pack_open_frame on a frame in memory. */
+	size_t n;
+	uint8_t *all = read_all(F.path, &n);
+	for (int i = 0; i < NBLOBS; i++) {
+		assert_int_equal(pack_open_frame(F.r, &F.e[i], all + F.e[i].offset, &b, &err), 0);
+		assert_int_equal(b.len, F.len[i]);
+		if (F.len[i])
+			assert_memory_equal(b.p, F.data[i], F.len[i]);
+	}
+	buf_free(&b);
+	free(all);
+	close(fd);
+}
+
+static void test_flip_frame_byte(void **state)
+{
+	(void)state;
+	size_t n;
+	uint8_t *orig = read_all(F.path, &n);
+	struct cf_error err = { 0 };
+	struct buf b = { 0 };
+	/* For each blob, flip bytes at several places of its frame: nonce, body, tag. */
+	for (int victim = 0; victim < NBLOBS; victim++) {
+		const struct pack_entry *v = &F.e[victim];
+		uint32_t where[] = { 0, 23, 24, v->stored / 2, v->stored - 16, v->stored - 1 };
+		for (size_t w = 0; w < sizeof where / sizeof *where; w++) {
+			uint8_t *m = malloc(n);
+			memcpy(m, orig, n);
+			m[v->offset + where[w]] ^= 0x80;
+			int fd = scratch_fd(m, n);
+			for (int i = 0; i < NBLOBS; i++) {
+				memset(&err, 0, sizeof err);
+				int rc = pack_read_blob(F.r, fd, &F.e[i], &b, &err);
+				if (i == victim) {
+					if (rc != CF_ECORRUPT)
+						print_error("blob %d byte %u: %d\n", i, where[w], rc);
+					assert_int_equal(rc, CF_ECORRUPT);
+					assert_int_equal(err.code, CF_ECORRUPT);
+				} else {
+					assert_int_equal(rc, 0);
+					assert_int_equal(b.len, F.len[i]);
+					if (F.len[i])
+						assert_memory_equal(b.p, F.data[i], F.len[i]);
+				}
+			}
+			/* The header is separate: still fine. */
+			struct pack_entry *e = NULL;
+			size_t ne = 0;
+			assert_int_equal(pack_read_header(F.r, fd, &e, &ne, NULL, &err), 0);
+			assert_int_equal(ne, NBLOBS);
+			free(e);
+			close(fd);
+			free(m);
+		}
+	}
+	buf_free(&b);
+	free(orig);
+}
+
+/* A scratch copy of the pack open read-write, to damage in place. */
+static int scratch_rw(const void *p, size_t n)
+{
+	int ro = scratch_fd(p, n);
+	close(ro);
+	char path[400];
+	snprintf(path, sizeof path, "%s/scratch", F.dir);
+	int fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+static void test_flip_header_byte(void **state)
+{
+	(void)state;
+	size_t n;
+	uint8_t *orig = read_all(F.path, &n);
+	uint64_t hoff = F.e[NBLOBS - 1].offset + F.e[NBLOBS - 1].stored;
+	struct cf_error err = { 0 };
+	int fd = scratch_rw(orig, n);
+	/* Every byte of the sealed header and of the trailer. */
+	for (uint64_t pos = hoff; pos < n; pos++) {
+		uint8_t c = orig[pos] ^ 0x04;
+		assert_int_equal(pwrite(fd, &c, 1, (off_t)pos), 1);
+		struct pack_entry *e = NULL;
+		size_t ne = 0;
+		memset(&err, 0, sizeof err);
+		int rc = pack_read_header(F.r, fd, &e, &ne, NULL, &err);
+		if (rc != CF_ECORRUPT)
+			print_error("header byte %llu: %d\n", (unsigned long long)(pos - hoff), rc);
+		assert_int_equal(rc, CF_ECORRUPT);
+		assert_int_equal(err.code, CF_ECORRUPT);
+		assert_null(e);
+		assert_int_equal(pwrite(fd, &orig[pos], 1, (off_t)pos), 1);
+	}
+	/* Control: put back, it reads. */
+	struct pack_entry *e = NULL;
+	size_t ne = 0;
+	assert_int_equal(pack_read_header(F.r, fd, &e, &ne, NULL, &err), 0);
+	free(e);
+	close(fd);
+	free(orig);
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static void test_truncated(void **state)
+{
+	(void)state;
+	size_t n;
+	uint8_t *orig = read_all(F.path, &n);
+	struct cf_error err = { 0 };
+	struct buf b = { 0 };
+	uint64_t hoff = F.e[NBLOBS - 1].offset + F.e[NBLOBS - 1].stored;
+	/* Lengths: 0, small ones, a spread through the frames, and every length near the
+	 * header and trailer. */
+	size_t cuts[1200], nc = 0;
+	for (size_t l = 0; l < 64; l++)
+		cuts[nc++] = l;
+	for (size_t l = 64; l < hoff - 50; l += 2999)
+		cuts[nc++] = l;
+	for (size_t l = hoff - 50; l < n; l++)
+		cuts[nc++] = l;
+	assert_true(nc < sizeof cuts / sizeof *cuts);
+	/* Longest first: the same file is cut shorter and shorter. */
+	qsort(cuts, nc, sizeof *cuts, cmp_desc);
+	int fd = scratch_rw(orig, n);
+	for (size_t c = 0; c < nc; c++) {
+		size_t len = cuts[c];
+		assert_int_equal(ftruncate(fd, (off_t)len), 0);
+		struct pack_entry *e = NULL;
+		size_t ne = 0;
+		memset(&err, 0, sizeof err);
+		int rc = pack_read_header(F.r, fd, &e, &ne, NULL, &err);
+		if (rc != CF_ECORRUPT)
+			print_error("cut at %zu of %zu: %d %s\n", len, n, rc, err.msg);
+		assert_int_equal(rc, CF_ECORRUPT);
+		/* Reading frames by the (good) index entries: the ones cut off are damaged. */
+		for (int i = 0; i < NBLOBS; i++) {
+			memset(&err, 0, sizeof err);
+			rc = pack_read_blob(F.r, fd, &F.e[i], &b, &err);
+			if ((uint64_t)F.e[i].offset + F.e[i].stored <= len) {
+				assert_int_equal(rc, 0);
+				assert_int_equal(b.len, F.len[i]);
+			} else {
+				if (rc != CF_ECORRUPT)
+					print_error("blob %d cut at %zu: %d\n", i, len, rc);
+				assert_int_equal(rc, CF_ECORRUPT);
+			}
+		}
+	}
+	close(fd);
+	buf_free(&b);
+	free(orig);
+}
+
+static void test_entry_mismatch(void **state)
+{
+	(void)state;
+	int fd = open(F.path, O_RDONLY);
+	assert_true(fd >= 0);
+	struct cf_error err = { 0 };
+	struct buf b = { 0 };
+	for (int i = 0; i < NBLOBS; i++) {
+		struct pack_entry e;
+		/* Another type. */
+		e = F.e[i];
+		e.type = e.type == BLOB_DATA ? BLOB_TREE : BLOB_DATA;
+		assert_int_equal(pack_read_blob(F.r, fd, &e, &b, &err), CF_ECORRUPT);
+		/* Another id (one bit). */
+		e = F.e[i];
+		e.id[31] ^= 1;
+		assert_int_equal(pack_read_blob(F.r, fd, &e, &b, &err), CF_ECORRUPT);
+		/* The id of another blob of the pack, at this blob's frame. */
+		e = F.e[i];
+		memcpy(e.id, F.e[(i + 1) % NBLOBS].id, 32);
+		assert_int_equal(pack_read_blob(F.r, fd, &e, &b, &err), CF_ECORRUPT);
+		/* Another blob's frame under this id. */
+		e = F.e[i];
+		e.offset = F.e[(i + 1) % NBLOBS].offset;
+		e.stored = F.e[(i + 1) % NBLOBS].stored;
+		assert_int_equal(pack_read_blob(F.r, fd, &e, &b, &err), CF_ECORRUPT);
+		/* Wrong lengths and flags. */
+		e = F.e[i];
+		e.stored -= 1;
+		assert_int_equal(pack_read_blob(F.r, fd, &e, &b, &err), CF_ECORRUPT);
+		e = F.e[i];
+		e.raw += 1;
+		assert_int_equal(pack_read_blob(F.r, fd, &e, &b, &err), CF_ECORRUPT);
+		/* Flags are not sealed, but the plaintext is checked against the id: a flipped
+		 * flag either fails or (the empty blob: no zstd frame is empty input) still
+		 * yields exactly the right content. */
+		e = F.e[i];
+		e.flags ^= PACK_FLAG_ZSTD;
+		int rc = pack_read_blob(F.r, fd, &e, &b, &err);
+		if (F.len[i] == 0 && rc == 0) {
+			assert_int_equal(b.len, 0);
+		} else {
+			if (rc != CF_ECORRUPT)
+				print_error("blob %d with flags flipped: %d\n", i, rc);
+			assert_int_equal(rc, CF_ECORRUPT);
+		}
+		e = F.e[i];
+		e.stored = 39;
+		assert_int_equal(pack_read_blob(F.r, fd, &e, &b, &err), CF_ECORRUPT);
+		e = F.e[i];
+		e.raw = (16u << 20) + 1;
+		assert_int_equal(pack_read_blob(F.r, fd, &e, &b, &err), CF_ECORRUPT);
+		/* Past the end of the file: damage, not an I/O error. */
+		e = F.e[i];
+		e.offset = 0xfffff000u;
+		assert_int_equal(pack_read_blob(F.r, fd, &e, &b, &err), CF_ECORRUPT);
+		/* The good entry still reads. */
+		assert_int_equal(pack_read_blob(F.r, fd, &F.e[i], &b, &err), 0);
+	}
+	buf_free(&b);
+	close(fd);
+}
+
+/* Builds a pack file from the real frames and a header of our own, sealed with the right
+ * key: the header's content must still be checked. */
+static int forged_fd(const uint8_t *frames, size_t flen, const struct buf *hdr)
+{
+	struct buf out = { 0 }, sealed = { 0 };
+	assert_int_equal(buf_append(&out, frames, flen), 0);
+	assert_int_equal(repo_seal(F.r, "CFH1", 4, hdr->p, hdr->len, &sealed), 0);
+	assert_int_equal(buf_append(&out, sealed.p, sealed.len), 0);
+	uint8_t trailer[8];
+	le32_put(trailer, (uint32_t)sealed.len);
+	memcpy(trailer + 4, "CFP1", 4);
+	assert_int_equal(buf_append(&out, trailer, 8), 0);
+	int fd = scratch_fd(out.p, out.len);
+	buf_free(&out);
+	buf_free(&sealed);
+	return fd;
+}
+
+static void put_entry(struct buf *h, const struct pack_entry *e)
+{
+	buf_put_u8(h, e->type);
+	buf_put_u8(h, e->flags);
+	buf_append(h, e->id, 32);
+	buf_put_u32(h, e->offset);
+	buf_put_u32(h, e->stored);
+	buf_put_u32(h, e->raw);
+}
+
+static void test_forged_header(void **state)
+{
+	(void)state;
+	size_t n;
+	uint8_t *orig = read_all(F.path, &n);
+	uint64_t hoff = F.e[NBLOBS - 1].offset + F.e[NBLOBS - 1].stored;
+	struct cf_error err = { 0 };
+	struct pack_entry *e = NULL;
+	size_t ne = 0;
+
+	/* Control: a well-formed header of our own is accepted. */
+	struct buf h = { 0 };
+	buf_put_u8(&h, 1);
+	buf_put_u32(&h, NBLOBS);
+	for (int i = 0; i < NBLOBS; i++)
+		put_entry(&h, &F.e[i]);
+	int fd = forged_fd(orig, hoff, &h);
+	assert_int_equal(pack_read_header(F.r, fd, &e, &ne, NULL, &err), 0);
+	assert_int_equal(ne, NBLOBS);
+	free(e);
+	e = NULL;
+	close(fd);
+	buf_free(&h);
+
+	for (int variant = 0; variant < 8; variant++) {
+		struct pack_entry x = F.e[1];
+		uint32_t count = 1;
+		int extra = 0;
+		uint8_t ver = 1;
+		switch (variant) {
+		case 0: x.offset = (uint32_t)hoff - x.stored + 1; break;	/* into the header */
+		case 1: x.type = 2; break;
+		case 2: x.flags = 2; break;
+		case 3: x.stored = 10; break;
+		case 4: x.raw = (16u << 20) + 1; break;
+		case 5: count = 2; break;		/* count larger than the entries */
+		case 6: extra = 1; break;		/* a trailing byte */
+		case 7: ver = 2; break;
+		}
+		buf_put_u8(&h, ver);
+		buf_put_u32(&h, count);
+		put_entry(&h, &x);
+		if (extra)
+			buf_put_u8(&h, 0);
+		fd = forged_fd(orig, hoff, &h);
+		memset(&err, 0, sizeof err);
+		int rc = pack_read_header(F.r, fd, &e, &ne, NULL, &err);
+		if (rc != CF_ECORRUPT)
+			print_error("forged header variant %d: %d\n", variant, rc);
+		assert_int_equal(rc, CF_ECORRUPT);
+		assert_null(e);
+		close(fd);
+		buf_free(&h);
+	}
+	/* A huge claimed count with no entries: refused before allocating. */
+	buf_put_u8(&h, 1);
+	buf_put_u32(&h, 0xffffffffu);
+	fd = forged_fd(orig, hoff, &h);
+	assert_int_equal(pack_read_header(F.r, fd, &e, &ne, NULL, &err), CF_ECORRUPT);
+	close(fd);
+	buf_free(&h);
+	/* A header sealed under another associated data (a frame's) does not open. */
+	buf_put_u8(&h, 1);
+	buf_put_u32(&h, 0);
+	struct buf sealed = { 0 }, out = { 0 };
+	assert_int_equal(repo_seal(F.r, "CFB1", 4, h.p, h.len, &sealed), 0);
+	buf_append(&out, orig, hoff);
+	buf_append(&out, sealed.p, sealed.len);
+	uint8_t trailer[8];
+	le32_put(trailer, (uint32_t)sealed.len);
+	memcpy(trailer + 4, "CFP1", 4);
+	buf_append(&out, trailer, 8);
+	fd = scratch_fd(out.p, out.len);
+	assert_int_equal(pack_read_header(F.r, fd, &e, &ne, NULL, &err), CF_ECORRUPT);
+	close(fd);
+	buf_free(&sealed);
+	buf_free(&out);
+	buf_free(&h);
+	/* Trailer claiming a header longer than the file. */
+	uint8_t *m = malloc(n);
+	memcpy(m, orig, n);
+	le32_put(m + n - 8, (uint32_t)n);
+	fd = scratch_fd(m, n);
+	assert_int_equal(pack_read_header(F.r, fd, &e, &ne, NULL, &err), CF_ECORRUPT);
+	close(fd);
+	le32_put(m + n - 8, 0xffffffffu);
+	fd = scratch_fd(m, n);
+	assert_int_equal(pack_read_header(F.r, fd, &e, &ne, NULL, &err), CF_ECORRUPT);
+	close(fd);
+	free(m);
+	free(orig);
+}
+
+static void test_empty_pack_and_unfinished(void **state)
+{
+	(void)state;
+	struct cf_error err = { 0 };
+	/* A pack with no blob is still a valid pack. */
+	struct pack_writer *w = NULL;
+	assert_int_equal(pack_writer_new(F.r, &w, &err), 0);
+	assert_int_equal(pack_writer_count(w), 0);
+	uint8_t id[32];
+	struct pack_entry *e = NULL;
+	size_t n = 99;
+	assert_int_equal(pack_writer_finish(w, id, &e, &n, &err), 0);
+	pack_writer_free(w);
+	assert_int_equal(n, 0);
+	free(e);
+	char *p = pack_path(F.r, id);
+	int fd = open(p, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pack_read_header(F.r, fd, &e, &n, NULL, &err), 0);
+	assert_int_equal(n, 0);
+	free(e);
+	close(fd);
+	unlink(p);
+	free(p);
+	/* An unfinished writer leaves no file behind. */
+	char data[400];
+	snprintf(data, sizeof data, "%s/data", F.repo);
+	assert_int_equal(pack_writer_new(F.r, &w, &err), 0);
+	assert_int_equal(pack_writer_add(w, BLOB_DATA, F.id[0], F.data[0], F.len[0], &err), 0);
+	assert_int_equal(pack_writer_count(w), 1);
+	assert_true(pack_writer_size(w) > 0);
+	pack_writer_free(w);
+	DIR *d = opendir(data);
+	assert_non_null(d);
+	struct dirent *de;
+	while ((de = readdir(d)))
+		assert_null(strstr(de->d_name, ".tmp"));
+	closedir(d);
+	/* Too large a blob is refused. */
+	assert_int_equal(pack_writer_new(F.r, &w, &err), 0);
+	size_t big = (16u << 20) + 1;
+	uint8_t *bb = calloc(big, 1);
+	assert_int_equal(pack_writer_add(w, BLOB_DATA, F.id[0], bb, big, &err), CF_EUSAGE);
+	free(bb);
+	pack_writer_free(w);
+}
+
+int main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	if (getenv("CF_TEST_FILTER"))	/* run some tests only: a glob on their names */
+		cmocka_set_test_filter(getenv("CF_TEST_FILTER"));
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_writer_entries),
+		cmocka_unit_test(test_pack_name_is_hash),
+		cmocka_unit_test(test_read_header),
+		cmocka_unit_test(test_read_blobs),
+		cmocka_unit_test(test_flip_frame_byte),
+		cmocka_unit_test(test_flip_header_byte),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_entry_mismatch),
+		cmocka_unit_test(test_forged_header),
+		cmocka_unit_test(test_empty_pack_and_unfinished),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

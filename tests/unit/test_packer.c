@@ -1,0 +1,264 @@
+/* test_packer.c: the worker pool that compresses and seals blobs into packs (agent/packer.c). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "coffre/blob.h"
+#include "coffre/error.h"
+#include "coffre/pack.h"
+#include "coffre/packer.h"
+#include "coffre/repo.h"
+#include "repo_internal.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char dir_[256], repo_[300];
+static struct repo *R;
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)flag;
+	(void)f;
+	return remove(p);
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	const char *t = getenv("TMPDIR");
+	snprintf(dir_, sizeof dir_, "%s/cf-test-packer-XXXXXX", t && *t ? t : "/tmp");
+	if (!mkdtemp(dir_))
+		return -1;
+	char cache[300], rk[REPO_RECOVERY_TEXT], idhex[65];
+	snprintf(cache, sizeof cache, "%s/cache", dir_);
+	setenv("XDG_CACHE_HOME", cache, 1);
+	snprintf(repo_, sizeof repo_, "%s/repo", dir_);
+	struct cf_error err = { 0 };
+	if (repo_init(repo_, "pw", NULL, rk, idhex, &err))
+		return -1;
+	struct repo_cred c = { .recovery_key = rk };
+	return repo_open(repo_, &c, &R, &err) ? -1 : 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	repo_free(R);
+	nftw(dir_, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
+
+struct blobs {
+	size_t n;
+	uint8_t **data;
+	size_t *len;
+	int *type;
+	uint8_t (*id)[32];
+	int *seen;
+};
+
+static void blobs_make(struct blobs *b, size_t n, uint8_t seed)
+{
+	b->n = n;
+	b->data = calloc(n, sizeof *b->data);
+	b->len = calloc(n, sizeof *b->len);
+	b->type = calloc(n, sizeof *b->type);
+	b->id = calloc(n, 32);
+	b->seen = calloc(n, sizeof *b->seen);
+	uint8_t s[randombytes_SEEDBYTES] = { seed };
+	for (size_t i = 0; i < n; i++) {
+		b->len[i] = i == 0 ? 0 : 10 + (i * 7919) % 40000;	/* one empty blob */
+		b->data[i] = malloc(b->len[i] + 1);
+		s[1] = (uint8_t)i;
+		s[2] = (uint8_t)(i >> 8);
+		randombytes_buf_deterministic(b->data[i], b->len[i], s);
+		if (i % 3 == 0)	/* compressible */
+			memset(b->data[i], 'a', b->len[i] / 2);
+		b->type[i] = i % 4 == 1 ? BLOB_TREE : BLOB_DATA;
+		repo_blob_id(R, b->data[i], b->len[i], b->id[i]);
+	}
+}
+
+static void blobs_free(struct blobs *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		free(b->data[i]);
+	free(b->data);
+	free(b->len);
+	free(b->type);
+	free(b->id);
+	free(b->seen);
+}
+
+static size_t find(const struct blobs *b, const uint8_t id[32])
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (memcmp(b->id[i], id, 32) == 0)
+			return i;
+	fail_msg("a pack lists a blob never added");
+	return 0;
+}
+
+/* Every pack: one type only, its header matches what the packer returned, every blob reads
+ * back to its bytes; every blob added is in exactly one pack. */
+static void check_packs(struct blobs *b, const struct blob_pack *p, size_t np)
+{
+	struct cf_error err = { 0 };
+	struct buf out = { 0 };
+	for (size_t k = 0; k < np; k++) {
+		char *path = pack_path(R, p[k].id);
+		int fd = open(path, O_RDONLY);
+		assert_true(fd >= 0);
+		free(path);
+		struct pack_entry *e = NULL;
+		size_t ne = 0;
+		assert_int_equal(pack_read_header(R, fd, &e, &ne, NULL, &err), 0);
+		assert_int_equal(ne, p[k].n);
+		assert_true(ne > 0);
+		for (size_t j = 0; j < ne; j++) {
+			assert_memory_equal(e[j].id, p[k].e[j].id, 32);
+			assert_int_equal(e[j].type, p[k].e[j].type);
+			assert_int_equal(e[j].flags, p[k].e[j].flags);
+			assert_int_equal(e[j].offset, p[k].e[j].offset);
+			assert_int_equal(e[j].stored, p[k].e[j].stored);
+			assert_int_equal(e[j].raw, p[k].e[j].raw);
+			assert_int_equal(e[j].type, e[0].type);	/* data and trees apart */
+			size_t i = find(b, e[j].id);
+			assert_int_equal(e[j].type, b->type[i]);
+			assert_int_equal(e[j].raw, b->len[i]);
+			b->seen[i]++;
+			assert_int_equal(pack_read_blob(R, fd, &e[j], &out, &err), 0);
+			assert_int_equal(out.len, b->len[i]);
+			if (b->len[i])
+				assert_memory_equal(out.p, b->data[i], b->len[i]);
+		}
+		free(e);
+		close(fd);
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->seen[i] != 1)
+			print_error("blob %zu in %d packs\n", i, b->seen[i]);
+		assert_int_equal(b->seen[i], 1);
+	}
+	buf_free(&out);
+}
+
+static void test_all_blobs_packed(void **state)
+{
+	(void)state;
+	struct blobs b;
+	blobs_make(&b, 400, 1);
+	struct cf_error err = { 0 };
+	struct packer *p = NULL;
+	assert_int_equal(packer_new(R, 4, &p, &err), 0);
+	for (size_t i = 0; i < b.n; i++)
+		assert_int_equal(packer_add(p, b.type[i], b.id[i], b.data[i], b.len[i], &err), 0);
+	struct blob_pack *packs = NULL;
+	size_t np = 0;
+	assert_int_equal(packer_flush(p, &packs, &np, &err), 0);
+	assert_int_equal(np, 2);	/* one data pack, one tree pack */
+	check_packs(&b, packs, np);
+	blob_packs_free(packs, np);
+	/* Nothing more queued: an empty flush. */
+	packs = NULL;
+	np = 9;
+	assert_int_equal(packer_flush(p, &packs, &np, &err), 0);
+	assert_int_equal(np, 0);
+	blob_packs_free(packs, np);
+	packer_free(p);
+	blobs_free(&b);
+}
+
+static void test_pack_size_splits(void **state)
+{
+	(void)state;
+	uint32_t saved = R->pack_size;
+	R->pack_size = 1u << 20;
+	struct blobs b;
+	blobs_make(&b, 300, 2);	/* about 6 MB */
+	struct cf_error err = { 0 };
+	struct packer *p = NULL;
+	assert_int_equal(packer_new(R, 3, &p, &err), 0);
+	/* In two batches, with a flush between. */
+	for (size_t i = 0; i < 150; i++)
+		assert_int_equal(packer_add(p, b.type[i], b.id[i], b.data[i], b.len[i], &err), 0);
+	struct blob_pack *p1 = NULL, *p2 = NULL;
+	size_t n1 = 0, n2 = 0;
+	assert_int_equal(packer_flush(p, &p1, &n1, &err), 0);
+	for (size_t i = 150; i < b.n; i++)
+		assert_int_equal(packer_add(p, b.type[i], b.id[i], b.data[i], b.len[i], &err), 0);
+	assert_int_equal(packer_flush(p, &p2, &n2, &err), 0);
+	packer_free(p);
+	print_message("%zu + %zu packs\n", n1, n2);
+	assert_true(n1 >= 3);
+	assert_true(n2 >= 3);
+	struct blob_pack *all = calloc(n1 + n2, sizeof *all);
+	memcpy(all, p1, n1 * sizeof *all);
+	memcpy(all + n1, p2, n2 * sizeof *all);
+	check_packs(&b, all, n1 + n2);
+	/* No pack much over the limit (one blob past it at most). */
+	for (size_t k = 0; k < n1 + n2; k++) {
+		char *path = pack_path(R, all[k].id);
+		struct stat st;
+		assert_int_equal(stat(path, &st), 0);
+		assert_true(st.st_size < (1 << 20) + 64 * 1024);
+		free(path);
+	}
+	free(p1);	/* entries moved into all[] */
+	free(p2);
+	blob_packs_free(all, n1 + n2);
+	R->pack_size = saved;
+	blobs_free(&b);
+}
+
+static void test_free_without_flush(void **state)
+{
+	(void)state;
+	struct blobs b;
+	blobs_make(&b, 50, 3);
+	struct cf_error err = { 0 };
+	struct packer *p = NULL;
+	assert_int_equal(packer_new(R, 2, &p, &err), 0);
+	for (size_t i = 0; i < b.n; i++)
+		assert_int_equal(packer_add(p, b.type[i], b.id[i], b.data[i], b.len[i], &err), 0);
+	packer_free(p);
+	/* Unfinished packs are discarded: no temp file left in data/. */
+	char *data = util_path("%s/data", repo_);
+	DIR *d = opendir(data);
+	assert_non_null(d);
+	struct dirent *e;
+	while ((e = readdir(d)))
+		assert_null(strstr(e->d_name, ".tmp"));
+	closedir(d);
+	free(data);
+	/* Bad type refused. */
+	assert_int_equal(packer_new(R, 1, &p, &err), 0);
+	assert_int_equal(packer_add(p, 7, b.id[0], b.data[0], b.len[0], &err), CF_EUSAGE);
+	packer_free(p);
+	blobs_free(&b);
+}
+
+int main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	if (getenv("CF_TEST_FILTER"))	/* run some tests only: a glob on their names */
+		cmocka_set_test_filter(getenv("CF_TEST_FILTER"));
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_all_blobs_packed),
+		cmocka_unit_test(test_pack_size_splits),
+		cmocka_unit_test(test_free_without_flush),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -260,6 +260,18 @@ static int try_keyfile(struct repo *r, const char *path, const struct repo_cred 
 		json_decref(o);
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
 	}
+	if (cred->escrow_secret && kind && strcmp(kind, "escrow") == 0) {
+		uint8_t pk[crypto_box_PUBLICKEYBYTES], sealed[32 + crypto_box_SEALBYTES];
+		if (get_hex(o, "public_key", pk, sizeof pk) || get_hex(o, "sealed", sealed, sizeof sealed))
+			goto out;
+		if (util_unhex(wk, 32, cred->escrow_secret) != 0) {
+			rc = cf_error_set(err, CF_EKEY, "the escrow secret key must be 64 hex digits");
+			goto out;
+		}
+		if (crypto_box_seal_open(r->k->master, sealed, sizeof sealed, pk, wk) == 0)
+			rc = 0;
+		goto out;
+	}
 	if (!kind || get_hex(o, "nonce", nonce, 24) || get_hex(o, "wrapped", wrapped, 48))
 		goto out;
 	if (cred->password && strcmp(kind, "password") == 0) {
@@ -400,6 +412,17 @@ void repo_free(struct repo *r)
 	free(r);
 }
 
+void repo_escrow_keygen(char ret_pub[65], char ret_sec[65])
+{
+	uint8_t pk[crypto_box_PUBLICKEYBYTES], sk[crypto_box_SECRETKEYBYTES];
+	if (sodium_init() < 0)
+		abort();
+	crypto_box_keypair(pk, sk);
+	util_hex(ret_pub, pk, sizeof pk);
+	util_hex(ret_sec, sk, sizeof sk);
+	sodium_memzero(sk, sizeof sk);
+}
+
 int repo_init(const char *path, const char *password, const char *escrow_pub_hex,
 	char ret_recovery[REPO_RECOVERY_TEXT], char ret_idhex[65], struct cf_error *err)
 {
@@ -492,8 +515,8 @@ int repo_open(const char *path, const struct repo_cred *cred, struct repo **ret,
 	closedir(d);
 	free(kdir);
 	if (rc == 1)
-		rc = cf_error_set(err, CF_EKEY, cred->recovery_key ? "wrong recovery key"
-								    : "wrong password");
+		rc = cf_error_set(err, CF_EKEY, cred->recovery_key ? "wrong recovery key" :
+						 cred->escrow_secret ? "wrong escrow key" : "wrong password");
 	if (rc)
 		goto fail;
 	derive_keys(r->k);

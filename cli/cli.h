@@ -18,6 +18,7 @@ struct cli {
 	const char *repo;
 	const char *password_file;
 	const char *recovery_file;
+	const char *escrow_file;
 	int json;
 	int quiet;
 	int progress;		/* stderr is a terminal and not quiet */

@@ -72,8 +72,10 @@ int cmd_init(int argc, char **argv)
 static const char key_usage[] =
 	"usage: coffre key passwd [--new-password-file F]\n"
 	"       coffre key recovery-rotate\n"
+	"       coffre key escrow-keygen\n"
 	"passwd wraps the master key with a new password (the old one stops working);\n"
-	"recovery-rotate makes a new recovery key and retires the old one.\n";
+	"recovery-rotate makes a new recovery key and retires the old one; escrow-keygen makes a\n"
+	"key pair for 'coffre init --escrow-key PUBLIC' and '--escrow-key-file SECRET_FILE'.\n";
 
 int cmd_key(int argc, char **argv)
 {
@@ -92,6 +94,13 @@ int cmd_key(int argc, char **argv)
 			newfile = optarg;
 		else
 			return cli_usage(key_usage);
+	}
+	if (strcmp(sub, "escrow-keygen") == 0) {
+		/* Needs no repository: the federation keeps the secret half, ships the public. */
+		char pub[65], sec[65];
+		repo_escrow_keygen(pub, sec);
+		printf("public: %s\nsecret: %s\n", pub, sec);
+		return 0;
 	}
 	if (optind != argc || (strcmp(sub, "passwd") && strcmp(sub, "recovery-rotate")))
 		return cli_usage(key_usage);

@@ -39,7 +39,7 @@ static const struct {
 
 static void usage(FILE *f)
 {
-	fprintf(f, _("usage: coffre [--repo DIR] [--password-file F | --recovery-key-file F] "
+	fprintf(f, _("usage: coffre [--repo DIR] [--password-file F | --recovery-key-file F | --escrow-key-file F] "
 		     "[--json] [-q] COMMAND [ARGS]\n\ncommands:\n"));
 	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
 		fprintf(f, "  %-14s %s\n", commands[i].name, _(commands[i].help));
@@ -260,7 +260,13 @@ int cli_open_repo(struct repo **ret)
 	struct repo_cred cred = { 0 };
 	char *secret = NULL;
 	int rc;
-	if (g.recovery_file) {
+	if (g.escrow_file) {
+		secret = read_line_file(g.escrow_file);
+		if (!secret)
+			return cli_error(CF_EXIT_ERROR, _("cannot read the escrow key file '%s': %s"),
+				g.escrow_file, strerror(errno));
+		cred.escrow_secret = secret;
+	} else if (g.recovery_file) {
 		secret = read_line_file(g.recovery_file);
 		if (!secret)
 			return cli_error(CF_EXIT_ERROR, _("cannot read the recovery key file '%s': %s"),
@@ -310,6 +316,8 @@ static int parse_globals(int argc, char **argv, int *bad)
 			slot = &g.password_file;
 		else if (strcmp(a, "--recovery-key-file") == 0)
 			slot = &g.recovery_file;
+		else if (strcmp(a, "--escrow-key-file") == 0)
+			slot = &g.escrow_file;
 		if (slot) {
 			if (i + 1 >= argc) {
 				cli_error(CF_EXIT_USAGE, _("option '%s' needs a value"), a);

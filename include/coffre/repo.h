@@ -8,11 +8,15 @@
 struct cf_error;
 struct repo;
 
-/* Credentials: exactly one of the two is set. */
+/* Credentials: exactly one is set. */
 struct repo_cred {
 	const char *password;
 	const char *recovery_key;	/* text as printed by init (dashes and case ignored) */
+	const char *escrow_secret;	/* 64 hex: the escrow key pair's secret half */
 };
+
+/* repo_escrow_keygen(ret_pub, ret_sec): a new escrow key pair as hex (for a federation). */
+void repo_escrow_keygen(char ret_pub[65], char ret_sec[65]);
 
 /* Size of the buffer that receives a recovery key's text. */
 #define REPO_RECOVERY_TEXT 96

@@ -150,6 +150,30 @@ static int open_nofollow(int dirfd, const char *name)
 	return fd;
 }
 
+/* Reads extended attributes as "u16 klen, key, u32 vlen, value" records, through ${fd} when
+ * one is open (no path walk), else by ${path}. */
+static void read_xattrs(int fd, const char *path, struct buf *out, uint16_t *ret_n)
+{
+	*ret_n = 0;
+	char list[8192];
+	ssize_t ln = fd >= 0 ? flistxattr(fd, list, sizeof list) : llistxattr(path, list, sizeof list);
+	if (ln <= 0)
+		return;
+	static _Thread_local uint8_t val[TREE_XATTR_MAX];
+	for (ssize_t i = 0; i < ln; i += (ssize_t)strlen(list + i) + 1) {
+		const char *k = list + i;
+		ssize_t vn = fd >= 0 ? fgetxattr(fd, k, val, sizeof val)
+				     : lgetxattr(path, k, val, sizeof val);
+		if (vn < 0 || out->len + strlen(k) + (size_t)vn + 6 > TREE_XATTR_MAX)
+			continue;
+		buf_put_u16(out, (uint16_t)strlen(k));
+		buf_append(out, k, strlen(k));
+		buf_put_u32(out, (uint32_t)vn);
+		buf_append(out, val, (size_t)vn);
+		(*ret_n)++;
+	}
+}
+
 static int zero_run(const uint8_t *p, size_t n)
 {
 	static const uint8_t z[4096];
@@ -162,7 +186,7 @@ static int zero_run(const uint8_t *p, size_t n)
 /* Reads and stores a changed file; fills ${e}'s content. Returns 0, 1 (skipped with a
  * warning) or CF_E*. */
 static int read_file(struct run *R, int dirfd, const char *name, const char *path,
-	struct tree_entry *e, struct content *c)
+	struct tree_entry *e, struct content *c, struct buf *xa)
 {
 	int fd = open_nofollow(dirfd, name);
 	if (fd < 0) {
@@ -223,6 +247,7 @@ static int read_file(struct run *R, int dirfd, const char *name, const char *pat
 			return cf_error_set(R->err, CF_EIO, "interrupted");
 		}
 	}
+	read_xattrs(fd, path, xa, &e->nxattrs);
 	struct stat st2;
 	int changed = fstat(fd, &st2) != 0 || st2.st_size != st.st_size ||
 		      st2.st_mtim.tv_sec != st.st_mtim.tv_sec ||
@@ -267,28 +292,6 @@ static void fill_stat(struct tree_entry *e, const struct stat *st)
 	e->ino = st->st_ino;
 	e->dev = st->st_dev;
 	e->size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0;
-}
-
-/* Reads extended attributes as "u16 klen, key, u32 vlen, value" records. */
-static void read_xattrs(const char *path, struct buf *out, uint16_t *ret_n)
-{
-	*ret_n = 0;
-	char list[8192];
-	ssize_t ln = llistxattr(path, list, sizeof list);
-	if (ln <= 0)
-		return;
-	uint8_t val[8192];
-	for (ssize_t i = 0; i < ln; i += (ssize_t)strlen(list + i) + 1) {
-		const char *k = list + i;
-		ssize_t vn = lgetxattr(path, k, val, sizeof val);
-		if (vn < 0 || out->len + strlen(k) + (size_t)vn + 6 > TREE_XATTR_MAX)
-			continue;
-		buf_put_u16(out, (uint16_t)strlen(k));
-		buf_append(out, k, strlen(k));
-		buf_put_u32(out, (uint32_t)vn);
-		buf_append(out, val, (size_t)vn);
-		(*ret_n)++;
-	}
 }
 
 static int excluded(struct run *R, const char *name, const char *path)
@@ -368,7 +371,7 @@ static int scan_entry(struct run *R, struct tree_builder *b, int dirfd, const ch
 			R->st.files_unchanged++;
 			return tree_builder_add_entry(b, &e, R->err);
 		}
-		rc = read_file(R, dirfd, name, path, &e, &c);
+		rc = read_file(R, dirfd, name, path, &e, &c, &xa);
 		if (rc == 1) {
 			rc = 0;
 			goto out;
@@ -390,6 +393,7 @@ static int scan_entry(struct run *R, struct tree_builder *b, int dirfd, const ch
 		}
 		rc = scan_dir(R, fd, path, pe && pe->type == TREE_DIR ? pe->id : NULL, depth + 1,
 			e.id);
+		read_xattrs(fd, path, &xa, &e.nxattrs);
 		close(fd);
 		if (rc == 1) {
 			rc = 0;
@@ -412,11 +416,10 @@ static int scan_entry(struct run *R, struct tree_builder *b, int dirfd, const ch
 	} else {
 		return 0;	/* sockets and devices are not business data */
 	}
-	if (e.type != TREE_SYMLINK) {
-		read_xattrs(path, &xa, &e.nxattrs);
-		e.xattrs = xa.p;
-		e.xattrslen = xa.len;
-	}
+	if (e.type == TREE_FIFO)
+		read_xattrs(-1, path, &xa, &e.nxattrs);
+	e.xattrs = xa.p;
+	e.xattrslen = xa.len;
 	rc = tree_builder_add_entry(b, &e, R->err);
 out:
 	buf_free(&xa);

@@ -489,8 +489,10 @@ static void test_big_file_one_page(void **state)
 		(unsigned long long)st.bytes_stored);
 	assert_int_equal(st.files_changed, 1);
 	assert_int_equal(st.bytes_read, n);
-	assert_true(st.data_blobs >= 1 && st.data_blobs <= 4);
-	assert_true(st.bytes_added < 100 * KiB);
+	/* The chunker key is random per repository: new random bytes can add a few cut points
+	 * around the page, never more than a handful of chunks. */
+	assert_true(st.data_blobs >= 1 && st.data_blobs <= 8);
+	assert_true(st.bytes_added < 160 * KiB);
 	/* The new version restores with the new page (compared below, not verified twice). */
 	struct restore_stats rs;
 	do_restore_v(f, s2, NULL, 0, &rs, 0);

@@ -240,42 +240,21 @@ int prune_run(struct repo *r, void (*report)(void *ctx, const char *line), void 
 			    !idset_has(&kept_blobs, all[i].e[j].id))
 				live += all[i].e[j].stored;
 		}
-		if (live == total) {
-			keep[nkeep].e = malloc(all[i].n * sizeof *all[i].e + 1);
-			if (!keep[nkeep].e) {
-				rc = cf_error_set(err, CF_ENOMEM, "out of memory");
-				goto out;
-			}
-			memcpy(keep[nkeep].id, all[i].id, 32);
-			memcpy(keep[nkeep].e, all[i].e, all[i].n * sizeof *all[i].e);
-			keep[nkeep].n = all[i].n;
+		/* Wholly live, or mostly: kept as it is (dead blobs stay indexed, harmlessly). */
+		int whole = live == total || (live > 0 && (total - live) * 100 < total * REPACK_PERCENT);
+		if (whole) {
+			keep[nkeep] = all[i];
+			all[i].e = NULL;	/* moved */
 			nkeep++;
-			idset_add(&keep_packs, all[i].id);
-			for (size_t j = 0; j < all[i].n; j++)
-				idset_add(&kept_blobs, all[i].e[j].id);
+			idset_add(&keep_packs, keep[nkeep - 1].id);
+			for (size_t j = 0; j < keep[nkeep - 1].n; j++)
+				idset_add(&kept_blobs, keep[nkeep - 1].e[j].id);
 			st.packs_kept++;
 			continue;
 		}
 		if (live == 0) {
 			st.packs_deleted++;
 			st.bytes_freed += total;
-			continue;
-		}
-		if ((total - live) * 100 < total * REPACK_PERCENT) {
-			/* Mostly live: keep as it is; its dead blobs stay indexed, harmlessly. */
-			keep[nkeep].e = malloc(all[i].n * sizeof *all[i].e + 1);
-			if (!keep[nkeep].e) {
-				rc = cf_error_set(err, CF_ENOMEM, "out of memory");
-				goto out;
-			}
-			memcpy(keep[nkeep].id, all[i].id, 32);
-			memcpy(keep[nkeep].e, all[i].e, all[i].n * sizeof *all[i].e);
-			keep[nkeep].n = all[i].n;
-			nkeep++;
-			idset_add(&keep_packs, all[i].id);
-			for (size_t j = 0; j < all[i].n; j++)
-				idset_add(&kept_blobs, all[i].e[j].id);
-			st.packs_kept++;
 			continue;
 		}
 		char *path = pack_path(r, all[i].id);

@@ -23,10 +23,12 @@
 #include "coffre/packer.h"
 #include "coffre/snap.h"
 #include "coffre/tree.h"
+#include "coffre/walk.h"
 #include "repo_internal.h"
 
 #define READ_BUF (4u << 20)
-#define MAX_DEPTH 512
+/* Restore walks at most WALK_MAX_DEPTH levels: deeper folders are refused at backup time. */
+#define MAX_DEPTH (WALK_MAX_DEPTH - 2)
 
 struct run {
 	struct repo *r;
@@ -469,7 +471,8 @@ static int scan_dir(struct run *R, int dirfd, const char *path, const uint8_t *p
 	}
 	closedir(d);
 	R->st.dirs++;
-	qsort(names, n, sizeof *names, cmp_names);
+	if (n > 1)
+		qsort(names, n, sizeof *names, cmp_names);
 	struct tree_builder *b = NULL;
 	struct tree_iter *pit = NULL;
 	struct tree_entry pe;

@@ -21,6 +21,9 @@
 #include "idset.h"
 #include "repo_internal.h"
 
+/* Past this many, affected files are counted, not listed. */
+#define MAX_AFFECTED_LINES 10000
+
 struct ck {
 	struct repo *r;
 	const struct check_opts *o;
@@ -205,12 +208,13 @@ static int on_entry(void *ctx, const char *path, const struct tree_entry *e)
 	if (e->type != TREE_FILE)
 		return 0;
 	struct cf_error e2 = { 0 };
-	int rc = walk_file_refs(load_and_mark, c, e, ref_ok, c, &e2);
+	int rc = walk_file_refs_checked(load_and_mark, c, e, c->r->cp.min, ref_ok, c, &e2);
 	if (rc == CF_ENOMEM)
 		return rc;
 	if (rc) {
 		if (c->affected_walk) {
-			report(c, "affected: %.8s %s", c->s->idhex, path);
+			if (c->res.affected_files < MAX_AFFECTED_LINES)
+				report(c, "affected: %.8s %s", c->s->idhex, path);
 			c->res.affected_files++;
 		} else {
 			c->res.missing_blobs++;
@@ -224,7 +228,9 @@ static void on_problem(void *ctx, const char *path, int code, const char *msg)
 	struct ck *c = ctx;
 	(void)code;
 	if (c->affected_walk) {
-		report(c, "affected: %.8s %s/ (folder unreadable: %s)", c->s->idhex, path, msg);
+		if (c->res.affected_files < MAX_AFFECTED_LINES)
+			report(c, "affected: %.8s %s%s (%s)", c->s->idhex, path,
+				strncmp(msg, "refused", 7) ? "/" : "", msg);
 		c->res.affected_files++;
 	} else {
 		c->res.damaged_trees++;
@@ -372,6 +378,8 @@ int check_run(struct repo *r, const struct check_opts *o, struct check_result *r
 				c.res.affected_files++;
 			}
 		}
+		if (c.res.affected_files > MAX_AFFECTED_LINES)
+			report(&c, "affected: ... and %zu more", c.res.affected_files - MAX_AFFECTED_LINES);
 		rc = cf_error_set(err, CF_ECORRUPT, "the repository is damaged");
 	}
 out:

@@ -116,16 +116,6 @@ static void links_free(struct rs *S)
 	}
 }
 
-static int sum_ref(void *ctx, const uint8_t id[32], uint32_t len)
-{
-	uint64_t *sum = ctx;
-	(void)id;
-	if (len == 0 || len > MAX_BLOB_BYTES)
-		return 1;
-	*sum += len;
-	return 0;
-}
-
 static void progress(struct rs *S)
 {
 	if (!S->o || !S->o->progress)
@@ -278,11 +268,11 @@ static int on_entry(void *ctx, const char *path, const struct tree_entry *e)
 		return 1;
 	if (sel == 1 && e->type != TREE_DIR)
 		return 0;
-	uint64_t content = 0;
 	if (e->type == TREE_FILE) {
 		struct cf_error e2 = { 0 };
-		int rc = walk_file_refs(blob_reader_load, S->br, e, sum_ref, &content, &e2);
-		if (rc == 1 || (rc == 0 && content != e->size)) {
+		int rc = walk_file_refs_checked(blob_reader_load, S->br, e, S->r->cp.min, NULL,
+			NULL, &e2);
+		if (rc == WALK_REFS_MISMATCH) {
 			S->st.refused++;
 			problem(S, path, "refused: declared size does not match the content");
 			return 0;
@@ -455,9 +445,15 @@ static int on_verify(void *ctx, const char *path, const struct tree_entry *e)
 	if (e->type != TREE_FILE || sel == 1)
 		return 0;
 	const char *rel = rel_path(S, path);
-	S->vfd = open(rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	S->vfd = open(rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (S->vfd < 0)
 		return 0;	/* refused or damaged entries were reported already */
+	struct stat vst;
+	if (fstat(S->vfd, &vst) != 0 || !S_ISREG(vst.st_mode)) {
+		close(S->vfd);
+		S->vfd = -1;
+		return 0;	/* not what we restored: something else sits at that path */
+	}
 	S->voff = 0;
 	struct cf_error e2 = { 0 };
 	int rc = walk_file_refs(blob_reader_load, S->br, e, verify_ref, S, &e2);

@@ -179,7 +179,8 @@ int snap_list(struct repo *r, struct snap ***ret, size_t *ret_n, size_t *ret_bad
 			bad++;
 	}
 	free(ids);
-	qsort(v, m, sizeof *v, cmp_time);
+	if (m > 1)
+		qsort(v, m, sizeof *v, cmp_time);
 	*ret = v;
 	*ret_n = m;
 	if (ret_bad)

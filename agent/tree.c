@@ -258,6 +258,9 @@ struct tree_iter {
 	char name[TREE_NAME_MAX + 1];
 	char target[TREE_TARGET_MAX + 1];
 	char last[TREE_NAME_MAX + 1];
+	char shown[1024];
+	void (*refused)(void *ctx, const char *shown_name, const char *reason);
+	void *refused_ctx;
 	size_t lastlen;
 	int have_last;
 	int failed;
@@ -346,14 +349,39 @@ static int advance(struct tree_iter *it, struct cf_error *err)
 	}
 }
 
+/* A name fit for messages: unsafe bytes as \xNN, cut at a reasonable length. */
+static void show_name(char *out, size_t cap, const uint8_t *name, size_t n)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n && o + 8 < cap; i++) {
+		if (name[i] < 0x20 || name[i] == '/' || name[i] == '\\' || name[i] == 0x7f)
+			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", name[i]);
+		else
+			out[o++] = (char)name[i];
+	}
+	if (o + 8 >= cap && n)
+		o += (size_t)snprintf(out + o, cap - o, "...");
+	out[o] = 0;
+}
+
+/* Decodes one record. Returns 0, 1 when the record is well formed but its entry must be
+ * refused (its display name in it->shown), or -1 when the node is malformed. */
 static int decode_entry(struct tree_iter *it, struct rd *r, struct tree_entry *e)
 {
 	memset(e, 0, sizeof *e);
 	uint16_t nl = rd_u16(r);
 	const uint8_t *name = rd_bytes(r, nl);
-	if (!name || !tree_name_ok((const char *)name, nl))
+	if (!name)
 		return -1;
-	memcpy(it->name, name, nl);
+	/* The record is self-delimiting: an unsafe name costs that entry only. */
+	int refuse = !tree_name_ok((const char *)name, nl);
+	if (refuse) {
+		show_name(it->shown, sizeof it->shown, name, nl);
+		it->name[0] = 0;
+		nl = 0;
+	} else {
+		memcpy(it->name, name, nl);
+	}
 	it->name[nl] = 0;
 	e->name = it->name;
 	e->namelen = nl;
@@ -415,32 +443,53 @@ static int decode_entry(struct tree_iter *it, struct rd *r, struct tree_entry *e
 	default:
 		break;
 	}
-	return r->bad ? -1 : 0;
+	return r->bad ? -1 : refuse;
 }
 
 int tree_iter_next_entry(struct tree_iter *it, struct tree_entry *ret, struct cf_error *err)
 {
 	if (!it->is_dir)
 		return cf_error_set(err, CF_EUSAGE, "not a directory iterator");
-	int rc = advance(it, err);
-	if (rc <= 0)
-		return rc;
-	struct frame *f = &it->st[it->depth - 1];
-	f->left--;
-	if (decode_entry(it, &f->rd, ret) != 0)
-		return it->failed = cf_error_set(err, CF_ECORRUPT, "tree entry is malformed");
-	/* Names strictly increase: no duplicates can shadow one another. */
-	if (it->have_last) {
-		size_t m = ret->namelen < it->lastlen ? ret->namelen : it->lastlen;
-		int c = memcmp(it->last, ret->name, m);
-		if (c > 0 || (c == 0 && it->lastlen >= ret->namelen))
-			return it->failed = cf_error_set(err, CF_ECORRUPT,
-				"tree entries are out of order or duplicated ('%s')", ret->name);
+	for (;;) {
+		int rc = advance(it, err);
+		if (rc <= 0)
+			return rc;
+		struct frame *f = &it->st[it->depth - 1];
+		f->left--;
+		int d = decode_entry(it, &f->rd, ret);
+		if (d < 0)
+			return it->failed = cf_error_set(err, CF_ECORRUPT, "tree entry is malformed");
+		if (d > 0) {
+			if (it->refused)
+				it->refused(it->refused_ctx, it->shown, "refused: unsafe name");
+			continue;
+		}
+		/* Names strictly increase: no duplicate can shadow another. */
+		if (it->have_last) {
+			size_t m = ret->namelen < it->lastlen ? ret->namelen : it->lastlen;
+			int c = memcmp(it->last, ret->name, m);
+			if (c > 0 || (c == 0 && it->lastlen >= ret->namelen)) {
+				if (it->refused) {
+					show_name(it->shown, sizeof it->shown,
+						(const uint8_t *)ret->name, ret->namelen);
+					it->refused(it->refused_ctx, it->shown,
+						"refused: duplicate or out-of-order name");
+				}
+				continue;
+			}
+		}
+		memcpy(it->last, ret->name, ret->namelen);
+		it->lastlen = ret->namelen;
+		it->have_last = 1;
+		return 1;
 	}
-	memcpy(it->last, ret->name, ret->namelen);
-	it->lastlen = ret->namelen;
-	it->have_last = 1;
-	return 1;
+}
+
+void tree_iter_on_refused(struct tree_iter *it,
+	void (*fn)(void *ctx, const char *shown_name, const char *reason), void *ctx)
+{
+	it->refused = fn;
+	it->refused_ctx = ctx;
 }
 
 int tree_iter_next_ref(struct tree_iter *it, uint8_t ret_id[32], uint32_t *ret_len,

@@ -85,6 +85,11 @@ int tree_iter_new(int is_dir, const uint8_t root[32], tree_load_fn load, void *c
 /* tree_iter_next_entry(it, ret, err): 1 and ${ret} (valid until the next call), 0 at the end,
  * or CF_E*. */
 int tree_iter_next_entry(struct tree_iter *it, struct tree_entry *ret, struct cf_error *err);
+/* tree_iter_on_refused(it, fn, ctx): entries that are well formed but unsafe (a name with
+ * '/', NUL, ".", "..", too long; a duplicate or out-of-order name) are skipped by
+ * tree_iter_next_entry; ${fn} is told of each, with a printable form of its name. */
+void tree_iter_on_refused(struct tree_iter *it,
+	void (*fn)(void *ctx, const char *shown_name, const char *reason), void *ctx);
 /* tree_iter_next_ref(it, ret_id, ret_len, err): 1, 0 at the end, or CF_E*. */
 int tree_iter_next_ref(struct tree_iter *it, uint8_t ret_id[32], uint32_t *ret_len,
 	struct cf_error *err);

@@ -32,4 +32,14 @@ int walk_tree(tree_load_fn load, void *lctx, const uint8_t root[32], const struc
 int walk_file_refs(tree_load_fn load, void *lctx, const struct tree_entry *e,
 	int (*fn)(void *ctx, const uint8_t id[32], uint32_t len), void *ctx, struct cf_error *err);
 
+/* walk_file_refs_checked(load, lctx, e, min_chunk, fn, ctx, err): as walk_file_refs, but
+ * stops and returns WALK_REFS_MISMATCH as soon as the refs cannot match the entry: their
+ * lengths would add up past the declared size, or a ref other than the last is shorter than
+ * ${min_chunk} (no chunker cuts there). The work is so bounded by size / min_chunk, whatever
+ * a forged list holds. CF_E* when the list cannot be read. ${fn} may be NULL. */
+#define WALK_REFS_MISMATCH 2
+int walk_file_refs_checked(tree_load_fn load, void *lctx, const struct tree_entry *e,
+	uint32_t min_chunk, int (*fn)(void *ctx, const uint8_t id[32], uint32_t len), void *ctx,
+	struct cf_error *err);
+
 #endif

@@ -388,6 +388,17 @@ static int scan_entry(struct run *R, struct tree_builder *b, int dirfd, const ch
 		e.type = TREE_DIR;
 		if (st.st_dev == R->repo_dev && st.st_ino == R->repo_ino)
 			return 0;	/* never back the repository up into itself */
+		if (pe && pe->type == TREE_DIR && R->o->clean && pe->mtime_s == st.st_mtim.tv_sec &&
+		    pe->mtime_ns == st.st_mtim.tv_nsec && R->o->clean(R->o->ctx, path)) {
+			/* Nothing changed at or below (the watcher says so): the parent's
+			 * subtree is this one, without reading it. */
+			memcpy(e.id, pe->id, 32);
+			e.nxattrs = pe->nxattrs;
+			e.xattrs = pe->xattrs;
+			e.xattrslen = pe->xattrslen;
+			R->st.dirs_reused++;
+			return tree_builder_add_entry(b, &e, R->err);
+		}
 		int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0) {
 			warn(R, path, "cannot open directory", errno);

@@ -17,6 +17,7 @@ struct backup_stats {
 	uint64_t bytes_stored;		/* bytes added to the repository */
 	uint64_t data_blobs, tree_blobs;
 	uint64_t warnings;
+	uint64_t dirs_reused;		/* folders taken whole from the parent (clean) */
 	double duration;
 	const char *current;		/* file being read, for progress (borrowed) */
 };
@@ -32,6 +33,9 @@ struct backup_opts {
 	const char *hostname;		/* NULL: this host */
 	/* Called about four times a second while the run goes on. */
 	void (*progress)(void *ctx, const struct backup_stats *st);
+	/* When set, a folder for which it returns 1 had no change at or below it since the
+	 * parent snapshot (the daemon's watcher knows): its subtree is reused unread. */
+	int (*clean)(void *ctx, const char *path);
 	/* Called for each file that could not be read or changed while it was read. */
 	void (*warn)(void *ctx, const char *path, const char *msg);
 	void *ctx;

@@ -324,8 +324,8 @@ static int entries_differ(const struct tree_entry *a, const struct tree_entry *b
 			return 1;
 		if (a->content == TREE_CONTENT_LIST)
 			return memcmp(a->id, b->id, 32) != 0;
-		return a->nrefs != b->nrefs ||
-		       memcmp(a->refs, b->refs, (size_t)a->nrefs * TREE_REF_BYTES) != 0;
+		return a->nrefs != b->nrefs || (a->nrefs &&
+		       memcmp(a->refs, b->refs, (size_t)a->nrefs * TREE_REF_BYTES) != 0);
 	}
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "coffre/blob.h"
+#include "coffre/dst.h"
 #include "coffre/error.h"
 #include "coffre/pack.h"
 #include "coffre/packer.h"
@@ -696,7 +697,7 @@ int backup_run(struct repo *r, const struct backup_opts *o, struct backup_stats 
 	if (o->npaths == 0)
 		return cf_error_set(err, CF_EUSAGE, "nothing to back up");
 	struct stat rst;
-	if (stat(r->path, &rst) == 0) {
+	if (r->d->local_root && stat(r->path, &rst) == 0) {
 		R.repo_dev = rst.st_dev;
 		R.repo_ino = rst.st_ino;
 	}

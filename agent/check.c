@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "coffre/blob.h"
+#include "coffre/dst.h"
 #include "coffre/error.h"
 #include "coffre/pack.h"
 #include "coffre/snap.h"
@@ -48,63 +49,48 @@ static void report(struct ck *c, const char *fmt, ...)
 		c->o->report(c->o->ctx, line);
 }
 
+struct packlist {
+	uint8_t (*ids)[32];
+	uint64_t *sizes;
+	size_t n, cap;
+};
+
+static int add_pack(void *ctx, const char *name, uint64_t size)
+{
+	struct packlist *l = ctx;
+	/* "data/xx/<64 hex>", the two-digit folder matching the name */
+	if (strlen(name) != 5 + 3 + 64 || strncmp(name + 5, name + 8, 2) != 0)
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		void *p1 = realloc(l->ids, cap * 32);
+		if (!p1)
+			return CF_ENOMEM;
+		l->ids = p1;
+		void *p2 = realloc(l->sizes, cap * 8);
+		if (!p2)
+			return CF_ENOMEM;
+		l->sizes = p2;
+		l->cap = cap;
+	}
+	if (util_unhex(l->ids[l->n], 32, name + 8) == 0)
+		l->sizes[l->n++] = size;
+	return 0;
+}
+
 int check_list_packs(struct repo *r, uint8_t (**ret_ids)[32], uint64_t **ret_sizes, size_t *ret_n,
 	struct cf_error *err)
 {
-	char *data = util_path("%s/data", r->path);
-	DIR *d = data ? opendir(data) : NULL;
-	if (!d) {
-		int rc = cf_error_sys(err, CF_EIO, "cannot list '%s'", data ? data : r->path);
-		free(data);
-		return rc;
+	struct packlist l = { 0 };
+	int rc = dst_list(r->d, "data/", add_pack, &l, err);
+	if (rc) {
+		free(l.ids);
+		free(l.sizes);
+		return rc == CF_ENOMEM ? cf_error_set(err, rc, "out of memory") : rc;
 	}
-	uint8_t (*ids)[32] = NULL;
-	uint64_t *sizes = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (strlen(e->d_name) != 2 || strspn(e->d_name, "0123456789abcdef") != 2)
-			continue;
-		char *sub = util_path("%s/%s", data, e->d_name);
-		DIR *sd = sub ? opendir(sub) : NULL;
-		struct dirent *f;
-		while (sd && (f = readdir(sd))) {
-			if (strlen(f->d_name) != 64 || strncmp(f->d_name, e->d_name, 2) != 0)
-				continue;
-			if (n == cap) {
-				cap = cap ? 2 * cap : 64;
-				void *p1 = realloc(ids, cap * 32), *p2 = p1 ? realloc(sizes, cap * 8) : NULL;
-				if (p1)
-					ids = p1;
-				if (p2)
-					sizes = p2;
-				if (!p1 || !p2) {
-					closedir(sd);
-					free(sub);
-					closedir(d);
-					free(data);
-					free(ids);
-					free(sizes);
-					return cf_error_set(err, CF_ENOMEM, "out of memory");
-				}
-			}
-			struct stat st;
-			char *fp = util_path("%s/%s", sub, f->d_name);
-			if (fp && stat(fp, &st) == 0 && util_unhex(ids[n], 32, f->d_name) == 0) {
-				sizes[n] = (uint64_t)st.st_size;
-				n++;
-			}
-			free(fp);
-		}
-		if (sd)
-			closedir(sd);
-		free(sub);
-	}
-	closedir(d);
-	free(data);
-	*ret_ids = ids;
-	*ret_sizes = sizes;
-	*ret_n = n;
+	*ret_ids = l.ids;
+	*ret_sizes = l.sizes;
+	*ret_n = l.n;
 	return 0;
 }
 
@@ -117,27 +103,30 @@ static size_t find_pack(uint8_t (*ids)[32], size_t n, const uint8_t *id)
 }
 
 /* Reads a whole pack: the name must be the hash of the bytes, every frame must open. */
+/* Reads a whole pack: the name must be the hash of the bytes, every frame must open. */
 static int read_pack(struct ck *c, const uint8_t id[32], const char *name)
 {
-	char *path = pack_path(c->r, id);
-	int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-	free(path);
-	if (fd < 0) {
-		report(c, "damaged pack data/%s: cannot open: %s", name, strerror(errno));
+	char obj[80];
+	pack_name(obj, id);
+	struct buf whole = { 0 };
+	struct cf_error e2 = { 0 };
+	int rc = dst_get(c->r->d, obj, (uint64_t)c->r->pack_size * 4 + (64u << 20), &whole, &e2);
+	if (rc) {
+		report(c, "damaged pack data/%s: cannot read: %s", name, e2.msg);
 		return -1;
 	}
+	struct pack_src src = { .fd = -1, .mem = whole.p, .size = whole.len };
 	struct pack_entry *e = NULL;
 	size_t n = 0;
 	uint64_t hoff = 0;
-	struct cf_error e2 = { 0 };
 	int bad = 0;
-	if (pack_read_header(c->r, fd, &e, &n, &hoff, &e2) != 0) {
+	if (pack_read_header_src(c->r, &src, &e, &n, &hoff, &e2) != 0) {
 		report(c, "damaged pack data/%s: %s", name, e2.msg);
 		bad = 1;
 	}
 	struct buf out = { 0 };
 	for (size_t i = 0; i < n; i++) {
-		if (pack_read_blob(c->r, fd, &e[i], &out, &e2) != 0) {
+		if (pack_read_blob_src(c->r, &src, &e[i], &out, &e2) != 0) {
 			char hex[65];
 			util_hex(hex, e[i].id, 32);
 			report(c, "damaged pack data/%s: blob %.16s: %s", name, hex, e2.msg);
@@ -149,23 +138,13 @@ static int read_pack(struct ck *c, const uint8_t id[32], const char *name)
 	}
 	buf_free(&out);
 	/* Whole-file hash: catches damage the frames do not cover (header, trailer). */
-	crypto_generichash_state hs;
-	crypto_generichash_init(&hs, NULL, 0, 32);
-	uint8_t *b = malloc(1 << 20);
-	ssize_t got;
-	off_t off = 0;
-	while (b && (got = pread(fd, b, 1 << 20, off)) > 0) {
-		crypto_generichash_update(&hs, b, (size_t)got);
-		off += got;
-	}
-	free(b);
 	uint8_t sum[32];
-	crypto_generichash_final(&hs, sum, 32);
+	crypto_generichash(sum, 32, whole.p, whole.len, NULL, 0);
 	if (memcmp(sum, id, 32) != 0 && !bad) {
 		report(c, "damaged pack data/%s: content does not match its name", name);
 		bad = 1;
 	}
-	close(fd);
+	buf_free(&whole);
 	free(e);
 	return bad ? -1 : 0;
 }
@@ -418,22 +397,20 @@ int check_rebuild_index(struct repo *r, void (*rep)(void *ctx, const char *line)
 		goto out;
 	}
 	for (size_t i = 0; i < npacks; i++) {
-		char *path = pack_path(r, packs[i]);
-		int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+		char name[80];
+		pack_name(name, packs[i]);
+		struct pack_src src = { .fd = -1, .d = r->d, .name = name, .size = sizes[i] };
 		struct cf_error e2 = { 0 };
-		if (fd < 0 || pack_read_header(r, fd, &bp[good].e, &bp[good].n, NULL, &e2) != 0) {
+		if (pack_read_header_src(r, &src, &bp[good].e, &bp[good].n, NULL, &e2) != 0) {
 			char line[800];
-			snprintf(line, sizeof line, "damaged pack %s: %s (its blobs are lost)",
-				path ? path : "?", fd < 0 ? strerror(errno) : e2.msg);
+			snprintf(line, sizeof line, "damaged pack %s: %s (its blobs are lost)", name,
+				e2.msg);
 			if (rep)
 				rep(ctx, line);
 		} else {
 			memcpy(bp[good].id, packs[i], 32);
 			good++;
 		}
-		if (fd >= 0)
-			close(fd);
-		free(path);
 	}
 	uint8_t (*nids)[32] = NULL;
 	size_t nnids = 0;

@@ -11,6 +11,7 @@
 #include <sodium.h>
 #include <zstd.h>
 
+#include "coffre/dst.h"
 #include "coffre/error.h"
 #include "pack_internal.h"
 #include "repo_internal.h"
@@ -44,6 +45,13 @@ static void frame_ad(uint8_t ad[4 + 1 + 32], int type, const uint8_t id[32])
 	memcpy(ad + 5, id, 32);
 }
 
+void pack_name(char out[80], const uint8_t id[32])
+{
+	char hex[ID_HEX];
+	util_hex(hex, id, ID_LEN);
+	snprintf(out, 80, "data/%.2s/%s", hex, hex);
+}
+
 char *pack_path(const struct repo *r, const uint8_t id[32])
 {
 	char hex[ID_HEX];
@@ -62,7 +70,14 @@ int pack_writer_new(struct repo *r, struct pack_writer **ret, struct cf_error *e
 	char hex[33];
 	randombytes_buf(rnd, sizeof rnd);
 	util_hex(hex, rnd, sizeof rnd);
-	w->tmp = util_path("%s/data/%s.tmp", r->path, hex);
+	if (r->d->local_root) {
+		w->tmp = util_path("%s/data/%s.tmp", r->path, hex);
+	} else {
+		/* A remote repository: the pack is built in the cache, then uploaded whole. */
+		char *cache = repo_cache_dir(r);
+		w->tmp = cache ? util_path("%s/%s.pack.tmp", cache, hex) : NULL;
+		free(cache);
+	}
 	if (!w->tmp) {
 		pack_writer_free(w);
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
@@ -226,6 +241,16 @@ int pack_writer_finish(struct pack_writer *w, uint8_t ret_id[32], struct pack_en
 	w->fd = -1;
 	uint8_t id[ID_LEN];
 	crypto_generichash_final(&w->hs, id, ID_LEN);
+	if (!w->r->d->local_root) {
+		char name[80];
+		pack_name(name, id);
+		if ((rc = dst_put_file(w->r->d, name, w->tmp, err)))
+			goto out;
+		unlink(w->tmp);
+		free(w->tmp);
+		w->tmp = NULL;
+		goto stored;
+	}
 	char *path = pack_path(w->r, id);
 	if (!path)
 		goto out;
@@ -248,6 +273,7 @@ int pack_writer_finish(struct pack_writer *w, uint8_t ret_id[32], struct pack_en
 	util_fsync_dir(dir);
 	free(dir);
 	free(path);
+stored:
 	memcpy(ret_id, id, ID_LEN);
 	__atomic_fetch_add(&w->r->bytes_written, w->size, __ATOMIC_RELAXED);
 	*ret_entries = w->e;
@@ -280,6 +306,10 @@ void pack_writer_free(struct pack_writer *w)
 	free(w);
 }
 
+/* Reads from a pack source: 0, 1 when short (truncated), -1 on error (err set for dst). */
+static int src_read(const struct pack_src *s, void *p, size_t n, uint64_t off,
+	struct cf_error *err);
+
 static int pread_all(int fd, void *p, size_t n, uint64_t off)
 {
 	uint8_t *q = p;
@@ -301,20 +331,48 @@ static int pread_all(int fd, void *p, size_t n, uint64_t off)
 	return 0;
 }
 
+static int src_read(const struct pack_src *s, void *p, size_t n, uint64_t off,
+	struct cf_error *err)
+{
+	if (s->fd >= 0) {
+		int r = pread_all(s->fd, p, n, off);
+		if (r < 0)
+			cf_error_sys(err, CF_EIO, "cannot read pack");
+		return r;
+	}
+	if (s->mem) {
+		if (off > s->size || n > s->size - off)
+			return 1;
+		memcpy(p, s->mem + off, n);
+		return 0;
+	}
+	int rc = dst_get_range(s->d, s->name, off, n, p, err);
+	if (rc == CF_ECORRUPT)
+		return 1;
+	return rc ? -1 : 0;
+}
+
 int pack_read_header(const struct repo *r, int fd, struct pack_entry **ret_entries, size_t *ret_n,
 	uint64_t *ret_hdr_off, struct cf_error *err)
 {
 	struct stat st;
 	if (fstat(fd, &st) != 0)
 		return cf_error_sys(err, CF_EIO, "cannot stat pack");
-	uint64_t size = (uint64_t)st.st_size;
+	struct pack_src s = { .fd = fd, .size = (uint64_t)st.st_size };
+	return pack_read_header_src(r, &s, ret_entries, ret_n, ret_hdr_off, err);
+}
+
+int pack_read_header_src(const struct repo *r, const struct pack_src *src,
+	struct pack_entry **ret_entries, size_t *ret_n, uint64_t *ret_hdr_off, struct cf_error *err)
+{
+	uint64_t size = src->size;
 	uint8_t trailer[8];
 	if (size < 8 + SEAL_OVERHEAD + 5)
 		return cf_error_set(err, CF_ECORRUPT, "pack is truncated (%llu bytes)",
 			(unsigned long long)size);
-	int pr = pread_all(fd, trailer, 8, size - 8);
+	int pr = src_read(src, trailer, 8, size - 8, err);
 	if (pr < 0)
-		return cf_error_sys(err, CF_EIO, "cannot read pack");
+		return err ? err->code : CF_EIO;
 	if (pr > 0 || memcmp(trailer + 4, TRAILER_MAGIC, 4) != 0)
 		return cf_error_set(err, CF_ECORRUPT, "pack has no valid trailer");
 	uint32_t hlen = le32_get(trailer);
@@ -330,9 +388,9 @@ int pack_read_header(const struct repo *r, int fd, struct pack_entry **ret_entri
 		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
 		goto out;
 	}
-	pr = pread_all(fd, sealed, hlen, hoff);
+	pr = src_read(src, sealed, hlen, hoff, err);
 	if (pr != 0) {
-		rc = pr < 0 ? cf_error_sys(err, CF_EIO, "cannot read pack") :
+		rc = pr < 0 ? (err ? err->code : CF_EIO) :
 			      cf_error_set(err, CF_ECORRUPT, "pack is truncated");
 		goto out;
 	}
@@ -423,16 +481,23 @@ out:
 int pack_read_blob(const struct repo *r, int fd, const struct pack_entry *e, struct buf *ret,
 	struct cf_error *err)
 {
+	struct pack_src s = { .fd = fd };
+	return pack_read_blob_src(r, &s, e, ret, err);
+}
+
+int pack_read_blob_src(const struct repo *r, const struct pack_src *src,
+	const struct pack_entry *e, struct buf *ret, struct cf_error *err)
+{
 	if (e->stored < SEAL_OVERHEAD || e->stored > MAX_BLOB_BYTES + SEAL_OVERHEAD + 65536 ||
 	    e->raw > MAX_BLOB_BYTES)
 		return cf_error_set(err, CF_ECORRUPT, "blob entry is invalid");
 	uint8_t *frame = malloc(e->stored);
 	if (!frame)
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	int pr = pread_all(fd, frame, e->stored, e->offset);
+	int pr = src_read(src, frame, e->stored, e->offset, err);
 	int rc;
 	if (pr < 0)
-		rc = cf_error_sys(err, CF_EIO, "cannot read pack");
+		rc = err ? err->code : CF_EIO;
 	else if (pr > 0)
 		rc = cf_error_set(err, CF_ECORRUPT, "pack is truncated");
 	else

@@ -13,6 +13,7 @@
 
 #include "coffre/blob.h"
 #include "coffre/check.h"
+#include "coffre/dst.h"
 #include "coffre/error.h"
 #include "coffre/pack.h"
 #include "coffre/snap.h"
@@ -133,10 +134,10 @@ static void mark_problem(void *ctx, const char *path, int code, const char *msg)
 
 static int remove_pack(struct repo *r, const uint8_t id[32])
 {
-	char *path = pack_path(r, id);
-	int rc = path && (unlink(path) == 0 || errno == ENOENT) ? 0 : -1;
-	free(path);
-	return rc;
+	char name[80];
+	pack_name(name, id);
+	int rc = dst_delete(r->d, name, NULL);
+	return rc == 0 || rc == CF_ENOENT ? 0 : -1;
 }
 
 /* Leftover temp files of interrupted runs (we hold the exclusive lock: none is live). */
@@ -257,19 +258,15 @@ int prune_run(struct repo *r, void (*report)(void *ctx, const char *line), void 
 			st.bytes_freed += total;
 			continue;
 		}
-		char *path = pack_path(r, all[i].id);
-		int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-		free(path);
-		if (fd < 0) {
-			rc = cf_error_sys(err, CF_ECORRUPT, "cannot open a pack to repack");
-			goto out;
-		}
+		char pname[80];
+		pack_name(pname, all[i].id);
+		struct pack_src src = { .fd = -1, .d = r->d, .name = pname };
 		for (size_t j = 0; j < all[i].n && rc == 0; j++) {
 			const struct pack_entry *e = &all[i].e[j];
 			if (!idset_has(&P.used, e->id) || idset_has(&kept_blobs, e->id))
 				continue;
 			/* Verify while copying: a damaged frame must not be carried on silently. */
-			if ((rc = pack_read_blob(r, fd, e, &frame, err)))
+			if ((rc = pack_read_blob_src(r, &src, e, &frame, err)))
 				break;
 			if (!pw && (rc = pack_writer_new(r, &pw, err)))
 				break;
@@ -291,7 +288,6 @@ int prune_run(struct repo *r, void (*report)(void *ctx, const char *line), void 
 				}
 			}
 		}
-		close(fd);
 		if (rc)
 			goto out;
 		st.packs_repacked++;
@@ -334,13 +330,13 @@ int prune_run(struct repo *r, void (*report)(void *ctx, const char *line), void 
 		if (remove_pack(r, disk[k]) == 0 && !idset_has(&inpacks, disk[k]))
 			st.packs_deleted++;
 	}
-	char *d = util_path("%s/data", r->path);
-	if (d)
-		util_fsync_dir(d);
-	free(d);
-	remove_temps(r, "data");
-	remove_temps(r, "index");
-	remove_temps(r, "snapshots");
+	if (r->d->local_root) {
+		remove_temps(r, "data");
+		remove_temps(r, "index");
+		remove_temps(r, "snapshots");
+		remove_temps(r, "keys");
+		remove_temps(r, "locks");
+	}
 out:
 	if (ret)
 		*ret = st;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "coffre/dst.h"
 #include "coffre/error.h"
 #include "repo_internal.h"
 
@@ -87,10 +88,19 @@ int blob_reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *re
 		util_hex(hex, id, ID_LEN);
 		return cf_error_set(err, CF_ENOENT, "blob %.16s is not in the index", hex);
 	}
-	int fd = pack_fd(br, loc.pack, err);
-	if (fd < 0)
-		return fd;
-	int rc = pack_read_blob(br->r, fd, &loc.e, ret, err);
+	int rc;
+	if (br->r->d->local_root) {
+		int fd = pack_fd(br, loc.pack, err);
+		if (fd < 0)
+			return fd;
+		rc = pack_read_blob(br->r, fd, &loc.e, ret, err);
+	} else {
+		/* A remote pack: only this blob's frame travels (a ranged read). */
+		char name[80];
+		pack_name(name, loc.pack);
+		struct pack_src src = { .fd = -1, .d = br->r->d, .name = name };
+		rc = pack_read_blob_src(br->r, &src, &loc.e, ret, err);
+	}
 	if (rc && err) {
 		char hex[ID_HEX], msg[sizeof err->msg];
 		util_hex(hex, loc.pack, ID_LEN);

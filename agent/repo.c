@@ -15,6 +15,7 @@
 #include <sodium.h>
 #include <zstd.h>
 
+#include "coffre/dst.h"
 #include "coffre/error.h"
 
 #define KDF_CONTEXT "coffre01"
@@ -34,6 +35,11 @@ static const char *const repo_dirs[] = { "keys", "data", "index", "snapshots", "
 const char *repo_path(const struct repo *r)
 {
 	return r->path;
+}
+
+struct dst *repo_dst(struct repo *r)
+{
+	return r->d;
 }
 
 const char *repo_id_hex(const struct repo *r)
@@ -156,13 +162,13 @@ static int write_keyfile(struct repo *r, const char *kind, json_t *extra, const 
 	randombytes_buf(name, sizeof name);
 	char hex[33];
 	util_hex(hex, name, sizeof name);
-	char *path = util_path("%s/keys/%s", r->path, hex);
-	int rc = path ? util_write_atomic(path, text, strlen(text), 1, err) : CF_ENOMEM;
+	char *obj = util_path("keys/%s", hex);
+	int rc = obj ? dst_put_buf(r->d, obj, text, strlen(text), err) : CF_ENOMEM;
 	free(text);
 	if (rc == 0 && ret_path)
-		*ret_path = path;
+		*ret_path = obj;
 	else
-		free(path);
+		free(obj);
 	return rc;
 }
 
@@ -225,9 +231,9 @@ static int add_escrow_key(struct repo *r, const char *pubhex, struct cf_error *e
 	randombytes_buf(name, sizeof name);
 	char hex[33];
 	util_hex(hex, name, sizeof name);
-	char *path = util_path("%s/keys/%s", r->path, hex);
-	int rc = (path && text) ? util_write_atomic(path, text, strlen(text), 1, err) : CF_ENOMEM;
-	free(path);
+	char *obj = util_path("keys/%s", hex);
+	int rc = (obj && text) ? dst_put_buf(r->d, obj, text, strlen(text), err) : CF_ENOMEM;
+	free(obj);
 	free(text);
 	return rc;
 }
@@ -240,11 +246,11 @@ static int get_hex(json_t *o, const char *key, uint8_t *out, size_t n)
 
 /* Tries one key file; returns 0 when it unwrapped the master key, 1 when it does not match
  * the credential, CF_E* on error. */
-static int try_keyfile(struct repo *r, const char *path, const struct repo_cred *cred,
+static int try_keyfile(struct repo *r, const char *name, const struct repo_cred *cred,
 	struct cf_error *err)
 {
 	struct buf b = { 0 };
-	int rc = util_read_file(path, MAX_KEYFILE_BYTES, &b, err);
+	int rc = dst_get(r->d, name, MAX_KEYFILE_BYTES, &b, err);
 	if (rc)
 		return rc;
 	json_error_t je;
@@ -324,19 +330,15 @@ static int write_config(struct repo *r, struct cf_error *err)
 	json_object_set_new(o, "pack_size", json_integer(r->pack_size));
 	char *text = json_dumps(o, JSON_INDENT(1) | JSON_SORT_KEYS);
 	json_decref(o);
-	char *path = util_path("%s/config", r->path);
-	int rc = (text && path) ? util_write_atomic(path, text, strlen(text), 1, err) : CF_ENOMEM;
+	int rc = text ? dst_put_buf(r->d, "config", text, strlen(text), err) : CF_ENOMEM;
 	free(text);
-	free(path);
 	return rc;
 }
 
 static int read_config(struct repo *r, struct cf_error *err)
 {
-	char *path = util_path("%s/config", r->path);
 	struct buf b = { 0 };
-	int rc = util_read_file(path, MAX_KEYFILE_BYTES, &b, err);
-	free(path);
+	int rc = dst_get(r->d, "config", MAX_KEYFILE_BYTES, &b, err);
 	if (rc == CF_ENOENT)
 		return cf_error_set(err, CF_ENOREPO, "'%s' is not a coffre repository", r->path);
 	if (rc)
@@ -373,31 +375,68 @@ static int read_config(struct repo *r, struct cf_error *err)
 	return rc;
 }
 
-static struct repo *repo_alloc(const char *path)
+/* Names of the objects under ${prefix}, collected (malloc'd array of malloc'd names). */
+struct names {
+	char **v;
+	size_t n, cap;
+};
+
+static int collect_name(void *ctx, const char *name, uint64_t size)
+{
+	struct names *l = ctx;
+	(void)size;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 16;
+		void *p = realloc(l->v, cap * sizeof *l->v);
+		if (!p)
+			return CF_ENOMEM;
+		l->v = p;
+		l->cap = cap;
+	}
+	if (!(l->v[l->n] = strdup(name)))
+		return CF_ENOMEM;
+	l->n++;
+	return 0;
+}
+
+static void names_free(struct names *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof *l);
+}
+
+static int list_names(struct repo *r, const char *prefix, struct names *ret, struct cf_error *err)
+{
+	int rc = dst_list(r->d, prefix, collect_name, ret, err);
+	if (rc == CF_ENOMEM)
+		cf_error_set(err, rc, "out of memory");
+	return rc;
+}
+
+static int repo_alloc(const char *path, const struct dst_options *opt, struct repo **ret,
+	struct cf_error *err)
 {
 	if (sodium_init() < 0)
-		return NULL;
+		return cf_error_set(err, CF_EIO, "libsodium cannot start");
 	struct repo *r = calloc(1, sizeof *r);
 	if (!r)
-		return NULL;
-	/* Absolute, so that a restore that changes directory still finds the packs. */
-	if (path[0] == '/') {
-		r->path = strdup(path);
-	} else {
-		char *cwd = getcwd(NULL, 0);
-		r->path = cwd ? util_path("%s/%s", cwd, path) : NULL;
-		free(cwd);
-	}
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
 	r->k = sodium_malloc(sizeof *r->k);
-	if (!r->path || !r->k) {
+	int rc = r->k ? dst_open(path, opt, &r->d, err) : cf_error_set(err, CF_ENOMEM, "out of memory");
+	if (rc) {
 		repo_free(r);
-		return NULL;
+		return rc;
 	}
-	/* Strip trailing slashes so joined paths stay canonical. */
-	size_t n = strlen(r->path);
-	while (n > 1 && r->path[n - 1] == '/')
-		r->path[--n] = 0;
-	return r;
+	/* Local repositories are named by their absolute path (a restore changes directory). */
+	r->path = strdup(r->d->local_root ? r->d->local_root : r->d->url);
+	if (!r->path) {
+		repo_free(r);
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	}
+	*ret = r;
+	return 0;
 }
 
 void repo_free(struct repo *r)
@@ -405,6 +444,7 @@ void repo_free(struct repo *r)
 	if (!r)
 		return;
 	repo_unlock(r);
+	dst_free(r->d);
 	if (r->k)
 		sodium_free(r->k);
 	free(r->opened_keyfile);
@@ -426,35 +466,53 @@ void repo_escrow_keygen(char ret_pub[65], char ret_sec[65])
 int repo_init(const char *path, const char *password, const char *escrow_pub_hex,
 	char ret_recovery[REPO_RECOVERY_TEXT], char ret_idhex[65], struct cf_error *err)
 {
-	struct repo *r = repo_alloc(path);
-	if (!r)
-		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	int rc;
-	struct stat st;
-	if (stat(r->path, &st) == 0) {
-		DIR *d = opendir(r->path);
-		struct dirent *e;
-		int empty = 1;
-		while (d && (e = readdir(d)))
-			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-				empty = 0;
-		if (d)
-			closedir(d);
-		if (!d || !empty) {
-			rc = cf_error_set(err, CF_EIO, "'%s' exists and is not an empty directory",
-				r->path);
+	return repo_init_at(path, NULL, password, escrow_pub_hex, ret_recovery, ret_idhex, err);
+}
+
+int repo_init_at(const char *path, const struct dst_options *opt, const char *password,
+	const char *escrow_pub_hex, char ret_recovery[REPO_RECOVERY_TEXT], char ret_idhex[65],
+	struct cf_error *err)
+{
+	struct repo *r = NULL;
+	struct names l = { 0 };
+	int rc = repo_alloc(path, opt, &r, err);
+	if (rc)
+		return rc;
+	if (r->d->local_root) {
+		struct stat st;
+		if (stat(r->path, &st) == 0) {
+			DIR *d = opendir(r->path);
+			struct dirent *e;
+			int empty = 1;
+			while (d && (e = readdir(d)))
+				if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+					empty = 0;
+			if (d)
+				closedir(d);
+			if (!d || !empty) {
+				rc = cf_error_set(err, CF_EIO,
+					"'%s' exists and is not an empty directory", r->path);
+				goto out;
+			}
+		} else if (util_mkdirs(r->path, 0700) != 0) {
+			rc = cf_error_sys(err, CF_EIO, "cannot create '%s'", r->path);
 			goto out;
 		}
-	} else if (util_mkdirs(r->path, 0700) != 0) {
-		rc = cf_error_sys(err, CF_EIO, "cannot create '%s'", r->path);
-		goto out;
-	}
-	for (size_t i = 0; i < sizeof repo_dirs / sizeof *repo_dirs; i++) {
-		char *d = util_path("%s/%s", r->path, repo_dirs[i]);
-		int ok = d && mkdir(d, 0700) == 0;
-		free(d);
-		if (!ok) {
-			rc = cf_error_sys(err, CF_EIO, "cannot create '%s/%s'", r->path, repo_dirs[i]);
+		for (size_t i = 0; i < sizeof repo_dirs / sizeof *repo_dirs; i++) {
+			char *d = util_path("%s/%s", r->path, repo_dirs[i]);
+			int ok = d && mkdir(d, 0700) == 0;
+			free(d);
+			if (!ok) {
+				rc = cf_error_sys(err, CF_EIO, "cannot create '%s/%s'", r->path,
+					repo_dirs[i]);
+				goto out;
+			}
+		}
+	} else {
+		if ((rc = list_names(r, "", &l, err)))
+			goto out;
+		if (l.n) {
+			rc = cf_error_set(err, CF_EIO, "'%s' is not empty", r->path);
 			goto out;
 		}
 	}
@@ -472,9 +530,9 @@ int repo_init(const char *path, const char *password, const char *escrow_pub_hex
 	/* The config comes last: a repository without one is an unfinished init. */
 	if ((rc = write_config(r, err)))
 		goto out;
-	util_fsync_dir(r->path);
 	memcpy(ret_idhex, r->idhex, ID_HEX);
 out:
+	names_free(&l);
 	repo_free(r);
 	return rc;
 }
@@ -482,116 +540,109 @@ out:
 int repo_open(const char *path, const struct repo_cred *cred, struct repo **ret,
 	struct cf_error *err)
 {
-	struct repo *r = repo_alloc(path);
-	if (!r)
-		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	int rc;
+	return repo_open_at(path, NULL, cred, ret, err);
+}
+
+int repo_open_at(const char *path, const struct dst_options *opt, const struct repo_cred *cred,
+	struct repo **ret, struct cf_error *err)
+{
+	struct repo *r = NULL;
+	struct names l = { 0 };
+	int rc = repo_alloc(path, opt, &r, err);
+	if (rc)
+		return rc == CF_EUSAGE ? rc : rc;
 	struct stat st;
-	if (stat(r->path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+	if (r->d->local_root && (stat(r->path, &st) != 0 || !S_ISDIR(st.st_mode))) {
 		rc = cf_error_set(err, CF_ENOREPO, "no repository at '%s'", r->path);
 		goto fail;
 	}
-	if ((rc = read_config(r, err)))
+	if ((rc = read_config(r, err)) || (rc = list_names(r, "keys/", &l, err)))
 		goto fail;
-	char *kdir = util_path("%s/keys", r->path);
-	DIR *d = kdir ? opendir(kdir) : NULL;
-	if (!d) {
-		rc = cf_error_sys(err, CF_ENOREPO, "cannot read the keys of '%s'", r->path);
-		free(kdir);
-		goto fail;
-	}
-	struct dirent *e;
 	rc = 1;
-	while (rc == 1 && (e = readdir(d))) {
-		if (strlen(e->d_name) != 32 || strspn(e->d_name, "0123456789abcdef") != 32)
+	for (size_t i = 0; rc == 1 && i < l.n; i++) {
+		const char *base = l.v[i] + 5;
+		if (strlen(base) != 32 || strspn(base, "0123456789abcdef") != 32)
 			continue;
-		char *kp = util_path("%s/%s", kdir, e->d_name);
-		rc = kp ? try_keyfile(r, kp, cred, err) : CF_ENOMEM;
-		if (rc == 0)
-			r->opened_keyfile = kp;
-		else
-			free(kp);
+		rc = try_keyfile(r, l.v[i], cred, err);
+		if (rc == 0) {
+			r->opened_keyfile = l.v[i];
+			l.v[i] = strdup("");
+		}
 	}
-	closedir(d);
-	free(kdir);
 	if (rc == 1)
 		rc = cf_error_set(err, CF_EKEY, cred->recovery_key ? "wrong recovery key" :
 						 cred->escrow_secret ? "wrong escrow key" : "wrong password");
 	if (rc)
 		goto fail;
+	names_free(&l);
 	derive_keys(r->k);
 	chunk_init(&r->chunker, &r->cp, r->k->chunk);
 	*ret = r;
 	return 0;
 fail:
+	names_free(&l);
 	repo_free(r);
 	return rc;
 }
 
-int repo_key_passwd(struct repo *r, const char *newpw, struct cf_error *err)
+static const char *key_kind(struct repo *r, const char *name)
 {
-	char *newpath = NULL;
-	int rc = add_password_key(r, newpw, &newpath, err);
-	if (rc)
-		return rc;
-	/* Drop the old password key only once the new one is durable. */
+	static _Thread_local char kind[32];
 	struct buf b = { 0 };
-	if (r->opened_keyfile && util_read_file(r->opened_keyfile, MAX_KEYFILE_BYTES, &b, NULL) == 0) {
+	kind[0] = 0;
+	if (dst_get(r->d, name, MAX_KEYFILE_BYTES, &b, NULL) == 0) {
 		json_t *o = json_loadb((const char *)b.p, b.len, 0, NULL);
-		const char *kind = o ? json_string_value(json_object_get(o, "kind")) : NULL;
-		if (kind && strcmp(kind, "password") == 0) {
-			unlink(r->opened_keyfile);
-			util_fsync_parent(r->opened_keyfile);
-			free(r->opened_keyfile);
-			r->opened_keyfile = newpath;
-			newpath = NULL;
-		}
+		const char *k = o ? json_string_value(json_object_get(o, "kind")) : NULL;
+		snprintf(kind, sizeof kind, "%s", k ? k : "");
 		json_decref(o);
 	}
 	buf_free(&b);
-	free(newpath);
+	return kind;
+}
+
+int repo_key_passwd(struct repo *r, const char *newpw, struct cf_error *err)
+{
+	char *newname = NULL;
+	int rc = add_password_key(r, newpw, &newname, err);
+	if (rc)
+		return rc;
+	/* Drop the old password key only once the new one is durable. */
+	if (r->opened_keyfile && strcmp(key_kind(r, r->opened_keyfile), "password") == 0) {
+		dst_delete(r->d, r->opened_keyfile, NULL);
+		free(r->opened_keyfile);
+		r->opened_keyfile = newname;
+		newname = NULL;
+	}
+	free(newname);
 	return 0;
 }
 
 int repo_key_recovery_rotate(struct repo *r, char ret_text[REPO_RECOVERY_TEXT],
 	struct cf_error *err)
 {
-	char *newpath = NULL;
-	int rc = add_recovery_key(r, ret_text, &newpath, err);
+	char *newname = NULL;
+	struct names l = { 0 };
+	int rc = add_recovery_key(r, ret_text, &newname, err);
 	if (rc)
 		return rc;
-	char *kdir = util_path("%s/keys", r->path);
-	DIR *d = kdir ? opendir(kdir) : NULL;
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		char *kp = util_path("%s/%s", kdir, e->d_name);
-		struct buf b = { 0 };
-		if (kp && strcmp(kp, newpath) && util_read_file(kp, MAX_KEYFILE_BYTES, &b, NULL) == 0) {
-			json_t *o = json_loadb((const char *)b.p, b.len, 0, NULL);
-			const char *kind = o ? json_string_value(json_object_get(o, "kind")) : NULL;
-			if (kind && strcmp(kind, "recovery") == 0)
-				unlink(kp);
-			json_decref(o);
-		}
-		buf_free(&b);
-		free(kp);
+	if ((rc = list_names(r, "keys/", &l, err)) == 0) {
+		for (size_t i = 0; i < l.n; i++)
+			if (strcmp(l.v[i], newname) && strcmp(key_kind(r, l.v[i]), "recovery") == 0)
+				dst_delete(r->d, l.v[i], NULL);
 	}
-	if (d)
-		closedir(d);
-	if (kdir)
-		util_fsync_dir(kdir);
-	free(kdir);
-	free(newpath);
-	return 0;
+	names_free(&l);
+	free(newname);
+	return rc;
 }
 
 /* ---- whole objects ---- */
 
-char *repo_object_dir(const struct repo *r, int kind)
+/* The object name of ${id} of ${kind}: "snapshots/<hex>" or "index/<hex>". */
+static void object_name(char out[80], int kind, const uint8_t id[ID_LEN])
 {
-	return util_path("%s/%s", r->path, kind == REPO_SNAPSHOT ? "snapshots" : "index");
+	char hex[ID_HEX];
+	util_hex(hex, id, ID_LEN);
+	snprintf(out, 80, "%s/%s", kind == REPO_SNAPSHOT ? "snapshots" : "index", hex);
 }
 
 static void object_ad(uint8_t ad[5], int kind)
@@ -625,11 +676,10 @@ int repo_put_object(struct repo *r, int kind, const void *plain, size_t n, uint8
 	char hex[ID_HEX];
 	crypto_generichash(id, ID_LEN, out.p, out.len, NULL, 0);
 	util_hex(hex, id, ID_LEN);
-	char *dir = repo_object_dir(r, kind);
-	char *path = dir ? util_path("%s/%s", dir, hex) : NULL;
-	rc = path ? util_write_atomic(path, out.p, out.len, 0, err) : CF_ENOMEM;
-	free(dir);
-	free(path);
+	(void)hex;
+	char name[80];
+	object_name(name, kind, id);
+	rc = dst_put_buf(r->d, name, out.p, out.len, err);
 	if (rc == 0) {
 		memcpy(ret_id, id, ID_LEN);
 		__atomic_fetch_add(&r->bytes_written, out.len, __ATOMIC_RELAXED);
@@ -641,16 +691,11 @@ int repo_put_object(struct repo *r, int kind, const void *plain, size_t n, uint8
 int repo_get_object(struct repo *r, int kind, const uint8_t id[ID_LEN], struct buf *ret,
 	struct cf_error *err)
 {
-	char hex[ID_HEX];
-	util_hex(hex, id, ID_LEN);
-	char *dir = repo_object_dir(r, kind);
-	char *path = dir ? util_path("%s/%s", dir, hex) : NULL;
-	free(dir);
-	if (!path)
-		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	char path[80];
+	object_name(path, kind, id);
 	size_t limit = kind == REPO_SNAPSHOT ? MAX_SNAPSHOT_BYTES : MAX_INDEX_BYTES;
 	struct buf b = { 0 };
-	int rc = util_read_file(path, limit, &b, err);
+	int rc = dst_get(r->d, path, limit, &b, err);
 	if (rc)
 		goto out;
 	uint8_t sum[ID_LEN], ad[5];
@@ -697,42 +742,31 @@ int repo_get_object(struct repo *r, int kind, const uint8_t id[ID_LEN], struct b
 	*ret = p;
 out:
 	buf_free(&b);
-	free(path);
 	return rc;
 }
 
 int repo_list(struct repo *r, int kind, uint8_t (**ret_ids)[ID_LEN], size_t *ret_n,
 	struct cf_error *err)
 {
-	char *dir = repo_object_dir(r, kind);
-	DIR *d = dir ? opendir(dir) : NULL;
-	if (!d) {
-		int rc = cf_error_sys(err, CF_EIO, "cannot list '%s'", dir ? dir : r->path);
-		free(dir);
+	struct names l = { 0 };
+	const char *prefix = kind == REPO_SNAPSHOT ? "snapshots/" : "index/";
+	int rc = list_names(r, prefix, &l, err);
+	if (rc) {
+		names_free(&l);
 		return rc;
 	}
-	uint8_t (*ids)[ID_LEN] = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (strlen(e->d_name) != 64)
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			void *p = realloc(ids, cap * ID_LEN);
-			if (!p) {
-				free(ids);
-				closedir(d);
-				free(dir);
-				return cf_error_set(err, CF_ENOMEM, "out of memory");
-			}
-			ids = p;
-		}
-		if (util_unhex(ids[n], ID_LEN, e->d_name) == 0)
+	uint8_t (*ids)[ID_LEN] = malloc((l.n ? l.n : 1) * ID_LEN);
+	size_t n = 0;
+	if (!ids) {
+		names_free(&l);
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		const char *base = l.v[i] + strlen(prefix);
+		if (strlen(base) == 64 && util_unhex(ids[n], ID_LEN, base) == 0)
 			n++;
 	}
-	closedir(d);
-	free(dir);
+	names_free(&l);
 	*ret_ids = ids;
 	*ret_n = n;
 	return 0;
@@ -740,20 +774,10 @@ int repo_list(struct repo *r, int kind, uint8_t (**ret_ids)[ID_LEN], size_t *ret
 
 int repo_delete_object(struct repo *r, int kind, const uint8_t id[ID_LEN], struct cf_error *err)
 {
-	char hex[ID_HEX];
-	util_hex(hex, id, ID_LEN);
-	char *dir = repo_object_dir(r, kind);
-	char *path = dir ? util_path("%s/%s", dir, hex) : NULL;
-	int rc = 0;
-	if (!path)
-		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
-	else if (unlink(path) != 0 && errno != ENOENT)
-		rc = cf_error_sys(err, CF_EIO, "cannot remove '%s'", path);
-	else
-		util_fsync_dir(dir);
-	free(dir);
-	free(path);
-	return rc;
+	char name[80];
+	object_name(name, kind, id);
+	int rc = dst_delete(r->d, name, err);
+	return rc == CF_ENOENT ? 0 : rc;
 }
 
 /* ---- cache location ---- */
@@ -795,7 +819,7 @@ static int write_lock(struct repo *r, struct cf_error *err)
 	json_decref(o);
 	if (!text)
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	int rc = util_write_atomic(r->lock_path, text, strlen(text), 0, err);
+	int rc = dst_put_buf(r->d, r->lock_path, text, strlen(text), err);
 	free(text);
 	if (rc == 0)
 		r->lock_time = time(NULL);
@@ -803,10 +827,10 @@ static int write_lock(struct repo *r, struct cf_error *err)
 }
 
 /* Returns 1 if the lock at ${path} is live and conflicts, 0 otherwise (stale ones removed). */
-static int lock_conflicts(const char *path, int want_exclusive)
+static int lock_conflicts(struct repo *r, const char *path, int want_exclusive)
 {
 	struct buf b = { 0 };
-	if (util_read_file(path, MAX_KEYFILE_BYTES, &b, NULL) != 0)
+	if (dst_get(r->d, path, MAX_KEYFILE_BYTES, &b, NULL) != 0)
 		return 0;
 	json_t *o = json_loadb((const char *)b.p, b.len, 0, NULL);
 	buf_free(&b);
@@ -828,7 +852,7 @@ static int lock_conflicts(const char *path, int want_exclusive)
 		stale = time(NULL) - (time_t)t > LOCK_STALE_SECONDS;
 	json_decref(o);
 	if (stale) {
-		unlink(path);
+		dst_delete(r->d, path, NULL);
 		return 0;
 	}
 	return want_exclusive || excl;
@@ -858,7 +882,7 @@ int repo_lock(struct repo *r, int exclusive, struct cf_error *err)
 		return cf_error_set(err, CF_EUSAGE, "this repository handle is locked already");
 	randombytes_buf(rnd, sizeof rnd);
 	util_hex(hex, rnd, sizeof rnd);
-	r->lock_path = util_path("%s/locks/%s", r->path, hex);
+	r->lock_path = util_path("locks/%s", hex);
 	if (!r->lock_path)
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
 	r->lock_exclusive = exclusive;
@@ -869,21 +893,18 @@ int repo_lock(struct repo *r, int exclusive, struct cf_error *err)
 		return rc;
 	}
 	/* Write first, then look: two processes racing both see each other and both back off. */
-	char *dir = util_path("%s/locks", r->path);
-	DIR *d = dir ? opendir(dir) : NULL;
-	struct dirent *e;
+	struct names l = { 0 };
 	int conflict = 0;
-	while (d && (e = readdir(d))) {
-		if (strlen(e->d_name) != 32 || strcmp(e->d_name, hex) == 0)
-			continue;
-		char *p = util_path("%s/%s", dir, e->d_name);
-		if (p && lock_conflicts(p, exclusive))
-			conflict = 1;
-		free(p);
+	if (list_names(r, "locks/", &l, NULL) == 0) {
+		for (size_t i = 0; i < l.n; i++) {
+			const char *base = l.v[i] + 6;
+			if (strlen(base) != 32 || strcmp(base, hex) == 0)
+				continue;
+			if (lock_conflicts(r, l.v[i], exclusive))
+				conflict = 1;
+		}
 	}
-	if (d)
-		closedir(d);
-	free(dir);
+	names_free(&l);
 	if (conflict) {
 		repo_unlock(r);
 		return cf_error_set(err, CF_ELOCKED,
@@ -915,8 +936,7 @@ void repo_unlock(struct repo *r)
 	}
 	if (!r->lock_path)
 		return;
-	unlink(r->lock_path);
-	util_fsync_parent(r->lock_path);
+	dst_delete(r->d, r->lock_path, NULL);
 	free(r->lock_path);
 	r->lock_path = NULL;
 }

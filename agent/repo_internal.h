@@ -31,8 +31,11 @@ struct repo_keys {
 	uint8_t split[16];	/* SipHash key for tree split points */
 };
 
+struct dst;
+
 struct repo {
-	char *path;
+	char *path;		/* local root, or the destination's URL (for messages) */
+	struct dst *d;		/* where every object is read and written */
 	uint8_t id[ID_LEN];
 	char idhex[ID_HEX];
 	struct repo_keys *k;
@@ -55,8 +58,6 @@ struct repo {
 /* repo_blob_id(r, data, n, out): keyed BLAKE2b-256 of plaintext. */
 void repo_blob_id(const struct repo *r, const void *data, size_t n, uint8_t out[ID_LEN]);
 
-/* repo_object_dir(r, kind): "snapshots" / "index" under the repository (malloc'd path). */
-char *repo_object_dir(const struct repo *r, int kind);
 
 /* repo_put_object(r, kind, plain, n, ret_id, err): compress, seal, store under its hash. */
 int repo_put_object(struct repo *r, int kind, const void *plain, size_t n, uint8_t ret_id[ID_LEN],

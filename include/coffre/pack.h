@@ -44,8 +44,25 @@ int pack_writer_finish(struct pack_writer *w, uint8_t ret_id[32], struct pack_en
 /* pack_writer_free(w): frees; an unfinished pack's temp file is removed. */
 void pack_writer_free(struct pack_writer *w);
 
-/* pack_path(r, id): malloc'd path of a pack. */
+/* pack_path(r, id): malloc'd path of a pack in a local repository. */
 char *pack_path(const struct repo *r, const uint8_t id[32]);
+/* pack_name(out, id): the pack's object name, "data/xx/<id>". */
+void pack_name(char out[80], const uint8_t id[32]);
+
+/* Where a pack is read from: an open local file (fd >= 0), bytes in memory (mem), or an
+ * object on a destination (d, name). ${size} is the pack's length (not needed for fd). */
+struct dst;
+struct pack_src {
+	int fd;
+	const uint8_t *mem;
+	struct dst *d;
+	const char *name;
+	uint64_t size;
+};
+int pack_read_header_src(const struct repo *r, const struct pack_src *src,
+	struct pack_entry **ret_entries, size_t *ret_n, uint64_t *ret_hdr_off, struct cf_error *err);
+int pack_read_blob_src(const struct repo *r, const struct pack_src *src,
+	const struct pack_entry *e, struct buf *ret, struct cf_error *err);
 
 /* pack_read_header(r, fd, ret_entries, ret_n, ret_hdr_off, err): parse and check a pack's
  * header. Returns 0, CF_ECORRUPT or CF_EIO. */

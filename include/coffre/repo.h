@@ -6,6 +6,8 @@
 #include <stdint.h>
 
 struct cf_error;
+struct dst;
+struct dst_options;
 struct repo;
 
 /* Credentials: exactly one is set. */
@@ -37,6 +39,14 @@ int repo_init(const char *path, const char *password, const char *escrow_pub_hex
 /* repo_open(path, cred, ret, err): open and unlock. Returns 0, CF_ENOREPO, CF_EKEY, ... */
 int repo_open(const char *path, const struct repo_cred *cred, struct repo **ret,
 	struct cf_error *err);
+/* repo_open_at / repo_init_at: the same on any destination URL (dst.h) with its options. */
+int repo_open_at(const char *url, const struct dst_options *opt, const struct repo_cred *cred,
+	struct repo **ret, struct cf_error *err);
+int repo_init_at(const char *url, const struct dst_options *opt, const char *password,
+	const char *escrow_pub_hex, char ret_recovery[REPO_RECOVERY_TEXT], char ret_idhex[65],
+	struct cf_error *err);
+/* repo_dst(r): the destination the repository lives on (borrowed). */
+struct dst *repo_dst(struct repo *r);
 void repo_free(struct repo *r);
 
 const char *repo_path(const struct repo *r);

@@ -1,0 +1,85 @@
+/* dst.h: destinations, the places that hold a complete copy of a repository: a local
+ * directory (or a mounted USB drive or NAS), S3-compatible object storage, an SFTP server.
+ * Objects are named by their path in the repository layout ("config", "keys/<hex>",
+ * "data/ab/<hex>", "index/<hex>", "snapshots/<hex>", "locks/<hex>"). */
+#ifndef COFFRE_DST_H
+#define COFFRE_DST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf;
+struct cf_error;
+struct dst;
+
+/* Settings that do not fit in the URL. Secrets are read from files, never from the URL. */
+struct dst_options {
+	const char *s3_keys_file;	/* "ACCESS_KEY_ID\nSECRET_ACCESS_KEY\n", mode 0600 */
+	const char *s3_region;		/* default "us-east-1" */
+	int s3_path_style;		/* 1: http://host/bucket/key (default for IPs) */
+	int s3_lock_days;		/* > 0: Object Lock retention on every upload */
+	const char *s3_lock_mode;	/* "GOVERNANCE" or "COMPLIANCE" */
+	const char *sftp_key_file;	/* private key for key authentication */
+	const char *sftp_host_sha256;	/* pinned host key, "SHA256:base64" as ssh-keygen -l */
+	uint64_t upload_limit;		/* bytes per second, 0 = unlimited */
+	int retries;			/* attempts on connection errors, timeouts, 5xx (default 5) */
+};
+
+/* Results that callers tell apart. */
+#define DST_FOUND 0
+/* CF_ENOENT: no such object; CF_EUNREACH: destination unreachable (retried already);
+ * CF_EKEY: credentials or host key refused; CF_ENOSPC: destination full; CF_EIO: other. */
+
+struct dst_ops {
+	const char *name;
+	int (*put_file)(struct dst *d, const char *name, const char *local_path,
+		struct cf_error *err);
+	int (*put_buf)(struct dst *d, const char *name, const void *p, size_t n,
+		struct cf_error *err);
+	int (*get)(struct dst *d, const char *name, uint64_t max, struct buf *ret,
+		struct cf_error *err);
+	int (*get_range)(struct dst *d, const char *name, uint64_t off, size_t len, void *out,
+		struct cf_error *err);
+	int (*stat)(struct dst *d, const char *name, uint64_t *ret_size, struct cf_error *err);
+	int (*list)(struct dst *d, const char *prefix,
+		int (*fn)(void *ctx, const char *name, uint64_t size), void *ctx,
+		struct cf_error *err);
+	int (*del)(struct dst *d, const char *name, struct cf_error *err);
+	void (*free)(struct dst *d);
+};
+
+/* Every backend's state starts with this. */
+struct dst {
+	const struct dst_ops *ops;
+	char *url;		/* for messages: never holds a secret */
+	char *local_root;	/* set for local directories: the engine may use paths directly */
+	int object_lock;	/* 1 when uploads are protected by Object Lock (verified) */
+	const char *lock_note;	/* plain words on the lock state, for status */
+};
+
+extern const struct dst_ops dst_ops_local, dst_ops_s3, dst_ops_sftp;
+
+/* dst_open(url, opt, ret, err): "/path", "file:///path", "usb:LABEL", "usb:UUID=...",
+ * "s3://host[:port]/bucket[/prefix]", "sftp://user@host[:port]/path". */
+int dst_open(const char *url, const struct dst_options *opt, struct dst **ret,
+	struct cf_error *err);
+
+/* put_file / put_buf: the object appears whole or not at all (temp name then rename, or a
+ * single PUT / completed multipart upload). An interrupted multipart upload resumes. */
+int dst_put_file(struct dst *d, const char *name, const char *local_path, struct cf_error *err);
+int dst_put_buf(struct dst *d, const char *name, const void *p, size_t n, struct cf_error *err);
+/* dst_get(d, name, max, ret, err): whole object, refused past ${max} bytes. */
+int dst_get(struct dst *d, const char *name, uint64_t max, struct buf *ret, struct cf_error *err);
+/* dst_get_range(d, name, off, len, out, err): exactly ${len} bytes or CF_ECORRUPT if short. */
+int dst_get_range(struct dst *d, const char *name, uint64_t off, size_t len, void *out,
+	struct cf_error *err);
+int dst_stat(struct dst *d, const char *name, uint64_t *ret_size, struct cf_error *err);
+/* dst_list(d, prefix, fn, ctx, err): every object whose name starts with ${prefix}, with
+ * its size; ${fn} returning non-zero stops the listing with that value. */
+int dst_list(struct dst *d, const char *prefix,
+	int (*fn)(void *ctx, const char *name, uint64_t size), void *ctx, struct cf_error *err);
+/* dst_delete: only prune and lock release use it. CF_ENOENT is not an error for callers. */
+int dst_delete(struct dst *d, const char *name, struct cf_error *err);
+void dst_free(struct dst *d);
+
+#endif

@@ -40,6 +40,9 @@ int cmd_forget(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
 int cmd_rebuild_index(int argc, char **argv);
 int cmd_key(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_log(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 
 /* cli_fail(err): print "coffre: <message>" and return the exit code for ${err}. */
 int cli_fail(const struct cf_error *err);

@@ -35,6 +35,9 @@ static const struct {
 	{ "prune", cmd_prune, N_("remove data no snapshot needs") },
 	{ "rebuild-index", cmd_rebuild_index, N_("rebuild the index from the packs") },
 	{ "key", cmd_key, N_("change the password or the recovery key") },
+	{ "status", cmd_status, N_("ask coffred how the backups go") },
+	{ "log", cmd_log, N_("list coffred's recent backup runs") },
+	{ "config", cmd_config, N_("check coffred's configuration (config check)") },
 };
 
 static void usage(FILE *f)

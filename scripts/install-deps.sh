@@ -6,7 +6,7 @@ SUDO=""
 PKGS=(build-essential cmake pkg-config gettext python3
 	libsodium-dev libzstd-dev libarchive-dev libsqlite3-dev libjansson-dev libcmocka-dev
 	libinih-dev libsystemd-dev libcurl4-openssl-dev
-	attr util-linux)
+	attr util-linux systemd)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

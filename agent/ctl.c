@@ -1,0 +1,176 @@
+/* ctl.c: the control socket, both ends. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "coffre/ctl.h"
+#include "coffre/error.h"
+
+static int fill_addr(struct sockaddr_un *a, const char *path, struct cf_error *err)
+{
+	memset(a, 0, sizeof *a);
+	a->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof a->sun_path)
+		return cf_error_set(err, CF_EUSAGE, "socket path '%s' is too long", path);
+	strcpy(a->sun_path, path);
+	return 0;
+}
+
+int ctl_listen(const char *path, struct cf_error *err)
+{
+	struct sockaddr_un a;
+	int rc = fill_addr(&a, path, err);
+	if (rc)
+		return rc;
+	char *dir = strdup(path);
+	if (!dir)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+			rc = cf_error_sys(err, CF_EIO, "cannot create '%s'", dir);
+			free(dir);
+			return rc;
+		}
+	}
+	free(dir);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return cf_error_sys(err, CF_EIO, "cannot create the control socket");
+	/* A socket left by a daemon that died: replace it, unless one still answers. */
+	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0) {
+		if (connect(probe, (struct sockaddr *)&a, sizeof a) == 0) {
+			close(probe);
+			close(fd);
+			return cf_error_set(err, CF_ELOCKED, "another coffred answers on '%s'", path);
+		}
+		close(probe);
+	}
+	unlink(path);
+	mode_t old = umask(0117);
+	if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+		umask(old);
+		rc = cf_error_sys(err, CF_EIO, "cannot bind the control socket '%s'", path);
+		close(fd);
+		return rc;
+	}
+	umask(old);
+	chmod(path, 0660);
+	if (listen(fd, 16) != 0) {
+		rc = cf_error_sys(err, CF_EIO, "cannot listen on '%s'", path);
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int ctl_read_request(int fd, char *buf, size_t n)
+{
+	size_t got = 0;
+	while (got + 1 < n) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int r = poll(&p, 1, 1000);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		ssize_t k = read(fd, buf + got, n - 1 - got);
+		if (k < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+		if (memchr(buf, '\n', got))
+			break;
+	}
+	buf[got] = 0;
+	char *nl = strchr(buf, '\n');
+	if (nl)
+		*nl = 0;
+	return got ? 0 : -1;
+}
+
+int ctl_reply(int fd, const char *text)
+{
+	size_t len = strlen(text), off = 0;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	struct timeval tv = { .tv_sec = 2 };
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	while (off < len) {
+		ssize_t k = send(fd, text + off, len - off, MSG_NOSIGNAL);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		off += (size_t)k;
+	}
+	return send(fd, "\n", 1, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+int ctl_request(const char *path, const char *req, char **ret, struct cf_error *err)
+{
+	struct sockaddr_un a;
+	int rc = fill_addr(&a, path, err);
+	if (rc)
+		return rc;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return cf_error_sys(err, CF_EIO, "cannot create a socket");
+	if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+		rc = cf_error_sys(err, CF_EUNREACH, "coffred is not answering on '%s'", path);
+		close(fd);
+		return rc;
+	}
+	struct timeval tv = { .tv_sec = 10 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	size_t len = strlen(req);
+	if (send(fd, req, len, MSG_NOSIGNAL) != (ssize_t)len || send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
+		rc = cf_error_sys(err, CF_EIO, "cannot send to coffred");
+		close(fd);
+		return rc;
+	}
+	shutdown(fd, SHUT_WR);
+	size_t cap = 4096, got = 0;
+	char *out = malloc(cap);
+	if (!out) {
+		close(fd);
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	}
+	for (;;) {
+		if (got + 1 == cap) {
+			if (cap > (64u << 20))
+				break;
+			char *n = realloc(out, cap * 2);
+			if (!n)
+				break;
+			out = n;
+			cap *= 2;
+		}
+		ssize_t k = read(fd, out + got, cap - 1 - got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			rc = cf_error_sys(err, CF_EIO, "cannot read the reply of coffred");
+			free(out);
+			close(fd);
+			return rc;
+		}
+		if (k == 0)
+			break;
+		got += (size_t)k;
+	}
+	close(fd);
+	out[got] = 0;
+	*ret = out;
+	return 0;
+}

@@ -1,0 +1,299 @@
+/* cmd_status.c: coffre status, coffre log, coffre config check (the daemon's side). */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "cli.h"
+#include "coffre/cfg.h"
+#include "coffre/ctl.h"
+#include "util.h"
+
+static const char status_usage[] =
+	"usage: coffre status [--json] [--socket PATH | --config FILE]\n"
+	"Asks coffred how the backups go: the last one, the next one, pending changes and the\n"
+	"watched folders.\n"
+	"  --socket PATH  the daemon's control socket (default " CFG_DEFAULT_SOCKET ")\n"
+	"  --config FILE  take the socket from this configuration\n"
+	"exit: 0 ok, 1 the last backup failed, 13 coffred is not answering\n";
+
+static const char log_usage[] =
+	"usage: coffre log [--json] [-n N] [--state-dir DIR | --config FILE]\n"
+	"Lists the daemon's recent backup runs (newest last).\n";
+
+static const char config_usage[] =
+	"usage: coffre config check [--config FILE]\n"
+	"Checks the daemon's configuration (default " CFG_DEFAULT_PATH ") and says, line by\n"
+	"line, what is wrong.\nexit: 0 valid, 1 problems found\n";
+
+/* The socket or state dir from --config, without failing on an otherwise invalid file. */
+static int from_config(const char *file, char **ret_socket, char **ret_state)
+{
+	struct cfg *c = NULL;
+	char *problems = NULL;
+	struct cf_error err = { 0 };
+	if (cfg_load(file, &c, &problems, &err)) {
+		free(problems);
+		return cli_error(CF_EXIT_ERROR, _("cannot use the configuration '%s': %s"), file,
+			err.msg);
+	}
+	if (ret_socket)
+		*ret_socket = strdup(c->socket);
+	if (ret_state)
+		*ret_state = strdup(c->state_dir);
+	cfg_free(c);
+	return 0;
+}
+
+static void when(json_t *v, char out[40])
+{
+	time_t t = (time_t)json_integer_value(v);
+	struct tm tm;
+	if (!json_is_integer(v) || t <= 0) {
+		snprintf(out, 40, "%s", _("never"));
+		return;
+	}
+	localtime_r(&t, &tm);
+	strftime(out, 40, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static void print_status(json_t *j)
+{
+	char t[40], b1[32], b2[32];
+	json_t *lb = json_object_get(j, "last_backup");
+	printf(_("coffred: %s (schedule: %s)\n"), json_string_value(json_object_get(j, "state")),
+		json_string_value(json_object_get(j, "schedule")));
+	if (json_is_object(lb)) {
+		when(json_object_get(lb, "start"), t);
+		printf(_("last backup: %s, %s"), t, json_string_value(json_object_get(lb, "result")));
+		if (json_is_string(json_object_get(lb, "error")))
+			printf(" (%s)", json_string_value(json_object_get(lb, "error")));
+		printf("\n");
+		printf(_("  %lld files, read %s, added %s in %.1f s; %lld entries examined, %lld "
+			 "folders reused%s\n"),
+			(long long)json_integer_value(json_object_get(lb, "files")),
+			cli_bytes((unsigned long long)json_integer_value(json_object_get(lb, "bytes_read")), b1),
+			cli_bytes((unsigned long long)json_integer_value(json_object_get(lb, "bytes_added")), b2),
+			json_number_value(json_object_get(lb, "duration")),
+			(long long)json_integer_value(json_object_get(lb, "entries")),
+			(long long)json_integer_value(json_object_get(lb, "dirs_reused")),
+			json_is_true(json_object_get(lb, "full_scan")) ? _(", full scan") : "");
+	} else {
+		printf("%s\n", _("last backup: none yet"));
+	}
+	when(json_object_get(j, "next_backup"), t);
+	if (json_is_integer(json_object_get(j, "next_backup")))
+		printf(_("next backup: %s\n"), t);
+	else
+		printf("%s\n", _("next backup: after the next change"));
+	json_t *p = json_object_get(j, "pending");
+	printf(_("pending: %lld folders with changes%s\n"),
+		(long long)json_integer_value(json_object_get(p, "dirty_folders")),
+		json_is_true(json_object_get(p, "full_scan")) ? _(", full scan due") : "");
+	printf(_("watched: %lld folders%s\n"), (long long)json_integer_value(json_object_get(j, "watches")),
+		json_is_true(json_object_get(j, "watch_incomplete")) ?
+		_(" (incomplete: see the daemon's log)") : "");
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(j, "watched"), i, e)
+		printf("  %s: %s\n", json_string_value(json_object_get(e, "path")),
+			json_string_value(json_object_get(e, "state")));
+}
+
+int cmd_status(int argc, char **argv)
+{
+	if (cli_help(argc, argv, status_usage))
+		return 0;
+	static const struct option opts[] = { { "socket", required_argument, NULL, 's' },
+		{ "config", required_argument, NULL, 'c' }, { "json", no_argument, NULL, 'j' },
+		{ 0 } };
+	char *sock = NULL;
+	const char *config = NULL;
+	int c, rc;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "s:c:", opts, NULL)) != -1) {
+		if (c == 's') {
+			free(sock);
+			sock = strdup(optarg);
+		} else if (c == 'c')
+			config = optarg;
+		else if (c == 'j')
+			g.json = 1;
+		else {
+			free(sock);
+			return cli_usage(status_usage);
+		}
+	}
+	if (optind != argc) {
+		free(sock);
+		return cli_usage(status_usage);
+	}
+	if (!sock && config && (rc = from_config(config, &sock, NULL)))
+		return rc;
+	char *reply = NULL;
+	struct cf_error err = { 0 };
+	rc = ctl_request(sock ? sock : CFG_DEFAULT_SOCKET, CTL_STATUS, &reply, &err);
+	free(sock);
+	if (rc)
+		return cli_fail(&err);
+	json_error_t jerr;
+	json_t *j = json_loads(reply, 0, &jerr);
+	free(reply);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return cli_error(CF_EXIT_ERROR, "%s", _("coffred sent an unreadable status"));
+	}
+	if (g.json) {
+		json_dumpf(j, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else {
+		print_status(j);
+	}
+	json_t *lb = json_object_get(j, "last_backup");
+	const char *res = json_is_object(lb) ? json_string_value(json_object_get(lb, "result")) : NULL;
+	rc = res && (strcmp(res, "failed") == 0) ? CF_EXIT_ERROR : 0;
+	json_decref(j);
+	return rc;
+}
+
+int cmd_log(int argc, char **argv)
+{
+	if (cli_help(argc, argv, log_usage))
+		return 0;
+	static const struct option opts[] = { { "state-dir", required_argument, NULL, 'd' },
+		{ "config", required_argument, NULL, 'c' }, { "json", no_argument, NULL, 'j' },
+		{ 0 } };
+	char *dir = NULL;
+	const char *config = NULL;
+	long limit = 20;
+	int c, rc;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "d:c:n:", opts, NULL)) != -1) {
+		if (c == 'd') {
+			free(dir);
+			dir = strdup(optarg);
+		} else if (c == 'c')
+			config = optarg;
+		else if (c == 'n')
+			limit = strtol(optarg, NULL, 10);
+		else if (c == 'j')
+			g.json = 1;
+		else {
+			free(dir);
+			return cli_usage(log_usage);
+		}
+	}
+	if (optind != argc || limit <= 0) {
+		free(dir);
+		return cli_usage(log_usage);
+	}
+	if (!dir && config && (rc = from_config(config, NULL, &dir)))
+		return rc;
+	char *path = util_path("%s/history.db", dir ? dir : CFG_DEFAULT_STATE_DIR);
+	free(dir);
+	sqlite3 *db = NULL;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		rc = cli_error(CF_EXIT_ERROR, _("cannot open the history '%s': %s"), path,
+			db ? sqlite3_errmsg(db) : "?");
+		sqlite3_close(db);
+		free(path);
+		return rc;
+	}
+	sqlite3_busy_timeout(db, 2000);
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT start, duration, result, snapshot, files, bytes_read, "
+		"bytes_added, entries, dirs_reused, full_scan, message FROM (SELECT * FROM runs "
+		"ORDER BY id DESC LIMIT ?) ORDER BY start, id", -1, &s, NULL) != SQLITE_OK) {
+		rc = cli_error(CF_EXIT_ERROR, _("cannot read the history '%s': %s"), path,
+			sqlite3_errmsg(db));
+		sqlite3_close(db);
+		free(path);
+		return rc;
+	}
+	free(path);
+	sqlite3_bind_int64(s, 1, limit);
+	json_t *arr = json_array();
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		time_t start = (time_t)sqlite3_column_int64(s, 0);
+		const char *res = (const char *)sqlite3_column_text(s, 2);
+		const char *snap = (const char *)sqlite3_column_text(s, 3);
+		const char *msg = (const char *)sqlite3_column_text(s, 10);
+		if (g.json) {
+			json_t *o = json_object();
+			json_object_set_new(o, "start", json_integer(start));
+			json_object_set_new(o, "duration", json_real(sqlite3_column_double(s, 1)));
+			json_object_set_new(o, "result", json_string(res ? res : ""));
+			json_object_set_new(o, "snapshot", snap && *snap ? json_string(snap) : json_null());
+			json_object_set_new(o, "files", json_integer(sqlite3_column_int64(s, 4)));
+			json_object_set_new(o, "bytes_read", json_integer(sqlite3_column_int64(s, 5)));
+			json_object_set_new(o, "bytes_added", json_integer(sqlite3_column_int64(s, 6)));
+			json_object_set_new(o, "entries", json_integer(sqlite3_column_int64(s, 7)));
+			json_object_set_new(o, "dirs_reused", json_integer(sqlite3_column_int64(s, 8)));
+			json_object_set_new(o, "full_scan", json_boolean(sqlite3_column_int(s, 9)));
+			json_object_set_new(o, "message", msg && *msg ? json_string(msg) : json_null());
+			json_array_append_new(arr, o);
+		} else {
+			char t[40], b[32];
+			struct tm tm;
+			localtime_r(&start, &tm);
+			strftime(t, sizeof t, "%Y-%m-%d %H:%M:%S", &tm);
+			printf("%s  %-9s %.8s  %lld files  +%s  %.1f s  %lld entries%s%s%s\n", t,
+				res ? res : "?", snap && *snap ? snap : "-",
+				(long long)sqlite3_column_int64(s, 4),
+				cli_bytes((unsigned long long)sqlite3_column_int64(s, 6), b),
+				sqlite3_column_double(s, 1), (long long)sqlite3_column_int64(s, 7),
+				sqlite3_column_int(s, 9) ? _(" (full scan)") : "",
+				msg && *msg ? ": " : "", msg && *msg ? msg : "");
+		}
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	if (g.json) {
+		json_dumpf(arr, stdout, JSON_INDENT(2));
+		putchar('\n');
+	}
+	json_decref(arr);
+	return 0;
+}
+
+int cmd_config(int argc, char **argv)
+{
+	if (cli_help(argc, argv, config_usage))
+		return 0;
+	if (argc < 2 || strcmp(argv[1], "check") != 0)
+		return cli_usage(config_usage);
+	static const struct option opts[] = { { "config", required_argument, NULL, 'c' }, { 0 } };
+	const char *file = CFG_DEFAULT_PATH;
+	int c;
+	argc--;
+	argv++;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		if (c == 'c')
+			file = optarg;
+		else
+			return cli_usage(config_usage);
+	}
+	if (optind != argc)
+		return cli_usage(config_usage);
+	struct cfg *cf = NULL;
+	char *problems = NULL;
+	struct cf_error err = { 0 };
+	int rc = cfg_load(file, &cf, &problems, &err);
+	if (rc == CF_EUSAGE) {
+		fflush(stdout);
+		fputs(problems, stderr);
+		free(problems);
+		return cli_error(CF_EXIT_ERROR, "%s", err.msg);
+	}
+	if (rc)
+		return cli_error(CF_EXIT_ERROR, "%s", err.msg);
+	if (!g.quiet)
+		printf(_("%s: valid (%zu folders, repository %s)\n"), file, cf->npaths,
+			cf->repository);
+	cfg_free(cf);
+	return 0;
+}

@@ -1,0 +1,814 @@
+/* coffred.c: the backup daemon. One epoll loop over the inotify fd (watch_), a timerfd for
+ * the schedule (sched_), a signalfd and the control socket (ctl_); the backup itself runs
+ * in a thread that reports back through an eventfd. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <systemd/sd-daemon.h>
+
+#include "coffre/backup.h"
+#include "coffre/cfg.h"
+#include "coffre/ctl.h"
+#include "coffre/error.h"
+#include "coffre/prune.h"
+#include "coffre/repo.h"
+#include "coffre/sched.h"
+#include "coffre/snap.h"
+#include "coffre/watch.h"
+#include "util.h"
+
+#define RETRY_DELAY 60			/* after a failed run */
+#define FULL_SCAN_EVERY (7 * 86400)	/* safety net */
+#define PRUNE_EVERY (7 * 86400)
+#define STOP_GRACE 4			/* seconds to wait for a cancelled backup */
+
+static const char usage_text[] =
+	"usage: coffred [--config FILE]\n"
+	"Watches the folders named in the configuration and backs them up on schedule.\n"
+	"Runs in the foreground and logs to stderr (systemd: Type=notify).\n"
+	"  --config FILE  the configuration (default " CFG_DEFAULT_PATH ")\n"
+	"Signals: SIGTERM stops (within 5 s, even during a backup), SIGHUP reloads the\n"
+	"configuration (an invalid file keeps the current one).\n";
+
+struct result {
+	int done;
+	time_t start;
+	double duration;
+	int code;		/* CF_* of the backup */
+	char result[16];	/* ok, partial, failed, cancelled */
+	char snapshot[65];
+	int full_scan;
+	struct backup_stats st;
+	char error[600];
+	int pruned;
+	char prune_error[600];
+};
+
+struct job {
+	struct cfg *cfg;	/* borrowed; kept alive until the job is joined */
+	struct watch *w;	/* borrowed likewise */
+	int do_prune;
+	int donefd;
+	volatile int *cancel;
+	struct result res;
+};
+
+struct daemon {
+	char *cfg_file;
+	struct cfg *cfg, *pending_cfg;
+	struct watch *w;
+	int ep, tfd, sfd, ctl, donefd, wdfd;
+	int stopping;
+	/* schedule */
+	time_t last_success, last_change, last_full, last_prune, next_due;
+	int change_during_run;
+	/* the running backup */
+	int running;
+	pthread_t th;
+	struct job *job;
+	volatile int cancel;
+	uint64_t mark;
+	struct result last;
+	int has_last;
+};
+
+static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void logf_(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("coffred: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+}
+
+static void iso_time(time_t t, char out[40])
+{
+	struct tm tm;
+	localtime_r(&t, &tm);
+	strftime(out, 40, "%Y-%m-%dT%H:%M:%S%z", &tm);
+}
+
+static void on_watch_warning(void *ctx, const char *msg)
+{
+	(void)ctx;
+	logf_("warning: %s", msg);
+}
+
+/* ---- the backup thread ---- */
+
+static int job_clean(void *ctx, const char *path)
+{
+	struct job *j = ctx;
+	return watch_clean(j->w, path);
+}
+
+static void job_warn(void *ctx, const char *path, const char *msg)
+{
+	(void)ctx;
+	logf_("warning: '%s': %s", path, msg);
+}
+
+static char *read_password(const char *file, struct cf_error *err)
+{
+	FILE *f = fopen(file, "re");
+	if (!f) {
+		cf_error_sys(err, CF_EIO, "cannot read the password file '%s'", file);
+		return NULL;
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n = getline(&line, &cap, f);
+	fclose(f);
+	if (n < 0) {
+		free(line);
+		return strdup("");
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = 0;
+	return line;
+}
+
+static int run_retention(struct repo *r, const struct cfg *c, struct cf_error *err)
+{
+	struct forget_policy p = { .daily = c->keep_daily, .weekly = c->keep_weekly,
+		.monthly = c->keep_monthly };
+	struct snap **list = NULL;
+	size_t n = 0;
+	int rc;
+	if ((rc = repo_lock(r, 1, err)))
+		return rc;
+	if ((rc = snap_list(r, &list, &n, NULL, err))) {
+		repo_unlock(r);
+		return rc;
+	}
+	uint8_t *keep = calloc(n ? n : 1, 1);
+	if (!keep || forget_select(list, n, &p, keep) < 0) {
+		rc = cf_error_set(err, keep ? CF_EUSAGE : CF_ENOMEM, "no retention rule");
+	} else {
+		for (size_t i = 0; i < n && rc == 0; i++)
+			if (!keep[i])
+				rc = snap_delete(r, list[i], err);
+	}
+	free(keep);
+	snap_list_free(list, n);
+	repo_unlock(r);
+	if (rc)
+		return rc;
+	struct prune_stats ps;
+	return prune_run(r, NULL, NULL, &ps, err);
+}
+
+static void *job_main(void *arg)
+{
+	struct job *j = arg;
+	struct result *res = &j->res;
+	struct cf_error err = { 0 };
+	struct repo *r = NULL;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	char *pw = read_password(j->cfg->password_file, &err);
+	struct repo_cred cred = { .password = pw };
+	int rc = pw ? repo_open(j->cfg->repository, &cred, &r, &err) : err.code;
+	free(pw);
+	if (rc == 0) {
+		struct backup_opts o = {
+			.paths = (const char *const *)j->cfg->paths, .npaths = j->cfg->npaths,
+			.excludes = (const char *const *)j->cfg->excludes,
+			.nexcludes = j->cfg->nexcludes, .clean = job_clean, .warn = job_warn,
+			.ctx = j, .cancel = j->cancel,
+		};
+		uint8_t id[32], parent[32];
+		int has_parent = 0;
+		rc = backup_run(r, &o, &res->st, id, parent, &has_parent, &err);
+		if (rc == 0 || rc == CF_EPARTIAL)
+			util_hex(res->snapshot, id, 32);
+	}
+	res->code = rc;
+	if (rc == 0 || rc == CF_EPARTIAL) {
+		snprintf(res->result, sizeof res->result, "%s", rc ? "partial" : "ok");
+	} else {
+		snprintf(res->result, sizeof res->result, "%s",
+			*j->cancel ? "cancelled" : "failed");
+		snprintf(res->error, sizeof res->error, "%s", err.msg[0] ? err.msg : "error");
+	}
+	if ((rc == 0 || rc == CF_EPARTIAL) && j->do_prune && !*j->cancel) {
+		struct cf_error perr = { 0 };
+		if (run_retention(r, j->cfg, &perr))
+			snprintf(res->prune_error, sizeof res->prune_error, "%s", perr.msg);
+		else
+			res->pruned = 1;
+	}
+	repo_free(r);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	res->duration = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	res->st.current = NULL;
+	uint64_t one = 1;
+	if (write(j->donefd, &one, sizeof one) != sizeof one)
+		abort();
+	return NULL;
+}
+
+/* ---- state: status JSON and run history ---- */
+
+static char *state_path(const struct daemon *d, const char *name)
+{
+	return util_path("%s/%s", d->cfg->state_dir, name);
+}
+
+static json_t *result_json(const struct result *r)
+{
+	char t[40];
+	json_t *o = json_object();
+	iso_time(r->start, t);
+	json_object_set_new(o, "start", json_integer(r->start));
+	json_object_set_new(o, "time", json_string(t));
+	json_object_set_new(o, "result", json_string(r->result));
+	json_object_set_new(o, "snapshot", r->snapshot[0] ? json_string(r->snapshot) : json_null());
+	json_object_set_new(o, "files", json_integer((json_int_t)(r->st.files_new +
+		r->st.files_changed + r->st.files_unchanged)));
+	json_object_set_new(o, "files_new", json_integer((json_int_t)r->st.files_new));
+	json_object_set_new(o, "files_changed", json_integer((json_int_t)r->st.files_changed));
+	json_object_set_new(o, "bytes_read", json_integer((json_int_t)r->st.bytes_read));
+	json_object_set_new(o, "bytes_added", json_integer((json_int_t)r->st.bytes_added));
+	json_object_set_new(o, "entries", json_integer((json_int_t)r->st.entries));
+	json_object_set_new(o, "dirs_reused", json_integer((json_int_t)r->st.dirs_reused));
+	json_object_set_new(o, "warnings", json_integer((json_int_t)r->st.warnings));
+	json_object_set_new(o, "duration", json_real(r->duration));
+	json_object_set_new(o, "full_scan", json_boolean(r->full_scan));
+	json_object_set_new(o, "error", r->error[0] ? json_string(r->error) : json_null());
+	if (r->prune_error[0])
+		json_object_set_new(o, "retention_error", json_string(r->prune_error));
+	json_object_set_new(o, "retention", json_boolean(r->pruned));
+	return o;
+}
+
+static json_t *time_or_null(time_t t)
+{
+	return t > 0 ? json_integer(t) : json_null();
+}
+
+static json_t *status_json(struct daemon *d)
+{
+	char t[40], sched[64];
+	struct watch_info wi;
+	watch_info(d->w, &wi);
+	json_t *o = json_object();
+	json_object_set_new(o, "state", json_string(d->running ? "running" : "idle"));
+	json_object_set_new(o, "pid", json_integer(getpid()));
+	json_object_set_new(o, "config", json_string(d->cfg_file));
+	json_object_set_new(o, "repository", json_string(d->cfg->repository));
+	sched_format(&d->cfg->schedule, sched, sizeof sched);
+	json_object_set_new(o, "schedule", json_string(sched));
+	json_object_set_new(o, "last_backup", d->has_last ? result_json(&d->last) : json_null());
+	json_object_set_new(o, "last_success", time_or_null(d->last_success));
+	json_object_set_new(o, "next_backup", time_or_null(d->next_due));
+	if (d->next_due > 0) {
+		iso_time(d->next_due, t);
+		json_object_set_new(o, "next_backup_time", json_string(t));
+	} else {
+		json_object_set_new(o, "next_backup_time", json_null());
+	}
+	json_t *p = json_object();
+	json_object_set_new(p, "dirty_folders", json_integer((json_int_t)wi.dirty));
+	json_object_set_new(p, "full_scan", json_boolean(wi.full_scan));
+	json_object_set_new(p, "last_change", time_or_null(d->last_change));
+	json_object_set_new(o, "pending", p);
+	json_t *wl = json_array();
+	for (size_t i = 0; i < d->cfg->npaths; i++) {
+		json_t *e = json_object();
+		struct stat st;
+		const char *state = watch_root_watched(d->w, d->cfg->paths[i]) ? "watched" :
+			stat(d->cfg->paths[i], &st) != 0 ? "missing" : "not watched";
+		json_object_set_new(e, "path", json_string(d->cfg->paths[i]));
+		json_object_set_new(e, "state", json_string(state));
+		json_array_append_new(wl, e);
+	}
+	json_object_set_new(o, "watched", wl);
+	json_object_set_new(o, "watches", json_integer((json_int_t)wi.watches));
+	json_object_set_new(o, "watch_incomplete", json_boolean(wi.incomplete));
+	json_object_set_new(o, "overflows", json_integer((json_int_t)wi.overflows));
+	json_object_set_new(o, "last_full_scan", time_or_null(d->last_full));
+	json_object_set_new(o, "last_retention", time_or_null(d->last_prune));
+	return o;
+}
+
+static void write_status(struct daemon *d)
+{
+	json_t *j = status_json(d);
+	char *text = json_dumps(j, JSON_INDENT(2));
+	json_decref(j);
+	char *path = state_path(d, "status.json");
+	struct cf_error err = { 0 };
+	if (text && path && util_write_atomic(path, text, strlen(text), 0, &err))
+		logf_("warning: cannot write the status file: %s", err.msg);
+	free(text);
+	free(path);
+}
+
+/* Restores the times of the last runs from the status file (catch-up after a restart). */
+static void read_status(struct daemon *d)
+{
+	char *path = state_path(d, "status.json");
+	json_t *j = path ? json_load_file(path, 0, NULL) : NULL;
+	free(path);
+	if (!j)
+		return;
+	d->last_success = (time_t)json_integer_value(json_object_get(j, "last_success"));
+	d->last_full = (time_t)json_integer_value(json_object_get(j, "last_full_scan"));
+	d->last_prune = (time_t)json_integer_value(json_object_get(j, "last_retention"));
+	json_t *lb = json_object_get(j, "last_backup");
+	if (json_is_object(lb)) {
+		struct result *r = &d->last;
+		d->has_last = 1;
+		r->start = (time_t)json_integer_value(json_object_get(lb, "start"));
+		snprintf(r->result, sizeof r->result, "%s",
+			json_string_value(json_object_get(lb, "result")) ?: "?");
+		snprintf(r->snapshot, sizeof r->snapshot, "%s",
+			json_string_value(json_object_get(lb, "snapshot")) ?: "");
+		snprintf(r->error, sizeof r->error, "%s",
+			json_string_value(json_object_get(lb, "error")) ?: "");
+		r->st.files_unchanged = (uint64_t)json_integer_value(json_object_get(lb, "files"));
+		r->st.bytes_read = (uint64_t)json_integer_value(json_object_get(lb, "bytes_read"));
+		r->st.bytes_added = (uint64_t)json_integer_value(json_object_get(lb, "bytes_added"));
+		r->st.entries = (uint64_t)json_integer_value(json_object_get(lb, "entries"));
+		r->st.dirs_reused = (uint64_t)json_integer_value(json_object_get(lb, "dirs_reused"));
+		r->duration = json_number_value(json_object_get(lb, "duration"));
+		r->full_scan = json_is_true(json_object_get(lb, "full_scan"));
+	}
+	json_decref(j);
+}
+
+static void record_history(struct daemon *d, const struct result *r)
+{
+	char *path = state_path(d, "history.db");
+	sqlite3 *db = NULL;
+	if (!path || sqlite3_open(path, &db) != SQLITE_OK) {
+		logf_("warning: cannot open the history '%s': %s", path ? path : "?",
+			db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		free(path);
+		return;
+	}
+	free(path);
+	sqlite3_busy_timeout(db, 2000);
+	char *emsg = NULL;
+	if (sqlite3_exec(db, "CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, "
+		"start INTEGER, duration REAL, result TEXT, snapshot TEXT, files INTEGER, "
+		"bytes_read INTEGER, bytes_added INTEGER, entries INTEGER, dirs_reused INTEGER, "
+		"full_scan INTEGER, message TEXT)", NULL, NULL, &emsg) != SQLITE_OK) {
+		logf_("warning: history: %s", emsg ? emsg : "?");
+		sqlite3_free(emsg);
+		sqlite3_close(db);
+		return;
+	}
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(db, "INSERT INTO runs (start, duration, result, snapshot, files, "
+		"bytes_read, bytes_added, entries, dirs_reused, full_scan, message) "
+		"VALUES (?,?,?,?,?,?,?,?,?,?,?)", -1, &s, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(s, 1, r->start);
+		sqlite3_bind_double(s, 2, r->duration);
+		sqlite3_bind_text(s, 3, r->result, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 4, r->snapshot, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, 5, (sqlite3_int64)(r->st.files_new + r->st.files_changed +
+			r->st.files_unchanged));
+		sqlite3_bind_int64(s, 6, (sqlite3_int64)r->st.bytes_read);
+		sqlite3_bind_int64(s, 7, (sqlite3_int64)r->st.bytes_added);
+		sqlite3_bind_int64(s, 8, (sqlite3_int64)r->st.entries);
+		sqlite3_bind_int64(s, 9, (sqlite3_int64)r->st.dirs_reused);
+		sqlite3_bind_int(s, 10, r->full_scan);
+		sqlite3_bind_text(s, 11, r->error, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			logf_("warning: history: %s", sqlite3_errmsg(db));
+	}
+	sqlite3_finalize(s);
+	/* Keep the history small. */
+	sqlite3_exec(db, "DELETE FROM runs WHERE id <= (SELECT max(id) FROM runs) - 1000",
+		NULL, NULL, NULL);
+	sqlite3_close(db);
+}
+
+/* ---- schedule ---- */
+
+static void notify_status(struct daemon *d)
+{
+	char t[40], line[200];
+	if (d->running)
+		snprintf(line, sizeof line, "STATUS=backing up");
+	else if (d->next_due > 0) {
+		iso_time(d->next_due, t);
+		snprintf(line, sizeof line, "STATUS=idle, last backup %s, next %s",
+			d->has_last ? d->last.result : "none", t);
+	} else {
+		snprintf(line, sizeof line, "STATUS=idle, last backup %s, waiting for changes",
+			d->has_last ? d->last.result : "none");
+	}
+	sd_notify(0, line);
+}
+
+static void rearm(struct daemon *d)
+{
+	time_t now = time(NULL);
+	time_t due = sched_next(&d->cfg->schedule, d->last_success, d->last_change, now);
+	if (due > 0 && d->has_last && d->last.code != 0 && d->last.code != CF_EPARTIAL &&
+	    due < d->last.start + RETRY_DELAY)
+		due = d->last.start + RETRY_DELAY;	/* a failed run is retried, not hammered */
+	d->next_due = due;
+	struct itimerspec its = { 0 };
+	if (due > 0)
+		its.it_value.tv_sec = due > now ? due : now;
+	if (due > 0 && its.it_value.tv_sec <= now)
+		its.it_value.tv_sec = now, its.it_value.tv_nsec = 1;
+	if (timerfd_settime(d->tfd, TFD_TIMER_ABSTIME, &its, NULL) != 0)
+		logf_("warning: cannot set the timer: %s", strerror(errno));
+	notify_status(d);
+	write_status(d);
+}
+
+static void start_backup(struct daemon *d)
+{
+	if (d->running || d->stopping)
+		return;
+	struct job *j = calloc(1, sizeof *j);
+	if (!j) {
+		logf_("error: out of memory");
+		return;
+	}
+	time_t now = time(NULL);
+	if (now - d->last_full >= FULL_SCAN_EVERY)
+		watch_request_full_scan(d->w);
+	/* Roots that were missing and came back are watched again (with a full scan). */
+	for (size_t i = 0; i < d->cfg->npaths; i++)
+		if (!watch_root_watched(d->w, d->cfg->paths[i])) {
+			struct cf_error err = { 0 };
+			if (watch_add_root(d->w, d->cfg->paths[i], &err) == 0)
+				watch_request_full_scan(d->w);
+		}
+	struct watch_info wi;
+	watch_info(d->w, &wi);
+	j->cfg = d->cfg;
+	j->w = d->w;
+	j->donefd = d->donefd;
+	j->cancel = &d->cancel;
+	j->do_prune = now - d->last_prune >= PRUNE_EVERY;
+	j->res.start = now;
+	j->res.full_scan = wi.full_scan || wi.incomplete;
+	d->cancel = 0;
+	d->mark = watch_mark(d->w);
+	d->change_during_run = 0;
+	if (pthread_create(&d->th, NULL, job_main, j) != 0) {
+		logf_("error: cannot start the backup thread: %s", strerror(errno));
+		free(j);
+		return;
+	}
+	d->job = j;
+	d->running = 1;
+	logf_("backup started (%s, %zu folders with changes)", j->res.full_scan ? "full scan" :
+		"changed folders only", wi.dirty);
+	notify_status(d);
+	write_status(d);
+}
+
+static void apply_cfg(struct daemon *d, struct cfg *c);
+
+static void finish_backup(struct daemon *d)
+{
+	uint64_t v;
+	if (read(d->donefd, &v, sizeof v) != sizeof v)
+		return;
+	if (!d->running)
+		return;
+	pthread_join(d->th, NULL);
+	d->running = 0;
+	struct job *j = d->job;
+	d->job = NULL;
+	struct result *r = &j->res;
+	d->last = *r;
+	d->has_last = 1;
+	if (r->code == 0 || r->code == CF_EPARTIAL) {
+		watch_clear(d->w, d->mark);
+		d->last_success = r->start;
+		if (r->full_scan)
+			d->last_full = r->start;
+		if (!d->change_during_run)
+			d->last_change = 0;
+		if (r->pruned)
+			d->last_prune = r->start;
+		logf_("backup %s: snapshot %.8s, %llu files, %llu entries examined, %llu folders "
+			"reused, read %llu bytes, added %llu bytes in %.1f s", r->result, r->snapshot,
+			(unsigned long long)(r->st.files_new + r->st.files_changed + r->st.files_unchanged),
+			(unsigned long long)r->st.entries, (unsigned long long)r->st.dirs_reused,
+			(unsigned long long)r->st.bytes_read, (unsigned long long)r->st.bytes_added,
+			r->duration);
+		if (r->prune_error[0])
+			logf_("warning: retention failed: %s", r->prune_error);
+	} else {
+		logf_("backup %s: %s", r->result, r->error);
+	}
+	record_history(d, r);
+	free(j);
+	if (d->pending_cfg) {
+		struct cfg *c = d->pending_cfg;
+		d->pending_cfg = NULL;
+		apply_cfg(d, c);
+	}
+	if (!d->stopping)
+		rearm(d);
+}
+
+/* ---- configuration ---- */
+
+static int build_watch(struct daemon *d, const struct cfg *c)
+{
+	struct watch *w = NULL;
+	struct cf_error err = { 0 };
+	if (watch_new(on_watch_warning, d, &w, &err)) {
+		logf_("error: %s", err.msg);
+		return -1;
+	}
+	for (size_t i = 0; i < c->npaths; i++)
+		if (watch_add_root(w, c->paths[i], &err))
+			logf_("warning: %s", err.msg);
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = watch_fd(w) };
+	if (epoll_ctl(d->ep, EPOLL_CTL_ADD, watch_fd(w), &ev) != 0) {
+		logf_("error: epoll: %s", strerror(errno));
+		watch_free(w);
+		return -1;
+	}
+	if (d->w) {
+		epoll_ctl(d->ep, EPOLL_CTL_DEL, watch_fd(d->w), NULL);
+		watch_free(d->w);
+	}
+	d->w = w;
+	struct watch_info wi;
+	watch_info(w, &wi);
+	logf_("watching %zu folders under %zu protected paths", wi.watches, c->npaths);
+	return 0;
+}
+
+static void apply_cfg(struct daemon *d, struct cfg *c)
+{
+	if (d->cfg && strcmp(d->cfg->socket, c->socket) != 0)
+		logf_("warning: the control socket moves only at restart (still '%s')",
+			d->cfg->socket);
+	if (build_watch(d, c)) {
+		logf_("keeping the previous configuration");
+		cfg_free(c);
+		return;
+	}
+	free(c->socket);
+	c->socket = strdup(d->cfg->socket);
+	cfg_free(d->cfg);
+	d->cfg = c;
+	if (c->schedule.kind == SCHED_AFTER_CHANGE)
+		d->last_change = time(NULL);	/* the new folders get their first backup */
+	logf_("configuration reloaded from '%s'", d->cfg_file);
+}
+
+static void print_problems(const char *problems)
+{
+	for (const char *p = problems; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		int len = nl ? (int)(nl - p) : (int)strlen(p);
+		logf_("%.*s", len, p);
+		p += len + (nl ? 1 : 0);
+	}
+}
+
+static void reload(struct daemon *d)
+{
+	struct cfg *c = NULL;
+	char *problems = NULL;
+	struct cf_error err = { 0 };
+	logf_("reloading the configuration '%s'", d->cfg_file);
+	if (cfg_load(d->cfg_file, &c, &problems, &err)) {
+		print_problems(problems);
+		logf_("error: %s: keeping the current configuration", err.msg);
+		free(problems);
+		return;
+	}
+	if (d->running) {
+		cfg_free(d->pending_cfg);
+		d->pending_cfg = c;
+		logf_("the new configuration applies when the running backup ends");
+		return;
+	}
+	apply_cfg(d, c);
+	rearm(d);
+}
+
+/* ---- control socket ---- */
+
+static void on_ctl(struct daemon *d)
+{
+	int fd = accept4(d->ctl, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	char req[256];
+	if (ctl_read_request(fd, req, sizeof req) == 0) {
+		if (strcmp(req, CTL_STATUS) == 0) {
+			json_t *j = status_json(d);
+			char *text = json_dumps(j, JSON_INDENT(2));
+			json_decref(j);
+			ctl_reply(fd, text ? text : "{}");
+			free(text);
+		} else if (strcmp(req, CTL_BACKUP) == 0) {
+			int was = d->running;
+			start_backup(d);
+			ctl_reply(fd, d->running ? (was ? "{\"ok\":true,\"already_running\":true}" :
+				"{\"ok\":true}") : "{\"ok\":false,\"error\":\"cannot start a backup\"}");
+		} else {
+			ctl_reply(fd, "{\"ok\":false,\"error\":\"unknown request\"}");
+		}
+	}
+	close(fd);
+}
+
+/* ---- main ---- */
+
+static int add_fd(struct daemon *d, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+	return epoll_ctl(d->ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static void stop_backup(struct daemon *d)
+{
+	if (!d->running)
+		return;
+	logf_("stopping the running backup");
+	d->cancel = 1;
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += STOP_GRACE;
+	if (pthread_timedjoin_np(d->th, NULL, &dl) == 0) {
+		d->running = 0;
+		struct result *r = &d->job->res;
+		d->last = *r;
+		d->has_last = 1;
+		record_history(d, r);
+		free(d->job);
+		d->job = NULL;
+	} else {
+		/* Leaving now is as safe as kill -9: nothing half-written is ever referenced. */
+		logf_("warning: the backup did not stop in %d s; leaving it unfinished", STOP_GRACE);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' }, { 0 } };
+	struct daemon D = { .cfg_file = CFG_DEFAULT_PATH, .ctl = -1, .wdfd = -1 };
+	struct daemon *d = &D;
+	int c;
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		if (c == 'c') {
+			d->cfg_file = optarg;
+		} else if (c == 'h') {
+			fputs(usage_text, stdout);
+			return 0;
+		} else {
+			fputs(usage_text, stderr);
+			return CF_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fputs(usage_text, stderr);
+		return CF_EXIT_USAGE;
+	}
+	char *problems = NULL;
+	struct cf_error err = { 0 };
+	if (cfg_load(d->cfg_file, &d->cfg, &problems, &err)) {
+		print_problems(problems);
+		logf_("error: %s: not starting", err.msg);
+		free(problems);
+		return CF_EXIT_ERROR;
+	}
+	if (mkdir(d->cfg->state_dir, 0750) != 0 && errno != EEXIST) {
+		logf_("error: cannot create the state folder '%s': %s", d->cfg->state_dir,
+			strerror(errno));
+		return CF_EXIT_ERROR;
+	}
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);	/* before any thread starts */
+	d->ep = epoll_create1(EPOLL_CLOEXEC);
+	d->sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	d->tfd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+	d->donefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->ep < 0 || d->sfd < 0 || d->tfd < 0 || d->donefd < 0 || add_fd(d, d->sfd) ||
+	    add_fd(d, d->tfd) || add_fd(d, d->donefd)) {
+		logf_("error: cannot set up the event loop: %s", strerror(errno));
+		return CF_EXIT_ERROR;
+	}
+	d->ctl = ctl_listen(d->cfg->socket, &err);
+	if (d->ctl < 0 || add_fd(d, d->ctl)) {
+		logf_("error: %s", err.msg);
+		return CF_EXIT_ERROR;
+	}
+	uint64_t wd_usec = 0;
+	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
+		d->wdfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		struct itimerspec its = { .it_interval = { (time_t)(wd_usec / 2000000),
+			(long)(wd_usec / 2 % 1000000) * 1000 } };
+		its.it_value = its.it_interval;
+		if (d->wdfd < 0 || timerfd_settime(d->wdfd, 0, &its, NULL) || add_fd(d, d->wdfd))
+			logf_("warning: cannot set up the watchdog timer");
+	}
+	read_status(d);
+	if (build_watch(d, d->cfg))
+		return CF_EXIT_ERROR;
+	if (d->cfg->schedule.kind == SCHED_AFTER_CHANGE)
+		d->last_change = time(NULL);	/* changes made while stopped are unknown */
+	logf_("started (pid %d), control socket '%s'", (int)getpid(), d->cfg->socket);
+	rearm(d);
+	sd_notify(0, "READY=1");
+	while (!d->stopping) {
+		struct epoll_event evs[8];
+		int n = epoll_wait(d->ep, evs, 8, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			logf_("error: epoll_wait: %s", strerror(errno));
+			break;
+		}
+		for (int i = 0; i < n && !d->stopping; i++) {
+			int fd = evs[i].data.fd;
+			if (fd == d->sfd) {
+				struct signalfd_siginfo si;
+				while (read(d->sfd, &si, sizeof si) == sizeof si) {
+					if (si.ssi_signo == SIGHUP)
+						reload(d);
+					else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+						d->stopping = 1;
+				}
+			} else if (fd == d->tfd) {
+				uint64_t v;
+				if (read(d->tfd, &v, sizeof v) < 0 && errno != EAGAIN)
+					logf_("warning: timer: %s", strerror(errno));
+				/* time() reads a coarse clock that may lag the timer by a tick. */
+				if (d->next_due > 0 && time(NULL) + 1 >= d->next_due)
+					start_backup(d);
+				else if (!d->running)
+					rearm(d);
+			} else if (fd == d->donefd) {
+				finish_backup(d);
+			} else if (fd == d->ctl) {
+				on_ctl(d);
+			} else if (fd == d->wdfd) {
+				uint64_t v;
+				if (read(d->wdfd, &v, sizeof v) > 0)
+					sd_notify(0, "WATCHDOG=1");
+			} else if (d->w && fd == watch_fd(d->w)) {
+				int k = watch_process(d->w);
+				if (k > 0) {
+					d->last_change = time(NULL);
+					if (d->running)
+						d->change_during_run = 1;
+					else if (d->cfg->schedule.kind == SCHED_AFTER_CHANGE)
+						rearm(d);
+				}
+			}
+		}
+	}
+	sd_notify(0, "STOPPING=1");
+	logf_("stopping");
+	stop_backup(d);
+	write_status(d);
+	if (d->ctl >= 0) {
+		close(d->ctl);
+		unlink(d->cfg->socket);
+	}
+	if (d->running)
+		_exit(0);	/* the backup thread is still inside the engine */
+	watch_free(d->w);
+	cfg_free(d->cfg);
+	cfg_free(d->pending_cfg);
+	logf_("stopped");
+	return 0;
+}

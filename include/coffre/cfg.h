@@ -1,0 +1,38 @@
+/* cfg.h: the daemon's configuration file (INI, parsed with inih): folders to protect, their
+ * excludes, the repository, the schedule, the retention, the control socket and state. */
+#ifndef COFFRE_CFG_H
+#define COFFRE_CFG_H
+
+#include <stddef.h>
+
+#include "coffre/sched.h"
+
+struct cf_error;
+
+#define CFG_DEFAULT_PATH "/etc/coffre/coffre.conf"
+#define CFG_DEFAULT_SOCKET "/run/coffre/coffred.sock"
+#define CFG_DEFAULT_STATE_DIR "/var/lib/coffre"
+
+/* A loaded configuration (a value record: read its fields, release with cfg_free). */
+struct cfg {
+	char *file;
+	char **paths;		/* [backup] path = ... (several) */
+	size_t npaths;
+	char **excludes;	/* the defaults, then [backup] exclude = ... */
+	size_t nexcludes;
+	char *repository;
+	char *password_file;
+	struct sched_spec schedule;
+	int keep_daily, keep_weekly, keep_monthly;
+	char *socket;		/* [daemon] socket */
+	char *state_dir;	/* [daemon] state-dir */
+};
+
+/* cfg_load(file, ret, ret_problems, err): parse and validate ${file}. Returns 0 and sets
+ * ${ret}; or CF_EUSAGE when the file has problems: ${ret_problems} (malloc'd) then holds
+ * one line per problem, "FILE:LINE: message" (LINE 0 when it concerns the whole file);
+ * or CF_EIO/CF_ENOENT when the file cannot be read (message in ${err}). */
+int cfg_load(const char *file, struct cfg **ret, char **ret_problems, struct cf_error *err);
+void cfg_free(struct cfg *c);
+
+#endif

@@ -1,0 +1,227 @@
+/* test_backup_clean.c: backup_run with a clean() predicate (agent/backup.c) reuses the parent's
+ * subtrees unread: a change deep in one folder costs a few entries, not a full walk, and the
+ * snapshot still restores identical to the tree. The same with the watcher (agent/watch.c)
+ * supplying the predicate from real inotify events. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "coffre/backup.h"
+#include "coffre/error.h"
+#include "coffre/repo.h"
+#include "coffre/restore.h"
+#include "coffre/snap.h"
+#include "coffre/watch.h"
+
+#define NDIRS 20
+#define NFILES 10
+
+static char dir[256], repo[300], src[300], target[300], changed_dir[400];
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)flag;
+	(void)f;
+	return remove(p);
+}
+
+static void put(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* NDIRS folders a/dNN/sub/deep, each with NFILES files at every level. */
+static void make_tree(void)
+{
+	char p[600];
+	assert_int_equal(mkdir(src, 0700), 0);
+	for (int d = 0; d < NDIRS; d++) {
+		snprintf(p, sizeof p, "%s/d%02d", src, d);
+		assert_int_equal(mkdir(p, 0700), 0);
+		snprintf(p, sizeof p, "%s/d%02d/sub", src, d);
+		assert_int_equal(mkdir(p, 0700), 0);
+		snprintf(p, sizeof p, "%s/d%02d/sub/deep", src, d);
+		assert_int_equal(mkdir(p, 0700), 0);
+		for (int k = 0; k < NFILES; k++) {
+			char f[700], text[64];
+			snprintf(text, sizeof text, "folder %d file %d\n", d, k);
+			snprintf(f, sizeof f, "%s/d%02d/f%d.txt", src, d, k);
+			put(f, text);
+			snprintf(f, sizeof f, "%s/d%02d/sub/deep/g%d.txt", src, d, k);
+			put(f, text);
+		}
+	}
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof dir, "%s/test_backup_clean.XXXXXX",
+		getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(repo, sizeof repo, "%s/repo", dir);
+	snprintf(src, sizeof src, "%s/src", dir);
+	snprintf(target, sizeof target, "%s/restore", dir);
+	snprintf(changed_dir, sizeof changed_dir, "%s/d07/sub/deep", src);
+	char rk[REPO_RECOVERY_TEXT], id[65];
+	struct cf_error err = { 0 };
+	return repo_init(repo, "pw", NULL, rk, id, &err);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
+
+/* Dirty: the changed folder and its ancestors; every other folder is clean. */
+static int clean_but_changed(void *ctx, const char *path)
+{
+	(void)ctx;
+	size_t n = strlen(path);
+	return !(strncmp(changed_dir, path, n) == 0 &&
+		(changed_dir[n] == 0 || changed_dir[n] == '/'));
+}
+
+static void backup(struct repo *r, int (*clean)(void *, const char *), void *ctx,
+	struct backup_stats *st, uint8_t id[32])
+{
+	const char *paths[] = { src };
+	struct backup_opts o = { .paths = paths, .npaths = 1, .clean = clean, .ctx = ctx };
+	uint8_t parent[32];
+	int has_parent;
+	struct cf_error err = { 0 };
+	memset(st, 0, sizeof *st);
+	int rc = backup_run(r, &o, st, id, parent, &has_parent, &err);
+	if (rc)
+		print_error("backup_run: %d %s\n", rc, err.msg);
+	assert_int_equal(rc, 0);
+}
+
+/* Restores ${id} and compares every file with the tree (diff -r). */
+static void restore_matches(struct repo *r, const uint8_t id[32])
+{
+	struct snap *s = NULL;
+	struct cf_error err = { 0 };
+	struct restore_stats rs;
+	nftw(target, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	assert_int_equal(snap_load(r, id, &s, &err), 0);
+	struct restore_opts o = { .target = target, .verify = 1 };
+	assert_int_equal(restore_run(r, s, &o, &rs, &err), 0);
+	snap_free(s);
+	char cmd[1200];
+	snprintf(cmd, sizeof cmd, "diff -r '%s' '%s%s' >&2", src, target, src);
+	assert_int_equal(system(cmd), 0);
+}
+
+static struct repo *open_repo(void)
+{
+	struct repo *r = NULL;
+	struct repo_cred cred = { .password = "pw" };
+	struct cf_error err = { 0 };
+	assert_int_equal(repo_open(repo, &cred, &r, &err), 0);
+	return r;
+}
+
+static void test_clean_predicate(void **state)
+{
+	(void)state;
+	make_tree();
+	struct repo *r = open_repo();
+	struct backup_stats full, inc;
+	uint8_t id1[32], id2[32];
+	backup(r, NULL, NULL, &full, id1);
+	/* A change deep in one folder (the mtime moves on for sure). */
+	char f[700];
+	snprintf(f, sizeof f, "%s/g3.txt", changed_dir);
+	put(f, "changed, and longer than before\n");
+	struct timespec ts[2] = { { 2000000000, 0 }, { 2000000000, 0 } };
+	utimensat(AT_FDCWD, f, ts, 0);
+	backup(r, clean_but_changed, NULL, &inc, id2);
+	print_message("full walk: %llu entries; with clean(): %llu entries, %llu folders reused\n",
+		(unsigned long long)full.entries, (unsigned long long)inc.entries,
+		(unsigned long long)inc.dirs_reused);
+	assert_int_equal(inc.files_changed, 1);
+	assert_int_equal(inc.dirs_reused, NDIRS - 1);
+	assert_true(inc.entries * 5 < full.entries);
+	restore_matches(r, id2);
+	repo_free(r);
+}
+
+static void test_watch_predicate(void **state)
+{
+	(void)state;
+	struct repo *r = open_repo();
+	struct watch *w = NULL;
+	struct cf_error err = { 0 };
+	assert_int_equal(watch_new(NULL, NULL, &w, &err), 0);
+	assert_int_equal(watch_add_root(w, src, &err), 0);
+	/* A new watcher wants a full scan first. */
+	assert_int_equal(watch_clean(w, src), 0);
+	struct backup_stats st;
+	uint8_t id[32];
+	uint64_t mark = watch_mark(w);
+	backup(r, watch_clean, w, &st, id);
+	watch_clear(w, mark);
+	assert_int_equal(st.dirs_reused, 0);
+	assert_int_equal(watch_clean(w, src), 1);
+	/* Changes: a file modified in d03/sub/deep, a folder created with a file in d11. */
+	char p[700];
+	snprintf(p, sizeof p, "%s/d03/sub/deep/g1.txt", src);
+	put(p, "modified through the watcher\n");
+	snprintf(p, sizeof p, "%s/d11/new", src);
+	assert_int_equal(mkdir(p, 0700), 0);
+	snprintf(p, sizeof p, "%s/d11/new/n.txt", src);
+	put(p, "new\n");
+	assert_true(watch_process(w) > 0);
+	snprintf(p, sizeof p, "%s/d03", src);
+	assert_int_equal(watch_clean(w, p), 0);
+	snprintf(p, sizeof p, "%s/d04", src);
+	assert_int_equal(watch_clean(w, p), 1);
+	struct watch_info wi;
+	watch_info(w, &wi);
+	assert_int_equal(wi.watches, 1 + 3 * NDIRS + 1);
+	mark = watch_mark(w);
+	backup(r, watch_clean, w, &st, id);
+	/* A change during the run stays dirty after clearing. */
+	snprintf(p, sizeof p, "%s/d15/late.txt", src);
+	put(p, "late\n");
+	assert_true(watch_process(w) > 0);
+	watch_clear(w, mark);
+	snprintf(p, sizeof p, "%s/d15", src);
+	assert_int_equal(watch_clean(w, p), 0);
+	snprintf(p, sizeof p, "%s/d03", src);
+	assert_int_equal(watch_clean(w, p), 1);
+	/* Every top folder but d03 and d11, plus d11/sub (clean inside a dirty folder). */
+	assert_int_equal(st.dirs_reused, NDIRS - 2 + 1);
+	snprintf(p, sizeof p, "%s/d15/late.txt", src);
+	unlink(p);
+	restore_matches(r, id);
+	watch_free(w);
+	repo_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_clean_predicate),
+		cmocka_unit_test(test_watch_predicate),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,196 @@
+/* test_cfg.c: the configuration file (agent/cfg.c): defaults, every key, and the problems
+ * reported line by line. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "coffre/cfg.h"
+#include "coffre/error.h"
+
+static char dir[256], conf[300], pw[300], src1[300], src2[300];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof dir, "%s/test_cfg.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(conf, sizeof conf, "%s/coffre.conf", dir);
+	snprintf(pw, sizeof pw, "%s/password", dir);
+	snprintf(src1, sizeof src1, "%s/docs", dir);
+	snprintf(src2, sizeof src2, "%s/compta", dir);
+	FILE *f = fopen(pw, "w");
+	if (!f)
+		return -1;
+	fputs("secret\n", f);
+	fclose(f);
+	chmod(pw, 0600);
+	mkdir(src1, 0700);
+	mkdir(src2, 0700);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	unlink(conf);
+	unlink(pw);
+	rmdir(src1);
+	rmdir(src2);
+	rmdir(dir);
+	return 0;
+}
+
+static void write_conf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void write_conf(const char *fmt, ...)
+{
+	FILE *f = fopen(conf, "w");
+	assert_non_null(f);
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fclose(f);
+}
+
+static void test_minimal_defaults(void **state)
+{
+	(void)state;
+	write_conf("[backup]\npath = %s\nrepository = /media/usb/coffre\npassword-file = %s\n",
+		src1, pw);
+	struct cfg *c = NULL;
+	char *problems = NULL;
+	struct cf_error err = { 0 };
+	assert_int_equal(cfg_load(conf, &c, &problems, &err), 0);
+	assert_null(problems);
+	assert_int_equal(c->npaths, 1);
+	assert_string_equal(c->paths[0], src1);
+	assert_string_equal(c->repository, "/media/usb/coffre");
+	assert_int_equal(c->schedule.kind, SCHED_DAILY);
+	assert_int_equal(c->schedule.hour, 19);
+	assert_int_equal(c->schedule.minute, 30);
+	assert_int_equal(c->keep_daily, 14);
+	assert_int_equal(c->keep_weekly, 8);
+	assert_int_equal(c->keep_monthly, 24);
+	assert_int_equal(c->nexcludes, 4);
+	assert_string_equal(c->excludes[0], "~$*");
+	assert_string_equal(c->excludes[1], "*.tmp");
+	assert_string_equal(c->excludes[2], "Thumbs.db");
+	assert_string_equal(c->excludes[3], ".~lock.*#");
+	assert_string_equal(c->socket, CFG_DEFAULT_SOCKET);
+	assert_string_equal(c->state_dir, CFG_DEFAULT_STATE_DIR);
+	cfg_free(c);
+}
+
+static void test_every_key(void **state)
+{
+	(void)state;
+	write_conf("# shop\n[backup]\npath = %s\npath = %s//\nexclude = *.bak\n"
+		"repository = /srv/coffre\npassword-file = %s\nschedule = every 2 h\n"
+		"keep-daily = 7\nkeep-weekly = 4\nkeep-monthly = 0\n\n[daemon]\n"
+		"socket = /tmp/x.sock\nstate-dir = /tmp/state\n", src1, src2, pw);
+	struct cfg *c = NULL;
+	char *problems = NULL;
+	struct cf_error err = { 0 };
+	assert_int_equal(cfg_load(conf, &c, &problems, &err), 0);
+	assert_int_equal(c->npaths, 2);
+	assert_string_equal(c->paths[1], src2);
+	assert_int_equal(c->nexcludes, 5);
+	assert_string_equal(c->excludes[4], "*.bak");
+	assert_int_equal(c->schedule.kind, SCHED_EVERY);
+	assert_int_equal(c->schedule.seconds, 7200);
+	assert_int_equal(c->keep_daily, 7);
+	assert_int_equal(c->keep_weekly, 4);
+	assert_int_equal(c->keep_monthly, 0);
+	assert_string_equal(c->socket, "/tmp/x.sock");
+	assert_string_equal(c->state_dir, "/tmp/state");
+	cfg_free(c);
+}
+
+static int has_line(const char *problems, const char *needle)
+{
+	return problems && strstr(problems, needle) != NULL;
+}
+
+static void test_problems_line_by_line(void **state)
+{
+	(void)state;
+	chmod(pw, 0640);
+	write_conf("[backup]\n"			/* 1 */
+		"path = %s\n"			/* 2 */
+		"path = %s/missing\n"		/* 3 */
+		"repository = /srv/coffre\n"	/* 4 */
+		"password-file = %s\n"		/* 5 */
+		"schedule = twice a day\n"	/* 6 */
+		"colour = blue\n"		/* 7 */
+		"keep-daily = many\n"		/* 8 */
+		"path = relative/dir\n"		/* 9 */
+		"[alarms]\n"			/* 10 */
+		"mail = a@b\n",			/* 11 */
+		src1, dir, pw);
+	struct cfg *c = NULL;
+	char *problems = NULL;
+	struct cf_error err = { 0 };
+	assert_int_equal(cfg_load(conf, &c, &problems, &err), CF_EUSAGE);
+	assert_null(c);
+	assert_non_null(problems);
+	char want[700];
+	snprintf(want, sizeof want, "%s:3: folder '%s/missing' is missing", conf, dir);
+	assert_true(has_line(problems, want));
+	snprintf(want, sizeof want, "%s:5: password file '%s' is readable by group or others", conf, pw);
+	assert_true(has_line(problems, want));
+	snprintf(want, sizeof want, "%s:6: schedule 'twice a day' not understood", conf);
+	assert_true(has_line(problems, want));
+	snprintf(want, sizeof want, "%s:7: unknown key 'colour' in section [backup]", conf);
+	assert_true(has_line(problems, want));
+	snprintf(want, sizeof want, "%s:8: 'keep-daily' must be a whole number", conf);
+	assert_true(has_line(problems, want));
+	snprintf(want, sizeof want, "%s:9: folder 'relative/dir' is not an absolute path", conf);
+	assert_true(has_line(problems, want));
+	snprintf(want, sizeof want, "%s:11: unknown section [alarms]", conf);
+	assert_true(has_line(problems, want));
+	assert_true(strstr(err.msg, "7 problems") != NULL);
+	free(problems);
+	chmod(pw, 0600);
+}
+
+static void test_missing_essentials_and_syntax(void **state)
+{
+	(void)state;
+	write_conf("[backup]\nthis line has no equals sign\n");
+	struct cfg *c = NULL;
+	char *problems = NULL;
+	struct cf_error err = { 0 };
+	assert_int_equal(cfg_load(conf, &c, &problems, &err), CF_EUSAGE);
+	char want[400];
+	snprintf(want, sizeof want, "%s:2: syntax error", conf);
+	assert_true(has_line(problems, want));
+	assert_true(has_line(problems, "no folder to protect"));
+	assert_true(has_line(problems, "no repository"));
+	assert_true(has_line(problems, "no password file"));
+	free(problems);
+	problems = NULL;
+	assert_int_equal(cfg_load("/nonexistent/coffre.conf", &c, &problems, &err), CF_ENOENT);
+	assert_null(problems);
+	assert_true(strstr(err.msg, "/nonexistent/coffre.conf") != NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_minimal_defaults),
+		cmocka_unit_test(test_every_key),
+		cmocka_unit_test(test_problems_line_by_line),
+		cmocka_unit_test(test_missing_essentials_and_syntax),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

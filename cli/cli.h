@@ -19,6 +19,12 @@ struct cli {
 	const char *password_file;
 	const char *recovery_file;
 	const char *escrow_file;
+	/* Destination settings for --repo s3://... and sftp://... */
+	const char *s3_keys_file;
+	const char *s3_region;
+	const char *sftp_key_file;
+	const char *sftp_host_key;
+	const char *upload_limit;
 	int json;
 	int quiet;
 	int progress;		/* stderr is a terminal and not quiet */
@@ -53,6 +59,9 @@ int cli_usage(const char *usage);
 /* cli_help(argc, argv, usage): if --help or -h is among the args, print usage and return 1. */
 int cli_help(int argc, char **argv, const char *usage);
 
+struct dst_options;
+/* cli_dst_options(ret): the destination settings from the options and environment. */
+int cli_dst_options(struct dst_options *ret);
 /* cli_open_repo(ret): open --repo with the password or recovery key. Exit code or 0. */
 int cli_open_repo(struct repo **ret);
 /* cli_read_password(prompt, confirm, ret): from file, env or terminal (malloc'd). */

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "coffre/dst.h"
 #include "coffre/repo.h"
 
 static const char init_usage[] =
@@ -52,7 +53,12 @@ int cmd_init(int argc, char **argv)
 	}
 	char rec[REPO_RECOVERY_TEXT], id[65];
 	struct cf_error err = { 0 };
-	rc = repo_init(g.repo, pw, escrow, rec, id, &err);
+	struct dst_options opt;
+	if ((rc = cli_dst_options(&opt))) {
+		free(pw);
+		return rc;
+	}
+	rc = repo_init_at(g.repo, &opt, pw, escrow, rec, id, &err);
 	free(pw);
 	if (rc)
 		return cli_fail(&err);

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "coffre/dst.h"
 #include "coffre/repo.h"
 #include "coffre/snap.h"
 
@@ -46,6 +47,9 @@ static void usage(FILE *f)
 		     "[--json] [-q] COMMAND [ARGS]\n\ncommands:\n"));
 	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
 		fprintf(f, "  %-14s %s\n", commands[i].name, _(commands[i].help));
+	fprintf(f, _("\nrepositories: a folder, usb:LABEL, s3://host[:port]/bucket[/prefix] "
+		     "(--s3-keys-file F, --s3-region R),\n  sftp://user@host[:port]/path "
+		     "(--sftp-key-file F, --sftp-host-key SHA256:...), --upload-limit 200KiB/s\n"));
 	fprintf(f, _("\nenvironment: COFFRE_REPOSITORY, COFFRE_PASSWORD_FILE, COFFRE_PASSWORD\n"
 		     "exit codes: 0 ok, 1 error, 2 usage, 3 partial backup, 4 damaged data,\n"
 		     "            10 no repository, 11 locked, 12 wrong password or key,\n"
@@ -255,6 +259,37 @@ int cli_read_password(const char *file, const char *prompt, int confirm, char **
 	return 0;
 }
 
+static const char *opt_env(const char *v, const char *env)
+{
+	return v ? v : getenv(env);
+}
+
+int cli_dst_options(struct dst_options *o)
+{
+	memset(o, 0, sizeof *o);
+	o->s3_keys_file = opt_env(g.s3_keys_file, "COFFRE_S3_KEYS_FILE");
+	o->s3_region = opt_env(g.s3_region, "COFFRE_S3_REGION");
+	o->sftp_key_file = opt_env(g.sftp_key_file, "COFFRE_SFTP_KEY_FILE");
+	o->sftp_host_sha256 = opt_env(g.sftp_host_key, "COFFRE_SFTP_HOST_KEY");
+	const char *lim = opt_env(g.upload_limit, "COFFRE_UPLOAD_LIMIT");
+	if (lim && *lim) {
+		/* "200KiB/s", "1MiB/s", "500000" (bytes per second) */
+		char *end;
+		double v = strtod(lim, &end);
+		if (strncmp(end, "KiB", 3) == 0)
+			v *= 1024, end += 3;
+		else if (strncmp(end, "MiB", 3) == 0)
+			v *= 1048576, end += 3;
+		if (strcmp(end, "/s") == 0)
+			end += 2;
+		if (*end || v <= 0)
+			return cli_error(CF_EXIT_USAGE, _("cannot read the upload limit '%s' "
+							  "(for example 200KiB/s)"), lim);
+		o->upload_limit = (uint64_t)v;
+	}
+	return 0;
+}
+
 int cli_open_repo(struct repo **ret)
 {
 	if (!g.repo || !*g.repo)
@@ -281,7 +316,12 @@ int cli_open_repo(struct repo **ret)
 		cred.password = secret;
 	}
 	struct cf_error err = { 0 };
-	rc = repo_open(g.repo, &cred, ret, &err);
+	struct dst_options opt;
+	if ((rc = cli_dst_options(&opt))) {
+		free(secret);
+		return rc;
+	}
+	rc = repo_open_at(g.repo, &opt, &cred, ret, &err);
 	free(secret);
 	return rc ? cli_fail(&err) : 0;
 }
@@ -321,6 +361,16 @@ static int parse_globals(int argc, char **argv, int *bad)
 			slot = &g.recovery_file;
 		else if (strcmp(a, "--escrow-key-file") == 0)
 			slot = &g.escrow_file;
+		else if (strcmp(a, "--s3-keys-file") == 0)
+			slot = &g.s3_keys_file;
+		else if (strcmp(a, "--s3-region") == 0)
+			slot = &g.s3_region;
+		else if (strcmp(a, "--sftp-key-file") == 0)
+			slot = &g.sftp_key_file;
+		else if (strcmp(a, "--sftp-host-key") == 0)
+			slot = &g.sftp_host_key;
+		else if (strcmp(a, "--upload-limit") == 0)
+			slot = &g.upload_limit;
 		if (slot) {
 			if (i + 1 >= argc) {
 				cli_error(CF_EXIT_USAGE, _("option '%s' needs a value"), a);

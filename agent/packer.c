@@ -15,6 +15,10 @@
 #define QUEUE_BYTES (8u << 20)
 #define QUEUE_JOBS 1024
 #define MAX_WORKERS 8
+/* Idle workers are woken for a batch, not for every small blob: a tree of tiny files would
+ * otherwise cost a context switch per file. */
+#define BATCH_JOBS 64
+#define BATCH_BYTES (512u << 10)
 
 struct job {
 	uint8_t id[32];
@@ -28,7 +32,7 @@ struct packer {
 	pthread_mutex_t mu;
 	pthread_cond_t can_take, can_put, idle;
 	struct job q[QUEUE_JOBS];
-	size_t head, count, bytes, busy;
+	size_t head, count, bytes, busy, waiting;
 	int stop;
 	int failed;
 	struct cf_error err;
@@ -91,8 +95,11 @@ static void *worker(void *arg)
 	struct buf z = { 0 }, frame = { 0 };
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		while (!p->stop && p->count == 0)
+		while (!p->stop && p->count == 0) {
+			p->waiting++;
 			pthread_cond_wait(&p->can_take, &p->mu);
+			p->waiting--;
+		}
 		if (p->count == 0 && p->stop)
 			break;
 		struct job j = p->q[p->head];
@@ -187,7 +194,8 @@ int packer_add(struct packer *p, int type, const uint8_t id[32], const void *dat
 	j->data = copy;
 	p->count++;
 	p->bytes += n;
-	pthread_cond_signal(&p->can_take);
+	if (p->waiting && (p->count >= BATCH_JOBS || p->bytes >= BATCH_BYTES))
+		pthread_cond_signal(&p->can_take);
 	pthread_mutex_unlock(&p->mu);
 	return 0;
 }
@@ -196,6 +204,7 @@ int packer_flush(struct packer *p, struct blob_pack **ret_packs, size_t *ret_n,
 	struct cf_error *err)
 {
 	pthread_mutex_lock(&p->mu);
+	pthread_cond_broadcast(&p->can_take);	/* the last, partial batch */
 	while (p->count || p->busy)
 		pthread_cond_wait(&p->idle, &p->mu);
 	for (int t = 0; t < _BLOB_TYPE_MAX; t++)

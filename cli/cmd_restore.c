@@ -91,7 +91,7 @@ int cmd_restore(int argc, char **argv)
 			if (verify)
 				printf(_("; %llu files verified"), (unsigned long long)st.verified);
 			printf("\n");
-		} else {
+		} else if (g.json) {
 			printf("{\"snapshot\": \"%s\", \"files\": %llu, \"dirs\": %llu, \"links\": %llu, "
 			       "\"bytes\": %llu, \"refused\": %llu, \"damaged\": %llu, "
 			       "\"verified\": %llu, \"verify_failed\": %llu, \"duration\": %.3f}\n",

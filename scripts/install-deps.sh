@@ -5,8 +5,16 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 PKGS=(build-essential cmake pkg-config gettext python3
 	libsodium-dev libzstd-dev libarchive-dev libsqlite3-dev libjansson-dev libcmocka-dev
-	libinih-dev libsystemd-dev libcurl4-openssl-dev
-	attr util-linux systemd)
+	libinih-dev libsystemd-dev libcurl4-openssl-dev libblkid-dev
+	attr util-linux systemd
+	# destination tests: sshd, FAT32/exFAT images through FUSE, Swift's s3api, curl
+	openssh-server openssh-client dosfstools exfatprogs fusefat exfat-fuse fuse curl
+	swift swift-proxy swift-account swift-container swift-object python3-swift memcached)
+# nodejs/npm (s3rver) and awscli only when the commands are missing: a nodejs from elsewhere
+# (NodeSource) already brings npm, and Debian's npm would conflict with it.
+command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
+command -v npm >/dev/null 2>&1 || PKGS+=(npm)
+command -v aws >/dev/null 2>&1 || PKGS+=(awscli)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -15,4 +23,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	$SUDO apt-get update -qq
 	$SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# s3rver for the S3 tests, into tests/servers/node_modules (package.json is committed).
+SERVERS=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tests/servers" && pwd)
+if [ ! -x "$SERVERS/node_modules/.bin/s3rver" ]; then
+	npm install --prefix "$SERVERS" --no-audit --no-fund --loglevel=error >/dev/null
 fi

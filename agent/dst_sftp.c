@@ -1,0 +1,497 @@
+/* dst_sftp.c: an SFTP server through libcurl's libssh2 backend. Key authentication only; the
+ * server's host key is pinned by its SHA-256 fingerprint (as `ssh-keygen -lf` prints it) and a
+ * mismatch refuses to connect. Uploads go to NAME.tmp, then a rename (after removing an old
+ * object of that name: SFTP v3's rename does not replace).
+ *
+ * URL: sftp://user@host[:port]/path (an absolute path on the server; "/~/path" is relative to
+ * the user's home). */
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "coffre/error.h"
+#include "dst_internal.h"
+#include "util.h"
+
+struct dst_sftp {
+	struct dst d;	/* first: dst_sftp is a dst */
+	CURL *curl;
+	char *base;	/* "sftp://user@host:port" */
+	char *root;	/* "/path" without a trailing slash ("" for "/") */
+	char *host;
+	char *key, *pub;
+	char pin[64];	/* base64 SHA-256 without "SHA256:" and without padding */
+	int retries;
+	long base_ms;
+	uint64_t upload_limit;
+};
+
+struct sf_io {
+	const uint8_t *up;
+	size_t up_n, up_off;
+	struct buf *down;
+	uint64_t max;
+	int too_big;
+};
+
+static size_t sf_read_cb(char *dst, size_t size, size_t nmemb, void *ud)
+{
+	struct sf_io *io = ud;
+	size_t n = size * nmemb, left = io->up_n - io->up_off;
+	if (n > left)
+		n = left;
+	memcpy(dst, io->up + io->up_off, n);
+	io->up_off += n;
+	return n;
+}
+
+static size_t sf_write_cb(char *p, size_t size, size_t nmemb, void *ud)
+{
+	struct sf_io *io = ud;
+	size_t n = size * nmemb;
+	if (io->down->len + n > io->max) {
+		io->too_big = 1;
+		return 0;
+	}
+	return buf_append(io->down, p, n) ? 0 : n;
+}
+
+static long sf_env_long(const char *name, long def)
+{
+	const char *v = getenv(name);
+	if (!v || !*v)
+		return def;
+	char *e;
+	long x = strtol(v, &e, 10);
+	return (*e || x < 0) ? def : x;
+}
+
+static void sf_backoff(long base_ms, int attempt)
+{
+	double ms = (double)base_ms * (double)(1u << (attempt < 10 ? attempt : 10));
+	if (ms > 30000)
+		ms = 30000;
+	ms = ms * (0.5 + randombytes_uniform(1000) / 1000.0);
+	struct timespec ts = { (time_t)(ms / 1000), (long)((long)ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* Percent-encodes a path for a URL ('/' kept). */
+static char *sf_url(struct dst_sftp *s, const char *name)
+{
+	struct buf b = { 0 };
+	static const char hex[] = "0123456789ABCDEF";
+	const char *parts[3] = { s->root, "/", name };
+	if (buf_append(&b, s->base, strlen(s->base)))
+		goto fail;
+	for (int i = 0; i < 3; i++) {
+		for (const char *p = parts[i]; *p; p++) {
+			unsigned char c = (unsigned char)*p;
+			int keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+				(c >= '0' && c <= '9') || strchr("-_.~/", c);
+			if (keep ? buf_put_u8(&b, c)
+				 : buf_append(&b, (char[3]){ '%', hex[c >> 4], hex[c & 15] }, 3))
+				goto fail;
+		}
+	}
+	if (buf_put_u8(&b, 0))
+		goto fail;
+	return (char *)b.p;
+fail:
+	buf_free(&b);
+	return NULL;
+}
+
+enum sf_kind { SF_GET, SF_PUT, SF_NOBODY };
+
+/* One transfer with retries on connection errors and timeouts. */
+static int sf_perform(struct dst_sftp *s, enum sf_kind kind, const char *url, struct sf_io *io,
+	const char *range, struct curl_slist *quote, struct curl_slist *postquote, const char *what,
+	struct cf_error *err)
+{
+	for (int attempt = 0;; attempt++) {
+		CURL *c = s->curl;
+		curl_easy_reset(c);
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+		if (getenv("COFFRE_CURL_VERBOSE"))
+			curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
+		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "sftp");
+		curl_easy_setopt(c, CURLOPT_SSH_AUTH_TYPES, (long)CURLSSH_AUTH_PUBLICKEY);
+		curl_easy_setopt(c, CURLOPT_SSH_PRIVATE_KEYFILE, s->key);
+		if (s->pub)
+			curl_easy_setopt(c, CURLOPT_SSH_PUBLIC_KEYFILE, s->pub);
+		curl_easy_setopt(c, CURLOPT_SSH_HOST_PUBLIC_KEY_SHA256, s->pin);
+		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 20L);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 512L);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, sf_env_long("COFFRE_LOW_SPEED_TIME", 60));
+		if (quote)
+			curl_easy_setopt(c, CURLOPT_QUOTE, quote);
+		if (postquote)
+			curl_easy_setopt(c, CURLOPT_POSTQUOTE, postquote);
+		if (io) {
+			io->up_off = 0;
+			io->too_big = 0;
+			if (io->down)
+				io->down->len = 0;
+		}
+		if (kind == SF_PUT) {
+			curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+			curl_easy_setopt(c, CURLOPT_READFUNCTION, sf_read_cb);
+			curl_easy_setopt(c, CURLOPT_READDATA, io);
+			curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)io->up_n);
+			curl_easy_setopt(c, CURLOPT_FTP_CREATE_MISSING_DIRS,
+				(long)CURLFTP_CREATE_DIR_RETRY);
+			curl_easy_setopt(c, CURLOPT_NEW_DIRECTORY_PERMS, 0700L);
+			curl_easy_setopt(c, CURLOPT_NEW_FILE_PERMS, 0600L);
+			if (s->upload_limit)
+				curl_easy_setopt(c, CURLOPT_MAX_SEND_SPEED_LARGE,
+					(curl_off_t)s->upload_limit);
+		} else if (kind == SF_NOBODY) {
+			curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+		} else {
+			curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sf_write_cb);
+			curl_easy_setopt(c, CURLOPT_WRITEDATA, io);
+			if (range)
+				curl_easy_setopt(c, CURLOPT_RANGE, range);
+		}
+		CURLcode cc = curl_easy_perform(c);
+		switch (cc) {
+		case CURLE_OK:
+			return 0;
+		case CURLE_PEER_FAILED_VERIFICATION:
+			return cf_error_set(err, CF_EKEY,
+				"host key of %s does not match the pinned fingerprint", s->host);
+		case CURLE_LOGIN_DENIED:
+			return cf_error_set(err, CF_EKEY, "%s: the server refused the key '%s'",
+				s->d.url, s->key);
+		case CURLE_REMOTE_FILE_NOT_FOUND:
+			return cf_error_set(err, CF_ENOENT, "%s: '%s' not found", s->d.url, what);
+		case CURLE_REMOTE_DISK_FULL:
+			return cf_error_set(err, CF_ENOSPC, "%s: no space left on the server for '%s'",
+				s->d.url, what);
+		case CURLE_WRITE_ERROR:
+			if (io && io->too_big)
+				return cf_error_set(err, CF_ECORRUPT, "%s: '%s' is larger than %llu bytes",
+					s->d.url, what, (unsigned long long)io->max);
+			return cf_error_set(err, CF_ENOMEM, "out of memory");
+		case CURLE_QUOTE_ERROR:
+		case CURLE_REMOTE_ACCESS_DENIED:
+		case CURLE_UPLOAD_FAILED:
+		case CURLE_BAD_DOWNLOAD_RESUME:
+		case CURLE_RANGE_ERROR:
+			return cf_error_set(err, CF_EIO, "%s: '%s': %s", s->d.url, what,
+				curl_easy_strerror(cc));
+		default:
+			break;
+		}
+		if (attempt + 1 >= s->retries)
+			return cf_error_set(err, CF_EUNREACH, "%s: unreachable after %d attempts: %s",
+				s->d.url, attempt + 1, curl_easy_strerror(cc));
+		sf_backoff(s->base_ms, attempt);
+	}
+}
+
+static int sf_put_buf(struct dst *d, const char *name, const void *p, size_t n,
+	struct cf_error *err)
+{
+	struct dst_sftp *s = (struct dst_sftp *)d;
+	char *tmpname = util_path("%s.tmp", name);
+	char *url = tmpname ? sf_url(s, tmpname) : NULL;
+	char *rm = util_path("*rm \"%s/%s\"", s->root, name);
+	char *mv = util_path("rename \"%s/%s.tmp\" \"%s/%s\"", s->root, name, s->root, name);
+	struct curl_slist *pq = NULL;
+	int rc;
+	if (!url || !rm || !mv || !(pq = curl_slist_append(NULL, rm)) ||
+	    !curl_slist_append(pq, mv)) {
+		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+	} else if (strpbrk(name, "\"\n\\")) {
+		rc = cf_error_set(err, CF_EUSAGE, "bad object name '%s'", name);
+	} else {
+		struct sf_io io = { .up = p ? p : (const void *)"", .up_n = n };
+		rc = sf_perform(s, SF_PUT, url, &io, NULL, NULL, pq, name, err);
+	}
+	curl_slist_free_all(pq);
+	free(rm);
+	free(mv);
+	free(url);
+	free(tmpname);
+	return rc;
+}
+
+static int sf_put_file(struct dst *d, const char *name, const char *src, struct cf_error *err)
+{
+	struct buf b = { 0 };
+	int rc = util_read_file(src, (size_t)1 << 32, &b, err);
+	if (rc == 0)
+		rc = sf_put_buf(d, name, b.p, b.len, err);
+	buf_free(&b);
+	return rc;
+}
+
+static int sf_get(struct dst *d, const char *name, uint64_t max, struct buf *ret,
+	struct cf_error *err)
+{
+	struct dst_sftp *s = (struct dst_sftp *)d;
+	char *url = sf_url(s, name);
+	if (!url)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	struct buf b = { 0 };
+	struct sf_io io = { .down = &b, .max = max };
+	int rc = sf_perform(s, SF_GET, url, &io, NULL, NULL, NULL, name, err);
+	free(url);
+	if (rc)
+		buf_free(&b);
+	else
+		*ret = b;
+	return rc;
+}
+
+static int sf_get_range(struct dst *d, const char *name, uint64_t off, size_t len, void *out,
+	struct cf_error *err)
+{
+	struct dst_sftp *s = (struct dst_sftp *)d;
+	if (len == 0)
+		return 0;
+	char *url = sf_url(s, name), range[64];
+	if (!url)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	snprintf(range, sizeof range, "%llu-%llu", (unsigned long long)off,
+		(unsigned long long)(off + len - 1));
+	struct buf b = { 0 };
+	struct sf_io io = { .down = &b, .max = len };
+	int rc = sf_perform(s, SF_GET, url, &io, range, NULL, NULL, name, err);
+	free(url);
+	if (rc == CF_EIO && strstr(err ? err->msg : "", "range"))
+		rc = cf_error_set(err, CF_ECORRUPT, "%s: '%s' is shorter than expected", s->d.url,
+			name);
+	else if (rc == 0 && b.len != len)
+		rc = cf_error_set(err, CF_ECORRUPT, "%s: '%s' is shorter than expected", s->d.url,
+			name);
+	if (rc == 0)
+		memcpy(out, b.p, len);
+	buf_free(&b);
+	return rc;
+}
+
+static int sf_stat(struct dst *d, const char *name, uint64_t *ret_size, struct cf_error *err)
+{
+	struct dst_sftp *s = (struct dst_sftp *)d;
+	char *url = sf_url(s, name);
+	if (!url)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	int rc = sf_perform(s, SF_NOBODY, url, NULL, NULL, NULL, NULL, name, err);
+	free(url);
+	if (rc == 0 && ret_size) {
+		curl_off_t cl = -1;
+		curl_easy_getinfo(s->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+		if (cl < 0)
+			return cf_error_set(err, CF_EIO, "%s: no size for '%s'", s->d.url, name);
+		*ret_size = (uint64_t)cl;
+	}
+	return rc;
+}
+
+/* Lists the directory ${rel} (relative to the root) and recurses into subdirectories whose
+ * names can hold ${prefix}. Entries come as "ls -l" lines. */
+static int sf_walk(struct dst_sftp *s, const char *rel, const char *prefix,
+	int (*fn)(void *, const char *, uint64_t), void *ctx, int depth, struct cf_error *err)
+{
+	char *dirname = rel[0] ? util_path("%s/", rel) : strdup("");
+	char *url = dirname ? sf_url(s, dirname) : NULL;
+	free(dirname);
+	if (!url)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	struct buf b = { 0 };
+	struct sf_io io = { .down = &b, .max = 64u << 20 };
+	struct cf_error e2 = { 0 };
+	int rc = sf_perform(s, SF_GET, url, &io, NULL, NULL, NULL, rel[0] ? rel : "/", &e2);
+	free(url);
+	if (rc == CF_ENOENT || (rc == CF_EIO && depth > 0)) {
+		buf_free(&b);
+		return 0;	/* no such folder: nothing under it */
+	}
+	if (rc) {
+		if (err)
+			*err = e2;
+		buf_free(&b);
+		return rc;
+	}
+	if (buf_put_u8(&b, 0)) {
+		buf_free(&b);
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	}
+	char *save = NULL, *line;
+	size_t pl = strlen(prefix);
+	for (line = strtok_r((char *)b.p, "\r\n", &save); rc == 0 && line;
+	     line = strtok_r(NULL, "\r\n", &save)) {
+		/* type+perms links owner group size month day time|year name */
+		char *f[9], *sp = NULL;
+		int k = 0;
+		char *t = strtok_r(line, " ", &sp);
+		while (t && k < 8) {
+			f[k++] = t;
+			t = k < 8 ? strtok_r(NULL, " ", &sp) : t;
+		}
+		if (k < 8 || !sp)
+			continue;
+		char *nm = sp;
+		while (*nm == ' ')
+			nm++;
+		if (!*nm || nm[0] == '.')
+			continue;
+		size_t nl = strlen(nm);
+		char type = f[0][0];
+		char *full = rel[0] ? util_path("%s/%s", rel, nm) : strdup(nm);
+		if (!full) {
+			rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+			break;
+		}
+		size_t fl = strlen(full);
+		if (type == 'd' && depth < 3 && strncmp(full, prefix, fl < pl ? fl : pl) == 0)
+			rc = sf_walk(s, full, prefix, fn, ctx, depth + 1, err);
+		else if (type == '-' && strncmp(full, prefix, pl) == 0 &&
+			 !(nl > 4 && strcmp(nm + nl - 4, ".tmp") == 0))
+			rc = fn(ctx, full, strtoull(f[4], NULL, 10));
+		free(full);
+	}
+	buf_free(&b);
+	return rc;
+}
+
+static int sf_list(struct dst *d, const char *prefix,
+	int (*fn)(void *ctx, const char *name, uint64_t size), void *ctx, struct cf_error *err)
+{
+	return sf_walk((struct dst_sftp *)d, "", prefix, fn, ctx, 0, err);
+}
+
+static int sf_del(struct dst *d, const char *name, struct cf_error *err)
+{
+	struct dst_sftp *s = (struct dst_sftp *)d;
+	int rc = sf_stat(d, name, NULL, err);
+	if (rc)
+		return rc;
+	if (strpbrk(name, "\"\n\\"))
+		return cf_error_set(err, CF_EUSAGE, "bad object name '%s'", name);
+	char *url = sf_url(s, "");
+	char *rm = util_path("rm \"%s/%s\"", s->root, name);
+	struct curl_slist *q = rm ? curl_slist_append(NULL, rm) : NULL;
+	if (!url || !q)
+		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+	else
+		rc = sf_perform(s, SF_NOBODY, url, NULL, NULL, q, NULL, name, err);
+	curl_slist_free_all(q);
+	free(rm);
+	free(url);
+	return rc;
+}
+
+static void sf_free(struct dst *d)
+{
+	struct dst_sftp *s = (struct dst_sftp *)d;
+	if (s->curl)
+		curl_easy_cleanup(s->curl);
+	free(s->base);
+	free(s->root);
+	free(s->host);
+	free(s->key);
+	free(s->pub);
+	free(s->d.url);
+	free(s);
+}
+
+const struct dst_ops dst_ops_sftp = {
+	.name = "sftp",
+	.put_file = sf_put_file,
+	.put_buf = sf_put_buf,
+	.get = sf_get,
+	.get_range = sf_get_range,
+	.stat = sf_stat,
+	.list = sf_list,
+	.del = sf_del,
+	.free = sf_free,
+};
+
+int dst_sftp_open(const char *url, const struct dst_options *opt, struct dst **ret,
+	struct cf_error *err)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || sodium_init() < 0)
+		return cf_error_set(err, CF_EIO, "cannot initialise libcurl");
+	struct dst_sftp *s = calloc(1, sizeof *s);
+	if (!s)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	s->d.ops = &dst_ops_sftp;
+	int rc = 0;
+	const char *auth = url + 7, *path = strchr(auth, '/');
+	const char *at = memchr(auth, '@', path ? (size_t)(path - auth) : strlen(auth));
+	if (!path || !at || at == auth) {
+		rc = cf_error_set(err, CF_EUSAGE, "'%s': expected sftp://user@host[:port]/path", url);
+	} else if (memchr(auth, ':', (size_t)(at - auth))) {
+		rc = cf_error_set(err, CF_EUSAGE, "'%s': no password in the URL: key authentication "
+			"only", url);
+	} else if (!opt->sftp_key_file || !*opt->sftp_key_file) {
+		rc = cf_error_set(err, CF_EKEY, "'%s': no private key file given", url);
+	} else if (!opt->sftp_host_sha256 || !*opt->sftp_host_sha256) {
+		rc = cf_error_set(err, CF_EKEY, "'%s': the host key must be pinned (its SHA256 "
+			"fingerprint, as ssh-keygen -lf prints it)", url);
+	}
+	if (!rc) {
+		const char *pin = opt->sftp_host_sha256;
+		if (strncmp(pin, "SHA256:", 7) == 0)
+			pin += 7;
+		size_t pl = strlen(pin);
+		while (pl && pin[pl - 1] == '=')
+			pl--;
+		if (pl != 43 || strspn(pin, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					   "0123456789+/") < pl)
+			rc = cf_error_set(err, CF_EUSAGE, "bad host key fingerprint '%s' (want "
+				"SHA256:<43 base64 characters>)", opt->sftp_host_sha256);
+		else
+			snprintf(s->pin, sizeof s->pin, "%.*s", (int)pl, pin);
+	}
+	if (!rc) {
+		s->base = util_path("sftp://%.*s", (int)(path - auth), auth);
+		s->host = util_path("%.*s", (int)(path - at - 1), at + 1);
+		size_t rl = strlen(path);
+		while (rl > 0 && path[rl - 1] == '/')
+			rl--;
+		s->root = util_path("%.*s", (int)rl, path);
+		s->d.url = util_path("sftp://%.*s", (int)(path - auth + rl), auth);
+		s->key = strdup(opt->sftp_key_file);
+		if (s->key) {
+			char *pub = util_path("%s.pub", s->key);
+			if (pub && access(pub, R_OK) == 0)
+				s->pub = pub;
+			else
+				free(pub);
+		}
+		if (!s->base || !s->host || !s->root || !s->d.url || !s->key)
+			rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+		else if (access(s->key, R_OK) != 0)
+			rc = cf_error_sys(err, CF_EKEY, "cannot read the private key '%s'", s->key);
+		else if (strpbrk(s->root, "\"\n\\"))
+			rc = cf_error_set(err, CF_EUSAGE, "'%s': unsupported characters in the path", url);
+	}
+	if (!rc) {
+		s->retries = opt->retries > 0 ? opt->retries : 5;
+		s->base_ms = sf_env_long("COFFRE_RETRY_BASE_MS", 500);
+		s->upload_limit = opt->upload_limit;
+		s->d.lock_note = "sftp: no object lock (the server's own permissions apply)";
+		if (!(s->curl = curl_easy_init()))
+			rc = cf_error_set(err, CF_ENOMEM, "cannot create a libcurl handle");
+	}
+	if (rc) {
+		sf_free(&s->d);
+		return rc;
+	}
+	*ret = &s->d;
+	return 0;
+}

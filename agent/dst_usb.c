@@ -1,0 +1,378 @@
+/* dst_usb.c: a USB drive found by filesystem label or UUID with libblkid (no udev needed:
+ * libblkid scans the block devices itself), mounted for the run when it is not mounted yet,
+ * used as a local destination in "<mount>/coffre", and unmounted again by dst_free so that
+ * nothing running later can see it.
+ *
+ * Mounting: vfat through `fusefat -o rw+` and exFAT through `mount.exfat-fuse` (FUSE works
+ * where the kernel lacks those modules), anything else (ext4, ...) with mount(2). The private
+ * mount point is /run/coffre/usb-LABEL as root, else $XDG_RUNTIME_DIR/coffre/usb-LABEL. A drive
+ * that is already mounted is used where it is and left mounted. */
+#include <blkid/blkid.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "coffre/error.h"
+#include "dst_internal.h"
+#include "util.h"
+
+struct dst_usb {
+	struct dst d;		/* first: dst_usb is a dst */
+	struct dst *inner;	/* the local destination in <mount>/coffre */
+	char *dev;
+	char *mnt;
+	int we_mounted;
+	int fuse;
+};
+
+/* ---- forwarding to the local destination ---- */
+
+#define INNER(d) (((struct dst_usb *)(d))->inner)
+
+/* FUSE vfat (fusefat) reports a full drive as EPERM: when a write fails and the drive has
+ * less room than the object needs, say what it is. */
+static int usb_space_error(struct dst *d, int rc, uint64_t need, struct cf_error *err)
+{
+	struct dst_usb *u = (struct dst_usb *)d;
+	struct statvfs vs;
+	if (rc == 0 || rc == CF_ENOMEM)
+		return rc;
+	if (statvfs(u->mnt, &vs) != 0)
+		return rc == CF_ENOSPC ? cf_error_set(err, CF_ENOSPC, "no space left on the drive %s",
+						 u->d.url) : rc;
+	if (rc == CF_ENOSPC && vs.f_blocks)
+		return cf_error_set(err, CF_ENOSPC, "no space left on the drive %s (%llu KiB free, "
+			"%llu KiB needed)", u->d.url,
+			(unsigned long long)(((uint64_t)vs.f_bavail * vs.f_frsize) >> 10),
+			(unsigned long long)((need + 1023) >> 10));
+	uint64_t avail = (uint64_t)vs.f_bavail * vs.f_frsize;
+	if (vs.f_blocks == 0) {
+		/* fusefat reports no block counts (its free clusters show as free inodes). */
+		if (!err || err->sys_errno != EPERM)
+			return rc;
+		return cf_error_set(err, CF_ENOSPC, "no space left on the drive %s (writing %llu KiB "
+			"failed)", u->d.url, (unsigned long long)((need + 1023) >> 10));
+	}
+	if (avail >= need + (1u << 16))
+		return rc;
+	return cf_error_set(err, CF_ENOSPC, "no space left on the drive %s (%llu KiB free, "
+		"%llu KiB needed)", u->d.url, (unsigned long long)(avail >> 10),
+		(unsigned long long)((need + 1023) >> 10));
+}
+
+static int usb_put_file(struct dst *d, const char *name, const char *src, struct cf_error *err)
+{
+	int rc = dst_put_file(INNER(d), name, src, err);
+	struct stat st;
+	if (rc && stat(src, &st) == 0)
+		rc = usb_space_error(d, rc, (uint64_t)st.st_size, err);
+	return rc;
+}
+
+static int usb_put_buf(struct dst *d, const char *name, const void *p, size_t n,
+	struct cf_error *err)
+{
+	return usb_space_error(d, dst_put_buf(INNER(d), name, p, n, err), n, err);
+}
+
+static int usb_get(struct dst *d, const char *name, uint64_t max, struct buf *ret,
+	struct cf_error *err)
+{
+	return dst_get(INNER(d), name, max, ret, err);
+}
+
+static int usb_get_range(struct dst *d, const char *name, uint64_t off, size_t len, void *out,
+	struct cf_error *err)
+{
+	return dst_get_range(INNER(d), name, off, len, out, err);
+}
+
+static int usb_stat(struct dst *d, const char *name, uint64_t *ret_size, struct cf_error *err)
+{
+	return dst_stat(INNER(d), name, ret_size, err);
+}
+
+static int usb_list(struct dst *d, const char *prefix,
+	int (*fn)(void *ctx, const char *name, uint64_t size), void *ctx, struct cf_error *err)
+{
+	return dst_list(INNER(d), prefix, fn, ctx, err);
+}
+
+static int usb_del(struct dst *d, const char *name, struct cf_error *err)
+{
+	return dst_delete(INNER(d), name, err);
+}
+
+/* ---- mounting ---- */
+
+/* Is ${mnt} a mount point in /proc/self/mounts? If ${dev} is given, also finds the mount
+ * point of ${dev} (malloc'd into *ret_mnt). */
+static int mounts_find(const char *dev, const char *mnt, char **ret_mnt)
+{
+	FILE *f = fopen("/proc/self/mounts", "re");
+	if (!f)
+		return 0;
+	char line[4096], rdev[PATH_MAX];
+	int found = 0;
+	if (!dev || !realpath(dev, rdev))
+		rdev[0] = 0;
+	while (!found && fgets(line, sizeof line, f)) {
+		char src[1024], dir[1024];
+		if (sscanf(line, "%1023s %1023s", src, dir) != 2)
+			continue;
+		/* Octal escapes (\040) in names: the paths we look for have none. */
+		if (mnt && strcmp(dir, mnt) == 0)
+			found = 1;
+		else if (rdev[0] && ret_mnt && (strcmp(src, rdev) == 0 || strcmp(src, dev) == 0)) {
+			*ret_mnt = strdup(dir);
+			found = *ret_mnt != NULL;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* Runs argv, waits for it; returns its exit status or -1. */
+static int run(char *const argv[])
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (nul >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 1);
+			dup2(nul, 2);
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+/* After a FUSE unmount, waits (up to 10 s) until no process still names ${mnt} on its
+ * command line: the FUSE daemon writes its last metadata as it exits. */
+static void wait_fuse_gone(const char *mnt)
+{
+	for (int i = 0; i < 100; i++) {
+		int alive = 0;
+		DIR *proc = opendir("/proc");
+		struct dirent *e;
+		while (proc && !alive && (e = readdir(proc))) {
+			if (e->d_name[0] < '1' || e->d_name[0] > '9' || atoi(e->d_name) == getpid())
+				continue;
+			char path[300], b[4096];
+			snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			ssize_t n = read(fd, b, sizeof b - 1);
+			close(fd);
+			if (n <= 0)
+				continue;
+			b[n] = 0;
+			for (ssize_t k = 0; k < n; k++)
+				if (!b[k])
+					b[k] = ' ';
+			if (strstr(b, mnt) && (strstr(b, "fusefat") || strstr(b, "exfat")))
+				alive = 1;
+		}
+		if (proc)
+			closedir(proc);
+		if (!alive)
+			return;
+		sleep_ms(100);
+	}
+}
+
+static int usb_unmount(struct dst_usb *u)
+{
+	if (!u->we_mounted)
+		return 0;
+	sync();
+	int rc = umount2(u->mnt, 0);
+	if (rc != 0 && u->fuse) {
+		char *argv[] = { "fusermount", "-u", u->mnt, NULL };
+		rc = run(argv) == 0 ? 0 : -1;
+	}
+	if (rc != 0)
+		rc = umount2(u->mnt, MNT_DETACH);
+	if (u->fuse)
+		wait_fuse_gone(u->mnt);
+	if (rc == 0) {
+		u->we_mounted = 0;
+		rmdir(u->mnt);
+	}
+	return rc;
+}
+
+static void usb_free(struct dst *d)
+{
+	struct dst_usb *u = (struct dst_usb *)d;
+	dst_free(u->inner);
+	if (u->mnt)
+		usb_unmount(u);
+	free(u->dev);
+	free(u->mnt);
+	free(u->d.url);
+	free(u);
+}
+
+static const struct dst_ops dst_ops_usb = {
+	.name = "usb",
+	.put_file = usb_put_file,
+	.put_buf = usb_put_buf,
+	.get = usb_get,
+	.get_range = usb_get_range,
+	.stat = usb_stat,
+	.list = usb_list,
+	.del = usb_del,
+	.free = usb_free,
+};
+
+static int usb_mount(struct dst_usb *u, const char *type, const char *spec, struct cf_error *err)
+{
+	if (util_mkdirs(u->mnt, 0700) != 0)
+		return cf_error_sys(err, CF_EIO, "cannot create the mount point '%s'", u->mnt);
+	int rc = -1;
+	if (strcmp(type, "vfat") == 0 || strcmp(type, "msdos") == 0) {
+		char *argv[] = { "fusefat", "-o", "rw+", u->dev, u->mnt, NULL };
+		u->fuse = 1;
+		rc = run(argv);
+	} else if (strcmp(type, "exfat") == 0) {
+		char *argv[] = { "mount.exfat-fuse", u->dev, u->mnt, NULL };
+		u->fuse = 1;
+		rc = run(argv);
+	} else {
+		if (mount(u->dev, u->mnt, type, MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0)
+			rc = 0;
+		else
+			return cf_error_sys(err, CF_EUNREACH, "cannot mount the drive usb:%s (%s, %s) "
+				"on '%s'", spec, u->dev, type, u->mnt);
+	}
+	if (rc == 127)
+		return cf_error_set(err, CF_EUNREACH, "cannot mount the drive usb:%s (%s): the FUSE "
+			"helper for %s is not installed (fusefat or exfat-fuse)", spec, u->dev, type);
+	/* A daemonising FUSE helper returns once mounted; check that it is. */
+	for (int i = 0; rc == 0 && i < 50 && !mounts_find(NULL, u->mnt, NULL); i++)
+		sleep_ms(100);
+	if (rc != 0 || !mounts_find(NULL, u->mnt, NULL))
+		return cf_error_set(err, CF_EUNREACH, "cannot mount the drive usb:%s (%s, %s) on '%s'",
+			spec, u->dev, type, u->mnt);
+	u->we_mounted = 1;
+	return 0;
+}
+
+int dst_usb_open(const char *spec, const struct dst_options *opt, struct dst **ret,
+	struct cf_error *err)
+{
+	(void)opt;
+	const char *tag = "LABEL", *val = spec;
+	if (strncmp(spec, "UUID=", 5) == 0) {
+		tag = "UUID";
+		val = spec + 5;
+	} else if (strncmp(spec, "LABEL=", 6) == 0) {
+		val = spec + 6;
+	}
+	if (!*val)
+		return cf_error_set(err, CF_EUSAGE, "usb: expected usb:LABEL or usb:UUID=...");
+	struct dst_usb *u = calloc(1, sizeof *u);
+	if (!u)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	u->d.ops = &dst_ops_usb;
+	u->d.url = util_path("usb:%s", spec);
+	int rc = 0;
+	blkid_cache cache = NULL;
+	char *type = NULL;
+	if (!u->d.url) {
+		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* No cache file: scan the devices now (there may be no udev and no /dev/disk/by-*). */
+	if (blkid_get_cache(&cache, "/dev/null") < 0) {
+		rc = cf_error_set(err, CF_EIO, "usb:%s: cannot start libblkid", spec);
+		goto out;
+	}
+	blkid_probe_all(cache);
+	u->dev = blkid_get_devname(cache, tag, val);
+	if (!u->dev) {
+		rc = cf_error_set(err, CF_EUNREACH, "the drive usb:%s is not plugged in (no filesystem "
+			"with %s %s found)", spec, tag, val);
+		goto out;
+	}
+	type = blkid_get_tag_value(cache, "TYPE", u->dev);
+	char *existing = NULL;
+	if (mounts_find(u->dev, NULL, &existing)) {
+		u->mnt = existing;	/* mounted by someone else: use it, leave it mounted */
+	} else {
+		char safe[64];
+		size_t k = 0;
+		for (const char *p = val; *p && k + 1 < sizeof safe; p++)
+			safe[k++] = (strchr("/ \\\n\t", *p) || *p == '.') ? '_' : *p;
+		safe[k] = 0;
+		const char *xdg = getenv("XDG_RUNTIME_DIR");
+		u->mnt = geteuid() == 0 || !xdg || !*xdg ? util_path("/run/coffre/usb-%s", safe)
+							 : util_path("%s/coffre/usb-%s", xdg, safe);
+		if (!u->mnt) {
+			rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+			goto out;
+		}
+		if (mounts_find(NULL, u->mnt, NULL)) {
+			/* A stale mount of ours (a crash): take it over and unmount it at the end. */
+			u->we_mounted = 1;
+			u->fuse = type && strcmp(type, "ext4") != 0;
+		} else {
+			rc = usb_mount(u, type ? type : "auto", spec, err);
+			if (rc)
+				goto out;
+		}
+	}
+	char *root = util_path("%s/coffre", u->mnt);
+	if (!root) {
+		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+		goto out;
+	}
+	struct stat st;
+	if (stat(root, &st) != 0 && (mkdir(root, 0700) != 0 && errno != EEXIST)) {
+		rc = cf_error_sys(err, CF_EIO, "cannot create '%s' on the drive usb:%s", root, spec);
+		free(root);
+		goto out;
+	}
+	rc = dst_local_open(root, &u->inner, err);
+	free(root);
+	if (rc)
+		goto out;
+	u->d.local_root = u->inner->local_root;	/* borrowed: the local dst owns it */
+	u->d.lock_note = "usb drive: no object lock (unmounted after each run)";
+out:
+	free(type);
+	if (cache)
+		blkid_put_cache(cache);
+	if (rc) {
+		usb_free(&u->d);
+		return rc;
+	}
+	*ret = &u->d;
+	return 0;
+}

@@ -444,7 +444,8 @@ void repo_free(struct repo *r)
 	if (!r)
 		return;
 	repo_unlock(r);
-	dst_free(r->d);
+	if (!r->d_borrowed)
+		dst_free(r->d);
 	if (r->k)
 		sodium_free(r->k);
 	free(r->opened_keyfile);
@@ -939,4 +940,27 @@ void repo_unlock(struct repo *r)
 	dst_delete(r->d, r->lock_path, NULL);
 	free(r->lock_path);
 	r->lock_path = NULL;
+}
+
+int repo_attach(const struct repo *src, struct dst *d, struct repo **ret, struct cf_error *err)
+{
+	struct repo *r = calloc(1, sizeof *r);
+	if (!r)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	r->d_borrowed = 1;
+	r->k = sodium_malloc(sizeof *r->k);
+	r->path = strdup(d->local_root ? d->local_root : d->url);
+	r->d = d;
+	if (!r->k || !r->path) {
+		repo_free(r);
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	}
+	memcpy(r->k, src->k, sizeof *r->k);
+	memcpy(r->id, src->id, ID_LEN);
+	memcpy(r->idhex, src->idhex, ID_HEX);
+	r->cp = src->cp;
+	r->chunker = src->chunker;
+	r->pack_size = src->pack_size;
+	*ret = r;
+	return 0;
 }

@@ -36,6 +36,7 @@ struct dst;
 struct repo {
 	char *path;		/* local root, or the destination's URL (for messages) */
 	struct dst *d;		/* where every object is read and written */
+	int d_borrowed;		/* d belongs to the caller (repo_attach) */
 	uint8_t id[ID_LEN];
 	char idhex[ID_HEX];
 	struct repo_keys *k;

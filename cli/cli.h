@@ -46,6 +46,8 @@ int cmd_forget(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
 int cmd_rebuild_index(int argc, char **argv);
 int cmd_key(int argc, char **argv);
+int cmd_push(int argc, char **argv);
+int cmd_destinations(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_config(int argc, char **argv);

@@ -36,6 +36,8 @@ static const struct {
 	{ "prune", cmd_prune, N_("remove data no snapshot needs") },
 	{ "rebuild-index", cmd_rebuild_index, N_("rebuild the index from the packs") },
 	{ "key", cmd_key, N_("change the password or the recovery key") },
+	{ "push", cmd_push, N_("send the spool's new objects to USB drives and remote storage") },
+	{ "destinations", cmd_destinations, N_("show what each destination still lacks") },
 	{ "status", cmd_status, N_("ask coffred how the backups go") },
 	{ "log", cmd_log, N_("list coffred's recent backup runs") },
 	{ "config", cmd_config, N_("check coffred's configuration (config check)") },

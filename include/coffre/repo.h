@@ -45,6 +45,9 @@ int repo_open_at(const char *url, const struct dst_options *opt, const struct re
 int repo_init_at(const char *url, const struct dst_options *opt, const char *password,
 	const char *escrow_pub_hex, char ret_recovery[REPO_RECOVERY_TEXT], char ret_idhex[65],
 	struct cf_error *err);
+/* repo_attach(src, d, ret, err): a handle on the copy of ${src}'s repository held by ${d}
+ * (same id and keys, opened without a password); ${d} stays the caller's. */
+int repo_attach(const struct repo *src, struct dst *d, struct repo **ret, struct cf_error *err);
 /* repo_dst(r): the destination the repository lives on (borrowed). */
 struct dst *repo_dst(struct repo *r);
 void repo_free(struct repo *r);

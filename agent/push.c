@@ -1,0 +1,305 @@
+/* push.c: spool to destination. */
+#include "coffre/push.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "coffre/blob.h"
+#include "coffre/dst.h"
+#include "coffre/error.h"
+#include "coffre/pack.h"
+#include "repo_internal.h"
+
+struct obj {
+	char *name;
+	uint64_t size;
+	int rank;	/* upload order: config, keys, data, index, snapshots */
+};
+
+struct objs {
+	struct obj *v;
+	size_t n, cap;
+};
+
+static int rank_of(const char *name)
+{
+	if (strcmp(name, "config") == 0)
+		return 0;
+	if (strncmp(name, "keys/", 5) == 0)
+		return 1;
+	if (strncmp(name, "data/", 5) == 0)
+		return 2;
+	if (strncmp(name, "index/", 6) == 0)
+		return 3;
+	if (strncmp(name, "snapshots/", 10) == 0)
+		return 4;
+	return -1;	/* locks and anything else stay where they are */
+}
+
+static int add_obj(void *ctx, const char *name, uint64_t size)
+{
+	struct objs *l = ctx;
+	int rank = rank_of(name);
+	if (rank < 0)
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 256;
+		void *p = realloc(l->v, cap * sizeof *l->v);
+		if (!p)
+			return CF_ENOMEM;
+		l->v = p;
+		l->cap = cap;
+	}
+	if (!(l->v[l->n].name = strdup(name)))
+		return CF_ENOMEM;
+	l->v[l->n].size = size;
+	l->v[l->n].rank = rank;
+	l->n++;
+	return 0;
+}
+
+static void objs_free(struct objs *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].name);
+	free(l->v);
+	memset(l, 0, sizeof *l);
+}
+
+static int by_rank_name(const void *a, const void *b)
+{
+	const struct obj *x = a, *y = b;
+	if (x->rank != y->rank)
+		return x->rank - y->rank;
+	return strcmp(x->name, y->name);
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct obj *)a)->name, ((const struct obj *)b)->name);
+}
+
+static int list_sorted(struct dst *d, struct objs *l, int (*cmp)(const void *, const void *),
+	struct cf_error *err)
+{
+	int rc = dst_list(d, "", add_obj, l, err);
+	if (rc == CF_ENOMEM)
+		return cf_error_set(err, rc, "out of memory");
+	if (rc == 0 && l->n > 1)
+		qsort(l->v, l->n, sizeof *l->v, cmp);
+	return rc;
+}
+
+static const struct obj *find(const struct objs *l, const char *name)
+{
+	struct obj key = { .name = (char *)(uintptr_t)name };
+	return l->n ? bsearch(&key, l->v, l->n, sizeof *l->v, by_name) : NULL;
+}
+
+/* Reads back what was just stored: the size, then the content through the key. */
+static int verify(struct repo *spool, struct dst *to, const struct obj *o, struct cf_error *err)
+{
+	uint64_t size = 0;
+	int rc = dst_stat(to, o->name, &size, err);
+	if (rc)
+		return rc;
+	if (size != o->size)
+		return cf_error_set(err, CF_ECORRUPT, "%s: the destination holds %llu bytes, not %llu",
+			o->name, (unsigned long long)size, (unsigned long long)o->size);
+	if (o->rank == 2) {
+		/* A pack: its header must open with the key, and one frame drawn at random must
+		 * open and match its id. */
+		struct pack_src src = { .fd = -1, .d = to, .name = o->name, .size = size };
+		struct pack_entry *e = NULL;
+		size_t n = 0;
+		if ((rc = pack_read_header_src(spool, &src, &e, &n, NULL, err)))
+			return rc;
+		if (n) {
+			struct buf b = { 0 };
+			rc = pack_read_blob_src(spool, &src, &e[randombytes_uniform((uint32_t)n)], &b,
+				err);
+			buf_free(&b);
+		}
+		free(e);
+		return rc;
+	}
+	/* Small objects come back whole: index and snapshots are named by their hash, config
+	 * and keys are compared with the spool's copy. */
+	struct buf there = { 0 }, here = { 0 };
+	if ((rc = dst_get(to, o->name, o->size + 1, &there, err)) == 0 &&
+	    (rc = dst_get(spool->d, o->name, o->size + 1, &here, err)) == 0 &&
+	    (there.len != here.len || memcmp(there.p, here.p, here.len) != 0))
+		rc = cf_error_set(err, CF_ECORRUPT, "%s differs on the destination", o->name);
+	buf_free(&there);
+	buf_free(&here);
+	return rc;
+}
+
+static int diff(struct repo *spool, struct dst *to, struct objs *mine, struct objs *theirs,
+	struct cf_error *err)
+{
+	int rc;
+	if (!spool->d->local_root)
+		return cf_error_set(err, CF_EUSAGE, "the spool must be a local folder");
+	if ((rc = list_sorted(spool->d, mine, by_rank_name, err)) ||
+	    (rc = list_sorted(to, theirs, by_name, err)))
+		return rc;
+	return 0;
+}
+
+int push_pending(struct repo *spool, struct dst *to, struct push_stats *ret, struct cf_error *err)
+{
+	struct objs mine = { 0 }, theirs = { 0 };
+	struct push_stats st = { 0 };
+	int rc = diff(spool, to, &mine, &theirs, err);
+	for (size_t i = 0; rc == 0 && i < mine.n; i++) {
+		const struct obj *t = find(&theirs, mine.v[i].name);
+		if (t && t->size == mine.v[i].size) {
+			st.present++;
+		} else {
+			st.pending++;
+			st.pending_bytes += mine.v[i].size;
+		}
+	}
+	objs_free(&mine);
+	objs_free(&theirs);
+	if (ret)
+		*ret = st;
+	return rc;
+}
+
+int push_run(struct repo *spool, struct dst *to, const struct push_opts *o,
+	struct push_stats *ret, struct cf_error *err)
+{
+	struct objs mine = { 0 }, theirs = { 0 };
+	struct push_stats st = { 0 };
+	struct repo *there = NULL;
+	uint64_t t0 = util_now_ns();
+	int rc = diff(spool, to, &mine, &theirs, err);
+	if (rc)
+		goto out;
+	/* A shared lock there keeps a prune of that copy from taking our packs for leftovers
+	 * before their index arrives. */
+	if ((rc = repo_attach(spool, to, &there, err)) || (rc = repo_lock(there, 0, err)))
+		goto out;
+	for (size_t i = 0; i < mine.n; i++) {
+		const struct obj *m = &mine.v[i];
+		const struct obj *t = find(&theirs, m->name);
+		if (t && t->size == m->size) {
+			st.present++;
+			continue;
+		}
+		if (o && o->progress)
+			o->progress(o->ctx, m->name, i, mine.n);
+		char *path = util_path("%s/%s", spool->d->local_root, m->name);
+		if (!path) {
+			rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+			break;
+		}
+		rc = dst_put_file(to, m->name, path, err);
+		free(path);
+		if (rc == CF_ENOENT) {
+			/* Cleared from the spool after other destinations got it. */
+			st.missing_locally++;
+			rc = 0;
+			continue;
+		}
+		if (rc == 0)
+			rc = verify(spool, to, m, err);
+		if (rc) {
+			/* Everything from here on stays pending, in order. */
+			for (size_t j = i; j < mine.n; j++) {
+				const struct obj *tj = find(&theirs, mine.v[j].name);
+				if (!tj || tj->size != mine.v[j].size) {
+					st.pending++;
+					st.pending_bytes += mine.v[j].size;
+				}
+			}
+			break;
+		}
+		st.sent++;
+		st.sent_bytes += m->size;
+		st.verified++;
+	}
+	if (rc == 0 && st.missing_locally)
+		rc = cf_error_set(err, CF_EIO, "%s lacks %llu objects the spool no longer holds: "
+			"copy them from another destination", to->url,
+			(unsigned long long)st.missing_locally);
+out:
+	repo_free(there);
+	objs_free(&mine);
+	objs_free(&theirs);
+	st.duration = (double)(util_now_ns() - t0) / 1e9;
+	if (ret)
+		*ret = st;
+	return rc;
+}
+
+/* A data pack: every entry of it is a data blob, by the index. */
+static int data_packs(struct repo *spool, struct objs *ret, struct cf_error *err)
+{
+	uint8_t (*ids)[ID_LEN] = NULL;
+	size_t n = 0;
+	int rc = repo_list(spool, REPO_INDEX, &ids, &n, err);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct blob_pack *p = NULL;
+		size_t np = 0;
+		if ((rc = blob_index_read(spool, ids[i], &p, &np, err)))
+			break;
+		for (size_t j = 0; j < np && rc == 0; j++) {
+			int data = p[j].n > 0;
+			for (size_t k = 0; k < p[j].n; k++)
+				if (p[j].e[k].type != BLOB_DATA)
+					data = 0;
+			if (!data)
+				continue;
+			char name[80];
+			pack_name(name, p[j].id);
+			rc = add_obj(ret, name, 0);
+		}
+		blob_packs_free(p, np);
+	}
+	free(ids);
+	return rc == CF_ENOMEM ? cf_error_set(err, rc, "out of memory") : rc;
+}
+
+int push_clear(struct repo *spool, struct dst *const *to, size_t n, uint64_t *ret_bytes,
+	struct cf_error *err)
+{
+	struct objs packs = { 0 }, mine = { 0 };
+	struct objs *theirs = calloc(n ? n : 1, sizeof *theirs);
+	uint64_t freed = 0;
+	int rc = theirs ? 0 : cf_error_set(err, CF_ENOMEM, "out of memory");
+	if (rc == 0 && n == 0)
+		rc = cf_error_set(err, CF_EUSAGE, "no destination: the spool is the only copy");
+	if (rc == 0 && !spool->d->local_root)
+		rc = cf_error_set(err, CF_EUSAGE, "the spool must be a local folder");
+	if (rc == 0)
+		rc = data_packs(spool, &packs, err);
+	if (rc == 0)
+		rc = list_sorted(spool->d, &mine, by_name, err);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = list_sorted(to[i], &theirs[i], by_name, err);
+	for (size_t i = 0; rc == 0 && i < packs.n; i++) {
+		const struct obj *m = find(&mine, packs.v[i].name);
+		if (!m)
+			continue;
+		int everywhere = 1;
+		for (size_t j = 0; j < n && everywhere; j++) {
+			const struct obj *t = find(&theirs[j], m->name);
+			everywhere = t && t->size == m->size;
+		}
+		if (everywhere && dst_delete(spool->d, m->name, NULL) == 0)
+			freed += m->size;
+	}
+	for (size_t i = 0; theirs && i < n; i++)
+		objs_free(&theirs[i]);
+	free(theirs);
+	objs_free(&packs);
+	objs_free(&mine);
+	if (ret_bytes)
+		*ret_bytes = freed;
+	return rc;
+}

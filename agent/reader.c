@@ -23,7 +23,17 @@ struct blob_reader {
 		uint64_t used;
 	} open[OPEN_PACKS];
 	uint64_t tick;
+	/* Remote packs: how many blobs this run read from each. A pack read often is fetched
+	 * whole once (a restore of many files); a pack read once or twice costs only ranged
+	 * reads of its frames (one file). */
+	struct hits {
+		uint8_t id[ID_LEN];
+		uint32_t n;
+	} *hits;
+	size_t nhits, caphits;
 };
+
+#define WHOLE_PACK_AFTER 4
 
 int blob_reader_new(struct repo *r, struct blobidx *x, struct blob_reader **ret,
 	struct cf_error *err)
@@ -46,6 +56,7 @@ void blob_reader_free(struct blob_reader *br)
 	for (int i = 0; i < OPEN_PACKS; i++)
 		if (br->open[i].fd >= 0)
 			close(br->open[i].fd);
+	free(br->hits);
 	free(br);
 }
 
@@ -79,6 +90,70 @@ static int pack_fd(struct blob_reader *br, const uint8_t id[ID_LEN], struct cf_e
 	return fd;
 }
 
+/* The local copy of a remote pack once it is read often: fetched whole into an unnamed file
+ * in the cache, kept among the open packs. -1 when ranged reads are the better deal. */
+static int remote_fd(struct blob_reader *br, const uint8_t id[ID_LEN])
+{
+	for (int i = 0; i < OPEN_PACKS; i++) {
+		if (br->open[i].fd >= 0 && memcmp(br->open[i].id, id, ID_LEN) == 0) {
+			br->open[i].used = ++br->tick;
+			return br->open[i].fd;
+		}
+	}
+	size_t h = 0;
+	while (h < br->nhits && memcmp(br->hits[h].id, id, ID_LEN) != 0)
+		h++;
+	if (h == br->nhits) {
+		if (br->nhits == br->caphits) {
+			size_t cap = br->caphits ? 2 * br->caphits : 64;
+			void *p = realloc(br->hits, cap * sizeof *br->hits);
+			if (!p)
+				return -1;
+			br->hits = p;
+			br->caphits = cap;
+		}
+		memcpy(br->hits[h].id, id, ID_LEN);
+		br->hits[h].n = 0;
+		br->nhits++;
+	}
+	if (++br->hits[h].n < WHOLE_PACK_AFTER)
+		return -1;
+	char name[80];
+	pack_name(name, id);
+	char *cache = repo_cache_dir(br->r);
+	int fd = cache ? open(cache, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600) : -1;
+	free(cache);
+	struct buf b = { 0 };
+	if (fd < 0 || dst_get(br->r->d, name, (uint64_t)br->r->pack_size * 4 + (64u << 20), &b,
+			      NULL) != 0) {
+		if (fd >= 0)
+			close(fd);
+		buf_free(&b);
+		return -1;
+	}
+	size_t off = 0;
+	while (off < b.len) {
+		ssize_t n = write(fd, b.p + off, b.len - off);
+		if (n <= 0) {
+			close(fd);
+			buf_free(&b);
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	buf_free(&b);
+	int victim = 0;
+	for (int i = 1; i < OPEN_PACKS; i++)
+		if (br->open[i].used < br->open[victim].used)
+			victim = i;
+	if (br->open[victim].fd >= 0)
+		close(br->open[victim].fd);
+	memcpy(br->open[victim].id, id, ID_LEN);
+	br->open[victim].fd = fd;
+	br->open[victim].used = ++br->tick;
+	return fd;
+}
+
 int blob_reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *ret,
 	struct cf_error *err)
 {
@@ -95,11 +170,16 @@ int blob_reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *re
 			return fd;
 		rc = pack_read_blob(br->r, fd, &loc.e, ret, err);
 	} else {
-		/* A remote pack: only this blob's frame travels (a ranged read). */
-		char name[80];
-		pack_name(name, loc.pack);
-		struct pack_src src = { .fd = -1, .d = br->r->d, .name = name };
-		rc = pack_read_blob_src(br->r, &src, &loc.e, ret, err);
+		int fd = remote_fd(br, loc.pack);
+		if (fd >= 0) {
+			rc = pack_read_blob(br->r, fd, &loc.e, ret, err);
+		} else {
+			/* Only this blob's frame travels (a ranged read). */
+			char name[80];
+			pack_name(name, loc.pack);
+			struct pack_src src = { .fd = -1, .d = br->r->d, .name = name };
+			rc = pack_read_blob_src(br->r, &src, &loc.e, ret, err);
+		}
 	}
 	if (rc && err) {
 		char hex[ID_HEX], msg[sizeof err->msg];

@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sodium.h>
+#include <sqlite3.h>
 
 #include "coffre/blob.h"
 #include "coffre/dst.h"
@@ -188,21 +190,10 @@ static int zero_run(const uint8_t *p, size_t n)
 
 /* Reads and stores a changed file; fills ${e}'s content. Returns 0, 1 (skipped with a
  * warning) or CF_E*. */
-static int read_file(struct run *R, int dirfd, const char *name, const char *path,
-	struct tree_entry *e, struct content *c, struct buf *xa)
+/* Chunks and stores everything ${fd} holds. Returns 0, 1 (read error, warned) or CF_E*. */
+static int read_stream(struct run *R, int fd, const char *path, struct content *c,
+	uint64_t *ret_total)
 {
-	int fd = open_nofollow(dirfd, name);
-	if (fd < 0) {
-		warn(R, path, "cannot open", errno);
-		return 1;
-	}
-	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		warn(R, path, "changed type while being read", 0);
-		return 1;
-	}
-	R->st.current = path;
 	size_t have = 0;
 	uint64_t total = 0;
 	int eof = 0, rc = 0;
@@ -214,7 +205,6 @@ static int read_file(struct run *R, int dirfd, const char *name, const char *pat
 				if (errno == EINTR)
 					continue;
 				warn(R, path, "cannot read", errno);
-				close(fd);
 				return 1;
 			}
 			if (n == 0)
@@ -235,51 +225,149 @@ static int read_file(struct run *R, int dirfd, const char *name, const char *pat
 				repo_blob_id(R->r, R->rbuf + off, len, id);
 			}
 			if ((rc = store_blob(R, BLOB_DATA, id, R->rbuf + off, len)) ||
-			    (rc = content_add(R, c, id, (uint32_t)len))) {
-				close(fd);
+			    (rc = content_add(R, c, id, (uint32_t)len)))
 				return rc;
-			}
 			off += len;
 			total += len;
 		}
 		memmove(R->rbuf, R->rbuf + off, have - off);
 		have -= off;
 		progress(R, 0);
-		if (cancelled(R)) {
-			close(fd);
+		if (cancelled(R))
 			return cf_error_set(R->err, CF_EIO, "interrupted");
-		}
 	}
-	read_xattrs(fd, path, xa, &e->nxattrs);
-	struct stat st2;
-	int changed = fstat(fd, &st2) != 0 || st2.st_size != st.st_size ||
-		      st2.st_mtim.tv_sec != st.st_mtim.tv_sec ||
-		      st2.st_mtim.tv_nsec != st.st_mtim.tv_nsec || (off_t)total != st.st_size;
-	close(fd);
-	if (changed)
-		warn(R, path, "changed while being read (the snapshot holds what was read)", 0);
-	/* Metadata from before the read: if the file changed, the next run reads it again. */
-	e->mode = st.st_mode & 07777;
-	e->uid = st.st_uid;
-	e->gid = st.st_gid;
-	e->nlink = (uint32_t)st.st_nlink;
-	e->mtime_s = st.st_mtim.tv_sec;
-	e->mtime_ns = (uint32_t)st.st_mtim.tv_nsec;
-	e->ctime_s = changed ? 0 : st.st_ctim.tv_sec;
-	e->ctime_ns = changed ? 0 : (uint32_t)st.st_ctim.tv_nsec;
-	e->ino = st.st_ino;
-	e->dev = st.st_dev;
-	e->size = total;
-	if (c->list) {
-		if ((rc = tree_builder_finish(c->list, e->id, R->err)))
-			return rc;
-		e->content = TREE_CONTENT_LIST;
-	} else {
-		e->content = c->n ? TREE_CONTENT_INLINE : TREE_CONTENT_NONE;
-		e->nrefs = c->n;
-		e->refs = c->inl.p;
-	}
+	*ret_total = total;
 	return 0;
+}
+
+static void content_reset(struct content *c)
+{
+	c->inl.len = 0;
+	c->n = 0;
+	tree_builder_free(c->list);
+	c->list = NULL;
+}
+
+static int is_sqlite(int fd)
+{
+	static const char magic[16] = "SQLite format 3";
+	char head[16];
+	return pread(fd, head, sizeof head, 0) == (ssize_t)sizeof head &&
+	       memcmp(head, magic, sizeof head) == 0;
+}
+
+/* A consistent copy of an SQLite database through SQLite's online backup API (it reads
+ * under the database's own locks, WAL included), in an unnamed place in the cache.
+ * Returns an open descriptor on the copy, or -1 (then the file is read as it is). */
+static int sqlite_snapshot(struct run *R, const char *path)
+{
+	char *cache = repo_cache_dir(R->r);
+	uint8_t rnd[8];
+	char hex[17];
+	randombytes_buf(rnd, sizeof rnd);
+	util_hex(hex, rnd, sizeof rnd);
+	char *tmp = cache ? util_path("%s/sqlite-copy-%s.db", cache, hex) : NULL;
+	free(cache);
+	if (!tmp)
+		return -1;
+	sqlite3 *src = NULL, *dst = NULL;
+	int fd = -1;
+	if (sqlite3_open_v2(path, &src, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) ==
+		    SQLITE_OK) {
+		sqlite3_busy_timeout(src, 10000);
+		sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
+		int rc = SQLITE_ERROR;
+		if (b) {
+			do {
+				rc = sqlite3_backup_step(b, -1);
+			} while (rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+			sqlite3_backup_finish(b);
+		}
+		if (rc == SQLITE_DONE)
+			fd = open(tmp, O_RDONLY | O_CLOEXEC);
+	}
+	sqlite3_close(src);
+	sqlite3_close(dst);
+	unlink(tmp);
+	char *j = util_path("%s-journal", tmp);
+	if (j)
+		unlink(j);
+	free(j);
+	free(tmp);
+	return fd;
+}
+
+/* Reads and stores a changed file; fills ${e}'s content. A file that changes while it is
+ * read is read again (a few tries); an SQLite database is read from a consistent copy.
+ * Returns 0, 1 (skipped with a warning) or CF_E*. */
+static int read_file(struct run *R, int dirfd, const char *name, const char *path,
+	struct tree_entry *e, struct content *c, struct buf *xa)
+{
+	for (int attempt = 0;; attempt++) {
+		int fd = open_nofollow(dirfd, name);
+		if (fd < 0) {
+			warn(R, path, "cannot open", errno);
+			return 1;
+		}
+		struct stat st;
+		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+			close(fd);
+			warn(R, path, "changed type while being read", 0);
+			return 1;
+		}
+		R->st.current = path;
+		int copy = is_sqlite(fd) ? sqlite_snapshot(R, path) : -1;
+		uint64_t total = 0;
+		int rc = read_stream(R, copy >= 0 ? copy : fd, path, c, &total);
+		if (copy >= 0)
+			close(copy);
+		if (rc) {
+			close(fd);
+			return rc;
+		}
+		read_xattrs(fd, path, xa, &e->nxattrs);
+		struct stat st2;
+		int changed = fstat(fd, &st2) != 0 || st2.st_size != st.st_size ||
+			      st2.st_mtim.tv_sec != st.st_mtim.tv_sec ||
+			      st2.st_mtim.tv_nsec != st.st_mtim.tv_nsec ||
+			      (copy < 0 && (off_t)total != st.st_size);
+		close(fd);
+		/* A database copy is consistent whatever happened to the file meanwhile. */
+		if (copy >= 0)
+			changed = 0;
+		if (changed && attempt < 2 && !cancelled(R)) {
+			content_reset(c);
+			xa->len = 0;
+			continue;
+		}
+		if (changed)
+			warn(R, path, "changed while being read, three times (the snapshot holds "
+				      "the last read)", 0);
+		/* Metadata from before the read: if the file changed, the next run reads it
+		 * again. */
+		e->mode = st.st_mode & 07777;
+		e->uid = st.st_uid;
+		e->gid = st.st_gid;
+		e->nlink = (uint32_t)st.st_nlink;
+		e->mtime_s = st.st_mtim.tv_sec;
+		e->mtime_ns = (uint32_t)st.st_mtim.tv_nsec;
+		e->ctime_s = changed ? 0 : st.st_ctim.tv_sec;
+		e->ctime_ns = changed ? 0 : (uint32_t)st.st_ctim.tv_nsec;
+		e->ino = st.st_ino;
+		e->dev = st.st_dev;
+		e->size = total;
+		if (c->list) {
+			if ((rc = tree_builder_finish(c->list, e->id, R->err)))
+				return rc;
+			e->content = TREE_CONTENT_LIST;
+		} else {
+			e->content = c->n ? TREE_CONTENT_INLINE : TREE_CONTENT_NONE;
+			e->nrefs = c->n;
+			e->refs = c->inl.p;
+		}
+		return 0;
+	}
 }
 
 static void fill_stat(struct tree_entry *e, const struct stat *st)
@@ -303,6 +391,30 @@ static int excluded(struct run *R, const char *name, const char *path)
 		const char *g = R->o->excludes[i];
 		if (fnmatch(g, strchr(g, '/') ? path : name, 0) == 0)
 			return 1;
+	}
+	return 0;
+}
+
+/* The journal, WAL and shared-memory files of an SQLite database: its consistent copy holds
+ * what they do, and a stale journal restored beside the copy would be rolled back into it. */
+static int sqlite_companion(int dirfd, const char *name)
+{
+	static const char *const suffix[] = { "-journal", "-wal", "-shm" };
+	size_t n = strlen(name);
+	for (size_t i = 0; i < sizeof suffix / sizeof *suffix; i++) {
+		size_t k = strlen(suffix[i]);
+		if (n <= k || strcmp(name + n - k, suffix[i]) != 0)
+			continue;
+		char base[TREE_NAME_MAX + 1];
+		memcpy(base, name, n - k);
+		base[n - k] = 0;
+		int fd = openat(dirfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0)
+			return 0;
+		struct stat st;
+		int yes = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && is_sqlite(fd);
+		close(fd);
+		return yes;
 	}
 	return 0;
 }
@@ -500,7 +612,7 @@ static int scan_dir(struct run *R, int dirfd, const char *path, const uint8_t *p
 			rc = cf_error_set(R->err, CF_ENOMEM, "out of memory");
 			break;
 		}
-		if (!excluded(R, names[i], p)) {
+		if (!excluded(R, names[i], p) && !sqlite_companion(dirfd, names[i])) {
 			int m = parent_match(pit, &pe, &have, &done, names[i], NULL);
 			if (m < 0) {
 				tree_iter_free(pit);

@@ -177,8 +177,13 @@ int push_run(struct repo *spool, struct dst *to, const struct push_opts *o,
 	struct push_stats st = { 0 };
 	struct repo *there = NULL;
 	uint64_t t0 = util_now_ns();
-	int rc = diff(spool, to, &mine, &theirs, err);
+	/* Shared locks on both sides: no prune of the spool while its objects are read, and no
+	 * prune of the destination that would take our packs for leftovers before their index
+	 * arrives. */
+	int rc = repo_lock(spool, 0, err);
 	if (rc)
+		return rc;
+	if ((rc = diff(spool, to, &mine, &theirs, err)))
 		goto out;
 	/* A shared lock there keeps a prune of that copy from taking our packs for leftovers
 	 * before their index arrives. */
@@ -229,6 +234,7 @@ int push_run(struct repo *spool, struct dst *to, const struct push_opts *o,
 			(unsigned long long)st.missing_locally);
 out:
 	repo_free(there);
+	repo_unlock(spool);
 	objs_free(&mine);
 	objs_free(&theirs);
 	st.duration = (double)(util_now_ns() - t0) / 1e9;

@@ -22,6 +22,8 @@ struct cli {
 	/* Destination settings for --repo s3://... and sftp://... */
 	const char *s3_keys_file;
 	const char *s3_region;
+	const char *s3_lock_days;
+	const char *s3_lock_mode;
 	const char *sftp_key_file;
 	const char *sftp_host_key;
 	const char *upload_limit;

@@ -45,14 +45,16 @@ static const struct {
 
 static void usage(FILE *f)
 {
-	fprintf(f, _("usage: coffre [--repo DIR] [--password-file F | --recovery-key-file F | --escrow-key-file F] "
-		     "[--json] [-q] COMMAND [ARGS]\n\ncommands:\n"));
+	fprintf(f, _("usage: coffre [--repo DIR] [--password-file F | --recovery-key-file F |\n"
+		     "              --escrow-key-file F] [--json] [-q] COMMAND [ARGS]\n\ncommands:\n"));
 	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
 		fprintf(f, "  %-14s %s\n", commands[i].name, _(commands[i].help));
 	fprintf(f, _("\nrepositories: a folder, usb:LABEL, s3://host[:port]/bucket[/prefix] "
 		     "(--s3-keys-file F, --s3-region R),\n  sftp://user@host[:port]/path "
 		     "(--sftp-key-file F, --sftp-host-key SHA256:...), --upload-limit 200KiB/s\n"));
-	fprintf(f, _("\nenvironment: COFFRE_REPOSITORY, COFFRE_PASSWORD_FILE, COFFRE_PASSWORD\n"
+	fprintf(f, _("\nenvironment: COFFRE_REPOSITORY, COFFRE_PASSWORD_FILE, COFFRE_PASSWORD,\n"
+		     "  COFFRE_S3_KEYS_FILE, COFFRE_S3_REGION, COFFRE_S3_LOCK_DAYS, COFFRE_S3_LOCK_MODE,\n"
+		     "  COFFRE_SFTP_KEY_FILE, COFFRE_SFTP_HOST_KEY, COFFRE_UPLOAD_LIMIT\n"
 		     "exit codes: 0 ok, 1 error, 2 usage, 3 partial backup, 4 damaged data,\n"
 		     "            10 no repository, 11 locked, 12 wrong password or key,\n"
 		     "            13 destination unreachable\n"));
@@ -273,6 +275,16 @@ int cli_dst_options(struct dst_options *o)
 	o->s3_region = opt_env(g.s3_region, "COFFRE_S3_REGION");
 	o->sftp_key_file = opt_env(g.sftp_key_file, "COFFRE_SFTP_KEY_FILE");
 	o->sftp_host_sha256 = opt_env(g.sftp_host_key, "COFFRE_SFTP_HOST_KEY");
+	const char *days = opt_env(g.s3_lock_days, "COFFRE_S3_LOCK_DAYS");
+	if (days && *days) {
+		char *end;
+		long d = strtol(days, &end, 10);
+		if (*end || d < 1 || d > 36500)
+			return cli_error(CF_EXIT_USAGE, _("--s3-lock-days wants a number of days, not "
+							  "'%s'"), days);
+		o->s3_lock_days = (int)d;
+	}
+	o->s3_lock_mode = opt_env(g.s3_lock_mode, "COFFRE_S3_LOCK_MODE");
 	const char *lim = opt_env(g.upload_limit, "COFFRE_UPLOAD_LIMIT");
 	if (lim && *lim) {
 		/* "200KiB/s", "1MiB/s", "500000" (bytes per second) */
@@ -305,6 +317,11 @@ int cli_open_repo(struct repo **ret)
 		if (!secret)
 			return cli_error(CF_EXIT_ERROR, _("cannot read the escrow key file '%s': %s"),
 				g.escrow_file, strerror(errno));
+		/* Accept the line as 'coffre key escrow-keygen' prints it. */
+		if (strncmp(secret, "secret:", 7) == 0) {
+			size_t skip = 7 + strspn(secret + 7, " \t");
+			memmove(secret, secret + skip, strlen(secret + skip) + 1);
+		}
 		cred.escrow_secret = secret;
 	} else if (g.recovery_file) {
 		secret = read_line_file(g.recovery_file);
@@ -343,6 +360,24 @@ int cli_snapshot(struct repo *r, const char *spec, struct snap ***ret_list, size
 	return 0;
 }
 
+/* Global options that take a value, as "--opt VALUE" or "--opt=VALUE". */
+static const struct {
+	const char *name, *alias;
+	const char **slot;
+} value_opts[] = {
+	{ "--repo", "-r", &g.repo },
+	{ "--password-file", "-p", &g.password_file },
+	{ "--recovery-key-file", NULL, &g.recovery_file },
+	{ "--escrow-key-file", NULL, &g.escrow_file },
+	{ "--s3-keys-file", NULL, &g.s3_keys_file },
+	{ "--s3-region", NULL, &g.s3_region },
+	{ "--s3-lock-days", NULL, &g.s3_lock_days },
+	{ "--s3-lock-mode", NULL, &g.s3_lock_mode },
+	{ "--sftp-key-file", NULL, &g.sftp_key_file },
+	{ "--sftp-host-key", NULL, &g.sftp_host_key },
+	{ "--upload-limit", NULL, &g.upload_limit },
+};
+
 /* Takes the global options out of argv wherever they are; returns the new argc. */
 static int parse_globals(int argc, char **argv, int *bad)
 {
@@ -355,24 +390,24 @@ static int parse_globals(int argc, char **argv, int *bad)
 				argv[out++] = argv[i++];
 			break;
 		}
-		if (strcmp(a, "--repo") == 0 || strcmp(a, "-r") == 0)
-			slot = &g.repo;
-		else if (strcmp(a, "--password-file") == 0 || strcmp(a, "-p") == 0)
-			slot = &g.password_file;
-		else if (strcmp(a, "--recovery-key-file") == 0)
-			slot = &g.recovery_file;
-		else if (strcmp(a, "--escrow-key-file") == 0)
-			slot = &g.escrow_file;
-		else if (strcmp(a, "--s3-keys-file") == 0)
-			slot = &g.s3_keys_file;
-		else if (strcmp(a, "--s3-region") == 0)
-			slot = &g.s3_region;
-		else if (strcmp(a, "--sftp-key-file") == 0)
-			slot = &g.sftp_key_file;
-		else if (strcmp(a, "--sftp-host-key") == 0)
-			slot = &g.sftp_host_key;
-		else if (strcmp(a, "--upload-limit") == 0)
-			slot = &g.upload_limit;
+		const char *val = NULL;
+		for (size_t k = 0; k < sizeof value_opts / sizeof *value_opts; k++) {
+			const char *o = value_opts[k].name;
+			size_t ol = strlen(o);
+			const char *al = value_opts[k].alias;
+			if (strcmp(a, o) == 0 || (al && strcmp(a, al) == 0)) {
+				slot = value_opts[k].slot;
+			} else if (strncmp(a, o, ol) == 0 && a[ol] == '=') {
+				slot = value_opts[k].slot;
+				val = a + ol + 1;
+			}
+			if (slot)
+				break;
+		}
+		if (slot && val) {
+			*slot = val;
+			continue;
+		}
 		if (slot) {
 			if (i + 1 >= argc) {
 				cli_error(CF_EXIT_USAGE, _("option '%s' needs a value"), a);
@@ -382,13 +417,7 @@ static int parse_globals(int argc, char **argv, int *bad)
 			*slot = argv[++i];
 			continue;
 		}
-		if (strncmp(a, "--repo=", 7) == 0)
-			g.repo = a + 7;
-		else if (strncmp(a, "--password-file=", 16) == 0)
-			g.password_file = a + 16;
-		else if (strncmp(a, "--recovery-key-file=", 20) == 0)
-			g.recovery_file = a + 20;
-		else if (strcmp(a, "--json") == 0)
+		if (strcmp(a, "--json") == 0)
 			g.json = 1;
 		else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
 			g.quiet = 1;

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -312,6 +313,10 @@ int cli_open_repo(struct repo **ret)
 	struct repo_cred cred = { 0 };
 	char *secret = NULL;
 	int rc;
+	struct stat st;
+	/* A local folder that is not there: say so before asking for a password. */
+	if (!strstr(g.repo, "://") && strncmp(g.repo, "usb:", 4) != 0 && stat(g.repo, &st) != 0)
+		return cli_error(CF_EXIT_NOREPO, _("no repository at '%s'"), g.repo);
 	if (g.escrow_file) {
 		secret = read_line_file(g.escrow_file);
 		if (!secret)

@@ -13,6 +13,7 @@
 
 static const char backup_usage[] =
 	"usage: coffre backup PATH... [--exclude GLOB]... [--tag TAG]... [--host NAME]\n"
+	"       coffre backup --now [--socket PATH | --config FILE]  (ask coffred; see --now --help)\n"
 	"Backs the paths up into a new snapshot. Files whose size, times and inode match the\n"
 	"previous snapshot of the same paths are not read again.\n"
 	"  --exclude GLOB  skip names matching GLOB (the full path when GLOB has a '/')\n"
@@ -51,8 +52,13 @@ static void show_warning(void *ctx, const char *path, const char *msg)
 	json_array_append_new(w, cli_json_path(line));
 }
 
+int cmd_backup_now(int argc, char **argv);	/* cmd_status.c */
+
 int cmd_backup(int argc, char **argv)
 {
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--now") == 0)
+			return cmd_backup_now(argc, argv);
 	if (cli_help(argc, argv, backup_usage))
 		return 0;
 	static const struct option opts[] = { { "exclude", required_argument, NULL, 'e' },

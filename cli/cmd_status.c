@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <sqlite3.h>
@@ -19,6 +20,15 @@ static const char status_usage[] =
 	"  --socket PATH  the daemon's control socket (default " CFG_DEFAULT_SOCKET ")\n"
 	"  --config FILE  take the socket from this configuration\n"
 	"exit: 0 ok, 1 the last backup failed, 13 coffred is not answering\n";
+
+static const char now_usage[] =
+	"usage: coffre backup --now [--json] [--socket PATH | --config FILE]\n"
+	"Asks coffred to back up now, shows its progress and its result. When a backup is\n"
+	"already running, another one follows it (changes made meanwhile are included).\n"
+	"  --socket PATH  the daemon's control socket (default " CFG_DEFAULT_SOCKET ")\n"
+	"  --config FILE  take the socket from this configuration\n"
+	"exit: 0 ok, 3 partial (some files or folders could not be read), 1 failed,\n"
+	"13 coffred is not answering\n";
 
 static const char log_usage[] =
 	"usage: coffre log [--json] [-n N] [--state-dir DIR | --config FILE]\n"
@@ -84,9 +94,21 @@ static void print_status(json_t *j)
 	} else {
 		printf("%s\n", _("last backup: none yet"));
 	}
+	size_t k;
+	json_t *w;
+	json_array_foreach(json_object_get(lb, "warning_messages"), k, w)
+		printf(_("  warning: %s\n"), json_string_value(w));
+	json_t *cur = json_object_get(j, "running");
+	if (json_is_object(cur))
+		printf(_("running: backup #%lld, %lld files, read %s so far (%.0f s)\n"),
+			(long long)json_integer_value(json_object_get(cur, "run")),
+			(long long)json_integer_value(json_object_get(cur, "files")),
+			cli_bytes((unsigned long long)json_integer_value(json_object_get(cur, "bytes_read")), b1),
+			json_number_value(json_object_get(cur, "duration")));
 	when(json_object_get(j, "next_backup"), t);
 	if (json_is_integer(json_object_get(j, "next_backup")))
-		printf(_("next backup: %s\n"), t);
+		printf(_("next backup: %s%s\n"), t, json_is_true(json_object_get(j, "retry")) ?
+			_(" (retry of the failed one)") : "");
 	else
 		printf("%s\n", _("next backup: after the next change"));
 	json_t *p = json_object_get(j, "pending");
@@ -156,6 +178,145 @@ int cmd_status(int argc, char **argv)
 	const char *res = json_is_object(lb) ? json_string_value(json_object_get(lb, "result")) : NULL;
 	rc = res && (strcmp(res, "failed") == 0) ? CF_EXIT_ERROR : 0;
 	json_decref(j);
+	return rc;
+}
+
+static json_t *ask(const char *sock, const char *req, struct cf_error *err)
+{
+	char *reply = NULL;
+	if (ctl_request(sock, req, &reply, err))
+		return NULL;
+	json_t *j = json_loads(reply, 0, NULL);
+	free(reply);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		cf_error_set(err, CF_EIO, "coffred sent an unreadable reply");
+		return NULL;
+	}
+	return j;
+}
+
+/* coffre backup --now (called from cmd_backup). */
+int cmd_backup_now(int argc, char **argv);
+int cmd_backup_now(int argc, char **argv)
+{
+	if (cli_help(argc, argv, now_usage))
+		return 0;
+	static const struct option opts[] = { { "socket", required_argument, NULL, 's' },
+		{ "config", required_argument, NULL, 'c' }, { "json", no_argument, NULL, 'j' },
+		{ "now", no_argument, NULL, 'n' }, { 0 } };
+	char *sock = NULL;
+	const char *config = NULL;
+	int c, rc;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "s:c:", opts, NULL)) != -1) {
+		if (c == 's') {
+			free(sock);
+			sock = strdup(optarg);
+		} else if (c == 'c')
+			config = optarg;
+		else if (c == 'j')
+			g.json = 1, g.progress = 0;
+		else if (c != 'n') {
+			free(sock);
+			return cli_usage(now_usage);
+		}
+	}
+	if (optind != argc) {
+		free(sock);
+		return cli_usage(now_usage);
+	}
+	if (!sock && config && (rc = from_config(config, &sock, NULL)))
+		return rc;
+	const char *path = sock ? sock : CFG_DEFAULT_SOCKET;
+	struct cf_error err = { 0 };
+	json_t *st = ask(path, CTL_STATUS, &err);
+	json_t *rep = st ? ask(path, CTL_BACKUP, &err) : NULL;
+	if (!rep) {
+		json_decref(st);
+		free(sock);
+		return cli_fail(&err);
+	}
+	json_int_t pid = json_integer_value(json_object_get(st, "pid"));
+	json_decref(st);
+	if (!json_is_true(json_object_get(rep, "ok"))) {
+		rc = cli_error(CF_EXIT_ERROR, _("coffred cannot back up now: %s"),
+			json_string_value(json_object_get(rep, "error")) ?: "?");
+		json_decref(rep);
+		free(sock);
+		return rc;
+	}
+	json_int_t run = json_integer_value(json_object_get(rep, "run"));
+	if (!g.quiet && !g.json)
+		fprintf(stderr, json_is_true(json_object_get(rep, "after_running")) ?
+			_("coffred: backup #%lld will start when the running one ends\n") :
+			_("coffred: backup #%lld started\n"), (long long)run);
+	json_decref(rep);
+	json_t *lb = NULL;
+	for (;;) {
+		struct timespec ts = { 0, 300 * 1000000L };
+		nanosleep(&ts, NULL);
+		st = ask(path, CTL_STATUS, &err);
+		if (!st || json_integer_value(json_object_get(st, "pid")) != pid) {
+			json_decref(st);
+			if (g.progress)
+				fprintf(stderr, "\r\033[K");
+			free(sock);
+			return cli_error(CF_EXIT_ERROR, _("coffred stopped before backup #%lld ended%s%s"),
+				(long long)run, st ? "" : ": ", st ? "" : err.msg);
+		}
+		json_t *l = json_object_get(st, "last_backup");
+		if (json_is_object(l) && json_integer_value(json_object_get(l, "run")) >= run) {
+			lb = json_incref(l);
+			json_decref(st);
+			break;
+		}
+		json_t *cur = json_object_get(st, "running");
+		if (g.progress && json_is_object(cur) &&
+		    json_integer_value(json_object_get(cur, "run")) == run) {
+			char b1[32], b2[32];
+			fprintf(stderr, "\r\033[K");
+			fprintf(stderr, _("[%.0fs] %lld files, read %s, added %s"),
+				json_number_value(json_object_get(cur, "duration")),
+				(long long)json_integer_value(json_object_get(cur, "files")),
+				cli_bytes((unsigned long long)json_integer_value(json_object_get(cur, "bytes_read")), b1),
+				cli_bytes((unsigned long long)json_integer_value(json_object_get(cur, "bytes_added")), b2));
+			fflush(stderr);
+		}
+		json_decref(st);
+	}
+	free(sock);
+	if (g.progress)
+		fprintf(stderr, "\r\033[K");
+	const char *res = json_string_value(json_object_get(lb, "result")) ?: "?";
+	rc = strcmp(res, "ok") == 0 ? CF_EXIT_OK : strcmp(res, "partial") == 0 ? CF_EXIT_PARTIAL :
+		CF_EXIT_ERROR;
+	if (g.json) {
+		json_dumpf(lb, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else if (rc == CF_EXIT_ERROR) {
+		fprintf(stderr, _("coffre: backup #%lld %s: %s\n"),
+			(long long)json_integer_value(json_object_get(lb, "run")), res,
+			json_string_value(json_object_get(lb, "error")) ?: "?");
+	} else if (!g.quiet) {
+		char b1[32], b2[32];
+		printf(_("backup #%lld %s: snapshot %.8s, %lld files, read %s, added %s in %.1f s; "
+			 "%lld entries examined, %lld folders reused%s\n"),
+			(long long)json_integer_value(json_object_get(lb, "run")), res,
+			json_string_value(json_object_get(lb, "snapshot")) ?: "-",
+			(long long)json_integer_value(json_object_get(lb, "files")),
+			cli_bytes((unsigned long long)json_integer_value(json_object_get(lb, "bytes_read")), b1),
+			cli_bytes((unsigned long long)json_integer_value(json_object_get(lb, "bytes_added")), b2),
+			json_number_value(json_object_get(lb, "duration")),
+			(long long)json_integer_value(json_object_get(lb, "entries")),
+			(long long)json_integer_value(json_object_get(lb, "dirs_reused")),
+			json_is_true(json_object_get(lb, "full_scan")) ? _(", full scan") : "");
+		size_t k;
+		json_t *w;
+		json_array_foreach(json_object_get(lb, "warning_messages"), k, w)
+			printf(_("  warning: %s\n"), json_string_value(w));
+	}
+	json_decref(lb);
 	return rc;
 }
 

@@ -3,6 +3,7 @@
  * in a thread that reports back through an eventfd. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -34,7 +36,8 @@
 #include "coffre/watch.h"
 #include "util.h"
 
-#define RETRY_DELAY 60			/* after a failed run */
+#define RETRY_DELAY 60			/* after a failed run (COFFRED_RETRY_DELAY for tests) */
+#define MAX_WARN_KEPT 5			/* warnings kept in the run's result */
 #define FULL_SCAN_EVERY (7 * 86400)	/* safety net */
 #define PRUNE_EVERY (7 * 86400)
 #define STOP_GRACE 4			/* seconds to wait for a cancelled backup */
@@ -49,6 +52,7 @@ static const char usage_text[] =
 
 struct result {
 	int done;
+	uint64_t run;		/* this daemon's run number (0: read back from the status file) */
 	time_t start;
 	double duration;
 	int code;		/* CF_* of the backup */
@@ -59,6 +63,16 @@ struct result {
 	char error[600];
 	int pruned;
 	char prune_error[600];
+	char missing[600];	/* protected folders left out because they were missing */
+	int nwarn_kept;
+	char warn_kept[MAX_WARN_KEPT][300];
+};
+
+/* What a running backup has done so far, for `coffre status` and `coffre backup --now`. */
+struct progress {
+	pthread_mutex_t mu;
+	struct backup_stats st;
+	char current[512];
 };
 
 struct job {
@@ -67,6 +81,9 @@ struct job {
 	int do_prune;
 	int donefd;
 	volatile int *cancel;
+	struct progress *prog;
+	const char **paths;	/* the roots present at the start (borrowed strings) */
+	size_t npaths;
 	struct result res;
 };
 
@@ -75,6 +92,8 @@ struct daemon {
 	struct cfg *cfg, *pending_cfg;
 	struct watch *w;
 	int ep, tfd, sfd, ctl, donefd, wdfd;
+	int rfd;		/* inotify on the parents of missing roots, or -1 */
+	unsigned char *missing;	/* per root of cfg: known missing */
 	int stopping;
 	/* schedule */
 	time_t last_success, last_change, last_full, last_prune, next_due;
@@ -85,6 +104,10 @@ struct daemon {
 	struct job *job;
 	volatile int cancel;
 	uint64_t mark;
+	uint64_t runs;		/* runs started since start-up */
+	int now_requested;	/* `backup --now` while a run was going: another one after it */
+	long retry_delay;
+	struct progress prog;
 	struct result last;
 	int has_last;
 };
@@ -125,8 +148,21 @@ static int job_clean(void *ctx, const char *path)
 
 static void job_warn(void *ctx, const char *path, const char *msg)
 {
-	(void)ctx;
+	struct job *j = ctx;
 	logf_("warning: '%s': %s", path, msg);
+	if (j->res.nwarn_kept < MAX_WARN_KEPT)
+		snprintf(j->res.warn_kept[j->res.nwarn_kept++], sizeof j->res.warn_kept[0],
+			"%s: %s", path, msg);
+}
+
+static void job_progress(void *ctx, const struct backup_stats *st)
+{
+	struct job *j = ctx;
+	pthread_mutex_lock(&j->prog->mu);
+	j->prog->st = *st;
+	j->prog->st.current = NULL;
+	snprintf(j->prog->current, sizeof j->prog->current, "%s", st->current ? st->current : "");
+	pthread_mutex_unlock(&j->prog->mu);
 }
 
 static char *read_password(const char *file, struct cf_error *err)
@@ -189,20 +225,28 @@ static void *job_main(void *arg)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	char *pw = read_password(j->cfg->password_file, &err);
 	struct repo_cred cred = { .password = pw };
-	int rc = pw ? repo_open(j->cfg->repository, &cred, &r, &err) : err.code;
+	int rc = pw ? 0 : err.code;
+	if (rc == 0 && j->npaths == 0)
+		rc = cf_error_set(&err, CF_ENOENT, "no protected folder is present (%s)",
+			res->missing);
+	if (rc == 0)
+		rc = repo_open(j->cfg->repository, &cred, &r, &err);
 	free(pw);
 	if (rc == 0) {
 		struct backup_opts o = {
-			.paths = (const char *const *)j->cfg->paths, .npaths = j->cfg->npaths,
+			.paths = j->paths, .npaths = j->npaths,
 			.excludes = (const char *const *)j->cfg->excludes,
 			.nexcludes = j->cfg->nexcludes, .clean = job_clean, .warn = job_warn,
-			.ctx = j, .cancel = j->cancel,
+			.progress = job_progress, .ctx = j, .cancel = j->cancel,
 		};
 		uint8_t id[32], parent[32];
 		int has_parent = 0;
 		rc = backup_run(r, &o, &res->st, id, parent, &has_parent, &err);
 		if (rc == 0 || rc == CF_EPARTIAL)
 			util_hex(res->snapshot, id, 32);
+		/* A folder that is missing is left out: the snapshot is partial. */
+		if (rc == 0 && res->missing[0])
+			rc = CF_EPARTIAL;
 	}
 	res->code = rc;
 	if (rc == 0 || rc == CF_EPARTIAL) {
@@ -220,6 +264,7 @@ static void *job_main(void *arg)
 			res->pruned = 1;
 	}
 	repo_free(r);
+	malloc_trim(0);	/* give the run's buffers back: the daemon idles small */
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	res->duration = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	res->st.current = NULL;
@@ -241,6 +286,7 @@ static json_t *result_json(const struct result *r)
 	char t[40];
 	json_t *o = json_object();
 	iso_time(r->start, t);
+	json_object_set_new(o, "run", json_integer((json_int_t)r->run));
 	json_object_set_new(o, "start", json_integer(r->start));
 	json_object_set_new(o, "time", json_string(t));
 	json_object_set_new(o, "result", json_string(r->result));
@@ -257,6 +303,11 @@ static json_t *result_json(const struct result *r)
 	json_object_set_new(o, "duration", json_real(r->duration));
 	json_object_set_new(o, "full_scan", json_boolean(r->full_scan));
 	json_object_set_new(o, "error", r->error[0] ? json_string(r->error) : json_null());
+	json_object_set_new(o, "missing", r->missing[0] ? json_string(r->missing) : json_null());
+	json_t *wl = json_array();
+	for (int i = 0; i < r->nwarn_kept; i++)
+		json_array_append_new(wl, json_string(r->warn_kept[i]));
+	json_object_set_new(o, "warning_messages", wl);
 	if (r->prune_error[0])
 		json_object_set_new(o, "retention_error", json_string(r->prune_error));
 	json_object_set_new(o, "retention", json_boolean(r->pruned));
@@ -276,6 +327,27 @@ static json_t *status_json(struct daemon *d)
 	json_t *o = json_object();
 	json_object_set_new(o, "state", json_string(d->running ? "running" : "idle"));
 	json_object_set_new(o, "pid", json_integer(getpid()));
+	json_object_set_new(o, "runs", json_integer((json_int_t)d->runs));
+	if (d->running) {
+		json_t *c = json_object();
+		pthread_mutex_lock(&d->prog.mu);
+		struct backup_stats st = d->prog.st;
+		json_object_set_new(c, "current", json_string(d->prog.current));
+		pthread_mutex_unlock(&d->prog.mu);
+		json_object_set_new(c, "run", json_integer((json_int_t)d->job->res.run));
+		json_object_set_new(c, "start", json_integer(d->job->res.start));
+		json_object_set_new(c, "full_scan", json_boolean(d->job->res.full_scan));
+		json_object_set_new(c, "files", json_integer((json_int_t)(st.files_new +
+			st.files_changed + st.files_unchanged)));
+		json_object_set_new(c, "entries", json_integer((json_int_t)st.entries));
+		json_object_set_new(c, "bytes_read", json_integer((json_int_t)st.bytes_read));
+		json_object_set_new(c, "bytes_added", json_integer((json_int_t)st.bytes_added));
+		json_object_set_new(c, "duration", json_real(st.duration));
+		json_object_set_new(o, "running", c);
+	} else {
+		json_object_set_new(o, "running", json_null());
+	}
+	json_object_set_new(o, "backup_requested", json_boolean(d->now_requested));
 	json_object_set_new(o, "config", json_string(d->cfg_file));
 	json_object_set_new(o, "repository", json_string(d->cfg->repository));
 	sched_format(&d->cfg->schedule, sched, sizeof sched);
@@ -283,6 +355,8 @@ static json_t *status_json(struct daemon *d)
 	json_object_set_new(o, "last_backup", d->has_last ? result_json(&d->last) : json_null());
 	json_object_set_new(o, "last_success", time_or_null(d->last_success));
 	json_object_set_new(o, "next_backup", time_or_null(d->next_due));
+	json_object_set_new(o, "retry", json_boolean(d->has_last && d->last.code != 0 &&
+		d->last.code != CF_EPARTIAL && d->next_due > 0 && !d->running));
 	if (d->next_due > 0) {
 		iso_time(d->next_due, t);
 		json_object_set_new(o, "next_backup_time", json_string(t));
@@ -430,9 +504,13 @@ static void rearm(struct daemon *d)
 {
 	time_t now = time(NULL);
 	time_t due = sched_next(&d->cfg->schedule, d->last_success, d->last_change, now);
-	if (due > 0 && d->has_last && d->last.code != 0 && d->last.code != CF_EPARTIAL &&
-	    due < d->last.start + RETRY_DELAY)
-		due = d->last.start + RETRY_DELAY;	/* a failed run is retried, not hammered */
+	if (d->has_last && d->last.code != 0 && d->last.code != CF_EPARTIAL && d->last.run) {
+		/* A failed run is retried, not hammered, and retried even when the schedule
+		 * would wait for the next change. */
+		time_t retry = d->last.start + d->retry_delay;
+		if (due <= 0 || due < retry)
+			due = retry;
+	}
 	d->next_due = due;
 	struct itimerspec its = { 0 };
 	if (due > 0)
@@ -450,26 +528,50 @@ static void start_backup(struct daemon *d)
 	if (d->running || d->stopping)
 		return;
 	struct job *j = calloc(1, sizeof *j);
-	if (!j) {
+	const char **paths = calloc(d->cfg->npaths + 1, sizeof *paths);
+	if (!j || !paths) {
 		logf_("error: out of memory");
+		free(j);
+		free(paths);
 		return;
 	}
 	time_t now = time(NULL);
 	if (now - d->last_full >= FULL_SCAN_EVERY)
 		watch_request_full_scan(d->w);
 	/* Roots that were missing and came back are watched again (with a full scan). */
-	for (size_t i = 0; i < d->cfg->npaths; i++)
-		if (!watch_root_watched(d->w, d->cfg->paths[i])) {
+	for (size_t i = 0; i < d->cfg->npaths; i++) {
+		const char *p = d->cfg->paths[i];
+		struct stat st;
+		if (!watch_root_watched(d->w, p)) {
 			struct cf_error err = { 0 };
-			if (watch_add_root(d->w, d->cfg->paths[i], &err) == 0)
+			if (watch_add_root(d->w, p, &err) == 0)
 				watch_request_full_scan(d->w);
 		}
+		if (lstat(p, &st) == 0) {
+			paths[j->npaths++] = p;
+		} else {
+			size_t n = strlen(j->res.missing);
+			snprintf(j->res.missing + n, sizeof j->res.missing - n, "%s'%s' is missing",
+				n ? ", " : "", p);
+		}
+	}
+	if (j->res.missing[0])
+		logf_("warning: %s: left out of this backup", j->res.missing);
+	j->paths = paths;
 	struct watch_info wi;
 	watch_info(d->w, &wi);
 	j->cfg = d->cfg;
 	j->w = d->w;
 	j->donefd = d->donefd;
 	j->cancel = &d->cancel;
+	j->prog = &d->prog;
+	memset(&d->prog.st, 0, sizeof d->prog.st);
+	d->prog.current[0] = 0;
+	j->res.run = ++d->runs;
+	if (j->res.missing[0] && j->res.nwarn_kept < MAX_WARN_KEPT)
+		snprintf(j->res.warn_kept[j->res.nwarn_kept++], sizeof j->res.warn_kept[0], "%.280s",
+			j->res.missing);
+	d->now_requested = 0;
 	j->do_prune = now - d->last_prune >= PRUNE_EVERY;
 	j->res.start = now;
 	j->res.full_scan = wi.full_scan || wi.incomplete;
@@ -478,13 +580,15 @@ static void start_backup(struct daemon *d)
 	d->change_during_run = 0;
 	if (pthread_create(&d->th, NULL, job_main, j) != 0) {
 		logf_("error: cannot start the backup thread: %s", strerror(errno));
+		d->runs--;
+		free((void *)j->paths);
 		free(j);
 		return;
 	}
 	d->job = j;
 	d->running = 1;
-	logf_("backup started (%s, %zu folders with changes)", j->res.full_scan ? "full scan" :
-		"changed folders only", wi.dirty);
+	logf_("backup #%llu started (%s, %zu folders with changes)", (unsigned long long)j->res.run,
+		j->res.full_scan ? "full scan" : "changed folders only", wi.dirty);
 	notify_status(d);
 	write_status(d);
 }
@@ -514,8 +618,10 @@ static void finish_backup(struct daemon *d)
 			d->last_change = 0;
 		if (r->pruned)
 			d->last_prune = r->start;
-		logf_("backup %s: snapshot %.8s, %llu files, %llu entries examined, %llu folders "
-			"reused, read %llu bytes, added %llu bytes in %.1f s", r->result, r->snapshot,
+		logf_("backup #%llu %s%s: snapshot %.8s, %llu files, %llu entries examined, %llu "
+			"folders reused, read %llu bytes, added %llu bytes in %.1f s",
+			(unsigned long long)r->run, r->result, r->full_scan ? " (full scan)" : "",
+			r->snapshot,
 			(unsigned long long)(r->st.files_new + r->st.files_changed + r->st.files_unchanged),
 			(unsigned long long)r->st.entries, (unsigned long long)r->st.dirs_reused,
 			(unsigned long long)r->st.bytes_read, (unsigned long long)r->st.bytes_added,
@@ -523,17 +629,90 @@ static void finish_backup(struct daemon *d)
 		if (r->prune_error[0])
 			logf_("warning: retention failed: %s", r->prune_error);
 	} else {
-		logf_("backup %s: %s", r->result, r->error);
+		logf_("backup #%llu %s: %s; retrying in %ld s", (unsigned long long)r->run,
+			r->result, r->error, d->retry_delay);
 	}
 	record_history(d, r);
+	free((void *)j->paths);
 	free(j);
+	malloc_trim(0);
 	if (d->pending_cfg) {
 		struct cfg *c = d->pending_cfg;
 		d->pending_cfg = NULL;
 		apply_cfg(d, c);
 	}
+	if (!d->stopping && d->now_requested)
+		start_backup(d);	/* asked for while this one ran */
 	if (!d->stopping)
 		rearm(d);
+}
+
+/* ---- protected folders that went away ---- */
+
+/* Watches the nearest existing parent of each missing root (rfd), so that a folder renamed
+ * back or recreated is noticed at once; a root that is back is watched again with a full
+ * scan pending and counts as a change. Returns the number of roots that came back. */
+static int check_roots(struct daemon *d)
+{
+	int back = 0;
+	if (d->rfd >= 0) {
+		epoll_ctl(d->ep, EPOLL_CTL_DEL, d->rfd, NULL);
+		close(d->rfd);
+		d->rfd = -1;
+	}
+	for (size_t i = 0; i < d->cfg->npaths; i++) {
+		const char *p = d->cfg->paths[i];
+		struct stat st;
+		int was_missing = d->missing && d->missing[i];
+		if (watch_root_watched(d->w, p)) {
+			if (d->missing)
+				d->missing[i] = 0;
+			continue;
+		}
+		if (lstat(p, &st) == 0) {
+			struct cf_error err = { 0 };
+			if (watch_add_root(d->w, p, &err) == 0) {
+				watch_request_full_scan(d->w);
+				d->last_change = time(NULL);
+				if (d->missing)
+					d->missing[i] = 0;
+				logf_("'%s' is back: watched again, the next backup reads everything", p);
+				back++;
+				continue;
+			}
+		} else if (!was_missing) {
+			logf_("warning: '%s' is missing: left out of the backups until it is back", p);
+		}
+		if (d->missing)
+			d->missing[i] = 1;
+		char *anc = strdup(p);
+		if (!anc)
+			continue;
+		for (;;) {
+			char *slash = strrchr(anc, '/');
+			if (!slash)
+				break;
+			if (slash == anc)
+				slash[1] = 0;
+			else
+				*slash = 0;
+			if (stat(anc, &st) == 0 || strcmp(anc, "/") == 0)
+				break;
+		}
+		if (d->rfd < 0)
+			d->rfd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (d->rfd < 0 || inotify_add_watch(d->rfd, anc, IN_CREATE | IN_MOVED_TO |
+			IN_ATTRIB | IN_ONLYDIR) < 0)
+			logf_("warning: cannot watch '%s' for the return of '%s': %s", anc, p,
+				strerror(errno));
+		free(anc);
+	}
+	if (d->rfd >= 0) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = d->rfd };
+		if (epoll_ctl(d->ep, EPOLL_CTL_ADD, d->rfd, &ev) != 0)
+			logf_("warning: epoll: %s", strerror(errno));
+	}
+	return back;
 }
 
 /* ---- configuration ---- */
@@ -560,6 +739,8 @@ static int build_watch(struct daemon *d, const struct cfg *c)
 		watch_free(d->w);
 	}
 	d->w = w;
+	free(d->missing);
+	d->missing = calloc(c->npaths ? c->npaths : 1, 1);
 	struct watch_info wi;
 	watch_info(w, &wi);
 	logf_("watching %zu folders under %zu protected paths", wi.watches, c->npaths);
@@ -580,6 +761,7 @@ static void apply_cfg(struct daemon *d, struct cfg *c)
 	c->socket = strdup(d->cfg->socket);
 	cfg_free(d->cfg);
 	d->cfg = c;
+	check_roots(d);
 	if (c->schedule.kind == SCHED_AFTER_CHANGE)
 		d->last_change = time(NULL);	/* the new folders get their first backup */
 	logf_("configuration reloaded from '%s'", d->cfg_file);
@@ -633,10 +815,24 @@ static void on_ctl(struct daemon *d)
 			ctl_reply(fd, text ? text : "{}");
 			free(text);
 		} else if (strcmp(req, CTL_BACKUP) == 0) {
-			int was = d->running;
-			start_backup(d);
-			ctl_reply(fd, d->running ? (was ? "{\"ok\":true,\"already_running\":true}" :
-				"{\"ok\":true}") : "{\"ok\":false,\"error\":\"cannot start a backup\"}");
+			/* A run going on may have started before the caller's changes: another
+			 * one follows it. The reply names the run to wait for. */
+			char reply[160];
+			if (d->running) {
+				d->now_requested = 1;
+				snprintf(reply, sizeof reply, "{\"ok\":true,\"run\":%llu,"
+					"\"after_running\":true}", (unsigned long long)d->runs + 1);
+				write_status(d);
+			} else {
+				start_backup(d);
+				if (d->running)
+					snprintf(reply, sizeof reply, "{\"ok\":true,\"run\":%llu}",
+						(unsigned long long)d->runs);
+				else
+					snprintf(reply, sizeof reply, "{\"ok\":false,\"error\":"
+						"\"cannot start a backup (see the daemon's log)\"}");
+			}
+			ctl_reply(fd, reply);
 		} else {
 			ctl_reply(fd, "{\"ok\":false,\"error\":\"unknown request\"}");
 		}
@@ -667,6 +863,7 @@ static void stop_backup(struct daemon *d)
 		d->last = *r;
 		d->has_last = 1;
 		record_history(d, r);
+		free((void *)d->job->paths);
 		free(d->job);
 		d->job = NULL;
 	} else {
@@ -679,9 +876,18 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' }, { 0 } };
-	struct daemon D = { .cfg_file = CFG_DEFAULT_PATH, .ctl = -1, .wdfd = -1 };
+	struct daemon D = { .cfg_file = CFG_DEFAULT_PATH, .ctl = -1, .wdfd = -1, .rfd = -1,
+		.retry_delay = RETRY_DELAY };
 	struct daemon *d = &D;
 	int c;
+	const char *rd = getenv("COFFRED_RETRY_DELAY");	/* tests */
+	if (rd && atol(rd) > 0)
+		d->retry_delay = atol(rd);
+	pthread_mutex_init(&d->prog.mu, NULL);
+	/* One malloc arena: the backup's worker threads would each keep an arena of several
+	 * MiB resident between runs (measured: 21 MiB idle RSS instead of 12 MiB after a first
+	 * backup of 100,000 files); with one, malloc_trim gives it all back. */
+	mallopt(M_ARENA_MAX, 1);
 	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		if (c == 'c') {
 			d->cfg_file = optarg;
@@ -743,6 +949,7 @@ int main(int argc, char **argv)
 	read_status(d);
 	if (build_watch(d, d->cfg))
 		return CF_EXIT_ERROR;
+	check_roots(d);
 	if (d->cfg->schedule.kind == SCHED_AFTER_CHANGE)
 		d->last_change = time(NULL);	/* changes made while stopped are unknown */
 	logf_("started (pid %d), control socket '%s'", (int)getpid(), d->cfg->socket);
@@ -784,8 +991,16 @@ int main(int argc, char **argv)
 				uint64_t v;
 				if (read(d->wdfd, &v, sizeof v) > 0)
 					sd_notify(0, "WATCHDOG=1");
+			} else if (fd == d->rfd) {
+				char buf[4096];
+				while (read(d->rfd, buf, sizeof buf) > 0)
+					;
+				if (check_roots(d) > 0 && !d->running)
+					rearm(d);
 			} else if (d->w && fd == watch_fd(d->w)) {
 				int k = watch_process(d->w);
+				if (k > 0)
+					check_roots(d);
 				if (k > 0) {
 					d->last_change = time(NULL);
 					if (d->running)
@@ -807,6 +1022,9 @@ int main(int argc, char **argv)
 	if (d->running)
 		_exit(0);	/* the backup thread is still inside the engine */
 	watch_free(d->w);
+	free(d->missing);
+	if (d->rfd >= 0)
+		close(d->rfd);
 	cfg_free(d->cfg);
 	cfg_free(d->pending_cfg);
 	logf_("stopped");

@@ -68,11 +68,12 @@ STATUS=$LOGDIR/status.json
 wait_backup() {
 	local want=$1 i
 	for i in $(seq 1 150); do
-		if cf status --json --socket "$SOCK" >"$STATUS" 2>/dev/null &&
+		# The history first, then the status: the status is then at least as recent.
+		if [ "$(cf log --json --state-dir "$STATE" 2>/dev/null |
+				python3 -c 'import json,sys; print(sum(r["result"]=="ok" for r in json.load(sys.stdin)))' 2>/dev/null || echo 0)" -ge "$want" ] &&
+			cf status --json --socket "$SOCK" >"$STATUS" 2>/dev/null &&
 			[ "$(json_try "$STATUS" state)" = idle ] &&
-			[ "$(json_try "$STATUS" last_backup.result)" = ok ] &&
-			[ "$(cf log --json --state-dir "$STATE" 2>/dev/null |
-				python3 -c 'import json,sys; print(sum(r["result"]=="ok" for r in json.load(sys.stdin)))')" -ge "$want" ]; then
+			[ "$(json_try "$STATUS" last_backup.result)" = ok ]; then
 			return 0
 		fi
 		kill -0 "$DPID" 2>/dev/null || { cat "$LOGDIR/coffred.log" >&2; fail "coffred died"; }

@@ -11,6 +11,8 @@
 #include "coffre/cfg.h"
 #include "coffre/error.h"
 
+#define CFG_MAX_DESTS 32
+
 static const char *const default_excludes[] = { "~$*", "*.tmp", "Thumbs.db", ".~lock.*#" };
 
 struct parse {
@@ -23,6 +25,7 @@ struct parse {
 	int nproblems, oom;
 	int line_repo, line_pwfile, line_sched;
 	int path_lines[1024];	/* the line of each path (0 past the first 1024) */
+	int dest_lines[CFG_MAX_DESTS];	/* the first line of each destination's keys */
 };
 
 static void problem(struct parse *p, int line, const char *fmt, ...)
@@ -111,6 +114,101 @@ static int parse_keep(struct parse *p, const char *name, const char *v, int *slo
 	return 0;
 }
 
+static int valid_dest_name(const char *n)
+{
+	if (!*n || strlen(n) > 64)
+		return 0;
+	for (; *n; n++)
+		if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') ||
+		      (*n >= '0' && *n <= '9') || *n == '-' || *n == '_' || *n == '.'))
+			return 0;
+	return 1;
+}
+
+/* The destination named ${name}, added on its first key. NULL (problem said) if refused. */
+static struct cfg_dest *dest_get(struct parse *p, const char *name, int *oom)
+{
+	struct cfg *c = p->c;
+	for (size_t i = 0; i < c->ndests; i++)
+		if (strcmp(c->dests[i].name, name) == 0)
+			return &c->dests[i];
+	if (!valid_dest_name(name)) {
+		problem(p, p->line, "destination name '%s' is not valid (letters, digits, '-', '_' "
+			"and '.', at most 64)", name);
+		return NULL;
+	}
+	if (c->ndests == CFG_MAX_DESTS) {
+		problem(p, p->line, "too many destinations (at most %d)", CFG_MAX_DESTS);
+		return NULL;
+	}
+	struct cfg_dest *nd = realloc(c->dests, (c->ndests + 1) * sizeof *nd);
+	if (!nd) {
+		*oom = 1;
+		return NULL;
+	}
+	c->dests = nd;
+	memset(&nd[c->ndests], 0, sizeof *nd);
+	if (!(nd[c->ndests].name = strdup(name))) {
+		*oom = 1;
+		return NULL;
+	}
+	p->dest_lines[c->ndests] = p->line;
+	return &nd[c->ndests++];
+}
+
+static int dest_key(struct parse *p, const char *dname, const char *name, const char *value)
+{
+	int oom = 0;
+	struct cfg_dest *d = dest_get(p, dname, &oom);
+	if (!d)
+		return oom ? -1 : 0;
+	if (strcmp(name, "url") == 0) {
+		const char *kind = dst_url_kind(value);
+		if (!kind)
+			problem(p, p->line, "destination '%s': unknown kind of URL '%s' (expected "
+				"usb:LABEL, s3://, sftp:// or a folder)", dname, value);
+		else if (strcmp(kind, "local") == 0 && value[0] != '/' &&
+			 strncmp(value, "file:///", 8) != 0)
+			problem(p, p->line, "destination '%s': folder '%s' is not an absolute path",
+				dname, value);
+		else
+			return set_str(&d->url, value);
+	} else if (strcmp(name, "s3-keys-file") == 0) {
+		return set_str(&d->s3_keys_file, value);
+	} else if (strcmp(name, "s3-region") == 0) {
+		return set_str(&d->s3_region, value);
+	} else if (strcmp(name, "s3-lock-mode") == 0) {
+		if (strcmp(value, "GOVERNANCE") == 0 || strcmp(value, "COMPLIANCE") == 0)
+			return set_str(&d->s3_lock_mode, value);
+		problem(p, p->line, "destination '%s': s3-lock-mode must be GOVERNANCE or "
+			"COMPLIANCE, not '%s'", dname, value);
+	} else if (strcmp(name, "s3-lock-days") == 0) {
+		char *end;
+		errno = 0;
+		long n = strtol(value, &end, 10);
+		if (errno || end == value || *end || n < 1 || n > 36500)
+			problem(p, p->line, "destination '%s': s3-lock-days must be a number of days "
+				"(1 to 36500), not '%s'", dname, value);
+		else
+			d->s3_lock_days = (int)n;
+	} else if (strcmp(name, "sftp-key-file") == 0) {
+		return set_str(&d->sftp_key_file, value);
+	} else if (strcmp(name, "sftp-host-key") == 0) {
+		if (strncmp(value, "SHA256:", 7) != 0)
+			problem(p, p->line, "destination '%s': sftp-host-key must be the SHA256:... "
+				"fingerprint that ssh-keygen -l prints, not '%s'", dname, value);
+		else
+			return set_str(&d->sftp_host_key, value);
+	} else if (strcmp(name, "upload-limit") == 0) {
+		if (dst_parse_rate(value, &d->upload_limit))
+			problem(p, p->line, "destination '%s': cannot read the upload limit '%s' "
+				"(for example 200KiB/s)", dname, value);
+	} else {
+		problem(p, p->line, "unknown key '%s' in section [destination %s]", name, dname);
+	}
+	return 0;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse *p = user;
@@ -146,6 +244,11 @@ static int handler(void *user, const char *section, const char *name, const char
 				problem(p, p->line, "schedule '%s' not understood (expected 'daily HH:MM', "
 					"'every N h', 'every N min' or 'after-change DELAY' such as "
 					"'after-change 10 min')", value);
+		} else if (strcmp(name, "clear-spool") == 0) {
+			if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0)
+				c->clear_spool = value[0] == 'y';
+			else
+				problem(p, p->line, "'clear-spool' must be yes or no, not '%s'", value);
 		} else if (strcmp(name, "keep-daily") == 0) {
 			parse_keep(p, name, value, &c->keep_daily);
 		} else if (strcmp(name, "keep-weekly") == 0) {
@@ -169,9 +272,12 @@ static int handler(void *user, const char *section, const char *name, const char
 		} else {
 			problem(p, p->line, "unknown key '%s' in section [daemon]", name);
 		}
+	} else if (strncmp(section, "destination", 11) == 0 &&
+		   (section[11] == ' ' || section[11] == 0)) {
+		rc = dest_key(p, section + 11 + strspn(section + 11, " "), name, value);
 	} else if (!*section) {
-		problem(p, p->line, "key '%s' outside any section (expected [backup] or [daemon])",
-			name);
+		problem(p, p->line, "key '%s' outside any section (expected [backup], [daemon] or "
+			"[destination NAME])", name);
 	} else {
 		problem(p, p->line, "unknown section [%s] (key '%s')", section, name);
 	}
@@ -198,6 +304,17 @@ void cfg_free(struct cfg *c)
 		free(c->paths[i]);
 	for (size_t i = 0; i < c->nexcludes; i++)
 		free(c->excludes[i]);
+	for (size_t i = 0; i < c->ndests; i++) {
+		struct cfg_dest *d = &c->dests[i];
+		free(d->name);
+		free(d->url);
+		free(d->s3_keys_file);
+		free(d->s3_region);
+		free(d->s3_lock_mode);
+		free(d->sftp_key_file);
+		free(d->sftp_host_key);
+	}
+	free(c->dests);
 	free(c->paths);
 	free(c->excludes);
 	free(c->file);
@@ -206,6 +323,82 @@ void cfg_free(struct cfg *c)
 	free(c->socket);
 	free(c->state_dir);
 	free(c);
+}
+
+/* A file that holds a secret: there, a regular file, and private. */
+static void check_secret_file(struct parse *p, int line, const char *what, const char *f)
+{
+	struct stat st;
+	if (stat(f, &st) != 0)
+		problem(p, line, "%s '%s': %s", what, f, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		problem(p, line, "%s '%s' is not a regular file", what, f);
+	else if (st.st_mode & (S_IRWXG | S_IRWXO))
+		problem(p, line, "%s '%s' is readable by group or others (mode %04o); run: "
+			"chmod 600 '%s'", what, f, (unsigned)(st.st_mode & 07777), f);
+}
+
+static void validate_dests(struct parse *p)
+{
+	struct cfg *c = p->c;
+	for (size_t i = 0; i < c->ndests; i++) {
+		const struct cfg_dest *d = &c->dests[i];
+		int line = p->dest_lines[i];
+		if (!d->url) {
+			problem(p, line, "destination '%s' has no 'url'", d->name);
+			continue;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (c->dests[j].url && strcmp(c->dests[j].url, d->url) == 0)
+				problem(p, line, "destinations '%s' and '%s' are the same place (%s)",
+					c->dests[j].name, d->name, d->url);
+		const char *kind = dst_url_kind(d->url);
+		if (strcmp(kind, "s3") == 0) {
+			if (!d->s3_keys_file)
+				problem(p, line, "destination '%s' needs 's3-keys-file' (access key id "
+					"on line 1, secret key on line 2)", d->name);
+			else
+				check_secret_file(p, line, "S3 keys file", d->s3_keys_file);
+		} else if (strcmp(kind, "sftp") == 0) {
+			if (!d->sftp_key_file)
+				problem(p, line, "destination '%s' needs 'sftp-key-file'", d->name);
+			else
+				check_secret_file(p, line, "SFTP key file", d->sftp_key_file);
+			if (!d->sftp_host_key)
+				problem(p, line, "destination '%s' needs 'sftp-host-key' (the server's "
+					"SHA256:... fingerprint)", d->name);
+		}
+		if ((d->s3_lock_days || d->s3_lock_mode) && strcmp(kind, "s3") != 0)
+			problem(p, line, "destination '%s': Object Lock settings apply to s3:// only",
+				d->name);
+	}
+	if (c->ndests && c->repository && (strstr(c->repository, "://") ||
+					  strncmp(c->repository, "usb:", 4) == 0))
+		problem(p, p->line_repo, "with destinations, the repository is the local spool: "
+			"'%s' is not a local folder", c->repository);
+	if (c->clear_spool && !c->ndests)
+		problem(p, 0, "clear-spool = yes without any [destination NAME]: the spool is the "
+			"only copy");
+}
+
+void cfg_dest_options(const struct cfg_dest *d, struct dst_options *o)
+{
+	memset(o, 0, sizeof *o);
+	o->s3_keys_file = d->s3_keys_file;
+	o->s3_region = d->s3_region;
+	o->s3_lock_days = d->s3_lock_days;
+	o->s3_lock_mode = d->s3_lock_mode;
+	o->sftp_key_file = d->sftp_key_file;
+	o->sftp_host_sha256 = d->sftp_host_key;
+	o->upload_limit = d->upload_limit;
+}
+
+const struct cfg_dest *cfg_find_dest(const struct cfg *c, const char *s)
+{
+	for (size_t i = 0; i < c->ndests; i++)
+		if (strcmp(c->dests[i].name, s) == 0 || strcmp(c->dests[i].url, s) == 0)
+			return &c->dests[i];
+	return NULL;
 }
 
 static void validate(struct parse *p)
@@ -223,19 +416,11 @@ static void validate(struct parse *p)
 	}
 	if (!c->repository)
 		problem(p, 0, "no repository (add 'repository = /path' to [backup])");
-	if (!c->password_file) {
+	if (!c->password_file)
 		problem(p, 0, "no password file (add 'password-file = /path' to [backup])");
-	} else if (stat(c->password_file, &st) != 0) {
-		problem(p, p->line_pwfile, "password file '%s': %s", c->password_file,
-			strerror(errno));
-	} else if (!S_ISREG(st.st_mode)) {
-		problem(p, p->line_pwfile, "password file '%s' is not a regular file",
-			c->password_file);
-	} else if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		problem(p, p->line_pwfile, "password file '%s' is readable by group or others "
-			"(mode %04o); run: chmod 600 '%s'", c->password_file,
-			(unsigned)(st.st_mode & 07777), c->password_file);
-	}
+	else
+		check_secret_file(p, p->line_pwfile, "password file", c->password_file);
+	validate_dests(p);
 	if (c->keep_daily == 0 && c->keep_weekly == 0 && c->keep_monthly == 0)
 		problem(p, 0, "keep-daily, keep-weekly and keep-monthly are all 0: every snapshot "
 			"would be forgotten");

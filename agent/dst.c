@@ -33,6 +33,38 @@ int dst_open(const char *url, const struct dst_options *opt, struct dst **ret,
 	return dst_local_open(url, ret, err);
 }
 
+const char *dst_url_kind(const char *url)
+{
+	if (strncmp(url, "s3://", 5) == 0)
+		return "s3";
+	if (strncmp(url, "sftp://", 7) == 0)
+		return "sftp";
+	if (strncmp(url, "usb:", 4) == 0)
+		return "usb";
+	if (strncmp(url, "file://", 7) == 0 || !strstr(url, "://"))
+		return "local";
+	return NULL;
+}
+
+int dst_parse_rate(const char *s, uint64_t *ret)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s)
+		return -1;
+	if (strncmp(end, "KiB", 3) == 0)
+		v *= 1024, end += 3;
+	else if (strncmp(end, "MiB", 3) == 0)
+		v *= 1048576, end += 3;
+	if (strcmp(end, "/s") == 0)
+		end += 2;
+	if (*end || !(v >= 1) || v > 1e12)
+		return -1;
+	*ret = (uint64_t)v;
+	return 0;
+}
+
 int dst_put_file(struct dst *d, const char *name, const char *local_path, struct cf_error *err)
 {
 	return d->ops->put_file(d, name, local_path, err);

@@ -1,6 +1,7 @@
 /* push.c: spool to destination. */
 #include "coffre/push.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,7 @@
 #include "coffre/dst.h"
 #include "coffre/error.h"
 #include "coffre/pack.h"
+#include "coffre/snap.h"
 #include "repo_internal.h"
 
 struct obj {
@@ -137,6 +139,24 @@ static int verify(struct repo *spool, struct dst *to, const struct obj *o, struc
 	return rc;
 }
 
+/* Counts ${o} as still missing at the destination; a snapshot's time dates the backlog. */
+static void note_pending(struct repo *spool, const struct obj *o, struct push_stats *st)
+{
+	st->pending++;
+	st->pending_bytes += o->size;
+	uint8_t id[32];
+	const char *hex = o->name + 10;
+	if (o->rank != 4 || strlen(hex) != 64 || sodium_hex2bin(id, sizeof id, hex, 64, NULL,
+		NULL, NULL) != 0)
+		return;
+	struct snap *s = NULL;
+	if (snap_load(spool, id, &s, NULL) == 0) {
+		if (st->pending_since == 0 || s->time < st->pending_since)
+			st->pending_since = s->time;
+		snap_free(s);
+	}
+}
+
 static int diff(struct repo *spool, struct dst *to, struct objs *mine, struct objs *theirs,
 	struct cf_error *err)
 {
@@ -156,18 +176,28 @@ int push_pending(struct repo *spool, struct dst *to, struct push_stats *ret, str
 	int rc = diff(spool, to, &mine, &theirs, err);
 	for (size_t i = 0; rc == 0 && i < mine.n; i++) {
 		const struct obj *t = find(&theirs, mine.v[i].name);
-		if (t && t->size == mine.v[i].size) {
+		if (t && t->size == mine.v[i].size)
 			st.present++;
-		} else {
-			st.pending++;
-			st.pending_bytes += mine.v[i].size;
-		}
+		else
+			note_pending(spool, &mine.v[i], &st);
 	}
 	objs_free(&mine);
 	objs_free(&theirs);
 	if (ret)
 		*ret = st;
 	return rc;
+}
+
+/* Uploads one object of the spool and reads it back. CF_ENOENT: the spool lacks it. */
+static int send_one(struct repo *spool, struct dst *to, const struct obj *m,
+	struct cf_error *err)
+{
+	char *path = util_path("%s/%s", spool->d->local_root, m->name);
+	if (!path)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	int rc = dst_put_file(to, m->name, path, err);
+	free(path);
+	return rc ? rc : verify(spool, to, m, err);
 }
 
 int push_run(struct repo *spool, struct dst *to, const struct push_opts *o,
@@ -196,31 +226,25 @@ int push_run(struct repo *spool, struct dst *to, const struct push_opts *o,
 			st.present++;
 			continue;
 		}
-		if (o && o->progress)
-			o->progress(o->ctx, m->name, i, mine.n);
-		char *path = util_path("%s/%s", spool->d->local_root, m->name);
-		if (!path) {
-			rc = cf_error_set(err, CF_ENOMEM, "out of memory");
-			break;
+		if (o && o->cancel && *o->cancel) {
+			rc = cf_error_set(err, CF_EIO, "cancelled");
+		} else {
+			if (o && o->progress)
+				o->progress(o->ctx, m->name, i, mine.n);
+			rc = send_one(spool, to, m, err);
+			if (rc == CF_ENOENT) {
+				/* Cleared from the spool after other destinations got it. */
+				st.missing_locally++;
+				rc = 0;
+				continue;
+			}
 		}
-		rc = dst_put_file(to, m->name, path, err);
-		free(path);
-		if (rc == CF_ENOENT) {
-			/* Cleared from the spool after other destinations got it. */
-			st.missing_locally++;
-			rc = 0;
-			continue;
-		}
-		if (rc == 0)
-			rc = verify(spool, to, m, err);
 		if (rc) {
 			/* Everything from here on stays pending, in order. */
 			for (size_t j = i; j < mine.n; j++) {
 				const struct obj *tj = find(&theirs, mine.v[j].name);
-				if (!tj || tj->size != mine.v[j].size) {
-					st.pending++;
-					st.pending_bytes += mine.v[j].size;
-				}
+				if (!tj || tj->size != mine.v[j].size)
+					note_pending(spool, &mine.v[j], &st);
 			}
 			break;
 		}
@@ -308,4 +332,49 @@ int push_clear(struct repo *spool, struct dst *const *to, size_t n, uint64_t *re
 	if (ret_bytes)
 		*ret_bytes = freed;
 	return rc;
+}
+
+/* Opens every destination for the clearing step: all must be there. */
+static int clear_spool(struct repo *spool, const char *const *urls, const struct dst_options *opts,
+	size_t n, uint64_t *ret_cleared, struct cf_error *err)
+{
+	struct dst **d = calloc(n ? n : 1, sizeof *d);
+	int rc = d ? 0 : cf_error_set(err, CF_ENOMEM, "out of memory");
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = dst_open(urls[i], &opts[i], &d[i], err);
+	if (rc == 0)
+		rc = push_clear(spool, (struct dst *const *)d, n, ret_cleared, err);
+	for (size_t i = 0; d && i < n; i++)
+		dst_free(d[i]);
+	free(d);
+	return rc;
+}
+
+int push_all(struct repo *spool, const char *const *urls, const struct dst_options *opts,
+	size_t n, int clear, const struct push_opts *o, struct push_result *res,
+	uint64_t *ret_cleared, struct cf_error *clear_err)
+{
+	int worst = 0;
+	if (ret_cleared)
+		*ret_cleared = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct push_result *r = &res[i];
+		struct dst *d = NULL;
+		memset(r, 0, sizeof *r);
+		if ((r->code = dst_open(urls[i], &opts[i], &d, &r->err)) == 0) {
+			r->object_lock = d->object_lock;
+			snprintf(r->lock_note, sizeof r->lock_note, "%s", d->lock_note ?
+				d->lock_note : "");
+			r->code = push_run(spool, d, o, &r->st, &r->err);
+			/* Listed, then served up to where it stopped. */
+			r->reached = r->code == 0 || r->st.sent || r->st.present ||
+				r->st.pending;
+			dst_free(d);
+		}
+		if (r->code && (worst == 0 || (r->code == CF_EUNREACH && worst != CF_EUNREACH)))
+			worst = r->code;
+	}
+	if (clear && n && worst == 0)
+		clear_spool(spool, urls, opts, n, ret_cleared, clear_err);
+	return worst;
 }

@@ -2,27 +2,32 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
 #include "cli.h"
+#include "coffre/cfg.h"
 #include "coffre/dst.h"
 #include "coffre/push.h"
 #include "coffre/repo.h"
 
 static const char push_usage[] =
-	"usage: coffre push --to URL [--to URL]... [--clear-spool]\n"
+	"usage: coffre push [--to URL]... [--config FILE] [--clear-spool]\n"
 	"Sends what the local repository (--repo, the spool) holds and a destination lacks:\n"
 	"packs first, then the index, the snapshots last; each object is read back. A\n"
 	"destination that cannot be reached keeps its objects pending for the next push; the\n"
-	"others are served all the same. --clear-spool then removes from the spool the data\n"
-	"packs that every destination holds (only when all were reached).\n"
+	"others are served all the same. Without --to, the destinations are those of coffred's\n"
+	"configuration (--config, default " CFG_DEFAULT_PATH "), which also gives the\n"
+	"repository and its password file when they are not set otherwise. --clear-spool then\n"
+	"removes from the spool the data packs that every destination holds (only when all\n"
+	"were reached), counting every destination of the configuration too.\n"
 	"exit: 0 every destination complete, 13 one unreachable, 1 another failure\n";
 
 static const char dest_usage[] =
-	"usage: coffre destinations --to URL [--to URL]...\n"
-	"Says, for each destination, what it lacks of the spool, and whether uploads there are\n"
-	"protected by Object Lock.\n";
+	"usage: coffre destinations [--to URL]... [--config FILE]\n"
+	"Says, for each destination (those given, or those of the configuration), what it lacks\n"
+	"of the spool and since when, and whether uploads there are protected by Object Lock.\n";
 
 static void show_progress(void *ctx, const char *name, uint64_t done, uint64_t total)
 {
@@ -34,117 +39,199 @@ static void show_progress(void *ctx, const char *name, uint64_t done, uint64_t t
 	}
 }
 
-static int parse_to(int argc, char **argv, const char ***ret, size_t *ret_n, int *clear,
-	const char *usage)
+/* The destinations of one command: URLs with their settings. */
+struct targets {
+	const char **url;
+	struct dst_options *opt;
+	size_t n;
+	struct cfg *cfg;
+};
+
+static void targets_free(struct targets *t)
 {
-	static const struct option opts[] = { { "to", required_argument, NULL, 't' },
-		{ "clear-spool", no_argument, NULL, 'c' }, { 0 } };
-	const char **to = calloc((size_t)argc + 1, sizeof *to);
-	size_t n = 0;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 't')
-			to[n++] = optarg;
-		else if (c == 'c' && clear)
-			*clear = 1;
-		else {
-			free(to);
-			return cli_usage(usage);
+	free(t->url);
+	free(t->opt);
+	cfg_free(t->cfg);
+}
+
+/* Loads coffred's configuration when it names this spool (or no spool is given: then the
+ * repository and its password file come from it). ${required}: a failure is an error. */
+static int load_config(const char *file, int required, struct cfg **ret)
+{
+	struct cfg *c = NULL;
+	char *problems = NULL;
+	struct cf_error err = { 0 };
+	*ret = NULL;
+	int rc = cfg_load(file ? file : CFG_DEFAULT_PATH, &c, &problems, &err);
+	if (rc) {
+		if (!required && !file && rc == CF_ENOENT)
+			return 0;
+		if (problems)
+			fputs(problems, stderr);
+		free(problems);
+		return required || file ? cli_error(CF_EXIT_ERROR, "%s", err.msg) : 0;
+	}
+	if (g.repo && strcmp(g.repo, c->repository) != 0) {
+		if (file || required) {
+			int code = cli_error(CF_EXIT_USAGE, _("the configuration '%s' is for the "
+				"repository '%s', not '%s'"), c->file, c->repository, g.repo);
+			cfg_free(c);
+			return code;
 		}
+		cfg_free(c);
+		return 0;
 	}
-	if (optind != argc || n == 0) {
-		free(to);
-		return cli_usage(usage);
-	}
-	*ret = to;
-	*ret_n = n;
+	if (!g.repo)
+		g.repo = c->repository;
+	if (!g.password_file && !getenv("COFFRE_PASSWORD_FILE") && !getenv("COFFRE_PASSWORD"))
+		g.password_file = c->password_file;
+	*ret = c;
 	return 0;
 }
 
-/* Opens every destination that can be opened; the others are reported and left NULL. */
-static int open_all(const char **to, size_t n, struct dst **d, int *worst)
+static void add_target(struct targets *t, const char *url, const struct dst_options *o)
 {
-	struct dst_options opt;
-	int rc = cli_dst_options(&opt);
-	if (rc)
-		return rc;
-	for (size_t i = 0; i < n; i++) {
-		struct cf_error err = { 0 };
-		if (dst_open(to[i], &opt, &d[i], &err) != 0) {
-			d[i] = NULL;
-			int code = cli_fail(&err);
-			if (*worst == 0 || code == CF_EXIT_UNREACH)
-				*worst = code;
-		}
+	for (size_t i = 0; i < t->n; i++)
+		if (strcmp(t->url[i], url) == 0)
+			return;
+	t->url[t->n] = url;
+	t->opt[t->n++] = *o;
+}
+
+/* --to URL (with the options of the command line), else the configuration's; with
+ * --clear-spool, the configuration's are added to those given. */
+static int parse_targets(int argc, char **argv, struct targets *t, int *clear, const char *usage)
+{
+	static const struct option opts[] = { { "to", required_argument, NULL, 't' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "clear-spool", no_argument, NULL, 'x' }, { 0 } };
+	const char *config = NULL;
+	int c, rc, nto = 0;
+	memset(t, 0, sizeof *t);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 't')
+			nto++;
+		else if (c == 'c')
+			config = optarg;
+		else if (c == 'x' && clear)
+			*clear = 1;
+		else
+			return cli_usage(usage);
 	}
+	if (optind != argc)
+		return cli_usage(usage);
+	/* The configuration is read when it gives the destinations, or when clearing the spool
+	 * must take every destination into account. */
+	if ((config || nto == 0 || (clear && *clear)) &&
+	    (rc = load_config(config, nto == 0, &t->cfg)))
+		return rc;
+	size_t max = (size_t)nto + (t->cfg ? t->cfg->ndests : 0);
+	t->url = calloc(max + 1, sizeof *t->url);
+	t->opt = calloc(max + 1, sizeof *t->opt);
+	if (!t->url || !t->opt)
+		return cli_error(CF_EXIT_ERROR, "%s", _("out of memory"));
+	struct dst_options o;
+	if ((rc = cli_dst_options(&o)))
+		return rc;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		if (c == 't') {
+			/* A configured destination named or given by its URL keeps its settings. */
+			const struct cfg_dest *cd = t->cfg ? cfg_find_dest(t->cfg, optarg) : NULL;
+			struct dst_options co;
+			if (cd)
+				cfg_dest_options(cd, &co);
+			add_target(t, cd ? cd->url : optarg, cd ? &co : &o);
+		}
+	for (size_t i = 0; t->cfg && (nto == 0 || (clear && *clear)) && i < t->cfg->ndests; i++) {
+		struct dst_options co;
+		cfg_dest_options(&t->cfg->dests[i], &co);
+		add_target(t, t->cfg->dests[i].url, &co);
+	}
+	if (t->n == 0)
+		return cli_error(CF_EXIT_USAGE, "%s", _("no destination: give --to URL, or add "
+			"[destination NAME] sections to the configuration"));
 	return 0;
+}
+
+static void print_since(int64_t since)
+{
+	if (since > 0) {
+		char t[40];
+		struct tm tm;
+		time_t tt = (time_t)since;
+		localtime_r(&tt, &tm);
+		strftime(t, sizeof t, "%Y-%m-%d %H:%M:%S", &tm);
+		printf(_(", behind since %s"), t);
+	}
 }
 
 int cmd_push(int argc, char **argv)
 {
 	if (cli_help(argc, argv, push_usage))
 		return 0;
-	const char **to = NULL;
-	size_t n = 0;
-	int clear = 0, rc, worst = 0;
-	if ((rc = parse_to(argc, argv, &to, &n, &clear, push_usage)))
-		return rc;
+	struct targets t;
+	int clear = 0, rc;
 	struct repo *r = NULL;
-	struct dst **d = calloc(n, sizeof *d);
+	struct push_result *res = NULL;
 	json_t *out = json_array();
-	if (!d || (rc = cli_open_repo(&r)) || (rc = open_all(to, n, d, &worst)))
+	if ((rc = parse_targets(argc, argv, &t, &clear, push_usage)) || (rc = cli_open_repo(&r)))
 		goto done;
-	for (size_t i = 0; i < n; i++) {
-		if (!d[i])
-			continue;
-		struct push_opts o = { .progress = show_progress };
-		struct push_stats st = { 0 };
-		struct cf_error err = { 0 };
-		int prc = push_run(r, d[i], &o, &st, &err);
-		if (g.progress)
-			fprintf(stderr, "\r\033[K");
-		char b1[32], b2[32];
+	if (!(res = calloc(t.n, sizeof *res))) {
+		rc = cli_error(CF_EXIT_ERROR, "%s", _("out of memory"));
+		goto done;
+	}
+	struct push_opts o = { .progress = show_progress };
+	uint64_t freed = 0;
+	struct cf_error cerr = { 0 };
+	rc = push_all(r, t.url, t.opt, t.n, clear, &o, res, &freed, &cerr);
+	if (g.progress)
+		fprintf(stderr, "\r\033[K");
+	int worst = 0;
+	for (size_t i = 0; i < t.n; i++) {
+		const struct push_result *p = &res[i];
+		const struct push_stats *st = &p->st;
+		char b1[32];
 		if (g.json) {
-			json_t *j = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "to",
-				d[i]->url, "complete", prc == 0, "sent", (json_int_t)st.sent,
-				"sent_bytes", (json_int_t)st.sent_bytes, "present",
-				(json_int_t)st.present, "verified", (json_int_t)st.verified, "pending",
-				(json_int_t)st.pending, "pending_bytes", (json_int_t)st.pending_bytes,
-				"object_lock", d[i]->lock_note ? d[i]->lock_note : "");
-			if (prc)
-				json_object_set_new(j, "error", cli_json_path(err.msg));
+			json_t *j = json_pack("{s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:s}",
+				"to", t.url[i], "complete", p->code == 0, "reached", p->reached,
+				"sent", (json_int_t)st->sent, "sent_bytes", (json_int_t)st->sent_bytes,
+				"present", (json_int_t)st->present, "verified", (json_int_t)st->verified,
+				"pending", (json_int_t)st->pending, "pending_bytes",
+				(json_int_t)st->pending_bytes, "object_lock", p->lock_note);
+			json_object_set_new(j, "pending_since", st->pending_since ?
+				json_integer(st->pending_since) : json_null());
+			if (p->code)
+				json_object_set_new(j, "error", cli_json_path(p->err.msg));
 			json_array_append_new(out, j);
 		}
-		if (prc) {
-			int code = cli_fail(&err);
-			if (!g.quiet && !g.json)
-				printf(_("%s: %llu objects (%s) still pending\n"), d[i]->url,
-					(unsigned long long)st.pending, cli_bytes(st.pending_bytes, b1));
+		if (p->code) {
+			int code = cli_fail(&p->err);
+			if (!g.quiet && !g.json && p->reached) {
+				printf(_("%s: %llu objects (%s) still pending"), t.url[i],
+					(unsigned long long)st->pending, cli_bytes(st->pending_bytes, b1));
+				print_since(st->pending_since);
+				printf("\n");
+			}
 			if (worst == 0 || code == CF_EXIT_UNREACH)
 				worst = code;
 		} else if (!g.quiet && !g.json) {
 			printf(_("%s: sent %llu objects (%s), %llu were there already; all read back "
-				 "and verified in %.1f s\n"), d[i]->url, (unsigned long long)st.sent,
-				cli_bytes(st.sent_bytes, b2), (unsigned long long)st.present,
-				st.duration);
+				 "and verified in %.1f s\n"), t.url[i], (unsigned long long)st->sent,
+				cli_bytes(st->sent_bytes, b1), (unsigned long long)st->present,
+				st->duration);
 		}
 	}
-	if (clear) {
-		if (worst) {
-			fprintf(stderr, "%s\n", _("coffre: the spool is kept: not every destination "
-						  "is complete"));
-		} else {
-			uint64_t freed = 0;
-			struct cf_error err = { 0 };
-			if (push_clear(r, (struct dst *const *)d, n, &freed, &err))
-				worst = cli_fail(&err);
-			else if (!g.quiet && !g.json) {
-				char b[32];
-				printf(_("spool: %s of data packs removed (every destination holds "
-					 "them)\n"), cli_bytes(freed, b));
-			}
-		}
+	if (clear && worst) {
+		fprintf(stderr, "%s\n", _("coffre: the spool is kept: not every destination "
+					  "is complete"));
+	} else if (clear && cerr.code) {
+		worst = cli_fail(&cerr);
+	} else if (clear && !g.quiet && !g.json) {
+		char b[32];
+		printf(_("spool: %s of data packs removed (every destination holds them)\n"),
+			cli_bytes(freed, b));
 	}
 	if (g.json) {
 		json_dumpf(out, stdout, JSON_INDENT(2));
@@ -152,10 +239,8 @@ int cmd_push(int argc, char **argv)
 	}
 	rc = worst;
 done:
-	for (size_t i = 0; d && i < n; i++)
-		dst_free(d[i]);
-	free(d);
-	free(to);
+	free(res);
+	targets_free(&t);
 	json_decref(out);
 	repo_free(r);
 	return rc;
@@ -165,44 +250,49 @@ int cmd_destinations(int argc, char **argv)
 {
 	if (cli_help(argc, argv, dest_usage))
 		return 0;
-	const char **to = NULL;
-	size_t n = 0;
+	struct targets t;
 	int rc, worst = 0;
-	if ((rc = parse_to(argc, argv, &to, &n, NULL, dest_usage)))
-		return rc;
 	struct repo *r = NULL;
-	struct dst **d = calloc(n, sizeof *d);
 	json_t *out = json_array();
-	if (!d || (rc = cli_open_repo(&r)) || (rc = open_all(to, n, d, &worst)))
+	if ((rc = parse_targets(argc, argv, &t, NULL, dest_usage)) || (rc = cli_open_repo(&r)))
 		goto done;
-	for (size_t i = 0; i < n; i++) {
-		if (!d[i]) {
-			if (g.json)
-				json_array_append_new(out, json_pack("{s:s, s:b}", "to", to[i],
-					"reachable", 0));
-			continue;
-		}
+	for (size_t i = 0; i < t.n; i++) {
+		struct dst *d = NULL;
 		struct push_stats st = { 0 };
 		struct cf_error err = { 0 };
-		if (push_pending(r, d[i], &st, &err)) {
+		int prc = dst_open(t.url[i], &t.opt[i], &d, &err);
+		if (prc == 0)
+			prc = push_pending(r, d, &st, &err);
+		if (prc) {
 			int code = cli_fail(&err);
 			if (worst == 0 || code == CF_EXIT_UNREACH)
 				worst = code;
+			if (g.json) {
+				json_t *j = json_pack("{s:s, s:b}", "to", t.url[i], "reachable", 0);
+				json_object_set_new(j, "error", cli_json_path(err.msg));
+				json_array_append_new(out, j);
+			}
+			dst_free(d);
 			continue;
 		}
 		char b[32];
+		const char *lock = d->lock_note ? d->lock_note : "";
 		if (g.json) {
-			json_array_append_new(out, json_pack("{s:s, s:b, s:I, s:I, s:I, s:s}", "to",
-				d[i]->url, "reachable", 1, "present", (json_int_t)st.present,
-				"pending", (json_int_t)st.pending, "pending_bytes",
-				(json_int_t)st.pending_bytes, "object_lock",
-				d[i]->lock_note ? d[i]->lock_note : ""));
+			json_t *j = json_pack("{s:s, s:b, s:I, s:I, s:I, s:b, s:s}", "to", t.url[i],
+				"reachable", 1, "present", (json_int_t)st.present, "pending",
+				(json_int_t)st.pending, "pending_bytes", (json_int_t)st.pending_bytes,
+				"object_locked", d->object_lock, "object_lock", lock);
+			json_object_set_new(j, "pending_since", st.pending_since ?
+				json_integer(st.pending_since) : json_null());
+			json_array_append_new(out, j);
 		} else {
-			printf(_("%s: %llu objects pending (%s), %llu present; %s\n"), d[i]->url,
+			printf(_("%s: %llu objects pending (%s), %llu present"), t.url[i],
 				(unsigned long long)st.pending, cli_bytes(st.pending_bytes, b),
-				(unsigned long long)st.present,
-				d[i]->lock_note ? d[i]->lock_note : "");
+				(unsigned long long)st.present);
+			print_since(st.pending_since);
+			printf("; %s\n", lock);
 		}
+		dst_free(d);
 	}
 	if (g.json) {
 		json_dumpf(out, stdout, JSON_INDENT(2));
@@ -210,10 +300,7 @@ int cmd_destinations(int argc, char **argv)
 	}
 	rc = worst;
 done:
-	for (size_t i = 0; d && i < n; i++)
-		dst_free(d[i]);
-	free(d);
-	free(to);
+	targets_free(&t);
 	json_decref(out);
 	repo_free(r);
 	return rc;

@@ -70,6 +70,41 @@ static void when(json_t *v, char out[40])
 	strftime(out, 40, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
+static void print_destinations(json_t *list)
+{
+	size_t i;
+	json_t *e;
+	if (json_array_size(list))
+		printf("%s\n", _("destinations:"));
+	json_array_foreach(list, i, e) {
+		char t[40], b[32];
+		const char *res = json_string_value(json_object_get(e, "result"));
+		printf("  %s (%s): ", json_string_value(json_object_get(e, "name")),
+			json_string_value(json_object_get(e, "url")));
+		if (!res) {
+			printf("%s\n", _("not sent to yet"));
+			continue;
+		}
+		if (strcmp(res, "complete") == 0) {
+			when(json_object_get(e, "last_complete"), t);
+			printf(_("up to date, every backup read back (%s)\n"), t);
+		} else {
+			when(json_object_get(e, "pending_since"), t);
+			printf(_("behind since %s (%s)"), t, res);
+			if (json_integer_value(json_object_get(e, "pending_objects")))
+				printf(_(", %lld objects (%s) pending"),
+					(long long)json_integer_value(json_object_get(e, "pending_objects")),
+					cli_bytes((unsigned long long)json_integer_value(
+						json_object_get(e, "pending_bytes")), b));
+			printf("\n");
+			if (json_is_string(json_object_get(e, "error")))
+				printf("    %s\n", json_string_value(json_object_get(e, "error")));
+		}
+		if (json_is_string(json_object_get(e, "lock_note")))
+			printf("    %s\n", json_string_value(json_object_get(e, "lock_note")));
+	}
+}
+
 static void print_status(json_t *j)
 {
 	char t[40], b1[32], b2[32];
@@ -123,6 +158,7 @@ static void print_status(json_t *j)
 	json_array_foreach(json_object_get(j, "watched"), i, e)
 		printf("  %s: %s\n", json_string_value(json_object_get(e, "path")),
 			json_string_value(json_object_get(e, "state")));
+	print_destinations(json_object_get(j, "destinations"));
 }
 
 int cmd_status(int argc, char **argv)

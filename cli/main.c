@@ -287,21 +287,9 @@ int cli_dst_options(struct dst_options *o)
 	}
 	o->s3_lock_mode = opt_env(g.s3_lock_mode, "COFFRE_S3_LOCK_MODE");
 	const char *lim = opt_env(g.upload_limit, "COFFRE_UPLOAD_LIMIT");
-	if (lim && *lim) {
-		/* "200KiB/s", "1MiB/s", "500000" (bytes per second) */
-		char *end;
-		double v = strtod(lim, &end);
-		if (strncmp(end, "KiB", 3) == 0)
-			v *= 1024, end += 3;
-		else if (strncmp(end, "MiB", 3) == 0)
-			v *= 1048576, end += 3;
-		if (strcmp(end, "/s") == 0)
-			end += 2;
-		if (*end || v <= 0)
-			return cli_error(CF_EXIT_USAGE, _("cannot read the upload limit '%s' "
-							  "(for example 200KiB/s)"), lim);
-		o->upload_limit = (uint64_t)v;
-	}
+	if (lim && *lim && dst_parse_rate(lim, &o->upload_limit))
+		return cli_error(CF_EXIT_USAGE, _("cannot read the upload limit '%s' (for example "
+						  "200KiB/s)"), lim);
 	return 0;
 }
 

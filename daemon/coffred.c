@@ -30,6 +30,7 @@
 #include "coffre/ctl.h"
 #include "coffre/error.h"
 #include "coffre/prune.h"
+#include "coffre/push.h"
 #include "coffre/repo.h"
 #include "coffre/sched.h"
 #include "coffre/snap.h"
@@ -41,6 +42,8 @@
 #define FULL_SCAN_EVERY (7 * 86400)	/* safety net */
 #define PRUNE_EVERY (7 * 86400)
 #define STOP_GRACE 4			/* seconds to wait for a cancelled backup */
+#define PUSH_RETRY 3600			/* a destination left behind is tried again after this
+					 * (COFFRED_PUSH_RETRY for tests) */
 
 static const char usage_text[] =
 	"usage: coffred [--config FILE]\n"
@@ -49,6 +52,19 @@ static const char usage_text[] =
 	"  --config FILE  the configuration (default " CFG_DEFAULT_PATH ")\n"
 	"Signals: SIGTERM stops (within 5 s, even during a backup), SIGHUP reloads the\n"
 	"configuration (an invalid file keeps the current one).\n";
+
+/* Where a destination stands, kept across runs and restarts (status.json). */
+struct dest_state {
+	char name[65];
+	char url[600];
+	char result[16];	/* "" (never tried), complete, unreachable, refused, full, failed */
+	time_t last_attempt, last_complete;
+	time_t pending_since;	/* the oldest backup it lacks, 0: none */
+	uint64_t sent, sent_bytes, pending, pending_bytes;
+	int object_lock;
+	char lock_note[160];
+	char error[600];
+};
 
 struct result {
 	int done;
@@ -66,6 +82,9 @@ struct result {
 	char missing[600];	/* protected folders left out because they were missing */
 	int nwarn_kept;
 	char warn_kept[MAX_WARN_KEPT][300];
+	int push_only;		/* no backup: a retry of destinations left behind */
+	uint64_t spool_cleared;	/* bytes of data packs removed from the spool */
+	char clear_error[600];
 };
 
 /* What a running backup has done so far, for `coffre status` and `coffre backup --now`. */
@@ -84,6 +103,7 @@ struct job {
 	struct progress *prog;
 	const char **paths;	/* the roots present at the start (borrowed strings) */
 	size_t npaths;
+	struct dest_state *dests;	/* a copy of the daemon's, one per cfg->dests */
 	struct result res;
 };
 
@@ -110,6 +130,9 @@ struct daemon {
 	struct progress prog;
 	struct result last;
 	int has_last;
+	struct dest_state *dests;	/* one per cfg->dests */
+	long push_retry;
+	int next_push_only;	/* the timer is for a retry of destinations, not a backup */
 };
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -215,6 +238,84 @@ static int run_retention(struct repo *r, const struct cfg *c, struct cf_error *e
 	return prune_run(r, NULL, NULL, &ps, err);
 }
 
+static const char *push_outcome(int code, volatile int *cancel)
+{
+	switch (code) {
+	case 0: return "complete";
+	case CF_EUNREACH: return "unreachable";
+	case CF_EKEY: return "refused";
+	case CF_ENOSPC: return "full";
+	default: return *cancel ? "cancelled" : "failed";
+	}
+}
+
+/* Sends the spool to every destination of the configuration and notes how each went. */
+static void push_dests(struct job *j, struct repo *r)
+{
+	const struct cfg *c = j->cfg;
+	size_t n = c->ndests;
+	const char **urls = calloc(n, sizeof *urls);
+	struct dst_options *opts = calloc(n, sizeof *opts);
+	struct push_result *pr = calloc(n, sizeof *pr);
+	if (!urls || !opts || !pr) {
+		logf_("error: out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		urls[i] = c->dests[i].url;
+		cfg_dest_options(&c->dests[i], &opts[i]);
+	}
+	struct push_opts po = { .cancel = j->cancel };
+	struct cf_error cerr = { 0 };
+	push_all(r, urls, opts, n, c->clear_spool, &po, pr, &j->res.spool_cleared, &cerr);
+	if (cerr.code)
+		snprintf(j->res.clear_error, sizeof j->res.clear_error, "%s", cerr.msg);
+	time_t now = time(NULL);
+	for (size_t i = 0; i < n; i++) {
+		struct dest_state *ds = &j->dests[i];
+		const struct push_result *p = &pr[i];
+		ds->last_attempt = now;
+		snprintf(ds->result, sizeof ds->result, "%s", push_outcome(p->code, j->cancel));
+		ds->sent = p->st.sent;
+		ds->sent_bytes = p->st.sent_bytes;
+		if (p->lock_note[0]) {
+			ds->object_lock = p->object_lock;
+			snprintf(ds->lock_note, sizeof ds->lock_note, "%s", p->lock_note);
+		}
+		if (p->code == 0) {
+			ds->last_complete = now;
+			ds->pending_since = 0;
+			ds->pending = ds->pending_bytes = 0;
+			ds->error[0] = 0;
+			logf_("destination '%s' (%s): complete; sent %llu objects (%llu bytes), "
+				"all read back", ds->name, ds->url, (unsigned long long)p->st.sent,
+				(unsigned long long)p->st.sent_bytes);
+			continue;
+		}
+		snprintf(ds->error, sizeof ds->error, "%s", p->err.msg);
+		if (p->reached) {
+			ds->pending = p->st.pending;
+			ds->pending_bytes = p->st.pending_bytes;
+		}
+		/* Not reached: it lacks at least this run's snapshot. */
+		if (p->reached && p->st.pending_since)
+			ds->pending_since = p->st.pending_since;
+		else if (!ds->pending_since)
+			ds->pending_since = j->res.push_only ? now : j->res.start;
+		logf_("destination '%s' (%s): %s: %s; kept pending for the next try", ds->name,
+			ds->url, ds->result, ds->error);
+	}
+	if (j->res.spool_cleared)
+		logf_("spool: %llu bytes of data packs removed (every destination holds them)",
+			(unsigned long long)j->res.spool_cleared);
+	if (j->res.clear_error[0])
+		logf_("warning: the spool is kept: %s", j->res.clear_error);
+out:
+	free(urls);
+	free(opts);
+	free(pr);
+}
+
 static void *job_main(void *arg)
 {
 	struct job *j = arg;
@@ -226,13 +327,13 @@ static void *job_main(void *arg)
 	char *pw = read_password(j->cfg->password_file, &err);
 	struct repo_cred cred = { .password = pw };
 	int rc = pw ? 0 : err.code;
-	if (rc == 0 && j->npaths == 0)
+	if (rc == 0 && j->npaths == 0 && !res->push_only)
 		rc = cf_error_set(&err, CF_ENOENT, "no protected folder is present (%s)",
 			res->missing);
 	if (rc == 0)
 		rc = repo_open(j->cfg->repository, &cred, &r, &err);
 	free(pw);
-	if (rc == 0) {
+	if (rc == 0 && !res->push_only) {
 		struct backup_opts o = {
 			.paths = j->paths, .npaths = j->npaths,
 			.excludes = (const char *const *)j->cfg->excludes,
@@ -263,6 +364,8 @@ static void *job_main(void *arg)
 		else
 			res->pruned = 1;
 	}
+	if ((rc == 0 || rc == CF_EPARTIAL) && j->cfg->ndests && !*j->cancel)
+		push_dests(j, r);
 	repo_free(r);
 	malloc_trim(0);	/* give the run's buffers back: the daemon idles small */
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -311,12 +414,70 @@ static json_t *result_json(const struct result *r)
 	if (r->prune_error[0])
 		json_object_set_new(o, "retention_error", json_string(r->prune_error));
 	json_object_set_new(o, "retention", json_boolean(r->pruned));
+	json_object_set_new(o, "spool_cleared", json_integer((json_int_t)r->spool_cleared));
+	if (r->clear_error[0])
+		json_object_set_new(o, "spool_clear_error", json_string(r->clear_error));
 	return o;
 }
 
 static json_t *time_or_null(time_t t)
 {
 	return t > 0 ? json_integer(t) : json_null();
+}
+
+static json_t *dest_json(const struct dest_state *ds)
+{
+	json_t *e = json_object();
+	json_object_set_new(e, "name", json_string(ds->name));
+	json_object_set_new(e, "url", json_string(ds->url));
+	json_object_set_new(e, "result", ds->result[0] ? json_string(ds->result) : json_null());
+	json_object_set_new(e, "last_attempt", time_or_null(ds->last_attempt));
+	json_object_set_new(e, "last_complete", time_or_null(ds->last_complete));
+	json_object_set_new(e, "pending_since", time_or_null(ds->pending_since));
+	json_object_set_new(e, "pending_objects", json_integer((json_int_t)ds->pending));
+	json_object_set_new(e, "pending_bytes", json_integer((json_int_t)ds->pending_bytes));
+	json_object_set_new(e, "sent", json_integer((json_int_t)ds->sent));
+	json_object_set_new(e, "sent_bytes", json_integer((json_int_t)ds->sent_bytes));
+	json_object_set_new(e, "object_lock", json_boolean(ds->object_lock));
+	json_object_set_new(e, "lock_note", ds->lock_note[0] ? json_string(ds->lock_note) :
+		json_null());
+	json_object_set_new(e, "error", ds->error[0] ? json_string(ds->error) : json_null());
+	return e;
+}
+
+static void dest_from_json(struct dest_state *ds, json_t *e)
+{
+	snprintf(ds->result, sizeof ds->result, "%s",
+		json_string_value(json_object_get(e, "result")) ?: "");
+	ds->last_attempt = (time_t)json_integer_value(json_object_get(e, "last_attempt"));
+	ds->last_complete = (time_t)json_integer_value(json_object_get(e, "last_complete"));
+	ds->pending_since = (time_t)json_integer_value(json_object_get(e, "pending_since"));
+	ds->pending = (uint64_t)json_integer_value(json_object_get(e, "pending_objects"));
+	ds->pending_bytes = (uint64_t)json_integer_value(json_object_get(e, "pending_bytes"));
+	ds->sent = (uint64_t)json_integer_value(json_object_get(e, "sent"));
+	ds->sent_bytes = (uint64_t)json_integer_value(json_object_get(e, "sent_bytes"));
+	ds->object_lock = json_is_true(json_object_get(e, "object_lock"));
+	snprintf(ds->lock_note, sizeof ds->lock_note, "%s",
+		json_string_value(json_object_get(e, "lock_note")) ?: "");
+	snprintf(ds->error, sizeof ds->error, "%s",
+		json_string_value(json_object_get(e, "error")) ?: "");
+}
+
+/* One state per destination of ${c}, carried over by name (a destination whose URL
+ * changed starts afresh). NULL when out of memory. */
+static struct dest_state *align_dests(const struct dest_state *old, size_t nold,
+	const struct cfg *c)
+{
+	struct dest_state *v = calloc(c->ndests + 1, sizeof *v);
+	for (size_t i = 0; v && i < c->ndests; i++) {
+		for (size_t k = 0; k < nold; k++)
+			if (strcmp(old[k].name, c->dests[i].name) == 0 &&
+			    strcmp(old[k].url, c->dests[i].url) == 0)
+				v[i] = old[k];
+		snprintf(v[i].name, sizeof v[i].name, "%s", c->dests[i].name);
+		snprintf(v[i].url, sizeof v[i].url, "%s", c->dests[i].url);
+	}
+	return v;
 }
 
 static json_t *status_json(struct daemon *d)
@@ -383,6 +544,12 @@ static json_t *status_json(struct daemon *d)
 	json_object_set_new(o, "watch_incomplete", json_boolean(wi.incomplete));
 	json_object_set_new(o, "overflows", json_integer((json_int_t)wi.overflows));
 	json_object_set_new(o, "last_full_scan", time_or_null(d->last_full));
+	json_object_set_new(o, "next_is_push_retry", json_boolean(d->next_push_only));
+	json_object_set_new(o, "clear_spool", json_boolean(d->cfg->clear_spool));
+	json_t *dl = json_array();
+	for (size_t i = 0; i < d->cfg->ndests; i++)
+		json_array_append_new(dl, dest_json(&d->dests[i]));
+	json_object_set_new(o, "destinations", dl);
 	json_object_set_new(o, "last_retention", time_or_null(d->last_prune));
 	return o;
 }
@@ -429,6 +596,15 @@ static void read_status(struct daemon *d)
 		r->st.dirs_reused = (uint64_t)json_integer_value(json_object_get(lb, "dirs_reused"));
 		r->duration = json_number_value(json_object_get(lb, "duration"));
 		r->full_scan = json_is_true(json_object_get(lb, "full_scan"));
+	}
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(j, "destinations"), i, e) {
+		const char *name = json_string_value(json_object_get(e, "name"));
+		const char *url = json_string_value(json_object_get(e, "url"));
+		for (size_t k = 0; name && url && k < d->cfg->ndests; k++)
+			if (strcmp(d->dests[k].name, name) == 0 && strcmp(d->dests[k].url, url) == 0)
+				dest_from_json(&d->dests[k], e);
 	}
 	json_decref(j);
 }
@@ -511,6 +687,19 @@ static void rearm(struct daemon *d)
 		if (due <= 0 || due < retry)
 			due = retry;
 	}
+	/* A destination left behind (a drive away, a server down) is tried again before the
+	 * next backup when that is far off. */
+	d->next_push_only = 0;
+	for (size_t i = 0; d->running == 0 && i < d->cfg->ndests; i++) {
+		const struct dest_state *ds = &d->dests[i];
+		if (!ds->last_attempt || strcmp(ds->result, "complete") == 0)
+			continue;
+		time_t retry = ds->last_attempt + d->push_retry;
+		if (due <= 0 || retry < due) {
+			due = retry;
+			d->next_push_only = 1;
+		}
+	}
 	d->next_due = due;
 	struct itimerspec its = { 0 };
 	if (due > 0)
@@ -523,18 +712,32 @@ static void rearm(struct daemon *d)
 	write_status(d);
 }
 
-static void start_backup(struct daemon *d)
+static void job_free(struct job *j)
+{
+	free((void *)j->paths);
+	free(j->dests);
+	free(j);
+}
+
+/* start_backup(d, push_only): a backup, then the push; or, with ${push_only}, a retry of
+ * the destinations left behind. */
+static void start_backup(struct daemon *d, int push_only)
 {
 	if (d->running || d->stopping)
 		return;
 	struct job *j = calloc(1, sizeof *j);
 	const char **paths = calloc(d->cfg->npaths + 1, sizeof *paths);
-	if (!j || !paths) {
+	struct dest_state *dests = calloc(d->cfg->ndests + 1, sizeof *dests);
+	if (!j || !paths || !dests) {
 		logf_("error: out of memory");
 		free(j);
 		free(paths);
+		free(dests);
 		return;
 	}
+	memcpy(dests, d->dests, d->cfg->ndests * sizeof *dests);
+	j->dests = dests;
+	j->res.push_only = push_only;
 	time_t now = time(NULL);
 	if (now - d->last_full >= FULL_SCAN_EVERY)
 		watch_request_full_scan(d->w);
@@ -555,7 +758,7 @@ static void start_backup(struct daemon *d)
 				n ? ", " : "", p);
 		}
 	}
-	if (j->res.missing[0])
+	if (j->res.missing[0] && !push_only)
 		logf_("warning: %s: left out of this backup", j->res.missing);
 	j->paths = paths;
 	struct watch_info wi;
@@ -572,7 +775,7 @@ static void start_backup(struct daemon *d)
 		snprintf(j->res.warn_kept[j->res.nwarn_kept++], sizeof j->res.warn_kept[0], "%.280s",
 			j->res.missing);
 	d->now_requested = 0;
-	j->do_prune = now - d->last_prune >= PRUNE_EVERY;
+	j->do_prune = !push_only && now - d->last_prune >= PRUNE_EVERY;
 	j->res.start = now;
 	j->res.full_scan = wi.full_scan || wi.incomplete;
 	d->cancel = 0;
@@ -581,14 +784,18 @@ static void start_backup(struct daemon *d)
 	if (pthread_create(&d->th, NULL, job_main, j) != 0) {
 		logf_("error: cannot start the backup thread: %s", strerror(errno));
 		d->runs--;
-		free((void *)j->paths);
-		free(j);
+		job_free(j);
 		return;
 	}
 	d->job = j;
 	d->running = 1;
-	logf_("backup #%llu started (%s, %zu folders with changes)", (unsigned long long)j->res.run,
-		j->res.full_scan ? "full scan" : "changed folders only", wi.dirty);
+	if (push_only)
+		logf_("run #%llu started: sending the backups to the destinations left behind",
+			(unsigned long long)j->res.run);
+	else
+		logf_("backup #%llu started (%s, %zu folders with changes)",
+			(unsigned long long)j->res.run,
+			j->res.full_scan ? "full scan" : "changed folders only", wi.dirty);
 	notify_status(d);
 	write_status(d);
 }
@@ -607,6 +814,13 @@ static void finish_backup(struct daemon *d)
 	struct job *j = d->job;
 	d->job = NULL;
 	struct result *r = &j->res;
+	memcpy(d->dests, j->dests, d->cfg->ndests * sizeof *d->dests);
+	if (r->push_only) {
+		if (r->code)
+			logf_("run #%llu: %s", (unsigned long long)r->run, r->error);
+		job_free(j);
+		goto after;
+	}
 	d->last = *r;
 	d->has_last = 1;
 	if (r->code == 0 || r->code == CF_EPARTIAL) {
@@ -633,8 +847,8 @@ static void finish_backup(struct daemon *d)
 			r->result, r->error, d->retry_delay);
 	}
 	record_history(d, r);
-	free((void *)j->paths);
-	free(j);
+	job_free(j);
+after:
 	malloc_trim(0);
 	if (d->pending_cfg) {
 		struct cfg *c = d->pending_cfg;
@@ -642,7 +856,7 @@ static void finish_backup(struct daemon *d)
 		apply_cfg(d, c);
 	}
 	if (!d->stopping && d->now_requested)
-		start_backup(d);	/* asked for while this one ran */
+		start_backup(d, 0);	/* asked for while this one ran */
 	if (!d->stopping)
 		rearm(d);
 }
@@ -757,6 +971,14 @@ static void apply_cfg(struct daemon *d, struct cfg *c)
 		cfg_free(c);
 		return;
 	}
+	struct dest_state *ds = align_dests(d->dests, d->cfg->ndests, c);
+	if (!ds) {
+		logf_("error: out of memory; keeping the previous configuration");
+		cfg_free(c);
+		return;
+	}
+	free(d->dests);
+	d->dests = ds;
 	free(c->socket);
 	c->socket = strdup(d->cfg->socket);
 	cfg_free(d->cfg);
@@ -824,7 +1046,7 @@ static void on_ctl(struct daemon *d)
 					"\"after_running\":true}", (unsigned long long)d->runs + 1);
 				write_status(d);
 			} else {
-				start_backup(d);
+				start_backup(d, 0);
 				if (d->running)
 					snprintf(reply, sizeof reply, "{\"ok\":true,\"run\":%llu}",
 						(unsigned long long)d->runs);
@@ -860,11 +1082,13 @@ static void stop_backup(struct daemon *d)
 	if (pthread_timedjoin_np(d->th, NULL, &dl) == 0) {
 		d->running = 0;
 		struct result *r = &d->job->res;
-		d->last = *r;
-		d->has_last = 1;
-		record_history(d, r);
-		free((void *)d->job->paths);
-		free(d->job);
+		if (!r->push_only) {
+			d->last = *r;
+			d->has_last = 1;
+			record_history(d, r);
+		}
+		memcpy(d->dests, d->job->dests, d->cfg->ndests * sizeof *d->dests);
+		job_free(d->job);
 		d->job = NULL;
 	} else {
 		/* Leaving now is as safe as kill -9: nothing half-written is ever referenced. */
@@ -883,6 +1107,8 @@ int main(int argc, char **argv)
 	const char *rd = getenv("COFFRED_RETRY_DELAY");	/* tests */
 	if (rd && atol(rd) > 0)
 		d->retry_delay = atol(rd);
+	const char *pr = getenv("COFFRED_PUSH_RETRY");	/* tests */
+	d->push_retry = pr && atol(pr) > 0 ? atol(pr) : PUSH_RETRY;
 	pthread_mutex_init(&d->prog.mu, NULL);
 	/* One malloc arena: the backup's worker threads would each keep an arena of several
 	 * MiB resident between runs (measured: 21 MiB idle RSS instead of 12 MiB after a first
@@ -946,6 +1172,10 @@ int main(int argc, char **argv)
 		if (d->wdfd < 0 || timerfd_settime(d->wdfd, 0, &its, NULL) || add_fd(d, d->wdfd))
 			logf_("warning: cannot set up the watchdog timer");
 	}
+	if (!(d->dests = align_dests(NULL, 0, d->cfg))) {
+		logf_("error: out of memory");
+		return CF_EXIT_ERROR;
+	}
 	read_status(d);
 	if (build_watch(d, d->cfg))
 		return CF_EXIT_ERROR;
@@ -980,7 +1210,7 @@ int main(int argc, char **argv)
 					logf_("warning: timer: %s", strerror(errno));
 				/* time() reads a coarse clock that may lag the timer by a tick. */
 				if (d->next_due > 0 && time(NULL) + 1 >= d->next_due)
-					start_backup(d);
+					start_backup(d, d->next_push_only);
 				else if (!d->running)
 					rearm(d);
 			} else if (fd == d->donefd) {
@@ -1023,6 +1253,7 @@ int main(int argc, char **argv)
 		_exit(0);	/* the backup thread is still inside the engine */
 	watch_free(d->w);
 	free(d->missing);
+	free(d->dests);
 	if (d->rfd >= 0)
 		close(d->rfd);
 	cfg_free(d->cfg);

@@ -4,7 +4,9 @@
 #define COFFRE_CFG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
+#include "coffre/dst.h"
 #include "coffre/sched.h"
 
 struct cf_error;
@@ -12,6 +14,15 @@ struct cf_error;
 #define CFG_DEFAULT_PATH "/etc/coffre/coffre.conf"
 #define CFG_DEFAULT_SOCKET "/run/coffre/coffred.sock"
 #define CFG_DEFAULT_STATE_DIR "/var/lib/coffre"
+
+/* A [destination NAME] section: where coffred pushes the spool after each backup. */
+struct cfg_dest {
+	char *name;
+	char *url;
+	char *s3_keys_file, *s3_region, *s3_lock_mode, *sftp_key_file, *sftp_host_key;
+	int s3_lock_days;
+	uint64_t upload_limit;	/* bytes per second, 0: none */
+};
 
 /* A loaded configuration (a value record: read its fields, release with cfg_free). */
 struct cfg {
@@ -24,6 +35,9 @@ struct cfg {
 	char *password_file;
 	struct sched_spec schedule;
 	int keep_daily, keep_weekly, keep_monthly;
+	struct cfg_dest *dests;	/* [destination NAME] sections, in file order */
+	size_t ndests;
+	int clear_spool;	/* [backup] clear-spool = yes */
 	char *socket;		/* [daemon] socket */
 	char *state_dir;	/* [daemon] state-dir */
 };
@@ -34,5 +48,10 @@ struct cfg {
  * or CF_EIO/CF_ENOENT when the file cannot be read (message in ${err}). */
 int cfg_load(const char *file, struct cfg **ret, char **ret_problems, struct cf_error *err);
 void cfg_free(struct cfg *c);
+
+/* cfg_dest_options(d, ret): the settings of ${d} for dst_open (strings borrowed from ${d}). */
+void cfg_dest_options(const struct cfg_dest *d, struct dst_options *ret);
+/* cfg_find_dest(c, name_or_url): the destination so named, or whose URL it is; NULL if none. */
+const struct cfg_dest *cfg_find_dest(const struct cfg *c, const char *name_or_url);
 
 #endif

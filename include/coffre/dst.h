@@ -64,6 +64,12 @@ extern const struct dst_ops dst_ops_local, dst_ops_s3, dst_ops_sftp;
 int dst_open(const char *url, const struct dst_options *opt, struct dst **ret,
 	struct cf_error *err);
 
+/* dst_url_kind(url): "s3", "sftp", "usb", "local", or NULL for an unknown "x://" scheme. */
+const char *dst_url_kind(const char *url);
+
+/* dst_parse_rate(s, ret): "200KiB/s", "1MiB/s", "500000" (bytes per second). -1 if unreadable. */
+int dst_parse_rate(const char *s, uint64_t *ret);
+
 /* put_file / put_buf: the object appears whole or not at all (temp name then rename, or a
  * single PUT / completed multipart upload). An interrupted multipart upload resumes. */
 int dst_put_file(struct dst *d, const char *name, const char *local_path, struct cf_error *err);

@@ -7,8 +7,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coffre/error.h"
+
 struct cf_error;
 struct dst;
+struct dst_options;
 struct repo;
 
 struct push_stats {
@@ -17,12 +20,14 @@ struct push_stats {
 	uint64_t verified;		/* objects read back and found sound */
 	uint64_t pending, pending_bytes;	/* still missing there after the run */
 	uint64_t missing_locally;	/* the destination lacks objects the spool no longer has */
+	int64_t pending_since;	/* time of the oldest snapshot still missing there, 0: none */
 	double duration;
 };
 
 struct push_opts {
 	void (*progress)(void *ctx, const char *name, uint64_t done, uint64_t total);
 	void *ctx;
+	volatile int *cancel;	/* set: stop between two objects (CF_EIO, "cancelled") */
 };
 
 /* push_run(spool, to, o, ret, err): send every object of the local repository ${spool} that
@@ -41,5 +46,26 @@ int push_pending(struct repo *spool, struct dst *to, struct push_stats *ret, str
  * keys, index, snapshots and tree packs) stays, so backups remain incremental. */
 int push_clear(struct repo *spool, struct dst *const *to, size_t n, uint64_t *ret_bytes,
 	struct cf_error *err);
+
+/* One destination's outcome in push_all. */
+struct push_result {
+	int code;		/* 0: complete there; CF_EUNREACH, CF_EKEY, CF_ENOSPC, ... */
+	int reached;		/* opened and listed (the stats are then from this run) */
+	struct push_stats st;
+	int object_lock;
+	char lock_note[160];
+	struct cf_error err;
+};
+
+/* push_all(spool, urls, opts, n, clear, o, res, ret_cleared, clear_err): push_run to each
+ * of the ${n} destinations in turn, each opened for its turn only (a USB drive is unmounted
+ * as soon as it is served); ${res}[i] says how each went. With ${clear}, when every one is
+ * complete, the data packs they all hold are removed from the spool (push_clear, each
+ * destination listed again), ${ret_cleared} bytes; a failure of that step goes in
+ * ${clear_err} and the spool stays as it was. Returns 0 when every destination is complete,
+ * otherwise the code of the first that is not, CF_EUNREACH ahead of any other. */
+int push_all(struct repo *spool, const char *const *urls, const struct dst_options *opts,
+	size_t n, int clear, const struct push_opts *o, struct push_result *res,
+	uint64_t *ret_cleared, struct cf_error *clear_err);
 
 #endif

@@ -26,6 +26,7 @@ struct parse {
 	int line_repo, line_pwfile, line_sched;
 	int path_lines[1024];	/* the line of each path (0 past the first 1024) */
 	int dest_lines[CFG_MAX_DESTS];	/* the first line of each destination's keys */
+	unsigned char dest_bad[CFG_MAX_DESTS];	/* its url was refused (said already) */
 };
 
 static void problem(struct parse *p, int line, const char *fmt, ...)
@@ -173,6 +174,7 @@ static int dest_key(struct parse *p, const char *dname, const char *name, const 
 				dname, value);
 		else
 			return set_str(&d->url, value);
+		p->dest_bad[d - p->c->dests] = 1;
 	} else if (strcmp(name, "s3-keys-file") == 0) {
 		return set_str(&d->s3_keys_file, value);
 	} else if (strcmp(name, "s3-region") == 0) {
@@ -344,6 +346,8 @@ static void validate_dests(struct parse *p)
 	for (size_t i = 0; i < c->ndests; i++) {
 		const struct cfg_dest *d = &c->dests[i];
 		int line = p->dest_lines[i];
+		if (p->dest_bad[i])
+			continue;
 		if (!d->url) {
 			problem(p, line, "destination '%s' has no 'url'", d->name);
 			continue;

@@ -184,6 +184,82 @@ static void test_missing_essentials_and_syntax(void **state)
 	assert_true(strstr(err.msg, "/nonexistent/coffre.conf") != NULL);
 }
 
+static void test_destinations(void **state)
+{
+	(void)state;
+	char keys[320];
+	snprintf(keys, sizeof keys, "%s/s3keys", dir);
+	FILE *f = fopen(keys, "w");
+	assert_non_null(f);
+	fputs("id\nsecret\n", f);
+	fclose(f);
+	chmod(keys, 0600);
+	write_conf("[backup]\npath = %s\nrepository = /srv/spool\npassword-file = %s\n"
+		"clear-spool = yes\n[destination drive-A]\nurl = usb:COFFRE-A\n"
+		"[destination cloud]\nurl = s3://s3.example.net/bk/shop\ns3-keys-file = %s\n"
+		"s3-region = eu-west-3\ns3-lock-days = 30\ns3-lock-mode = COMPLIANCE\n"
+		"upload-limit = 200KiB/s\n", src1, pw, keys);
+	struct cfg *c = NULL;
+	char *problems = NULL;
+	struct cf_error err = { 0 };
+	assert_int_equal(cfg_load(conf, &c, &problems, &err), 0);
+	assert_int_equal(c->clear_spool, 1);
+	assert_int_equal(c->ndests, 2);
+	assert_string_equal(c->dests[0].name, "drive-A");
+	assert_string_equal(c->dests[0].url, "usb:COFFRE-A");
+	struct dst_options o;
+	cfg_dest_options(&c->dests[1], &o);
+	assert_string_equal(o.s3_keys_file, keys);
+	assert_string_equal(o.s3_region, "eu-west-3");
+	assert_string_equal(o.s3_lock_mode, "COMPLIANCE");
+	assert_int_equal(o.s3_lock_days, 30);
+	assert_int_equal(o.upload_limit, 200 * 1024);
+	assert_ptr_equal(cfg_find_dest(c, "cloud"), &c->dests[1]);
+	assert_ptr_equal(cfg_find_dest(c, "usb:COFFRE-A"), &c->dests[0]);
+	assert_null(cfg_find_dest(c, "nowhere"));
+	cfg_free(c);
+
+	chmod(keys, 0644);
+	write_conf("[backup]\n"				/* 1 */
+		"path = %s\n"					/* 2 */
+		"repository = s3://h/b/spool\n"		/* 3 */
+		"password-file = %s\n"				/* 4 */
+		"[destination cloud]\n"			/* 5 */
+		"url = s3://h/b/x\n"				/* 6 */
+		"s3-keys-file = %s\n"				/* 7 */
+		"s3-lock-days = forever\n"			/* 8 */
+		"[destination nas]\n"				/* 9 */
+		"url = relative/nas\n"				/* 10 */
+		"colour = red\n"				/* 11 */
+		"[destination bad name]\n"			/* 12 */
+		"url = /srv/x\n"				/* 13 */
+		"[destination ftp]\n"				/* 14 */
+		"url = ftp://h/x\n"				/* 15 */
+		"[destination box]\n"				/* 16 */
+		"url = sftp://u@h/x\n"				/* 17 */
+		"upload-limit = fast\n",			/* 18 */
+		src1, pw, keys);
+	assert_int_equal(cfg_load(conf, &c, &problems, &err), CF_EUSAGE);
+	const char *want[] = {
+		":3: with destinations, the repository is the local spool",
+		":6: S3 keys file '", "is readable by group or others",
+		":8: destination 'cloud': s3-lock-days must be a number of days",
+		":10: destination 'nas': folder 'relative/nas' is not an absolute path",
+		":11: unknown key 'colour' in section [destination nas]",
+		":13: destination name 'bad name' is not valid",
+		":15: destination 'ftp': unknown kind of URL 'ftp://h/x'",
+		":17: destination 'box' needs 'sftp-key-file'",
+		":17: destination 'box' needs 'sftp-host-key'",
+		":18: destination 'box': cannot read the upload limit 'fast'",
+	};
+	for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+		if (!has_line(problems, want[i]))
+			fail_msg("missing \"%s\" in:\n%s", want[i], problems);
+	}
+	free(problems);
+	unlink(keys);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -191,6 +267,7 @@ int main(void)
 		cmocka_unit_test(test_every_key),
 		cmocka_unit_test(test_problems_line_by_line),
 		cmocka_unit_test(test_missing_essentials_and_syntax),
+		cmocka_unit_test(test_destinations),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

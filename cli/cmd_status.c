@@ -105,10 +105,66 @@ static void print_destinations(json_t *list)
 	}
 }
 
+/* "today 19:02", "yesterday 19:02" or "2026-11-28 19:02". */
+static void day_time(time_t t, char out[64])
+{
+	struct tm tm, now;
+	time_t n = time(NULL);
+	localtime_r(&t, &tm);
+	localtime_r(&n, &now);
+	char hm[16];
+	strftime(hm, sizeof hm, "%H:%M", &tm);
+	time_t y = n - 86400;
+	struct tm yt;
+	localtime_r(&y, &yt);
+	if (tm.tm_year == now.tm_year && tm.tm_yday == now.tm_yday)
+		snprintf(out, 64, _("today %s"), hm);
+	else if (tm.tm_year == yt.tm_year && tm.tm_yday == yt.tm_yday)
+		snprintf(out, 64, _("yesterday %s"), hm);
+	else
+		strftime(out, 64, "%Y-%m-%d %H:%M", &tm);
+}
+
+/* One line in plain words first, for the shopkeeper: when the last good backup was made and
+ * where it is safe, then what is wrong if anything. */
+static void print_summary(json_t *j)
+{
+	char t[64], names[512] = "", behind[512] = "";
+	json_t *lb = json_object_get(j, "last_backup");
+	json_t *ok = json_object_get(j, "last_success");
+	if (!json_is_integer(ok) || json_integer_value(ok) <= 0) {
+		printf("%s\n", _("No backup yet."));
+	} else {
+		day_time((time_t)json_integer_value(ok), t);
+		size_t i;
+		json_t *e;
+		json_array_foreach(json_object_get(j, "destinations"), i, e) {
+			const char *res = json_string_value(json_object_get(e, "result"));
+			char *dst = res && strcmp(res, "complete") == 0 ? names : behind;
+			size_t n = strlen(dst);
+			snprintf(dst + n, 512 - n, "%s%s", n ? ", " : "",
+				json_string_value(json_object_get(e, "name")));
+		}
+		if (names[0])
+			printf(_("Last backup: %s, also on %s.\n"), t, names);
+		else
+			printf(_("Last backup: %s.\n"), t);
+	}
+	const char *res = json_is_object(lb) ? json_string_value(json_object_get(lb, "result")) : NULL;
+	if (res && strcmp(res, "failed") == 0) {
+		day_time((time_t)json_integer_value(json_object_get(lb, "start")), t);
+		printf(_("WARNING: the backup of %s failed: %s\n"), t,
+			json_string_value(json_object_get(lb, "error")) ?: "?");
+	}
+	if (behind[0])
+		printf(_("WARNING: not up to date on %s (see below).\n"), behind);
+}
+
 static void print_status(json_t *j)
 {
 	char t[40], b1[32], b2[32];
 	json_t *lb = json_object_get(j, "last_backup");
+	print_summary(j);
 	printf(_("coffred: %s (schedule: %s)\n"), json_string_value(json_object_get(j, "state")),
 		json_string_value(json_object_get(j, "schedule")));
 	if (json_is_object(lb)) {
@@ -304,6 +360,7 @@ int cmd_backup_now(int argc, char **argv)
 		json_t *l = json_object_get(st, "last_backup");
 		if (json_is_object(l) && json_integer_value(json_object_get(l, "run")) >= run) {
 			lb = json_incref(l);
+			json_object_set(lb, "destinations", json_object_get(st, "destinations"));
 			json_decref(st);
 			break;
 		}
@@ -351,6 +408,7 @@ int cmd_backup_now(int argc, char **argv)
 		json_t *w;
 		json_array_foreach(json_object_get(lb, "warning_messages"), k, w)
 			printf(_("  warning: %s\n"), json_string_value(w));
+		print_destinations(json_object_get(lb, "destinations"));
 	}
 	json_decref(lb);
 	return rc;

@@ -109,6 +109,7 @@ log "backup --now: NAS and S3 served, the drive (not plugged in) is behind, spoo
 start_daemon 3600
 t0=$(date +%s)
 expect_exit 0 cf backup --now --socket "$SOCK"
+grep -q "drive (usb:$USB): behind since" "$OUT" || { cat "$OUT"; fail "backup --now does not say the drive is behind"; }
 status
 [ "$(dest nas result)" = complete ] || fail "nas: $(dest nas result): $(dest nas error)"
 [ "$(dest cloud result)" = complete ] || fail "cloud: $(dest cloud result): $(dest cloud error)"
@@ -123,6 +124,9 @@ packs=$(find "$COFFRE_REPOSITORY/data" -type f | wc -l)
 cf status --socket "$SOCK" >"$LOGDIR/status.txt"
 grep -q "drive (usb:$USB): behind since" "$LOGDIR/status.txt" || { cat "$LOGDIR/status.txt"; fail "status does not say the drive is behind"; }
 grep -q "nas ($NAS): up to date" "$LOGDIR/status.txt" || { cat "$LOGDIR/status.txt"; fail "status does not say the NAS is up to date"; }
+head -1 "$LOGDIR/status.txt" | grep -q "^Last backup: today [0-9:]*, also on nas, cloud\.$" ||
+	{ cat "$LOGDIR/status.txt"; fail "the summary line does not say where the backup is"; }
+grep -q "^WARNING: not up to date on drive" "$LOGDIR/status.txt" || fail "the summary does not warn about the drive"
 cp -a "$SRC" "$TESTDIR/copy1"
 restore_from "$NAS" "$TESTDIR/copy1"
 restore_from "$S3" "$TESTDIR/copy1"

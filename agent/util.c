@@ -192,9 +192,10 @@ int util_fsync_parent(const char *path)
 	return r;
 }
 
-int util_write_atomic(const char *path, const void *data, size_t len, int noreplace,
+int util_write_atomic(const char *path, const void *data, size_t len, int flags,
 	struct cf_error *err)
 {
+	int noreplace = flags & UTIL_NOREPLACE, sync = !(flags & UTIL_NOSYNC);
 	uint8_t rnd[8];
 	char hex[17];
 	randombytes_buf(rnd, sizeof rnd);
@@ -220,7 +221,7 @@ int util_write_atomic(const char *path, const void *data, size_t len, int norepl
 		p += n;
 		left -= (size_t)n;
 	}
-	if (fsync(fd) != 0)
+	if (sync && fsync(fd) != 0)
 		goto fail;
 	if (close(fd) != 0) {
 		fd = -1;
@@ -250,7 +251,7 @@ int util_write_atomic(const char *path, const void *data, size_t len, int norepl
 		goto fail;
 	}
 	free(tmp);
-	if (util_fsync_parent(path) != 0)
+	if (sync && util_fsync_parent(path) != 0)
 		return cf_error_sys(err, CF_EIO, "cannot sync directory of '%s'", path);
 	return 0;
 fail:;

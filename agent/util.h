@@ -51,9 +51,11 @@ void util_hex(char *out, const uint8_t *in, size_t n);
 /* util_unhex(out, n, hex): exactly 2n hex digits; returns 0 or -1. */
 int util_unhex(uint8_t *out, size_t n, const char *hex);
 
-/* util_write_atomic(path, data, len, err): temp file beside ${path}, write, fsync, rename
- * (refusing to replace when ${noreplace}), fsync the directory. Returns 0 or CF_E*. */
-int util_write_atomic(const char *path, const void *data, size_t len, int noreplace,
+#define UTIL_NOREPLACE 1	/* refuse to replace an existing file */
+#define UTIL_NOSYNC 2		/* no fsync: atomic, not durable (a status others may read) */
+/* util_write_atomic(path, data, len, flags, err): temp file beside ${path}, write, fsync,
+ * rename, fsync the directory. Returns 0 or CF_E*. */
+int util_write_atomic(const char *path, const void *data, size_t len, int flags,
 	struct cf_error *err);
 
 /* util_read_file(path, maxlen, ret, err): whole file into ${ret} (caller frees), refusing

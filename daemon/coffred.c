@@ -554,14 +554,18 @@ static json_t *status_json(struct daemon *d)
 	return o;
 }
 
-static void write_status(struct daemon *d)
+/* write_status(d, durable): the status file, for other tools and for the catch-up after a
+ * restart. Only a finished run and the stop make it durable: an fsync on the event loop can
+ * stall it for seconds while a backup fills the page cache, and the control socket with it. */
+static void write_status(struct daemon *d, int durable)
 {
 	json_t *j = status_json(d);
 	char *text = json_dumps(j, JSON_INDENT(2));
 	json_decref(j);
 	char *path = state_path(d, "status.json");
 	struct cf_error err = { 0 };
-	if (text && path && util_write_atomic(path, text, strlen(text), 0, &err))
+	if (text && path && util_write_atomic(path, text, strlen(text),
+		durable ? 0 : UTIL_NOSYNC, &err))
 		logf_("warning: cannot write the status file: %s", err.msg);
 	free(text);
 	free(path);
@@ -709,7 +713,7 @@ static void rearm(struct daemon *d)
 	if (timerfd_settime(d->tfd, TFD_TIMER_ABSTIME, &its, NULL) != 0)
 		logf_("warning: cannot set the timer: %s", strerror(errno));
 	notify_status(d);
-	write_status(d);
+	write_status(d, 0);
 }
 
 static void job_free(struct job *j)
@@ -797,7 +801,7 @@ static void start_backup(struct daemon *d, int push_only)
 			(unsigned long long)j->res.run,
 			j->res.full_scan ? "full scan" : "changed folders only", wi.dirty);
 	notify_status(d);
-	write_status(d);
+	write_status(d, 0);
 }
 
 static void apply_cfg(struct daemon *d, struct cfg *c);
@@ -859,6 +863,7 @@ after:
 		start_backup(d, 0);	/* asked for while this one ran */
 	if (!d->stopping)
 		rearm(d);
+	write_status(d, 1);
 }
 
 /* ---- protected folders that went away ---- */
@@ -1044,7 +1049,7 @@ static void on_ctl(struct daemon *d)
 				d->now_requested = 1;
 				snprintf(reply, sizeof reply, "{\"ok\":true,\"run\":%llu,"
 					"\"after_running\":true}", (unsigned long long)d->runs + 1);
-				write_status(d);
+				write_status(d, 0);
 			} else {
 				start_backup(d, 0);
 				if (d->running)
@@ -1244,7 +1249,7 @@ int main(int argc, char **argv)
 	sd_notify(0, "STOPPING=1");
 	logf_("stopping");
 	stop_backup(d);
-	write_status(d);
+	write_status(d, 1);
 	if (d->ctl >= 0) {
 		close(d->ctl);
 		unlink(d->cfg->socket);

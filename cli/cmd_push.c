@@ -64,8 +64,8 @@ static int load_config(const char *file, int required, struct cfg **ret)
 	*ret = NULL;
 	int rc = cfg_load(file ? file : CFG_DEFAULT_PATH, &c, &problems, &err);
 	if (rc) {
-		if (!required && !file && rc == CF_ENOENT)
-			return 0;
+		if (!file && rc == CF_ENOENT)
+			return 0;	/* no daemon here: --to is the only source */
 		if (problems)
 			fputs(problems, stderr);
 		free(problems);

@@ -173,7 +173,7 @@ int prune_run(struct repo *r, void (*report)(void *ctx, const char *line), void 
 	size_t nidx = 0, ndisk = 0;
 	struct blob_pack *all = NULL, *keep = NULL;
 	size_t nall = 0, nkeep = 0;
-	struct idset inpacks = { 0 }, kept_blobs = { 0 }, keep_packs = { 0 };
+	struct idset inpacks = { 0 }, kept_blobs = { 0 }, keep_packs = { 0 }, present = { 0 };
 	struct pack_writer *pw = NULL;
 	struct buf frame = { 0 };
 	int rc;
@@ -204,6 +204,11 @@ int prune_run(struct repo *r, void (*report)(void *ctx, const char *line), void 
 	if ((rc = repo_list(r, REPO_INDEX, &idx, &nidx, err)) ||
 	    (rc = check_list_packs(r, &disk, &sizes, &ndisk, err)))
 		goto out;
+	for (size_t k = 0; k < ndisk; k++)
+		if (idset_add(&present, disk[k])) {
+			rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+			goto out;
+		}
 	for (size_t i = 0; i < nidx; i++) {
 		struct blob_pack *bp = NULL;
 		size_t nbp = 0;
@@ -243,6 +248,10 @@ int prune_run(struct repo *r, void (*report)(void *ctx, const char *line), void 
 		}
 		/* Wholly live, or mostly: kept as it is (dead blobs stay indexed, harmlessly). */
 		int whole = live == total || (live > 0 && (total - live) * 100 < total * REPACK_PERCENT);
+		/* A spool cleared after a push holds no data packs: one still needed is kept as
+		 * it is (its copies live on the destinations), never repacked. */
+		if (live > 0 && !idset_has(&present, all[i].id))
+			whole = 1;
 		if (whole) {
 			keep[nkeep] = all[i];
 			all[i].e = NULL;	/* moved */
@@ -349,6 +358,7 @@ out:
 	idset_free(&inpacks);
 	idset_free(&kept_blobs);
 	idset_free(&keep_packs);
+	idset_free(&present);
 	blob_packs_free(all, nall);
 	blob_packs_free(keep, nkeep);
 	free(idx);

@@ -747,8 +747,28 @@ static int build_watch(struct daemon *d, const struct cfg *c)
 	return 0;
 }
 
+/* Root and the members of socket-group may use the control socket. */
+static void open_socket_to_group(struct daemon *d)
+{
+	struct cf_error err = { 0 };
+	const char *g = d->cfg->socket_group;
+	int rc = ctl_set_group(d->cfg->socket, g, &err);
+	if (rc == 0)
+		logf_("the control socket is open to root and the group '%s' (mode 0660)", g);
+	else if (rc == CTL_NO_GROUP)
+		logf_("warning: there is no group '%s': the control socket '%s' is for root only "
+			"(mode 0600); create the group (groupadd --system %s) and restart coffred "
+			"to let its members use coffre status", g, d->cfg->socket, g);
+	else if (rc == CTL_GROUP_NO_SEARCH)
+		logf_("warning: the control socket is given to the group '%s', but its folder does "
+			"not let that group through (make the folder searchable, e.g. mode 0755)", g);
+	else
+		logf_("warning: %s; the control socket stays root only", err.msg);
+}
+
 static void apply_cfg(struct daemon *d, struct cfg *c)
 {
+	int regroup = d->cfg && strcmp(d->cfg->socket_group, c->socket_group) != 0;
 	if (d->cfg && strcmp(d->cfg->socket, c->socket) != 0)
 		logf_("warning: the control socket moves only at restart (still '%s')",
 			d->cfg->socket);
@@ -761,6 +781,8 @@ static void apply_cfg(struct daemon *d, struct cfg *c)
 	c->socket = strdup(d->cfg->socket);
 	cfg_free(d->cfg);
 	d->cfg = c;
+	if (regroup)
+		open_socket_to_group(d);
 	check_roots(d);
 	if (c->schedule.kind == SCHED_AFTER_CHANGE)
 		d->last_change = time(NULL);	/* the new folders get their first backup */
@@ -937,6 +959,7 @@ int main(int argc, char **argv)
 		logf_("error: %s", err.msg);
 		return CF_EXIT_ERROR;
 	}
+	open_socket_to_group(d);
 	uint64_t wd_usec = 0;
 	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
 		d->wdfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);

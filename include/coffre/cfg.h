@@ -12,6 +12,7 @@ struct cf_error;
 #define CFG_DEFAULT_PATH "/etc/coffre/coffre.conf"
 #define CFG_DEFAULT_SOCKET "/run/coffre/coffred.sock"
 #define CFG_DEFAULT_STATE_DIR "/var/lib/coffre"
+#define CFG_DEFAULT_SOCKET_GROUP "coffre"
 
 /* A loaded configuration (a value record: read its fields, release with cfg_free). */
 struct cfg {
@@ -25,6 +26,7 @@ struct cfg {
 	struct sched_spec schedule;
 	int keep_daily, keep_weekly, keep_monthly;
 	char *socket;		/* [daemon] socket */
+	char *socket_group;	/* [daemon] socket-group: may use the socket besides root */
 	char *state_dir;	/* [daemon] state-dir */
 };
 

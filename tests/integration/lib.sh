@@ -331,3 +331,24 @@ for dp, dns, fns in os.walk(root):
 print("\n".join(sorted(lines)))
 PY
 }
+
+# daemon_conf FILE SCHEDULE SOCKET STATE_DIR [EXTRA_DAEMON_LINE...] -- PATH...: write a coffred
+# configuration protecting PATH... into the test's repository.
+daemon_conf() {
+	local file=$1 sched=$2 sock=$3 state=$4
+	shift 4
+	local extra=() p
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do extra+=("$1"); shift; done
+	[ $# -gt 0 ] && shift
+	{
+		echo "[backup]"
+		for p in "$@"; do echo "path = $p"; done
+		echo "repository = $COFFRE_REPOSITORY"
+		echo "password-file = $COFFRE_PASSWORD_FILE"
+		echo "schedule = $sched"
+		echo "[daemon]"
+		echo "socket = $sock"
+		echo "state-dir = $state"
+		for p in "${extra[@]}"; do echo "$p"; done
+	} >"$file"
+}

@@ -110,6 +110,7 @@ struct daemon {
 	struct progress prog;
 	struct result last;
 	int has_last;
+	size_t unwatched;	/* folders the watcher could not watch, last reported */
 };
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -381,6 +382,7 @@ static json_t *status_json(struct daemon *d)
 	json_object_set_new(o, "watched", wl);
 	json_object_set_new(o, "watches", json_integer((json_int_t)wi.watches));
 	json_object_set_new(o, "watch_incomplete", json_boolean(wi.incomplete));
+	json_object_set_new(o, "unwatched_folders", json_integer((json_int_t)wi.unwatched));
 	json_object_set_new(o, "overflows", json_integer((json_int_t)wi.overflows));
 	json_object_set_new(o, "last_full_scan", time_or_null(d->last_full));
 	json_object_set_new(o, "last_retention", time_or_null(d->last_prune));
@@ -523,6 +525,19 @@ static void rearm(struct daemon *d)
 	write_status(d);
 }
 
+/* Logs when folders stop or start being all watched. */
+static void report_watches(struct daemon *d)
+{
+	struct watch_info wi;
+	watch_info(d->w, &wi);
+	if (d->unwatched && !wi.unwatched)
+		logf_("every folder is watched again: backups read only what changed");
+	else if (wi.unwatched && wi.unwatched != d->unwatched)
+		logf_("warning: %zu folders cannot be watched (tried again before each backup); "
+			"until then every backup reads every folder", wi.unwatched);
+	d->unwatched = wi.unwatched;
+}
+
 static void start_backup(struct daemon *d)
 {
 	if (d->running || d->stopping)
@@ -538,6 +553,10 @@ static void start_backup(struct daemon *d)
 	time_t now = time(NULL);
 	if (now - d->last_full >= FULL_SCAN_EVERY)
 		watch_request_full_scan(d->w);
+	/* Folders that could not be watched are tried again here, not on a timer: the idle
+	 * daemon stays asleep. */
+	watch_retry(d->w);
+	report_watches(d);
 	/* Roots that were missing and came back are watched again (with a full scan). */
 	for (size_t i = 0; i < d->cfg->npaths; i++) {
 		const char *p = d->cfg->paths[i];
@@ -744,6 +763,8 @@ static int build_watch(struct daemon *d, const struct cfg *c)
 	struct watch_info wi;
 	watch_info(w, &wi);
 	logf_("watching %zu folders under %zu protected paths", wi.watches, c->npaths);
+	d->unwatched = 0;
+	report_watches(d);
 	return 0;
 }
 
@@ -1024,6 +1045,7 @@ int main(int argc, char **argv)
 				int k = watch_process(d->w);
 				if (k > 0)
 					check_roots(d);
+				report_watches(d);
 				if (k > 0) {
 					d->last_change = time(NULL);
 					if (d->running)

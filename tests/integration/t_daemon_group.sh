@@ -8,8 +8,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 setup
 
-COFFRED=${COFFRED:-$(dirname "$COFFRE")/../daemon/coffred}
-[ -x "$COFFRED" ] || skip "no coffred binary next to $COFFRE (set COFFRED=)"
+daemon_setup
 [ "$(id -u)" = 0 ] || skip "needs root (groupadd, and setpriv to act as another user)"
 for c in setpriv groupadd groupdel; do
 	command -v $c >/dev/null || skip "$c is missing"
@@ -18,11 +17,6 @@ id nobody >/dev/null 2>&1 || skip "no user nobody"
 NOGROUP=$(id -gn nobody)
 GROUP=cfsock$$
 SRC=$TESTDIR/src
-STATE=$TESTDIR/state
-SOCK=$TESTDIR/run/coffred.sock
-CONF=$TESTDIR/coffre.conf
-DLOG=$LOGDIR/coffred.log
-ST=$LOGDIR/status.json
 cleanup_hook() { groupdel "$GROUP" 2>/dev/null || true; }
 groupadd "$GROUP" || skip "cannot create a group"
 GID=$(getent group "$GROUP" | cut -d: -f3)
@@ -44,13 +38,7 @@ log "start coffred with socket-group = $GROUP"
 "$COFFRED" --config "$CONF" 2>"$DLOG" &
 DPID=$!
 BG_PIDS+=("$DPID")
-for i in $(seq 1 150); do
-	cf status --json --socket "$SOCK" >"$ST" 2>/dev/null &&
-		[ "$(json_try "$ST" last_backup.result)" = ok ] && [ "$(json_try "$ST" state)" = idle ] && break
-	kill -0 "$DPID" 2>/dev/null || { cat "$DLOG" >&2; fail "coffred died"; }
-	sleep 0.2
-done
-[ "$(json_try "$ST" last_backup.result)" = ok ] || { cat "$DLOG" >&2; fail "no start-up backup"; }
+daemon_wait_run 1
 MODE=$(stat -c '%a %G' "$SOCK")
 info "socket: $MODE"
 [ "$MODE" = "660 $GROUP" ] || fail "socket is '$MODE', not '660 $GROUP'"

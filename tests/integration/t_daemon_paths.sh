@@ -7,13 +7,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 setup
 
-COFFRED=${COFFRED:-$(dirname "$COFFRE")/../daemon/coffred}
-[ -x "$COFFRED" ] || skip "no coffred binary next to $COFFRE (set COFFRED=)"
-STATE=$TESTDIR/state
-SOCK=$TESTDIR/run/coffred.sock
-CONF=$TESTDIR/coffre.conf
-DLOG=$LOGDIR/coffred.log
-ST=$LOGDIR/status.json
+daemon_setup
 chmod 600 "$COFFRE_PASSWORD_FILE"
 expect_exit 0 cf init
 A=$TESTDIR/shop/A B=$TESTDIR/shop/B C=$TESTDIR/other/C
@@ -28,25 +22,6 @@ conf "$A" "$B"
 DPID=$!
 BG_PIDS+=("$DPID")
 
-# wait_run N: until run #N has ended successfully; $ST then holds the status.
-wait_run() {
-	local i r
-	for i in $(seq 1 150); do
-		kill -0 "$DPID" 2>/dev/null || { cat "$DLOG" >&2; fail "coffred died"; }
-		if cf status --json --socket "$SOCK" >"$ST" 2>/dev/null; then
-			r=$(json_try "$ST" last_backup.run)
-			if [ "$r" != "?" ] && [ "$r" != null ] && [ "$r" -ge "$1" ] &&
-				[ "$(json_try "$ST" state)" = idle ]; then
-				[ "$(json_get "$ST" last_backup.result)" = ok ] ||
-					{ cat "$DLOG" >&2; fail "run #$1: $(json_get "$ST" last_backup.result)"; }
-				return 0
-			fi
-		fi
-		sleep 0.2
-	done
-	cat "$DLOG" >&2
-	fail "run #$1 did not end within 30 s"
-}
 
 # restored_matches DIR...: the latest snapshot restores identical to each DIR.
 restored_matches() {
@@ -56,7 +31,7 @@ restored_matches() {
 }
 
 log "A and B: the start-up backup reads everything"
-wait_run 1
+daemon_wait_run 1
 info "read $(json_get "$ST" last_backup.bytes_read) bytes"
 [ "$(json_get "$ST" last_backup.bytes_read)" -ge $(($(bytes_of "$A") + $(bytes_of "$B"))) ] ||
 	fail "the first run did not read A and B"
@@ -64,7 +39,7 @@ info "read $(json_get "$ST" last_backup.bytes_read) bytes"
 log "C added (SIGHUP): only C is read"
 conf "$A" "$B" "$C"
 kill -HUP "$DPID"
-wait_run 2
+daemon_wait_run 2
 READ=$(json_get "$ST" last_backup.bytes_read)
 WANT=$(bytes_of "$C")
 info "read $READ bytes; C holds $WANT"
@@ -76,7 +51,7 @@ restored_matches "$A" "$B" "$C"
 log "B removed (SIGHUP): nothing is read"
 conf "$A" "$C"
 kill -HUP "$DPID"
-wait_run 3
+daemon_wait_run 3
 READ=$(json_get "$ST" last_backup.bytes_read)
 info "read $READ bytes"
 [ "$READ" = 0 ] || { cat "$DLOG" >&2; fail "run after removing B read $READ bytes"; }

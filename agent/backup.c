@@ -48,6 +48,10 @@ struct run {
 	uint8_t zero_id[32];
 	dev_t repo_dev;
 	ino_t repo_ino;
+	/* The parent snapshot's paths when they differ from this run's (NULL when the same):
+	 * only below them does the parent hold whole folders. */
+	char *const *parent_paths;
+	size_t parent_npaths;
 	struct cf_error *err;
 };
 
@@ -419,6 +423,27 @@ static int sqlite_companion(int dirfd, const char *name)
 	return 0;
 }
 
+/* Is ${p} equal to ${dir} or below it? */
+static int under(const char *p, const char *dir)
+{
+	size_t n = strlen(dir);
+	if (strcmp(dir, "/") == 0)
+		return 1;
+	return strncmp(p, dir, n) == 0 && (p[n] == 0 || p[n] == '/');
+}
+
+/* Does the parent snapshot hold the folder ${path} whole? Not where it only holds the way
+ * to some of its paths (it had /a/b, this run backs up /a). */
+static int parent_whole(const struct run *R, const char *path)
+{
+	if (!R->parent_paths)
+		return 1;
+	for (size_t i = 0; i < R->parent_npaths; i++)
+		if (under(path, R->parent_paths[i]))
+			return 1;
+	return 0;
+}
+
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -502,7 +527,8 @@ static int scan_entry(struct run *R, struct tree_builder *b, int dirfd, const ch
 		if (st.st_dev == R->repo_dev && st.st_ino == R->repo_ino)
 			return 0;	/* never back the repository up into itself */
 		if (pe && pe->type == TREE_DIR && R->o->clean && pe->mtime_s == st.st_mtim.tv_sec &&
-		    pe->mtime_ns == st.st_mtim.tv_nsec && R->o->clean(R->o->ctx, path)) {
+		    pe->mtime_ns == st.st_mtim.tv_nsec && parent_whole(R, path) &&
+		    R->o->clean(R->o->ctx, path)) {
 			/* Nothing changed at or below (the watcher says so): the parent's
 			 * subtree is this one, without reading it. */
 			memcpy(e.id, pe->id, 32);
@@ -680,14 +706,6 @@ static char *clean_abs(const char *p)
 	return out;
 }
 
-/* Is ${p} equal to ${dir} or below it? */
-static int under(const char *p, const char *dir)
-{
-	size_t n = strlen(dir);
-	if (strcmp(dir, "/") == 0)
-		return 1;
-	return strncmp(p, dir, n) == 0 && (p[n] == 0 || p[n] == '/');
-}
 
 /* Builds the tree of the virtual directory ${dir} that leads to the paths below it. */
 static int build_virtual(struct run *R, const char *dir, char **paths, size_t np,
@@ -776,6 +794,42 @@ static int same_paths(const struct snap *s, char **paths, size_t n)
 	return 1;
 }
 
+/* How many of ${paths} a snapshot's tree has something of (the path, a folder above it,
+ * or one below it). */
+static size_t overlap(const struct snap *s, char **paths, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < s->npaths; j++)
+			if (under(paths[i], s->paths[j]) || under(s->paths[j], paths[i])) {
+				k++;
+				break;
+			}
+	return k;
+}
+
+/* The parent: this host's latest snapshot of the same paths; failing that (a folder was
+ * added to or removed from the set), its latest snapshot sharing the most of them, so
+ * that the folders still backed up are not read again. */
+static const struct snap *pick_parent(struct snap **list, size_t nlist, const char *host,
+	char **paths, size_t np)
+{
+	const struct snap *best = NULL;
+	size_t best_k = 0;
+	for (size_t i = nlist; i-- > 0;) {
+		if (strcmp(list[i]->hostname, host) != 0)
+			continue;
+		if (same_paths(list[i], paths, np))
+			return list[i];
+		size_t k = overlap(list[i], paths, np);
+		if (k > best_k) {
+			best = list[i];
+			best_k = k;
+		}
+	}
+	return best;
+}
+
 static char *summary_json(const struct backup_stats *st)
 {
 	json_t *o = json_object();
@@ -858,12 +912,10 @@ int backup_run(struct repo *r, const struct backup_opts *o, struct backup_stats 
 		gethostname(host, sizeof host - 1);
 	if ((rc = snap_list(r, &list, &nlist, NULL, err)))
 		goto out;
-	const struct snap *parent = NULL;
-	for (size_t i = nlist; i-- > 0;) {
-		if (strcmp(list[i]->hostname, host) == 0 && same_paths(list[i], paths, np)) {
-			parent = list[i];
-			break;
-		}
+	const struct snap *parent = pick_parent(list, nlist, host, paths, np);
+	if (parent && !same_paths(parent, paths, np)) {
+		R.parent_paths = parent->paths;
+		R.parent_npaths = parent->npaths;
 	}
 	if (strcmp(paths[0], "/") == 0) {
 		int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

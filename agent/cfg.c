@@ -266,6 +266,11 @@ static int handler(void *user, const char *section, const char *name, const char
 				problem(p, p->line, "socket '%s' is not an absolute path", value);
 			else
 				rc = set_str(&c->socket, value);
+		} else if (strcmp(name, "socket-group") == 0) {
+			if (!value[0] || strpbrk(value, " :/\t"))
+				problem(p, p->line, "socket-group '%s' is not a group name", value);
+			else
+				rc = set_str(&c->socket_group, value);
 		} else if (strcmp(name, "state-dir") == 0) {
 			if (value[0] != '/')
 				problem(p, p->line, "state-dir '%s' is not an absolute path", value);
@@ -323,6 +328,7 @@ void cfg_free(struct cfg *c)
 	free(c->repository);
 	free(c->password_file);
 	free(c->socket);
+	free(c->socket_group);
 	free(c->state_dir);
 	free(c);
 }
@@ -459,6 +465,8 @@ int cfg_load(const char *file, struct cfg **ret, char **ret_problems, struct cf_
 	else if (bad < 0)
 		p.oom = 1;
 	if (!c->socket && set_str(&c->socket, CFG_DEFAULT_SOCKET))
+		p.oom = 1;
+	if (!c->socket_group && set_str(&c->socket_group, CFG_DEFAULT_SOCKET_GROUP))
 		p.oom = 1;
 	if (!c->state_dir && set_str(&c->state_dir, CFG_DEFAULT_STATE_DIR))
 		p.oom = 1;

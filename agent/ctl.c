@@ -1,6 +1,7 @@
 /* ctl.c: the control socket, both ends. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,8 @@ int ctl_listen(const char *path, struct cf_error *err)
 	char *slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = 0;
-		if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+		/* Searchable by all: the socket's own mode says who may connect. */
+		if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
 			rc = cf_error_sys(err, CF_EIO, "cannot create '%s'", dir);
 			free(dir);
 			return rc;
@@ -55,7 +57,8 @@ int ctl_listen(const char *path, struct cf_error *err)
 		close(probe);
 	}
 	unlink(path);
-	mode_t old = umask(0117);
+	/* Root only until ctl_set_group() opens it to a group. */
+	mode_t old = umask(0177);
 	if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0) {
 		umask(old);
 		rc = cf_error_sys(err, CF_EIO, "cannot bind the control socket '%s'", path);
@@ -63,13 +66,45 @@ int ctl_listen(const char *path, struct cf_error *err)
 		return rc;
 	}
 	umask(old);
-	chmod(path, 0660);
+	chmod(path, 0600);
 	if (listen(fd, 16) != 0) {
 		rc = cf_error_sys(err, CF_EIO, "cannot listen on '%s'", path);
 		close(fd);
 		return rc;
 	}
 	return fd;
+}
+
+int ctl_set_group(const char *path, const char *group, struct cf_error *err)
+{
+	struct group gr, *found = NULL;
+	char buf[16384];
+	int e = getgrnam_r(group, &gr, buf, sizeof buf, &found);
+	if (!found) {
+		if (e == 0 || e == ENOENT || e == ESRCH) {
+			/* Given to a group before (a reload): take it back. */
+			if (chmod(path, 0600) != 0)
+				return cf_error_sys(err, CF_EIO, "cannot chmod '%s'", path);
+			return CTL_NO_GROUP;
+		}
+		errno = e;
+		return cf_error_sys(err, CF_EIO, "cannot look the group '%s' up", group);
+	}
+	if (chown(path, (uid_t)-1, gr.gr_gid) != 0 || chmod(path, 0660) != 0)
+		return cf_error_sys(err, CF_EIO, "cannot give the control socket '%s' to group "
+			"'%s'", path, group);
+	/* The group must also be able to reach the socket through its folder. */
+	char *dir = strdup(path);
+	if (!dir)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		slash[slash == dir ? 1 : 0] = 0;
+	struct stat st;
+	int reach = slash && stat(dir, &st) == 0 && ((st.st_mode & S_IXOTH) ||
+		(st.st_gid == gr.gr_gid && (st.st_mode & S_IXGRP)));
+	free(dir);
+	return reach ? 0 : CTL_GROUP_NO_SEARCH;
 }
 
 int ctl_read_request(int fd, char *buf, size_t n)
@@ -127,7 +162,11 @@ int ctl_request(const char *path, const char *req, char **ret, struct cf_error *
 	if (fd < 0)
 		return cf_error_sys(err, CF_EIO, "cannot create a socket");
 	if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-		rc = cf_error_sys(err, CF_EUNREACH, "coffred is not answering on '%s'", path);
+		if (errno == EACCES || errno == EPERM)
+			rc = cf_error_sys(err, CF_EUNREACH, "not allowed to talk to coffred on '%s' "
+				"(root and members of its socket group only)", path);
+		else
+			rc = cf_error_sys(err, CF_EUNREACH, "coffred is not answering on '%s'", path);
 		close(fd);
 		return rc;
 	}

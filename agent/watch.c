@@ -33,8 +33,15 @@ struct watch {
 	uint64_t gen;		/* bumped by watch_mark */
 	int full_scan;
 	uint64_t full_scan_gen;
-	int incomplete, limit_warned;
+	/* Directories that could not be watched (limit reached, no permission), retried by
+	 * watch_retry(); while there are any, the watcher is incomplete. */
+	char **failed;
+	size_t nfailed, failed_cap;
+	int at_limit;		/* ENOSPC since the last retry: record, do not ask the kernel */
+	int retrying;		/* a retry: do not warn again about the same folders */
+	int limit_warned;
 	uint64_t overflows;
+	uint64_t drops;		/* watches given back so far */
 	void (*warn)(void *ctx, const char *msg);
 	void *ctx;
 };
@@ -90,6 +97,40 @@ oom:
 	w->full_scan_gen = w->gen;
 }
 
+/* Callers hold mu. A failure to remember is a full scan at every backup, as if the folder
+ * were watched and always dirty. */
+static void note_failed(struct watch *w, const char *path)
+{
+	if (w->nfailed == w->failed_cap) {
+		size_t cap = w->failed_cap ? 2 * w->failed_cap : 16;
+		char **nf = realloc(w->failed, cap * sizeof *nf);
+		if (!nf)
+			goto oom;
+		w->failed = nf;
+		w->failed_cap = cap;
+	}
+	if (!(w->failed[w->nfailed] = strdup(path)))
+		goto oom;
+	w->nfailed++;
+	return;
+oom:
+	w->full_scan = 1;
+	w->full_scan_gen = w->gen;
+}
+
+/* Takes ${path} out of the failed list: the caller owns the string (NULL: not there).
+ * Callers hold mu. */
+static char *take_failed(struct watch *w, const char *path)
+{
+	for (size_t i = 0; i < w->nfailed; i++)
+		if (strcmp(w->failed[i], path) == 0) {
+			char *p = w->failed[i];
+			w->failed[i] = w->failed[--w->nfailed];
+			return p;
+		}
+	return NULL;
+}
+
 int watch_new(void (*warn)(void *ctx, const char *msg), void *ctx, struct watch **ret,
 	struct cf_error *err)
 {
@@ -120,6 +161,9 @@ void watch_free(struct watch *w)
 		free(w->wd_path[i]);
 	for (size_t i = 0; i < w->ndirty; i++)
 		free(w->dirty[i].path);
+	for (size_t i = 0; i < w->nfailed; i++)
+		free(w->failed[i]);
+	free(w->failed);
 	free(w->wd_path);
 	free(w->dirty);
 	pthread_mutex_destroy(&w->mu);
@@ -161,6 +205,7 @@ static void drop_wd(struct watch *w, int wd)
 		free(w->wd_path[wd]);
 		w->wd_path[wd] = NULL;
 		w->nwatches--;
+		w->drops++;
 	}
 }
 
@@ -169,11 +214,16 @@ static void drop_wd(struct watch *w, int wd)
  * hold mu. */
 static int add_tree(struct watch *w, const char *path, int dirty, int depth)
 {
+	if (w->at_limit) {
+		note_failed(w, path);	/* the folders below wait with it */
+		return -1;
+	}
 	int wd = inotify_add_watch(w->fd, path, WATCH_MASK);
 	if (wd < 0) {
 		int e = errno;
 		if (e == ENOSPC) {
-			w->incomplete = 1;
+			w->at_limit = 1;
+			note_failed(w, path);
 			w->full_scan = 1;
 			w->full_scan_gen = w->gen;
 			if (!w->limit_warned) {
@@ -183,8 +233,10 @@ static int add_tree(struct watch *w, const char *path, int dirty, int depth)
 					"backup reads every folder", path);
 			}
 		} else if (e != ENOENT && e != ENOTDIR) {
-			w->incomplete = 1;
-			warnf(w, "cannot watch '%s': %s", path, strerror(e));
+			note_failed(w, path);
+			if (!w->retrying)
+				warnf(w, "cannot watch '%s': %s (tried again before each backup; until "
+					"then every backup reads every folder)", path, strerror(e));
 		}
 		return -1;
 	}
@@ -228,11 +280,71 @@ static int add_tree(struct watch *w, const char *path, int dirty, int depth)
 int watch_add_root(struct watch *w, const char *path, struct cf_error *err)
 {
 	pthread_mutex_lock(&w->mu);
+	char *again = take_failed(w, path);	/* tried again now, warned before */
+	w->retrying = again != NULL;
+	free(again);
 	int rc = add_tree(w, path, 0, 0);
+	w->retrying = 0;
 	pthread_mutex_unlock(&w->mu);
 	if (rc)
 		return cf_error_sys(err, CF_EIO, "cannot watch '%s'", path);
 	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Tries the failed directories again, parents first; those now watched (and the folders
+ * below them) are marked dirty: what changed there meanwhile was not seen. Returns how
+ * many came back. Callers hold mu. */
+static size_t retry_locked(struct watch *w)
+{
+	char **old = w->failed;
+	size_t n = w->nfailed, before = w->nwatches;
+	if (n == 0)
+		return 0;
+	w->failed = NULL;
+	w->nfailed = w->failed_cap = 0;
+	w->at_limit = 0;
+	w->retrying = 1;
+	qsort(old, n, sizeof *old, cmp_str);
+	const char *last = NULL;
+	for (size_t i = 0; i < n; i++) {
+		/* A folder below one just tried again was tried with it. */
+		if (last && under(old[i], last))
+			continue;
+		add_tree(w, old[i], 1, 0);
+		last = old[i];
+	}
+	w->retrying = 0;
+	for (size_t i = 0; i < n; i++)
+		free(old[i]);
+	free(old);
+	if (w->nfailed == 0)
+		w->limit_warned = 0;	/* warn again if the limit is reached again */
+	return w->nwatches > before ? w->nwatches - before : 0;
+}
+
+size_t watch_retry(struct watch *w)
+{
+	pthread_mutex_lock(&w->mu);
+	size_t back = retry_locked(w);
+	pthread_mutex_unlock(&w->mu);
+	return back;
+}
+
+/* A folder whose mode changed may have become readable: try it again now. Callers hold mu. */
+static void retry_one(struct watch *w, const char *path)
+{
+	char *p = take_failed(w, path);
+	if (!p)
+		return;
+	w->retrying = 1;
+	add_tree(w, p, 1, 0);
+	w->retrying = 0;
+	free(p);
 }
 
 /* Forgets the watches of ${path} and everything below (a folder moved or deleted). */
@@ -250,6 +362,7 @@ int watch_process(struct watch *w)
 	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
 	int changes = 0;
 	pthread_mutex_lock(&w->mu);
+	uint64_t drops0 = w->drops;
 	for (;;) {
 		ssize_t n = read(w->fd, buf, sizeof buf);
 		if (n < 0) {
@@ -303,11 +416,18 @@ int watch_process(struct watch *w)
 				add_tree(w, sub, 1, 0);
 			else if (ev->mask & IN_MOVED_FROM)
 				drop_tree(w, sub);
-			else if (ev->mask & IN_ATTRIB)
+			else if (ev->mask & IN_ATTRIB) {
 				mark_dirty(w, sub);	/* now readable, perhaps */
+				if (w->nfailed && !w->at_limit)
+					retry_one(w, sub);
+			}
 			free(sub);
 		}
 	}
+	/* Watches were given back (folders deleted or moved away): room for those that hit
+	 * the limit. The kernel only says so through these events; no polling. */
+	if (w->at_limit && w->drops != drops0 && retry_locked(w))
+		changes++;
 	pthread_mutex_unlock(&w->mu);
 	return changes;
 }
@@ -317,7 +437,7 @@ int watch_clean(void *ctx, const char *path)
 	struct watch *w = ctx;
 	int clean = 1;
 	pthread_mutex_lock(&w->mu);
-	if (w->full_scan || w->incomplete) {
+	if (w->full_scan || w->nfailed) {
 		clean = 0;
 	} else {
 		for (size_t i = 0; i < w->ndirty && clean; i++)
@@ -366,7 +486,8 @@ void watch_info(struct watch *w, struct watch_info *ret)
 	ret->watches = w->nwatches;
 	ret->dirty = w->ndirty;
 	ret->full_scan = w->full_scan;
-	ret->incomplete = w->incomplete;
+	ret->incomplete = w->nfailed > 0;
+	ret->unwatched = w->nfailed;
 	ret->overflows = w->overflows;
 	pthread_mutex_unlock(&w->mu);
 }

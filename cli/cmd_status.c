@@ -1,4 +1,5 @@
 /* cmd_status.c: coffre status, coffre log, coffre config check (the daemon's side). */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,6 +218,16 @@ static void print_status(json_t *j)
 	print_destinations(json_object_get(j, "destinations"));
 }
 
+/* A failed request to coffred: a refused caller is told who may ask. */
+static int ctl_fail(const struct cf_error *err, const char *sock)
+{
+	if (err->code == CF_EUNREACH && (err->sys_errno == EACCES || err->sys_errno == EPERM))
+		return cli_error(CF_EXIT_UNREACH, _("permission denied on '%s': only root and "
+			"members of the socket's group (socket-group, default '%s') may ask "
+			"coffred"), sock, CFG_DEFAULT_SOCKET_GROUP);
+	return cli_fail(err);
+}
+
 int cmd_status(int argc, char **argv)
 {
 	if (cli_help(argc, argv, status_usage))
@@ -250,9 +261,11 @@ int cmd_status(int argc, char **argv)
 	char *reply = NULL;
 	struct cf_error err = { 0 };
 	rc = ctl_request(sock ? sock : CFG_DEFAULT_SOCKET, CTL_STATUS, &reply, &err);
+	if (rc)
+		rc = ctl_fail(&err, sock ? sock : CFG_DEFAULT_SOCKET);
 	free(sock);
 	if (rc)
-		return cli_fail(&err);
+		return rc;
 	json_error_t jerr;
 	json_t *j = json_loads(reply, 0, &jerr);
 	free(reply);
@@ -326,8 +339,9 @@ int cmd_backup_now(int argc, char **argv)
 	json_t *rep = st ? ask(path, CTL_BACKUP, &err) : NULL;
 	if (!rep) {
 		json_decref(st);
+		rc = ctl_fail(&err, path);
 		free(sock);
-		return cli_fail(&err);
+		return rc;
 	}
 	json_int_t pid = json_integer_value(json_object_get(st, "pid"));
 	json_decref(st);

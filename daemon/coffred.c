@@ -133,6 +133,7 @@ struct daemon {
 	struct dest_state *dests;	/* one per cfg->dests */
 	long push_retry;
 	int next_push_only;	/* the timer is for a retry of destinations, not a backup */
+	size_t unwatched;	/* folders the watcher could not watch, last reported */
 };
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -542,6 +543,7 @@ static json_t *status_json(struct daemon *d)
 	json_object_set_new(o, "watched", wl);
 	json_object_set_new(o, "watches", json_integer((json_int_t)wi.watches));
 	json_object_set_new(o, "watch_incomplete", json_boolean(wi.incomplete));
+	json_object_set_new(o, "unwatched_folders", json_integer((json_int_t)wi.unwatched));
 	json_object_set_new(o, "overflows", json_integer((json_int_t)wi.overflows));
 	json_object_set_new(o, "last_full_scan", time_or_null(d->last_full));
 	json_object_set_new(o, "next_is_push_retry", json_boolean(d->next_push_only));
@@ -716,6 +718,19 @@ static void rearm(struct daemon *d)
 	write_status(d, 0);
 }
 
+/* Logs when folders stop or start being all watched. */
+static void report_watches(struct daemon *d)
+{
+	struct watch_info wi;
+	watch_info(d->w, &wi);
+	if (d->unwatched && !wi.unwatched)
+		logf_("every folder is watched again: backups read only what changed");
+	else if (wi.unwatched && wi.unwatched != d->unwatched)
+		logf_("warning: %zu folders cannot be watched (tried again before each backup); "
+			"until then every backup reads every folder", wi.unwatched);
+	d->unwatched = wi.unwatched;
+}
+
 static void job_free(struct job *j)
 {
 	free((void *)j->paths);
@@ -745,6 +760,10 @@ static void start_backup(struct daemon *d, int push_only)
 	time_t now = time(NULL);
 	if (now - d->last_full >= FULL_SCAN_EVERY)
 		watch_request_full_scan(d->w);
+	/* Folders that could not be watched are tried again here, not on a timer: the idle
+	 * daemon stays asleep. */
+	watch_retry(d->w);
+	report_watches(d);
 	/* Roots that were missing and came back are watched again (with a full scan). */
 	for (size_t i = 0; i < d->cfg->npaths; i++) {
 		const char *p = d->cfg->paths[i];
@@ -963,11 +982,33 @@ static int build_watch(struct daemon *d, const struct cfg *c)
 	struct watch_info wi;
 	watch_info(w, &wi);
 	logf_("watching %zu folders under %zu protected paths", wi.watches, c->npaths);
+	d->unwatched = 0;
+	report_watches(d);
 	return 0;
+}
+
+/* Root and the members of socket-group may use the control socket. */
+static void open_socket_to_group(struct daemon *d)
+{
+	struct cf_error err = { 0 };
+	const char *g = d->cfg->socket_group;
+	int rc = ctl_set_group(d->cfg->socket, g, &err);
+	if (rc == 0)
+		logf_("the control socket is open to root and the group '%s' (mode 0660)", g);
+	else if (rc == CTL_NO_GROUP)
+		logf_("warning: there is no group '%s': the control socket '%s' is for root only "
+			"(mode 0600); create the group (groupadd --system %s) and restart coffred "
+			"to let its members use coffre status", g, d->cfg->socket, g);
+	else if (rc == CTL_GROUP_NO_SEARCH)
+		logf_("warning: the control socket is given to the group '%s', but its folder does "
+			"not let that group through (make the folder searchable, e.g. mode 0755)", g);
+	else
+		logf_("warning: %s; the control socket stays root only", err.msg);
 }
 
 static void apply_cfg(struct daemon *d, struct cfg *c)
 {
+	int regroup = d->cfg && strcmp(d->cfg->socket_group, c->socket_group) != 0;
 	if (d->cfg && strcmp(d->cfg->socket, c->socket) != 0)
 		logf_("warning: the control socket moves only at restart (still '%s')",
 			d->cfg->socket);
@@ -988,6 +1029,8 @@ static void apply_cfg(struct daemon *d, struct cfg *c)
 	c->socket = strdup(d->cfg->socket);
 	cfg_free(d->cfg);
 	d->cfg = c;
+	if (regroup)
+		open_socket_to_group(d);
 	check_roots(d);
 	if (c->schedule.kind == SCHED_AFTER_CHANGE)
 		d->last_change = time(NULL);	/* the new folders get their first backup */
@@ -1168,6 +1211,7 @@ int main(int argc, char **argv)
 		logf_("error: %s", err.msg);
 		return CF_EXIT_ERROR;
 	}
+	open_socket_to_group(d);
 	uint64_t wd_usec = 0;
 	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
 		d->wdfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -1236,6 +1280,7 @@ int main(int argc, char **argv)
 				int k = watch_process(d->w);
 				if (k > 0)
 					check_roots(d);
+				report_watches(d);
 				if (k > 0) {
 					d->last_change = time(NULL);
 					if (d->running)

@@ -14,6 +14,7 @@ struct cf_error;
 #define CFG_DEFAULT_PATH "/etc/coffre/coffre.conf"
 #define CFG_DEFAULT_SOCKET "/run/coffre/coffred.sock"
 #define CFG_DEFAULT_STATE_DIR "/var/lib/coffre"
+#define CFG_DEFAULT_SOCKET_GROUP "coffre"
 
 /* A [destination NAME] section: where coffred pushes the spool after each backup. */
 struct cfg_dest {
@@ -39,6 +40,7 @@ struct cfg {
 	size_t ndests;
 	int clear_spool;	/* [backup] clear-spool = yes */
 	char *socket;		/* [daemon] socket */
+	char *socket_group;	/* [daemon] socket-group: may use the socket besides root */
 	char *state_dir;	/* [daemon] state-dir */
 };
 

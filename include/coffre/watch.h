@@ -38,6 +38,13 @@ int watch_clean(void *w, const char *path);
 uint64_t watch_mark(struct watch *w);
 void watch_clear(struct watch *w, uint64_t mark);
 
+/* watch_retry(w): try again to watch the directories that could not be watched (watch
+ * limit reached, no permission). Those now watched are marked dirty. Returns how many
+ * directories came back (see watch_info's unwatched for those still missing). Also done
+ * by watch_process when watches are given back while the limit was reached, and for a
+ * directory whose mode changed. */
+size_t watch_retry(struct watch *w);
+
 /* watch_request_full_scan(w): the next backup reads everything (weekly safety net). */
 void watch_request_full_scan(struct watch *w);
 
@@ -46,6 +53,7 @@ struct watch_info {
 	size_t dirty;		/* directories with changes not yet backed up */
 	int full_scan;		/* a full scan is pending */
 	int incomplete;		/* some directories are not watched (limit or error) */
+	size_t unwatched;	/* how many (each stands for itself and what is below) */
 	uint64_t overflows;	/* queue overflows seen */
 };
 void watch_info(struct watch *w, struct watch_info *ret);

@@ -331,3 +331,57 @@ for dp, dns, fns in os.walk(root):
 print("\n".join(sorted(lines)))
 PY
 }
+
+# daemon_conf FILE SCHEDULE SOCKET STATE_DIR [EXTRA_DAEMON_LINE...] -- PATH...: write a coffred
+# configuration protecting PATH... into the test's repository.
+daemon_conf() {
+	local file=$1 sched=$2 sock=$3 state=$4
+	shift 4
+	local extra=() p
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do extra+=("$1"); shift; done
+	[ $# -gt 0 ] && shift
+	{
+		echo "[backup]"
+		for p in "$@"; do echo "path = $p"; done
+		echo "repository = $COFFRE_REPOSITORY"
+		echo "password-file = $COFFRE_PASSWORD_FILE"
+		echo "schedule = $sched"
+		echo "[daemon]"
+		echo "socket = $sock"
+		echo "state-dir = $state"
+		for p in "${extra[@]}"; do echo "$p"; done
+	} >"$file"
+}
+
+# daemon_setup: for tests that run coffred. Sets COFFRED (skips without it), STATE, SOCK,
+# CONF, DLOG (the daemon's stderr) and ST (where daemon_wait_run leaves the status).
+daemon_setup() {
+	COFFRED=${COFFRED:-$(dirname "$COFFRE")/../daemon/coffred}
+	[ -x "$COFFRED" ] || skip "no coffred binary next to $COFFRE (set COFFRED=)"
+	STATE=$TESTDIR/state
+	SOCK=$TESTDIR/run/coffred.sock
+	CONF=$TESTDIR/coffre.conf
+	DLOG=$LOGDIR/coffred.log
+	ST=$LOGDIR/status.json
+}
+
+# daemon_wait_run N: wait (at most 30 s) until coffred ($DPID) is idle after run #N, which
+# must have succeeded; $ST then holds its status.
+daemon_wait_run() {
+	local i r
+	for i in $(seq 1 150); do
+		kill -0 "$DPID" 2>/dev/null || { cat "$DLOG" >&2; fail "coffred died"; }
+		if cf status --json --socket "$SOCK" >"$ST" 2>/dev/null; then
+			r=$(json_try "$ST" last_backup.run)
+			if [ "$r" != "?" ] && [ "$r" != null ] && [ "$r" -ge "$1" ] &&
+				[ "$(json_try "$ST" state)" = idle ]; then
+				[ "$(json_get "$ST" last_backup.result)" = ok ] ||
+					{ cat "$DLOG" >&2; fail "run #$1: $(json_get "$ST" last_backup.result)"; }
+				return 0
+			fi
+		fi
+		sleep 0.2
+	done
+	cat "$DLOG" >&2
+	fail "run #$1 did not end within 30 s"
+}

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # t_daemon_push.sh: coffred sends every backup to the destinations of its configuration.
-#  - a NAS folder, an S3 bucket and a USB drive that is not plugged in: the backup is made,
-#    the NAS and S3 get it (each restores alone on a fresh cache), the drive is reported
-#    unreachable with the time it fell behind, and the spool is kept;
+#  - a NAS folder, an S3 bucket, an SFTP server and a USB drive that is not plugged in: the
+#    backup is made, the NAS, S3 and SFTP get it (each restores alone on a fresh cache), the
+#    drive is reported unreachable with the time it fell behind, and the spool is kept;
 #  - the drive is plugged in: coffred tries it again on its own (push retry, no backup),
 #    the drive catches up and is unmounted, the spool's data packs are cleared;
 #  - a restart keeps what each destination is owed; coffre destinations (from the
@@ -24,6 +24,7 @@ SUF=$(od -An -N2 -tx2 /dev/urandom | tr -d ' ' | tr a-f A-F)
 LOOPS=()
 cleanup_hook() {
 	"$SERVERS/s3rver.sh" stop "$TESTDIR/s3" 2>/dev/null || true
+	"$SERVERS/sshd.sh" stop "$TESTDIR/ssh" 2>/dev/null || true
 	local m l
 	for m in $(awk -v s="$SUF" 'index($2, s) {print $2}' /proc/self/mounts); do
 		fusermount -u "$m" 2>/dev/null || umount "$m" 2>/dev/null || true
@@ -36,6 +37,9 @@ printf 'S3RVER\nS3RVER\n' >"$KEYS"
 chmod 600 "$KEYS" "$COFFRE_PASSWORD_FILE"
 PORT=$("$SERVERS/s3rver.sh" start "$TESTDIR/s3" coffre) || fail "s3rver did not start"
 S3=s3://127.0.0.1:$PORT/coffre/shop
+[ -x /usr/sbin/sshd ] || skip "needs openssh-server (/usr/sbin/sshd)"
+read -r SPORT SUSER FP < <("$SERVERS/sshd.sh" start "$TESTDIR/ssh") || fail "sshd did not start"
+SFTP=sftp://$SUSER@127.0.0.1:$SPORT$TESTDIR/sftp-repo
 NAS=$TESTDIR/nas
 mkdir -p "$NAS"
 USB=USB$SUF
@@ -65,6 +69,11 @@ url = $NAS
 [destination cloud]
 url = $S3
 s3-keys-file = $KEYS
+
+[destination box]
+url = $SFTP
+sftp-key-file = $TESTDIR/ssh/client_key
+sftp-host-key = $FP
 
 [destination drive]
 url = usb:$USB
@@ -113,6 +122,7 @@ grep -q "drive (usb:$USB): behind since" "$OUT" || { cat "$OUT"; fail "backup --
 status
 [ "$(dest nas result)" = complete ] || fail "nas: $(dest nas result): $(dest nas error)"
 [ "$(dest cloud result)" = complete ] || fail "cloud: $(dest cloud result): $(dest cloud error)"
+[ "$(dest box result)" = complete ] || fail "box: $(dest box result): $(dest box error)"
 [ "$(dest drive result)" = unreachable ] || fail "drive: expected unreachable, got $(dest drive result)"
 since=$(dest drive pending_since)
 bstart=$(json_get "$LOGDIR/status.json" last_backup.start)
@@ -124,12 +134,13 @@ packs=$(find "$COFFRE_REPOSITORY/data" -type f | wc -l)
 cf status --socket "$SOCK" >"$LOGDIR/status.txt"
 grep -q "drive (usb:$USB): behind since" "$LOGDIR/status.txt" || { cat "$LOGDIR/status.txt"; fail "status does not say the drive is behind"; }
 grep -q "nas ($NAS): up to date" "$LOGDIR/status.txt" || { cat "$LOGDIR/status.txt"; fail "status does not say the NAS is up to date"; }
-head -1 "$LOGDIR/status.txt" | grep -q "^Last backup: today [0-9:]*, also on nas, cloud\.$" ||
+head -1 "$LOGDIR/status.txt" | grep -q "^Last backup: today [0-9:]*, also on nas, cloud, box\.$" ||
 	{ cat "$LOGDIR/status.txt"; fail "the summary line does not say where the backup is"; }
 grep -q "^WARNING: not up to date on drive" "$LOGDIR/status.txt" || fail "the summary does not warn about the drive"
 cp -a "$SRC" "$TESTDIR/copy1"
 restore_from "$NAS" "$TESTDIR/copy1"
 restore_from "$S3" "$TESTDIR/copy1"
+restore_from "$SFTP" "$TESTDIR/copy1" --sftp-key-file "$TESTDIR/ssh/client_key" --sftp-host-key "$FP"
 
 log "a restart keeps what the drive is owed; coffre destinations agrees"
 stop_daemon
@@ -166,12 +177,14 @@ log "a change, backup --now: incremental, every destination complete, restores w
 echo "FAC-00099 total 120.00" >"$SRC/new-invoice.txt"
 expect_exit 0 cf backup --now --socket "$SOCK"
 status
-for n in nas cloud drive; do
+for n in nas cloud box drive; do
 	[ "$(dest "$n" result)" = complete ] || fail "$n: $(dest "$n" result): $(dest "$n" error)"
 done
 [ "$(json_get "$LOGDIR/status.json" last_backup.files_new)" = 1 ] || fail "the second backup was not incremental"
 cp -a "$SRC" "$TESTDIR/copy2"
 restore_from "usb:$USB" "$TESTDIR/copy2" --recovery-key-file "$TESTDIR/recovery"
 restore_from "$S3" "$TESTDIR/copy2" --recovery-key-file "$TESTDIR/recovery"
+restore_from "$SFTP" "$TESTDIR/copy2" --recovery-key-file "$TESTDIR/recovery" \
+	--sftp-key-file "$TESTDIR/ssh/client_key" --sftp-host-key "$FP"
 stop_daemon
 pass

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # t_daemon_unit.sh: packaging/coffred.service passes `systemd-analyze verify` (the binaries'
-# paths pointed at the build), and declares Type=notify, a watchdog and the hardening.
+# paths pointed at the build), and declares Type=notify, a watchdog and the hardening;
+# packaging/coffre.sysusers declares the group coffre and systemd-sysusers accepts it.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 setup
@@ -18,4 +19,13 @@ for k in Type=notify WatchdogSec= NoNewPrivileges=yes ProtectSystem=strict Priva
 	'CapabilityBoundingSet=CAP_DAC_READ_SEARCH CAP_SYS_ADMIN' ReadWritePaths=; do
 	grep -q "^$k" "$UNIT" || fail "coffred.service lacks $k"
 done
+if command -v systemd-sysusers >/dev/null; then
+	log "systemd-sysusers --dry-run coffre.sysusers"
+	SYSUSERS=$COFFRE_TESTS/../packaging/coffre.sysusers
+	grep -q '^g coffre -$' "$SYSUSERS" || fail "coffre.sysusers does not declare the group coffre"
+	expect_exit 0 sh -c 'systemd-sysusers --dry-run --replace=/usr/lib/sysusers.d/coffre.conf - <"$1"' \
+		sh "$SYSUSERS"
+	grep -qi "fail\|invalid\|unknown" "$ERR" && { cat "$ERR" >&2; fail "systemd-sysusers complained"; }
+fi
+grep -q '^RuntimeDirectoryMode=0755' "$UNIT" || fail "members of coffre cannot reach the socket's folder"
 pass

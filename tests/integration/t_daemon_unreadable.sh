@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # t_daemon_unreadable.sh: a protected folder that coffred cannot read (mode 000). Root reads
 # everything, so the daemon runs as user nobody (setpriv; skipped when not root or without
-# setpriv). The run is partial and says which folder; made readable again, the next run is ok
-# and its snapshot matches the tree.
+# setpriv). The run is partial and says which folder, and the folder is not watched (every
+# backup is a full scan); made readable again, it is watched again at once, the next run is
+# ok and its snapshot matches the tree, and the runs after it read only what changed.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 setup
@@ -70,6 +71,9 @@ wait_run() {
 }
 
 wait_run 1
+FULL=$(json_get "$ST" last_backup.entries)
+[ "$(json_get "$ST" watch_incomplete)" = true ] || fail "the unreadable folder counts as watched"
+[ "$(json_get "$ST" unwatched_folders)" = 1 ] || fail "unwatched_folders is $(json_get "$ST" unwatched_folders), not 1"
 [ "$(json_get "$ST" last_backup.result)" = partial ] ||
 	{ cat "$DLOG" >&2; fail "the run with an unreadable folder is $(json_get "$ST" last_backup.result), not partial"; }
 [ "$(json_get "$ST" last_backup.warnings)" -ge 1 ] || fail "no warning counted"
@@ -83,10 +87,23 @@ log "readable again: the next run is ok and matches the tree"
 chmod 755 "$SRC/secret"
 wait_run 2
 [ "$(json_get "$ST" last_backup.result)" = ok ] || fail "the run after chmod is $(json_get "$ST" last_backup.result)"
+[ "$(json_get "$ST" watch_incomplete)" = false ] || { cat "$DLOG" >&2; fail "the folder made readable is still not watched"; }
+grep -q "every folder is watched again" "$DLOG" || fail "the log does not say the folders are all watched again"
+[ "$(json_get "$ST" last_backup.full_scan)" = false ] || fail "run 2 was a full scan"
 cf --json ls latest >"$LOGDIR/ls.json" || fail "ls latest failed"
 grep -q "secret/inner/pay.txt" "$LOGDIR/ls.json" || fail "the folder made readable is not in the snapshot"
 expect_exit 0 cf restore latest --target "$TESTDIR/restore"
 compare_trees "$SRC" "$TESTDIR/restore$SRC"
+
+log "a change inside the folder made readable: seen, and the run reads only that"
+echo "payroll, corrected" >"$SRC/secret/inner/pay.txt"
+wait_run 3
+[ "$(json_get "$ST" last_backup.result)" = ok ] || fail "run 3 is $(json_get "$ST" last_backup.result)"
+[ "$(json_get "$ST" last_backup.full_scan)" = false ] || fail "run 3 was a full scan"
+[ "$(json_get "$ST" last_backup.entries)" -lt "$FULL" ] || fail "run 3 examined every entry"
+[ "$(json_get "$ST" last_backup.files_changed)" = 1 ] || fail "run 3 did not read the changed file"
+expect_exit 0 cf dump latest "$SRC/secret/inner/pay.txt"
+grep -q corrected "$OUT" || fail "the change is not in the snapshot"
 kill -TERM "$DPID"
 wait "$DPID" || fail "coffred exited with $?"
 pass

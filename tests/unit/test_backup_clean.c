@@ -1,7 +1,8 @@
 /* test_backup_clean.c: backup_run with a clean() predicate (agent/backup.c) reuses the parent's
  * subtrees unread: a change deep in one folder costs a few entries, not a full walk, and the
  * snapshot still restores identical to the tree. The same with the watcher (agent/watch.c)
- * supplying the predicate from real inotify events. */
+ * supplying the predicate from real inotify events. When the set of folders changes, the
+ * parent is the snapshot sharing the most of them: only the new folder is read. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -217,11 +218,93 @@ static void test_watch_predicate(void **state)
 	repo_free(r);
 }
 
+static uint64_t bytes_under;
+
+static int add_size(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)p;
+	(void)f;
+	if (flag == FTW_F && S_ISREG(st->st_mode))
+		bytes_under += (uint64_t)st->st_size;
+	return 0;
+}
+
+static uint64_t tree_bytes(const char *path)
+{
+	bytes_under = 0;
+	assert_int_equal(nftw(path, add_size, 16, FTW_PHYS), 0);
+	return bytes_under;
+}
+
+static int clean_all(void *ctx, const char *path)
+{
+	(void)ctx;
+	(void)path;
+	return 1;
+}
+
+/* Backs up src/dNN for each NN of ${ds} (as another host, so that only these runs count). */
+static void backup_some(struct repo *r, const int *ds, size_t n, int (*clean)(void *, const char *),
+	struct backup_stats *st, uint8_t id[32], int *has_parent)
+{
+	char names[8][400];
+	const char *paths[8];
+	for (size_t i = 0; i < n; i++) {
+		if (ds[i] < 0)
+			snprintf(names[i], sizeof names[i], "%s", src);
+		else
+			snprintf(names[i], sizeof names[i], "%s/d%02d", src, ds[i]);
+		paths[i] = names[i];
+	}
+	struct backup_opts o = { .paths = paths, .npaths = n, .clean = clean,
+		.hostname = "paths-change" };
+	uint8_t parent[32];
+	struct cf_error err = { 0 };
+	memset(st, 0, sizeof *st);
+	int rc = backup_run(r, &o, st, id, parent, has_parent, &err);
+	if (rc)
+		print_error("backup_run: %d %s\n", rc, err.msg);
+	assert_int_equal(rc, 0);
+}
+
+static void test_paths_change(void **state)
+{
+	(void)state;
+	struct repo *r = open_repo();
+	struct backup_stats st;
+	uint8_t id[32];
+	int hp;
+	char d02[400];
+	snprintf(d02, sizeof d02, "%s/d02", src);
+	backup_some(r, (const int[]){ 0, 1 }, 2, NULL, &st, id, &hp);
+	assert_int_equal(hp, 0);
+	/* A folder added: only it is read. */
+	backup_some(r, (const int[]){ 0, 1, 2 }, 3, NULL, &st, id, &hp);
+	print_message("folder added: read %llu bytes (the new folder holds %llu)\n",
+		(unsigned long long)st.bytes_read, (unsigned long long)tree_bytes(d02));
+	assert_int_equal(hp, 1);
+	assert_int_equal(st.bytes_read, tree_bytes(d02));
+	assert_int_equal(st.files_new, 2 * NFILES);
+	/* A folder removed: nothing is read. */
+	backup_some(r, (const int[]){ 0, 2 }, 2, NULL, &st, id, &hp);
+	assert_int_equal(hp, 1);
+	assert_int_equal(st.bytes_read, 0);
+	assert_int_equal(st.files_new, 0);
+	/* The folder above them: the parent holds src only as the way to d00 and d02, so even
+	 * a clean() saying "nothing changed" must not take that partial folder for the whole. */
+	backup_some(r, (const int[]){ -1 }, 1, clean_all, &st, id, &hp);
+	assert_int_equal(hp, 1);
+	assert_true(st.files_new > 0);
+	restore_matches(r, id);
+	repo_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clean_predicate),
 		cmocka_unit_test(test_watch_predicate),
+		cmocka_unit_test(test_paths_change),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -164,4 +164,23 @@ after=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["Con
 expect_exit 0 cf --repo "$R2" check
 expect_exit 0 cf --repo "$R2" restore latest --target "$TESTDIR/restored"
 cmp -s "$TESTDIR/src2/second.bin" "$TESTDIR/restored$TESTDIR/src2/second.bin" || fail "restore differs"
+log "prune: a leftover pack under retention in a repository that is otherwise unlocked"
+# As left by an interrupted upload: a pack no index lists, retained by the server.
+R3=s3://127.0.0.1:$PORT/$BUCKET/leftover
+expect_exit 0 cf --repo "$R3" init -q
+expect_exit 0 cf --repo "$R3" backup -q "$TESTDIR/src2"
+expect_exit 0 s3api list-objects-v2 --bucket "$BUCKET" --prefix leftover/data/
+P3=$(json_get "$OUT" Contents.0.Key)
+expect_exit 0 s3api get-object --bucket "$BUCKET" --key "$P3" "$TESTDIR/leftover.pack"
+UNTIL=$(python3 -c 'import datetime as d; print((d.datetime.now(d.timezone.utc) + d.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"))')
+LEFT=leftover/data/ff/$(printf 'f%.0s' $(seq 1 64))
+expect_exit 0 s3api put-object --bucket "$BUCKET" --key "$LEFT" --body "$TESTDIR/leftover.pack" \
+	--object-lock-mode GOVERNANCE --object-lock-retain-until-date "$UNTIL"
+expect_exit 1 cf --repo "$R3" prune
+grep -q 'protected by Object Lock' "$ERR" || { cat "$OUT" "$ERR"; fail "no plain Object Lock error from prune"; }
+grep -q 'freed' "$OUT" && { cat "$OUT"; fail "prune claims to have freed space"; }
+info "$(tail -n 1 "$ERR")"
+expect_exit 0 s3api head-object --bucket "$BUCKET" --key "$LEFT"
+expect_exit 0 cf --repo "$R3" restore latest --target "$TESTDIR/restored3"
+cmp -s "$TESTDIR/src2/second.bin" "$TESTDIR/restored3$TESTDIR/src2/second.bin" || fail "restore differs"
 pass

@@ -25,7 +25,7 @@ cleanup_hook() { "$SERVERS/radosgw.sh" stop "$RGW" 2>/dev/null || true; }
 
 log "starting a one-node Ceph cluster with radosgw"
 t0=$SECONDS
-PORT=$("$SERVERS/radosgw.sh" start "$RGW" 2>"$LOGDIR/rgw-start.err") ||
+PORT=$(RGW_DEBUG=20 "$SERVERS/radosgw.sh" start "$RGW" 2>"$LOGDIR/rgw-start.err") ||
 	{ cat "$LOGDIR/rgw-start.err"; fail "radosgw did not start"; }
 info "up in $((SECONDS - t0)) s on port $PORT"
 export COFFRE_S3_KEYS_FILE=$RGW/keys
@@ -98,6 +98,28 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 sys.exit(1 if d.get("Versions") or d.get("DeleteMarkers") else 0)
 PY
+
+log "the checksums S3 wants with lock headers reached the server, with the right values"
+# radosgw 16 does not check x-amz-checksum-sha256 itself: its request log (debug rgw = 20)
+# shows what it received. Each single PUT must have carried its body's SHA-256, each part of
+# a multipart upload its own.
+grep -o 'HTTP_X_AMZ_CHECKSUM_SHA256=[A-Za-z0-9+/=]*' "$RGW/log/client.rgw.log" |
+	cut -d= -f2- | sort -u >"$TESTDIR/seen-checksums"
+while read -r key size etag; do
+	expect_exit 0 s3api get-object --bucket "$BUCKET" --key "$key" "$TESTDIR/obj"
+	python3 - "$TESTDIR/obj" "$etag" "$TESTDIR/seen-checksums" <<'PY' || fail "checksum of $key not sent"
+import base64, hashlib, sys
+data = open(sys.argv[1], "rb").read()
+seen = set(open(sys.argv[3]).read().split())
+part = 8 << 20
+pieces = [data[i:i + part] for i in range(0, len(data), part)] if "-" in sys.argv[2] else [data]
+want = [base64.b64encode(hashlib.sha256(p).digest()).decode() for p in pieces]
+sys.exit(0 if all(w in seen for w in want) else 1)
+PY
+done <"$TESTDIR/objects"
+grep -q 'HTTP_X_AMZ_CHECKSUM_ALGORITHM=SHA256' "$RGW/log/client.rgw.log" ||
+	fail "CreateMultipartUpload did not name its checksum algorithm"
+info "$(grep -c . "$TESTDIR/seen-checksums") distinct checksums seen by the server"
 
 log "the server refuses to delete a locked version; an overwrite only adds a version"
 PACK=$(awk '$1 ~ /^shop\/data\// { print $1; exit }' "$TESTDIR/objects")

@@ -7,6 +7,9 @@
 #                          "coffre" (two lines, mode 600); config, data, logs and pids in DIR
 #   radosgw.sh stop DIR    stops what was started in DIR
 #
+# RGW_DEBUG=20 makes the gateway log each request's headers (HTTP_X_AMZ_...=value lines) in
+# DIR/log/client.rgw.log, so a test can see what reached the server.
+#
 # Needs Debian's ceph-mon, ceph-osd and radosgw (scripts/install-deps.sh). Everything lives
 # in DIR: nothing is read from or written to /etc/ceph or /var/lib/ceph. Start-up takes
 # 10-30 s (the gateway creates its pools on first start).
@@ -81,6 +84,7 @@ client mount timeout = 20
 rgw init timeout = 60
 [client.rgw]
 rgw frontends = beast endpoint=127.0.0.1:$port
+debug rgw = ${RGW_DEBUG:-1}
 CONF
 	C=(-c "$conf")
 	kr=$dir/keyring

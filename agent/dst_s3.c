@@ -144,6 +144,7 @@ struct s3_req {
 	long status;
 	struct buf reply;
 	char etag[128];
+	char version[256];	/* x-amz-version-id of the reply, "" if none */
 	int too_big;
 	CURL *curl;
 };
@@ -178,18 +179,26 @@ static size_t s3_write_cb(char *p, size_t size, size_t nmemb, void *ud)
 	return buf_append(&r->reply, p, n) ? 0 : n;
 }
 
+/* Copies the value of header line ${p} (${n} bytes) into ${out} if its name is ${name}. */
+static void s3_header_value(const char *p, size_t n, const char *name, char *out, size_t cap)
+{
+	size_t nl = strlen(name);
+	if (n <= nl || strncasecmp(p, name, nl) != 0)
+		return;
+	size_t i = nl, j = 0;
+	while (i < n && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	while (i < n && p[i] != '\r' && p[i] != '\n' && j + 1 < cap)
+		out[j++] = p[i++];
+	out[j] = 0;
+}
+
 static size_t s3_header_cb(char *p, size_t size, size_t nmemb, void *ud)
 {
 	struct s3_req *r = ud;
 	size_t n = size * nmemb;
-	if (n > 5 && strncasecmp(p, "etag:", 5) == 0) {
-		size_t i = 5, j = 0;
-		while (i < n && (p[i] == ' ' || p[i] == '\t'))
-			i++;
-		while (i < n && p[i] != '\r' && p[i] != '\n' && j + 1 < sizeof r->etag)
-			r->etag[j++] = p[i++];
-		r->etag[j] = 0;
-	}
+	s3_header_value(p, n, "etag:", r->etag, sizeof r->etag);
+	s3_header_value(p, n, "x-amz-version-id:", r->version, sizeof r->version);
 	return n;
 }
 
@@ -281,6 +290,7 @@ static int s3_perform(struct dst_s3 *s, struct s3_req *r, struct cf_error *err)
 		struct s3_upload up = { r->body, r->body_len, 0 };
 		buf_free(&r->reply);
 		r->etag[0] = 0;
+		r->version[0] = 0;
 		r->too_big = 0;
 		r->status = 0;
 		r->curl = c;
@@ -357,21 +367,116 @@ static void s3_req_done(struct s3_req *r)
 
 /* ---- object lock ---- */
 
-static void s3_lock_headers(struct dst_s3 *s, const void *p, size_t n, char *mode, size_t mcap,
-	char *until, size_t ucap, char *cks, size_t ccap)
+/* "x-amz-checksum-sha256: <base64>" of ${n} bytes at ${p}: S3 refuses a PUT that carries lock
+ * headers without Content-MD5 or an x-amz-checksum-* header, and so an upload part. */
+static void s3_checksum_header(char *out, size_t cap, const void *p, size_t n)
 {
-	time_t t = time(NULL) + (time_t)s->lock_days * 86400;
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	char ts[32];
-	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	snprintf(mode, mcap, "x-amz-object-lock-mode: %s", s->lock_mode);
-	snprintf(until, ucap, "x-amz-object-lock-retain-until-date: %s", ts);
 	uint8_t h[32];
 	crypto_hash_sha256(h, p, n);
 	char b64[64];
 	sodium_bin2base64(b64, sizeof b64, h, 32, sodium_base64_VARIANT_ORIGINAL);
-	snprintf(cks, ccap, "x-amz-checksum-sha256: %s", b64);
+	snprintf(out, cap, "x-amz-checksum-sha256: %s", b64);
+}
+
+/* The retain-until date of an upload that starts now, as S3 writes it. */
+static void s3_lock_until(const struct dst_s3 *s, char *ts, size_t cap)
+{
+	time_t t = time(NULL) + (time_t)s->lock_days * 86400;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(ts, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Repository locks (locks/) are rewritten every few minutes and deleted when released: a
+ * retention on them would only keep a released lock from being deleted. */
+static int s3_lock_wanted(const struct dst_s3 *s, const char *name)
+{
+	return s->d.object_lock && strncmp(name, "locks/", 6) != 0;
+}
+
+/* Query "retention=[&versionId=V]" (parameters sorted for SigV4). */
+static int s3_retention_query(struct buf *q, const char *version)
+{
+	if (buf_append(q, "retention=", 10))
+		return -1;
+	if (version && *version &&
+	    (buf_append(q, "&versionId=", 11) || url_enc(q, version, 0)))
+		return -1;
+	return buf_put_u8(q, 0);
+}
+
+/* GetObjectRetention of ${name} (the version ${version} if not ""). ${mode} and ${until}
+ * are left "" when the object has no retention. */
+static int s3_get_retention(struct dst_s3 *s, const char *name, const char *version, char *mode,
+	size_t mcap, char *until, size_t ucap, struct cf_error *err)
+{
+	mode[0] = until[0] = 0;
+	struct buf q = { 0 };
+	if (s3_retention_query(&q, version)) {
+		buf_free(&q);
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	}
+	struct s3_req r = { .method = "GET", .key = name, .query = (char *)q.p,
+		.max = S3_MAX_REPLY };
+	int rc = s3_perform(s, &r, err);
+	buf_free(&q);
+	if (rc == 0 && r.status == 200 && r.reply.p) {
+		const char *x = (const char *)r.reply.p, *xe = x + r.reply.len;
+		if (!xml_get(x, xe, "Mode", mode, mcap) || !xml_get(x, xe, "RetainUntilDate", until, ucap))
+			mode[0] = until[0] = 0;
+	} else if (rc == 0 && r.status != 404 && r.status != 400) {
+		/* 404 NoSuchObjectLockConfiguration (or 400 on some servers): no retention. */
+		rc = s3_status_error(s, &r, name, err);
+	}
+	s3_req_done(&r);
+	return rc;
+}
+
+/* Dates compare as text down to the second ("2026-12-01T08:33:57" + fraction + "Z"). */
+static int s3_until_covers(const char *have, const char *want)
+{
+	return strlen(have) >= 19 && strlen(want) >= 19 && strncmp(have, want, 19) >= 0;
+}
+
+/* Makes sure ${name} (version ${version}) is retained until ${until}: some servers (Ceph
+ * radosgw 16) store a multipart upload without the retention its CreateMultipartUpload asked
+ * for. Sets it with PutObjectRetention when missing. Only called once the probe has found a
+ * real Object Lock configuration (Swift's s3api would take that PUT as an overwrite). */
+static int s3_keep_retention(struct dst_s3 *s, const char *name, const char *version,
+	const char *until, struct cf_error *err)
+{
+	char have_mode[16], have_until[64];
+	int rc = s3_get_retention(s, name, version, have_mode, sizeof have_mode, have_until,
+		sizeof have_until, err);
+	if (rc || (strcmp(have_mode, s->lock_mode) == 0 && s3_until_covers(have_until, until)))
+		return rc;
+	char body[256], cks[96];
+	int n = snprintf(body, sizeof body,
+		"<Retention xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Mode>%s</Mode>"
+		"<RetainUntilDate>%s</RetainUntilDate></Retention>", s->lock_mode, until);
+	s3_checksum_header(cks, sizeof cks, body, (size_t)n);
+	struct buf q = { 0 };
+	if (s3_retention_query(&q, version)) {
+		buf_free(&q);
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	}
+	struct s3_req r = { .method = "PUT", .key = name, .query = (char *)q.p, .body = body,
+		.body_len = (size_t)n, .max = S3_MAX_REPLY,
+		.headers = { cks, "Content-Type: application/xml" } };
+	rc = s3_perform(s, &r, err);
+	if (rc == 0 && r.status != 200)
+		rc = s3_status_error(s, &r, name, err);
+	buf_free(&q);
+	s3_req_done(&r);
+	if (rc == 0) {
+		rc = s3_get_retention(s, name, version, have_mode, sizeof have_mode, have_until,
+			sizeof have_until, err);
+		if (rc == 0 && !(strcmp(have_mode, s->lock_mode) == 0 &&
+				 s3_until_covers(have_until, until)))
+			rc = cf_error_set(err, CF_EIO, "%s: the server did not keep the Object Lock "
+				"retention of '%s'", s->d.url, name);
+	}
+	return rc;
 }
 
 /* GetObjectLockConfiguration; only a reply whose root element is ObjectLockConfiguration
@@ -426,11 +531,14 @@ static int s3_put_buf(struct dst *d, const char *name, const void *p, size_t n,
 	struct cf_error *err)
 {
 	struct dst_s3 *s = (struct dst_s3 *)d;
-	char mode[64], until[96], cks[96];
+	char mode[64], until[96], ts[32], cks[96];
 	struct s3_req r = { .method = "PUT", .key = name, .body = p ? p : "", .body_len = n,
 		.max = S3_MAX_REPLY };
-	if (s->d.object_lock) {
-		s3_lock_headers(s, r.body, n, mode, sizeof mode, until, sizeof until, cks, sizeof cks);
+	if (s3_lock_wanted(s, name)) {
+		s3_lock_until(s, ts, sizeof ts);
+		snprintf(mode, sizeof mode, "x-amz-object-lock-mode: %s", s->lock_mode);
+		snprintf(until, sizeof until, "x-amz-object-lock-retain-until-date: %s", ts);
+		s3_checksum_header(cks, sizeof cks, r.body, n);
 		r.headers[0] = mode;
 		r.headers[1] = until;
 		r.headers[2] = cks;
@@ -573,6 +681,10 @@ static int s3_put_multipart(struct dst_s3 *s, const char *name, int fd, uint64_t
 	}
 	long stop_after = s3_env_long("COFFRE_S3_STOP_AFTER_PARTS", -1);	/* test hook */
 	int sent = 0;
+	int lock = s3_lock_wanted(s, name);
+	char ts[32] = "";
+	if (lock)
+		s3_lock_until(s, ts, sizeof ts);
 	if (s3_load_state(state, name, size, upload_id, sizeof upload_id, parts, nparts) == 0) {
 		int gone;
 		for (int i = 0; i < nparts; i++) {
@@ -590,11 +702,14 @@ static int s3_put_multipart(struct dst_s3 *s, const char *name, int fd, uint64_t
 		memset(parts, 0, (size_t)nparts * sizeof *parts);
 	}
 	if (!upload_id[0]) {
-		char mode[64], until[96], cks[96];
+		char mode[64], until[96];
 		struct s3_req r = { .method = "POST", .key = name, .query = "uploads=",
 			.max = S3_MAX_REPLY };
-		if (s->d.object_lock) {
-			s3_lock_headers(s, "", 0, mode, sizeof mode, until, sizeof until, cks, sizeof cks);
+		if (lock) {
+			/* With a checksum algorithm named here, S3 wants each part's checksum in
+			 * the parts and again in CompleteMultipartUpload. */
+			snprintf(mode, sizeof mode, "x-amz-object-lock-mode: %s", s->lock_mode);
+			snprintf(until, sizeof until, "x-amz-object-lock-retain-until-date: %s", ts);
 			r.headers[0] = mode;
 			r.headers[1] = until;
 			r.headers[2] = "x-amz-checksum-algorithm: SHA256";
@@ -635,11 +750,11 @@ static int s3_put_multipart(struct dst_s3 *s, const char *name, int fd, uint64_t
 			rc = cf_error_set(err, CF_ENOMEM, "out of memory");
 			goto out;
 		}
-		char cks[96], mode[64], until[96];
+		char cks[96];
 		struct s3_req r = { .method = "PUT", .key = name, .query = (char *)q.p, .body = pb,
 			.body_len = n, .max = S3_MAX_REPLY };
-		if (s->d.object_lock) {
-			s3_lock_headers(s, pb, n, mode, sizeof mode, until, sizeof until, cks, sizeof cks);
+		if (lock) {
+			s3_checksum_header(cks, sizeof cks, pb, n);
 			r.headers[0] = cks;
 		}
 		rc = s3_perform(s, &r, err);
@@ -665,9 +780,22 @@ static int s3_put_multipart(struct dst_s3 *s, const char *name, int fd, uint64_t
 		goto out;
 	}
 	for (int i = 0; i < nparts; i++) {
-		char line[256];
+		char line[384], cks[112] = "";
+		uint8_t h[32];
+		if (lock) {
+			/* The part's SHA-256 as sent in its x-amz-checksum-sha256 header. */
+			if (util_unhex(h, sizeof h, parts[i].sha) != 0) {
+				rc = cf_error_set(err, CF_EIO, "%s: no checksum for part %d of '%s'",
+					s->d.url, i + 1, name);
+				goto out;
+			}
+			char b64[64];
+			sodium_bin2base64(b64, sizeof b64, h, sizeof h, sodium_base64_VARIANT_ORIGINAL);
+			snprintf(cks, sizeof cks, "<ChecksumSHA256>%s</ChecksumSHA256>", b64);
+		}
 		int k = snprintf(line, sizeof line,
-			"<Part><PartNumber>%d</PartNumber><ETag>%s</ETag></Part>", i + 1, parts[i].etag);
+			"<Part><PartNumber>%d</PartNumber><ETag>%s</ETag>%s</Part>", i + 1, parts[i].etag,
+			cks);
 		if (buf_append(&body, line, (size_t)k)) {
 			rc = cf_error_set(err, CF_ENOMEM, "out of memory");
 			goto out;
@@ -693,6 +821,8 @@ static int s3_put_multipart(struct dst_s3 *s, const char *name, int fd, uint64_t
 		if (rc == 0 && r.reply.p && memmem(r.reply.p, r.reply.len, "<Error>", 7))
 			rc = s3_status_error(s, &(struct s3_req){ .method = "POST", .status = 500,
 				.reply = r.reply }, name, err);
+		if (rc == 0 && lock)
+			rc = s3_keep_retention(s, name, r.version, ts, err);
 		s3_req_done(&r);
 	}
 	if (rc == 0)
@@ -780,9 +910,10 @@ static int s3_get_range(struct dst *d, const char *name, uint64_t off, size_t le
 	return rc;
 }
 
-static int s3_stat(struct dst *d, const char *name, uint64_t *ret_size, struct cf_error *err)
+/* HeadObject: size, and the version id ("" when the bucket keeps no versions). */
+static int s3_head(struct dst_s3 *s, const char *name, uint64_t *ret_size, char *version,
+	size_t vcap, struct cf_error *err)
 {
-	struct dst_s3 *s = (struct dst_s3 *)d;
 	struct s3_req r = { .method = "HEAD", .key = name, .max = S3_MAX_REPLY };
 	int rc = s3_perform(s, &r, err);
 	if (rc == 0 && r.status == 404)
@@ -797,8 +928,15 @@ static int s3_stat(struct dst *d, const char *name, uint64_t *ret_size, struct c
 		else
 			*ret_size = (uint64_t)cl;
 	}
+	if (rc == 0 && version)
+		snprintf(version, vcap, "%s", strcmp(r.version, "null") == 0 ? "" : r.version);
 	s3_req_done(&r);
 	return rc;
+}
+
+static int s3_stat(struct dst *d, const char *name, uint64_t *ret_size, struct cf_error *err)
+{
+	return s3_head((struct dst_s3 *)d, name, ret_size, NULL, 0, err);
 }
 
 static int s3_list(struct dst *d, const char *prefix,
@@ -878,21 +1016,61 @@ static int s3_list(struct dst *d, const char *prefix,
 	return rc;
 }
 
+/* A refused DELETE of a version: say so plainly when Object Lock is the reason. */
+static int s3_del_refused(struct dst_s3 *s, struct s3_req *r, const char *name,
+	const char *version, struct cf_error *err)
+{
+	char mode[16], until[64];
+	struct cf_error e2 = { 0 };
+	time_t now = time(NULL);
+	struct tm tm;
+	char ts[32];
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (s3_get_retention(s, name, version, mode, sizeof mode, until, sizeof until, &e2) == 0 &&
+	    mode[0] && s3_until_covers(until, ts))
+		return cf_error_set(err, CF_EIO, "%s: '%s' is protected by Object Lock (%s) until %.19s "
+			"UTC: the server refuses to delete it before then", s->d.url, name, mode, until);
+	return s3_status_error(s, r, name, err);
+}
+
+/* In a bucket that keeps versions (always so with Object Lock), a plain DELETE only hides the
+ * object behind a delete marker: nothing is freed and a lock's refusal goes unseen. So each
+ * version is deleted by its id, newest first, until the name is gone. */
 static int s3_del(struct dst *d, const char *name, struct cf_error *err)
 {
 	struct dst_s3 *s = (struct dst_s3 *)d;
-	/* S3 answers 204 for absent keys too: look first so callers can tell. */
-	int rc = s3_stat(d, name, NULL, err);
-	if (rc)
-		return rc;
-	struct s3_req r = { .method = "DELETE", .key = name, .max = S3_MAX_REPLY };
-	rc = s3_perform(s, &r, err);
-	if (rc == 0 && r.status == 404)
-		rc = CF_ENOENT;
-	else if (rc == 0 && r.status != 204 && r.status != 200)
-		rc = s3_status_error(s, &r, name, err);
-	s3_req_done(&r);
-	return rc;
+	for (int round = 0;; round++) {
+		/* S3 answers 204 for absent keys too: look first so callers can tell. */
+		char version[256];
+		int rc = s3_head(s, name, NULL, version, sizeof version, err);
+		if (rc == CF_ENOENT && round > 0)
+			return 0;
+		if (rc)
+			return rc;
+		if (round >= 10000)
+			return cf_error_set(err, CF_EIO, "%s: '%s' still has versions after %d deletions",
+				s->d.url, name, round);
+		struct buf q = { 0 };
+		if (version[0] && (buf_append(&q, "versionId=", 10) || url_enc(&q, version, 0) ||
+				   buf_put_u8(&q, 0))) {
+			buf_free(&q);
+			return cf_error_set(err, CF_ENOMEM, "out of memory");
+		}
+		struct s3_req r = { .method = "DELETE", .key = name, .query = (char *)q.p,
+			.max = S3_MAX_REPLY };
+		rc = s3_perform(s, &r, err);
+		if (rc == 0 && r.status == 404)
+			rc = round > 0 ? 0 : CF_ENOENT;
+		else if (rc == 0 && r.status == 403 && version[0])
+			rc = s3_del_refused(s, &r, name, version, err);
+		else if (rc == 0 && r.status != 204 && r.status != 200)
+			rc = s3_status_error(s, &r, name, err);
+		s3_req_done(&r);
+		buf_free(&q);
+		if (rc || !version[0])
+			return rc;
+	}
 }
 
 static void s3_free(struct dst *d)

@@ -132,12 +132,12 @@ static void mark_problem(void *ctx, const char *path, int code, const char *msg)
 	}
 }
 
-static int remove_pack(struct repo *r, const uint8_t id[32])
+static int remove_pack(struct repo *r, const uint8_t id[32], struct cf_error *err)
 {
 	char name[80];
 	pack_name(name, id);
-	int rc = dst_delete(r->d, name, NULL);
-	return rc == 0 || rc == CF_ENOENT ? 0 : -1;
+	int rc = dst_delete(r->d, name, err);
+	return rc == CF_ENOENT ? 0 : rc;
 }
 
 /* Leftover temp files of interrupted runs (we hold the exclusive lock: none is live). */
@@ -330,14 +330,31 @@ int prune_run(struct repo *r, void (*report)(void *ctx, const char *line), void 
 	idset_free(&fresh);
 	if (rc)
 		goto out;
-	/* 5. Packs no index needs any more, including leftovers of interrupted backups. */
+	/* 5. Packs no index needs any more, including leftovers of interrupted backups. A pack
+	 * the destination refuses to delete (Object Lock, permissions) fails the prune once the
+	 * others are gone: it must not be reported as freed. */
+	size_t undeleted = 0;
+	int drc = 0;
 	for (size_t k = 0; k < ndisk; k++) {
 		if (idset_has(&keep_packs, disk[k]))
 			continue;
-		if (!idset_has(&inpacks, disk[k]))
+		int one = remove_pack(r, disk[k], undeleted ? NULL : err);
+		if (one) {
+			if (!undeleted++)
+				drc = one;
+		} else if (!idset_has(&inpacks, disk[k])) {
 			st.bytes_freed += sizes[k];
-		if (remove_pack(r, disk[k]) == 0 && !idset_has(&inpacks, disk[k]))
 			st.packs_deleted++;
+		}
+	}
+	if (undeleted) {
+		if (undeleted > 1 && err) {
+			char first[sizeof err->msg];
+			snprintf(first, sizeof first, "%s", err->msg);
+			cf_error_set(err, drc, "%s (and %zu more packs not deleted)", first, undeleted - 1);
+		}
+		rc = drc;
+		goto out;
 	}
 	if (r->d->local_root) {
 		remove_temps(r, "data");

@@ -19,10 +19,19 @@ missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ "${#missing[@]}" -gt 0 ]; then
+# Object Lock tests: a one-node Ceph cluster with radosgw (tests/servers/radosgw.sh). Without
+# recommends: those would add ceph-mds and a time daemon the tests do not need.
+CEPH_PKGS=(ceph-mon ceph-osd radosgw)
+ceph_missing=()
+for p in "${CEPH_PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || ceph_missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ] || [ "${#ceph_missing[@]}" -gt 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	$SUDO apt-get update -qq
-	$SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+	[ "${#missing[@]}" -eq 0 ] || $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+	[ "${#ceph_missing[@]}" -eq 0 ] ||
+		$SUDO apt-get install -y -qq --no-install-recommends "${ceph_missing[@]}" >/dev/null
 fi
 # s3rver for the S3 tests, into tests/servers/node_modules (package.json is committed).
 SERVERS=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tests/servers" && pwd)

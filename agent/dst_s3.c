@@ -7,7 +7,6 @@
  * URL: s3://host[:port]/bucket[/prefix][?http|?https]. https by default; http when the host
  * is 127.0.0.1, ::1 or localhost, or with "?http". */
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -19,6 +18,7 @@
 #include <unistd.h>
 
 #include "coffre/error.h"
+#include "dl_curl.h"
 #include "dst_internal.h"
 #include "util.h"
 
@@ -44,13 +44,13 @@ struct dst_s3 {
 	int max_keys;
 };
 
-static int s3_init_once(void)
+static int s3_init_once(struct cf_error *err)
 {
-	static int done;
-	if (!done) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || sodium_init() < 0)
-			return -1;
-		done = 1;
+	if (dl_curl_load(err))
+		return -1;
+	if (sodium_init() < 0) {
+		cf_error_set(err, CF_EIO, "cannot initialise libsodium");
+		return -1;
 	}
 	return 0;
 }
@@ -1141,8 +1141,8 @@ static int s3_read_keys(struct dst_s3 *s, const char *path, struct cf_error *err
 int dst_s3_open(const char *url, const struct dst_options *opt, struct dst **ret,
 	struct cf_error *err)
 {
-	if (s3_init_once() != 0)
-		return cf_error_set(err, CF_EIO, "cannot initialise libcurl");
+	if (s3_init_once(err) != 0)
+		return CF_EIO;
 	struct dst_s3 *s = calloc(1, sizeof *s);
 	if (!s)
 		return cf_error_set(err, CF_ENOMEM, "out of memory");

@@ -5,7 +5,6 @@
  *
  * URL: sftp://user@host[:port]/path (an absolute path on the server; "/~/path" is relative to
  * the user's home). */
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include <sodium.h>
 
 #include "coffre/error.h"
+#include "dl_curl.h"
 #include "dst_internal.h"
 #include "util.h"
 
@@ -423,8 +423,10 @@ const struct dst_ops dst_ops_sftp = {
 int dst_sftp_open(const char *url, const struct dst_options *opt, struct dst **ret,
 	struct cf_error *err)
 {
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || sodium_init() < 0)
-		return cf_error_set(err, CF_EIO, "cannot initialise libcurl");
+	if (dl_curl_load(err))
+		return CF_EIO;
+	if (sodium_init() < 0)
+		return cf_error_set(err, CF_EIO, "cannot initialise libsodium");
 	struct dst_sftp *s = calloc(1, sizeof *s);
 	if (!s)
 		return cf_error_set(err, CF_ENOMEM, "out of memory");

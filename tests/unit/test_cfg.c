@@ -87,6 +87,7 @@ static void test_minimal_defaults(void **state)
 	assert_string_equal(c->excludes[2], "Thumbs.db");
 	assert_string_equal(c->excludes[3], ".~lock.*#");
 	assert_string_equal(c->socket, CFG_DEFAULT_SOCKET);
+	assert_string_equal(c->socket_group, "coffre");
 	assert_string_equal(c->state_dir, CFG_DEFAULT_STATE_DIR);
 	cfg_free(c);
 }
@@ -97,7 +98,8 @@ static void test_every_key(void **state)
 	write_conf("# shop\n[backup]\npath = %s\npath = %s//\nexclude = *.bak\n"
 		"repository = /srv/coffre\npassword-file = %s\nschedule = every 2 h\n"
 		"keep-daily = 7\nkeep-weekly = 4\nkeep-monthly = 0\n\n[daemon]\n"
-		"socket = /tmp/x.sock\nstate-dir = /tmp/state\n", src1, src2, pw);
+		"socket = /tmp/x.sock\nsocket-group = staff\nstate-dir = /tmp/state\n", src1, src2,
+		pw);
 	struct cfg *c = NULL;
 	char *problems = NULL;
 	struct cf_error err = { 0 };
@@ -112,6 +114,7 @@ static void test_every_key(void **state)
 	assert_int_equal(c->keep_weekly, 4);
 	assert_int_equal(c->keep_monthly, 0);
 	assert_string_equal(c->socket, "/tmp/x.sock");
+	assert_string_equal(c->socket_group, "staff");
 	assert_string_equal(c->state_dir, "/tmp/state");
 	cfg_free(c);
 }
@@ -135,7 +138,9 @@ static void test_problems_line_by_line(void **state)
 		"keep-daily = many\n"		/* 8 */
 		"path = relative/dir\n"		/* 9 */
 		"[alarms]\n"			/* 10 */
-		"mail = a@b\n",			/* 11 */
+		"mail = a@b\n"			/* 11 */
+		"[daemon]\n"			/* 12 */
+		"socket-group = a b\n",		/* 13 */
 		src1, dir, pw);
 	struct cfg *c = NULL;
 	char *problems = NULL;
@@ -158,7 +163,9 @@ static void test_problems_line_by_line(void **state)
 	assert_true(has_line(problems, want));
 	snprintf(want, sizeof want, "%s:11: unknown section [alarms]", conf);
 	assert_true(has_line(problems, want));
-	assert_true(strstr(err.msg, "7 problems") != NULL);
+	snprintf(want, sizeof want, "%s:13: socket-group 'a b' is not a group name", conf);
+	assert_true(has_line(problems, want));
+	assert_true(strstr(err.msg, "8 problems") != NULL);
 	free(problems);
 	chmod(pw, 0600);
 }

@@ -6,7 +6,8 @@
 #    upload) carries a GOVERNANCE retention about one day long; the repository locks coffre
 #    took during the push are gone (no version, no delete marker left);
 #  - the server itself refuses to delete a locked version with the same keys, and an
-#    overwrite only adds a version: the locked one stays readable;
+#    overwrite only adds a version: the locked one stays readable; in COMPLIANCE mode not
+#    even a governance bypass deletes;
 #  - on a repository that lives in the locked bucket, `forget` and `prune` fail with a plain
 #    "protected by Object Lock" error (never 12 "check the keys") instead of claiming
 #    success, and the snapshot and its data are still there and restore.
@@ -138,6 +139,17 @@ cmp -s "$TESTDIR/pack.before" "$TESTDIR/pack.after" || fail "the locked version 
 expect_exit 0 s3api delete-object --bucket "$BUCKET" --key "$PACK" --version-id "$JV"
 expect_exit 0 cf --repo "$S3" check
 info "check of the pushed copy: $(tail -n 1 "$OUT")"
+
+log "COMPLIANCE mode: not even the owner's governance bypass deletes"
+R4=s3://127.0.0.1:$PORT/$BUCKET/compliance
+expect_exit 0 cf --repo "$R4" --s3-lock-days 1 --s3-lock-mode COMPLIANCE init -q
+expect_exit 0 s3api get-object-retention --bucket "$BUCKET" --key compliance/config
+[ "$(json_get "$OUT" Retention.Mode)" = COMPLIANCE ] || fail "config is not under COMPLIANCE"
+expect_exit 0 s3api head-object --bucket "$BUCKET" --key compliance/config
+CV=$(json_get "$OUT" VersionId)
+expect_exit 255 s3api delete-object --bucket "$BUCKET" --key compliance/config --version-id "$CV" \
+	--bypass-governance-retention
+expect_exit 0 s3api head-object --bucket "$BUCKET" --key compliance/config
 
 log "a repository in the locked bucket: two backups straight to S3"
 R2=s3://127.0.0.1:$PORT/$BUCKET/direct

@@ -12,7 +12,7 @@
 #
 # Needs Debian's ceph-mon, ceph-osd and radosgw (scripts/install-deps.sh). Everything lives
 # in DIR: nothing is read from or written to /etc/ceph or /var/lib/ceph. Start-up takes
-# 10-30 s (the gateway creates its pools on first start).
+# 10-40 s (the gateway creates its pools on first start).
 set -euo pipefail
 
 free_port() {
@@ -80,8 +80,8 @@ osd crush chooseleaf type = 0
 mon allow pool size one = true
 mon warn on pool no redundancy = false
 mon data avail crit = 1
-client mount timeout = 20
-rgw init timeout = 60
+client mount timeout = 60
+rgw init timeout = 180
 [client.rgw]
 rgw frontends = beast endpoint=127.0.0.1:$port
 debug rgw = ${RGW_DEBUG:-1}
@@ -99,22 +99,22 @@ CONF
 	ceph-mon "${C[@]}" --mkfs -i a --monmap "$dir/monmap" --keyring "$kr" \
 		>>"$dir/log/setup.log" 2>&1 || die "ceph-mon --mkfs failed"
 	ceph-mon "${C[@]}" -i a >>"$dir/log/setup.log" 2>&1 || die "ceph-mon did not start"
-	timeout 30 ceph "${C[@]}" auth import -i "$kr" >>"$dir/log/setup.log" 2>&1 ||
+	timeout 90 ceph "${C[@]}" auth import -i "$kr" >>"$dir/log/setup.log" 2>&1 ||
 		die "the monitor does not answer"
 	osd_uuid=$(uuidgen)
-	timeout 30 ceph "${C[@]}" osd new "$osd_uuid" >>"$dir/log/setup.log" 2>&1 || die "osd new failed"
+	timeout 90 ceph "${C[@]}" osd new "$osd_uuid" >>"$dir/log/setup.log" 2>&1 || die "osd new failed"
 	ceph-osd "${C[@]}" -i 0 --mkfs --osd-uuid "$osd_uuid" >>"$dir/log/setup.log" 2>&1 ||
 		die "ceph-osd --mkfs failed"
 	ceph-osd "${C[@]}" -i 0 >>"$dir/log/setup.log" 2>&1 || die "ceph-osd did not start"
 	osd_up() { timeout 10 ceph -c "$conf" osd stat 2>/dev/null | grep -q ' 1 up'; }
-	wait_for 30 osd_up || die "the OSD did not come up"
+	wait_for 120 osd_up || die "the OSD did not come up"
 	radosgw "${C[@]}" -n client.rgw >>"$dir/log/setup.log" 2>&1 || die "radosgw did not start"
-	wait_for 60 curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$port/" ||
+	wait_for 180 curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$port/" ||
 		die "radosgw does not answer on port $port"
 	# The test user; its keys are made here, not fixed.
 	access=$(od -An -N10 -tx1 /dev/urandom | tr -d ' \n' | tr a-f A-F)
 	secret=$(od -An -N20 -tx1 /dev/urandom | tr -d ' \n')
-	timeout 60 radosgw-admin "${C[@]}" user create --uid=coffre --display-name=coffre \
+	timeout 120 radosgw-admin "${C[@]}" user create --uid=coffre --display-name=coffre \
 		--access-key="$access" --secret-key="$secret" >>"$dir/log/setup.log" 2>&1 ||
 		die "radosgw-admin user create failed"
 	(umask 077 && printf '%s\n%s\n' "$access" "$secret" >"$dir/keys")

@@ -32,6 +32,11 @@ void blobidx_free(struct blobidx *x);
 /* blobidx_get(x, id, ret): 0 and ${ret} filled when the blob is in a committed index,
  * CF_ENOENT otherwise. */
 int blobidx_get(struct blobidx *x, const uint8_t id[32], struct blob_loc *ret);
+/* blobidx_read_begin(x): many blobidx_get calls follow and nothing is added meanwhile: one
+ * read transaction for all (each lookup would otherwise take and drop the cache's locks);
+ * blobidx_read_end(x) closes it (so does blobidx_free). The handle stays in one thread. */
+int blobidx_read_begin(struct blobidx *x);
+void blobidx_read_end(struct blobidx *x);
 /* blobidx_has(x, id): 1 if the blob is stored, committed or written in this run. */
 int blobidx_has(struct blobidx *x, const uint8_t id[32]);
 /* blobidx_note(x, id): a blob went into the open pack of this run. */

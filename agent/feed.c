@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "coffre/blob.h"
+#include "coffre/dst.h"
 #include "coffre/error.h"
 #include "coffre/walk.h"
 #include "repo_internal.h"
@@ -165,9 +166,53 @@ static int on_entry(void *ctx, const char *path, const struct tree_entry *e)
 	return push_msg(f, FEED_FILE_END, rc ? CF_ECORRUPT : 0, NULL, rc ? f->ferr.msg : NULL);
 }
 
+static int stopped(struct feed *f)
+{
+	pthread_mutex_lock(&f->mu);
+	int stop = f->stop;
+	pthread_mutex_unlock(&f->mu);
+	return stop;
+}
+
+static int plan_ref(void *ctx, const uint8_t id[32], uint32_t len)
+{
+	struct feed *f = ctx;
+	(void)len;
+	return blob_reader_plan(f->br, id);
+}
+
+static int plan_entry(void *ctx, const char *path, const struct tree_entry *e)
+{
+	struct feed *f = ctx;
+	if (stopped(f))
+		return CF_EIO;
+	int sel = f->select(f->sctx, path, e);
+	if (sel == FEED_SKIP)
+		return 1;
+	if (e->type == TREE_FILE && sel == FEED_ALL) {
+		struct cf_error e2 = { 0 };
+		int rc = walk_file_refs_checked(blob_reader_load, f->br, e, f->r->cp.min, plan_ref,
+			f, &e2);
+		if (rc == CF_ENOMEM)
+			return rc;
+	}
+	return 0;
+}
+
+/* A remote repository: a first walk lists the packs the restore will read, in order, so that
+ * they can be fetched ahead. Its trouble (damage, refusals) is met and told by the second. */
+static void plan(struct feed *f)
+{
+	struct walk_ops ops = { .entry = plan_entry, .ctx = f };
+	if (walk_tree(blob_reader_load, f->br, f->root, &ops, NULL) == 0)
+		blob_reader_prefetch(f->br, NULL);
+}
+
 static void *feed_main(void *arg)
 {
 	struct feed *f = arg;
+	if (!f->r->d->local_root)
+		plan(f);
 	struct walk_ops ops = { .entry = on_entry, .problem = on_problem, .ctx = f };
 	struct cf_error err = { 0 };
 	int rc = walk_tree(blob_reader_load, f->br, f->root, &ops, &err);

@@ -335,7 +335,9 @@ int blobidx_read_begin(struct blobidx *x)
 {
 	if (x->reading)
 		return 0;
-	if (exec(x->db, "BEGIN") != 0)
+	/* Lookups of a restore go all over the index: a larger page cache (bounded) saves a
+	 * read of the file for most of them. */
+	if (exec(x->db, "PRAGMA cache_size=-8192; BEGIN") != 0)
 		return -1;
 	x->reading = 1;
 	return 0;

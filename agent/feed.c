@@ -17,6 +17,10 @@
 #define QCAP 1024
 #define QBYTES (4u << 20)
 #define FEED_REPEAT_ITEM 100	/* internal kind: the previous chunk again */
+#define WAKE_ITEMS 32
+#define WAKE_BYTES (512u << 10)
+#define SPARE_BUFS 64		/* data buffers kept for reuse: no malloc and page faults per
+				 * chunk, and no heap trimming (madvise) between the threads */
 
 struct qitem {
 	int kind, code;
@@ -40,6 +44,9 @@ struct feed {
 	struct qitem q[QCAP];
 	size_t head, count, bytes;
 	int done, stop, rc;
+	int put_waits, take_waits;	/* a side is waiting: the other signals */
+	struct buf spare[SPARE_BUFS];
+	size_t nspare;
 	struct cf_error err;	/* the walk's, read by the consumer once done */
 
 	/* producer side */
@@ -66,8 +73,10 @@ static int push(struct feed *f, struct qitem *it)
 {
 	size_t n = it->kind == FEED_DATA ? it->own.len : 0;
 	pthread_mutex_lock(&f->mu);
-	while (!f->stop && (f->count == QCAP || (f->count > 0 && f->bytes + n > QBYTES)))
+	while (!f->stop && (f->count == QCAP || (f->count > 0 && f->bytes + n > QBYTES))) {
+		f->put_waits = 1;
 		pthread_cond_wait(&f->can_put, &f->mu);
+	}
 	if (f->stop) {
 		pthread_mutex_unlock(&f->mu);
 		qitem_clear(it);
@@ -76,7 +85,11 @@ static int push(struct feed *f, struct qitem *it)
 	f->q[(f->head + f->count) % QCAP] = *it;
 	f->count++;
 	f->bytes += n;
-	pthread_cond_signal(&f->can_take);
+	/* Wake the writer for a batch, not for each chunk: fewer switches. */
+	if (f->take_waits && (f->count >= WAKE_ITEMS || f->bytes >= WAKE_BYTES)) {
+		f->take_waits = 0;
+		pthread_cond_signal(&f->can_take);
+	}
 	pthread_mutex_unlock(&f->mu);
 	memset(it, 0, sizeof *it);
 	return 0;
@@ -108,6 +121,10 @@ static int on_ref(void *ctx, const uint8_t id[32], uint32_t len)
 		return push(f, &it);
 	}
 	f->have_last = 0;
+	pthread_mutex_lock(&f->mu);
+	if (f->nspare)
+		it.own = f->spare[--f->nspare];
+	pthread_mutex_unlock(&f->mu);
 	int rc = blob_reader_get(f->br, id, &it.own, &f->ferr);
 	if (rc == 0 && it.own.len != len)
 		rc = cf_error_set(&f->ferr, CF_ECORRUPT, "chunk length differs from the tree");
@@ -220,6 +237,7 @@ static void *feed_main(void *arg)
 	f->done = 1;
 	f->rc = rc;
 	f->err = err;
+	f->take_waits = 0;
 	pthread_cond_signal(&f->can_take);
 	pthread_mutex_unlock(&f->mu);
 	return NULL;
@@ -250,21 +268,29 @@ int feed_start(struct repo *r, struct blob_reader *br, const uint8_t root[32],
 
 int feed_next(struct feed *f, struct feed_item *ret, struct cf_error *err)
 {
+	struct buf old = { 0 };
 	if (f->cur.kind == FEED_DATA) {
 		/* Kept for a repeat of the same chunk. */
-		buf_free(&f->last);
+		old = f->last;
 		f->last = f->cur.own;
 		memset(&f->cur.own, 0, sizeof f->cur.own);
 	}
 	qitem_clear(&f->cur);
 	pthread_mutex_lock(&f->mu);
-	while (f->count == 0 && !f->done)
+	if (old.p && f->nspare < SPARE_BUFS && old.cap <= (1u << 20)) {
+		f->spare[f->nspare++] = old;
+		memset(&old, 0, sizeof old);
+	}
+	while (f->count == 0 && !f->done) {
+		f->take_waits = 1;
 		pthread_cond_wait(&f->can_take, &f->mu);
+	}
 	if (f->count == 0) {
 		int rc = f->rc;
 		if (rc && err)
 			*err = f->err;
 		pthread_mutex_unlock(&f->mu);
+		buf_free(&old);
 		return rc ? rc : 0;
 	}
 	f->cur = f->q[f->head];
@@ -272,8 +298,13 @@ int feed_next(struct feed *f, struct feed_item *ret, struct cf_error *err)
 	f->count--;
 	if (f->cur.kind == FEED_DATA)
 		f->bytes -= f->cur.own.len;
-	pthread_cond_signal(&f->can_put);
+	/* Wake the reader only once there is room for a good batch: fewer switches. */
+	if (f->put_waits && (f->count < QCAP / 2 && f->bytes < QBYTES / 2)) {
+		f->put_waits = 0;
+		pthread_cond_signal(&f->can_put);
+	}
 	pthread_mutex_unlock(&f->mu);
+	buf_free(&old);
 
 	struct qitem *it = &f->cur;
 	memset(ret, 0, sizeof *ret);
@@ -321,6 +352,8 @@ void feed_free(struct feed *f)
 	}
 	qitem_clear(&f->cur);
 	buf_free(&f->last);
+	while (f->nspare)
+		buf_free(&f->spare[--f->nspare]);
 	pthread_mutex_destroy(&f->mu);
 	pthread_cond_destroy(&f->can_put);
 	pthread_cond_destroy(&f->can_take);

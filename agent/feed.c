@@ -51,6 +51,7 @@ struct feed {
 
 	/* producer side */
 	uint8_t last_id[32];
+	uint32_t last_len;
 	int have_last;
 	const char *cur_path;
 	struct cf_error ferr;	/* why the current file's data stopped */
@@ -117,6 +118,10 @@ static int on_ref(void *ctx, const uint8_t id[32], uint32_t len)
 	struct feed *f = ctx;
 	struct qitem it = { .kind = FEED_DATA };
 	if (f->have_last && memcmp(f->last_id, id, 32) == 0) {
+		if (len != f->last_len) {
+			cf_error_set(&f->ferr, CF_ECORRUPT, "chunk length differs from the tree");
+			return 1;
+		}
 		it.kind = FEED_REPEAT_ITEM;
 		return push(f, &it);
 	}
@@ -133,6 +138,7 @@ static int on_ref(void *ctx, const uint8_t id[32], uint32_t len)
 		return 1;	/* the file is damaged; the walk goes on */
 	}
 	memcpy(f->last_id, id, 32);
+	f->last_len = len;
 	f->have_last = 1;
 	return push(f, &it);
 }

@@ -23,6 +23,7 @@ struct blobidx {
 	struct blob_pack *packs;
 	size_t npacks, cappacks;
 	size_t bad;
+	int reading;	/* a read transaction is open (blobidx_read_begin) */
 };
 
 void blob_packs_free(struct blob_pack *p, size_t n)
@@ -330,10 +331,31 @@ int blobidx_open(struct repo *r, struct blobidx **ret, struct cf_error *err)
 	return 0;
 }
 
+int blobidx_read_begin(struct blobidx *x)
+{
+	if (x->reading)
+		return 0;
+	/* Lookups of a restore go all over the index: a larger page cache (bounded) saves a
+	 * read of the file for most of them. */
+	if (exec(x->db, "PRAGMA cache_size=-8192; BEGIN") != 0)
+		return -1;
+	x->reading = 1;
+	return 0;
+}
+
+void blobidx_read_end(struct blobidx *x)
+{
+	if (x && x->reading) {
+		exec(x->db, "COMMIT");
+		x->reading = 0;
+	}
+}
+
 void blobidx_free(struct blobidx *x)
 {
 	if (!x)
 		return;
+	blobidx_read_end(x);
 	sqlite3_finalize(x->get);
 	sqlite3_close(x->db);
 	idset_free(&x->run);

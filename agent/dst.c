@@ -108,6 +108,13 @@ void dst_free(struct dst *d)
 		d->ops->free(d);
 }
 
+int dst_clone(struct dst *d, struct dst **ret, struct cf_error *err)
+{
+	if (!d->ops->clone)
+		return cf_error_set(err, CF_EUSAGE, "'%s' cannot open a second connection", d->url);
+	return d->ops->clone(d, ret, err);
+}
+
 /* ---- local directory ---- */
 
 struct dst_local {

@@ -1090,6 +1090,29 @@ static void s3_free(struct dst *d)
 	free(s);
 }
 
+static int s3_clone(struct dst *d, struct dst **ret, struct cf_error *err)
+{
+	struct dst_s3 *s = (struct dst_s3 *)d, *c = malloc(sizeof *c);
+	if (!c)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	*c = *s;
+	c->base = strdup(s->base);
+	c->host = strdup(s->host);
+	c->bucket = strdup(s->bucket);
+	c->prefix = strdup(s->prefix);
+	c->access = strdup(s->access);
+	c->secret = strdup(s->secret);
+	c->d.url = strdup(s->d.url);
+	c->curl = curl_easy_init();
+	if (!c->base || !c->host || !c->bucket || !c->prefix || !c->access || !c->secret ||
+	    !c->d.url || !c->curl) {
+		s3_free(&c->d);
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	}
+	*ret = &c->d;
+	return 0;
+}
+
 const struct dst_ops dst_ops_s3 = {
 	.name = "s3",
 	.put_file = s3_put_file,
@@ -1100,6 +1123,7 @@ const struct dst_ops dst_ops_s3 = {
 	.list = s3_list,
 	.del = s3_del,
 	.free = s3_free,
+	.clone = s3_clone,
 };
 
 /* Reads "ACCESS\nSECRET\n", refusing a file that group or others can read. */

@@ -408,6 +408,28 @@ static void sf_free(struct dst *d)
 	free(s);
 }
 
+static int sf_clone(struct dst *d, struct dst **ret, struct cf_error *err)
+{
+	struct dst_sftp *s = (struct dst_sftp *)d, *c = malloc(sizeof *c);
+	if (!c)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	*c = *s;
+	c->base = strdup(s->base);
+	c->root = strdup(s->root);
+	c->host = strdup(s->host);
+	c->key = strdup(s->key);
+	c->pub = s->pub ? strdup(s->pub) : NULL;
+	c->d.url = strdup(s->d.url);
+	c->curl = curl_easy_init();
+	if (!c->base || !c->root || !c->host || !c->key || (s->pub && !c->pub) || !c->d.url ||
+	    !c->curl) {
+		sf_free(&c->d);
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	}
+	*ret = &c->d;
+	return 0;
+}
+
 const struct dst_ops dst_ops_sftp = {
 	.name = "sftp",
 	.put_file = sf_put_file,
@@ -418,6 +440,7 @@ const struct dst_ops dst_ops_sftp = {
 	.list = sf_list,
 	.del = sf_del,
 	.free = sf_free,
+	.clone = sf_clone,
 };
 
 int dst_sftp_open(const char *url, const struct dst_options *opt, struct dst **ret,

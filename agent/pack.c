@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -437,34 +438,74 @@ out:
 	return rc;
 }
 
-int pack_open_frame(const struct repo *r, const struct pack_entry *e, const uint8_t *frame,
-	struct buf *ret, struct cf_error *err)
+/* Per-thread state for opening frames: a zstd context (creating one per blob costs more
+ * than decompressing a small chunk: it probes the CPU, which traps under a hypervisor) and a
+ * scratch buffer for the sealed frame. Freed when the thread ends. */
+struct frame_tls {
+	ZSTD_DCtx *dctx;
+	struct buf scratch;
+};
+static pthread_key_t frame_key;
+static pthread_once_t frame_once = PTHREAD_ONCE_INIT;
+
+static void frame_tls_free(void *p)
+{
+	struct frame_tls *t = p;
+	ZSTD_freeDCtx(t->dctx);
+	buf_free(&t->scratch);
+	free(t);
+}
+
+static void frame_key_make(void)
+{
+	if (pthread_key_create(&frame_key, frame_tls_free) != 0)
+		abort();
+}
+
+static struct frame_tls *frame_tls(void)
+{
+	pthread_once(&frame_once, frame_key_make);
+	struct frame_tls *t = pthread_getspecific(frame_key);
+	if (t)
+		return t;
+	t = calloc(1, sizeof *t);
+	if (!t)
+		return NULL;
+	if (!(t->dctx = ZSTD_createDCtx()) || pthread_setspecific(frame_key, t) != 0) {
+		ZSTD_freeDCtx(t->dctx);
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+/* A large scratch is not kept past the blob that needed it. */
+static void frame_tls_trim(struct frame_tls *t)
+{
+	if (t->scratch.cap > (1u << 20))
+		buf_free(&t->scratch);
+	t->scratch.len = 0;
+}
+
+/* Opens ${frame} (e->stored bytes, overwritten: decrypted in place) into ${ret}. */
+static int open_frame_inplace(const struct repo *r, struct frame_tls *t,
+	const struct pack_entry *e, uint8_t *frame, struct buf *ret, struct cf_error *err)
 {
 	uint8_t ad[37];
 	frame_ad(ad, e->type, e->id);
 	size_t plen = e->stored - SEAL_OVERHEAD;
-	uint8_t *plain = malloc(plen ? plen : 1);
-	if (!plain)
-		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	int rc = 0;
-	if (repo_unseal(r, ad, sizeof ad, frame, e->stored, plain) != 0) {
-		rc = cf_error_set(err, CF_ECORRUPT, "blob does not authenticate");
-		goto out;
-	}
+	uint8_t *plain = frame + 24;
+	if (repo_unseal(r, ad, sizeof ad, frame, e->stored, plain) != 0)
+		return cf_error_set(err, CF_ECORRUPT, "blob does not authenticate");
 	ret->len = 0;
-	if (buf_reserve(ret, e->raw ? e->raw : 1)) {
-		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
-		goto out;
-	}
+	if (buf_reserve(ret, e->raw ? e->raw : 1))
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
 	if (e->flags & PACK_FLAG_ZSTD) {
-		size_t got = ZSTD_decompress(ret->p, e->raw, plain, plen);
-		if (ZSTD_isError(got) || got != e->raw) {
-			rc = cf_error_set(err, CF_ECORRUPT, "blob does not decompress");
-			goto out;
-		}
+		size_t got = ZSTD_decompressDCtx(t->dctx, ret->p, e->raw, plain, plen);
+		if (ZSTD_isError(got) || got != e->raw)
+			return cf_error_set(err, CF_ECORRUPT, "blob does not decompress");
 	} else if (plen != e->raw) {
-		rc = cf_error_set(err, CF_ECORRUPT, "blob has the wrong length");
-		goto out;
+		return cf_error_set(err, CF_ECORRUPT, "blob has the wrong length");
 	} else {
 		memcpy(ret->p, plain, plen);
 	}
@@ -472,9 +513,21 @@ int pack_open_frame(const struct repo *r, const struct pack_entry *e, const uint
 	uint8_t id[ID_LEN];
 	repo_blob_id(r, ret->p, ret->len, id);
 	if (sodium_memcmp(id, e->id, ID_LEN) != 0)
-		rc = cf_error_set(err, CF_ECORRUPT, "blob content does not match its id");
-out:
-	free(plain);
+		return cf_error_set(err, CF_ECORRUPT, "blob content does not match its id");
+	return 0;
+}
+
+int pack_open_frame(const struct repo *r, const struct pack_entry *e, const uint8_t *frame,
+	struct buf *ret, struct cf_error *err)
+{
+	struct frame_tls *t = frame_tls();
+	if (!t)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	t->scratch.len = 0;
+	if (buf_append(&t->scratch, frame, e->stored))
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	int rc = open_frame_inplace(r, t, e, t->scratch.p, ret, err);
+	frame_tls_trim(t);
 	return rc;
 }
 
@@ -491,17 +544,20 @@ int pack_read_blob_src(const struct repo *r, const struct pack_src *src,
 	if (e->stored < SEAL_OVERHEAD || e->stored > MAX_BLOB_BYTES + SEAL_OVERHEAD + 65536 ||
 	    e->raw > MAX_BLOB_BYTES)
 		return cf_error_set(err, CF_ECORRUPT, "blob entry is invalid");
-	uint8_t *frame = malloc(e->stored);
-	if (!frame)
+	struct frame_tls *t = frame_tls();
+	if (!t)
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	int pr = src_read(src, frame, e->stored, e->offset, err);
+	t->scratch.len = 0;
+	if (buf_reserve(&t->scratch, e->stored))
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	int pr = src_read(src, t->scratch.p, e->stored, e->offset, err);
 	int rc;
 	if (pr < 0)
 		rc = err ? err->code : CF_EIO;
 	else if (pr > 0)
 		rc = cf_error_set(err, CF_ECORRUPT, "pack is truncated");
 	else
-		rc = pack_open_frame(r, e, frame, ret, err);
-	free(frame);
+		rc = open_frame_inplace(r, t, e, t->scratch.p, ret, err);
+	frame_tls_trim(t);
 	return rc;
 }

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,9 +33,57 @@ struct blob_reader {
 		uint32_t n;
 	} *hits;
 	size_t nhits, caphits;
+	struct prefetch *pf;
+	/* Bytes of the pack read last, from ${off}: frames read in pack order (a restore) come
+	 * from a few large reads instead of one system call each. */
+	struct {
+		uint8_t id[ID_LEN];
+		uint64_t off;
+		size_t len, size;
+		uint8_t *p;
+	} win;
 };
 
+#define WIN_MIN (64u << 10)
+#define WIN_MAX (1u << 20)
+
 #define WHOLE_PACK_AFTER 4
+
+/* Prefetch for a remote repository: the packs a restore will read, in the order it first
+ * reads them (the plan), fetched ahead by threads each with its own connection, into unnamed
+ * files in the cache, so that a transfer is always under way while blobs are opened. Only
+ * the span of each pack that holds planned frames travels, and only when those frames fill
+ * at least half of it; sparser packs are read frame by frame as before. */
+#define PF_THREADS 2
+#define PF_AHEAD 2		/* packs fetched past the one being read */
+#define PF_KEEP 2		/* fetched packs kept behind it, for blobs met again */
+#define PF_RANGE (2u << 20)	/* bytes per request: bounds each transfer's memory */
+
+enum { PF_NONE, PF_WAIT, PF_FETCHING, PF_READY, PF_FAILED, PF_DROPPED };
+
+struct plan_pack {
+	uint8_t id[ID_LEN];
+	uint64_t lo, hi;	/* span of the planned frames */
+	uint64_t need;		/* their bytes */
+	int state;
+	int fd;
+};
+
+struct prefetch {
+	struct plan_pack *p;
+	size_t n, cap;
+	uint32_t *slot;		/* open addressing: plan index + 1 */
+	size_t nslot;
+	char *cache;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t th[PF_THREADS];
+	struct dst *d[PF_THREADS];
+	int nth;
+	size_t next;		/* next plan index to fetch */
+	size_t pos;		/* highest plan index read so far */
+	int stop;
+};
 
 int blob_reader_new(struct repo *r, struct blobidx *x, struct blob_reader **ret,
 	struct cf_error *err)
@@ -49,10 +99,14 @@ int blob_reader_new(struct repo *r, struct blobidx *x, struct blob_reader **ret,
 	return 0;
 }
 
+static void prefetch_free(struct prefetch *pf);
+
 void blob_reader_free(struct blob_reader *br)
 {
 	if (!br)
 		return;
+	prefetch_free(br->pf);
+	free(br->win.p);
 	for (int i = 0; i < OPEN_PACKS; i++)
 		if (br->open[i].fd >= 0)
 			close(br->open[i].fd);
@@ -154,6 +208,275 @@ static int remote_fd(struct blob_reader *br, const uint8_t id[ID_LEN])
 	return fd;
 }
 
+/* ---- prefetch ---- */
+
+static size_t plan_find(const struct prefetch *pf, const uint8_t id[ID_LEN])
+{
+	if (!pf->nslot)
+		return SIZE_MAX;
+	size_t mask = pf->nslot - 1, j = le32_get(id) & mask;
+	while (pf->slot[j]) {
+		size_t i = pf->slot[j] - 1;
+		if (memcmp(pf->p[i].id, id, ID_LEN) == 0)
+			return i;
+		j = (j + 1) & mask;
+	}
+	return SIZE_MAX;
+}
+
+static int plan_rehash(struct prefetch *pf, size_t nslot)
+{
+	uint32_t *slot = calloc(nslot, sizeof *slot);
+	if (!slot)
+		return CF_ENOMEM;
+	for (size_t i = 0; i < pf->n; i++) {
+		size_t j = le32_get(pf->p[i].id) & (nslot - 1);
+		while (slot[j])
+			j = (j + 1) & (nslot - 1);
+		slot[j] = (uint32_t)(i + 1);
+	}
+	free(pf->slot);
+	pf->slot = slot;
+	pf->nslot = nslot;
+	return 0;
+}
+
+int blob_reader_plan(struct blob_reader *br, const uint8_t id[32])
+{
+	struct blob_loc loc;
+	if (br->r->d->local_root || blobidx_get(br->x, id, &loc) != 0)
+		return 0;	/* local packs need no plan; a missing blob fails when read */
+	struct prefetch *pf = br->pf;
+	if (!pf) {
+		if (!(pf = br->pf = calloc(1, sizeof *pf)))
+			return CF_ENOMEM;
+		pthread_mutex_init(&pf->mu, NULL);
+		pthread_cond_init(&pf->cv, NULL);
+	}
+	if (pf->nth)
+		return 0;	/* planned already */
+	size_t i = plan_find(pf, loc.pack);
+	if (i == SIZE_MAX) {
+		if (pf->n >= UINT32_MAX - 1)
+			return 0;
+		if (pf->n == pf->cap) {
+			size_t cap = pf->cap ? 2 * pf->cap : 64;
+			void *p = realloc(pf->p, cap * sizeof *pf->p);
+			if (!p)
+				return CF_ENOMEM;
+			pf->p = p;
+			pf->cap = cap;
+		}
+		if ((pf->n + 1) * 2 > pf->nslot &&
+		    plan_rehash(pf, pf->nslot ? 2 * pf->nslot : 256) != 0)
+			return CF_ENOMEM;
+		i = pf->n++;
+		struct plan_pack *p = &pf->p[i];
+		memcpy(p->id, loc.pack, ID_LEN);
+		p->lo = UINT64_MAX;
+		p->hi = p->need = 0;
+		p->fd = -1;
+		size_t j = le32_get(p->id) & (pf->nslot - 1);
+		while (pf->slot[j])
+			j = (j + 1) & (pf->nslot - 1);
+		pf->slot[j] = (uint32_t)(i + 1);
+	}
+	struct plan_pack *p = &pf->p[i];
+	uint64_t end = (uint64_t)loc.e.offset + loc.e.stored;
+	if (loc.e.offset < p->lo)
+		p->lo = loc.e.offset;
+	if (end > p->hi)
+		p->hi = end;
+	p->need += loc.e.stored;
+	return 0;
+}
+
+/* Fetches the planned span of pack ${p} into an unnamed file of the cache: its fd, or -1. */
+static int fetch_span(struct prefetch *pf, struct dst *d, const struct plan_pack *p,
+	uint8_t *buf)
+{
+	int fd = open(pf->cache, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	char name[80];
+	pack_name(name, p->id);
+	for (uint64_t off = p->lo; off < p->hi;) {
+		size_t n = p->hi - off < PF_RANGE ? (size_t)(p->hi - off) : PF_RANGE;
+		if (dst_get_range(d, name, off, n, buf, NULL) != 0)
+			goto fail;
+		for (size_t w = 0; w < n;) {
+			ssize_t k = pwrite(fd, buf + w, n - w, (off_t)(off + w));
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0)
+				goto fail;
+			w += (size_t)k;
+		}
+		off += n;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+struct pf_arg {
+	struct prefetch *pf;
+	struct dst *d;
+};
+
+static void *prefetch_main(void *arg)
+{
+	struct prefetch *pf = ((struct pf_arg *)arg)->pf;
+	struct dst *d = ((struct pf_arg *)arg)->d;
+	free(arg);
+	uint8_t *buf = malloc(PF_RANGE);
+	pthread_mutex_lock(&pf->mu);
+	for (;;) {
+		while (!pf->stop && pf->next < pf->n && pf->next > pf->pos + PF_AHEAD)
+			pthread_cond_wait(&pf->cv, &pf->mu);
+		if (pf->stop || pf->next >= pf->n)
+			break;
+		struct plan_pack *p = &pf->p[pf->next++];
+		if (p->state != PF_WAIT)
+			continue;
+		p->state = PF_FETCHING;
+		pthread_mutex_unlock(&pf->mu);
+		int fd = buf ? fetch_span(pf, d, p, buf) : -1;
+		pthread_mutex_lock(&pf->mu);
+		p->fd = fd;
+		p->state = fd >= 0 ? PF_READY : PF_FAILED;
+		pthread_cond_broadcast(&pf->cv);
+	}
+	pthread_mutex_unlock(&pf->mu);
+	free(buf);
+	return NULL;
+}
+
+int blob_reader_prefetch(struct blob_reader *br, struct cf_error *err)
+{
+	struct prefetch *pf = br->pf;
+	if (!pf || pf->nth || pf->n == 0)
+		return 0;
+	for (size_t i = 0; i < pf->n; i++) {
+		struct plan_pack *p = &pf->p[i];
+		p->state = p->need * 2 >= p->hi - p->lo ? PF_WAIT : PF_NONE;
+	}
+	if (!(pf->cache = repo_cache_dir(br->r)))
+		return 0;	/* no cache: frame by frame, as without a plan */
+	for (int t = 0; t < PF_THREADS; t++) {
+		struct pf_arg *a = malloc(sizeof *a);
+		struct cf_error e2 = { 0 };
+		if (!a || dst_clone(br->r->d, &pf->d[t], &e2) != 0) {
+			free(a);
+			break;
+		}
+		a->pf = pf;
+		a->d = pf->d[t];
+		if (pthread_create(&pf->th[t], NULL, prefetch_main, a) != 0) {
+			free(a);
+			dst_free(pf->d[t]);
+			pf->d[t] = NULL;
+			break;
+		}
+		pf->nth++;
+	}
+	(void)err;
+	return 0;
+}
+
+/* The fetched copy of a planned pack (waiting for it if under way), or -1. */
+static int planned_fd(struct blob_reader *br, const uint8_t id[ID_LEN])
+{
+	struct prefetch *pf = br->pf;
+	if (!pf || !pf->nth)
+		return -1;
+	size_t i = plan_find(pf, id);
+	if (i == SIZE_MAX)
+		return -1;
+	pthread_mutex_lock(&pf->mu);
+	if (pf->p[i].state == PF_NONE) {
+		pthread_mutex_unlock(&pf->mu);
+		return -1;
+	}
+	if (i > pf->pos) {
+		pf->pos = i;
+		/* Packs well behind are done with: their copies go. */
+		for (size_t k = 0; k + PF_KEEP < i; k++) {
+			if (pf->p[k].state == PF_READY) {
+				close(pf->p[k].fd);
+				pf->p[k].fd = -1;
+				pf->p[k].state = PF_DROPPED;
+			}
+		}
+		pthread_cond_broadcast(&pf->cv);
+	}
+	while (pf->p[i].state == PF_WAIT || pf->p[i].state == PF_FETCHING)
+		pthread_cond_wait(&pf->cv, &pf->mu);
+	int fd = pf->p[i].state == PF_READY ? pf->p[i].fd : -1;
+	pthread_mutex_unlock(&pf->mu);
+	return fd;
+}
+
+static void prefetch_free(struct prefetch *pf)
+{
+	if (!pf)
+		return;
+	pthread_mutex_lock(&pf->mu);
+	pf->stop = 1;
+	pthread_cond_broadcast(&pf->cv);
+	pthread_mutex_unlock(&pf->mu);
+	for (int t = 0; t < pf->nth; t++)
+		pthread_join(pf->th[t], NULL);
+	for (int t = 0; t < PF_THREADS; t++)
+		dst_free(pf->d[t]);
+	for (size_t i = 0; i < pf->n; i++)
+		if (pf->p[i].fd >= 0)
+			close(pf->p[i].fd);
+	pthread_mutex_destroy(&pf->mu);
+	pthread_cond_destroy(&pf->cv);
+	free(pf->p);
+	free(pf->slot);
+	free(pf->cache);
+	free(pf);
+}
+
+/* Reads the frame of ${e} in pack ${pack} (open as ${fd}) through the window. */
+static int read_frame(struct blob_reader *br, int fd, const uint8_t pack[ID_LEN],
+	const struct pack_entry *e, struct buf *ret, struct cf_error *err)
+{
+	uint64_t end = (uint64_t)e->offset + e->stored;
+	int same = br->win.len && memcmp(br->win.id, pack, ID_LEN) == 0;
+	if (e->stored < SEAL_OVERHEAD || e->stored > WIN_MAX / 4)
+		return pack_read_blob(br->r, fd, e, ret, err);
+	if (same && e->offset >= br->win.off && end <= br->win.off + br->win.len)
+		return pack_open_frame(br->r, e, br->win.p + (e->offset - br->win.off), ret, err);
+	/* Grow the window while reads go forward through one pack; start small otherwise. */
+	int forward = same && e->offset >= br->win.off && e->offset <= br->win.off + br->win.len;
+	size_t size = forward ? 2 * br->win.size : WIN_MIN;
+	if (size > WIN_MAX)
+		size = WIN_MAX;
+	if (!br->win.p && !(br->win.p = malloc(WIN_MAX)))
+		return pack_read_blob(br->r, fd, e, ret, err);
+	br->win.len = 0;
+	size_t got = 0;
+	while (got < size) {
+		ssize_t n = pread(fd, br->win.p + got, size - got, (off_t)(e->offset + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got < e->stored)	/* truncated or unreadable: the plain read says which */
+		return pack_read_blob(br->r, fd, e, ret, err);
+	memcpy(br->win.id, pack, ID_LEN);
+	br->win.off = e->offset;
+	br->win.len = got;
+	br->win.size = size;
+	return pack_open_frame(br->r, e, br->win.p, ret, err);
+}
+
 int blob_reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *ret,
 	struct cf_error *err)
 {
@@ -168,11 +491,13 @@ int blob_reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *re
 		int fd = pack_fd(br, loc.pack, err);
 		if (fd < 0)
 			return fd;
-		rc = pack_read_blob(br->r, fd, &loc.e, ret, err);
+		rc = read_frame(br, fd, loc.pack, &loc.e, ret, err);
 	} else {
-		int fd = remote_fd(br, loc.pack);
+		int fd = planned_fd(br, loc.pack);
+		if (fd < 0)
+			fd = remote_fd(br, loc.pack);
 		if (fd >= 0) {
-			rc = pack_read_blob(br->r, fd, &loc.e, ret, err);
+			rc = read_frame(br, fd, loc.pack, &loc.e, ret, err);
 		} else {
 			/* Only this blob's frame travels (a ranged read). */
 			char name[80];

@@ -16,6 +16,7 @@
 #include "coffre/snap.h"
 #include "coffre/tree.h"
 #include "coffre/walk.h"
+#include "feed.h"
 #include "repo_internal.h"
 
 /* Hard-link groups: (dev, ino) of entries with nlink > 1 -> first restored path. */
@@ -35,9 +36,18 @@ struct rs {
 	int zip;			/* the archive is a zip: names must be UTF-8 */
 	struct restore_stats st;
 	struct link *links[LINK_BUCKETS];
-	struct buf blob;
-	uint8_t last_id[32];		/* what ${blob} holds, when have_last */
-	int have_last;
+	struct buf blob;		/* dump of one file */
+	/* The file being written: its header is out, its data is coming from the feed. */
+	struct {
+		int open;		/* data and a FEED_FILE_END follow */
+		int write;		/* header written: the data goes to the file */
+		int hardlink;
+		struct link **ls;	/* hard-link slot to fill once the file is complete */
+		uint64_t dev, ino;
+		uint64_t off;
+	} f;
+	char *path;			/* the entry being restored (st.current) */
+	char *skipdir;			/* a refused directory: nothing under it is written */
 	uint64_t t0, last;
 	int fatal;
 	struct cf_error *err;
@@ -147,49 +157,31 @@ struct wctx {
 	int damaged;
 };
 
-static int write_ref(void *ctx, const uint8_t id[32], uint32_t len)
+static int write_fail(struct rs *S, const char *path)
 {
-	struct wctx *w = ctx;
-	struct rs *S = w->S;
-	struct cf_error e2 = { 0 };
-	int rc = 0;
-	/* Runs of one chunk (zeros of a sparse file) are decrypted once. */
-	if (!S->have_last || memcmp(S->last_id, id, 32) != 0) {
-		S->have_last = 0;
-		rc = blob_reader_get(S->br, id, &S->blob, &e2);
-		if (rc == 0) {
-			memcpy(S->last_id, id, 32);
-			S->have_last = 1;
-		}
-	}
-	if (rc == 0 && S->blob.len != len)
-		rc = cf_error_set(&e2, CF_ECORRUPT, "chunk length differs from the tree");
-	if (rc) {
-		char msg[600];
-		snprintf(msg, sizeof msg, "cannot restore: damaged data (%s)", e2.msg);
-		problem(S, w->path, msg);
-		w->damaged = 1;
-		return 1;
-	}
+	int code = archive_errno(S->a) == ENOSPC ? CF_ENOSPC : CF_EIO;
+	S->fatal = cf_error_set(S->err, code, "cannot restore '%s': %s", path,
+		archive_error_string(S->a));
+	return S->fatal;
+}
+
+static int write_data(struct rs *S, const uint8_t *p, size_t len)
+{
+	if (!S->f.open || !S->f.write)
+		return 0;
 	la_ssize_t n;
 	if (S->dump) {
-		n = archive_write_data(S->a, S->blob.p, S->blob.len);
-	} else if (all_zero(S->blob.p, S->blob.len)) {
+		n = archive_write_data(S->a, p, len);
+	} else if (all_zero(p, len)) {
 		n = (la_ssize_t)len;	/* leave a hole: sparse files stay sparse */
 	} else {
-		n = archive_write_data_block(S->a, S->blob.p, S->blob.len, (la_int64_t)w->off);
+		n = archive_write_data_block(S->a, p, len, (la_int64_t)S->f.off);
 		if (n == ARCHIVE_OK)
 			n = (la_ssize_t)len;
 	}
-	if (n < 0) {
-		cf_error_set(S->err, CF_EIO, "cannot write '%s': %s", w->path,
-			archive_error_string(S->a));
-		if (archive_errno(S->a) == ENOSPC)
-			S->err->code = CF_ENOSPC;
-		S->fatal = S->err->code;
-		return S->fatal;
-	}
-	w->off += len;
+	if (n < 0)
+		return write_fail(S, S->path);
+	S->f.off += len;
 	S->st.bytes += len;
 	progress(S);
 	return 0;
@@ -256,34 +248,59 @@ static const char *rel_path(struct rs *S, const char *path)
 	return path + 1;	/* snapshot paths are absolute; the target is the new root */
 }
 
-static int on_entry(void *ctx, const char *path, const struct tree_entry *e)
+static int rs_select(void *ctx, const char *path, const struct tree_entry *e)
 {
 	struct rs *S = ctx;
-	if (S->fatal)
-		return S->fatal;
+	(void)e;
 	if (S->dump && S->prefix && !under(path, S->prefix))
-		return under(S->prefix, path) ? 0 : 1;
+		return under(S->prefix, path) ? FEED_PASS : FEED_SKIP;
 	int sel = S->dump ? 0 : selected(S->o, path);
-	if (sel < 0)
-		return 1;
-	if (sel == 1 && e->type != TREE_DIR)
+	return sel < 0 ? FEED_SKIP : sel == 1 ? FEED_WAY : FEED_ALL;
+}
+
+static void count_entry(struct rs *S, int type, int hardlink)
+{
+	switch (type) {
+	case TREE_FILE:
+		if (hardlink)
+			S->st.hardlinks++;
+		else
+			S->st.files++;
+		break;
+	case TREE_DIR:
+		S->st.dirs++;
+		break;
+	case TREE_SYMLINK:
+		S->st.symlinks++;
+		break;
+	}
+}
+
+static int begin_entry(struct rs *S, const struct feed_item *it)
+{
+	const char *path = it->path;
+	const struct tree_entry *e = &it->e;
+	memset(&S->f, 0, sizeof S->f);
+	/* A file the feed found sound is followed by its data, written or not. */
+	S->f.open = e->type == TREE_FILE && it->code == FEED_OK;
+	free(S->path);
+	S->path = strdup(path);
+	S->st.current = S->path;
+	if (!S->path)
+		return cf_error_set(S->err, CF_ENOMEM, "out of memory");
+	if (S->skipdir && under(path, S->skipdir))
 		return 0;
-	if (e->type == TREE_FILE) {
-		struct cf_error e2 = { 0 };
-		int rc = walk_file_refs_checked(blob_reader_load, S->br, e, S->r->cp.min, NULL,
-			NULL, &e2);
-		if (rc == WALK_REFS_MISMATCH) {
-			S->st.refused++;
-			problem(S, path, "refused: declared size does not match the content");
-			return 0;
-		}
-		if (rc) {
-			S->st.damaged++;
-			char msg[600];
-			snprintf(msg, sizeof msg, "cannot restore: damaged data (%s)", e2.msg);
-			problem(S, path, msg);
-			return 0;
-		}
+	if (it->code == FEED_MISMATCH) {
+		S->st.refused++;
+		problem(S, path, "refused: declared size does not match the content");
+		return 0;
+	}
+	if (it->code == FEED_DAMAGED) {
+		S->st.damaged++;
+		char msg[600];
+		snprintf(msg, sizeof msg, "cannot restore: damaged data (%s)", it->msg);
+		problem(S, path, msg);
+		return 0;
 	}
 	struct archive_entry *ae = archive_entry_new();
 	if (!ae)
@@ -342,12 +359,8 @@ static int on_entry(void *ctx, const char *path, const struct tree_entry *e)
 		add_xattrs(ae, e);
 	int rc = archive_write_header(S->a, ae);
 	archive_entry_free(ae);
-	if (rc == ARCHIVE_FATAL) {
-		int code = archive_errno(S->a) == ENOSPC ? CF_ENOSPC : CF_EIO;
-		S->fatal = cf_error_set(S->err, code, "cannot restore '%s': %s", path,
-			archive_error_string(S->a));
-		return S->fatal;
-	}
+	if (rc == ARCHIVE_FATAL)
+		return write_fail(S, path);
 	if (rc < ARCHIVE_WARN) {
 		/* The secure options refuse what would leave the target (dot-dot, absolute
 		 * paths, writing through a symlink). */
@@ -355,60 +368,95 @@ static int on_entry(void *ctx, const char *path, const struct tree_entry *e)
 		char msg[600];
 		snprintf(msg, sizeof msg, "refused: %s", archive_error_string(S->a));
 		problem(S, path, msg);
-		return e->type == TREE_DIR ? 1 : 0;
-	}
-	int damaged = 0;
-	if (e->type == TREE_FILE && !hardlink) {
-		struct wctx w = { S, 0, path, 0 };
-		struct cf_error e2 = { 0 };
-		int r2 = walk_file_refs(blob_reader_load, S->br, e, write_ref, &w, &e2);
-		if (S->fatal)
-			return S->fatal;
-		damaged = w.damaged || r2 != 0;
-		if (r2 < 0 && !w.damaged) {
-			char msg[600];
-			snprintf(msg, sizeof msg, "cannot restore: damaged data (%s)", e2.msg);
-			problem(S, path, msg);
+		if (e->type == TREE_DIR) {
+			free(S->skipdir);
+			if (!(S->skipdir = strdup(path)))
+				return cf_error_set(S->err, CF_ENOMEM, "out of memory");
 		}
+		return 0;
 	}
-	rc = archive_write_finish_entry(S->a);
-	if (rc == ARCHIVE_FATAL) {
-		S->fatal = cf_error_set(S->err, CF_EIO, "cannot restore '%s': %s", path,
-			archive_error_string(S->a));
-		return S->fatal;
+	if (S->f.open) {
+		/* Finished once its data is in (FEED_FILE_END). */
+		S->f.write = !hardlink;
+		S->f.hardlink = hardlink;
+		S->f.ls = ls;
+		S->f.dev = e->dev;
+		S->f.ino = e->ino;
+		return 0;
 	}
-	if (damaged) {
+	if (archive_write_finish_entry(S->a) == ARCHIVE_FATAL)
+		return write_fail(S, path);
+	count_entry(S, e->type, hardlink);
+	return 0;
+}
+
+static int end_file(struct rs *S, int code, const char *msg)
+{
+	int was_open = S->f.open && (S->f.write || S->f.hardlink);
+	struct link **ls = S->f.ls;
+	int hardlink = S->f.hardlink;
+	uint64_t dev = S->f.dev, ino = S->f.ino;
+	memset(&S->f, 0, sizeof S->f);
+	if (!was_open)
+		return 0;
+	const char *path = S->path;
+	if (code) {
+		char m[600];
+		snprintf(m, sizeof m, "cannot restore: damaged data (%s)", msg);
+		problem(S, path, m);
+	}
+	if (archive_write_finish_entry(S->a) == ARCHIVE_FATAL)
+		return write_fail(S, path);
+	if (code) {
 		S->st.damaged++;
 		if (!S->dump)
 			unlink(rel_path(S, path));	/* no file with silently wrong content */
 		return 0;
 	}
+	/* The slot may have been filled since: links made meanwhile point at the first. */
 	if (ls && !*ls) {
 		struct link *l = calloc(1, sizeof *l);
 		if (l && (l->path = strdup(rel_path(S, path)))) {
-			l->dev = e->dev;
-			l->ino = e->ino;
+			l->dev = dev;
+			l->ino = ino;
 			*ls = l;
 		} else {
 			free(l);
 		}
 	}
-	switch (e->type) {
-	case TREE_FILE:
-		if (hardlink)
-			S->st.hardlinks++;
-		else
-			S->st.files++;
-		break;
-	case TREE_DIR:
-		S->st.dirs++;
-		break;
-	case TREE_SYMLINK:
-		S->st.symlinks++;
-		break;
-	}
-	S->st.current = path;
+	count_entry(S, TREE_FILE, hardlink);
 	return 0;
+}
+
+/* Writes what the feed yields, in order, until its end or a failure that stops the run. */
+static int write_all(struct rs *S, const uint8_t root[32])
+{
+	struct feed *f = NULL;
+	int rc = feed_start(S->r, S->br, root, rs_select, S, &f, S->err);
+	if (rc)
+		return rc;
+	struct feed_item it;
+	while ((rc = feed_next(f, &it, S->err)) == 1) {
+		switch (it.kind) {
+		case FEED_PROBLEM:
+			if (!S->skipdir || !under(it.path, S->skipdir))
+				walk_problem(S, it.path, it.code, it.msg);
+			break;
+		case FEED_ENTRY:
+			rc = begin_entry(S, &it);
+			break;
+		case FEED_DATA:
+			rc = write_data(S, it.data, it.len);
+			break;
+		case FEED_FILE_END:
+			rc = end_file(S, it.code, it.msg);
+			break;
+		}
+		if (rc < 0)
+			break;
+	}
+	feed_free(f);
+	return rc;
 }
 
 /* ---- verify: read the restored files back and compare with the snapshot ---- */
@@ -495,6 +543,7 @@ int restore_run(struct repo *r, const struct snap *s, const struct restore_opts 
 		goto out;
 	if ((rc = open_reader(S, &x, err)))
 		goto out;
+	blobidx_read_begin(x);
 	if (util_mkdirs(o->target, 0700) != 0) {
 		rc = cf_error_sys(err, CF_EIO, "cannot create '%s'", o->target);
 		goto out;
@@ -516,8 +565,7 @@ int restore_run(struct repo *r, const struct snap *s, const struct restore_opts 
 		rc = cf_error_set(err, CF_ENOMEM, "cannot set up the disk writer");
 		goto out;
 	}
-	struct walk_ops ops = { .entry = on_entry, .problem = walk_problem, .ctx = S };
-	rc = walk_tree(blob_reader_load, S->br, s->tree, &ops, err);
+	rc = write_all(S, s->tree);
 	/* Closing applies the deferred directory times and modes. */
 	if (archive_write_close(S->a) != ARCHIVE_OK && rc == 0)
 		rc = cf_error_set(err, CF_EIO, "cannot finish the restore: %s",
@@ -552,6 +600,8 @@ out:
 	links_free(S);
 	buf_free(&S->blob);
 	free(S->vbuf);
+	free(S->path);
+	free(S->skipdir);
 	free(S);
 	repo_unlock(r);
 	return rc;
@@ -586,7 +636,6 @@ static int write_fd_ref(void *ctx, const uint8_t id[32], uint32_t len)
 {
 	struct wctx *w = ctx;
 	struct rs *S = w->S;
-	S->have_last = 0;
 	int rc = blob_reader_get(S->br, id, &S->blob, S->err);
 	if (rc)
 		return rc;
@@ -658,8 +707,7 @@ int dump_run(struct repo *r, const struct snap *s, const char *path, int format,
 			archive_error_string(S->a));
 		goto out;
 	}
-	struct walk_ops ops = { .entry = on_entry, .problem = walk_problem, .ctx = S };
-	rc = walk_tree(blob_reader_load, S->br, s->tree, &ops, err);
+	rc = write_all(S, s->tree);
 	if (archive_write_close(S->a) != ARCHIVE_OK && rc == 0)
 		rc = cf_error_set(err, CF_EIO, "cannot write the archive: %s",
 			archive_error_string(S->a));
@@ -673,6 +721,8 @@ out:
 	blobidx_free(x);
 	links_free(S);
 	buf_free(&S->blob);
+	free(S->path);
+	free(S->skipdir);
 	free(S);
 	repo_unlock(r);
 	return rc;

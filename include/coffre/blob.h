@@ -32,6 +32,11 @@ void blobidx_free(struct blobidx *x);
 /* blobidx_get(x, id, ret): 0 and ${ret} filled when the blob is in a committed index,
  * CF_ENOENT otherwise. */
 int blobidx_get(struct blobidx *x, const uint8_t id[32], struct blob_loc *ret);
+/* blobidx_read_begin(x): many blobidx_get calls follow and nothing is added meanwhile: one
+ * read transaction for all (each lookup would otherwise take and drop the cache's locks);
+ * blobidx_read_end(x) closes it (so does blobidx_free). The handle stays in one thread. */
+int blobidx_read_begin(struct blobidx *x);
+void blobidx_read_end(struct blobidx *x);
 /* blobidx_has(x, id): 1 if the blob is stored, committed or written in this run. */
 int blobidx_has(struct blobidx *x, const uint8_t id[32]);
 /* blobidx_note(x, id): a blob went into the open pack of this run. */
@@ -66,6 +71,12 @@ int blob_reader_new(struct repo *r, struct blobidx *x, struct blob_reader **ret,
  * missing), CF_ECORRUPT (damaged), CF_EIO. */
 int blob_reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *ret,
 	struct cf_error *err);
+/* blob_reader_plan(br, id): a remote restore will read blob ${id}: called for each blob in
+ * the order they will be read, before blob_reader_prefetch(br, err) starts fetching their
+ * packs ahead, on connections of their own, while blob_reader_get reads. Nothing is
+ * planned for a local repository. Returns 0 or CF_ENOMEM. */
+int blob_reader_plan(struct blob_reader *br, const uint8_t id[32]);
+int blob_reader_prefetch(struct blob_reader *br, struct cf_error *err);
 /* The same, as a tree_load_fn (ctx is the reader). */
 int blob_reader_load(void *ctx, const uint8_t id[32], struct buf *ret, struct cf_error *err);
 void blob_reader_free(struct blob_reader *br);

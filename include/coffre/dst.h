@@ -46,6 +46,8 @@ struct dst_ops {
 		struct cf_error *err);
 	int (*del)(struct dst *d, const char *name, struct cf_error *err);
 	void (*free)(struct dst *d);
+	/* A second handle on the same place, with its own connection (may be NULL). */
+	int (*clone)(struct dst *d, struct dst **ret, struct cf_error *err);
 };
 
 /* Every backend's state starts with this. */
@@ -87,5 +89,8 @@ int dst_list(struct dst *d, const char *prefix,
 /* dst_delete: only prune and lock release use it. CF_ENOENT is not an error for callers. */
 int dst_delete(struct dst *d, const char *name, struct cf_error *err);
 void dst_free(struct dst *d);
+/* dst_clone(d, ret, err): a handle on the same place with the same settings, for another
+ * thread (a handle is used by one thread at a time). CF_EUSAGE when the kind has none. */
+int dst_clone(struct dst *d, struct dst **ret, struct cf_error *err);
 
 #endif

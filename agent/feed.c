@@ -1,0 +1,367 @@
+/* feed.c: a thread that walks a snapshot and opens file content ahead of the writer. */
+#include "feed.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coffre/blob.h"
+#include "coffre/dst.h"
+#include "coffre/error.h"
+#include "coffre/walk.h"
+#include "repo_internal.h"
+
+/* The queue: at most this many items, and this many bytes of file data, wait for the writer.
+ * A few MiB keep both sides busy; more only grows the memory of a restore. */
+#define QCAP 1024
+#define QBYTES (4u << 20)
+#define FEED_REPEAT_ITEM 100	/* internal kind: the previous chunk again */
+#define WAKE_ITEMS 32
+#define WAKE_BYTES (512u << 10)
+#define SPARE_BUFS 64		/* data buffers kept for reuse: no malloc and page faults per
+				 * chunk, and no heap trimming (madvise) between the threads */
+
+struct qitem {
+	int kind, code;
+	char *path;
+	struct tree_entry e;
+	struct buf own;		/* entry: symlink target and xattrs; data: the bytes; msg */
+	size_t msglen;
+};
+
+struct feed {
+	struct repo *r;
+	struct blob_reader *br;
+	uint8_t root[32];
+	feed_select_fn select;
+	void *sctx;
+
+	pthread_t th;
+	int started;
+	pthread_mutex_t mu;
+	pthread_cond_t can_put, can_take;
+	struct qitem q[QCAP];
+	size_t head, count, bytes;
+	int done, stop, rc;
+	int put_waits, take_waits;	/* a side is waiting: the other signals */
+	struct buf spare[SPARE_BUFS];
+	size_t nspare;
+	struct cf_error err;	/* the walk's, read by the consumer once done */
+
+	/* producer side */
+	uint8_t last_id[32];
+	uint32_t last_len;
+	int have_last;
+	const char *cur_path;
+	struct cf_error ferr;	/* why the current file's data stopped */
+
+	/* consumer side */
+	struct qitem cur;	/* the item last returned */
+	struct buf last;	/* data of the last FEED_DATA, for repeats */
+};
+
+static void qitem_clear(struct qitem *it)
+{
+	free(it->path);
+	buf_free(&it->own);
+	memset(it, 0, sizeof *it);
+}
+
+/* Moves ${it} into the queue (the queue owns its buffers from then on, even on failure).
+ * Returns 0, or CF_EIO when the consumer has stopped. */
+static int push(struct feed *f, struct qitem *it)
+{
+	size_t n = it->kind == FEED_DATA ? it->own.len : 0;
+	pthread_mutex_lock(&f->mu);
+	while (!f->stop && (f->count == QCAP || (f->count > 0 && f->bytes + n > QBYTES))) {
+		f->put_waits = 1;
+		pthread_cond_wait(&f->can_put, &f->mu);
+	}
+	if (f->stop) {
+		pthread_mutex_unlock(&f->mu);
+		qitem_clear(it);
+		return CF_EIO;
+	}
+	f->q[(f->head + f->count) % QCAP] = *it;
+	f->count++;
+	f->bytes += n;
+	/* Wake the writer for a batch, not for each chunk: fewer switches. */
+	if (f->take_waits && (f->count >= WAKE_ITEMS || f->bytes >= WAKE_BYTES)) {
+		f->take_waits = 0;
+		pthread_cond_signal(&f->can_take);
+	}
+	pthread_mutex_unlock(&f->mu);
+	memset(it, 0, sizeof *it);
+	return 0;
+}
+
+static int push_msg(struct feed *f, int kind, int code, const char *path, const char *msg)
+{
+	struct qitem it = { .kind = kind, .code = code };
+	if ((path && !(it.path = strdup(path))) ||
+	    (msg && buf_append(&it.own, msg, strlen(msg) + 1))) {
+		qitem_clear(&it);
+		return CF_ENOMEM;
+	}
+	it.msglen = msg ? strlen(msg) : 0;
+	return push(f, &it);
+}
+
+static void on_problem(void *ctx, const char *path, int code, const char *msg)
+{
+	push_msg(ctx, FEED_PROBLEM, code, path, msg);
+}
+
+static int on_ref(void *ctx, const uint8_t id[32], uint32_t len)
+{
+	struct feed *f = ctx;
+	struct qitem it = { .kind = FEED_DATA };
+	if (f->have_last && memcmp(f->last_id, id, 32) == 0) {
+		if (len != f->last_len) {
+			cf_error_set(&f->ferr, CF_ECORRUPT, "chunk length differs from the tree");
+			return 1;
+		}
+		it.kind = FEED_REPEAT_ITEM;
+		return push(f, &it);
+	}
+	f->have_last = 0;
+	pthread_mutex_lock(&f->mu);
+	if (f->nspare)
+		it.own = f->spare[--f->nspare];
+	pthread_mutex_unlock(&f->mu);
+	int rc = blob_reader_get(f->br, id, &it.own, &f->ferr);
+	if (rc == 0 && it.own.len != len)
+		rc = cf_error_set(&f->ferr, CF_ECORRUPT, "chunk length differs from the tree");
+	if (rc) {
+		buf_free(&it.own);
+		return 1;	/* the file is damaged; the walk goes on */
+	}
+	memcpy(f->last_id, id, 32);
+	f->last_len = len;
+	f->have_last = 1;
+	return push(f, &it);
+}
+
+static int on_entry(void *ctx, const char *path, const struct tree_entry *e)
+{
+	struct feed *f = ctx;
+	int sel = f->select(f->sctx, path, e);
+	if (sel == FEED_SKIP)
+		return 1;
+	if (sel == FEED_PASS || (sel == FEED_WAY && e->type != TREE_DIR))
+		return 0;
+	struct qitem it = { .kind = FEED_ENTRY, .code = FEED_OK, .e = *e };
+	struct cf_error e2 = { 0 };
+	if (e->type == TREE_FILE) {
+		int rc = walk_file_refs_checked(blob_reader_load, f->br, e, f->r->cp.min, NULL,
+			NULL, &e2);
+		if (rc == WALK_REFS_MISMATCH)
+			it.code = FEED_MISMATCH;
+		else if (rc)
+			it.code = FEED_DAMAGED;
+	}
+	/* Keep what the entry borrows from the tree node. */
+	it.e.name = NULL;
+	it.e.refs = NULL;
+	it.e.nrefs = 0;
+	size_t tl = e->type == TREE_SYMLINK ? e->targetlen : 0;
+	size_t ml = it.code == FEED_DAMAGED ? strlen(e2.msg) : 0;
+	if (!(it.path = strdup(path)) || buf_reserve(&it.own, tl + 1 + e->xattrslen + ml + 1)) {
+		qitem_clear(&it);
+		return CF_ENOMEM;
+	}
+	buf_append(&it.own, e->xattrs, e->xattrslen);
+	buf_append(&it.own, e2.msg, ml);
+	buf_put_u8(&it.own, 0);
+	if (tl)
+		buf_append(&it.own, e->target, tl);
+	buf_put_u8(&it.own, 0);
+	it.msglen = ml;
+	int verdict = it.code;
+	int rc = push(f, &it);	/* ${it} is the queue's from here */
+	if (rc || e->type != TREE_FILE || sel != FEED_ALL || verdict != FEED_OK)
+		return rc;
+	memset(&f->ferr, 0, sizeof f->ferr);
+	rc = walk_file_refs(blob_reader_load, f->br, e, on_ref, f, &f->ferr);
+	if (rc < 0 && f->stop)
+		return rc;
+	return push_msg(f, FEED_FILE_END, rc ? CF_ECORRUPT : 0, NULL, rc ? f->ferr.msg : NULL);
+}
+
+static int stopped(struct feed *f)
+{
+	pthread_mutex_lock(&f->mu);
+	int stop = f->stop;
+	pthread_mutex_unlock(&f->mu);
+	return stop;
+}
+
+static int plan_ref(void *ctx, const uint8_t id[32], uint32_t len)
+{
+	struct feed *f = ctx;
+	(void)len;
+	return blob_reader_plan(f->br, id);
+}
+
+static int plan_entry(void *ctx, const char *path, const struct tree_entry *e)
+{
+	struct feed *f = ctx;
+	if (stopped(f))
+		return CF_EIO;
+	int sel = f->select(f->sctx, path, e);
+	if (sel == FEED_SKIP)
+		return 1;
+	if (e->type == TREE_FILE && sel == FEED_ALL) {
+		struct cf_error e2 = { 0 };
+		int rc = walk_file_refs_checked(blob_reader_load, f->br, e, f->r->cp.min, plan_ref,
+			f, &e2);
+		if (rc == CF_ENOMEM)
+			return rc;
+	}
+	return 0;
+}
+
+/* A remote repository: a first walk lists the packs the restore will read, in order, so that
+ * they can be fetched ahead. Its trouble (damage, refusals) is met and told by the second. */
+static void plan(struct feed *f)
+{
+	struct walk_ops ops = { .entry = plan_entry, .ctx = f };
+	if (walk_tree(blob_reader_load, f->br, f->root, &ops, NULL) == 0)
+		blob_reader_prefetch(f->br, NULL);
+}
+
+static void *feed_main(void *arg)
+{
+	struct feed *f = arg;
+	if (!f->r->d->local_root)
+		plan(f);
+	struct walk_ops ops = { .entry = on_entry, .problem = on_problem, .ctx = f };
+	struct cf_error err = { 0 };
+	int rc = walk_tree(blob_reader_load, f->br, f->root, &ops, &err);
+	pthread_mutex_lock(&f->mu);
+	f->done = 1;
+	f->rc = rc;
+	f->err = err;
+	f->take_waits = 0;
+	pthread_cond_signal(&f->can_take);
+	pthread_mutex_unlock(&f->mu);
+	return NULL;
+}
+
+int feed_start(struct repo *r, struct blob_reader *br, const uint8_t root[32],
+	feed_select_fn select, void *ctx, struct feed **ret, struct cf_error *err)
+{
+	struct feed *f = calloc(1, sizeof *f);
+	if (!f)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	f->r = r;
+	f->br = br;
+	memcpy(f->root, root, 32);
+	f->select = select;
+	f->sctx = ctx;
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->can_put, NULL);
+	pthread_cond_init(&f->can_take, NULL);
+	if (pthread_create(&f->th, NULL, feed_main, f) != 0) {
+		feed_free(f);
+		return cf_error_set(err, CF_ENOMEM, "cannot start the reading thread");
+	}
+	f->started = 1;
+	*ret = f;
+	return 0;
+}
+
+int feed_next(struct feed *f, struct feed_item *ret, struct cf_error *err)
+{
+	struct buf old = { 0 };
+	if (f->cur.kind == FEED_DATA) {
+		/* Kept for a repeat of the same chunk. */
+		old = f->last;
+		f->last = f->cur.own;
+		memset(&f->cur.own, 0, sizeof f->cur.own);
+	}
+	qitem_clear(&f->cur);
+	pthread_mutex_lock(&f->mu);
+	if (old.p && f->nspare < SPARE_BUFS && old.cap <= (1u << 20)) {
+		f->spare[f->nspare++] = old;
+		memset(&old, 0, sizeof old);
+	}
+	while (f->count == 0 && !f->done) {
+		f->take_waits = 1;
+		pthread_cond_wait(&f->can_take, &f->mu);
+	}
+	if (f->count == 0) {
+		int rc = f->rc;
+		if (rc && err)
+			*err = f->err;
+		pthread_mutex_unlock(&f->mu);
+		buf_free(&old);
+		return rc ? rc : 0;
+	}
+	f->cur = f->q[f->head];
+	f->head = (f->head + 1) % QCAP;
+	f->count--;
+	if (f->cur.kind == FEED_DATA)
+		f->bytes -= f->cur.own.len;
+	/* Wake the reader only once there is room for a good batch: fewer switches. */
+	if (f->put_waits && (f->count < QCAP / 2 && f->bytes < QBYTES / 2)) {
+		f->put_waits = 0;
+		pthread_cond_signal(&f->can_put);
+	}
+	pthread_mutex_unlock(&f->mu);
+	buf_free(&old);
+
+	struct qitem *it = &f->cur;
+	memset(ret, 0, sizeof *ret);
+	ret->kind = it->kind;
+	ret->code = it->code;
+	ret->path = it->path;
+	switch (it->kind) {
+	case FEED_ENTRY:
+		ret->e = it->e;
+		ret->e.xattrs = it->e.xattrslen ? it->own.p : NULL;
+		ret->msg = (const char *)it->own.p + it->e.xattrslen;
+		ret->e.target = ret->msg + it->msglen + 1;
+		break;
+	case FEED_DATA:
+		ret->data = it->own.p;
+		ret->len = it->own.len;
+		break;
+	case FEED_REPEAT_ITEM:
+		ret->kind = FEED_DATA;
+		ret->data = f->last.p;
+		ret->len = f->last.len;
+		break;
+	default:
+		ret->msg = it->own.len ? (const char *)it->own.p : "";
+		break;
+	}
+	return 1;
+}
+
+void feed_free(struct feed *f)
+{
+	if (!f)
+		return;
+	if (f->started) {
+		pthread_mutex_lock(&f->mu);
+		f->stop = 1;
+		pthread_cond_broadcast(&f->can_put);
+		pthread_mutex_unlock(&f->mu);
+		pthread_join(f->th, NULL);
+	}
+	while (f->count) {
+		qitem_clear(&f->q[f->head]);
+		f->head = (f->head + 1) % QCAP;
+		f->count--;
+	}
+	qitem_clear(&f->cur);
+	buf_free(&f->last);
+	while (f->nspare)
+		buf_free(&f->spare[--f->nspare]);
+	pthread_mutex_destroy(&f->mu);
+	pthread_cond_destroy(&f->can_put);
+	pthread_cond_destroy(&f->can_take);
+	free(f);
+}

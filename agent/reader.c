@@ -31,6 +31,8 @@ struct blob_reader {
 		uint32_t n;
 	} *hits;
 	size_t nhits, caphits;
+	/* Blobs read one after the other usually share a frame: it is opened once. */
+	struct pack_frame fc;
 };
 
 #define WHOLE_PACK_AFTER 4
@@ -57,6 +59,7 @@ void blob_reader_free(struct blob_reader *br)
 		if (br->open[i].fd >= 0)
 			close(br->open[i].fd);
 	free(br->hits);
+	pack_frame_release(&br->fc);
 	free(br);
 }
 
@@ -168,18 +171,15 @@ int blob_reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *re
 		int fd = pack_fd(br, loc.pack, err);
 		if (fd < 0)
 			return fd;
-		rc = pack_read_blob(br->r, fd, &loc.e, ret, err);
+		struct pack_src src = { .fd = fd };
+		rc = pack_read_blob_cached(br->r, &src, loc.pack, &loc.e, &br->fc, ret, err);
 	} else {
 		int fd = remote_fd(br, loc.pack);
-		if (fd >= 0) {
-			rc = pack_read_blob(br->r, fd, &loc.e, ret, err);
-		} else {
-			/* Only this blob's frame travels (a ranged read). */
-			char name[80];
-			pack_name(name, loc.pack);
-			struct pack_src src = { .fd = -1, .d = br->r->d, .name = name };
-			rc = pack_read_blob_src(br->r, &src, &loc.e, ret, err);
-		}
+		/* Otherwise only this blob's frame travels (a ranged read). */
+		char name[80];
+		pack_name(name, loc.pack);
+		struct pack_src src = { .fd = fd, .d = br->r->d, .name = name };
+		rc = pack_read_blob_cached(br->r, &src, loc.pack, &loc.e, &br->fc, ret, err);
 	}
 	if (rc && err) {
 		char hex[ID_HEX], msg[sizeof err->msg];

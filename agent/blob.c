@@ -24,6 +24,7 @@ struct blobidx {
 	size_t npacks, cappacks;
 	size_t bad;
 	int reading;	/* a read transaction is open for the lookups */
+	int empty;	/* the cache held no blob when opened, and nothing was committed since */
 };
 
 void blob_packs_free(struct blob_pack *p, size_t n)
@@ -334,6 +335,11 @@ int blobidx_open(struct repo *r, struct blobidx **ret, struct cf_error *err)
 		blobidx_free(x);
 		return rc;
 	}
+	/* A first backup looks up every chunk: with nothing to find, it need not ask. */
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(x->db, "SELECT 1 FROM blobs LIMIT 1", -1, &st, NULL) == SQLITE_OK)
+		x->empty = sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
 	*ret = x;
 	return 0;
 }
@@ -358,6 +364,8 @@ size_t blobidx_bad_indexes(const struct blobidx *x)
 
 int blobidx_get(struct blobidx *x, const uint8_t id[32], struct blob_loc *ret)
 {
+	if (x->empty)
+		return CF_ENOENT;
 	read_begin(x);
 	sqlite3_bind_blob(x->get, 1, id, ID_LEN, SQLITE_STATIC);
 	int rc = CF_ENOENT;
@@ -423,6 +431,7 @@ int blobidx_commit(struct blobidx *x, struct cf_error *err)
 	if (rc)
 		return rc;
 	read_end(x);
+	x->empty = 0;
 	if (exec(x->db, "BEGIN IMMEDIATE") == 0) {
 		sqlite3_stmt *ins = NULL;
 		int ok = cache_insert_packs(x, x->packs, x->npacks) == 0 &&

@@ -29,7 +29,9 @@
 #include "coffre/walk.h"
 #include "repo_internal.h"
 
-#define READ_BUF (4u << 20)
+/* Reads of 1 MiB, or of four maximal chunks when they are larger: the buffer must hold a
+ * whole chunk window, and more only costs memory. */
+#define READ_BUF_MIN (1u << 20)
 /* Restore walks at most WALK_MAX_DEPTH levels: deeper folders are refused at backup time. */
 #define MAX_DEPTH (WALK_MAX_DEPTH - 2)
 
@@ -42,6 +44,7 @@ struct run {
 	struct backup_stats st;
 	uint64_t t0, last_progress;
 	uint8_t *rbuf;
+	size_t rbuf_size;
 	/* A run of zero bytes at a chunk start always cuts at the same length: sparse files and
 	 * zeroed regions skip the chunker and the hash. */
 	size_t zero_len;
@@ -213,8 +216,8 @@ static int read_stream(struct run *R, int fd, const char *path, struct content *
 	int eof = 0, rc = 0;
 	const struct chunker *ck = &R->r->chunker;
 	while (!eof || have > 0) {
-		while (!eof && have < READ_BUF) {
-			ssize_t n = read(fd, R->rbuf + have, READ_BUF - have);
+		while (!eof && have < R->rbuf_size) {
+			ssize_t n = read(fd, R->rbuf + have, R->rbuf_size - have);
 			if (n < 0) {
 				if (errno == EINTR)
 					continue;
@@ -867,7 +870,9 @@ int backup_run(struct repo *r, const struct backup_opts *o, struct backup_stats 
 		R.repo_ino = rst.st_ino;
 	}
 	paths = calloc(o->npaths, sizeof *paths);
-	R.rbuf = calloc(1, READ_BUF);
+	R.rbuf_size = (size_t)r->chunker.max * 4 > READ_BUF_MIN ? (size_t)r->chunker.max * 4
+								 : READ_BUF_MIN;
+	R.rbuf = calloc(1, R.rbuf_size);
 	if (!paths || !R.rbuf) {
 		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
 		goto out;

@@ -26,7 +26,8 @@
 /* The smallest a blob can take in a frame list: its id and a one-byte length. */
 #define ENTRY_BYTES_MIN 33
 #define MAX_PACK_BLOBS (1u << 22)
-#define WBUF (1u << 20)
+/* Frames are written (and their writeback started) in batches of this many bytes. */
+#define WBUF (512u << 10)
 
 struct pack_writer {
 	struct repo *r;

@@ -31,8 +31,10 @@ struct blob_reader {
 		uint32_t n;
 	} *hits;
 	size_t nhits, caphits;
-	/* Blobs read one after the other usually share a frame: it is opened once. */
-	struct pack_frame fc;
+	/* Blobs read one after the other usually share a frame: it is opened once. One frame
+	 * per blob type, so that the chunk-list and folder nodes read along the way do not
+	 * push out the frame of file content being read. */
+	struct pack_frame fc[_BLOB_TYPE_MAX];
 };
 
 #define WHOLE_PACK_AFTER 4
@@ -59,7 +61,8 @@ void blob_reader_free(struct blob_reader *br)
 		if (br->open[i].fd >= 0)
 			close(br->open[i].fd);
 	free(br->hits);
-	pack_frame_release(&br->fc);
+	for (int t = 0; t < _BLOB_TYPE_MAX; t++)
+		pack_frame_release(&br->fc[t]);
 	free(br);
 }
 
@@ -167,19 +170,24 @@ int blob_reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *re
 		return cf_error_set(err, CF_ENOENT, "blob %.16s is not in the index", hex);
 	}
 	int rc;
+	/* The cache is a local file: a type out of range only picks a slot, the frame's ad
+	 * then refuses it. */
+	int t = loc.e.type < _BLOB_TYPE_MAX ? loc.e.type : 0;
 	if (br->r->d->local_root) {
 		int fd = pack_fd(br, loc.pack, err);
 		if (fd < 0)
 			return fd;
 		struct pack_src src = { .fd = fd };
-		rc = pack_read_blob_cached(br->r, &src, loc.pack, &loc.e, &br->fc, ret, err);
+		rc = pack_read_blob_cached(br->r, &src, loc.pack, &loc.e, &br->fc[t], ret,
+			err);
 	} else {
 		int fd = remote_fd(br, loc.pack);
 		/* Otherwise only this blob's frame travels (a ranged read). */
 		char name[80];
 		pack_name(name, loc.pack);
 		struct pack_src src = { .fd = fd, .d = br->r->d, .name = name };
-		rc = pack_read_blob_cached(br->r, &src, loc.pack, &loc.e, &br->fc, ret, err);
+		rc = pack_read_blob_cached(br->r, &src, loc.pack, &loc.e, &br->fc[t], ret,
+			err);
 	}
 	if (rc && err) {
 		char hex[ID_HEX], msg[sizeof err->msg];

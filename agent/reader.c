@@ -13,6 +13,9 @@
 #include "repo_internal.h"
 
 #define OPEN_PACKS 8
+#define OPEN_FRAMES 4
+/* A frame this large (only a huge blob makes one) is not kept once read. */
+#define KEEP_FRAME_MAX (2u << 20)
 
 struct blob_reader {
 	struct repo *r;
@@ -31,10 +34,12 @@ struct blob_reader {
 		uint32_t n;
 	} *hits;
 	size_t nhits, caphits;
-	/* Blobs read one after the other usually share a frame: it is opened once. One frame
-	 * per blob type, so that the chunk-list and folder nodes read along the way do not
-	 * push out the frame of file content being read. */
-	struct pack_frame fc[_BLOB_TYPE_MAX];
+	/* Blobs read one after the other usually share a frame: it is opened once. A few
+	 * frames per blob type are kept, so that the chunk-list and folder nodes read along
+	 * the way, and a chunk many files share (a logo in every invoice), do not push out
+	 * the frame of the file being read. */
+	struct pack_frame fc[_BLOB_TYPE_MAX][OPEN_FRAMES];
+	uint64_t fc_used[_BLOB_TYPE_MAX][OPEN_FRAMES];
 };
 
 #define WHOLE_PACK_AFTER 4
@@ -62,7 +67,8 @@ void blob_reader_free(struct blob_reader *br)
 			close(br->open[i].fd);
 	free(br->hits);
 	for (int t = 0; t < _BLOB_TYPE_MAX; t++)
-		pack_frame_release(&br->fc[t]);
+		for (int i = 0; i < OPEN_FRAMES; i++)
+			pack_frame_release(&br->fc[t][i]);
 	free(br);
 }
 
@@ -160,6 +166,25 @@ static int remote_fd(struct blob_reader *br, const uint8_t id[ID_LEN])
 	return fd;
 }
 
+/* The slot that holds ${e}'s frame, or the least recently used one of its type. */
+static struct pack_frame *frame_slot(struct blob_reader *br, int t, const uint8_t pack[ID_LEN],
+	const struct pack_entry *e)
+{
+	int victim = 0;
+	for (int i = 0; i < OPEN_FRAMES; i++) {
+		struct pack_frame *f = &br->fc[t][i];
+		if (f->ok && f->offset == e->offset && f->stored == e->stored &&
+		    memcmp(f->pack, pack, ID_LEN) == 0) {
+			victim = i;
+			break;
+		}
+		if (br->fc_used[t][i] < br->fc_used[t][victim])
+			victim = i;
+	}
+	br->fc_used[t][victim] = ++br->tick;
+	return &br->fc[t][victim];
+}
+
 int blob_reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *ret,
 	struct cf_error *err)
 {
@@ -173,22 +198,23 @@ int blob_reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *re
 	/* The cache is a local file: a type out of range only picks a slot, the frame's ad
 	 * then refuses it. */
 	int t = loc.e.type < _BLOB_TYPE_MAX ? loc.e.type : 0;
+	struct pack_frame *fc = frame_slot(br, t, loc.pack, &loc.e);
 	if (br->r->d->local_root) {
 		int fd = pack_fd(br, loc.pack, err);
 		if (fd < 0)
 			return fd;
 		struct pack_src src = { .fd = fd };
-		rc = pack_read_blob_cached(br->r, &src, loc.pack, &loc.e, &br->fc[t], ret,
-			err);
+		rc = pack_read_blob_cached(br->r, &src, loc.pack, &loc.e, fc, ret, err);
 	} else {
 		int fd = remote_fd(br, loc.pack);
 		/* Otherwise only this blob's frame travels (a ranged read). */
 		char name[80];
 		pack_name(name, loc.pack);
 		struct pack_src src = { .fd = fd, .d = br->r->d, .name = name };
-		rc = pack_read_blob_cached(br->r, &src, loc.pack, &loc.e, &br->fc[t], ret,
-			err);
+		rc = pack_read_blob_cached(br->r, &src, loc.pack, &loc.e, fc, ret, err);
 	}
+	if (fc->plain && fc->plain->cap > KEEP_FRAME_MAX)
+		pack_frame_release(fc);
 	if (rc && err) {
 		char hex[ID_HEX], msg[sizeof err->msg];
 		util_hex(hex, loc.pack, ID_LEN);

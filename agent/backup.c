@@ -29,7 +29,9 @@
 #include "coffre/walk.h"
 #include "repo_internal.h"
 
-#define READ_BUF (4u << 20)
+/* Reads of 1 MiB, or of four maximal chunks when they are larger: the buffer must hold a
+ * whole chunk window, and more only costs memory. */
+#define READ_BUF_MIN (1u << 20)
 /* Restore walks at most WALK_MAX_DEPTH levels: deeper folders are refused at backup time. */
 #define MAX_DEPTH (WALK_MAX_DEPTH - 2)
 
@@ -42,6 +44,7 @@ struct run {
 	struct backup_stats st;
 	uint64_t t0, last_progress;
 	uint8_t *rbuf;
+	size_t rbuf_size;
 	/* A run of zero bytes at a chunk start always cuts at the same length: sparse files and
 	 * zeroed regions skip the chunker and the hash. */
 	size_t zero_len;
@@ -82,18 +85,29 @@ static void warn(struct run *R, const char *path, const char *fmt, int e)
 	}
 }
 
-/* Waits for the workers and records the finished packs for this run's index. */
-static int finish_pack(struct run *R)
+/* Records the packs the workers finished (all of them, waiting, when ${wait}) for the
+ * index; every INDEX_PACKS packs an index object is written, so that what the run holds in
+ * memory for it stays bounded however large the backup. */
+#define INDEX_PACKS 16
+static int take_packs(struct run *R, int wait)
 {
 	struct blob_pack *packs = NULL;
 	size_t n = 0;
-	int rc = packer_flush(R->pk, &packs, &n, R->err);
+	int rc = wait ? packer_flush(R->pk, &packs, &n, R->err)
+		      : packer_take(R->pk, &packs, &n, R->err);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		rc = blobidx_add_pack(R->x, packs[i].id, packs[i].e, packs[i].n, R->err);
 		packs[i].e = NULL;
 	}
 	blob_packs_free(packs, n);
+	if (rc == 0 && blobidx_pending_packs(R->x) >= INDEX_PACKS)
+		rc = blobidx_commit(R->x, R->err);
 	return rc;
+}
+
+static int finish_pack(struct run *R)
+{
+	return take_packs(R, 1);
 }
 
 /* Queues a blob for the workers unless some index (or this run) already has it. */
@@ -109,6 +123,9 @@ static int store_blob(struct run *R, int type, const uint8_t id[32], const void 
 		R->st.data_blobs++;
 	else
 		R->st.tree_blobs++;
+	/* A pack holds about 2,000 blobs: looking every 256 finds each soon enough. */
+	if ((R->st.data_blobs + R->st.tree_blobs) % 256 == 0)
+		return take_packs(R, 0);
 	return 0;
 }
 
@@ -203,8 +220,8 @@ static int read_stream(struct run *R, int fd, const char *path, struct content *
 	int eof = 0, rc = 0;
 	const struct chunker *ck = &R->r->chunker;
 	while (!eof || have > 0) {
-		while (!eof && have < READ_BUF) {
-			ssize_t n = read(fd, R->rbuf + have, READ_BUF - have);
+		while (!eof && have < R->rbuf_size) {
+			ssize_t n = read(fd, R->rbuf + have, R->rbuf_size - have);
 			if (n < 0) {
 				if (errno == EINTR)
 					continue;
@@ -258,6 +275,38 @@ static int is_sqlite(int fd)
 	char head[16];
 	return pread(fd, head, sizeof head, 0) == (ssize_t)sizeof head &&
 	       memcmp(head, magic, sizeof head) == 0;
+}
+
+/* A database in rollback-journal mode is read in place under a read transaction: no writer
+ * can commit while it is open, so its bytes are consistent without the cost of a copy. Not a
+ * WAL database (header byte 18 is 2): its newest pages may be in the -wal file. Returns the
+ * connection holding the transaction (close it before any descriptor on the file: closing
+ * one drops the process's locks), or NULL. */
+static sqlite3 *sqlite_hold(int fd, const char *path)
+{
+	uint8_t head[100];
+	if (pread(fd, head, sizeof head, 0) != (ssize_t)sizeof head || head[18] != 1)
+		return NULL;
+	sqlite3 *db = NULL;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, 10000);
+	if (sqlite3_exec(db, "BEGIN; SELECT count(*) FROM sqlite_master;", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+static void sqlite_release(sqlite3 *db)
+{
+	if (!db)
+		return;
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(db);
 }
 
 /* A consistent copy of an SQLite database through SQLite's online backup API (it reads
@@ -321,12 +370,17 @@ static int read_file(struct run *R, int dirfd, const char *name, const char *pat
 			return 1;
 		}
 		R->st.current = path;
-		int copy = is_sqlite(fd) ? sqlite_snapshot(R, path) : -1;
+		sqlite3 *hold = NULL;
+		int copy = -1;
+		if (is_sqlite(fd) && !(hold = sqlite_hold(fd, path)))
+			copy = sqlite_snapshot(R, path);
+		int held = hold != NULL;
 		uint64_t total = 0;
 		int rc = read_stream(R, copy >= 0 ? copy : fd, path, c, &total);
 		if (copy >= 0)
 			close(copy);
 		if (rc) {
+			sqlite_release(hold);
 			close(fd);
 			return rc;
 		}
@@ -336,9 +390,11 @@ static int read_file(struct run *R, int dirfd, const char *name, const char *pat
 			      st2.st_mtim.tv_sec != st.st_mtim.tv_sec ||
 			      st2.st_mtim.tv_nsec != st.st_mtim.tv_nsec ||
 			      (copy < 0 && (off_t)total != st.st_size);
+		sqlite_release(hold);
 		close(fd);
-		/* A database copy is consistent whatever happened to the file meanwhile. */
-		if (copy >= 0)
+		/* A database copy, or one read under its lock, is consistent whatever happened to
+		 * the file's times meanwhile. */
+		if (copy >= 0 || held)
 			changed = 0;
 		if (changed && attempt < 2 && !cancelled(R)) {
 			content_reset(c);
@@ -868,7 +924,9 @@ int backup_run(struct repo *r, const struct backup_opts *o, struct backup_stats 
 		R.repo_ino = rst.st_ino;
 	}
 	paths = calloc(o->npaths, sizeof *paths);
-	R.rbuf = calloc(1, READ_BUF);
+	R.rbuf_size = (size_t)r->chunker.max * 4 > READ_BUF_MIN ? (size_t)r->chunker.max * 4
+								 : READ_BUF_MIN;
+	R.rbuf = calloc(1, R.rbuf_size);
 	if (!paths || !R.rbuf) {
 		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
 		goto out;

@@ -11,9 +11,9 @@
 #include "idset.h"
 #include "repo_internal.h"
 
-#define INDEX_VERSION 1
-#define INDEX_ENTRY_BYTES (1 + 1 + 32 + 4 + 4 + 4)
-#define CACHE_SCHEMA 1
+#define INDEX_VERSION 2
+#define INDEX_VERSION_V1 1
+#define CACHE_SCHEMA 2
 
 struct blobidx {
 	struct repo *r;
@@ -23,7 +23,8 @@ struct blobidx {
 	struct blob_pack *packs;
 	size_t npacks, cappacks;
 	size_t bad;
-	int reading;	/* a read transaction is open (blobidx_read_begin) */
+	int reading;	/* a read transaction is open for the lookups */
+	int empty;	/* the cache held no blob when opened, and nothing was committed since */
 };
 
 void blob_packs_free(struct blob_pack *p, size_t n)
@@ -39,13 +40,8 @@ int blob_index_write(struct repo *r, const struct blob_pack *packs, size_t n, ui
 	struct buf b = { 0 };
 	int bad = buf_put_u8(&b, INDEX_VERSION) || buf_put_u32(&b, (uint32_t)n);
 	for (size_t i = 0; !bad && i < n; i++) {
-		bad = buf_append(&b, packs[i].id, 32) || buf_put_u32(&b, (uint32_t)packs[i].n);
-		for (size_t j = 0; !bad && j < packs[i].n; j++) {
-			const struct pack_entry *e = &packs[i].e[j];
-			bad = buf_put_u8(&b, e->type) || buf_put_u8(&b, e->flags) ||
-			      buf_append(&b, e->id, 32) || buf_put_u32(&b, e->offset) ||
-			      buf_put_u32(&b, e->stored) || buf_put_u32(&b, e->raw);
-		}
+		bad = buf_append(&b, packs[i].id, 32) ||
+		      pack_entries_encode(&b, packs[i].e, packs[i].n);
 	}
 	int rc = bad ? cf_error_set(err, CF_ENOMEM, "out of memory")
 		     : repo_put_object(r, REPO_INDEX, b.p, b.len, ret_id, err);
@@ -53,7 +49,7 @@ int blob_index_write(struct repo *r, const struct blob_pack *packs, size_t n, ui
 	return rc;
 }
 
-/* About 46 MiB of index payload per object, far below MAX_INDEX_BYTES. */
+/* About 40 MiB of index payload per object, far below MAX_INDEX_BYTES. */
 #define INDEX_SPLIT_ENTRIES (1u << 20)
 
 int blob_index_write_all(struct repo *r, const struct blob_pack *packs, size_t n,
@@ -95,7 +91,7 @@ int blob_index_read(struct repo *r, const uint8_t id[32], struct blob_pack **ret
 	uint32_t n = rd_u32(&rd);
 	struct blob_pack *p = NULL;
 	/* Every pack costs at least 36 bytes: bound n before allocating. */
-	if (ver != INDEX_VERSION || rd.bad || n > rd_left(&rd) / 36)
+	if ((ver != INDEX_VERSION && ver != INDEX_VERSION_V1) || rd.bad || n > rd_left(&rd) / 36)
 		goto corrupt;
 	p = calloc(n ? n : 1, sizeof *p);
 	if (!p) {
@@ -104,29 +100,19 @@ int blob_index_read(struct repo *r, const uint8_t id[32], struct blob_pack **ret
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		const uint8_t *pid = rd_bytes(&rd, 32);
-		uint32_t m = rd_u32(&rd);
-		if (rd.bad || m > rd_left(&rd) / INDEX_ENTRY_BYTES)
+		if (rd.bad)
 			goto corrupt;
 		memcpy(p[i].id, pid, 32);
-		p[i].e = calloc(m ? m : 1, sizeof *p[i].e);
-		if (!p[i].e) {
+		int r2 = ver == INDEX_VERSION
+				 ? pack_entries_decode(&rd, UINT32_MAX, &p[i].e, &p[i].n)
+				 : pack_entries_decode_v1(&rd, UINT32_MAX, &p[i].e, &p[i].n);
+		if (r2 == CF_ENOMEM) {
 			blob_packs_free(p, n);
 			buf_free(&b);
 			return cf_error_set(err, CF_ENOMEM, "out of memory");
 		}
-		p[i].n = m;
-		for (uint32_t j = 0; j < m; j++) {
-			struct pack_entry *e = &p[i].e[j];
-			e->type = rd_u8(&rd);
-			e->flags = rd_u8(&rd);
-			memcpy(e->id, rd_bytes(&rd, 32), 32);
-			e->offset = rd_u32(&rd);
-			e->stored = rd_u32(&rd);
-			e->raw = rd_u32(&rd);
-			if (e->type >= _BLOB_TYPE_MAX || e->flags > PACK_FLAG_ZSTD ||
-			    e->raw > MAX_BLOB_BYTES || e->stored < SEAL_OVERHEAD)
-				goto corrupt;
-		}
+		if (r2)
+			goto corrupt;
 	}
 	if (rd.bad || rd_left(&rd) != 0)
 		goto corrupt;
@@ -149,14 +135,30 @@ static int exec(sqlite3 *db, const char *sql)
 	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 }
 
+/* Lookups share one read transaction: each statement would otherwise take and drop the
+ * file's locks, several system calls per blob. In WAL mode it keeps no writer waiting; it
+ * ends before this process writes. */
+static void read_begin(struct blobidx *x)
+{
+	if (!x->reading && exec(x->db, "BEGIN") == 0)
+		x->reading = 1;
+}
+
+static void read_end(struct blobidx *x)
+{
+	if (x->reading)
+		exec(x->db, "COMMIT");
+	x->reading = 0;
+}
+
 static int cache_insert_packs(struct blobidx *x, const struct blob_pack *p, size_t n)
 {
 	sqlite3_stmt *ip = NULL, *ib = NULL;
 	int rc = -1;
 	if (sqlite3_prepare_v2(x->db, "INSERT OR IGNORE INTO packs(id) VALUES(?)", -1, &ip, NULL) ||
 	    sqlite3_prepare_v2(x->db,
-		    "INSERT OR REPLACE INTO blobs(id,pack,type,flags,off,stored,raw) "
-		    "VALUES(?,(SELECT n FROM packs WHERE id=?),?,?,?,?,?)", -1, &ib, NULL))
+		    "INSERT OR REPLACE INTO blobs(id,pack,type,flags,off,stored,pos,raw) "
+		    "VALUES(?,(SELECT n FROM packs WHERE id=?),?,?,?,?,?,?)", -1, &ib, NULL))
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		sqlite3_bind_blob(ip, 1, p[i].id, 32, SQLITE_STATIC);
@@ -171,7 +173,8 @@ static int cache_insert_packs(struct blobidx *x, const struct blob_pack *p, size
 			sqlite3_bind_int(ib, 4, e->flags);
 			sqlite3_bind_int64(ib, 5, e->offset);
 			sqlite3_bind_int64(ib, 6, e->stored);
-			sqlite3_bind_int64(ib, 7, e->raw);
+			sqlite3_bind_int64(ib, 7, e->pos);
+			sqlite3_bind_int64(ib, 8, e->raw);
 			if (sqlite3_step(ib) != SQLITE_DONE)
 				goto out;
 			sqlite3_reset(ib);
@@ -195,7 +198,8 @@ static int cache_open(struct blobidx *x, const char *path)
 			"CREATE TABLE IF NOT EXISTS seen(id BLOB PRIMARY KEY) WITHOUT ROWID;"
 			"CREATE TABLE IF NOT EXISTS packs(n INTEGER PRIMARY KEY, id BLOB UNIQUE);"
 			"CREATE TABLE IF NOT EXISTS blobs(id BLOB PRIMARY KEY, pack INTEGER,"
-			" type INTEGER, flags INTEGER, off INTEGER, stored INTEGER, raw INTEGER)"
+			" type INTEGER, flags INTEGER, off INTEGER, stored INTEGER, pos INTEGER,"
+			" raw INTEGER)"
 			" WITHOUT ROWID;"))
 		return -1;
 	sqlite3_stmt *st = NULL;
@@ -205,12 +209,16 @@ static int cache_open(struct blobidx *x, const char *path)
 	if (sqlite3_step(st) == SQLITE_ROW)
 		ver = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
+	/* Another schema: start over (the blobs table may lack columns). */
 	if (ver != CACHE_SCHEMA &&
-	    exec(x->db, "DELETE FROM seen; DELETE FROM blobs; DELETE FROM packs;"
-			"INSERT OR REPLACE INTO meta VALUES('schema', 1);"))
+	    (exec(x->db, "DROP TABLE blobs; CREATE TABLE blobs(id BLOB PRIMARY KEY, pack INTEGER,"
+			 " type INTEGER, flags INTEGER, off INTEGER, stored INTEGER, pos INTEGER,"
+			 " raw INTEGER) WITHOUT ROWID;") ||
+		    exec(x->db, "DELETE FROM seen; DELETE FROM packs;"
+				"INSERT OR REPLACE INTO meta VALUES('schema', 2);")))
 		return -1;
 	return sqlite3_prepare_v2(x->db,
-		"SELECT p.id, b.type, b.flags, b.off, b.stored, b.raw FROM blobs b "
+		"SELECT p.id, b.type, b.flags, b.off, b.stored, b.pos, b.raw FROM blobs b "
 		"JOIN packs p ON p.n = b.pack WHERE b.id = ?", -1, &x->get, NULL) ? -1 : 0;
 }
 
@@ -327,35 +335,37 @@ int blobidx_open(struct repo *r, struct blobidx **ret, struct cf_error *err)
 		blobidx_free(x);
 		return rc;
 	}
+	/* A first backup looks up every chunk: with nothing to find, it need not ask. */
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(x->db, "SELECT 1 FROM blobs LIMIT 1", -1, &st, NULL) == SQLITE_OK)
+		x->empty = sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
 	*ret = x;
 	return 0;
 }
 
 int blobidx_read_begin(struct blobidx *x)
 {
-	if (x->reading)
-		return 0;
 	/* Lookups of a restore go all over the index: a larger page cache (bounded) saves a
 	 * read of the file for most of them. */
-	if (exec(x->db, "PRAGMA cache_size=-8192; BEGIN") != 0)
+	if (!x->reading && exec(x->db, "PRAGMA cache_size=-8192") != 0)
 		return -1;
-	x->reading = 1;
-	return 0;
+	read_begin(x);
+	return x->reading ? 0 : -1;
 }
 
 void blobidx_read_end(struct blobidx *x)
 {
-	if (x && x->reading) {
-		exec(x->db, "COMMIT");
-		x->reading = 0;
-	}
+	if (x)
+		read_end(x);
 }
 
 void blobidx_free(struct blobidx *x)
 {
 	if (!x)
 		return;
-	blobidx_read_end(x);
+	if (x->db)
+		read_end(x);
 	sqlite3_finalize(x->get);
 	sqlite3_close(x->db);
 	idset_free(&x->run);
@@ -370,6 +380,9 @@ size_t blobidx_bad_indexes(const struct blobidx *x)
 
 int blobidx_get(struct blobidx *x, const uint8_t id[32], struct blob_loc *ret)
 {
+	if (x->empty)
+		return CF_ENOENT;
+	read_begin(x);
 	sqlite3_bind_blob(x->get, 1, id, ID_LEN, SQLITE_STATIC);
 	int rc = CF_ENOENT;
 	if (sqlite3_step(x->get) == SQLITE_ROW && sqlite3_column_bytes(x->get, 0) == ID_LEN) {
@@ -379,7 +392,8 @@ int blobidx_get(struct blobidx *x, const uint8_t id[32], struct blob_loc *ret)
 		ret->e.flags = (uint8_t)sqlite3_column_int(x->get, 2);
 		ret->e.offset = (uint32_t)sqlite3_column_int64(x->get, 3);
 		ret->e.stored = (uint32_t)sqlite3_column_int64(x->get, 4);
-		ret->e.raw = (uint32_t)sqlite3_column_int64(x->get, 5);
+		ret->e.pos = (uint32_t)sqlite3_column_int64(x->get, 5);
+		ret->e.raw = (uint32_t)sqlite3_column_int64(x->get, 6);
 		rc = 0;
 	}
 	sqlite3_reset(x->get);
@@ -419,6 +433,11 @@ int blobidx_add_pack(struct blobidx *x, const uint8_t id[32], struct pack_entry 
 	return 0;
 }
 
+size_t blobidx_pending_packs(const struct blobidx *x)
+{
+	return x->npacks;
+}
+
 int blobidx_commit(struct blobidx *x, struct cf_error *err)
 {
 	if (x->npacks == 0)
@@ -427,6 +446,8 @@ int blobidx_commit(struct blobidx *x, struct cf_error *err)
 	int rc = blob_index_write(x->r, x->packs, x->npacks, iid, err);
 	if (rc)
 		return rc;
+	read_end(x);
+	x->empty = 0;
 	if (exec(x->db, "BEGIN IMMEDIATE") == 0) {
 		sqlite3_stmt *ins = NULL;
 		int ok = cache_insert_packs(x, x->packs, x->npacks) == 0 &&
@@ -437,7 +458,12 @@ int blobidx_commit(struct blobidx *x, struct cf_error *err)
 			ok = sqlite3_step(ins) == SQLITE_DONE;
 		}
 		sqlite3_finalize(ins);
-		exec(x->db, ok ? "COMMIT" : "ROLLBACK");
+		ok = exec(x->db, ok ? "COMMIT" : "ROLLBACK") == 0 && ok;
+		/* The cache answers for these blobs now: the run's set keeps only those still on
+		 * their way, so that it stays small however large the backup. */
+		for (size_t i = 0; ok && i < x->npacks; i++)
+			for (size_t j = 0; j < x->packs[i].n; j++)
+				idset_del(&x->run, x->packs[i].e[j].id);
 	}
 	blob_packs_free(x->packs, x->npacks);
 	x->packs = NULL;

@@ -125,8 +125,9 @@ static int read_pack(struct ck *c, const uint8_t id[32], const char *name)
 		bad = 1;
 	}
 	struct buf out = { 0 };
+	struct pack_frame fc = { 0 };
 	for (size_t i = 0; i < n; i++) {
-		if (pack_read_blob_src(c->r, &src, &e[i], &out, &e2) != 0) {
+		if (pack_read_blob_cached(c->r, &src, id, &e[i], &fc, &out, &e2) != 0) {
 			char hex[65];
 			util_hex(hex, e[i].id, 32);
 			report(c, "damaged pack data/%s: blob %.16s: %s", name, hex, e2.msg);
@@ -134,8 +135,10 @@ static int read_pack(struct ck *c, const uint8_t id[32], const char *name)
 			c->res.damaged_blobs++;
 			bad = 1;
 		}
-		c->res.bytes_read += e[i].stored;
+		if (i == 0 || e[i].offset != e[i - 1].offset)
+			c->res.bytes_read += e[i].stored;
 	}
+	pack_frame_release(&fc);
 	buf_free(&out);
 	/* Whole-file hash: catches damage the frames do not cover (header, trailer). */
 	uint8_t sum[32];

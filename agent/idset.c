@@ -65,6 +65,37 @@ int idset_add(struct idset *s, const uint8_t *id)
 	return 0;
 }
 
+int idset_del(struct idset *s, const uint8_t *id)
+{
+	if (!s->cap)
+		return 0;
+	size_t m = s->cap - 1, i = idhash(id) & m;
+	while (s->used[i] && memcmp(s->k[i], id, 32) != 0)
+		i = (i + 1) & m;
+	if (!s->used[i])
+		return 0;
+	/* Backward shift: move up every later entry of the run that may sit at the hole, so
+	 * that no lookup stops early at it. */
+	for (;;) {
+		s->used[i] = 0;
+		size_t k = i;
+		for (;;) {
+			k = (k + 1) & m;
+			if (!s->used[k]) {
+				s->n--;
+				return 1;
+			}
+			size_t h = idhash(s->k[k]) & m;
+			int stays = i <= k ? (i < h && h <= k) : (i < h || h <= k);
+			if (!stays)
+				break;
+		}
+		memcpy(s->k[i], s->k[k], 32);
+		s->used[i] = 1;
+		i = k;
+	}
+}
+
 void idset_free(struct idset *s)
 {
 	free(s->k);

@@ -14,6 +14,8 @@ struct idset {
 /* idset_add(s, id): 0, or -1 when out of memory. */
 int idset_add(struct idset *s, const uint8_t *id);
 int idset_has(const struct idset *s, const uint8_t *id);
+/* idset_del(s, id): 1 if ${id} was there and is removed, 0 otherwise. */
+int idset_del(struct idset *s, const uint8_t *id);
 void idset_free(struct idset *s);
 
 #endif

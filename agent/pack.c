@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,13 +16,18 @@
 #include "pack_internal.h"
 #include "repo_internal.h"
 
-#define FRAME_MAGIC "CFB1"
+#define FRAME_MAGIC "CFB2"
+#define FRAME_MAGIC_V1 "CFB1"
 #define HEADER_MAGIC "CFH1"
 #define TRAILER_MAGIC "CFP1"
-#define HEADER_VERSION 1
-#define ENTRY_BYTES (1 + 1 + 32 + 4 + 4 + 4)
+#define HEADER_VERSION 2
+#define HEADER_VERSION_V1 1
+#define ENTRY_BYTES_V1 (1 + 1 + 32 + 4 + 4 + 4)
+/* The smallest a blob can take in a frame list: its id and a one-byte length. */
+#define ENTRY_BYTES_MIN 33
 #define MAX_PACK_BLOBS (1u << 22)
-#define WBUF (1u << 20)
+/* Frames are written (and their writeback started) in batches of this many bytes. */
+#define WBUF (512u << 10)
 
 struct pack_writer {
 	struct repo *r;
@@ -39,11 +43,17 @@ struct pack_writer {
 	size_t n, cap;
 };
 
-static void frame_ad(uint8_t ad[4 + 1 + 32], int type, const uint8_t id[32])
+/* The frame's associated data: "CFB2" || type. A format-1 frame also carried its one blob's
+ * id; a format-2 frame holds several blobs, each checked against its keyed id on reading.
+ * Returns the ad's length. */
+static size_t frame_ad(uint8_t ad[4 + 1 + 32], int type, uint8_t flags, const uint8_t id[32])
 {
-	memcpy(ad, FRAME_MAGIC, 4);
+	memcpy(ad, (flags & PACK_FLAG_V1) ? FRAME_MAGIC_V1 : FRAME_MAGIC, 4);
 	ad[4] = (uint8_t)type;
+	if (!(flags & PACK_FLAG_V1))
+		return 5;
 	memcpy(ad + 5, id, 32);
+	return 37;
 }
 
 void pack_name(char out[80], const uint8_t id[32])
@@ -96,6 +106,7 @@ int pack_writer_new(struct repo *r, struct pack_writer **ret, struct cf_error *e
 
 static int flush_wbuf(struct pack_writer *w, struct cf_error *err)
 {
+	uint64_t start = w->size - w->wbuf.len;
 	size_t off = 0;
 	while (off < w->wbuf.len) {
 		ssize_t n = write(w->fd, w->wbuf.p + off, w->wbuf.len - off);
@@ -106,6 +117,10 @@ static int flush_wbuf(struct pack_writer *w, struct cf_error *err)
 		}
 		off += (size_t)n;
 	}
+	/* Start writing back now: the fsync that closes the pack then waits only for the
+	 * tail, not for 16 MiB at once. A hint; failures show up at the fsync. */
+	if (w->wbuf.len)
+		sync_file_range(w->fd, (off_t)start, (off_t)w->wbuf.len, SYNC_FILE_RANGE_WRITE);
 	w->wbuf.len = 0;
 	return 0;
 }
@@ -119,15 +134,15 @@ static int emit(struct pack_writer *w, const void *p, size_t n, struct cf_error 
 	return w->wbuf.len >= WBUF ? flush_wbuf(w, err) : 0;
 }
 
-int pack_seal_blob(const struct repo *r, void *zctx, int type, const uint8_t id[32],
-	const void *data, size_t n, struct buf *z, struct buf *frame, uint8_t *ret_flags)
+int pack_seal_frame(const struct repo *r, void *zctx, int type, const void *data, size_t n,
+	struct buf *z, struct buf *frame, uint8_t *ret_flags)
 {
-	if (n > MAX_BLOB_BYTES)
+	if (n > PACK_FRAME_MAX)
 		return CF_EUSAGE;
 	const void *payload = data;
 	size_t plen = n;
 	uint8_t flags = 0;
-	/* Keep the compressed form only when it saves at least 1/32: incompressible chunks
+	/* Keep the compressed form only when it saves at least 1/32: incompressible frames
 	 * (scans, photos) are stored as they are and cost no decompression on restore. */
 	if (n >= 64) {
 		size_t bound = ZSTD_compressBound(n);
@@ -142,9 +157,9 @@ int pack_seal_blob(const struct repo *r, void *zctx, int type, const uint8_t id[
 		}
 	}
 	uint8_t ad[37];
-	frame_ad(ad, type, id);
+	size_t adlen = frame_ad(ad, type, 0, NULL);
 	frame->len = 0;
-	if (repo_seal(r, ad, sizeof ad, payload, plen, frame))
+	if (repo_seal(r, ad, adlen, payload, plen, frame))
 		return CF_ENOMEM;
 	*ret_flags = flags;
 	return 0;
@@ -163,29 +178,37 @@ void pack_zctx_free(void *zctx)
 	ZSTD_freeCCtx(zctx);
 }
 
-int pack_writer_add_frame(struct pack_writer *w, int type, const uint8_t id[32], uint8_t flags,
-	uint32_t raw, const uint8_t *frame, size_t flen, struct cf_error *err)
+int pack_writer_add_frame(struct pack_writer *w, int type, uint8_t flags,
+	const struct pack_blobref *blobs, size_t k, const uint8_t *frame, size_t flen,
+	struct cf_error *err)
 {
-	if (w->n >= MAX_PACK_BLOBS || flen > MAX_BLOB_BYTES + 65536)
+	if (k == 0 || k > MAX_PACK_BLOBS - w->n || flen > PACK_FRAME_MAX + 65536)
 		return cf_error_set(err, CF_EUSAGE, "blob too large for a pack");
-	if (w->n == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 1024;
+	if (w->n + k > w->cap) {
+		size_t cap = w->cap ? w->cap : 1024;
+		while (cap < w->n + k)
+			cap *= 2;
 		void *p = realloc(w->e, cap * sizeof *w->e);
 		if (!p)
 			return cf_error_set(err, CF_ENOMEM, "out of memory");
 		w->e = p;
 		w->cap = cap;
 	}
-	struct pack_entry *e = &w->e[w->n];
-	memcpy(e->id, id, 32);
-	e->type = (uint8_t)type;
-	e->flags = flags;
-	e->offset = (uint32_t)w->size;
-	e->stored = (uint32_t)flen;
-	e->raw = raw;
+	uint32_t pos = 0;
+	for (size_t i = 0; i < k; i++) {
+		struct pack_entry *e = &w->e[w->n + i];
+		memcpy(e->id, blobs[i].id, 32);
+		e->type = (uint8_t)type;
+		e->flags = flags;
+		e->offset = (uint32_t)w->size;
+		e->stored = (uint32_t)flen;
+		e->pos = pos;
+		e->raw = blobs[i].raw;
+		pos += blobs[i].raw;
+	}
 	int rc = emit(w, frame, flen, err);
 	if (rc == 0)
-		w->n++;
+		w->n += k;
 	return rc;
 }
 
@@ -193,13 +216,16 @@ int pack_writer_add(struct pack_writer *w, int type, const uint8_t id[32], const
 	size_t n, struct cf_error *err)
 {
 	uint8_t flags = 0;
+	if (n > MAX_BLOB_BYTES)
+		return cf_error_set(err, CF_EUSAGE, "blob too large");
 	if (!w->cctx && !(w->cctx = pack_zctx_new()))
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	int rc = pack_seal_blob(w->r, w->cctx, type, id, data, n, &w->zbuf, &w->frame, &flags);
+	int rc = pack_seal_frame(w->r, w->cctx, type, data, n, &w->zbuf, &w->frame, &flags);
 	if (rc)
 		return cf_error_set(err, rc, rc == CF_ENOMEM ? "out of memory" : "blob too large");
-	return pack_writer_add_frame(w, type, id, flags, (uint32_t)n, w->frame.p, w->frame.len,
-		err);
+	struct pack_blobref b = { .raw = (uint32_t)n };
+	memcpy(b.id, id, 32);
+	return pack_writer_add_frame(w, type, flags, &b, 1, w->frame.p, w->frame.len, err);
 }
 
 uint64_t pack_writer_size(const struct pack_writer *w)
@@ -217,15 +243,8 @@ int pack_writer_finish(struct pack_writer *w, uint8_t ret_id[32], struct pack_en
 {
 	struct buf h = { 0 }, sealed = { 0 };
 	int rc = CF_ENOMEM;
-	if (buf_put_u8(&h, HEADER_VERSION) || buf_put_u32(&h, (uint32_t)w->n))
+	if (buf_put_u8(&h, HEADER_VERSION) || pack_entries_encode(&h, w->e, w->n))
 		goto out;
-	for (size_t i = 0; i < w->n; i++) {
-		const struct pack_entry *e = &w->e[i];
-		if (buf_put_u8(&h, e->type) || buf_put_u8(&h, e->flags) ||
-		    buf_append(&h, e->id, 32) || buf_put_u32(&h, e->offset) ||
-		    buf_put_u32(&h, e->stored) || buf_put_u32(&h, e->raw))
-			goto out;
-	}
 	if (repo_seal(w->r, HEADER_MAGIC, 4, h.p, h.len, &sealed))
 		goto out;
 	uint8_t trailer[8];
@@ -353,6 +372,122 @@ static int src_read(const struct pack_src *s, void *p, size_t n, uint64_t off,
 	return rc ? -1 : 0;
 }
 
+int pack_entries_encode(struct buf *b, const struct pack_entry *e, size_t n)
+{
+	size_t nframes = 0;
+	for (size_t i = 0; i < n; i++)
+		nframes += i == 0 || e[i].offset != e[i - 1].offset;
+	if (buf_put_u32(b, (uint32_t)nframes))
+		return -1;
+	uint64_t end = 0;
+	for (size_t i = 0; i < n;) {
+		size_t k = 1;
+		while (i + k < n && e[i + k].offset == e[i].offset)
+			k++;
+		if (e[i].offset < end)	/* frames overlap: not a pack's list */
+			return -1;
+		if (buf_put_u8(b, e[i].type) || buf_put_u8(b, e[i].flags) ||
+		    buf_put_varint(b, (uint32_t)(e[i].offset - end)) ||
+		    buf_put_varint(b, e[i].stored) || buf_put_varint(b, (uint32_t)k))
+			return -1;
+		for (size_t j = i; j < i + k; j++)
+			if (buf_append(b, e[j].id, 32) || buf_put_varint(b, e[j].raw))
+				return -1;
+		end = (uint64_t)e[i].offset + e[i].stored;
+		i += k;
+	}
+	return 0;
+}
+
+int pack_entries_decode(struct rd *rd, uint64_t end, struct pack_entry **ret, size_t *ret_n)
+{
+	uint32_t nframes = rd_u32(rd);
+	if (rd->bad || nframes > rd_left(rd) / (4 + ENTRY_BYTES_MIN))
+		return CF_ECORRUPT;
+	struct pack_entry *e = NULL;
+	size_t n = 0, cap = 0;
+	uint64_t off = 0;
+	for (uint32_t f = 0; f < nframes; f++) {
+		uint8_t type = rd_u8(rd), flags = rd_u8(rd);
+		uint64_t start = off + rd_varint(rd);
+		uint32_t stored = rd_varint(rd), k = rd_varint(rd);
+		if (rd->bad || type >= _BLOB_TYPE_MAX || flags > (PACK_FLAG_ZSTD | PACK_FLAG_V1) ||
+		    stored < SEAL_OVERHEAD || stored > PACK_FRAME_MAX + 65536 ||
+		    start + stored > end || k == 0 || k > rd_left(rd) / ENTRY_BYTES_MIN ||
+		    ((flags & PACK_FLAG_V1) && k != 1) || n + k > MAX_PACK_BLOBS)
+			goto corrupt;
+		if (n + k > cap) {
+			size_t nc = cap ? cap : 64;
+			while (nc < n + k)
+				nc *= 2;
+			void *p = realloc(e, nc * sizeof *e);
+			if (!p) {
+				free(e);
+				return CF_ENOMEM;
+			}
+			e = p;
+			cap = nc;
+		}
+		uint64_t pos = 0;
+		for (uint32_t j = 0; j < k; j++) {
+			struct pack_entry *x = &e[n + j];
+			const uint8_t *id = rd_bytes(rd, 32);
+			uint32_t raw = rd_varint(rd);
+			if (rd->bad || raw > MAX_BLOB_BYTES || pos + raw > PACK_FRAME_MAX)
+				goto corrupt;
+			memcpy(x->id, id, 32);
+			x->type = type;
+			x->flags = flags;
+			x->offset = (uint32_t)start;
+			x->stored = stored;
+			x->pos = (uint32_t)pos;
+			x->raw = raw;
+			pos += raw;
+		}
+		/* Stored as it is: the plaintext is exactly the blobs. */
+		if (!(flags & PACK_FLAG_ZSTD) && pos != stored - SEAL_OVERHEAD)
+			goto corrupt;
+		n += k;
+		off = start + stored;
+	}
+	if (!e && !(e = calloc(1, sizeof *e)))
+		return CF_ENOMEM;
+	*ret = e;
+	*ret_n = n;
+	return 0;
+corrupt:
+	free(e);
+	return CF_ECORRUPT;
+}
+
+int pack_entries_decode_v1(struct rd *rd, uint64_t end, struct pack_entry **ret, size_t *ret_n)
+{
+	uint32_t n = rd_u32(rd);
+	if (rd->bad || n > rd_left(rd) / ENTRY_BYTES_V1 || n > MAX_PACK_BLOBS)
+		return CF_ECORRUPT;
+	struct pack_entry *e = calloc(n ? n : 1, sizeof *e);
+	if (!e)
+		return CF_ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		e[i].type = rd_u8(rd);
+		e[i].flags = rd_u8(rd);
+		memcpy(e[i].id, rd_bytes(rd, 32), 32);
+		e[i].offset = rd_u32(rd);
+		e[i].stored = rd_u32(rd);
+		e[i].raw = rd_u32(rd);
+		if (e[i].type >= _BLOB_TYPE_MAX || e[i].flags > PACK_FLAG_ZSTD ||
+		    e[i].stored < SEAL_OVERHEAD || e[i].raw > MAX_BLOB_BYTES ||
+		    (uint64_t)e[i].offset + e[i].stored > end) {
+			free(e);
+			return CF_ECORRUPT;
+		}
+		e[i].flags |= PACK_FLAG_V1;
+	}
+	*ret = e;
+	*ret_n = n;
+	return 0;
+}
+
 int pack_read_header(const struct repo *r, int fd, struct pack_entry **ret_entries, size_t *ret_n,
 	uint64_t *ret_hdr_off, struct cf_error *err)
 {
@@ -378,7 +513,7 @@ int pack_read_header_src(const struct repo *r, const struct pack_src *src,
 		return cf_error_set(err, CF_ECORRUPT, "pack has no valid trailer");
 	uint32_t hlen = le32_get(trailer);
 	if (hlen < SEAL_OVERHEAD + 5 || hlen > size - 8 ||
-	    hlen > SEAL_OVERHEAD + 5 + (uint64_t)MAX_PACK_BLOBS * ENTRY_BYTES)
+	    hlen > SEAL_OVERHEAD + 5 + (uint64_t)MAX_PACK_BLOBS * ENTRY_BYTES_V1)
 		return cf_error_set(err, CF_ECORRUPT, "pack header length is invalid");
 	uint64_t hoff = size - 8 - hlen;
 	uint8_t *sealed = malloc(hlen);
@@ -402,29 +537,16 @@ int pack_read_header_src(const struct repo *r, const struct pack_src *src,
 	struct rd rd;
 	rd_init(&rd, plain, hlen - SEAL_OVERHEAD);
 	uint8_t ver = rd_u8(&rd);
-	uint32_t n = rd_u32(&rd);
-	if (ver != HEADER_VERSION || rd.bad || (uint64_t)n * ENTRY_BYTES != rd_left(&rd)) {
-		rc = cf_error_set(err, CF_ECORRUPT, "pack header is malformed");
+	size_t n = 0;
+	rc = ver == HEADER_VERSION	  ? pack_entries_decode(&rd, hoff, &e, &n)
+	     : ver == HEADER_VERSION_V1 ? pack_entries_decode_v1(&rd, hoff, &e, &n)
+					: CF_ECORRUPT;
+	if (rc == 0 && rd_left(&rd) != 0)
+		rc = CF_ECORRUPT;
+	if (rc) {
+		rc = rc == CF_ENOMEM ? cf_error_set(err, CF_ENOMEM, "out of memory")
+				     : cf_error_set(err, CF_ECORRUPT, "pack header is malformed");
 		goto out;
-	}
-	e = calloc(n ? n : 1, sizeof *e);
-	if (!e) {
-		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
-		goto out;
-	}
-	for (uint32_t i = 0; i < n; i++) {
-		e[i].type = rd_u8(&rd);
-		e[i].flags = rd_u8(&rd);
-		memcpy(e[i].id, rd_bytes(&rd, 32), 32);
-		e[i].offset = rd_u32(&rd);
-		e[i].stored = rd_u32(&rd);
-		e[i].raw = rd_u32(&rd);
-		if (e[i].type >= _BLOB_TYPE_MAX || e[i].flags > PACK_FLAG_ZSTD ||
-		    e[i].stored < SEAL_OVERHEAD || e[i].raw > MAX_BLOB_BYTES ||
-		    (uint64_t)e[i].offset + e[i].stored > hoff) {
-			rc = cf_error_set(err, CF_ECORRUPT, "pack header entry %u is invalid", i);
-			goto out;
-		}
 	}
 	*ret_entries = e;
 	*ret_n = n;
@@ -438,77 +560,61 @@ out:
 	return rc;
 }
 
-/* Per-thread state for opening frames: a zstd context (creating one per blob costs more
- * than decompressing a small chunk: it probes the CPU, which traps under a hypervisor) and a
- * scratch buffer for the sealed frame. Freed when the thread ends. */
-struct frame_tls {
-	ZSTD_DCtx *dctx;
-	struct buf scratch;
-};
-static pthread_key_t frame_key;
-static pthread_once_t frame_once = PTHREAD_ONCE_INIT;
-
-static void frame_tls_free(void *p)
-{
-	struct frame_tls *t = p;
-	ZSTD_freeDCtx(t->dctx);
-	buf_free(&t->scratch);
-	free(t);
-}
-
-static void frame_key_make(void)
-{
-	if (pthread_key_create(&frame_key, frame_tls_free) != 0)
-		abort();
-}
-
-static struct frame_tls *frame_tls(void)
-{
-	pthread_once(&frame_once, frame_key_make);
-	struct frame_tls *t = pthread_getspecific(frame_key);
-	if (t)
-		return t;
-	t = calloc(1, sizeof *t);
-	if (!t)
-		return NULL;
-	if (!(t->dctx = ZSTD_createDCtx()) || pthread_setspecific(frame_key, t) != 0) {
-		ZSTD_freeDCtx(t->dctx);
-		free(t);
-		return NULL;
-	}
-	return t;
-}
-
-/* A large scratch is not kept past the blob that needed it. */
-static void frame_tls_trim(struct frame_tls *t)
-{
-	if (t->scratch.cap > (1u << 20))
-		buf_free(&t->scratch);
-	t->scratch.len = 0;
-}
-
-/* Opens ${frame} (e->stored bytes, overwritten: decrypted in place) into ${ret}. */
-static int open_frame_inplace(const struct repo *r, struct frame_tls *t,
-	const struct pack_entry *e, uint8_t *frame, struct buf *ret, struct cf_error *err)
+/* Opens the frame ${e} names: its whole plaintext, decompressed, into ${plain}. */
+static int open_frame(const struct repo *r, const struct pack_entry *e, const uint8_t *frame,
+	struct buf *plain, struct cf_error *err)
 {
 	uint8_t ad[37];
-	frame_ad(ad, e->type, e->id);
+	size_t adlen = frame_ad(ad, e->type, e->flags, e->id);
 	size_t plen = e->stored - SEAL_OVERHEAD;
-	uint8_t *plain = frame + 24;
-	if (repo_unseal(r, ad, sizeof ad, frame, e->stored, plain) != 0)
-		return cf_error_set(err, CF_ECORRUPT, "blob does not authenticate");
+	uint8_t *dec = malloc(plen ? plen : 1);
+	if (!dec)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	int rc = 0;
+	plain->len = 0;
+	if (repo_unseal(r, ad, adlen, frame, e->stored, dec) != 0) {
+		rc = cf_error_set(err, CF_ECORRUPT, "blob does not authenticate");
+		goto out;
+	}
+	if (!(e->flags & PACK_FLAG_ZSTD)) {
+		if (buf_append(plain, dec, plen))
+			rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+		goto out;
+	}
+	unsigned long long want = ZSTD_getFrameContentSize(dec, plen);
+	if (want == ZSTD_CONTENTSIZE_ERROR || want == ZSTD_CONTENTSIZE_UNKNOWN ||
+	    want > PACK_FRAME_MAX) {
+		rc = cf_error_set(err, CF_ECORRUPT, "blob does not decompress");
+		goto out;
+	}
+	if (buf_reserve(plain, want ? (size_t)want : 1)) {
+		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+		goto out;
+	}
+	size_t got = ZSTD_decompress(plain->p, (size_t)want, dec, plen);
+	if (ZSTD_isError(got) || got != want) {
+		rc = cf_error_set(err, CF_ECORRUPT, "blob does not decompress");
+		goto out;
+	}
+	plain->len = got;
+out:
+	free(dec);
+	return rc;
+}
+
+/* Takes ${e}'s blob out of its frame's plaintext and checks it against its id. */
+static int blob_from_frame(const struct repo *r, const struct pack_entry *e,
+	const struct buf *plain, struct buf *ret, struct cf_error *err)
+{
+	/* A format-1 frame is exactly its blob. */
+	if ((uint64_t)e->pos + e->raw > plain->len ||
+	    ((e->flags & PACK_FLAG_V1) && plain->len != e->raw))
+		return cf_error_set(err, CF_ECORRUPT, "blob has the wrong length");
 	ret->len = 0;
 	if (buf_reserve(ret, e->raw ? e->raw : 1))
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	if (e->flags & PACK_FLAG_ZSTD) {
-		size_t got = ZSTD_decompressDCtx(t->dctx, ret->p, e->raw, plain, plen);
-		if (ZSTD_isError(got) || got != e->raw)
-			return cf_error_set(err, CF_ECORRUPT, "blob does not decompress");
-	} else if (plen != e->raw) {
-		return cf_error_set(err, CF_ECORRUPT, "blob has the wrong length");
-	} else {
-		memcpy(ret->p, plain, plen);
-	}
+	if (e->raw)
+		memcpy(ret->p, plain->p + e->pos, e->raw);
 	ret->len = e->raw;
 	uint8_t id[ID_LEN];
 	repo_blob_id(r, ret->p, ret->len, id);
@@ -520,15 +626,54 @@ static int open_frame_inplace(const struct repo *r, struct frame_tls *t,
 int pack_open_frame(const struct repo *r, const struct pack_entry *e, const uint8_t *frame,
 	struct buf *ret, struct cf_error *err)
 {
-	struct frame_tls *t = frame_tls();
-	if (!t)
-		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	t->scratch.len = 0;
-	if (buf_append(&t->scratch, frame, e->stored))
-		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	int rc = open_frame_inplace(r, t, e, t->scratch.p, ret, err);
-	frame_tls_trim(t);
+	struct buf plain = { 0 };
+	int rc = open_frame(r, e, frame, &plain, err);
+	if (rc == 0)
+		rc = blob_from_frame(r, e, &plain, ret, err);
+	buf_free(&plain);
 	return rc;
+}
+
+int pack_read_blob_cached(const struct repo *r, const struct pack_src *src, const uint8_t pack[32],
+	const struct pack_entry *e, struct pack_frame *fc, struct buf *ret, struct cf_error *err)
+{
+	if (fc->ok && fc->offset == e->offset && fc->stored == e->stored &&
+	    memcmp(fc->pack, pack, 32) == 0)
+		return blob_from_frame(r, e, fc->plain, ret, err);
+	fc->ok = 0;
+	if (!fc->plain && !(fc->plain = calloc(1, sizeof *fc->plain)))
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	if (e->stored < SEAL_OVERHEAD || e->stored > PACK_FRAME_MAX + SEAL_OVERHEAD + 65536 ||
+	    e->raw > MAX_BLOB_BYTES)
+		return cf_error_set(err, CF_ECORRUPT, "blob entry is invalid");
+	uint8_t *frame = malloc(e->stored);
+	if (!frame)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	int pr = src_read(src, frame, e->stored, e->offset, err);
+	int rc;
+	if (pr < 0)
+		rc = err ? err->code : CF_EIO;
+	else if (pr > 0)
+		rc = cf_error_set(err, CF_ECORRUPT, "pack is truncated");
+	else
+		rc = open_frame(r, e, frame, fc->plain, err);
+	free(frame);
+	if (rc)
+		return rc;
+	memcpy(fc->pack, pack, 32);
+	fc->offset = e->offset;
+	fc->stored = e->stored;
+	fc->ok = 1;
+	return blob_from_frame(r, e, fc->plain, ret, err);
+}
+
+void pack_frame_release(struct pack_frame *fc)
+{
+	if (fc->plain)
+		buf_free(fc->plain);
+	free(fc->plain);
+	fc->plain = NULL;
+	fc->ok = 0;
 }
 
 int pack_read_blob(const struct repo *r, int fd, const struct pack_entry *e, struct buf *ret,
@@ -541,23 +686,9 @@ int pack_read_blob(const struct repo *r, int fd, const struct pack_entry *e, str
 int pack_read_blob_src(const struct repo *r, const struct pack_src *src,
 	const struct pack_entry *e, struct buf *ret, struct cf_error *err)
 {
-	if (e->stored < SEAL_OVERHEAD || e->stored > MAX_BLOB_BYTES + SEAL_OVERHEAD + 65536 ||
-	    e->raw > MAX_BLOB_BYTES)
-		return cf_error_set(err, CF_ECORRUPT, "blob entry is invalid");
-	struct frame_tls *t = frame_tls();
-	if (!t)
-		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	t->scratch.len = 0;
-	if (buf_reserve(&t->scratch, e->stored))
-		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	int pr = src_read(src, t->scratch.p, e->stored, e->offset, err);
-	int rc;
-	if (pr < 0)
-		rc = err ? err->code : CF_EIO;
-	else if (pr > 0)
-		rc = cf_error_set(err, CF_ECORRUPT, "pack is truncated");
-	else
-		rc = open_frame_inplace(r, t, e, t->scratch.p, ret, err);
-	frame_tls_trim(t);
+	static const uint8_t none[32];
+	struct pack_frame fc = { 0 };
+	int rc = pack_read_blob_cached(r, src, none, e, &fc, ret, err);
+	pack_frame_release(&fc);
 	return rc;
 }

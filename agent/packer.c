@@ -1,4 +1,6 @@
-/* packer.c: a small pool of workers that compress and seal blobs into packs. */
+/* packer.c: a small pool of workers that compress and seal frames of blobs into packs. The
+ * caller's thread gathers consecutive blobs of one type into a frame (PACK_FRAME_TARGET
+ * bytes); the workers compress, seal and append whole frames. */
 #include "coffre/packer.h"
 
 #include <pthread.h>
@@ -11,28 +13,30 @@
 #include "pack_internal.h"
 #include "repo_internal.h"
 
-/* Bounds on what waits in the queue: memory stays flat whatever the data. */
-#define QUEUE_BYTES (8u << 20)
-#define QUEUE_JOBS 1024
+/* Bounds on what waits in the queue: memory stays flat whatever the data. A few frames per
+ * worker keep them busy; more would only hold memory. */
+#define QUEUE_BYTES (1u << 20)
+#define QUEUE_JOBS 64
 #define MAX_WORKERS 8
-/* Idle workers are woken for a batch, not for every small blob: a tree of tiny files would
- * otherwise cost a context switch per file. */
-#define BATCH_JOBS 64
-#define BATCH_BYTES (512u << 10)
 
+/* A frame: its blobs' ids and lengths, and their bytes one after the other. */
 struct job {
-	uint8_t id[32];
 	uint8_t type;
-	size_t n;
-	uint8_t *data;
+	size_t k;
+	struct pack_blobref *refs;
+	struct buf data;
 };
 
 struct packer {
 	struct repo *r;
-	pthread_mutex_t mu;
+	pthread_mutex_t mu;	/* the queue, the counters, the finished packs */
+	pthread_mutex_t wmu;	/* the packs being filled */
 	pthread_cond_t can_take, can_put, idle;
 	struct job q[QUEUE_JOBS];
-	size_t head, count, bytes, busy, waiting;
+	size_t head, count, bytes, busy;
+	/* The frame being gathered for each type (the caller's thread only). */
+	struct job stage[_BLOB_TYPE_MAX];
+	size_t capstage[_BLOB_TYPE_MAX];
 	int stop;
 	int failed;
 	struct cf_error err;
@@ -53,12 +57,9 @@ static void fail(struct packer *p, const struct cf_error *e)
 	}
 }
 
-/* Called with the lock held; releases it while the pack is synced and renamed. */
-static void finish_locked(struct packer *p, int t)
+/* Finishes a full pack (sync and rename, no lock held) and records it for the caller. */
+static void finish_pack(struct packer *p, struct pack_writer *w)
 {
-	struct pack_writer *w = p->w[t];
-	p->w[t] = NULL;
-	pthread_mutex_unlock(&p->mu);
 	struct cf_error e = { 0 };
 	uint8_t id[32];
 	struct pack_entry *ent = NULL;
@@ -66,26 +67,48 @@ static void finish_locked(struct packer *p, int t)
 	int rc = pack_writer_finish(w, id, &ent, &n, &e);
 	pack_writer_free(w);
 	pthread_mutex_lock(&p->mu);
-	if (rc) {
-		fail(p, &e);
-		return;
-	}
-	if (p->ndone == p->capdone) {
+	if (rc == 0 && p->ndone == p->capdone) {
 		size_t cap = p->capdone ? 2 * p->capdone : 8;
 		void *np = realloc(p->done, cap * sizeof *p->done);
-		if (!np) {
+		if (np) {
+			p->done = np;
+			p->capdone = cap;
+		} else {
 			free(ent);
-			cf_error_set(&e, CF_ENOMEM, "out of memory");
-			fail(p, &e);
-			return;
+			rc = cf_error_set(&e, CF_ENOMEM, "out of memory");
 		}
-		p->done = np;
-		p->capdone = cap;
 	}
-	memcpy(p->done[p->ndone].id, id, 32);
-	p->done[p->ndone].e = ent;
-	p->done[p->ndone].n = n;
-	p->ndone++;
+	if (rc) {
+		fail(p, &e);
+	} else {
+		memcpy(p->done[p->ndone].id, id, 32);
+		p->done[p->ndone].e = ent;
+		p->done[p->ndone].n = n;
+		p->ndone++;
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Appends a sealed frame to the pack of its type; the pack, once full, is finished with no
+ * lock held, so that the other workers go on sealing and writing meanwhile. */
+static int append_frame(struct packer *p, const struct job *j, uint8_t flags, const struct buf *frame,
+	struct cf_error *e)
+{
+	int t = j->type, rc = 0;
+	struct pack_writer *full = NULL;
+	pthread_mutex_lock(&p->wmu);
+	if (!p->w[t])
+		rc = pack_writer_new(p->r, &p->w[t], e);
+	if (rc == 0)
+		rc = pack_writer_add_frame(p->w[t], t, flags, j->refs, j->k, frame->p, frame->len, e);
+	if (rc == 0 && pack_writer_size(p->w[t]) >= p->r->pack_size) {
+		full = p->w[t];
+		p->w[t] = NULL;
+	}
+	pthread_mutex_unlock(&p->wmu);
+	if (full)
+		finish_pack(p, full);
+	return rc;
 }
 
 static void *worker(void *arg)
@@ -95,11 +118,8 @@ static void *worker(void *arg)
 	struct buf z = { 0 }, frame = { 0 };
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		while (!p->stop && p->count == 0) {
-			p->waiting++;
+		while (!p->stop && p->count == 0)
 			pthread_cond_wait(&p->can_take, &p->mu);
-			p->waiting--;
-		}
 		if (p->count == 0 && p->stop)
 			break;
 		struct job j = p->q[p->head];
@@ -108,28 +128,25 @@ static void *worker(void *arg)
 		p->busy++;
 		pthread_mutex_unlock(&p->mu);
 		uint8_t flags = 0;
-		int rc = zctx ? pack_seal_blob(p->r, zctx, j.type, j.id, j.data, j.n, &z, &frame,
-					&flags)
+		int rc = zctx ? pack_seal_frame(p->r, zctx, j.type, j.data.p, j.data.len, &z,
+					&frame, &flags)
 			      : CF_ENOMEM;
 		pthread_mutex_lock(&p->mu);
-		p->bytes -= j.n;
-		free(j.data);
-		struct cf_error e = { 0 };
-		if (rc) {
-			cf_error_set(&e, rc, "cannot seal a blob");
-			fail(p, &e);
-		} else if (!p->failed) {
-			int t = j.type;
-			if (!p->w[t] && pack_writer_new(p->r, &p->w[t], &e) != 0)
-				fail(p, &e);
-			else if (pack_writer_add_frame(p->w[t], j.type, j.id, flags, (uint32_t)j.n,
-					 frame.p, frame.len, &e) != 0)
-				fail(p, &e);
-			else if (pack_writer_size(p->w[t]) >= p->r->pack_size)
-				finish_locked(p, t);
-		}
-		p->busy--;
+		p->bytes -= j.data.len;
 		pthread_cond_signal(&p->can_put);
+		int failed = p->failed;
+		pthread_mutex_unlock(&p->mu);
+		buf_free(&j.data);
+		struct cf_error e = { 0 };
+		if (rc)
+			cf_error_set(&e, rc, "cannot seal a blob");
+		else if (!failed)
+			rc = append_frame(p, &j, flags, &frame, &e);
+		free(j.refs);
+		pthread_mutex_lock(&p->mu);
+		if (rc)
+			fail(p, &e);
+		p->busy--;
 		if (p->count == 0 && p->busy == 0)
 			pthread_cond_broadcast(&p->idle);
 	}
@@ -147,6 +164,7 @@ int packer_new(struct repo *r, int workers, struct packer **ret, struct cf_error
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
 	p->r = r;
 	pthread_mutex_init(&p->mu, NULL);
+	pthread_mutex_init(&p->wmu, NULL);
 	pthread_cond_init(&p->can_take, NULL);
 	pthread_cond_init(&p->can_put, NULL);
 	pthread_cond_init(&p->idle, NULL);
@@ -167,49 +185,91 @@ int packer_new(struct repo *r, int workers, struct packer **ret, struct cf_error
 	return 0;
 }
 
-int packer_add(struct packer *p, int type, const uint8_t id[32], const void *data, size_t n,
-	struct cf_error *err)
+/* Hands the gathered frame of ${type} to the workers; blocks while the queue is full. */
+static int enqueue(struct packer *p, int type, struct cf_error *err)
 {
-	if (type < 0 || type >= _BLOB_TYPE_MAX)
-		return cf_error_set(err, CF_EUSAGE, "bad blob type");
-	uint8_t *copy = malloc(n ? n : 1);
-	if (!copy)
-		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	memcpy(copy, data, n);
+	struct job *st = &p->stage[type];
+	if (st->k == 0)
+		return 0;
 	pthread_mutex_lock(&p->mu);
-	while (!p->failed && (p->count == QUEUE_JOBS || (p->bytes + n > QUEUE_BYTES && p->count)))
+	while (!p->failed && (p->count == QUEUE_JOBS ||
+				     (p->bytes + st->data.len > QUEUE_BYTES && p->count)))
 		pthread_cond_wait(&p->can_put, &p->mu);
 	if (p->failed) {
 		if (err)
 			*err = p->err;
 		int rc = p->failed;
 		pthread_mutex_unlock(&p->mu);
-		free(copy);
 		return rc;
 	}
-	struct job *j = &p->q[(p->head + p->count) % QUEUE_JOBS];
-	memcpy(j->id, id, 32);
-	j->type = (uint8_t)type;
-	j->n = n;
-	j->data = copy;
+	p->q[(p->head + p->count) % QUEUE_JOBS] = *st;
 	p->count++;
-	p->bytes += n;
-	if (p->waiting && (p->count >= BATCH_JOBS || p->bytes >= BATCH_BYTES))
-		pthread_cond_signal(&p->can_take);
+	p->bytes += st->data.len;
+	pthread_cond_signal(&p->can_take);
 	pthread_mutex_unlock(&p->mu);
+	memset(st, 0, sizeof *st);
+	st->type = (uint8_t)type;
+	p->capstage[type] = 0;
 	return 0;
+}
+
+int packer_add(struct packer *p, int type, const uint8_t id[32], const void *data, size_t n,
+	struct cf_error *err)
+{
+	if (type < 0 || type >= _BLOB_TYPE_MAX)
+		return cf_error_set(err, CF_EUSAGE, "bad blob type");
+	if (n > MAX_BLOB_BYTES)
+		return cf_error_set(err, CF_EUSAGE, "blob too large");
+	struct job *st = &p->stage[type];
+	int rc;
+	if (st->k && st->data.len + n > PACK_FRAME_TARGET && (rc = enqueue(p, type, err)))
+		return rc;
+	if (st->k == p->capstage[type]) {
+		size_t cap = st->k ? 2 * st->k : 16;
+		void *np = realloc(st->refs, cap * sizeof *st->refs);
+		if (!np)
+			return cf_error_set(err, CF_ENOMEM, "out of memory");
+		st->refs = np;
+		p->capstage[type] = cap;
+	}
+	if (!st->data.p && buf_reserve(&st->data, n > PACK_FRAME_TARGET ? n : PACK_FRAME_TARGET))
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	if (buf_append(&st->data, data, n))
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	st->type = (uint8_t)type;
+	memcpy(st->refs[st->k].id, id, 32);
+	st->refs[st->k].raw = (uint32_t)n;
+	st->k++;
+	return st->data.len >= PACK_FRAME_TARGET ? enqueue(p, type, err) : 0;
 }
 
 int packer_flush(struct packer *p, struct blob_pack **ret_packs, size_t *ret_n,
 	struct cf_error *err)
 {
+	for (int t = 0; t < _BLOB_TYPE_MAX; t++) {
+		int rc = enqueue(p, t, err);
+		if (rc)
+			return rc;
+	}
 	pthread_mutex_lock(&p->mu);
-	pthread_cond_broadcast(&p->can_take);	/* the last, partial batch */
 	while (p->count || p->busy)
 		pthread_cond_wait(&p->idle, &p->mu);
-	for (int t = 0; t < _BLOB_TYPE_MAX; t++)
-		if (p->w[t] && !p->failed)
-			finish_locked(p, t);
+	int failed = p->failed;
+	pthread_mutex_unlock(&p->mu);
+	/* The workers are idle: the partly filled packs are the caller's to finish. */
+	for (int t = 0; t < _BLOB_TYPE_MAX && !failed; t++) {
+		struct pack_writer *w = p->w[t];
+		p->w[t] = NULL;
+		if (w)
+			finish_pack(p, w);
+	}
+	return packer_take(p, ret_packs, ret_n, err);
+}
+
+int packer_take(struct packer *p, struct blob_pack **ret_packs, size_t *ret_n,
+	struct cf_error *err)
+{
+	pthread_mutex_lock(&p->mu);
 	int rc = p->failed;
 	if (rc) {
 		if (err)
@@ -236,14 +296,20 @@ void packer_free(struct packer *p)
 		pthread_join(p->th[i], NULL);
 	/* Jobs left by an early stop: drop them. */
 	while (p->count) {
-		free(p->q[p->head].data);
+		buf_free(&p->q[p->head].data);
+		free(p->q[p->head].refs);
 		p->head = (p->head + 1) % QUEUE_JOBS;
 		p->count--;
+	}
+	for (int t = 0; t < _BLOB_TYPE_MAX; t++) {
+		buf_free(&p->stage[t].data);
+		free(p->stage[t].refs);
 	}
 	for (int t = 0; t < _BLOB_TYPE_MAX; t++)
 		pack_writer_free(p->w[t]);
 	blob_packs_free(p->done, p->ndone);
 	pthread_mutex_destroy(&p->mu);
+	pthread_mutex_destroy(&p->wmu);
 	pthread_cond_destroy(&p->can_take);
 	pthread_cond_destroy(&p->can_put);
 	pthread_cond_destroy(&p->idle);

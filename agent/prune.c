@@ -176,6 +176,7 @@ int prune_run(struct repo *r, void (*report)(void *ctx, const char *line), void 
 	struct idset inpacks = { 0 }, kept_blobs = { 0 }, keep_packs = { 0 }, present = { 0 };
 	struct pack_writer *pw = NULL;
 	struct buf frame = { 0 };
+	struct pack_frame fc = { 0 };
 	int rc;
 	if ((rc = repo_lock(r, 1, err)))
 		return rc;
@@ -240,11 +241,22 @@ int prune_run(struct repo *r, void (*report)(void *ctx, const char *line), void 
 	 * then sealed again into new packs. */
 	for (size_t i = 0; i < nall; i++) {
 		uint64_t live = 0, total = 0;
-		for (size_t j = 0; j < all[i].n; j++) {
-			total += all[i].e[j].stored;
-			if (idset_has(&P.used, all[i].e[j].id) &&
-			    !idset_has(&kept_blobs, all[i].e[j].id))
-				live += all[i].e[j].stored;
+		/* A frame's bytes are shared by its blobs in proportion to their lengths. */
+		for (size_t j = 0; j < all[i].n;) {
+			size_t k = j + 1;
+			while (k < all[i].n && all[i].e[k].offset == all[i].e[j].offset)
+				k++;
+			uint64_t raw = 0, liveraw = 0;
+			for (size_t m = j; m < k; m++) {
+				raw += all[i].e[m].raw;
+				if (idset_has(&P.used, all[i].e[m].id) &&
+				    !idset_has(&kept_blobs, all[i].e[m].id))
+					liveraw += all[i].e[m].raw ? all[i].e[m].raw : 1;
+			}
+			uint64_t stored = all[i].e[j].stored;
+			total += stored;
+			live += liveraw >= raw ? (liveraw ? stored : 0) : stored * liveraw / raw;
+			j = k;
 		}
 		/* Wholly live, or mostly: kept as it is (dead blobs stay indexed, harmlessly). */
 		int whole = live == total || (live > 0 && (total - live) * 100 < total * REPACK_PERCENT);
@@ -275,7 +287,7 @@ int prune_run(struct repo *r, void (*report)(void *ctx, const char *line), void 
 			if (!idset_has(&P.used, e->id) || idset_has(&kept_blobs, e->id))
 				continue;
 			/* Verify while copying: a damaged frame must not be carried on silently. */
-			if ((rc = pack_read_blob_src(r, &src, e, &frame, err)))
+			if ((rc = pack_read_blob_cached(r, &src, all[i].id, e, &fc, &frame, err)))
 				break;
 			if (!pw && (rc = pack_writer_new(r, &pw, err)))
 				break;
@@ -368,6 +380,7 @@ out:
 		*ret = st;
 	pack_writer_free(pw);
 	buf_free(&frame);
+	pack_frame_release(&fc);
 	blob_reader_free(P.br);
 	blobidx_free(x);
 	snap_list_free(list, nsnap);

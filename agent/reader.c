@@ -15,6 +15,9 @@
 #include "repo_internal.h"
 
 #define OPEN_PACKS 8
+#define OPEN_FRAMES 4
+/* A frame this large (only a huge blob makes one) is not kept once read. */
+#define KEEP_FRAME_MAX (2u << 20)
 
 struct blob_reader {
 	struct repo *r;
@@ -34,18 +37,13 @@ struct blob_reader {
 	} *hits;
 	size_t nhits, caphits;
 	struct prefetch *pf;
-	/* Bytes of the pack read last, from ${off}: frames read in pack order (a restore) come
-	 * from a few large reads instead of one system call each. */
-	struct {
-		uint8_t id[ID_LEN];
-		uint64_t off;
-		size_t len, size;
-		uint8_t *p;
-	} win;
+	/* Blobs read one after the other usually share a frame: it is opened once. A few
+	 * frames per blob type are kept, so that the chunk-list and folder nodes read along
+	 * the way, and a chunk many files share (a logo in every invoice), do not push out
+	 * the frame of the file being read. */
+	struct pack_frame fc[_BLOB_TYPE_MAX][OPEN_FRAMES];
+	uint64_t fc_used[_BLOB_TYPE_MAX][OPEN_FRAMES];
 };
-
-#define WIN_MIN (64u << 10)
-#define WIN_MAX (1u << 20)
 
 #define WHOLE_PACK_AFTER 4
 
@@ -106,11 +104,13 @@ void blob_reader_free(struct blob_reader *br)
 	if (!br)
 		return;
 	prefetch_free(br->pf);
-	free(br->win.p);
 	for (int i = 0; i < OPEN_PACKS; i++)
 		if (br->open[i].fd >= 0)
 			close(br->open[i].fd);
 	free(br->hits);
+	for (int t = 0; t < _BLOB_TYPE_MAX; t++)
+		for (int i = 0; i < OPEN_FRAMES; i++)
+			pack_frame_release(&br->fc[t][i]);
 	free(br);
 }
 
@@ -441,40 +441,23 @@ static void prefetch_free(struct prefetch *pf)
 	free(pf);
 }
 
-/* Reads the frame of ${e} in pack ${pack} (open as ${fd}) through the window. */
-static int read_frame(struct blob_reader *br, int fd, const uint8_t pack[ID_LEN],
-	const struct pack_entry *e, struct buf *ret, struct cf_error *err)
+/* The slot that holds ${e}'s frame, or the least recently used one of its type. */
+static struct pack_frame *frame_slot(struct blob_reader *br, int t, const uint8_t pack[ID_LEN],
+	const struct pack_entry *e)
 {
-	uint64_t end = (uint64_t)e->offset + e->stored;
-	int same = br->win.len && memcmp(br->win.id, pack, ID_LEN) == 0;
-	if (e->stored < SEAL_OVERHEAD || e->stored > WIN_MAX / 4)
-		return pack_read_blob(br->r, fd, e, ret, err);
-	if (same && e->offset >= br->win.off && end <= br->win.off + br->win.len)
-		return pack_open_frame(br->r, e, br->win.p + (e->offset - br->win.off), ret, err);
-	/* Grow the window while reads go forward through one pack; start small otherwise. */
-	int forward = same && e->offset >= br->win.off && e->offset <= br->win.off + br->win.len;
-	size_t size = forward ? 2 * br->win.size : WIN_MIN;
-	if (size > WIN_MAX)
-		size = WIN_MAX;
-	if (!br->win.p && !(br->win.p = malloc(WIN_MAX)))
-		return pack_read_blob(br->r, fd, e, ret, err);
-	br->win.len = 0;
-	size_t got = 0;
-	while (got < size) {
-		ssize_t n = pread(fd, br->win.p + got, size - got, (off_t)(e->offset + got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
+	int victim = 0;
+	for (int i = 0; i < OPEN_FRAMES; i++) {
+		struct pack_frame *f = &br->fc[t][i];
+		if (f->ok && f->offset == e->offset && f->stored == e->stored &&
+		    memcmp(f->pack, pack, ID_LEN) == 0) {
+			victim = i;
 			break;
-		got += (size_t)n;
+		}
+		if (br->fc_used[t][i] < br->fc_used[t][victim])
+			victim = i;
 	}
-	if (got < e->stored)	/* truncated or unreadable: the plain read says which */
-		return pack_read_blob(br->r, fd, e, ret, err);
-	memcpy(br->win.id, pack, ID_LEN);
-	br->win.off = e->offset;
-	br->win.len = got;
-	br->win.size = size;
-	return pack_open_frame(br->r, e, br->win.p, ret, err);
+	br->fc_used[t][victim] = ++br->tick;
+	return &br->fc[t][victim];
 }
 
 int blob_reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *ret,
@@ -487,25 +470,29 @@ int blob_reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *re
 		return cf_error_set(err, CF_ENOENT, "blob %.16s is not in the index", hex);
 	}
 	int rc;
+	/* The cache is a local file: a type out of range only picks a slot, the frame's ad
+	 * then refuses it. */
+	int t = loc.e.type < _BLOB_TYPE_MAX ? loc.e.type : 0;
+	struct pack_frame *fc = frame_slot(br, t, loc.pack, &loc.e);
 	if (br->r->d->local_root) {
 		int fd = pack_fd(br, loc.pack, err);
 		if (fd < 0)
 			return fd;
-		rc = read_frame(br, fd, loc.pack, &loc.e, ret, err);
+		struct pack_src src = { .fd = fd };
+		rc = pack_read_blob_cached(br->r, &src, loc.pack, &loc.e, fc, ret, err);
 	} else {
+		/* A pack fetched ahead, or fetched whole; otherwise only this blob's frame
+		 * travels (a ranged read). */
 		int fd = planned_fd(br, loc.pack);
 		if (fd < 0)
 			fd = remote_fd(br, loc.pack);
-		if (fd >= 0) {
-			rc = read_frame(br, fd, loc.pack, &loc.e, ret, err);
-		} else {
-			/* Only this blob's frame travels (a ranged read). */
-			char name[80];
-			pack_name(name, loc.pack);
-			struct pack_src src = { .fd = -1, .d = br->r->d, .name = name };
-			rc = pack_read_blob_src(br->r, &src, &loc.e, ret, err);
-		}
+		char name[80];
+		pack_name(name, loc.pack);
+		struct pack_src src = { .fd = fd, .d = br->r->d, .name = name };
+		rc = pack_read_blob_cached(br->r, &src, loc.pack, &loc.e, fc, ret, err);
 	}
+	if (fc->plain && fc->plain->cap > KEEP_FRAME_MAX)
+		pack_frame_release(fc);
 	if (rc && err) {
 		char hex[ID_HEX], msg[sizeof err->msg];
 		util_hex(hex, loc.pack, ID_LEN);

@@ -11,7 +11,7 @@
 #include "coffre/repo.h"
 #include "util.h"
 
-#define REPO_FORMAT_VERSION 1
+#define REPO_FORMAT_VERSION 2
 #define ID_LEN 32
 #define ID_HEX 65
 

@@ -69,6 +69,20 @@ int buf_put_u64(struct buf *b, uint64_t v)
 	return buf_append(b, x, 8);
 }
 
+int buf_put_varint(struct buf *b, uint32_t v)
+{
+	uint8_t x[5];
+	size_t n = 0;
+	do {
+		x[n] = (uint8_t)(v & 0x7f);
+		v >>= 7;
+		if (v)
+			x[n] |= 0x80;
+		n++;
+	} while (v);
+	return buf_append(b, x, n);
+}
+
 void buf_free(struct buf *b)
 {
 	free(b->p);
@@ -127,6 +141,25 @@ uint64_t rd_u64(struct rd *r)
 	for (int i = 7; i >= 0; i--)
 		v = v << 8 | p[i];
 	return v;
+}
+
+uint32_t rd_varint(struct rd *r)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 5; i++) {
+		uint8_t b = rd_u8(r);
+		if (r->bad)
+			return 0;
+		v |= (uint64_t)(b & 0x7f) << (7 * i);
+		if (!(b & 0x80)) {
+			/* One encoding per value: no trailing zero group, nothing past 32 bits. */
+			if ((i > 0 && b == 0) || v > UINT32_MAX)
+				break;
+			return (uint32_t)v;
+		}
+	}
+	r->bad = 1;
+	return 0;
 }
 
 void util_hex(char *out, const uint8_t *in, size_t n)

@@ -19,6 +19,8 @@ int buf_put_u8(struct buf *b, uint8_t v);
 int buf_put_u16(struct buf *b, uint16_t v);
 int buf_put_u32(struct buf *b, uint32_t v);
 int buf_put_u64(struct buf *b, uint64_t v);
+/* buf_put_varint(b, v): LEB128, 7 bits a byte, low bits first; 1 to 5 bytes. */
+int buf_put_varint(struct buf *b, uint32_t v);
 void buf_free(struct buf *b);
 
 /* A bounded reader over untrusted bytes: any read past the end sets ${bad} and yields zeros. */
@@ -33,6 +35,9 @@ uint8_t rd_u8(struct rd *r);
 uint16_t rd_u16(struct rd *r);
 uint32_t rd_u32(struct rd *r);
 uint64_t rd_u64(struct rd *r);
+/* rd_varint(r): a LEB128 value of at most 32 bits in at most 5 bytes, shortest form;
+ * anything else sets ${bad}. */
+uint32_t rd_varint(struct rd *r);
 /* rd_bytes(r, n): pointer to the next ${n} bytes (borrowed), or NULL (and bad set). */
 const uint8_t *rd_bytes(struct rd *r, size_t n);
 size_t rd_left(const struct rd *r);

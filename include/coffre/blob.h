@@ -44,9 +44,11 @@ int blobidx_note(struct blobidx *x, const uint8_t id[32]);
 /* blobidx_add_pack(x, id, e, n, err): a pack of this run is stored; takes ${e} (malloc'd). */
 int blobidx_add_pack(struct blobidx *x, const uint8_t id[32], struct pack_entry *e, size_t n,
 	struct cf_error *err);
-/* blobidx_commit(x, err): write an index object for this run's packs, then record them in
- * the cache. Until then the cache never claims a blob no index holds. */
+/* blobidx_commit(x, err): write an index object for the packs added since the last commit,
+ * then record them in the cache. Until then the cache never claims a blob no index holds. */
 int blobidx_commit(struct blobidx *x, struct cf_error *err);
+/* Packs added and not yet committed. */
+size_t blobidx_pending_packs(const struct blobidx *x);
 /* Number of index objects that could not be read while syncing (damaged or missing). */
 size_t blobidx_bad_indexes(const struct blobidx *x);
 

@@ -1,5 +1,5 @@
-/* pack.h: packs of blobs, each blob a zstd frame sealed with XChaCha20-Poly1305, the pack
- * ending with an encrypted header that lists its blobs. */
+/* pack.h: packs of blobs; consecutive blobs of one type share a frame (a zstd frame sealed
+ * with XChaCha20-Poly1305), and the pack ends with an encrypted header that lists them. */
 #ifndef COFFRE_PACK_H
 #define COFFRE_PACK_H
 
@@ -17,17 +17,32 @@ enum blob_type {
 	_BLOB_TYPE_MAX
 };
 
-#define PACK_FLAG_ZSTD 1u
+#define PACK_FLAG_ZSTD 1u	/* the frame holds a zstd frame */
+#define PACK_FLAG_V1 2u		/* a format-1 frame: one blob, sealed with its id in the ad */
 
-/* Where a blob lives inside its pack. */
+/* Where a blob lives inside its pack. Blobs of one frame share offset and stored. */
 struct pack_entry {
 	uint8_t id[32];
 	uint8_t type;
 	uint8_t flags;
 	uint32_t offset;	/* of the sealed frame in the pack */
 	uint32_t stored;	/* sealed frame length */
-	uint32_t raw;		/* plaintext length */
+	uint32_t pos;		/* of the blob in the frame's plaintext */
+	uint32_t raw;		/* the blob's plaintext length */
 };
+
+struct buf;
+struct rd;
+/* pack_entries_encode(b, e, n): the frame list of pack headers and index objects (FORMAT.md
+ * 6.2). Blobs of one frame must be consecutive in ${e}, frames in increasing offset order.
+ * Returns 0, or -1 when out of memory. */
+int pack_entries_encode(struct buf *b, const struct pack_entry *e, size_t n);
+/* pack_entries_decode(rd, end, ret, ret_n): parse (checked) a frame list whose frames must
+ * end at or before ${end}. Returns 0, CF_ECORRUPT or CF_ENOMEM. */
+int pack_entries_decode(struct rd *rd, uint64_t end, struct pack_entry **ret, size_t *ret_n);
+/* pack_entries_decode_v1(rd, end, ret, ret_n): the same for format 1 (u32 count, then 46
+ * bytes a blob, one blob a frame); the entries are marked PACK_FLAG_V1. */
+int pack_entries_decode_v1(struct rd *rd, uint64_t end, struct pack_entry **ret, size_t *ret_n);
 
 /* pack_writer_new(r, ret, err): start a pack in a temp file under data/. */
 int pack_writer_new(struct repo *r, struct pack_writer **ret, struct cf_error *err);
@@ -78,5 +93,18 @@ int pack_read_blob(const struct repo *r, int fd, const struct pack_entry *e, str
 /* pack_open_frame(r, e, frame, ret, err): as pack_read_blob on a frame already in memory. */
 int pack_open_frame(const struct repo *r, const struct pack_entry *e, const uint8_t *frame,
 	struct buf *ret, struct cf_error *err);
+
+/* The last frame opened, so that the other blobs it holds cost no second decryption. */
+struct pack_frame {
+	uint8_t pack[32];
+	uint32_t offset, stored;
+	int ok;
+	struct buf *plain;	/* malloc'd on first use */
+};
+/* pack_read_blob_cached(r, src, pack, e, fc, ret, err): as pack_read_blob_src, reusing the
+ * frame in ${fc} when it is the one ${e} names in pack ${pack}. */
+int pack_read_blob_cached(const struct repo *r, const struct pack_src *src, const uint8_t pack[32],
+	const struct pack_entry *e, struct pack_frame *fc, struct buf *ret, struct cf_error *err);
+void pack_frame_release(struct pack_frame *fc);
 
 #endif

@@ -9,6 +9,7 @@
 #include "coffre/error.h"
 #include "coffre/pack.h"
 #include "coffre/repo.h"
+#include "idset.h"
 #include "repo_internal.h"
 
 #include <dirent.h>
@@ -134,9 +135,10 @@ static void entry_of(struct pack_entry *e, uint32_t i)
 	crypto_generichash(e->id, 32, in, 4, NULL, 0);
 	e->type = (uint8_t)(i % 2);
 	e->flags = (uint8_t)(i % 3 == 0);
-	e->offset = i * 1000;
-	e->stored = 40 + i * 7;
+	e->offset = i * 5000;
 	e->raw = i * 13;
+	/* A frame stored as it is holds exactly its blob. */
+	e->stored = e->flags ? 40 + i * 7 : 40 + e->raw;
 }
 
 static void entries_equal(const struct pack_entry *a, const struct pack_entry *b)
@@ -146,7 +148,38 @@ static void entries_equal(const struct pack_entry *a, const struct pack_entry *b
 	assert_int_equal(a->flags, b->flags);
 	assert_int_equal(a->offset, b->offset);
 	assert_int_equal(a->stored, b->stored);
+	assert_int_equal(a->pos, b->pos);
 	assert_int_equal(a->raw, b->raw);
+}
+
+/* ---- the run's id set ---- */
+
+/* Removing ids keeps every other one findable, whatever the collisions (ids that share
+ * their first bytes land in one run of slots). */
+static void test_idset_del(void **state)
+{
+	(void)state;
+	struct idset s = { 0 };
+	enum { N = 5000 };
+	static uint8_t ids[N][32];
+	for (uint32_t i = 0; i < N; i++) {
+		randombytes_buf(ids[i], 32);
+		if (i % 3 == 0)	/* many in the same few slots */
+			memset(ids[i], (int)(i % 7), 8);
+		assert_int_equal(idset_add(&s, ids[i]), 0);
+	}
+	assert_int_equal(s.n, N);
+	for (uint32_t i = 0; i < N; i += 2)
+		assert_int_equal(idset_del(&s, ids[i]), 1);
+	for (uint32_t i = 0; i < N; i++)
+		assert_int_equal(idset_has(&s, ids[i]), i % 2);
+	assert_int_equal(idset_del(&s, ids[0]), 0);
+	assert_int_equal(s.n, N / 2);
+	for (uint32_t i = 0; i < N; i += 2)
+		assert_int_equal(idset_add(&s, ids[i]), 0);
+	for (uint32_t i = 0; i < N; i++)
+		assert_int_equal(idset_has(&s, ids[i]), 1);
+	idset_free(&s);
 }
 
 /* ---- index objects ---- */
@@ -155,24 +188,39 @@ static void test_index_roundtrip(void **state)
 {
 	struct fx *f = *state;
 	struct cf_error err = { 0 };
-	/* Packs with 0, 1 and 300 entries. */
-	static const size_t counts[] = { 0, 1, 300 };
-	struct blob_pack packs[3];
+	/* Packs with 0, 1 and 300 entries, and one of frames holding several blobs. */
+	static const size_t counts[] = { 0, 1, 300, 40 };
+	struct blob_pack packs[4];
 	uint32_t k = 0;
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 4; i++) {
 		memset(packs[i].id, 0x10 + (int)i, 32);
 		packs[i].n = counts[i];
 		packs[i].e = calloc(counts[i] ? counts[i] : 1, sizeof *packs[i].e);
 		for (size_t j = 0; j < counts[i]; j++)
 			entry_of(&packs[i].e[j], k++);
 	}
+	/* Frames of 1 to 8 compressed blobs, back to back. */
+	for (size_t j = 0, off = 0; j < counts[3];) {
+		size_t m = 1 + j % 8, pos = 0;
+		for (size_t q = j; q < j + m && q < counts[3]; q++) {
+			struct pack_entry *e = &packs[3].e[q];
+			e->flags = PACK_FLAG_ZSTD;
+			e->type = packs[3].e[j].type;	/* a frame holds one type */
+			e->offset = (uint32_t)off;
+			e->stored = 4000;
+			e->pos = (uint32_t)pos;
+			pos += e->raw;
+		}
+		off += 4000;
+		j += m;
+	}
 	uint8_t id[32];
-	assert_int_equal(blob_index_write(f->r, packs, 3, id, &err), 0);
+	assert_int_equal(blob_index_write(f->r, packs, 4, id, &err), 0);
 	struct blob_pack *got = NULL;
 	size_t n = 0;
 	assert_int_equal(blob_index_read(f->r, id, &got, &n, &err), 0);
-	assert_int_equal(n, 3);
-	for (size_t i = 0; i < 3; i++) {
+	assert_int_equal(n, 4);
+	for (size_t i = 0; i < 4; i++) {
 		assert_memory_equal(got[i].id, packs[i].id, 32);
 		assert_int_equal(got[i].n, counts[i]);
 		for (size_t j = 0; j < counts[i]; j++)
@@ -187,7 +235,7 @@ static void test_index_roundtrip(void **state)
 	/* A missing index. */
 	uint8_t none[32] = { 9 };
 	assert_int_equal(blob_index_read(f->r, none, &got, &n, &err), CF_ENOENT);
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < 4; i++)
 		free(packs[i].e);
 }
 
@@ -210,7 +258,7 @@ static void test_index_garbage(void **state)
 {
 	struct fx *f = *state;
 	struct cf_error err = { 0 };
-	/* A sound payload to cut and tamper with: one pack of three entries. */
+	/* A sound payload to cut and tamper with: one pack of three one-blob frames. */
 	struct blob_pack p;
 	memset(p.id, 0x42, 32);
 	p.n = 3;
@@ -221,7 +269,10 @@ static void test_index_garbage(void **state)
 	assert_int_equal(blob_index_write(f->r, &p, 1, id, &err), 0);
 	struct buf good = { 0 };
 	assert_int_equal(repo_get_object(f->r, REPO_INDEX, id, &good, &err), 0);
-	assert_int_equal(good.len, 1 + 4 + 32 + 4 + 3 * 46);
+	/* version, pack count, pack id, frame count; then the first frame at 41: type,
+	 * flags, gap 5000 (2 bytes), stored 53, count 1, id, raw 13. */
+	assert_int_equal(good.len, 1 + 4 + 32 + 4 + 3 * (1 + 1 + 2 + 1 + 1 + 32 + 1));
+	assert_int_equal(good.p[45], 53);
 
 	/* Every truncation. */
 	for (size_t len = 0; len < good.len; len++)
@@ -233,8 +284,10 @@ static void test_index_garbage(void **state)
 	expect_bad_index(f->r, m, good.len + 1, "trailing byte");
 	/* Version. */
 	memcpy(m, good.p, good.len);
-	m[0] = 2;
-	expect_bad_index(f->r, m, good.len, "version 2");
+	m[0] = 3;
+	expect_bad_index(f->r, m, good.len, "version 3");
+	m[0] = 1;
+	expect_bad_index(f->r, m, good.len, "version 1 over a version 2 payload");
 	/* Pack count: one more, and huge. */
 	memcpy(m, good.p, good.len);
 	le32_put(m + 1, 2);
@@ -243,32 +296,41 @@ static void test_index_garbage(void **state)
 	expect_bad_index(f->r, m, good.len, "pack count huge");
 	le32_put(m + 1, 0);
 	expect_bad_index(f->r, m, good.len, "pack count 0 with data");
-	/* Entry count: one more, huge, one less. */
+	/* Frame count: one more, huge, one less. */
 	memcpy(m, good.p, good.len);
 	le32_put(m + 37, 4);
-	expect_bad_index(f->r, m, good.len, "entry count + 1");
+	expect_bad_index(f->r, m, good.len, "frame count + 1");
 	le32_put(m + 37, 0x7fffffffu);
-	expect_bad_index(f->r, m, good.len, "entry count huge");
+	expect_bad_index(f->r, m, good.len, "frame count huge");
 	le32_put(m + 37, 2);
-	expect_bad_index(f->r, m, good.len, "entry count - 1");
-	/* Entry fields out of range (first entry at 41). */
+	expect_bad_index(f->r, m, good.len, "frame count - 1");
+	/* Frame fields out of range. */
 	memcpy(m, good.p, good.len);
 	m[41] = 2;
-	expect_bad_index(f->r, m, good.len, "entry type 2");
+	expect_bad_index(f->r, m, good.len, "frame type 2");
 	memcpy(m, good.p, good.len);
-	m[42] = 2;
-	expect_bad_index(f->r, m, good.len, "entry flags 2");
+	m[42] = 4;
+	expect_bad_index(f->r, m, good.len, "frame flags 4");
 	memcpy(m, good.p, good.len);
-	le32_put(m + 41 + 2 + 32 + 4, 39);
+	m[45] = 39;
 	expect_bad_index(f->r, m, good.len, "stored < 40");
 	memcpy(m, good.p, good.len);
-	le32_put(m + 41 + 2 + 32 + 8, (16u << 20) + 1);
-	expect_bad_index(f->r, m, good.len, "raw > 16 MiB");
+	m[45] = 54;
+	expect_bad_index(f->r, m, good.len, "stored as it is, not its blob's length");
+	memcpy(m, good.p, good.len);
+	m[46] = 0;
+	expect_bad_index(f->r, m, good.len, "a frame of no blob");
+	memcpy(m, good.p, good.len);
+	m[46] = 2;
+	expect_bad_index(f->r, m, good.len, "blob count + 1");
+	memcpy(m, good.p, good.len);
+	m[44] = 0x87;	/* the gap's last byte continued: lengths run into the id */
+	expect_bad_index(f->r, m, good.len, "gap not ended");
 	/* Plain garbage. */
 	expect_bad_index(f->r, "hello, I am not an index", 24, "text");
 	uint8_t rnd[1000];
 	randombytes_buf(rnd, sizeof rnd);
-	rnd[0] = 1;
+	rnd[0] = 2;
 	expect_bad_index(f->r, rnd, sizeof rnd, "random");
 	/* Control: the untouched copy stored again reads fine. */
 	uint8_t id2[32];
@@ -281,6 +343,54 @@ static void test_index_garbage(void **state)
 	free(m);
 	buf_free(&good);
 	free(p.e);
+}
+
+/* A format-1 index (46 bytes a blob, one blob a frame) still reads, its blobs marked as
+ * format-1 frames; and it is checked as strictly. */
+static void test_index_v1(void **state)
+{
+	struct fx *f = *state;
+	struct cf_error err = { 0 };
+	struct buf b = { 0 };
+	struct pack_entry e[3];
+	buf_put_u8(&b, 1);
+	buf_put_u32(&b, 1);
+	uint8_t pid[32];
+	memset(pid, 0x42, 32);
+	buf_append(&b, pid, 32);
+	buf_put_u32(&b, 3);
+	for (uint32_t i = 0; i < 3; i++) {
+		entry_of(&e[i], i + 1);
+		buf_put_u8(&b, e[i].type);
+		buf_put_u8(&b, e[i].flags);
+		buf_append(&b, e[i].id, 32);
+		buf_put_u32(&b, e[i].offset);
+		buf_put_u32(&b, e[i].stored);
+		buf_put_u32(&b, e[i].raw);
+		e[i].flags |= PACK_FLAG_V1;
+	}
+	uint8_t id[32];
+	assert_int_equal(repo_put_object(f->r, REPO_INDEX, b.p, b.len, id, &err), 0);
+	struct blob_pack *got = NULL;
+	size_t n = 0;
+	assert_int_equal(blob_index_read(f->r, id, &got, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(got[0].n, 3);
+	for (size_t i = 0; i < 3; i++)
+		entries_equal(&got[0].e[i], &e[i]);
+	blob_packs_free(got, n);
+	uint8_t *m = malloc(b.len);
+	memcpy(m, b.p, b.len);
+	m[41] = 2;
+	expect_bad_index(f->r, m, b.len, "v1 entry type 2");
+	memcpy(m, b.p, b.len);
+	m[42] = 2;
+	expect_bad_index(f->r, m, b.len, "v1 entry flags 2");
+	memcpy(m, b.p, b.len);
+	le32_put(m + 37, 4);
+	expect_bad_index(f->r, m, b.len, "v1 entry count + 1");
+	free(m);
+	buf_free(&b);
 }
 
 /* ---- the cache ---- */
@@ -592,7 +702,9 @@ int main(void)
 	if (getenv("CF_TEST_FILTER"))	/* run some tests only: a glob on their names */
 		cmocka_set_test_filter(getenv("CF_TEST_FILTER"));
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_idset_del),
 		cmocka_unit_test_setup_teardown(test_index_roundtrip, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_index_v1, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_index_garbage, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_cache_sees_committed, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_cache_rebuilt, fx_setup, fx_teardown),

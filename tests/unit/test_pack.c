@@ -8,6 +8,7 @@
 #include "coffre/error.h"
 #include "coffre/pack.h"
 #include "coffre/repo.h"
+#include "pack_internal.h"
 #include "repo_internal.h"
 
 #include <dirent.h>
@@ -21,7 +22,14 @@
 #include <unistd.h>
 
 #define NBLOBS 6
-#define ENTRY_BYTES 46	/* u8 type, u8 flags, id, u32 offset, stored, raw */
+/* LEB128 length of a value, as the frame list writes it. */
+static size_t varint_len(uint32_t v)
+{
+	size_t n = 1;
+	while (v >>= 7)
+		n++;
+	return n;
+}
 
 /* One repository and one pack for the whole file; tests that damage the pack work on a
  * copy. */
@@ -188,7 +196,12 @@ static void test_writer_entries(void **state)
 	/* Frames, then the sealed header, then an 8-byte trailer. */
 	struct stat st;
 	assert_int_equal(stat(F.path, &st), 0);
-	assert_int_equal((uint64_t)st.st_size, off + (1 + 4 + NBLOBS * ENTRY_BYTES) + 40 + 8);
+	/* Header: version, frame count, then per one-blob frame: type, flags, gap 0, stored,
+	 * count 1, id, raw. */
+	size_t hlen = 1 + 4;
+	for (int i = 0; i < NBLOBS; i++)
+		hlen += 1 + 1 + 1 + varint_len(F.e[i].stored) + 1 + 32 + varint_len(F.e[i].raw);
+	assert_int_equal((uint64_t)st.st_size, off + hlen + 40 + 8);
 	assert_int_equal(F.r->bytes_written >= (uint64_t)st.st_size, 1);
 }
 
@@ -439,11 +452,19 @@ static void test_entry_mismatch(void **state)
 		e = F.e[i];
 		memcpy(e.id, F.e[(i + 1) % NBLOBS].id, 32);
 		assert_int_equal(pack_read_blob(F.r, fd, &e, &b, &err), CF_ECORRUPT);
-		/* Another blob's frame under this id. */
+		/* Another blob's frame under this id: refused, unless the blob is the empty one,
+		 * which every frame holds (and which is then read right). */
 		e = F.e[i];
 		e.offset = F.e[(i + 1) % NBLOBS].offset;
 		e.stored = F.e[(i + 1) % NBLOBS].stored;
-		assert_int_equal(pack_read_blob(F.r, fd, &e, &b, &err), CF_ECORRUPT);
+		e.flags = F.e[(i + 1) % NBLOBS].flags;
+		int other = pack_read_blob(F.r, fd, &e, &b, &err);
+		if (F.len[i] == 0 && e.type == F.e[(i + 1) % NBLOBS].type) {
+			assert_int_equal(other, 0);
+			assert_int_equal(b.len, 0);
+		} else {
+			assert_int_equal(other, CF_ECORRUPT);
+		}
 		/* Wrong lengths and flags. */
 		e = F.e[i];
 		e.stored -= 1;
@@ -602,6 +623,150 @@ static void test_forged_header(void **state)
 	free(orig);
 }
 
+/* Appends one frame holding the blobs ${idx} of the fixture (one type). */
+static void add_frame(struct pack_writer *w, void *zctx, const int *idx, size_t k)
+{
+	struct buf plain = { 0 }, z = { 0 }, frame = { 0 };
+	struct pack_blobref refs[NBLOBS];
+	for (size_t i = 0; i < k; i++) {
+		assert_int_equal(buf_append(&plain, F.data[idx[i]], F.len[idx[i]]), 0);
+		memcpy(refs[i].id, F.id[idx[i]], 32);
+		refs[i].raw = (uint32_t)F.len[idx[i]];
+	}
+	uint8_t flags = 0;
+	struct cf_error err = { 0 };
+	assert_int_equal(pack_seal_frame(F.r, zctx, F.type[idx[0]], plain.p, plain.len, &z, &frame,
+				 &flags), 0);
+	assert_int_equal(pack_writer_add_frame(w, F.type[idx[0]], flags, refs, k, frame.p,
+				 frame.len, &err), 0);
+	buf_free(&plain);
+	buf_free(&z);
+	buf_free(&frame);
+}
+
+/* Several blobs in one frame: the header lists each with its place in the frame, and each
+ * reads alone, or from the frame opened for the one before. */
+static void test_multi_blob_frame(void **state)
+{
+	(void)state;
+	struct cf_error err = { 0 };
+	struct pack_writer *w = NULL;
+	void *zctx = pack_zctx_new();
+	assert_non_null(zctx);
+	assert_int_equal(pack_writer_new(F.r, &w, &err), 0);
+	static const int a[] = { 0, 2, 3 }, b[] = { 1, 5 }, c[] = { 4 };
+	add_frame(w, zctx, a, 3);	/* text, empty, tiny: compressed */
+	add_frame(w, zctx, b, 2);	/* random: stored as it is */
+	add_frame(w, zctx, c, 1);
+	pack_zctx_free(zctx);
+	uint8_t id[32];
+	struct pack_entry *e = NULL;
+	size_t n = 0;
+	assert_int_equal(pack_writer_finish(w, id, &e, &n, &err), 0);
+	pack_writer_free(w);
+	assert_int_equal(n, 6);
+	static const int order[] = { 0, 2, 3, 1, 5, 4 };
+	static const uint32_t pos[] = { 0, 100000, 100000, 0, 50000, 0 };
+	for (size_t i = 0; i < n; i++) {
+		assert_memory_equal(e[i].id, F.id[order[i]], 32);
+		assert_int_equal(e[i].raw, F.len[order[i]]);
+		assert_int_equal(e[i].pos, pos[i]);
+	}
+	assert_int_equal(e[0].offset, e[2].offset);
+	assert_int_equal(e[3].offset, e[0].offset + e[0].stored);
+	assert_int_equal(e[3].stored, 120000 + 40);
+	assert_int_equal(e[0].flags, PACK_FLAG_ZSTD);
+	assert_int_equal(e[3].flags, 0);
+	char *path = pack_path(F.r, id);
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	struct pack_entry *h = NULL;
+	size_t hn = 0;
+	assert_int_equal(pack_read_header(F.r, fd, &h, &hn, NULL, &err), 0);
+	assert_int_equal(hn, n);
+	for (size_t i = 0; i < n; i++) {
+		entries_equal(&h[i], &e[i]);
+		assert_int_equal(h[i].pos, e[i].pos);
+	}
+	struct buf out = { 0 };
+	struct pack_frame fc = { 0 };
+	struct pack_src src = { .fd = fd };
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < n; i++) {
+			int rc = pass ? pack_read_blob(F.r, fd, &h[i], &out, &err)
+				      : pack_read_blob_cached(F.r, &src, id, &h[i], &fc, &out, &err);
+			assert_int_equal(rc, 0);
+			assert_int_equal(out.len, F.len[order[i]]);
+			if (out.len)
+				assert_memory_equal(out.p, F.data[order[i]], out.len);
+		}
+	}
+	/* A blob's place moved within its frame: the id check refuses it. */
+	struct pack_entry x = h[2];
+	x.pos -= 1;
+	assert_int_equal(pack_read_blob_cached(F.r, &src, id, &x, &fc, &out, &err), CF_ECORRUPT);
+	x = h[4];
+	x.raw += 1;	/* past the end of the frame */
+	assert_int_equal(pack_read_blob(F.r, fd, &x, &out, &err), CF_ECORRUPT);
+	pack_frame_release(&fc);
+	buf_free(&out);
+	close(fd);
+	unlink(path);
+	free(path);
+	free(h);
+	free(e);
+}
+
+/* Forged format-2 headers, sealed with the right key: each is refused as damage. */
+static void test_forged_header_v2(void **state)
+{
+	(void)state;
+	size_t n;
+	uint8_t *orig = read_all(F.path, &n);
+	uint64_t hoff = F.e[NBLOBS - 1].offset + F.e[NBLOBS - 1].stored;
+	struct cf_error err = { 0 };
+	struct pack_entry *e = NULL;
+	size_t ne = 0;
+	for (int variant = -1; variant < 10; variant++) {
+		struct pack_entry x[NBLOBS];
+		memcpy(x, F.e, sizeof x);
+		struct buf h = { 0 };
+		buf_put_u8(&h, variant == 0 ? 3 : 2);
+		switch (variant) {
+		case 1: x[5].offset = (uint32_t)hoff - x[5].stored + 1; break;	/* into the header */
+		case 2: x[1].type = 2; break;
+		case 3: x[1].flags = 4; break;
+		case 4: x[1].stored = 10; break;
+		case 5: x[5].raw = (16u << 20) + 1; break;
+		case 6: x[1].raw += 1; break;	/* stored as it is, yet not its blobs' length */
+		case 7: x[0].flags |= PACK_FLAG_V1; x[1] = x[0]; break;	/* two blobs, format 1 */
+		}
+		assert_int_equal(pack_entries_encode(&h, x, NBLOBS), 0);
+		if (variant == 8)
+			le32_put(h.p + 1, NBLOBS + 1);	/* more frames than listed */
+		if (variant == 9)
+			buf_put_u8(&h, 0);		/* a trailing byte */
+		int fd = forged_fd(orig, hoff, &h);
+		memset(&err, 0, sizeof err);
+		int rc = pack_read_header(F.r, fd, &e, &ne, NULL, &err);
+		if (variant == -1) {
+			/* Control: the writer's own header, sealed again, reads. */
+			assert_int_equal(rc, 0);
+			assert_int_equal(ne, NBLOBS);
+			free(e);
+			e = NULL;
+		} else {
+			if (rc != CF_ECORRUPT)
+				print_error("forged v2 header variant %d: %d\n", variant, rc);
+			assert_int_equal(rc, CF_ECORRUPT);
+			assert_null(e);
+		}
+		close(fd);
+		buf_free(&h);
+	}
+	free(orig);
+}
+
 static void test_empty_pack_and_unfinished(void **state)
 {
 	(void)state;
@@ -665,6 +830,8 @@ int main(void)
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_entry_mismatch),
 		cmocka_unit_test(test_forged_header),
+		cmocka_unit_test(test_multi_blob_frame),
+		cmocka_unit_test(test_forged_header_v2),
 		cmocka_unit_test(test_empty_pack_and_unfinished),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -344,7 +344,9 @@ static void test_one_file_ranged(void **state)
 	assert_int_equal(st.files, 1);
 	check_file(f, target, NFILES);
 	print_message("one file: %llu bytes of packs read\n", (unsigned long long)c.pack_bytes);
-	assert_true(c.pack_bytes < SMALL + 64 * KiB);
+	/* Frames hold about 64 KiB of blobs: the file's bytes come in at most its own frames
+	 * and the neighbours sharing them, the folder trees in one more. */
+	assert_true(c.pack_bytes < SMALL + 3 * 64 * KiB);
 	free(one);
 	free(target);
 }

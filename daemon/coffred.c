@@ -997,7 +997,7 @@ static void open_socket_to_group(struct daemon *d)
 		logf_("the control socket is open to root and the group '%s' (mode 0660)", g);
 	else if (rc == CTL_NO_GROUP)
 		logf_("warning: there is no group '%s': the control socket '%s' is for root only "
-			"(mode 0600); create the group (groupadd --system %s) and restart coffred "
+			"(mode 0600); create the group (groupadd --system %s) and reload coffred "
 			"to let its members use coffre status", g, d->cfg->socket, g);
 	else if (rc == CTL_GROUP_NO_SEARCH)
 		logf_("warning: the control socket is given to the group '%s', but its folder does "
@@ -1008,7 +1008,6 @@ static void open_socket_to_group(struct daemon *d)
 
 static void apply_cfg(struct daemon *d, struct cfg *c)
 {
-	int regroup = d->cfg && strcmp(d->cfg->socket_group, c->socket_group) != 0;
 	if (d->cfg && strcmp(d->cfg->socket, c->socket) != 0)
 		logf_("warning: the control socket moves only at restart (still '%s')",
 			d->cfg->socket);
@@ -1029,8 +1028,7 @@ static void apply_cfg(struct daemon *d, struct cfg *c)
 	c->socket = strdup(d->cfg->socket);
 	cfg_free(d->cfg);
 	d->cfg = c;
-	if (regroup)
-		open_socket_to_group(d);
+	open_socket_to_group(d);	/* the group may be new, or created since */
 	check_roots(d);
 	if (c->schedule.kind == SCHED_AFTER_CHANGE)
 		d->last_change = time(NULL);	/* the new folders get their first backup */

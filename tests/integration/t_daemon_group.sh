@@ -3,7 +3,7 @@
 # group created for the test, the socket is mode 0660 in that group; a non-root member runs
 # `coffre status` and `coffre backup --now`, a non-member is refused with a clear message
 # (exit 13). Reloaded with a group that does not exist, the daemon says so in its log and
-# the socket goes back to root only (0600).
+# the socket goes back to root only (0600); the group created, a reload opens it again.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 setup
@@ -17,7 +17,11 @@ id nobody >/dev/null 2>&1 || skip "no user nobody"
 NOGROUP=$(id -gn nobody)
 GROUP=cfsock$$
 SRC=$TESTDIR/src
-cleanup_hook() { groupdel "$GROUP" 2>/dev/null || true; }
+LATE=cflate$$
+cleanup_hook() {
+	groupdel "$GROUP" 2>/dev/null || true
+	groupdel "$LATE" 2>/dev/null || true
+}
 groupadd "$GROUP" || skip "cannot create a group"
 GID=$(getent group "$GROUP" | cut -d: -f3)
 chmod 755 "$TESTDIR"
@@ -57,17 +61,26 @@ grep -q "permission denied on '$SOCK'" "$ERR" || fail "the refusal does not say 
 grep -q "members of the socket's group" "$ERR" || fail "the refusal does not say who may ask"
 
 log "reloaded with a group that does not exist: root only, and said so"
-write_conf "nosuchgroup$$"
+write_conf "$LATE"
 kill -HUP "$DPID"
 for i in $(seq 1 50); do
-	grep -q "there is no group 'nosuchgroup$$'" "$DLOG" && break
+	grep -q "there is no group '$LATE'" "$DLOG" && break
 	sleep 0.1
 done
-grep -q "there is no group 'nosuchgroup$$': the control socket '$SOCK' is for root only" "$DLOG" ||
+grep -q "there is no group '$LATE': the control socket '$SOCK' is for root only" "$DLOG" ||
 	{ cat "$DLOG" >&2; fail "the log does not say the socket is root only"; }
 [ "$(stat -c %a "$SOCK")" = 600 ] || fail "socket mode is $(stat -c %a "$SOCK") without a group, not 600"
 expect_exit 13 member status --socket "$SOCK"
 expect_exit 0 cf status --socket "$SOCK"
+
+log "the group created, then a reload: open to it"
+groupadd "$LATE" || fail "cannot create the group $LATE"
+kill -HUP "$DPID"
+for i in $(seq 1 50); do
+	[ "$(stat -c '%a %G' "$SOCK")" = "660 $LATE" ] && break
+	sleep 0.1
+done
+[ "$(stat -c '%a %G' "$SOCK")" = "660 $LATE" ] || fail "socket is '$(stat -c '%a %G' "$SOCK")' after the reload"
 kill -TERM "$DPID"
 wait "$DPID" || fail "coffred exited with $?"
 pass

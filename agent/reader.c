@@ -82,6 +82,7 @@ struct prefetch {
 	int nth;
 	size_t next;		/* next plan index to fetch */
 	size_t pos;		/* highest plan index read so far */
+	size_t dropped;		/* copies below this index are closed */
 	int stop;
 };
 
@@ -385,14 +386,17 @@ int blob_reader_prefetch(struct blob_reader *br, struct cf_error *err)
 	return 0;
 }
 
-/* The fetched copy of a planned pack (waiting for it if under way), or -1. */
-static int planned_fd(struct blob_reader *br, const uint8_t id[ID_LEN])
+/* The fetched copy of a planned pack (waiting for it if under way), or -1; only for a frame
+ * inside the span fetched (${e}). */
+static int planned_fd(struct blob_reader *br, const uint8_t id[ID_LEN],
+	const struct pack_entry *e, uint64_t *ret_hi)
 {
 	struct prefetch *pf = br->pf;
 	if (!pf || !pf->nth)
 		return -1;
 	size_t i = plan_find(pf, id);
-	if (i == SIZE_MAX)
+	if (i == SIZE_MAX || e->offset < pf->p[i].lo ||
+	    (uint64_t)e->offset + e->stored > pf->p[i].hi)
 		return -1;
 	pthread_mutex_lock(&pf->mu);
 	if (pf->p[i].state == PF_NONE) {
@@ -402,11 +406,12 @@ static int planned_fd(struct blob_reader *br, const uint8_t id[ID_LEN])
 	if (i > pf->pos) {
 		pf->pos = i;
 		/* Packs well behind are done with: their copies go. */
-		for (size_t k = 0; k + PF_KEEP < i; k++) {
-			if (pf->p[k].state == PF_READY) {
-				close(pf->p[k].fd);
-				pf->p[k].fd = -1;
-				pf->p[k].state = PF_DROPPED;
+		for (; pf->dropped + PF_KEEP < i; pf->dropped++) {
+			struct plan_pack *p = &pf->p[pf->dropped];
+			if (p->state == PF_READY) {
+				close(p->fd);
+				p->fd = -1;
+				p->state = PF_DROPPED;
 			}
 		}
 		pthread_cond_broadcast(&pf->cv);
@@ -414,6 +419,7 @@ static int planned_fd(struct blob_reader *br, const uint8_t id[ID_LEN])
 	while (pf->p[i].state == PF_WAIT || pf->p[i].state == PF_FETCHING)
 		pthread_cond_wait(&pf->cv, &pf->mu);
 	int fd = pf->p[i].state == PF_READY ? pf->p[i].fd : -1;
+	*ret_hi = pf->p[i].hi;
 	pthread_mutex_unlock(&pf->mu);
 	return fd;
 }
@@ -441,9 +447,10 @@ static void prefetch_free(struct prefetch *pf)
 	free(pf);
 }
 
-/* Reads the frame of ${e} in pack ${pack} (open as ${fd}) through the window. */
+/* Reads the frame of ${e} in pack ${pack} (open as ${fd}, whose bytes are valid below
+ * ${limit}) through the window. */
 static int read_frame(struct blob_reader *br, int fd, const uint8_t pack[ID_LEN],
-	const struct pack_entry *e, struct buf *ret, struct cf_error *err)
+	uint64_t limit, const struct pack_entry *e, struct buf *ret, struct cf_error *err)
 {
 	uint64_t end = (uint64_t)e->offset + e->stored;
 	int same = br->win.len && memcmp(br->win.id, pack, ID_LEN) == 0;
@@ -456,6 +463,8 @@ static int read_frame(struct blob_reader *br, int fd, const uint8_t pack[ID_LEN]
 	size_t size = forward ? 2 * br->win.size : WIN_MIN;
 	if (size > WIN_MAX)
 		size = WIN_MAX;
+	if (limit > e->offset && size > limit - e->offset)
+		size = (size_t)(limit - e->offset);
 	if (!br->win.p && !(br->win.p = malloc(WIN_MAX)))
 		return pack_read_blob(br->r, fd, e, ret, err);
 	br->win.len = 0;
@@ -491,13 +500,17 @@ int blob_reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *re
 		int fd = pack_fd(br, loc.pack, err);
 		if (fd < 0)
 			return fd;
-		rc = read_frame(br, fd, loc.pack, &loc.e, ret, err);
+		rc = read_frame(br, fd, loc.pack, UINT64_MAX, &loc.e, ret, err);
 	} else {
-		int fd = planned_fd(br, loc.pack);
-		if (fd < 0)
+		/* A fetched span holds valid bytes only up to its end. */
+		uint64_t limit = 0;
+		int fd = planned_fd(br, loc.pack, &loc.e, &limit);
+		if (fd < 0) {
 			fd = remote_fd(br, loc.pack);
+			limit = UINT64_MAX;
+		}
 		if (fd >= 0) {
-			rc = read_frame(br, fd, loc.pack, &loc.e, ret, err);
+			rc = read_frame(br, fd, loc.pack, limit, &loc.e, ret, err);
 		} else {
 			/* Only this blob's frame travels (a ranged read). */
 			char name[80];

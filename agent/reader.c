@@ -80,6 +80,7 @@ struct prefetch {
 	int nth;
 	size_t next;		/* next plan index to fetch */
 	size_t pos;		/* highest plan index read so far */
+	size_t dropped;		/* copies below this index are closed */
 	int stop;
 };
 
@@ -385,14 +386,17 @@ int blob_reader_prefetch(struct blob_reader *br, struct cf_error *err)
 	return 0;
 }
 
-/* The fetched copy of a planned pack (waiting for it if under way), or -1. */
-static int planned_fd(struct blob_reader *br, const uint8_t id[ID_LEN])
+/* The fetched copy of a planned pack (waiting for it if under way), or -1; only for a frame
+ * inside the span fetched (${e}). */
+static int planned_fd(struct blob_reader *br, const uint8_t id[ID_LEN],
+	const struct pack_entry *e)
 {
 	struct prefetch *pf = br->pf;
 	if (!pf || !pf->nth)
 		return -1;
 	size_t i = plan_find(pf, id);
-	if (i == SIZE_MAX)
+	if (i == SIZE_MAX || e->offset < pf->p[i].lo ||
+	    (uint64_t)e->offset + e->stored > pf->p[i].hi)
 		return -1;
 	pthread_mutex_lock(&pf->mu);
 	if (pf->p[i].state == PF_NONE) {
@@ -402,11 +406,12 @@ static int planned_fd(struct blob_reader *br, const uint8_t id[ID_LEN])
 	if (i > pf->pos) {
 		pf->pos = i;
 		/* Packs well behind are done with: their copies go. */
-		for (size_t k = 0; k + PF_KEEP < i; k++) {
-			if (pf->p[k].state == PF_READY) {
-				close(pf->p[k].fd);
-				pf->p[k].fd = -1;
-				pf->p[k].state = PF_DROPPED;
+		for (; pf->dropped + PF_KEEP < i; pf->dropped++) {
+			struct plan_pack *p = &pf->p[pf->dropped];
+			if (p->state == PF_READY) {
+				close(p->fd);
+				p->fd = -1;
+				p->state = PF_DROPPED;
 			}
 		}
 		pthread_cond_broadcast(&pf->cv);
@@ -483,7 +488,7 @@ int blob_reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *re
 	} else {
 		/* A pack fetched ahead, or fetched whole; otherwise only this blob's frame
 		 * travels (a ranged read). */
-		int fd = planned_fd(br, loc.pack);
+		int fd = planned_fd(br, loc.pack, &loc.e);
 		if (fd < 0)
 			fd = remote_fd(br, loc.pack);
 		char name[80];

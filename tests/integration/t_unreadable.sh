@@ -41,8 +41,9 @@ if [ "$(id -u)" = 0 ]; then
 	"${DROP[@]}" test -w "$STAGE/tmp" || skip "user nobody cannot write in $STAGE/tmp"
 	echo "running as root: rerunning as user nobody (${DROP[*]})"
 	rc=0
+	# The system's programs first: a python3 under root's home (pyenv) is out of nobody's reach.
 	"${DROP[@]}" env COFFRE_AS_NOBODY=1 COFFRE="$BIN" COFFRE_TESTS="$STAGE/tests" TMPDIR="$STAGE/tmp" \
-		HOME="$STAGE/tmp" bash "$STAGE/tests/integration/$(basename "$0")" </dev/null || rc=$?
+		HOME="$STAGE/tmp" PATH="/usr/local/bin:/usr/bin:/bin:$PATH" bash "$STAGE/tests/integration/$(basename "$0")" </dev/null || rc=$?
 	exit "$rc"
 fi
 

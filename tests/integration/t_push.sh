@@ -26,6 +26,11 @@ cleanup_hook() {
 		fusermount -u "$m" 2>/dev/null || umount "$m" 2>/dev/null || true
 	done
 	for l in ${LOOPS[@]+"${LOOPS[@]}"}; do losetup -d "$l" 2>/dev/null || true; done
+	# plug runs in $(...): its LOOPS entries stay in the subshell, so find them by image.
+	for l in $(losetup -n -O NAME -j "$TESTDIR/usb.img" 2>/dev/null) \
+		 $(losetup -n -O NAME -j "$TESTDIR/small.img" 2>/dev/null); do
+		losetup -d "$l" 2>/dev/null || true
+	done
 }
 drive() { # IMAGE SIZE LABEL: make a FAT32 image
 	truncate -s "$2" "$1"

@@ -385,3 +385,26 @@ daemon_wait_run() {
 	cat "$DLOG" >&2
 	fail "run #$1 did not end within 30 s"
 }
+
+# usb_test_setup: skip unless FAT32 drive images can be attached and mounted here; sets SUF
+# (a suffix for drive labels, also in their mount points) and LOOPS (loop devices to detach).
+usb_test_setup() {
+	[ "$(id -u)" = 0 ] || skip "needs root (loop devices for the USB drive)"
+	[ -c /dev/fuse ] && command -v fusefat >/dev/null && command -v mkfs.vfat >/dev/null ||
+		skip "needs /dev/fuse, fusefat and dosfstools (FAT32 drive image)"
+	SUF=$(od -An -N2 -tx2 /dev/urandom | tr -d ' ' | tr a-f A-F)
+	LOOPS=()
+}
+
+# usb_release: unmount what is mounted under a SUF-labelled path, detach LOOPS and any loop
+# device still backed by an image of TESTDIR (one attached in a subshell is not in LOOPS).
+usb_release() {
+	local m l
+	for m in $(awk -v s="$SUF" 'index($2, s) {print $2}' /proc/self/mounts); do
+		fusermount -u "$m" 2>/dev/null || umount "$m" 2>/dev/null || true
+	done
+	for l in ${LOOPS[@]+"${LOOPS[@]}"} $(losetup -n -O NAME,BACK-FILE 2>/dev/null |
+		awk -v d="$TESTDIR/" 'index($2, d) == 1 {print $1}'); do
+		losetup -d "$l" 2>/dev/null || true
+	done
+}

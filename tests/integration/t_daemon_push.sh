@@ -16,20 +16,11 @@ COFFRED=${COFFRED:-$(dirname "$COFFRE")/../daemon/coffred}
 [ -x "$COFFRED" ] || skip "no coffred binary next to $COFFRE (set COFFRED=)"
 SERVERS=$COFFRE_TESTS/servers
 [ -x "$SERVERS/node_modules/.bin/s3rver" ] || skip "s3rver is not installed (npm install --prefix tests/servers)"
-[ "$(id -u)" = 0 ] || skip "needs root (loop devices for the USB drive)"
-[ -c /dev/fuse ] && command -v fusefat >/dev/null && command -v mkfs.vfat >/dev/null ||
-	skip "needs /dev/fuse, fusefat and dosfstools (FAT32 drive image)"
-
-SUF=$(od -An -N2 -tx2 /dev/urandom | tr -d ' ' | tr a-f A-F)
-LOOPS=()
+usb_test_setup
 cleanup_hook() {
 	"$SERVERS/s3rver.sh" stop "$TESTDIR/s3" 2>/dev/null || true
 	"$SERVERS/sshd.sh" stop "$TESTDIR/ssh" 2>/dev/null || true
-	local m l
-	for m in $(awk -v s="$SUF" 'index($2, s) {print $2}' /proc/self/mounts); do
-		fusermount -u "$m" 2>/dev/null || umount "$m" 2>/dev/null || true
-	done
-	for l in ${LOOPS[@]+"${LOOPS[@]}"}; do losetup -d "$l" 2>/dev/null || true; done
+	usb_release
 }
 
 KEYS=$TESTDIR/s3keys

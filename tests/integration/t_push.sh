@@ -13,24 +13,10 @@ source "$(dirname "$0")/lib.sh"
 setup
 SERVERS=$COFFRE_TESTS/servers
 [ -x "$SERVERS/node_modules/.bin/s3rver" ] || skip "s3rver is not installed (npm install --prefix tests/servers)"
-[ "$(id -u)" = 0 ] || skip "needs root (loop devices for the USB drive)"
-[ -c /dev/fuse ] && command -v fusefat >/dev/null && command -v mkfs.vfat >/dev/null ||
-	skip "needs /dev/fuse, fusefat and dosfstools (FAT32 drive image)"
-
-SUF=$(od -An -N2 -tx2 /dev/urandom | tr -d ' ' | tr a-f A-F)
-LOOPS=()
+usb_test_setup
 cleanup_hook() {
 	"$SERVERS/s3rver.sh" stop "$TESTDIR/s3" 2>/dev/null || true
-	local m l
-	for m in $(awk -v s="$SUF" 'index($2, s) {print $2}' /proc/self/mounts); do
-		fusermount -u "$m" 2>/dev/null || umount "$m" 2>/dev/null || true
-	done
-	for l in ${LOOPS[@]+"${LOOPS[@]}"}; do losetup -d "$l" 2>/dev/null || true; done
-	# plug runs in $(...): its LOOPS entries stay in the subshell, so find them by image.
-	for l in $(losetup -n -O NAME -j "$TESTDIR/usb.img" 2>/dev/null) \
-		 $(losetup -n -O NAME -j "$TESTDIR/small.img" 2>/dev/null); do
-		losetup -d "$l" 2>/dev/null || true
-	done
+	usb_release
 }
 drive() { # IMAGE SIZE LABEL: make a FAT32 image
 	truncate -s "$2" "$1"

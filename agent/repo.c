@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -332,6 +333,128 @@ out:
 	return rc;
 }
 
+/* ---- local key cache ----
+ * Argon2id costs every command 32 MiB and a fraction of a second. When the password is held on
+ * this machine anyway (a password file or the environment), the master key is kept in the
+ * local cache, sealed under a key derived from that password, the repository id and the exact
+ * bytes of the key file it came from. Only the password opens it, a changed or removed key
+ * file voids it, and a password typed at a terminal never leaves such a trace. */
+
+#define KEY_CACHE_AD "coffre-key-cache-v1"
+
+static char *key_cache_path(const struct repo *r)
+{
+	char *dir = repo_cache_dir(r);
+	char *p = dir ? util_path("%s/key", dir) : NULL;
+	free(dir);
+	return p;
+}
+
+static void key_cache_wrap_key(uint8_t out[32], const struct repo *r, const char *keyfile,
+	const struct buf *kf, const char *password, const uint8_t salt[16])
+{
+	crypto_generichash_state st;
+	uint8_t kfsum[32];
+	crypto_generichash(kfsum, sizeof kfsum, kf->p, kf->len, NULL, 0);
+	crypto_generichash_init(&st, salt, 16, 32);
+	crypto_generichash_update(&st, (const uint8_t *)KEY_CACHE_AD, sizeof KEY_CACHE_AD);
+	crypto_generichash_update(&st, r->id, ID_LEN);
+	crypto_generichash_update(&st, (const uint8_t *)keyfile, strlen(keyfile) + 1);
+	crypto_generichash_update(&st, kfsum, sizeof kfsum);
+	crypto_generichash_update(&st, (const uint8_t *)password, strlen(password));
+	crypto_generichash_final(&st, out, 32);
+	sodium_memzero(&st, sizeof st);
+}
+
+/* Best effort: a cache that cannot be written only means the next run derives again. */
+static void key_cache_save(struct repo *r, const char *password)
+{
+	struct buf kf = { 0 };
+	char *path = NULL;
+	uint8_t *wk = sodium_malloc(32);
+	if (!wk || !r->opened_keyfile || !(path = key_cache_path(r)) ||
+	    dst_get(r->d, r->opened_keyfile, MAX_KEYFILE_BYTES, &kf, NULL) != 0)
+		goto out;
+	uint8_t salt[16], nonce[24], wrapped[48];
+	randombytes_buf(salt, sizeof salt);
+	randombytes_buf(nonce, sizeof nonce);
+	key_cache_wrap_key(wk, r, r->opened_keyfile, &kf, password, salt);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(wrapped, NULL, r->k->master, 32, r->id, ID_LEN,
+		NULL, nonce, wk);
+	json_t *o = json_object();
+	json_object_set_new(o, "version", json_integer(1));
+	json_object_set_new(o, "keyfile", json_string(r->opened_keyfile));
+	json_set_hex(o, "salt", salt, sizeof salt);
+	json_set_hex(o, "nonce", nonce, sizeof nonce);
+	json_set_hex(o, "wrapped", wrapped, sizeof wrapped);
+	char *text = json_dumps(o, JSON_INDENT(1) | JSON_SORT_KEYS);
+	json_decref(o);
+	if (text)
+		util_write_atomic(path, text, strlen(text), 0, NULL);
+	free(text);
+out:
+	if (wk)
+		sodium_free(wk);
+	buf_free(&kf);
+	free(path);
+}
+
+/* Returns 0 when the cache unlocked ${r}, anything else to derive from the password. */
+static int key_cache_load(struct repo *r, const char *password)
+{
+	struct buf b = { 0 }, kf = { 0 };
+	char *path = key_cache_path(r);
+	json_t *o = NULL;
+	uint8_t *wk = sodium_malloc(32);
+	int rc = -1;
+	if (!wk || !path || util_read_file(path, MAX_KEYFILE_BYTES, &b, NULL) != 0 ||
+	    !(o = json_loadb((const char *)b.p, b.len, 0, NULL)))
+		goto out;
+	const char *name = json_string_value(json_object_get(o, "keyfile"));
+	uint8_t salt[16], nonce[24], wrapped[48];
+	if (json_integer_value(json_object_get(o, "version")) != 1 || !name ||
+	    strncmp(name, "keys/", 5) != 0 || strlen(name) != 5 + 32 ||
+	    strspn(name + 5, "0123456789abcdef") != 32 || get_hex(o, "salt", salt, 16) ||
+	    get_hex(o, "nonce", nonce, 24) || get_hex(o, "wrapped", wrapped, 48) ||
+	    dst_get(r->d, name, MAX_KEYFILE_BYTES, &kf, NULL) != 0)
+		goto out;
+	key_cache_wrap_key(wk, r, name, &kf, password, salt);
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(r->k->master, NULL, NULL, wrapped, 48, r->id,
+		    ID_LEN, nonce, wk) != 0)
+		goto out;
+	if (!(r->opened_keyfile = strdup(name)))
+		goto out;
+	r->key_from_cache = 1;
+	rc = 0;
+out:
+	if (wk)
+		sodium_free(wk);
+	json_decref(o);
+	buf_free(&b);
+	buf_free(&kf);
+	free(path);
+	return rc;
+}
+
+static void key_cache_drop(struct repo *r)
+{
+	char *path = key_cache_path(r);
+	if (path)
+		unlink(path);
+	free(path);
+}
+
+int repo_key_cache_wanted(void)
+{
+	const char *v = getenv("COFFRE_KEY_CACHE");
+	return !(v && (!strcmp(v, "0") || !strcasecmp(v, "no") || !strcasecmp(v, "off")));
+}
+
+int repo_key_from_cache(const struct repo *r)
+{
+	return r->key_from_cache;
+}
+
 /* ---- config ---- */
 
 static int write_config(struct repo *r, struct cf_error *err)
@@ -485,11 +608,11 @@ void repo_escrow_keygen(char ret_pub[65], char ret_sec[65])
 int repo_init(const char *path, const char *password, const char *escrow_pub_hex,
 	char ret_recovery[REPO_RECOVERY_TEXT], char ret_idhex[65], struct cf_error *err)
 {
-	return repo_init_at(path, NULL, password, escrow_pub_hex, ret_recovery, ret_idhex, err);
+	return repo_init_at(path, NULL, password, 0, escrow_pub_hex, ret_recovery, ret_idhex, err);
 }
 
 int repo_init_at(const char *path, const struct dst_options *opt, const char *password,
-	const char *escrow_pub_hex, char ret_recovery[REPO_RECOVERY_TEXT], char ret_idhex[65],
+	int key_cache, const char *escrow_pub_hex, char ret_recovery[REPO_RECOVERY_TEXT], char ret_idhex[65],
 	struct cf_error *err)
 {
 	struct repo *r = NULL;
@@ -541,7 +664,7 @@ int repo_init_at(const char *path, const struct dst_options *opt, const char *pa
 	derive_keys(r->k);
 	r->cp = default_chunk_params;
 	r->pack_size = DEFAULT_PACK_SIZE;
-	if ((rc = add_password_key(r, password, NULL, err)) ||
+	if ((rc = add_password_key(r, password, &r->opened_keyfile, err)) ||
 	    (rc = add_recovery_key(r, ret_recovery, NULL, err)))
 		goto out;
 	if (escrow_pub_hex && (rc = add_escrow_key(r, escrow_pub_hex, err)))
@@ -549,6 +672,8 @@ int repo_init_at(const char *path, const struct dst_options *opt, const char *pa
 	/* The config comes last: a repository without one is an unfinished init. */
 	if ((rc = write_config(r, err)))
 		goto out;
+	if (key_cache)
+		key_cache_save(r, password);
 	memcpy(ret_idhex, r->idhex, ID_HEX);
 out:
 	names_free(&l);
@@ -575,7 +700,11 @@ int repo_open_at(const char *path, const struct dst_options *opt, const struct r
 		rc = cf_error_set(err, CF_ENOREPO, "no repository at '%s'", r->path);
 		goto fail;
 	}
-	if ((rc = read_config(r, err)) || (rc = list_names(r, "keys/", &l, err)))
+	if ((rc = read_config(r, err)))
+		goto fail;
+	if (cred->password && cred->key_cache && key_cache_load(r, cred->password) == 0)
+		goto unlocked;
+	if ((rc = list_names(r, "keys/", &l, err)))
 		goto fail;
 	rc = 1;
 	for (size_t i = 0; rc == 1 && i < l.n; i++) {
@@ -593,6 +722,9 @@ int repo_open_at(const char *path, const struct dst_options *opt, const struct r
 						 cred->escrow_secret ? "wrong escrow key" : "wrong password");
 	if (rc)
 		goto fail;
+	if (cred->password && cred->key_cache)
+		key_cache_save(r, cred->password);
+unlocked:
 	names_free(&l);
 	derive_keys(r->k);
 	chunk_init(&r->chunker, &r->cp, r->k->chunk);
@@ -625,6 +757,7 @@ int repo_key_passwd(struct repo *r, const char *newpw, struct cf_error *err)
 	int rc = add_password_key(r, newpw, &newname, err);
 	if (rc)
 		return rc;
+	key_cache_drop(r);
 	/* Drop the old password key only once the new one is durable. */
 	if (r->opened_keyfile && strcmp(key_kind(r, r->opened_keyfile), "password") == 0) {
 		dst_delete(r->d, r->opened_keyfile, NULL);

@@ -44,6 +44,7 @@ struct repo {
 	struct chunker chunker;
 	uint32_t pack_size;
 	char *opened_keyfile;	/* the key file that unlocked this handle */
+	int key_from_cache;	/* unlocked by the local key cache, not by Argon2id */
 	char *lock_path;
 	int lock_exclusive;
 	time_t lock_time;

@@ -70,6 +70,9 @@ int cli_dst_options(struct dst_options *ret);
 int cli_open_repo(struct repo **ret);
 /* cli_read_password(prompt, confirm, ret): from file, env or terminal (malloc'd). */
 int cli_read_password(const char *file, const char *prompt, int confirm, char **ret);
+/* cli_password_held(): the last cli_read_password came from a file or the environment, so
+ * the key may be cached (repo_cred.key_cache) unless COFFRE_KEY_CACHE says no. */
+int cli_password_held(void);
 /* cli_prompt_password(prompt, confirm, ret): ask on the terminal only. */
 int cli_prompt_password(const char *prompt, int confirm, char **ret);
 

@@ -58,7 +58,7 @@ int cmd_init(int argc, char **argv)
 		free(pw);
 		return rc;
 	}
-	rc = repo_init_at(g.repo, &opt, pw, escrow, rec, id, &err);
+	rc = repo_init_at(g.repo, &opt, pw, cli_password_held(), escrow, rec, id, &err);
 	free(pw);
 	if (rc)
 		return cli_fail(&err);

@@ -243,9 +243,17 @@ int cli_prompt_password(const char *prompt, int confirm, char **ret)
 	return 0;
 }
 
+static int password_held;
+
+int cli_password_held(void)
+{
+	return password_held && repo_key_cache_wanted();
+}
+
 int cli_read_password(const char *file, const char *prompt, int confirm, char **ret)
 {
 	char *pw = NULL;
+	password_held = 0;
 	const char *f = file ? file : getenv("COFFRE_PASSWORD_FILE");
 	if (f && *f) {
 		pw = read_line_file(f);
@@ -260,6 +268,7 @@ int cli_read_password(const char *file, const char *prompt, int confirm, char **
 	if (!pw)
 		return cli_error(CF_EXIT_USAGE, "%s",
 			_("no password given (--password-file, COFFRE_PASSWORD_FILE or a terminal)"));
+	password_held = 1;
 	*ret = pw;
 	return 0;
 }
@@ -326,6 +335,7 @@ int cli_open_repo(struct repo **ret)
 		if ((rc = cli_read_password(g.password_file, _("password: "), 0, &secret)))
 			return rc;
 		cred.password = secret;
+		cred.key_cache = cli_password_held();
 	}
 	struct cf_error err = { 0 };
 	struct dst_options opt;

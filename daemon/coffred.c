@@ -326,7 +326,7 @@ static void *job_main(void *arg)
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	char *pw = read_password(j->cfg->password_file, &err);
-	struct repo_cred cred = { .password = pw };
+	struct repo_cred cred = { .password = pw, .key_cache = repo_key_cache_wanted() };
 	int rc = pw ? 0 : err.code;
 	if (rc == 0 && j->npaths == 0 && !res->push_only)
 		rc = cf_error_set(&err, CF_ENOENT, "no protected folder is present (%s)",

@@ -15,6 +15,10 @@ struct repo_cred {
 	const char *password;
 	const char *recovery_key;	/* text as printed by init (dashes and case ignored) */
 	const char *escrow_secret;	/* 64 hex: the escrow key pair's secret half */
+	/* With a password: keep the master key in the local cache, sealed under the password,
+	 * so that later opens skip Argon2id. Only for a password this machine holds anyway
+	 * (a file, the environment), never for one typed at a terminal. */
+	int key_cache;
 };
 
 /* repo_escrow_keygen(ret_pub, ret_sec): a new escrow key pair as hex (for a federation). */
@@ -43,7 +47,7 @@ int repo_open(const char *path, const struct repo_cred *cred, struct repo **ret,
 int repo_open_at(const char *url, const struct dst_options *opt, const struct repo_cred *cred,
 	struct repo **ret, struct cf_error *err);
 int repo_init_at(const char *url, const struct dst_options *opt, const char *password,
-	const char *escrow_pub_hex, char ret_recovery[REPO_RECOVERY_TEXT], char ret_idhex[65],
+	int key_cache, const char *escrow_pub_hex, char ret_recovery[REPO_RECOVERY_TEXT], char ret_idhex[65],
 	struct cf_error *err);
 /* repo_attach(src, d, ret, err): a handle on the copy of ${src}'s repository held by ${d}
  * (same id and keys, opened without a password); ${d} stays the caller's. */
@@ -54,6 +58,11 @@ void repo_free(struct repo *r);
 
 const char *repo_path(const struct repo *r);
 const char *repo_id_hex(const struct repo *r);
+/* repo_key_cache_wanted(): 0 when COFFRE_KEY_CACHE is 0, no or off (the cache is then
+ * neither read nor written), 1 otherwise. */
+int repo_key_cache_wanted(void);
+/* repo_key_from_cache(r): 1 when the local key cache unlocked ${r} (repo_cred.key_cache). */
+int repo_key_from_cache(const struct repo *r);
 
 /* repo_key_passwd(r, newpw, err): wrap the master key with ${newpw}, then remove the
  * password key that opened ${r}. Data is not re-encrypted. */

@@ -7,7 +7,8 @@
 #  - init on an existing repository or a non-empty dir: non-zero, nothing changed;
 #  - usage errors: exit 2; --help on every command: exit 0;
 #  - restore with --recovery-key-file (key from init --json) works, a wrong key gives 12;
-#  - key passwd: old password 12, new 0 (recovery key still works);
+#  - the key cache: written for a password file (mode 600), not with COFFRE_KEY_CACHE=no;
+#  - key passwd: old password 12, new 0 (recovery key still works), even with an old key cache;
 #  - key recovery-rotate: old recovery key 12, new one 0 (password still works).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -31,6 +32,7 @@ done
 log "init --json"
 expect_exit 0 cf --json init
 RK=$(json_get "$OUT" recovery_key)
+REPO_ID=$(json_get "$OUT" id)
 [ -n "$RK" ] || fail "init --json: empty recovery_key"
 printf '%s\n' "$RK" >"$TESTDIR/rk"
 log "human init output names the recovery key"
@@ -115,8 +117,23 @@ expect_exit 12 env -u COFFRE_PASSWORD_FILE "$COFFRE" --recovery-key-file "$TESTD
 one_error_line "$ERR"
 same_repo "a command with a wrong recovery key"
 
+log "key cache: written for a password file, not with COFFRE_KEY_CACHE=no"
+KC=$XDG_CACHE_HOME/coffre/$REPO_ID/key
+[ -f "$KC" ] || fail "no key cache after init with a password file"
+[ "$(stat -c %a "$KC")" = 600 ] || fail "key cache is not mode 600"
+cp "$KC" "$TESTDIR/old-key-cache"
+rm "$KC"
+expect_exit 0 env COFFRE_KEY_CACHE=no "$COFFRE" snapshots
+[ ! -e "$KC" ] || fail "COFFRE_KEY_CACHE=no wrote the key cache"
+expect_exit 0 cf snapshots
+[ -f "$KC" ] || fail "the key cache was not written again"
+
 log "key passwd"
 expect_exit 0 cf key passwd --new-password-file "$TESTDIR/newpw"
+expect_exit 12 cf snapshots
+one_error_line "$ERR"
+log "an old key cache does not let the old password in"
+cp "$TESTDIR/old-key-cache" "$KC"
 expect_exit 12 cf snapshots
 one_error_line "$ERR"
 expect_exit 0 env COFFRE_PASSWORD_FILE="$TESTDIR/newpw" "$COFFRE" snapshots

@@ -461,6 +461,120 @@ static void test_recovery_rotate(void **state)
 	assert_int_equal(count_dir(k), 2);
 }
 
+/* ---- local key cache ---- */
+
+static struct repo *open_cached(const char *path, const char *pw, int want, int want_cached)
+{
+	struct cf_error err = { 0 };
+	struct repo_cred c = { .password = pw, .key_cache = 1 };
+	struct repo *r = NULL;
+	int rc = repo_open(path, &c, &r, &err);
+	if (rc != want)
+		print_error("repo_open(%s, cached): %d %s\n", pw, rc, err.msg);
+	assert_int_equal(rc, want);
+	if (want == 0)
+		assert_int_equal(repo_key_from_cache(r), want_cached);
+	return r;
+}
+
+static char *key_cache_file(const struct fx *f)
+{
+	char *p = util_path("%s/cache/coffre/%s/key", f->dir, f->idhex);
+	assert_non_null(p);
+	return p;
+}
+
+static void test_key_cache(void **state)
+{
+	struct fx *f = *state;
+	fx_init(f);
+	char *kc = key_cache_file(f);
+	/* Without the option nothing is written. */
+	repo_free(open_pw(f->repo, "pw", 0));
+	assert_false(file_exists(kc));
+	/* The first open derives and writes the cache (owner only); the next ones use it. */
+	struct repo *r1 = open_cached(f->repo, "pw", 0, 0);
+	struct stat st;
+	assert_int_equal(stat(kc, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	struct repo *r2 = open_cached(f->repo, "pw", 0, 1);
+	assert_memory_equal(r1->k->master, r2->k->master, 32);
+	assert_memory_equal(r1->k->chunk, r2->k->chunk, 32);
+	repo_free(r1);
+	repo_free(r2);
+	/* A wrong password is still refused, and the cache is not used when not asked for. */
+	open_cached(f->repo, "pw ", CF_EKEY, 0);
+	r1 = open_pw(f->repo, "pw", 0);
+	assert_int_equal(repo_key_from_cache(r1), 0);
+	repo_free(r1);
+	/* A damaged cache is ignored and replaced. */
+	size_t n;
+	uint8_t *b = read_all(kc, &n);
+	char *w = strstr((char *)b, "\"wrapped\": \"");
+	assert_non_null(w);
+	w[12] = w[12] == '0' ? '1' : '0';
+	write_file(kc, b, n);
+	free(b);
+	repo_free(open_cached(f->repo, "pw", 0, 0));
+	repo_free(open_cached(f->repo, "pw", 0, 1));
+	/* The cache is bound to the exact key file: rewritten, the cache no longer opens. */
+	char keys[400];
+	snprintf(keys, sizeof keys, "%s/keys", f->repo);
+	DIR *d = opendir(keys);
+	assert_non_null(d);
+	struct dirent *e;
+	int touched = 0;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *kp = util_path("%s/%s", keys, e->d_name);
+		uint8_t *kb = read_all(kp, &n);
+		if (strstr((char *)kb, "\"password\"")) {
+			kb = realloc(kb, n + 1);
+			kb[n] = '\n';
+			write_file(kp, kb, n + 1);
+			touched++;
+		}
+		free(kb);
+		free(kp);
+	}
+	closedir(d);
+	assert_int_equal(touched, 1);
+	repo_free(open_cached(f->repo, "pw", 0, 0));
+	repo_free(open_cached(f->repo, "pw", 0, 1));
+	/* A new password voids the cache, even if an old copy of it comes back. */
+	uint8_t *old = read_all(kc, &n);
+	size_t oldn = n;
+	struct cf_error err = { 0 };
+	r1 = open_cached(f->repo, "pw", 0, 1);
+	assert_int_equal(repo_key_passwd(r1, "new", &err), 0);
+	repo_free(r1);
+	assert_false(file_exists(kc));
+	open_cached(f->repo, "pw", CF_EKEY, 0);
+	write_file(kc, old, oldn);
+	free(old);
+	open_cached(f->repo, "pw", CF_EKEY, 0);
+	repo_free(open_cached(f->repo, "new", 0, 0));
+	repo_free(open_cached(f->repo, "new", 0, 1));
+	free(kc);
+}
+
+static void test_key_cache_from_init(void **state)
+{
+	struct fx *f = *state;
+	struct cf_error err = { 0 };
+	char rk[REPO_RECOVERY_TEXT];
+	assert_int_equal(repo_init_at(f->repo, NULL, "pw", 1, NULL, rk, f->idhex, &err), 0);
+	char *kc = key_cache_file(f);
+	assert_true(file_exists(kc));
+	free(kc);
+	repo_free(open_cached(f->repo, "pw", 0, 1));
+	/* The recovery key never goes through the cache. */
+	struct repo *r = open_rk(f->repo, rk, 0);
+	assert_int_equal(repo_key_from_cache(r), 0);
+	repo_free(r);
+}
+
 /* ---- whole objects ---- */
 
 static void test_object_roundtrip(void **state)
@@ -910,6 +1024,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_key_passwd, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_key_passwd_from_recovery, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_recovery_rotate, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_key_cache, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_key_cache_from_init, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_object_roundtrip, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_object_flipped_byte, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_object_renamed, fx_setup, fx_teardown),

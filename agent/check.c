@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "coffre/snap.h"
 #include "coffre/walk.h"
 #include "idset.h"
+#include "pack_internal.h"
 #include "repo_internal.h"
 
 /* Past this many, affected files are counted, not listed. */
@@ -29,12 +31,14 @@ struct ck {
 	struct repo *r;
 	const struct check_opts *o;
 	struct check_result res;
-	struct idset indexed;	/* blobs some index lists in a pack that is present */
+	struct idvec indexed;	/* blobs some index lists in a pack that is present */
 	struct idset bad;	/* blobs known damaged or missing */
 	struct idset visited;	/* tree blobs already walked */
 	struct blob_reader *br;
 	const struct snap *s;
 	int affected_walk;
+	pthread_mutex_t mu;	/* the result, the sets and the reports, while packs are read */
+	struct read_job *job;
 };
 
 static void report(struct ck *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -102,54 +106,227 @@ static size_t find_pack(uint8_t (*ids)[32], size_t n, const uint8_t *id)
 	return (size_t)-1;
 }
 
-/* Reads a whole pack: the name must be the hash of the bytes, every frame must open. */
-/* Reads a whole pack: the name must be the hash of the bytes, every frame must open. */
-static int read_pack(struct ck *c, const uint8_t id[32], const char *name)
+/* ---- reading every pack (--read-data) ----
+ * Each reader streams whole packs through a window of about a megabyte: every byte passes
+ * once through the pack's hash, in order, and each frame is opened from the window. Memory
+ * thus stays flat whatever the pack size, and the readers share the packs between the cores. */
+
+#define READ_WINDOW (1u << 20)
+#define MAX_READERS 4
+
+struct pack_stream {
+	struct dst *d;
+	const char *name;
+	uint64_t size, wstart, wend;	/* the window holds the pack's bytes [wstart, wend) */
+	struct buf win;
+	crypto_generichash_state h;
+	struct cf_error err;
+	int failed;
+};
+
+static int stream_fill(struct pack_stream *s, size_t at, size_t n)
 {
+	s->win.len = at;
+	if (buf_reserve(&s->win, n))
+		return cf_error_set(&s->err, CF_ENOMEM, "out of memory");
+	int rc = dst_get_range(s->d, s->name, s->wend, n, s->win.p + at, &s->err);
+	if (rc)
+		return rc;
+	crypto_generichash_update(&s->h, s->win.p + at, n);
+	s->wend += n;
+	s->win.len = at + n;
+	return 0;
+}
+
+/* Makes the pack's bytes [off, off + len) readable at *ret. Returns 1 for a span behind the
+ * stream or past the end (then read it apart), CF_E* when reading fails. */
+static int stream_span(struct pack_stream *s, uint64_t off, size_t len, const uint8_t **ret)
+{
+	if (s->failed || off < s->wstart || off > s->size || len > s->size - off ||
+	    len > PACK_FRAME_MAX + SEAL_OVERHEAD + 65536)
+		return 1;
+	if (off + len > s->wend) {
+		int rc = 0;
+		while (rc == 0 && s->wend < off) {	/* bytes no frame names: hashed all the same */
+			uint64_t gap = off - s->wend;
+			s->wstart = s->wend;
+			rc = stream_fill(s, 0, gap < READ_WINDOW ? (size_t)gap : READ_WINDOW);
+		}
+		size_t keep = (size_t)(s->wend - off);
+		if (rc == 0) {
+			if (keep)
+				memmove(s->win.p, s->win.p + (off - s->wstart), keep);
+			s->wstart = off;
+			uint64_t n = off + len - s->wend;
+			if (keep + n < READ_WINDOW)
+				n = READ_WINDOW - keep;
+			if (n > s->size - s->wend)
+				n = s->size - s->wend;
+			rc = stream_fill(s, keep, (size_t)n);
+		}
+		if (rc) {
+			s->failed = rc;
+			return rc;
+		}
+	}
+	*ret = s->win.p + (off - s->wstart);
+	return 0;
+}
+
+struct reader {
+	struct ck *c;
+	struct dst *d;		/* this reader's connection */
+	int own_d;
+	pthread_t th;
+	struct pack_stream st;
+	struct buf out;
+	struct pack_frame fc;
+};
+
+static void note_bad_blob(struct ck *c, const char *name, const uint8_t id[32], const char *msg)
+{
+	char hex[65];
+	util_hex(hex, id, 32);
+	pthread_mutex_lock(&c->mu);
+	report(c, "damaged pack data/%s: blob %.16s: %s", name, hex, msg);
+	idset_add(&c->bad, id);
+	c->res.damaged_blobs++;
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* Reads a whole pack: the name must be the hash of the bytes, every frame must open. */
+static int read_pack(struct reader *rd, const uint8_t id[32], uint64_t size, const char *name)
+{
+	struct ck *c = rd->c;
 	char obj[80];
 	pack_name(obj, id);
-	struct buf whole = { 0 };
-	struct cf_error e2 = { 0 };
-	int rc = dst_get(c->r->d, obj, (uint64_t)c->r->pack_size * 4 + (64u << 20), &whole, &e2);
-	if (rc) {
-		report(c, "damaged pack data/%s: cannot read: %s", name, e2.msg);
-		return -1;
-	}
-	struct pack_src src = { .fd = -1, .mem = whole.p, .size = whole.len };
+	struct pack_src src = { .fd = -1, .d = rd->d, .name = obj, .size = size };
+	struct pack_stream *st = &rd->st;
+	st->d = rd->d;
+	st->name = obj;
+	st->size = size;
+	st->wstart = st->wend = 0;
+	st->win.len = 0;
+	st->failed = 0;
+	crypto_generichash_init(&st->h, NULL, 0, 32);
 	struct pack_entry *e = NULL;
 	size_t n = 0;
-	uint64_t hoff = 0;
+	uint64_t bytes = 0;
 	int bad = 0;
-	if (pack_read_header_src(c->r, &src, &e, &n, &hoff, &e2) != 0) {
+	struct cf_error e2 = { 0 };
+	if (pack_read_header_src(c->r, &src, &e, &n, NULL, &e2) != 0) {
+		pthread_mutex_lock(&c->mu);
 		report(c, "damaged pack data/%s: %s", name, e2.msg);
+		pthread_mutex_unlock(&c->mu);
 		bad = 1;
 	}
-	struct buf out = { 0 };
-	struct pack_frame fc = { 0 };
 	for (size_t i = 0; i < n; i++) {
-		if (pack_read_blob_cached(c->r, &src, id, &e[i], &fc, &out, &e2) != 0) {
-			char hex[65];
-			util_hex(hex, e[i].id, 32);
-			report(c, "damaged pack data/%s: blob %.16s: %s", name, hex, e2.msg);
-			idset_add(&c->bad, e[i].id);
-			c->res.damaged_blobs++;
+		const uint8_t *frame;
+		struct pack_src fsrc = src;
+		if (stream_span(st, e[i].offset, e[i].stored, &frame) == 0)
+			fsrc = (struct pack_src){ .fd = -1, .mem = frame, .base = e[i].offset,
+				.size = e[i].stored };
+		if (pack_read_blob_cached(c->r, &fsrc, id, &e[i], &rd->fc, &rd->out, &e2) != 0) {
+			note_bad_blob(c, name, e[i].id, e2.msg);
 			bad = 1;
 		}
 		if (i == 0 || e[i].offset != e[i - 1].offset)
-			c->res.bytes_read += e[i].stored;
+			bytes += e[i].stored;
 	}
-	pack_frame_release(&fc);
-	buf_free(&out);
-	/* Whole-file hash: catches damage the frames do not cover (header, trailer). */
+	pack_frame_release(&rd->fc);
+	/* The rest (the header, the trailer) through the hash: it catches damage the frames do
+	 * not cover. */
+	while (!st->failed && st->wend < size) {
+		uint64_t left = size - st->wend;
+		st->wstart = st->wend;
+		st->failed = stream_fill(st, 0, left < READ_WINDOW ? (size_t)left : READ_WINDOW);
+	}
 	uint8_t sum[32];
-	crypto_generichash(sum, 32, whole.p, whole.len, NULL, 0);
-	if (memcmp(sum, id, 32) != 0 && !bad) {
+	crypto_generichash_final(&st->h, sum, 32);
+	pthread_mutex_lock(&c->mu);
+	if (st->failed && !bad) {
+		report(c, "damaged pack data/%s: cannot read: %s", name, st->err.msg);
+		bad = 1;
+	} else if (memcmp(sum, id, 32) != 0 && !bad) {
 		report(c, "damaged pack data/%s: content does not match its name", name);
 		bad = 1;
 	}
-	buf_free(&whole);
+	c->res.bytes_read += bytes;
+	pthread_mutex_unlock(&c->mu);
 	free(e);
 	return bad ? -1 : 0;
+}
+
+struct read_job {
+	uint8_t (*packs)[32];
+	uint64_t *sizes;
+	const uint8_t *seen;
+	size_t npacks, next, done;
+};
+
+static void *reader_main(void *arg)
+{
+	struct reader *rd = arg;
+	struct ck *c = rd->c;
+	struct read_job *j = c->job;
+	pthread_mutex_lock(&c->mu);
+	while (j->next < j->npacks) {
+		size_t k = j->next++;
+		if (c->o->progress)
+			c->o->progress(c->o->ctx, "read", j->done, j->npacks);
+		pthread_mutex_unlock(&c->mu);
+		char ph[65], name[70];
+		util_hex(ph, j->packs[k], 32);
+		snprintf(name, sizeof name, "%.2s/%s", ph, ph);
+		int bad = read_pack(rd, j->packs[k], j->sizes[k], name) != 0;
+		pthread_mutex_lock(&c->mu);
+		if (bad && j->seen[k] != 2)
+			c->res.damaged_packs++;
+		j->done++;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+/* Every byte of every pack, with one reader per core (each with its own connection to a
+ * remote repository). */
+static void read_all_packs(struct ck *c, uint8_t (*packs)[32], uint64_t *sizes, size_t npacks,
+	const uint8_t *seen)
+{
+	struct read_job j = { .packs = packs, .sizes = sizes, .seen = seen, .npacks = npacks };
+	struct reader rd[MAX_READERS];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t want = cpus < 1 ? 1 : cpus > MAX_READERS ? MAX_READERS : (size_t)cpus, nrd = 0;
+	if (want > npacks)
+		want = npacks ? npacks : 1;
+	memset(rd, 0, sizeof rd);
+	c->job = &j;
+	for (size_t t = 0; t < want; t++) {
+		rd[t].c = c;
+		rd[t].d = c->r->d;
+		/* A local folder reads safely from several threads; a connection does not. */
+		if (t > 0 && !c->r->d->local_root) {
+			if (dst_clone(c->r->d, &rd[t].d, NULL) != 0)
+				break;
+			rd[t].own_d = 1;
+		}
+		if (t > 0 && pthread_create(&rd[t].th, NULL, reader_main, &rd[t]) != 0) {
+			if (rd[t].own_d)
+				dst_free(rd[t].d);
+			break;
+		}
+		nrd++;
+	}
+	reader_main(&rd[0]);
+	for (size_t t = 0; t < nrd; t++) {
+		if (t > 0)
+			pthread_join(rd[t].th, NULL);
+		if (rd[t].own_d)
+			dst_free(rd[t].d);
+		buf_free(&rd[t].st.win);
+		buf_free(&rd[t].out);
+	}
+	c->job = NULL;
 }
 
 /* ---- walking snapshots ---- */
@@ -158,7 +335,7 @@ static int ref_ok(void *ctx, const uint8_t id[32], uint32_t len)
 {
 	struct ck *c = ctx;
 	(void)len;
-	if (!idset_has(&c->indexed, id) || idset_has(&c->bad, id))
+	if (!idvec_has(&c->indexed, id) || idset_has(&c->bad, id))
 		return 1;
 	return 0;
 }
@@ -222,7 +399,7 @@ static void on_problem(void *ctx, const char *path, int code, const char *msg)
 int check_run(struct repo *r, const struct check_opts *o, struct check_result *ret,
 	struct cf_error *err)
 {
-	struct ck c = { .r = r, .o = o };
+	struct ck c = { .r = r, .o = o, .mu = PTHREAD_MUTEX_INITIALIZER };
 	struct blobidx *x = NULL;
 	uint8_t (*idx)[32] = NULL, (*packs)[32] = NULL;
 	uint64_t *sizes = NULL;
@@ -245,6 +422,7 @@ int check_run(struct repo *r, const struct check_opts *o, struct check_result *r
 	}
 	/* 1. Every index opens, and every pack it names is there and long enough. */
 	struct idset missing_packs = { 0 };
+	int oom = 0;
 	for (size_t i = 0; i < nidx; i++) {
 		struct blob_pack *bp = NULL;
 		size_t nbp = 0;
@@ -286,7 +464,8 @@ int check_run(struct repo *r, const struct check_opts *o, struct check_result *r
 			if (!seen[k])
 				seen[k] = 1;
 			for (size_t m = 0; m < bp[j].n; m++) {
-				idset_add(&c.indexed, bp[j].e[m].id);
+				if (idvec_add(&c.indexed, bp[j].e[m].id) != 0)
+					oom = 1;
 				if (seen[k] == 2 && (uint64_t)bp[j].e[m].offset + bp[j].e[m].stored +
 					8 > sizes[k])
 					idset_add(&c.bad, bp[j].e[m].id);
@@ -295,6 +474,11 @@ int check_run(struct repo *r, const struct check_opts *o, struct check_result *r
 		blob_packs_free(bp, nbp);
 	}
 	idset_free(&missing_packs);
+	if (oom) {
+		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+		goto out;
+	}
+	idvec_seal(&c.indexed);
 	for (size_t k = 0; k < npacks; k++) {
 		if (!seen[k]) {
 			char ph[65];
@@ -305,17 +489,8 @@ int check_run(struct repo *r, const struct check_opts *o, struct check_result *r
 		}
 	}
 	/* 2. With --read-data, every byte of every pack. */
-	if (o->read_data) {
-		for (size_t k = 0; k < npacks; k++) {
-			char ph[65], name[70];
-			util_hex(ph, packs[k], 32);
-			snprintf(name, sizeof name, "%.2s/%s", ph, ph);
-			if (o->progress)
-				o->progress(o->ctx, "read", k, npacks);
-			if (read_pack(&c, packs[k], name) != 0 && seen[k] != 2)
-				c.res.damaged_packs++;
-		}
-	}
+	if (o->read_data)
+		read_all_packs(&c, packs, sizes, npacks, seen);
 	/* 3. Every snapshot opens and every blob its trees name is indexed and sound. */
 	if ((rc = blobidx_open(r, &x, err)) || (rc = blob_reader_new(r, x, &c.br, err)))
 		goto out;
@@ -370,7 +545,7 @@ out:
 	blob_reader_free(c.br);
 	blobidx_free(x);
 	snap_list_free(list, nsnap);
-	idset_free(&c.indexed);
+	idvec_free(&c.indexed);
 	idset_free(&c.bad);
 	idset_free(&c.visited);
 	free(idx);

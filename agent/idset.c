@@ -102,3 +102,47 @@ void idset_free(struct idset *s)
 	free(s->used);
 	memset(s, 0, sizeof *s);
 }
+
+/* ---- idvec ---- */
+
+int idvec_add(struct idvec *s, const uint8_t *id)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 4096;
+		void *p = realloc(s->v, cap * 32);
+		if (!p)
+			return -1;
+		s->v = p;
+		s->cap = cap;
+	}
+	memcpy(s->v[s->n++], id, 32);
+	return 0;
+}
+
+static int idcmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
+void idvec_seal(struct idvec *s)
+{
+	if (s->n < 2)
+		return;
+	qsort(s->v, s->n, 32, idcmp);
+	size_t k = 1;
+	for (size_t i = 1; i < s->n; i++)
+		if (memcmp(s->v[i], s->v[k - 1], 32) != 0)
+			memmove(s->v[k++], s->v[i], 32);
+	s->n = k;
+}
+
+int idvec_has(const struct idvec *s, const uint8_t *id)
+{
+	return s->n && bsearch(id, s->v, s->n, 32, idcmp) != NULL;
+}
+
+void idvec_free(struct idvec *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof *s);
+}

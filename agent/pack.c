@@ -361,9 +361,9 @@ static int src_read(const struct pack_src *s, void *p, size_t n, uint64_t off,
 		return r;
 	}
 	if (s->mem) {
-		if (off > s->size || n > s->size - off)
+		if (off < s->base || off - s->base > s->size || n > s->size - (off - s->base))
 			return 1;
-		memcpy(p, s->mem + off, n);
+		memcpy(p, s->mem + (off - s->base), n);
 		return 0;
 	}
 	int rc = dst_get_range(s->d, s->name, off, n, p, err);

@@ -65,7 +65,9 @@ char *pack_path(const struct repo *r, const uint8_t id[32]);
 void pack_name(char out[80], const uint8_t id[32]);
 
 /* Where a pack is read from: an open local file (fd >= 0), bytes in memory (mem), or an
- * object on a destination (d, name). ${size} is the pack's length (not needed for fd). */
+ * object on a destination (d, name). ${size} is the pack's length (not needed for fd); for
+ * mem, the ${size} bytes there may be a part of the pack that starts at offset ${base}, enough
+ * to read the frames inside it. */
 struct dst;
 struct pack_src {
 	int fd;
@@ -73,6 +75,7 @@ struct pack_src {
 	struct dst *d;
 	const char *name;
 	uint64_t size;
+	uint64_t base;
 };
 int pack_read_header_src(const struct repo *r, const struct pack_src *src,
 	struct pack_entry **ret_entries, size_t *ret_n, uint64_t *ret_hdr_off, struct cf_error *err);

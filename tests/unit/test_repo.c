@@ -201,6 +201,7 @@ static uint8_t *read_all(const char *p, size_t *n)
 	assert_non_null(b);
 	assert_int_equal(read(fd, b, (size_t)st.st_size), st.st_size);
 	close(fd);
+	b[st.st_size] = 0;	/* text files may be searched as strings */
 	*n = (size_t)st.st_size;
 	return b;
 }
@@ -530,7 +531,6 @@ static void test_key_cache(void **state)
 		char *kp = util_path("%s/%s", keys, e->d_name);
 		uint8_t *kb = read_all(kp, &n);
 		if (strstr((char *)kb, "\"password\"")) {
-			kb = realloc(kb, n + 1);
 			kb[n] = '\n';
 			write_file(kp, kb, n + 1);
 			touched++;

@@ -27,16 +27,74 @@
 /* Past this many, affected files are counted, not listed. */
 #define MAX_AFFECTED_LINES 10000
 
+/* What the indexes say: blob ${id} is in pack number ${pack} (of the listing), in the frame
+ * at ${offset}, at ${pos} in its plaintext. Sorted by id, filled once, then only queried:
+ * reading a pack marks the claims its own header confirms (${held}). */
+struct claim {
+	uint8_t id[32];
+	uint32_t pack, offset, pos;
+	uint8_t held;
+};
+
+struct claims {
+	struct claim *v;
+	size_t n, cap;
+};
+
+static int claims_add(struct claims *s, const uint8_t id[32], size_t pack,
+	const struct pack_entry *e)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 4096;
+		void *p = realloc(s->v, cap * sizeof *s->v);
+		if (!p)
+			return -1;
+		s->v = p;
+		s->cap = cap;
+	}
+	struct claim *c = &s->v[s->n++];
+	memcpy(c->id, id, 32);
+	c->pack = (uint32_t)pack;
+	c->offset = e->offset;
+	c->pos = e->pos;
+	c->held = 0;
+	return 0;
+}
+
+static int claim_cmp(const void *a, const void *b)
+{
+	const struct claim *x = a, *y = b;
+	int d = memcmp(x->id, y->id, 32);
+	if (d)
+		return d;
+	return (x->pack > y->pack) - (x->pack < y->pack);
+}
+
+/* The first claim on ${id}, or NULL. */
+static struct claim *claims_find(const struct claims *s, const uint8_t id[32])
+{
+	size_t lo = 0, hi = s->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (memcmp(s->v[mid].id, id, 32) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->n && memcmp(s->v[lo].id, id, 32) == 0 ? &s->v[lo] : NULL;
+}
+
 struct ck {
 	struct repo *r;
 	const struct check_opts *o;
 	struct check_result res;
-	struct idvec indexed;	/* blobs some index lists in a pack that is present */
+	struct claims indexed;	/* blobs some index places in a pack that is present */
 	struct idset bad;	/* blobs known damaged or missing */
 	struct idset visited;	/* tree blobs already walked */
 	struct blob_reader *br;
 	const struct snap *s;
 	int affected_walk;
+	uint8_t *headed;	/* per pack: its header was read, its claims were confirmed */
 	pthread_mutex_t mu;	/* the result, the sets and the reports, while packs are read */
 	struct read_job *job;
 };
@@ -107,9 +165,12 @@ static size_t find_pack(uint8_t (*ids)[32], size_t n, const uint8_t *id)
 }
 
 /* ---- reading every pack (--read-data) ----
- * Each reader streams whole packs through a window of about a megabyte: every byte passes
- * once through the pack's hash, in order, and each frame is opened from the window. Memory
- * thus stays flat whatever the pack size, and the readers share the packs between the cores. */
+ * Each reader streams whole packs through a window of about a megabyte, and opens each frame
+ * from the window: memory stays flat whatever the pack size, and the readers share the packs
+ * between the cores. Every byte of a pack is then authenticated: the frames (which must tile
+ * the pack from its first byte to its header), the sealed header, and the trailer that points
+ * at it. No hash of the whole file is needed for that, and the pack's header must list every
+ * blob the indexes place in it, at the same place: a pack swapped for another fails there. */
 
 #define READ_WINDOW (1u << 20)
 #define MAX_READERS 4
@@ -119,7 +180,6 @@ struct pack_stream {
 	const char *name;
 	uint64_t size, wstart, wend;	/* the window holds the pack's bytes [wstart, wend) */
 	struct buf win;
-	crypto_generichash_state h;
 	struct cf_error err;
 	int failed;
 };
@@ -132,7 +192,6 @@ static int stream_fill(struct pack_stream *s, size_t at, size_t n)
 	int rc = dst_get_range(s->d, s->name, s->wend, n, s->win.p + at, &s->err);
 	if (rc)
 		return rc;
-	crypto_generichash_update(&s->h, s->win.p + at, n);
 	s->wend += n;
 	s->win.len = at + n;
 	return 0;
@@ -146,24 +205,18 @@ static int stream_span(struct pack_stream *s, uint64_t off, size_t len, const ui
 	    len > PACK_FRAME_MAX + SEAL_OVERHEAD + 65536)
 		return 1;
 	if (off + len > s->wend) {
-		int rc = 0;
-		while (rc == 0 && s->wend < off) {	/* bytes no frame names: hashed all the same */
-			uint64_t gap = off - s->wend;
-			s->wstart = s->wend;
-			rc = stream_fill(s, 0, gap < READ_WINDOW ? (size_t)gap : READ_WINDOW);
-		}
+		if (off > s->wend)	/* bytes no frame covers: the tiling check reports them */
+			s->wstart = s->wend = off;
 		size_t keep = (size_t)(s->wend - off);
-		if (rc == 0) {
-			if (keep)
-				memmove(s->win.p, s->win.p + (off - s->wstart), keep);
-			s->wstart = off;
-			uint64_t n = off + len - s->wend;
-			if (keep + n < READ_WINDOW)
-				n = READ_WINDOW - keep;
-			if (n > s->size - s->wend)
-				n = s->size - s->wend;
-			rc = stream_fill(s, keep, (size_t)n);
-		}
+		if (keep)
+			memmove(s->win.p, s->win.p + (off - s->wstart), keep);
+		s->wstart = off;
+		uint64_t n = off + len - s->wend;
+		if (keep + n < READ_WINDOW)
+			n = READ_WINDOW - keep;
+		if (n > s->size - s->wend)
+			n = s->size - s->wend;
+		int rc = stream_fill(s, keep, (size_t)n);
 		if (rc) {
 			s->failed = rc;
 			return rc;
@@ -194,8 +247,30 @@ static void note_bad_blob(struct ck *c, const char *name, const uint8_t id[32], 
 	pthread_mutex_unlock(&c->mu);
 }
 
-/* Reads a whole pack: the name must be the hash of the bytes, every frame must open. */
-static int read_pack(struct reader *rd, const uint8_t id[32], uint64_t size, const char *name)
+static void note_bad_pack(struct ck *c, const char *name, const char *msg)
+{
+	pthread_mutex_lock(&c->mu);
+	report(c, "damaged pack data/%s: %s", name, msg);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* Marks the claims on pack ${k} that its header confirms. Each claim belongs to one pack, and
+ * one reader reads a pack, so no two readers write the same claim. */
+static void confirm_claims(struct ck *c, size_t k, const struct pack_entry *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct claim *cl = claims_find(&c->indexed, e[i].id);
+		for (; cl && cl < c->indexed.v + c->indexed.n && memcmp(cl->id, e[i].id, 32) == 0;
+		     cl++)
+			if (cl->pack == k && cl->offset == e[i].offset && cl->pos == e[i].pos)
+				cl->held = 1;
+	}
+}
+
+/* Reads a whole pack: the header opens, the frames tile the pack, every frame opens and
+ * every blob matches its id. Returns 0, or -1 when damaged (reported). */
+static int read_pack(struct reader *rd, size_t k, const uint8_t id[32], uint64_t size,
+	const char *name)
 {
 	struct ck *c = rd->c;
 	char obj[80];
@@ -208,21 +283,23 @@ static int read_pack(struct reader *rd, const uint8_t id[32], uint64_t size, con
 	st->wstart = st->wend = 0;
 	st->win.len = 0;
 	st->failed = 0;
-	crypto_generichash_init(&st->h, NULL, 0, 32);
 	struct pack_entry *e = NULL;
 	size_t n = 0;
-	uint64_t bytes = 0;
-	int bad = 0;
+	uint64_t bytes = 0, hoff = 0, expect = 0;
+	int bad = 0, tiled = 1;
 	struct cf_error e2 = { 0 };
-	if (pack_read_header_src(c->r, &src, &e, &n, NULL, &e2) != 0) {
-		pthread_mutex_lock(&c->mu);
-		report(c, "damaged pack data/%s: %s", name, e2.msg);
-		pthread_mutex_unlock(&c->mu);
-		bad = 1;
+	if (pack_read_header_src(c->r, &src, &e, &n, &hoff, &e2) != 0) {
+		note_bad_pack(c, name, e2.msg);
+		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *frame;
 		struct pack_src fsrc = src;
+		if (i == 0 || e[i].offset != e[i - 1].offset) {
+			tiled &= e[i].offset == expect;
+			expect = (uint64_t)e[i].offset + e[i].stored;
+			bytes += e[i].stored;
+		}
 		if (stream_span(st, e[i].offset, e[i].stored, &frame) == 0)
 			fsrc = (struct pack_src){ .fd = -1, .mem = frame, .base = e[i].offset,
 				.size = e[i].stored };
@@ -230,37 +307,47 @@ static int read_pack(struct reader *rd, const uint8_t id[32], uint64_t size, con
 			note_bad_blob(c, name, e[i].id, e2.msg);
 			bad = 1;
 		}
-		if (i == 0 || e[i].offset != e[i - 1].offset)
-			bytes += e[i].stored;
 	}
 	pack_frame_release(&rd->fc);
-	/* The rest (the header, the trailer) through the hash: it catches damage the frames do
-	 * not cover. */
-	while (!st->failed && st->wend < size) {
-		uint64_t left = size - st->wend;
-		st->wstart = st->wend;
-		st->failed = stream_fill(st, 0, left < READ_WINDOW ? (size_t)left : READ_WINDOW);
+	if (!tiled || expect != hoff) {
+		note_bad_pack(c, name, "its frames do not cover it from the start to the header");
+		bad = 1;
 	}
-	uint8_t sum[32];
-	crypto_generichash_final(&st->h, sum, 32);
+	confirm_claims(c, k, e, n);
+	c->headed[k] = 1;
 	pthread_mutex_lock(&c->mu);
-	if (st->failed && !bad) {
-		report(c, "damaged pack data/%s: cannot read: %s", name, st->err.msg);
-		bad = 1;
-	} else if (memcmp(sum, id, 32) != 0 && !bad) {
-		report(c, "damaged pack data/%s: content does not match its name", name);
-		bad = 1;
-	}
-	c->res.bytes_read += bytes;
+	c->res.bytes_read += bytes + (size - hoff);
 	pthread_mutex_unlock(&c->mu);
 	free(e);
 	return bad ? -1 : 0;
 }
 
+/* Blobs an index places in a pack whose header does not list them there: reading them as the
+ * index says would fail. */
+static void unconfirmed_claims(struct ck *c, uint8_t (*packs)[32], uint8_t *seen)
+{
+	for (size_t i = 0; i < c->indexed.n; i++) {
+		const struct claim *cl = &c->indexed.v[i];
+		if (cl->held || !c->headed[cl->pack])
+			continue;
+		char hex[65], ph[65];
+		util_hex(hex, cl->id, 32);
+		util_hex(ph, packs[cl->pack], 32);
+		report(c, "damaged pack data/%.2s/%s: blob %.16s: the index places it there, the "
+			  "pack does not hold it", ph, ph, hex);
+		idset_add(&c->bad, cl->id);
+		c->res.damaged_blobs++;
+		if (seen[cl->pack] != 2) {
+			c->res.damaged_packs++;
+			seen[cl->pack] = 2;
+		}
+	}
+}
+
 struct read_job {
 	uint8_t (*packs)[32];
 	uint64_t *sizes;
-	const uint8_t *seen;
+	uint8_t *seen;	/* 1 present, 2 found damaged (counted) */
 	size_t npacks, next, done;
 };
 
@@ -278,10 +365,12 @@ static void *reader_main(void *arg)
 		char ph[65], name[70];
 		util_hex(ph, j->packs[k], 32);
 		snprintf(name, sizeof name, "%.2s/%s", ph, ph);
-		int bad = read_pack(rd, j->packs[k], j->sizes[k], name) != 0;
+		int bad = read_pack(rd, k, j->packs[k], j->sizes[k], name) != 0;
 		pthread_mutex_lock(&c->mu);
-		if (bad && j->seen[k] != 2)
+		if (bad && j->seen[k] != 2) {
 			c->res.damaged_packs++;
+			j->seen[k] = 2;
+		}
 		j->done++;
 	}
 	pthread_mutex_unlock(&c->mu);
@@ -291,7 +380,7 @@ static void *reader_main(void *arg)
 /* Every byte of every pack, with one reader per core (each with its own connection to a
  * remote repository). */
 static void read_all_packs(struct ck *c, uint8_t (*packs)[32], uint64_t *sizes, size_t npacks,
-	const uint8_t *seen)
+	uint8_t *seen)
 {
 	struct read_job j = { .packs = packs, .sizes = sizes, .seen = seen, .npacks = npacks };
 	struct reader rd[MAX_READERS];
@@ -335,7 +424,7 @@ static int ref_ok(void *ctx, const uint8_t id[32], uint32_t len)
 {
 	struct ck *c = ctx;
 	(void)len;
-	if (!idvec_has(&c->indexed, id) || idset_has(&c->bad, id))
+	if (!claims_find(&c->indexed, id) || idset_has(&c->bad, id))
 		return 1;
 	return 0;
 }
@@ -464,7 +553,7 @@ int check_run(struct repo *r, const struct check_opts *o, struct check_result *r
 			if (!seen[k])
 				seen[k] = 1;
 			for (size_t m = 0; m < bp[j].n; m++) {
-				if (idvec_add(&c.indexed, bp[j].e[m].id) != 0)
+				if (claims_add(&c.indexed, bp[j].e[m].id, k, &bp[j].e[m]) != 0)
 					oom = 1;
 				if (seen[k] == 2 && (uint64_t)bp[j].e[m].offset + bp[j].e[m].stored +
 					8 > sizes[k])
@@ -478,7 +567,8 @@ int check_run(struct repo *r, const struct check_opts *o, struct check_result *r
 		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
 		goto out;
 	}
-	idvec_seal(&c.indexed);
+	if (c.indexed.n)
+		qsort(c.indexed.v, c.indexed.n, sizeof *c.indexed.v, claim_cmp);
 	for (size_t k = 0; k < npacks; k++) {
 		if (!seen[k]) {
 			char ph[65];
@@ -489,8 +579,14 @@ int check_run(struct repo *r, const struct check_opts *o, struct check_result *r
 		}
 	}
 	/* 2. With --read-data, every byte of every pack. */
-	if (o->read_data)
+	if (o->read_data) {
+		if (!(c.headed = calloc(npacks ? npacks : 1, 1))) {
+			rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+			goto out;
+		}
 		read_all_packs(&c, packs, sizes, npacks, seen);
+		unconfirmed_claims(&c, packs, seen);
+	}
 	/* 3. Every snapshot opens and every blob its trees name is indexed and sound. */
 	if ((rc = blobidx_open(r, &x, err)) || (rc = blob_reader_new(r, x, &c.br, err)))
 		goto out;
@@ -545,7 +641,8 @@ out:
 	blob_reader_free(c.br);
 	blobidx_free(x);
 	snap_list_free(list, nsnap);
-	idvec_free(&c.indexed);
+	free(c.indexed.v);
+	free(c.headed);
 	idset_free(&c.bad);
 	idset_free(&c.visited);
 	free(idx);

@@ -7,6 +7,8 @@
 #      naming "damaged pack data/xx/<id>" and at least one "affected: <short id> <path>";
 #      restoring each snapshot exits 4 and every file not listed as affected for that snapshot
 #      restores bit-exact;
+#  (e) that pack's bytes replaced by another pack's (all its frames open): the same, named
+#      as blobs the index places in it that it does not hold;
 #  (d) index/ and the cache deleted: `check` fails or warns, `rebuild-index` exits 0, then
 #      `check --read-data` exits 0 and both snapshots restore identical.
 set -euo pipefail
@@ -147,6 +149,15 @@ log "(c) $PACK deleted"
 fresh c
 rm "$REPO/$PACK"
 check_damaged c
+
+log "(e) $PACK holds another pack's bytes (every frame opens, but not the blobs the index places there)"
+fresh e
+OTHER=$(cd "$REPO" && find data -type f -printf '%s %p\n' | sort -n | head -n 1 | cut -d' ' -f2-)
+[ "$OTHER" != "$PACK" ] || fail "(e) needs two packs"
+cp "$REPO/$OTHER" "$REPO/$PACK"
+check_damaged e
+grep -q "damaged pack $PACK: blob .*: the index places it there, the pack does not hold it" \
+	"$LOGDIR/check.e" || fail "(e) check --read-data does not say the pack lacks the blobs"
 
 log "(d) index/ and the cache deleted"
 fresh d

@@ -111,7 +111,8 @@ matches "$SRC"
 matches "$SRC2"
 
 log "--now while a run is going: one more run follows, with the later changes"
-head -c 150M /dev/urandom >"$SRC/big.bin"
+# Long enough (a few seconds) for the second --now to find it running on a loaded machine.
+head -c 500M /dev/urandom >"$SRC/big.bin"
 cf backup --now --socket "$SOCK" >"$LOGDIR/first.out" 2>&1 &
 FIRST=$!
 # grep, not python: the window is the run's few seconds, even on a loaded machine.

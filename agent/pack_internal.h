@@ -18,6 +18,10 @@ struct repo;
 void *pack_zctx_new(void);
 void pack_zctx_free(void *zctx);
 
+/* pack_decompress(dst, cap, src, n): ZSTD_decompress with the calling thread's context,
+ * kept for the thread's life. */
+size_t pack_decompress(void *dst, size_t cap, const void *src, size_t n);
+
 /* Blobs are gathered into frames of about this many plaintext bytes: zstd sees more than
  * one 8 KiB chunk at a time, and the 40 bytes of nonce and tag are paid once per frame. */
 #define PACK_FRAME_TARGET (64u << 10)

@@ -16,7 +16,11 @@
  * A few MiB keep both sides busy; more only grows the memory of a restore. */
 #define QCAP 1024
 #define QBYTES (4u << 20)
-#define FEED_REPEAT_ITEM 100	/* internal kind: the previous chunk again */
+#define FEED_HOLE_ITEM 100	/* internal kind: a chunk of zeros, by its length only */
+/* Consecutive chunks of a file travel, and are written, together up to this size: chunks
+ * are ~8 KiB, and a write per chunk costs a syscall and, on ext4, the zeroing of the partial
+ * block each unaligned write leaves behind. */
+#define BATCH (256u << 10)
 #define WAKE_ITEMS 32
 #define WAKE_BYTES (512u << 10)
 #define SPARE_BUFS 64		/* data buffers kept for reuse: no malloc and page faults per
@@ -27,7 +31,7 @@ struct qitem {
 	char *path;
 	struct tree_entry e;
 	struct buf own;		/* entry: symlink target and xattrs; data: the bytes; msg */
-	size_t msglen;
+	size_t msglen;		/* also a hole's length */
 };
 
 struct feed {
@@ -52,13 +56,13 @@ struct feed {
 	/* producer side */
 	uint8_t last_id[32];
 	uint32_t last_len;
-	int have_last;
-	const char *cur_path;
+	int have_last, last_zero;
+	struct buf chunk;	/* the chunk last read (last_id) */
+	struct qitem batch;	/* data of the current file not yet queued */
 	struct cf_error ferr;	/* why the current file's data stopped */
 
 	/* consumer side */
 	struct qitem cur;	/* the item last returned */
-	struct buf last;	/* data of the last FEED_DATA, for repeats */
 };
 
 static void qitem_clear(struct qitem *it)
@@ -113,34 +117,70 @@ static void on_problem(void *ctx, const char *path, int code, const char *msg)
 	push_msg(ctx, FEED_PROBLEM, code, path, msg);
 }
 
+static int all_zero(const uint8_t *p, size_t n)
+{
+	static const uint8_t z[4096];
+	while (n >= sizeof z) {
+		if (memcmp(p, z, sizeof z))
+			return 0;
+		p += sizeof z;
+		n -= sizeof z;
+	}
+	return memcmp(p, z, n) == 0;
+}
+
+/* Queues the data gathered for the current file, if any. */
+static int flush_batch(struct feed *f)
+{
+	if (!f->batch.own.len)
+		return 0;
+	return push(f, &f->batch);
+}
+
 static int on_ref(void *ctx, const uint8_t id[32], uint32_t len)
 {
 	struct feed *f = ctx;
-	struct qitem it = { .kind = FEED_DATA };
-	if (f->have_last && memcmp(f->last_id, id, 32) == 0) {
-		if (len != f->last_len) {
-			cf_error_set(&f->ferr, CF_ECORRUPT, "chunk length differs from the tree");
-			return 1;
-		}
-		it.kind = FEED_REPEAT_ITEM;
-		return push(f, &it);
+	/* The same chunk again (runs of a repeated block) is not read again. */
+	if (!f->have_last || memcmp(f->last_id, id, 32) != 0) {
+		f->have_last = 0;
+		int rc = blob_reader_get(f->br, id, &f->chunk, &f->ferr);
+		if (rc == 0 && f->chunk.len != len)
+			rc = cf_error_set(&f->ferr, CF_ECORRUPT, "chunk length differs from the tree");
+		if (rc)
+			return 1;	/* the file is damaged; the walk goes on */
+		memcpy(f->last_id, id, 32);
+		f->last_len = len;
+		f->last_zero = all_zero(f->chunk.p, f->chunk.len);
+		f->have_last = 1;
+	} else if (len != f->last_len) {
+		cf_error_set(&f->ferr, CF_ECORRUPT, "chunk length differs from the tree");
+		return 1;
 	}
-	f->have_last = 0;
-	pthread_mutex_lock(&f->mu);
-	if (f->nspare)
-		it.own = f->spare[--f->nspare];
-	pthread_mutex_unlock(&f->mu);
-	int rc = blob_reader_get(f->br, id, &it.own, &f->ferr);
-	if (rc == 0 && it.own.len != len)
-		rc = cf_error_set(&f->ferr, CF_ECORRUPT, "chunk length differs from the tree");
-	if (rc) {
-		buf_free(&it.own);
-		return 1;	/* the file is damaged; the walk goes on */
+	if (f->last_zero) {
+		/* Zeros travel as their length: the writer leaves a hole, and no batch is ever
+		 * all zeros. */
+		struct qitem it = { .kind = FEED_HOLE_ITEM, .msglen = len };
+		int rc = flush_batch(f);
+		return rc ? rc : push(f, &it);
 	}
-	memcpy(f->last_id, id, 32);
-	f->last_len = len;
-	f->have_last = 1;
-	return push(f, &it);
+	if (f->batch.own.len && f->batch.own.len + len > BATCH) {
+		int rc = flush_batch(f);
+		if (rc)
+			return rc;
+	}
+	if (!f->batch.own.p) {
+		f->batch.kind = FEED_DATA;
+		pthread_mutex_lock(&f->mu);
+		if (f->nspare)
+			f->batch.own = f->spare[--f->nspare];
+		pthread_mutex_unlock(&f->mu);
+		f->batch.own.len = 0;
+	}
+	if (buf_append(&f->batch.own, f->chunk.p, len)) {
+		cf_error_set(&f->ferr, CF_ENOMEM, "out of memory");
+		return 1;
+	}
+	return 0;
 }
 
 static int on_entry(void *ctx, const char *path, const struct tree_entry *e)
@@ -184,8 +224,13 @@ static int on_entry(void *ctx, const char *path, const struct tree_entry *e)
 		return rc;
 	memset(&f->ferr, 0, sizeof f->ferr);
 	rc = walk_file_refs(blob_reader_load, f->br, e, on_ref, f, &f->ferr);
-	if (rc < 0 && f->stop)
+	if (rc < 0 && f->stop) {
+		qitem_clear(&f->batch);
 		return rc;
+	}
+	int brc = flush_batch(f);
+	if (brc)
+		return brc;
 	return push_msg(f, FEED_FILE_END, rc ? CF_ECORRUPT : 0, NULL, rc ? f->ferr.msg : NULL);
 }
 
@@ -276,9 +321,7 @@ int feed_next(struct feed *f, struct feed_item *ret, struct cf_error *err)
 {
 	struct buf old = { 0 };
 	if (f->cur.kind == FEED_DATA) {
-		/* Kept for a repeat of the same chunk. */
-		old = f->last;
-		f->last = f->cur.own;
+		old = f->cur.own;
 		memset(&f->cur.own, 0, sizeof f->cur.own);
 	}
 	qitem_clear(&f->cur);
@@ -328,10 +371,9 @@ int feed_next(struct feed *f, struct feed_item *ret, struct cf_error *err)
 		ret->data = it->own.p;
 		ret->len = it->own.len;
 		break;
-	case FEED_REPEAT_ITEM:
+	case FEED_HOLE_ITEM:
 		ret->kind = FEED_DATA;
-		ret->data = f->last.p;
-		ret->len = f->last.len;
+		ret->len = it->msglen;
 		break;
 	default:
 		ret->msg = it->own.len ? (const char *)it->own.p : "";
@@ -357,7 +399,8 @@ void feed_free(struct feed *f)
 		f->count--;
 	}
 	qitem_clear(&f->cur);
-	buf_free(&f->last);
+	qitem_clear(&f->batch);
+	buf_free(&f->chunk);
 	while (f->nspare)
 		buf_free(&f->spare[--f->nspare]);
 	pthread_mutex_destroy(&f->mu);

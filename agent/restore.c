@@ -138,18 +138,6 @@ static void progress(struct rs *S)
 	S->o->progress(S->o->ctx, &S->st);
 }
 
-static int all_zero(const uint8_t *p, size_t n)
-{
-	static const uint8_t z[4096];
-	while (n >= sizeof z) {
-		if (memcmp(p, z, sizeof z))
-			return 0;
-		p += sizeof z;
-		n -= sizeof z;
-	}
-	return memcmp(p, z, n) == 0;
-}
-
 struct wctx {
 	struct rs *S;
 	uint64_t off;
@@ -165,14 +153,30 @@ static int write_fail(struct rs *S, const char *path)
 	return S->fatal;
 }
 
+/* ${len} zero bytes into the archive. */
+static la_ssize_t write_zeros(struct rs *S, size_t len)
+{
+	static const uint8_t z[65536];
+	for (size_t done = 0; done < len;) {
+		size_t k = len - done < sizeof z ? len - done : sizeof z;
+		la_ssize_t n = archive_write_data(S->a, z, k);
+		if (n <= 0)
+			return n < 0 ? n : (la_ssize_t)len;	/* 0: past the entry's size */
+		done += (size_t)n;
+	}
+	return (la_ssize_t)len;
+}
+
 static int write_data(struct rs *S, const uint8_t *p, size_t len)
 {
 	if (!S->f.open || !S->f.write)
 		return 0;
 	la_ssize_t n;
-	if (S->dump) {
+	if (S->dump && !p) {
+		n = write_zeros(S, len);
+	} else if (S->dump) {
 		n = archive_write_data(S->a, p, len);
-	} else if (all_zero(p, len)) {
+	} else if (!p) {
 		n = (la_ssize_t)len;	/* leave a hole: sparse files stay sparse */
 	} else {
 		n = archive_write_data_block(S->a, p, len, (la_int64_t)S->f.off);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "coffre/blob.h"
 #include "coffre/dst.h"
 #include "coffre/error.h"
@@ -26,12 +28,22 @@
 #define SPARE_BUFS 64		/* data buffers kept for reuse: no malloc and page faults per
 				 * chunk, and no heap trimming (madvise) between the threads */
 
+/* A data item's chunks are read unchecked and hashed against their ids (keyed BLAKE2b, a
+ * good part of a restore's work) by whichever thread is free: the writer as it takes the
+ * item, or the reader while the queue is full and it would only wait. */
+enum { CHECK_TODO, CHECK_BUSY, CHECK_DONE };
+#define IDREC (32 + 4)		/* a chunk of a data item: id, length */
+
 struct qitem {
 	int kind, code;
 	char *path;
 	struct tree_entry e;
 	struct buf own;		/* entry: symlink target and xattrs; data: the bytes; msg */
 	size_t msglen;		/* also a hole's length */
+	struct buf ids;		/* data: its chunks, IDREC each */
+	int check;		/* data: CHECK_* */
+	size_t good;		/* data, once checked: bytes before the first chunk that does
+				 * not match its id */
 };
 
 struct feed {
@@ -63,13 +75,45 @@ struct feed {
 
 	/* consumer side */
 	struct qitem cur;	/* the item last returned */
+	int file_bad;		/* the current file's data stopped at a chunk that failed */
+	struct cf_error bad;	/* why */
 };
 
 static void qitem_clear(struct qitem *it)
 {
 	free(it->path);
 	buf_free(&it->own);
+	buf_free(&it->ids);
 	memset(it, 0, sizeof *it);
+}
+
+/* The length of the prefix of data item ${it} whose chunks match their ids. */
+static size_t check_data(const struct feed *f, const struct qitem *it)
+{
+	size_t off = 0;
+	for (size_t i = 0; i + IDREC <= it->ids.len; i += IDREC) {
+		uint32_t len = le32_get(it->ids.p + i + 32);
+		uint8_t id[32];
+		if (len > it->own.len - off)
+			return off;
+		repo_blob_id(f->r, it->own.p + off, len, id);
+		if (sodium_memcmp(id, it->ids.p + i, 32) != 0)
+			return off;
+		off += len;
+	}
+	return off;
+}
+
+/* A data item in the queue that nobody checks yet, the newest first (the writer takes the
+ * oldest), or NULL. Called locked. */
+static struct qitem *unchecked(struct feed *f)
+{
+	for (size_t k = f->count; k-- > 0;) {
+		struct qitem *q = &f->q[(f->head + k) % QCAP];
+		if (q->kind == FEED_DATA && q->check == CHECK_TODO)
+			return q;
+	}
+	return NULL;
 }
 
 /* Moves ${it} into the queue (the queue owns its buffers from then on, even on failure).
@@ -79,6 +123,22 @@ static int push(struct feed *f, struct qitem *it)
 	size_t n = it->kind == FEED_DATA ? it->own.len : 0;
 	pthread_mutex_lock(&f->mu);
 	while (!f->stop && (f->count == QCAP || (f->count > 0 && f->bytes + n > QBYTES))) {
+		struct qitem *q = unchecked(f);
+		if (q) {
+			/* The writer is behind: take some of its work. The item stays in place
+			 * until done (the writer waits for a busy one). */
+			q->check = CHECK_BUSY;
+			pthread_mutex_unlock(&f->mu);
+			size_t good = check_data(f, q);
+			pthread_mutex_lock(&f->mu);
+			q->good = good;
+			q->check = CHECK_DONE;
+			if (f->take_waits) {
+				f->take_waits = 0;
+				pthread_cond_signal(&f->can_take);
+			}
+			continue;
+		}
 		f->put_waits = 1;
 		pthread_cond_wait(&f->can_put, &f->mu);
 	}
@@ -143,14 +203,25 @@ static int on_ref(void *ctx, const uint8_t id[32], uint32_t len)
 	/* The same chunk again (runs of a repeated block) is not read again. */
 	if (!f->have_last || memcmp(f->last_id, id, 32) != 0) {
 		f->have_last = 0;
-		int rc = blob_reader_get(f->br, id, &f->chunk, &f->ferr);
+		int rc = blob_reader_get_unverified(f->br, id, &f->chunk, &f->ferr);
 		if (rc == 0 && f->chunk.len != len)
 			rc = cf_error_set(&f->ferr, CF_ECORRUPT, "chunk length differs from the tree");
 		if (rc)
 			return 1;	/* the file is damaged; the walk goes on */
+		f->last_zero = all_zero(f->chunk.p, f->chunk.len);
+		if (f->last_zero) {
+			/* Holes carry no bytes to check later: checked here (runs of zeros
+			 * are one chunk read once). */
+			uint8_t h[32];
+			repo_blob_id(f->r, f->chunk.p, len, h);
+			if (sodium_memcmp(h, id, 32) != 0) {
+				cf_error_set(&f->ferr, CF_ECORRUPT,
+					"blob content does not match its id");
+				return 1;
+			}
+		}
 		memcpy(f->last_id, id, 32);
 		f->last_len = len;
-		f->last_zero = all_zero(f->chunk.p, f->chunk.len);
 		f->have_last = 1;
 	} else if (len != f->last_len) {
 		cf_error_set(&f->ferr, CF_ECORRUPT, "chunk length differs from the tree");
@@ -176,7 +247,10 @@ static int on_ref(void *ctx, const uint8_t id[32], uint32_t len)
 		pthread_mutex_unlock(&f->mu);
 		f->batch.own.len = 0;
 	}
-	if (buf_append(&f->batch.own, f->chunk.p, len)) {
+	uint8_t rec[IDREC];
+	memcpy(rec, id, 32);
+	le32_put(rec + 32, len);
+	if (buf_append(&f->batch.own, f->chunk.p, len) || buf_append(&f->batch.ids, rec, IDREC)) {
 		cf_error_set(&f->ferr, CF_ENOMEM, "out of memory");
 		return 1;
 	}
@@ -317,7 +391,9 @@ int feed_start(struct repo *r, struct blob_reader *br, const uint8_t root[32],
 	return 0;
 }
 
-int feed_next(struct feed *f, struct feed_item *ret, struct cf_error *err)
+/* Takes the next item of the queue into f->cur, recycling the previous one's buffer: 1, or 0
+ * at the end of the walk. */
+static int take(struct feed *f)
 {
 	struct buf old = { 0 };
 	if (f->cur.kind == FEED_DATA) {
@@ -335,14 +411,16 @@ int feed_next(struct feed *f, struct feed_item *ret, struct cf_error *err)
 		pthread_cond_wait(&f->can_take, &f->mu);
 	}
 	if (f->count == 0) {
-		int rc = f->rc;
-		if (rc && err)
-			*err = f->err;
 		pthread_mutex_unlock(&f->mu);
 		buf_free(&old);
-		return rc ? rc : 0;
+		return 0;
+	}
+	while (f->q[f->head].check == CHECK_BUSY) {
+		f->take_waits = 1;
+		pthread_cond_wait(&f->can_take, &f->mu);
 	}
 	f->cur = f->q[f->head];
+	memset(&f->q[f->head], 0, sizeof f->q[f->head]);
 	f->head = (f->head + 1) % QCAP;
 	f->count--;
 	if (f->cur.kind == FEED_DATA)
@@ -354,7 +432,50 @@ int feed_next(struct feed *f, struct feed_item *ret, struct cf_error *err)
 	}
 	pthread_mutex_unlock(&f->mu);
 	buf_free(&old);
+	if (f->cur.kind == FEED_DATA && f->cur.check == CHECK_TODO)
+		f->cur.good = check_data(f, &f->cur);
+	return 1;
+}
 
+/* A chunk of the current file does not match its id: the rest of its data is dropped and
+ * its FEED_FILE_END says why. */
+static void data_bad(struct feed *f)
+{
+	const uint8_t *id = NULL;
+	for (size_t i = 0, off = 0; i + IDREC <= f->cur.ids.len && !id; i += IDREC) {
+		if (off == f->cur.good)
+			id = f->cur.ids.p + i;
+		off += le32_get(f->cur.ids.p + i + 32);
+	}
+	char hex[65];
+	util_hex(hex, id ? id : (const uint8_t *)"", id ? 32 : 0);
+	cf_error_set(&f->bad, CF_ECORRUPT, "blob %.16s: content does not match its id", hex);
+	f->file_bad = 1;
+}
+
+int feed_next(struct feed *f, struct feed_item *ret, struct cf_error *err)
+{
+	for (;;) {
+		if (!take(f)) {
+			pthread_mutex_lock(&f->mu);
+			int rc = f->rc;
+			if (rc && err)
+				*err = f->err;
+			pthread_mutex_unlock(&f->mu);
+			return rc ? rc : 0;
+		}
+		int kind = f->cur.kind;
+		if (kind == FEED_DATA && !f->file_bad && f->cur.good < f->cur.own.len) {
+			data_bad(f);
+			if (f->cur.good == 0)
+				continue;
+			f->cur.own.len = f->cur.good;	/* what is sound goes out first */
+			break;
+		}
+		if ((kind == FEED_DATA || kind == FEED_HOLE_ITEM) && f->file_bad)
+			continue;
+		break;
+	}
 	struct qitem *it = &f->cur;
 	memset(ret, 0, sizeof *ret);
 	ret->kind = it->kind;
@@ -374,6 +495,16 @@ int feed_next(struct feed *f, struct feed_item *ret, struct cf_error *err)
 	case FEED_HOLE_ITEM:
 		ret->kind = FEED_DATA;
 		ret->len = it->msglen;
+		break;
+	case FEED_FILE_END:
+		if (f->file_bad) {
+			/* The first fault in the file's order is the one told. */
+			ret->code = CF_ECORRUPT;
+			ret->msg = f->bad.msg;
+			f->file_bad = 0;
+			break;
+		}
+		ret->msg = it->own.len ? (const char *)it->own.p : "";
 		break;
 	default:
 		ret->msg = it->own.len ? (const char *)it->own.p : "";

@@ -670,9 +670,10 @@ out:
 	return rc;
 }
 
-/* Takes ${e}'s blob out of its frame's plaintext and checks it against its id. */
+/* Takes ${e}'s blob out of its frame's plaintext and, with ${verify}, checks it against its
+ * id. */
 static int blob_from_frame(const struct repo *r, const struct pack_entry *e,
-	const struct buf *plain, struct buf *ret, struct cf_error *err)
+	const struct buf *plain, struct buf *ret, int verify, struct cf_error *err)
 {
 	/* A format-1 frame is exactly its blob. */
 	if ((uint64_t)e->pos + e->raw > plain->len ||
@@ -684,6 +685,8 @@ static int blob_from_frame(const struct repo *r, const struct pack_entry *e,
 	if (e->raw)
 		memcpy(ret->p, plain->p + e->pos, e->raw);
 	ret->len = e->raw;
+	if (!verify)
+		return 0;
 	uint8_t id[ID_LEN];
 	repo_blob_id(r, ret->p, ret->len, id);
 	if (sodium_memcmp(id, e->id, ID_LEN) != 0)
@@ -697,17 +700,18 @@ int pack_open_frame(const struct repo *r, const struct pack_entry *e, const uint
 	struct buf plain = { 0 };
 	int rc = open_frame(r, e, frame, &plain, err);
 	if (rc == 0)
-		rc = blob_from_frame(r, e, &plain, ret, err);
+		rc = blob_from_frame(r, e, &plain, ret, 1, err);
 	buf_free(&plain);
 	return rc;
 }
 
-int pack_read_blob_cached(const struct repo *r, const struct pack_src *src, const uint8_t pack[32],
-	const struct pack_entry *e, struct pack_frame *fc, struct buf *ret, struct cf_error *err)
+static int read_blob_cached(const struct repo *r, const struct pack_src *src,
+	const uint8_t pack[32], const struct pack_entry *e, struct pack_frame *fc, struct buf *ret,
+	int verify, struct cf_error *err)
 {
 	if (fc->ok && fc->offset == e->offset && fc->stored == e->stored &&
 	    memcmp(fc->pack, pack, 32) == 0)
-		return blob_from_frame(r, e, fc->plain, ret, err);
+		return blob_from_frame(r, e, fc->plain, ret, verify, err);
 	fc->ok = 0;
 	if (!fc->plain && !(fc->plain = calloc(1, sizeof *fc->plain)))
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
@@ -732,7 +736,20 @@ int pack_read_blob_cached(const struct repo *r, const struct pack_src *src, cons
 	fc->offset = e->offset;
 	fc->stored = e->stored;
 	fc->ok = 1;
-	return blob_from_frame(r, e, fc->plain, ret, err);
+	return blob_from_frame(r, e, fc->plain, ret, verify, err);
+}
+
+int pack_read_blob_cached(const struct repo *r, const struct pack_src *src, const uint8_t pack[32],
+	const struct pack_entry *e, struct pack_frame *fc, struct buf *ret, struct cf_error *err)
+{
+	return read_blob_cached(r, src, pack, e, fc, ret, 1, err);
+}
+
+int pack_read_blob_unverified(const struct repo *r, const struct pack_src *src,
+	const uint8_t pack[32], const struct pack_entry *e, struct pack_frame *fc, struct buf *ret,
+	struct cf_error *err)
+{
+	return read_blob_cached(r, src, pack, e, fc, ret, 0, err);
 }
 
 void pack_frame_release(struct pack_frame *fc)

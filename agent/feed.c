@@ -19,9 +19,9 @@
 #define QCAP 1024
 #define QBYTES (4u << 20)
 #define FEED_HOLE_ITEM 100	/* internal kind: a chunk of zeros, by its length only */
-/* Consecutive chunks of a file travel, and are written, together up to this size: chunks
- * are ~8 KiB, and a write per chunk costs a syscall and, on ext4, the zeroing of the partial
- * block each unaligned write leaves behind. */
+/* Consecutive chunks of a file travel, and are written, together in batches of about this
+ * size: chunks are ~8 KiB, and a write per chunk costs a syscall and, on ext4, the zeroing of
+ * the partial block each unaligned write leaves behind. */
 #define BATCH (256u << 10)
 #define WAKE_ITEMS 32
 #define WAKE_BYTES (512u << 10)
@@ -66,10 +66,9 @@ struct feed {
 	struct cf_error err;	/* the walk's, read by the consumer once done */
 
 	/* producer side */
-	uint8_t last_id[32];
-	uint32_t last_len;
-	int have_last, last_zero;
-	struct buf chunk;	/* the chunk last read (last_id) */
+	uint8_t zero_id[32];	/* the last chunk of zeros */
+	uint32_t zero_len;
+	int have_zero;
 	struct qitem batch;	/* data of the current file not yet queued */
 	struct cf_error ferr;	/* why the current file's data stopped */
 
@@ -197,64 +196,68 @@ static int flush_batch(struct feed *f)
 	return push(f, &f->batch);
 }
 
+/* A chunk of zeros: checked here, as holes carry no bytes to check later, and queued as its
+ * length (the writer leaves a hole, and no batch is ever all zeros). */
+static int push_hole(struct feed *f, const uint8_t id[32], const uint8_t *p, uint32_t len)
+{
+	if (p) {
+		uint8_t h[32];
+		repo_blob_id(f->r, p, len, h);
+		if (sodium_memcmp(h, id, 32) != 0) {
+			cf_error_set(&f->ferr, CF_ECORRUPT, "blob content does not match its id");
+			return 1;
+		}
+		memcpy(f->zero_id, id, 32);
+		f->zero_len = len;
+		f->have_zero = 1;
+	}
+	struct qitem it = { .kind = FEED_HOLE_ITEM, .msglen = len };
+	int rc = flush_batch(f);
+	return rc ? rc : push(f, &it);
+}
+
 static int on_ref(void *ctx, const uint8_t id[32], uint32_t len)
 {
 	struct feed *f = ctx;
-	/* The same chunk again (runs of a repeated block) is not read again. */
-	if (!f->have_last || memcmp(f->last_id, id, 32) != 0) {
-		f->have_last = 0;
-		int rc = blob_reader_get_unverified(f->br, id, &f->chunk, &f->ferr);
-		if (rc == 0 && f->chunk.len != len)
-			rc = cf_error_set(&f->ferr, CF_ECORRUPT, "chunk length differs from the tree");
-		if (rc)
-			return 1;	/* the file is damaged; the walk goes on */
-		f->last_zero = all_zero(f->chunk.p, f->chunk.len);
-		if (f->last_zero) {
-			/* Holes carry no bytes to check later: checked here (runs of zeros
-			 * are one chunk read once). */
-			uint8_t h[32];
-			repo_blob_id(f->r, f->chunk.p, len, h);
-			if (sodium_memcmp(h, id, 32) != 0) {
-				cf_error_set(&f->ferr, CF_ECORRUPT,
-					"blob content does not match its id");
-				return 1;
-			}
+	/* A run of zeros (a sparse file) is one chunk, read once. */
+	if (f->have_zero && memcmp(f->zero_id, id, 32) == 0) {
+		if (len != f->zero_len) {
+			cf_error_set(&f->ferr, CF_ECORRUPT, "chunk length differs from the tree");
+			return 1;
 		}
-		memcpy(f->last_id, id, 32);
-		f->last_len = len;
-		f->have_last = 1;
-	} else if (len != f->last_len) {
-		cf_error_set(&f->ferr, CF_ECORRUPT, "chunk length differs from the tree");
-		return 1;
+		return push_hole(f, id, NULL, len);
 	}
-	if (f->last_zero) {
-		/* Zeros travel as their length: the writer leaves a hole, and no batch is ever
-		 * all zeros. */
-		struct qitem it = { .kind = FEED_HOLE_ITEM, .msglen = len };
-		int rc = flush_batch(f);
-		return rc ? rc : push(f, &it);
-	}
-	if (f->batch.own.len && f->batch.own.len + len > BATCH) {
-		int rc = flush_batch(f);
-		if (rc)
-			return rc;
-	}
-	if (!f->batch.own.p) {
+	struct buf *b = &f->batch.own;
+	if (!b->p) {
 		f->batch.kind = FEED_DATA;
 		pthread_mutex_lock(&f->mu);
 		if (f->nspare)
-			f->batch.own = f->spare[--f->nspare];
+			*b = f->spare[--f->nspare];
 		pthread_mutex_unlock(&f->mu);
-		f->batch.own.len = 0;
+		b->len = 0;
+	}
+	/* Read straight into the batch, checked against its id later (check_data). */
+	size_t at = b->len;
+	int rc = blob_reader_append_unverified(f->br, id, b, &f->ferr);
+	if (rc == 0 && b->len - at != len)
+		rc = cf_error_set(&f->ferr, CF_ECORRUPT, "chunk length differs from the tree");
+	if (rc) {
+		b->len = at;
+		return 1;	/* the file is damaged; the walk goes on */
+	}
+	if (all_zero(b->p + at, len)) {
+		b->len = at;
+		return push_hole(f, id, b->p + at, len);
 	}
 	uint8_t rec[IDREC];
 	memcpy(rec, id, 32);
 	le32_put(rec + 32, len);
-	if (buf_append(&f->batch.own, f->chunk.p, len) || buf_append(&f->batch.ids, rec, IDREC)) {
+	if (buf_append(&f->batch.ids, rec, IDREC)) {
+		b->len = at;
 		cf_error_set(&f->ferr, CF_ENOMEM, "out of memory");
 		return 1;
 	}
-	return 0;
+	return b->len >= BATCH ? flush_batch(f) : 0;
 }
 
 static int on_entry(void *ctx, const char *path, const struct tree_entry *e)
@@ -531,7 +534,6 @@ void feed_free(struct feed *f)
 	}
 	qitem_clear(&f->cur);
 	qitem_clear(&f->batch);
-	buf_free(&f->chunk);
 	while (f->nspare)
 		buf_free(&f->spare[--f->nspare]);
 	pthread_mutex_destroy(&f->mu);

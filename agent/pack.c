@@ -670,22 +670,23 @@ out:
 	return rc;
 }
 
-/* Takes ${e}'s blob out of its frame's plaintext and, with ${verify}, checks it against its
- * id. */
+/* Takes ${e}'s blob out of its frame's plaintext into ${ret}, and checks it against its id;
+ * unless ${append}: then it goes after what ${ret} holds, unchecked. */
 static int blob_from_frame(const struct repo *r, const struct pack_entry *e,
-	const struct buf *plain, struct buf *ret, int verify, struct cf_error *err)
+	const struct buf *plain, struct buf *ret, int append, struct cf_error *err)
 {
 	/* A format-1 frame is exactly its blob. */
 	if ((uint64_t)e->pos + e->raw > plain->len ||
 	    ((e->flags & PACK_FLAG_V1) && plain->len != e->raw))
 		return cf_error_set(err, CF_ECORRUPT, "blob has the wrong length");
-	ret->len = 0;
+	if (!append)
+		ret->len = 0;
 	if (buf_reserve(ret, e->raw ? e->raw : 1))
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
 	if (e->raw)
-		memcpy(ret->p, plain->p + e->pos, e->raw);
-	ret->len = e->raw;
-	if (!verify)
+		memcpy(ret->p + ret->len, plain->p + e->pos, e->raw);
+	ret->len += e->raw;
+	if (append)
 		return 0;
 	uint8_t id[ID_LEN];
 	repo_blob_id(r, ret->p, ret->len, id);
@@ -700,18 +701,18 @@ int pack_open_frame(const struct repo *r, const struct pack_entry *e, const uint
 	struct buf plain = { 0 };
 	int rc = open_frame(r, e, frame, &plain, err);
 	if (rc == 0)
-		rc = blob_from_frame(r, e, &plain, ret, 1, err);
+		rc = blob_from_frame(r, e, &plain, ret, 0, err);
 	buf_free(&plain);
 	return rc;
 }
 
 static int read_blob_cached(const struct repo *r, const struct pack_src *src,
 	const uint8_t pack[32], const struct pack_entry *e, struct pack_frame *fc, struct buf *ret,
-	int verify, struct cf_error *err)
+	int append, struct cf_error *err)
 {
 	if (fc->ok && fc->offset == e->offset && fc->stored == e->stored &&
 	    memcmp(fc->pack, pack, 32) == 0)
-		return blob_from_frame(r, e, fc->plain, ret, verify, err);
+		return blob_from_frame(r, e, fc->plain, ret, append, err);
 	fc->ok = 0;
 	if (!fc->plain && !(fc->plain = calloc(1, sizeof *fc->plain)))
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
@@ -736,20 +737,20 @@ static int read_blob_cached(const struct repo *r, const struct pack_src *src,
 	fc->offset = e->offset;
 	fc->stored = e->stored;
 	fc->ok = 1;
-	return blob_from_frame(r, e, fc->plain, ret, verify, err);
+	return blob_from_frame(r, e, fc->plain, ret, append, err);
 }
 
 int pack_read_blob_cached(const struct repo *r, const struct pack_src *src, const uint8_t pack[32],
 	const struct pack_entry *e, struct pack_frame *fc, struct buf *ret, struct cf_error *err)
 {
-	return read_blob_cached(r, src, pack, e, fc, ret, 1, err);
+	return read_blob_cached(r, src, pack, e, fc, ret, 0, err);
 }
 
-int pack_read_blob_unverified(const struct repo *r, const struct pack_src *src,
+int pack_append_blob_unverified(const struct repo *r, const struct pack_src *src,
 	const uint8_t pack[32], const struct pack_entry *e, struct pack_frame *fc, struct buf *ret,
 	struct cf_error *err)
 {
-	return read_blob_cached(r, src, pack, e, fc, ret, 0, err);
+	return read_blob_cached(r, src, pack, e, fc, ret, 1, err);
 }
 
 void pack_frame_release(struct pack_frame *fc)

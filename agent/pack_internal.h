@@ -22,13 +22,13 @@ void pack_zctx_free(void *zctx);
  * kept for the thread's life. */
 size_t pack_decompress(void *dst, size_t cap, const void *src, size_t n);
 
-/* pack_read_blob_unverified(r, src, pack, e, fc, ret, err): pack_read_blob_cached without
- * checking the blob against its id (the frame is still authenticated): for a reader that
- * checks it later, on another thread. */
+/* pack_append_blob_unverified(r, src, pack, e, fc, ret, err): pack_read_blob_cached, but the
+ * blob goes after what ${ret} holds and is not checked against its id (the frame is still
+ * authenticated): for a reader that gathers blobs and checks them later, on another thread. */
 struct pack_entry;
 struct pack_frame;
 struct pack_src;
-int pack_read_blob_unverified(const struct repo *r, const struct pack_src *src,
+int pack_append_blob_unverified(const struct repo *r, const struct pack_src *src,
 	const uint8_t pack[32], const struct pack_entry *e, struct pack_frame *fc, struct buf *ret,
 	struct cf_error *err);
 

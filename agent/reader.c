@@ -466,12 +466,12 @@ static struct pack_frame *frame_slot(struct blob_reader *br, int t, const uint8_
 	return &br->fc[t][victim];
 }
 
-static int reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *ret, int verify,
+static int reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *ret, int append,
 	struct cf_error *err)
 {
 	int (*read)(const struct repo *, const struct pack_src *, const uint8_t *,
 		const struct pack_entry *, struct pack_frame *, struct buf *, struct cf_error *) =
-		verify ? pack_read_blob_cached : pack_read_blob_unverified;
+		append ? pack_append_blob_unverified : pack_read_blob_cached;
 	struct blob_loc loc;
 	if (blobidx_get(br->x, id, &loc) != 0) {
 		char hex[ID_HEX];
@@ -518,13 +518,13 @@ static int reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *
 int blob_reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *ret,
 	struct cf_error *err)
 {
-	return reader_get(br, id, ret, 1, err);
+	return reader_get(br, id, ret, 0, err);
 }
 
-int blob_reader_get_unverified(struct blob_reader *br, const uint8_t id[32], struct buf *ret,
+int blob_reader_append_unverified(struct blob_reader *br, const uint8_t id[32], struct buf *ret,
 	struct cf_error *err)
 {
-	return reader_get(br, id, ret, 0, err);
+	return reader_get(br, id, ret, 1, err);
 }
 
 int blob_reader_load(void *ctx, const uint8_t id[32], struct buf *ret, struct cf_error *err)

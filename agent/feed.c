@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "coffre/blob.h"
 #include "coffre/dst.h"
 #include "coffre/error.h"
@@ -16,18 +18,32 @@
  * A few MiB keep both sides busy; more only grows the memory of a restore. */
 #define QCAP 1024
 #define QBYTES (4u << 20)
-#define FEED_REPEAT_ITEM 100	/* internal kind: the previous chunk again */
+#define FEED_HOLE_ITEM 100	/* internal kind: a chunk of zeros, by its length only */
+/* Consecutive chunks of a file travel, and are written, together in batches of about this
+ * size: chunks are ~8 KiB, and a write per chunk costs a syscall and, on ext4, the zeroing of
+ * the partial block each unaligned write leaves behind. */
+#define BATCH (256u << 10)
 #define WAKE_ITEMS 32
 #define WAKE_BYTES (512u << 10)
 #define SPARE_BUFS 64		/* data buffers kept for reuse: no malloc and page faults per
 				 * chunk, and no heap trimming (madvise) between the threads */
+
+/* A data item's chunks are read unchecked and hashed against their ids (keyed BLAKE2b, a
+ * good part of a restore's work) by whichever thread is free: the writer as it takes the
+ * item, or the reader while the queue is full and it would only wait. */
+enum { CHECK_TODO, CHECK_BUSY, CHECK_DONE };
+#define IDREC (32 + 4)		/* a chunk of a data item: id, length */
 
 struct qitem {
 	int kind, code;
 	char *path;
 	struct tree_entry e;
 	struct buf own;		/* entry: symlink target and xattrs; data: the bytes; msg */
-	size_t msglen;
+	size_t msglen;		/* also a hole's length */
+	struct buf ids;		/* data: its chunks, IDREC each */
+	int check;		/* data: CHECK_* */
+	size_t good;		/* data, once checked: bytes before the first chunk that does
+				 * not match its id */
 };
 
 struct feed {
@@ -50,22 +66,53 @@ struct feed {
 	struct cf_error err;	/* the walk's, read by the consumer once done */
 
 	/* producer side */
-	uint8_t last_id[32];
-	uint32_t last_len;
-	int have_last;
-	const char *cur_path;
+	uint8_t zero_id[32];	/* the last chunk of zeros */
+	uint32_t zero_len;
+	int have_zero;
+	struct qitem batch;	/* data of the current file not yet queued */
 	struct cf_error ferr;	/* why the current file's data stopped */
 
 	/* consumer side */
 	struct qitem cur;	/* the item last returned */
-	struct buf last;	/* data of the last FEED_DATA, for repeats */
+	int file_bad;		/* the current file's data stopped at a chunk that failed */
+	struct cf_error bad;	/* why */
 };
 
 static void qitem_clear(struct qitem *it)
 {
 	free(it->path);
 	buf_free(&it->own);
+	buf_free(&it->ids);
 	memset(it, 0, sizeof *it);
+}
+
+/* The length of the prefix of data item ${it} whose chunks match their ids. */
+static size_t check_data(const struct feed *f, const struct qitem *it)
+{
+	size_t off = 0;
+	for (size_t i = 0; i + IDREC <= it->ids.len; i += IDREC) {
+		uint32_t len = le32_get(it->ids.p + i + 32);
+		uint8_t id[32];
+		if (len > it->own.len - off)
+			return off;
+		repo_blob_id(f->r, it->own.p + off, len, id);
+		if (sodium_memcmp(id, it->ids.p + i, 32) != 0)
+			return off;
+		off += len;
+	}
+	return off;
+}
+
+/* A data item in the queue that nobody checks yet, the newest first (the writer takes the
+ * oldest), or NULL. Called locked. */
+static struct qitem *unchecked(struct feed *f)
+{
+	for (size_t k = f->count; k-- > 0;) {
+		struct qitem *q = &f->q[(f->head + k) % QCAP];
+		if (q->kind == FEED_DATA && q->check == CHECK_TODO)
+			return q;
+	}
+	return NULL;
 }
 
 /* Moves ${it} into the queue (the queue owns its buffers from then on, even on failure).
@@ -75,6 +122,22 @@ static int push(struct feed *f, struct qitem *it)
 	size_t n = it->kind == FEED_DATA ? it->own.len : 0;
 	pthread_mutex_lock(&f->mu);
 	while (!f->stop && (f->count == QCAP || (f->count > 0 && f->bytes + n > QBYTES))) {
+		struct qitem *q = unchecked(f);
+		if (q) {
+			/* The writer is behind: take some of its work. The item stays in place
+			 * until done (the writer waits for a busy one). */
+			q->check = CHECK_BUSY;
+			pthread_mutex_unlock(&f->mu);
+			size_t good = check_data(f, q);
+			pthread_mutex_lock(&f->mu);
+			q->good = good;
+			q->check = CHECK_DONE;
+			if (f->take_waits) {
+				f->take_waits = 0;
+				pthread_cond_signal(&f->can_take);
+			}
+			continue;
+		}
 		f->put_waits = 1;
 		pthread_cond_wait(&f->can_put, &f->mu);
 	}
@@ -113,34 +176,88 @@ static void on_problem(void *ctx, const char *path, int code, const char *msg)
 	push_msg(ctx, FEED_PROBLEM, code, path, msg);
 }
 
+static int all_zero(const uint8_t *p, size_t n)
+{
+	static const uint8_t z[4096];
+	while (n >= sizeof z) {
+		if (memcmp(p, z, sizeof z))
+			return 0;
+		p += sizeof z;
+		n -= sizeof z;
+	}
+	return memcmp(p, z, n) == 0;
+}
+
+/* Queues the data gathered for the current file, if any. */
+static int flush_batch(struct feed *f)
+{
+	if (!f->batch.own.len)
+		return 0;
+	return push(f, &f->batch);
+}
+
+/* A chunk of zeros: checked here, as holes carry no bytes to check later, and queued as its
+ * length (the writer leaves a hole, and no batch is ever all zeros). */
+static int push_hole(struct feed *f, const uint8_t id[32], const uint8_t *p, uint32_t len)
+{
+	if (p) {
+		uint8_t h[32];
+		repo_blob_id(f->r, p, len, h);
+		if (sodium_memcmp(h, id, 32) != 0) {
+			cf_error_set(&f->ferr, CF_ECORRUPT, "blob content does not match its id");
+			return 1;
+		}
+		memcpy(f->zero_id, id, 32);
+		f->zero_len = len;
+		f->have_zero = 1;
+	}
+	struct qitem it = { .kind = FEED_HOLE_ITEM, .msglen = len };
+	int rc = flush_batch(f);
+	return rc ? rc : push(f, &it);
+}
+
 static int on_ref(void *ctx, const uint8_t id[32], uint32_t len)
 {
 	struct feed *f = ctx;
-	struct qitem it = { .kind = FEED_DATA };
-	if (f->have_last && memcmp(f->last_id, id, 32) == 0) {
-		if (len != f->last_len) {
+	/* A run of zeros (a sparse file) is one chunk, read once. */
+	if (f->have_zero && memcmp(f->zero_id, id, 32) == 0) {
+		if (len != f->zero_len) {
 			cf_error_set(&f->ferr, CF_ECORRUPT, "chunk length differs from the tree");
 			return 1;
 		}
-		it.kind = FEED_REPEAT_ITEM;
-		return push(f, &it);
+		return push_hole(f, id, NULL, len);
 	}
-	f->have_last = 0;
-	pthread_mutex_lock(&f->mu);
-	if (f->nspare)
-		it.own = f->spare[--f->nspare];
-	pthread_mutex_unlock(&f->mu);
-	int rc = blob_reader_get(f->br, id, &it.own, &f->ferr);
-	if (rc == 0 && it.own.len != len)
+	struct buf *b = &f->batch.own;
+	if (!b->p) {
+		f->batch.kind = FEED_DATA;
+		pthread_mutex_lock(&f->mu);
+		if (f->nspare)
+			*b = f->spare[--f->nspare];
+		pthread_mutex_unlock(&f->mu);
+		b->len = 0;
+	}
+	/* Read straight into the batch, checked against its id later (check_data). */
+	size_t at = b->len;
+	int rc = blob_reader_append_unverified(f->br, id, b, &f->ferr);
+	if (rc == 0 && b->len - at != len)
 		rc = cf_error_set(&f->ferr, CF_ECORRUPT, "chunk length differs from the tree");
 	if (rc) {
-		buf_free(&it.own);
+		b->len = at;
 		return 1;	/* the file is damaged; the walk goes on */
 	}
-	memcpy(f->last_id, id, 32);
-	f->last_len = len;
-	f->have_last = 1;
-	return push(f, &it);
+	if (all_zero(b->p + at, len)) {
+		b->len = at;
+		return push_hole(f, id, b->p + at, len);
+	}
+	uint8_t rec[IDREC];
+	memcpy(rec, id, 32);
+	le32_put(rec + 32, len);
+	if (buf_append(&f->batch.ids, rec, IDREC)) {
+		b->len = at;
+		cf_error_set(&f->ferr, CF_ENOMEM, "out of memory");
+		return 1;
+	}
+	return b->len >= BATCH ? flush_batch(f) : 0;
 }
 
 static int on_entry(void *ctx, const char *path, const struct tree_entry *e)
@@ -184,8 +301,13 @@ static int on_entry(void *ctx, const char *path, const struct tree_entry *e)
 		return rc;
 	memset(&f->ferr, 0, sizeof f->ferr);
 	rc = walk_file_refs(blob_reader_load, f->br, e, on_ref, f, &f->ferr);
-	if (rc < 0 && f->stop)
+	if (rc < 0 && f->stop) {
+		qitem_clear(&f->batch);
 		return rc;
+	}
+	int brc = flush_batch(f);
+	if (brc)
+		return brc;
 	return push_msg(f, FEED_FILE_END, rc ? CF_ECORRUPT : 0, NULL, rc ? f->ferr.msg : NULL);
 }
 
@@ -272,13 +394,13 @@ int feed_start(struct repo *r, struct blob_reader *br, const uint8_t root[32],
 	return 0;
 }
 
-int feed_next(struct feed *f, struct feed_item *ret, struct cf_error *err)
+/* Takes the next item of the queue into f->cur, recycling the previous one's buffer: 1, or 0
+ * at the end of the walk. */
+static int take(struct feed *f)
 {
 	struct buf old = { 0 };
 	if (f->cur.kind == FEED_DATA) {
-		/* Kept for a repeat of the same chunk. */
-		old = f->last;
-		f->last = f->cur.own;
+		old = f->cur.own;
 		memset(&f->cur.own, 0, sizeof f->cur.own);
 	}
 	qitem_clear(&f->cur);
@@ -292,14 +414,16 @@ int feed_next(struct feed *f, struct feed_item *ret, struct cf_error *err)
 		pthread_cond_wait(&f->can_take, &f->mu);
 	}
 	if (f->count == 0) {
-		int rc = f->rc;
-		if (rc && err)
-			*err = f->err;
 		pthread_mutex_unlock(&f->mu);
 		buf_free(&old);
-		return rc ? rc : 0;
+		return 0;
+	}
+	while (f->q[f->head].check == CHECK_BUSY) {
+		f->take_waits = 1;
+		pthread_cond_wait(&f->can_take, &f->mu);
 	}
 	f->cur = f->q[f->head];
+	memset(&f->q[f->head], 0, sizeof f->q[f->head]);
 	f->head = (f->head + 1) % QCAP;
 	f->count--;
 	if (f->cur.kind == FEED_DATA)
@@ -311,7 +435,50 @@ int feed_next(struct feed *f, struct feed_item *ret, struct cf_error *err)
 	}
 	pthread_mutex_unlock(&f->mu);
 	buf_free(&old);
+	if (f->cur.kind == FEED_DATA && f->cur.check == CHECK_TODO)
+		f->cur.good = check_data(f, &f->cur);
+	return 1;
+}
 
+/* A chunk of the current file does not match its id: the rest of its data is dropped and
+ * its FEED_FILE_END says why. */
+static void data_bad(struct feed *f)
+{
+	const uint8_t *id = NULL;
+	for (size_t i = 0, off = 0; i + IDREC <= f->cur.ids.len && !id; i += IDREC) {
+		if (off == f->cur.good)
+			id = f->cur.ids.p + i;
+		off += le32_get(f->cur.ids.p + i + 32);
+	}
+	char hex[65];
+	util_hex(hex, id ? id : (const uint8_t *)"", id ? 32 : 0);
+	cf_error_set(&f->bad, CF_ECORRUPT, "blob %.16s: content does not match its id", hex);
+	f->file_bad = 1;
+}
+
+int feed_next(struct feed *f, struct feed_item *ret, struct cf_error *err)
+{
+	for (;;) {
+		if (!take(f)) {
+			pthread_mutex_lock(&f->mu);
+			int rc = f->rc;
+			if (rc && err)
+				*err = f->err;
+			pthread_mutex_unlock(&f->mu);
+			return rc ? rc : 0;
+		}
+		int kind = f->cur.kind;
+		if (kind == FEED_DATA && !f->file_bad && f->cur.good < f->cur.own.len) {
+			data_bad(f);
+			if (f->cur.good == 0)
+				continue;
+			f->cur.own.len = f->cur.good;	/* what is sound goes out first */
+			break;
+		}
+		if ((kind == FEED_DATA || kind == FEED_HOLE_ITEM) && f->file_bad)
+			continue;
+		break;
+	}
 	struct qitem *it = &f->cur;
 	memset(ret, 0, sizeof *ret);
 	ret->kind = it->kind;
@@ -328,10 +495,19 @@ int feed_next(struct feed *f, struct feed_item *ret, struct cf_error *err)
 		ret->data = it->own.p;
 		ret->len = it->own.len;
 		break;
-	case FEED_REPEAT_ITEM:
+	case FEED_HOLE_ITEM:
 		ret->kind = FEED_DATA;
-		ret->data = f->last.p;
-		ret->len = f->last.len;
+		ret->len = it->msglen;
+		break;
+	case FEED_FILE_END:
+		if (f->file_bad) {
+			/* The first fault in the file's order is the one told. */
+			ret->code = CF_ECORRUPT;
+			ret->msg = f->bad.msg;
+			f->file_bad = 0;
+			break;
+		}
+		ret->msg = it->own.len ? (const char *)it->own.p : "";
 		break;
 	default:
 		ret->msg = it->own.len ? (const char *)it->own.p : "";
@@ -357,7 +533,7 @@ void feed_free(struct feed *f)
 		f->count--;
 	}
 	qitem_clear(&f->cur);
-	buf_free(&f->last);
+	qitem_clear(&f->batch);
 	while (f->nspare)
 		buf_free(&f->spare[--f->nspare]);
 	pthread_mutex_destroy(&f->mu);

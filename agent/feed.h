@@ -16,7 +16,8 @@ struct feed;
 
 enum feed_kind {
 	FEED_ENTRY = 1,		/* path, e, verdict; a file with FEED_OK is followed by its data */
-	FEED_DATA,		/* the next chunk of the current file: data, len */
+	FEED_DATA,		/* the next bytes of the current file: data, len; data NULL:
+				 * len zero bytes (a chunk of zeros, a hole on disk) */
 	FEED_FILE_END,		/* the current file is complete (code 0) or damaged (code, msg) */
 	FEED_PROBLEM,		/* a subtree that cannot be read or is refused: path, code, msg */
 };

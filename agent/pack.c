@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -560,27 +561,93 @@ out:
 	return rc;
 }
 
+/* What each reading thread keeps from one frame to the next (restore, check, the feed and
+ * prefetch threads all open frames): a zstd context, since making one per frame runs cpuid
+ * (trapped by some hypervisors) and allocates ~100 KiB, and the buffers for the sealed frame
+ * and its decrypted form, so that a frame costs no malloc and no fresh pages. Freed when the
+ * thread exits; the main thread's lasts until the process ends. */
+struct frame_scratch {
+	ZSTD_DCtx *dctx;
+	struct buf sealed, dec;
+};
+/* A buffer grown past this by a rare huge frame is not kept. */
+#define SCRATCH_KEEP (2u << 20)
+
+static _Thread_local struct frame_scratch *tl_scratch;
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static int scratch_key_ok;
+
+static void scratch_free(void *p)
+{
+	struct frame_scratch *s = p;
+	ZSTD_freeDCtx(s->dctx);
+	buf_free(&s->sealed);
+	buf_free(&s->dec);
+	free(s);
+}
+
+static void scratch_key_init(void)
+{
+	scratch_key_ok = pthread_key_create(&scratch_key, scratch_free) == 0;
+}
+
+static struct frame_scratch *scratch(void)
+{
+	if (tl_scratch)
+		return tl_scratch;
+	pthread_once(&scratch_once, scratch_key_init);
+	struct frame_scratch *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	if (!(s->dctx = ZSTD_createDCtx()) || !scratch_key_ok ||
+	    pthread_setspecific(scratch_key, s) != 0) {
+		scratch_free(s);
+		return NULL;
+	}
+	return tl_scratch = s;
+}
+
+static void scratch_trim(struct buf *b)
+{
+	if (b->cap > SCRATCH_KEEP)
+		buf_free(b);
+	b->len = 0;
+}
+
+size_t pack_decompress(void *dst, size_t cap, const void *src, size_t n)
+{
+	struct frame_scratch *s = scratch();
+	return s ? ZSTD_decompressDCtx(s->dctx, dst, cap, src, n)
+		 : ZSTD_decompress(dst, cap, src, n);
+}
+
 /* Opens the frame ${e} names: its whole plaintext, decompressed, into ${plain}. */
 static int open_frame(const struct repo *r, const struct pack_entry *e, const uint8_t *frame,
 	struct buf *plain, struct cf_error *err)
 {
+	struct frame_scratch *s = scratch();
+	if (!s)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
 	uint8_t ad[37];
 	size_t adlen = frame_ad(ad, e->type, e->flags, e->id);
 	size_t plen = e->stored - SEAL_OVERHEAD;
-	uint8_t *dec = malloc(plen ? plen : 1);
-	if (!dec)
+	int zstd = (e->flags & PACK_FLAG_ZSTD) != 0;
+	/* A stored frame decrypts straight into ${plain}; a compressed one into scratch. */
+	struct buf *out = zstd ? &s->dec : plain;
+	out->len = plain->len = 0;
+	if (buf_reserve(out, plen ? plen : 1))
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
 	int rc = 0;
-	plain->len = 0;
-	if (repo_unseal(r, ad, adlen, frame, e->stored, dec) != 0) {
+	if (repo_unseal(r, ad, adlen, frame, e->stored, out->p) != 0) {
 		rc = cf_error_set(err, CF_ECORRUPT, "blob does not authenticate");
 		goto out;
 	}
-	if (!(e->flags & PACK_FLAG_ZSTD)) {
-		if (buf_append(plain, dec, plen))
-			rc = cf_error_set(err, CF_ENOMEM, "out of memory");
-		goto out;
+	if (!zstd) {
+		plain->len = plen;
+		return 0;
 	}
+	const uint8_t *dec = s->dec.p;
 	unsigned long long want = ZSTD_getFrameContentSize(dec, plen);
 	if (want == ZSTD_CONTENTSIZE_ERROR || want == ZSTD_CONTENTSIZE_UNKNOWN ||
 	    want > PACK_FRAME_MAX) {
@@ -591,31 +658,36 @@ static int open_frame(const struct repo *r, const struct pack_entry *e, const ui
 		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
 		goto out;
 	}
-	size_t got = ZSTD_decompress(plain->p, (size_t)want, dec, plen);
+	size_t got = ZSTD_decompressDCtx(s->dctx, plain->p, (size_t)want, dec, plen);
 	if (ZSTD_isError(got) || got != want) {
 		rc = cf_error_set(err, CF_ECORRUPT, "blob does not decompress");
 		goto out;
 	}
 	plain->len = got;
 out:
-	free(dec);
+	if (zstd)
+		scratch_trim(&s->dec);
 	return rc;
 }
 
-/* Takes ${e}'s blob out of its frame's plaintext and checks it against its id. */
+/* Takes ${e}'s blob out of its frame's plaintext into ${ret}, and checks it against its id;
+ * unless ${append}: then it goes after what ${ret} holds, unchecked. */
 static int blob_from_frame(const struct repo *r, const struct pack_entry *e,
-	const struct buf *plain, struct buf *ret, struct cf_error *err)
+	const struct buf *plain, struct buf *ret, int append, struct cf_error *err)
 {
 	/* A format-1 frame is exactly its blob. */
 	if ((uint64_t)e->pos + e->raw > plain->len ||
 	    ((e->flags & PACK_FLAG_V1) && plain->len != e->raw))
 		return cf_error_set(err, CF_ECORRUPT, "blob has the wrong length");
-	ret->len = 0;
+	if (!append)
+		ret->len = 0;
 	if (buf_reserve(ret, e->raw ? e->raw : 1))
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
 	if (e->raw)
-		memcpy(ret->p, plain->p + e->pos, e->raw);
-	ret->len = e->raw;
+		memcpy(ret->p + ret->len, plain->p + e->pos, e->raw);
+	ret->len += e->raw;
+	if (append)
+		return 0;
 	uint8_t id[ID_LEN];
 	repo_blob_id(r, ret->p, ret->len, id);
 	if (sodium_memcmp(id, e->id, ID_LEN) != 0)
@@ -629,42 +701,56 @@ int pack_open_frame(const struct repo *r, const struct pack_entry *e, const uint
 	struct buf plain = { 0 };
 	int rc = open_frame(r, e, frame, &plain, err);
 	if (rc == 0)
-		rc = blob_from_frame(r, e, &plain, ret, err);
+		rc = blob_from_frame(r, e, &plain, ret, 0, err);
 	buf_free(&plain);
 	return rc;
 }
 
-int pack_read_blob_cached(const struct repo *r, const struct pack_src *src, const uint8_t pack[32],
-	const struct pack_entry *e, struct pack_frame *fc, struct buf *ret, struct cf_error *err)
+static int read_blob_cached(const struct repo *r, const struct pack_src *src,
+	const uint8_t pack[32], const struct pack_entry *e, struct pack_frame *fc, struct buf *ret,
+	int append, struct cf_error *err)
 {
 	if (fc->ok && fc->offset == e->offset && fc->stored == e->stored &&
 	    memcmp(fc->pack, pack, 32) == 0)
-		return blob_from_frame(r, e, fc->plain, ret, err);
+		return blob_from_frame(r, e, fc->plain, ret, append, err);
 	fc->ok = 0;
 	if (!fc->plain && !(fc->plain = calloc(1, sizeof *fc->plain)))
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
 	if (e->stored < SEAL_OVERHEAD || e->stored > PACK_FRAME_MAX + SEAL_OVERHEAD + 65536 ||
 	    e->raw > MAX_BLOB_BYTES)
 		return cf_error_set(err, CF_ECORRUPT, "blob entry is invalid");
-	uint8_t *frame = malloc(e->stored);
-	if (!frame)
+	struct frame_scratch *s = scratch();
+	if (!s || buf_reserve(&s->sealed, e->stored))
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	int pr = src_read(src, frame, e->stored, e->offset, err);
+	int pr = src_read(src, s->sealed.p, e->stored, e->offset, err);
 	int rc;
 	if (pr < 0)
 		rc = err ? err->code : CF_EIO;
 	else if (pr > 0)
 		rc = cf_error_set(err, CF_ECORRUPT, "pack is truncated");
 	else
-		rc = open_frame(r, e, frame, fc->plain, err);
-	free(frame);
+		rc = open_frame(r, e, s->sealed.p, fc->plain, err);
+	scratch_trim(&s->sealed);
 	if (rc)
 		return rc;
 	memcpy(fc->pack, pack, 32);
 	fc->offset = e->offset;
 	fc->stored = e->stored;
 	fc->ok = 1;
-	return blob_from_frame(r, e, fc->plain, ret, err);
+	return blob_from_frame(r, e, fc->plain, ret, append, err);
+}
+
+int pack_read_blob_cached(const struct repo *r, const struct pack_src *src, const uint8_t pack[32],
+	const struct pack_entry *e, struct pack_frame *fc, struct buf *ret, struct cf_error *err)
+{
+	return read_blob_cached(r, src, pack, e, fc, ret, 0, err);
+}
+
+int pack_append_blob_unverified(const struct repo *r, const struct pack_src *src,
+	const uint8_t pack[32], const struct pack_entry *e, struct pack_frame *fc, struct buf *ret,
+	struct cf_error *err)
+{
+	return read_blob_cached(r, src, pack, e, fc, ret, 1, err);
 }
 
 void pack_frame_release(struct pack_frame *fc)

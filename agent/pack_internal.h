@@ -18,6 +18,20 @@ struct repo;
 void *pack_zctx_new(void);
 void pack_zctx_free(void *zctx);
 
+/* pack_decompress(dst, cap, src, n): ZSTD_decompress with the calling thread's context,
+ * kept for the thread's life. */
+size_t pack_decompress(void *dst, size_t cap, const void *src, size_t n);
+
+/* pack_append_blob_unverified(r, src, pack, e, fc, ret, err): pack_read_blob_cached, but the
+ * blob goes after what ${ret} holds and is not checked against its id (the frame is still
+ * authenticated): for a reader that gathers blobs and checks them later, on another thread. */
+struct pack_entry;
+struct pack_frame;
+struct pack_src;
+int pack_append_blob_unverified(const struct repo *r, const struct pack_src *src,
+	const uint8_t pack[32], const struct pack_entry *e, struct pack_frame *fc, struct buf *ret,
+	struct cf_error *err);
+
 /* Blobs are gathered into frames of about this many plaintext bytes: zstd sees more than
  * one 8 KiB chunk at a time, and the 40 bytes of nonce and tag are paid once per frame. */
 #define PACK_FRAME_TARGET (64u << 10)

@@ -12,6 +12,7 @@
 
 #include "coffre/dst.h"
 #include "coffre/error.h"
+#include "pack_internal.h"
 #include "repo_internal.h"
 
 #define OPEN_PACKS 8
@@ -465,9 +466,12 @@ static struct pack_frame *frame_slot(struct blob_reader *br, int t, const uint8_
 	return &br->fc[t][victim];
 }
 
-int blob_reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *ret,
+static int reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *ret, int append,
 	struct cf_error *err)
 {
+	int (*read)(const struct repo *, const struct pack_src *, const uint8_t *,
+		const struct pack_entry *, struct pack_frame *, struct buf *, struct cf_error *) =
+		append ? pack_append_blob_unverified : pack_read_blob_cached;
 	struct blob_loc loc;
 	if (blobidx_get(br->x, id, &loc) != 0) {
 		char hex[ID_HEX];
@@ -484,7 +488,7 @@ int blob_reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *re
 		if (fd < 0)
 			return fd;
 		struct pack_src src = { .fd = fd };
-		rc = pack_read_blob_cached(br->r, &src, loc.pack, &loc.e, fc, ret, err);
+		rc = read(br->r, &src, loc.pack, &loc.e, fc, ret, err);
 	} else {
 		/* A pack fetched ahead, or fetched whole; otherwise only this blob's frame
 		 * travels (a ranged read). */
@@ -494,7 +498,7 @@ int blob_reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *re
 		char name[80];
 		pack_name(name, loc.pack);
 		struct pack_src src = { .fd = fd, .d = br->r->d, .name = name };
-		rc = pack_read_blob_cached(br->r, &src, loc.pack, &loc.e, fc, ret, err);
+		rc = read(br->r, &src, loc.pack, &loc.e, fc, ret, err);
 	}
 	if (fc->plain && fc->plain->cap > KEEP_FRAME_MAX)
 		pack_frame_release(fc);
@@ -509,6 +513,18 @@ int blob_reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *re
 		}
 	}
 	return rc;
+}
+
+int blob_reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *ret,
+	struct cf_error *err)
+{
+	return reader_get(br, id, ret, 0, err);
+}
+
+int blob_reader_append_unverified(struct blob_reader *br, const uint8_t id[32], struct buf *ret,
+	struct cf_error *err)
+{
+	return reader_get(br, id, ret, 1, err);
 }
 
 int blob_reader_load(void *ctx, const uint8_t id[32], struct buf *ret, struct cf_error *err)

@@ -18,6 +18,7 @@
 
 #include "coffre/dst.h"
 #include "coffre/error.h"
+#include "pack_internal.h"
 
 #define KDF_CONTEXT "coffre01"
 #define OBJ_MAGIC "CFO1"
@@ -882,7 +883,7 @@ int repo_get_object(struct repo *r, int kind, const uint8_t id[ID_LEN], struct b
 		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
 		goto out;
 	}
-	size_t got = ZSTD_decompress(p.p, (size_t)plen, z, zn);
+	size_t got = pack_decompress(p.p, (size_t)plen, z, zn);
 	free(z);
 	if (ZSTD_isError(got) || got != plen) {
 		buf_free(&p);

@@ -47,6 +47,10 @@ struct rs {
 		uint64_t off;
 	} f;
 	char *path;			/* the entry being restored (st.current) */
+	const char *aname;		/* its name as the disk writer was given it */
+	/* disk: the target, and the directory the writer works in when it is not the target */
+	int rootfd, dirfd;
+	char *dir;			/* the snapshot path of dirfd */
 	char *skipdir;			/* a refused directory: nothing under it is written */
 	uint64_t t0, last;
 	int fatal;
@@ -138,18 +142,6 @@ static void progress(struct rs *S)
 	S->o->progress(S->o->ctx, &S->st);
 }
 
-static int all_zero(const uint8_t *p, size_t n)
-{
-	static const uint8_t z[4096];
-	while (n >= sizeof z) {
-		if (memcmp(p, z, sizeof z))
-			return 0;
-		p += sizeof z;
-		n -= sizeof z;
-	}
-	return memcmp(p, z, n) == 0;
-}
-
 struct wctx {
 	struct rs *S;
 	uint64_t off;
@@ -165,14 +157,30 @@ static int write_fail(struct rs *S, const char *path)
 	return S->fatal;
 }
 
+/* ${len} zero bytes into the archive. */
+static la_ssize_t write_zeros(struct rs *S, size_t len)
+{
+	static const uint8_t z[65536];
+	for (size_t done = 0; done < len;) {
+		size_t k = len - done < sizeof z ? len - done : sizeof z;
+		la_ssize_t n = archive_write_data(S->a, z, k);
+		if (n <= 0)
+			return n < 0 ? n : (la_ssize_t)len;	/* 0: past the entry's size */
+		done += (size_t)n;
+	}
+	return (la_ssize_t)len;
+}
+
 static int write_data(struct rs *S, const uint8_t *p, size_t len)
 {
 	if (!S->f.open || !S->f.write)
 		return 0;
 	la_ssize_t n;
-	if (S->dump) {
+	if (S->dump && !p) {
+		n = write_zeros(S, len);
+	} else if (S->dump) {
 		n = archive_write_data(S->a, p, len);
-	} else if (all_zero(p, len)) {
+	} else if (!p) {
 		n = (la_ssize_t)len;	/* leave a hole: sparse files stay sparse */
 	} else {
 		n = archive_write_data_block(S->a, p, len, (la_int64_t)S->f.off);
@@ -248,6 +256,87 @@ static const char *rel_path(struct rs *S, const char *path)
 	return path + 1;	/* snapshot paths are absolute; the target is the new root */
 }
 
+/* Makes the target the working directory again. */
+static int work_in_root(struct rs *S)
+{
+	if (S->dirfd < 0)
+		return 0;
+	/* Failing this, libarchive would meet its paths from a directory inside the target. */
+	if (fchdir(S->rootfd) != 0 && chdir(S->o->target) != 0)
+		return S->fatal = cf_error_sys(S->err, CF_EIO, "cannot enter '%s'", S->o->target);
+	close(S->dirfd);
+	S->dirfd = -1;
+	free(S->dir);
+	S->dir = NULL;
+	return 0;
+}
+
+/* The directory ${path} (${len} bytes, absolute in the snapshot) inside the target, opened
+ * one component at a time from the target, or from the working directory when it lies on the
+ * way, never through a symlink. -1 when some component is not a directory. */
+static int open_dir(struct rs *S, const char *path, size_t len)
+{
+	char *p = strndup(path, len);
+	if (!p)
+		return -1;
+	int fd = S->rootfd;
+	char *c = p + 1;
+	if (S->dir && under(p, S->dir)) {
+		fd = S->dirfd;
+		c = p + strlen(S->dir) + 1;
+	}
+	for (char *next; c < p + len; c = next + 1) {
+		next = strchr(c, '/');
+		if (!next)
+			next = p + len;
+		*next = 0;
+		int nfd = openat(fd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd != S->rootfd && fd != S->dirfd)
+			close(fd);
+		fd = nfd;
+		if (fd < 0)
+			break;
+	}
+	free(p);
+	return fd;
+}
+
+/* The name under which the disk writer gets ${path}. Given a path of several components,
+ * libarchive's secure mode checks every one of them for symlinks (an lstat and an open each)
+ * on every entry. So a file, symlink or pipe is written from inside its directory, under its
+ * bare name: that directory is reached from the target without following symlinks (open_dir)
+ * and is the working directory while the entry is written, and libarchive's checks still
+ * apply to the name (no "..", a symlink in its place is replaced, not followed). Directories,
+ * whose deferred modes and times libarchive applies by path when it closes, and hard links,
+ * whose target is a path from the target, are given their path from the target. NULL on a
+ * fatal error. */
+static const char *disk_name(struct rs *S, const char *path, int from_root)
+{
+	const char *slash = strrchr(path, '/');
+	size_t len = (size_t)(slash - path);
+	if (!from_root && len > 0) {
+		if (S->dir && strlen(S->dir) == len && memcmp(S->dir, path, len) == 0)
+			return slash + 1;
+		int fd = open_dir(S, path, len);
+		char *dir = fd >= 0 ? strndup(path, len) : NULL;
+		if (dir && fchdir(fd) == 0) {
+			if (S->dirfd >= 0)
+				close(S->dirfd);
+			free(S->dir);
+			S->dirfd = fd;
+			S->dir = dir;
+			return slash + 1;
+		}
+		free(dir);
+		if (fd >= 0)
+			close(fd);
+		/* Not a directory we can enter: libarchive meets the path and says why. */
+	}
+	if (work_in_root(S))
+		return NULL;
+	return rel_path(S, path);
+}
+
 static int rs_select(void *ctx, const char *path, const struct tree_entry *e)
 {
 	struct rs *S = ctx;
@@ -313,8 +402,15 @@ static int begin_entry(struct rs *S, const struct feed_item *it)
 		}
 		archive_entry_set_pathname(ae, zn);
 		free(zn);
-	} else {
+	} else if (S->dump) {
 		archive_entry_set_pathname(ae, rel_path(S, path));
+	} else {
+		int linked = e->type == TREE_FILE && e->nlink > 1 && *link_slot(S, e->dev, e->ino);
+		if (!(S->aname = disk_name(S, S->path, e->type == TREE_DIR || linked))) {
+			archive_entry_free(ae);
+			return S->fatal;
+		}
+		archive_entry_set_pathname(ae, S->aname);
 	}
 	archive_entry_set_uid(ae, e->uid);
 	archive_entry_set_gid(ae, e->gid);
@@ -410,7 +506,7 @@ static int end_file(struct rs *S, int code, const char *msg)
 	if (code) {
 		S->st.damaged++;
 		if (!S->dump)
-			unlink(rel_path(S, path));	/* no file with silently wrong content */
+			unlink(S->aname);	/* no file with silently wrong content */
 		return 0;
 	}
 	/* The slot may have been filled since: links made meanwhile point at the first. */
@@ -538,6 +634,7 @@ int restore_run(struct repo *r, const struct snap *s, const struct restore_opts 
 	S->o = o;
 	S->err = err;
 	S->vfd = -1;
+	S->rootfd = S->dirfd = -1;
 	S->t0 = util_now_ns();
 	if ((rc = repo_lock(r, 0, err)))
 		goto out;
@@ -551,7 +648,8 @@ int restore_run(struct repo *r, const struct snap *s, const struct restore_opts 
 	/* The secure disk writer refuses absolute paths: entries are written relative to
 	 * the target, which becomes the working directory for the duration. */
 	cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (cwd < 0 || chdir(o->target) != 0) {
+	if (cwd < 0 || chdir(o->target) != 0 ||
+	    (S->rootfd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		rc = cf_error_sys(err, CF_EIO, "cannot enter '%s'", o->target);
 		goto out;
 	}
@@ -566,7 +664,10 @@ int restore_run(struct repo *r, const struct snap *s, const struct restore_opts 
 		goto out;
 	}
 	rc = write_all(S, s->tree);
-	/* Closing applies the deferred directory times and modes. */
+	/* Closing applies the deferred directory times and modes, by their paths from the
+	 * target; the verify pass reads the same paths. */
+	if (work_in_root(S) && rc == 0)
+		rc = S->fatal;
 	if (archive_write_close(S->a) != ARCHIVE_OK && rc == 0)
 		rc = cf_error_set(err, CF_EIO, "cannot finish the restore: %s",
 			archive_error_string(S->a));
@@ -584,6 +685,11 @@ int restore_run(struct repo *r, const struct snap *s, const struct restore_opts 
 			"failed verification", (unsigned long long)S->st.refused,
 			(unsigned long long)S->st.damaged, (unsigned long long)S->st.verify_failed);
 out:
+	if (S->dirfd >= 0)
+		close(S->dirfd);
+	if (S->rootfd >= 0)
+		close(S->rootfd);
+	free(S->dir);
 	if (cwd >= 0) {
 		if (fchdir(cwd) != 0 && rc == 0)
 			rc = cf_error_sys(err, CF_EIO, "cannot return to the working directory");
@@ -668,6 +774,7 @@ int dump_run(struct repo *r, const struct snap *s, const char *path, int format,
 	S->o = &none;
 	S->err = err;
 	S->dump = 1;
+	S->rootfd = S->dirfd = -1;
 	S->prefix = path;
 	if ((rc = repo_lock(r, 0, err)))
 		goto out;

@@ -73,6 +73,12 @@ int blob_reader_new(struct repo *r, struct blobidx *x, struct blob_reader **ret,
  * missing), CF_ECORRUPT (damaged), CF_EIO. */
 int blob_reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *ret,
 	struct cf_error *err);
+/* blob_reader_append_unverified(br, id, ret, err): the same, but the blob goes after what
+ * ${ret} holds and is not checked against its id (its frame is authenticated): the caller
+ * must compare repo_blob_id with ${id} before trusting it. Lets a reader gather blobs without
+ * a copy and spread that hashing over threads. */
+int blob_reader_append_unverified(struct blob_reader *br, const uint8_t id[32], struct buf *ret,
+	struct cf_error *err);
 /* blob_reader_plan(br, id): a remote restore will read blob ${id}: called for each blob in
  * the order they will be read, before blob_reader_prefetch(br, err) starts fetching their
  * packs ahead, on connections of their own, while blob_reader_get reads. Nothing is

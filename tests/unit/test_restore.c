@@ -1,6 +1,6 @@
 /* test_restore.c: restoring from a remote repository (agent/reader.c, agent/feed.c): a full
  * restore keeps two pack transfers under way at once, a one-file restore fetches only the
- * frames it needs. The "remote" is a local repository behind a destination that is not
+ * frames it needs; and a damaged chunk costs its file only. The "remote" is a local repository behind a destination that is not
  * local, answers every read of a pack after a delay, and counts the reads under way. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +19,7 @@
 #include <ftw.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,11 +352,96 @@ static void test_one_file_ranged(void **state)
 	free(target);
 }
 
+struct problems {
+	int n, mismatch;
+};
+
+static void on_problem(void *ctx, const char *path, const char *msg)
+{
+	struct problems *p = ctx;
+	(void)path;
+	p->n++;
+	p->mismatch += strstr(msg, "does not match its id") != NULL;
+}
+
+/* A chunk whose frame authenticates but whose bytes are not those its id names (the cache
+ * points one byte off inside the frame): checked on whichever thread, its file is reported
+ * damaged and removed, every other file is restored whole. */
+static void test_chunk_not_matching_id(void **state)
+{
+	struct fx *f = *state;
+	struct cf_error err = { 0 };
+	char *db = util_path("%s/cache/coffre/%s/index.sqlite", f->dir, repo_id_hex(f->r));
+	sqlite3 *h = NULL;
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "UPDATE blobs SET pos = pos - 1 WHERE id = (SELECT id "
+		"FROM blobs WHERE type = 0 AND pos > 0 LIMIT 1)", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_changes(h), 1);
+	sqlite3_close(h);
+	free(db);
+	char *target = util_path("%s/bad", f->dir);
+	struct problems p = { 0 };
+	struct restore_opts o = { .target = target, .problem = on_problem, .ctx = &p };
+	struct restore_stats st;
+	assert_int_equal(restore_run(f->r, f->s, &o, &st, &err), CF_ECORRUPT);
+	assert_int_equal(st.damaged, 1);
+	assert_int_equal(st.files, NFILES);
+	assert_int_equal(p.n, 1);
+	assert_int_equal(p.mismatch, 1);
+	char *root = util_path("%s/", target);
+	int missing = 0;
+	for (int i = 0; i <= NFILES; i++) {
+		char *path = file_name(f, root, i);
+		if (access(path, F_OK) != 0)
+			missing++;
+		else
+			check_file(f, target, i);
+		free(path);
+	}
+	assert_int_equal(missing, 1);
+	free(root);
+	free(target);
+}
+
+/* Files are written from inside their directories (agent/restore.c, disk_name): a symlink
+ * left in the target where a directory of the snapshot goes, pointing out of it, is replaced
+ * and never followed. */
+static void test_symlink_in_target_not_followed(void **state)
+{
+	struct fx *f = *state;
+	struct cf_error err = { 0 };
+	char *target = util_path("%s/over", f->dir);
+	char *outside = util_path("%s/outside", f->dir);
+	assert_int_equal(mkdir(target, 0700), 0);
+	assert_int_equal(mkdir(outside, 0700), 0);
+	/* The snapshot's first directory (the top of f->src's path). */
+	const char *top = f->src + 1;
+	char *first = strndup(top, strcspn(top, "/"));
+	char *link = util_path("%s/%s", target, first);
+	assert_int_equal(symlink(outside, link), 0);
+	struct restore_opts o = { .target = target };
+	struct restore_stats st;
+	assert_int_equal(restore_run(f->r, f->s, &o, &st, &err), 0);
+	assert_int_equal(st.files, NFILES + 1);
+	for (int i = 0; i <= NFILES; i++)
+		check_file(f, target, i);
+	struct stat sb;
+	assert_int_equal(lstat(link, &sb), 0);
+	assert_true(S_ISDIR(sb.st_mode));
+	assert_int_equal(rmdir(outside), 0);	/* still empty */
+	free(link);
+	free(first);
+	free(outside);
+	free(target);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_full_restore_two_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_file_ranged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chunk_not_matching_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_symlink_in_target_not_followed, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

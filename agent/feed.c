@@ -17,7 +17,7 @@
 /* The queue: at most this many items, and this many bytes of file data, wait for the writer.
  * A few MiB keep both sides busy; more only grows the memory of a restore. */
 #define QCAP 1024
-#define QBYTES (4u << 20)
+#define QBYTES (2u << 20)
 #define FEED_HOLE_ITEM 100	/* internal kind: a chunk of zeros, by its length only */
 /* Consecutive chunks of a file travel, and are written, together in batches of about this
  * size: chunks are ~8 KiB, and a write per chunk costs a syscall and, on ext4, the zeroing of
@@ -25,7 +25,7 @@
 #define BATCH (256u << 10)
 #define WAKE_ITEMS 32
 #define WAKE_BYTES (512u << 10)
-#define SPARE_BUFS 64		/* data buffers kept for reuse: no malloc and page faults per
+#define SPARE_BUFS 8		/* data buffers kept for reuse: no malloc and page faults per
 				 * chunk, and no heap trimming (madvise) between the threads */
 
 /* A data item's chunks are read unchecked and hashed against their ids (keyed BLAKE2b, a

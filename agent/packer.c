@@ -1,6 +1,8 @@
 /* packer.c: a small pool of workers that compress and seal frames of blobs into packs. The
  * caller's thread gathers consecutive blobs of one type into a frame (PACK_FRAME_TARGET
- * bytes); the workers compress, seal and append whole frames. */
+ * bytes); the workers compress, seal and append whole frames. Batches of file content go to
+ * the workers whole: they hash each chunk, claim the new ones and gather those into frames
+ * of their own, so that hashing, the heaviest step after compression, uses every core. */
 #include "coffre/packer.h"
 
 #include <pthread.h>
@@ -18,20 +20,33 @@
 #define QUEUE_BYTES (1u << 20)
 #define QUEUE_JOBS 64
 #define MAX_WORKERS 8
+/* Batches in flight (being filled, queued, worked on, or done and not yet taken back): two
+ * a worker and a few for the caller, within BATCH_POOL_BYTES. */
+#define BATCH_POOL_BYTES (8u << 20)
+#define BATCH_POOL_MAX 8
 
-/* A frame: its blobs' ids and lengths, and their bytes one after the other. */
+/* A frame: its blobs' ids and lengths, and their bytes one after the other; or a batch. */
 struct job {
 	uint8_t type;
 	size_t k;
 	struct pack_blobref *refs;
 	struct buf data;
+	struct packer_batch *batch;
+};
+
+/* What a thread needs to seal frames, and the frame of new content it is gathering. */
+struct wstate {
+	void *zctx;
+	struct buf z, frame;
+	struct job stage;
+	size_t capstage;
 };
 
 struct packer {
 	struct repo *r;
-	pthread_mutex_t mu;	/* the queue, the counters, the finished packs */
+	pthread_mutex_t mu;	/* the queue, the counters, the batches, the finished packs */
 	pthread_mutex_t wmu;	/* the packs being filled */
-	pthread_cond_t can_take, can_put, idle;
+	pthread_cond_t can_take, can_put, idle, batch_done;
 	struct job q[QUEUE_JOBS];
 	size_t head, count, bytes, busy;
 	/* The frame being gathered for each type (the caller's thread only). */
@@ -45,6 +60,15 @@ struct packer {
 	struct pack_writer *w[_BLOB_TYPE_MAX];
 	struct blob_pack *done;		/* finished packs not yet handed out */
 	size_t ndone, capdone;
+	packer_claim_fn claim;
+	void *claim_ctx;
+	/* Batches: every one allocated, the free ones, and the submitted ones in order. */
+	struct packer_batch *batches[BATCH_POOL_MAX];
+	size_t nbatches;
+	struct packer_batch *free_batches, *sub_head, *sub_tail;
+	/* One state a worker, and the last for the caller's thread when it helps. */
+	struct wstate ws[MAX_WORKERS + 1];
+	int nws;	/* states taken by workers */
 	pthread_t th[MAX_WORKERS];
 	int nth;
 };
@@ -55,6 +79,8 @@ static void fail(struct packer *p, const struct cf_error *e)
 		p->failed = e->code ? e->code : CF_EIO;
 		p->err = *e;
 	}
+	pthread_cond_broadcast(&p->batch_done);
+	pthread_cond_broadcast(&p->can_put);
 }
 
 /* Finishes a full pack (sync and rename, no lock held) and records it for the caller. */
@@ -111,50 +137,164 @@ static int append_frame(struct packer *p, const struct job *j, uint8_t flags, co
 	return rc;
 }
 
+/* Adds a copy of a blob to the frame ${st} gathers (its refs' capacity in ${cap}). */
+static int stage_put(struct job *st, size_t *cap, int type, const uint8_t id[32],
+	const void *data, size_t n)
+{
+	if (st->k == *cap) {
+		size_t nc = st->k ? 2 * st->k : 16;
+		void *np = realloc(st->refs, nc * sizeof *st->refs);
+		if (!np)
+			return CF_ENOMEM;
+		st->refs = np;
+		*cap = nc;
+	}
+	if (!st->data.p && buf_reserve(&st->data, n > PACK_FRAME_TARGET ? n : PACK_FRAME_TARGET))
+		return CF_ENOMEM;
+	if (buf_append(&st->data, data, n))
+		return CF_ENOMEM;
+	st->type = (uint8_t)type;
+	memcpy(st->refs[st->k].id, id, 32);
+	st->refs[st->k].raw = (uint32_t)n;
+	st->k++;
+	return 0;
+}
+
+/* Compresses and seals the frame ${j} with ${ws}'s context and appends it to its pack. */
+static int seal_job(struct packer *p, struct wstate *ws, const struct job *j, struct cf_error *e)
+{
+	uint8_t flags = 0;
+	int rc = ws->zctx ? pack_seal_frame(p->r, ws->zctx, j->type, j->data.p, j->data.len, &ws->z,
+				    &ws->frame, &flags)
+			  : CF_ENOMEM;
+	if (rc)
+		return cf_error_set(e, rc, "cannot seal a blob");
+	pthread_mutex_lock(&p->mu);
+	int failed = p->failed;
+	pthread_mutex_unlock(&p->mu);
+	return failed ? failed : append_frame(p, j, flags, &ws->frame, e);
+}
+
+/* Seals the frame of new content ${ws} gathered, if any, and starts an empty one. */
+static int seal_stage(struct packer *p, struct wstate *ws, struct cf_error *e)
+{
+	if (ws->stage.k == 0)
+		return 0;
+	int rc = seal_job(p, ws, &ws->stage, e);
+	ws->stage.k = 0;
+	ws->stage.data.len = 0;
+	return rc;
+}
+
+/* Hashes each chunk of ${b}, and gathers those nobody stored yet into ${ws}'s frame. */
+static int run_batch(struct packer *p, struct wstate *ws, struct packer_batch *b,
+	struct cf_error *e)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		struct packer_chunk *c = &b->c[i];
+		const uint8_t *data = b->data + c->off;
+		if (!(c->flags & PACKER_HASHED))
+			repo_blob_id(p->r, data, c->len, c->id);
+		int rc = p->claim(p->claim_ctx, c->id);
+		if (rc < 0)
+			return cf_error_set(e, rc, "out of memory");
+		if (rc == 0)
+			continue;
+		c->flags |= PACKER_STORED;
+		if (ws->stage.k && ws->stage.data.len + c->len > PACK_FRAME_TARGET &&
+		    (rc = seal_stage(p, ws, e)))
+			return rc;
+		if (stage_put(&ws->stage, &ws->capstage, BLOB_DATA, c->id, data, c->len))
+			return cf_error_set(e, CF_ENOMEM, "out of memory");
+		if (ws->stage.data.len >= PACK_FRAME_TARGET && (rc = seal_stage(p, ws, e)))
+			return rc;
+	}
+	/* A frame holds blobs of one batch only: a file's blobs, read back in order, then
+	 * come from frames in order, each read once. */
+	return seal_stage(p, ws, e);
+}
+
+/* Runs the job ${j} taken from the queue (p->busy counted); called without the lock. */
+static void run_job(struct packer *p, struct wstate *ws, struct job *j)
+{
+	struct cf_error e = { 0 };
+	int rc;
+	if (j->batch) {
+		rc = run_batch(p, ws, j->batch, &e);
+		pthread_mutex_lock(&p->mu);
+		j->batch->done = 1;
+		pthread_cond_broadcast(&p->batch_done);
+	} else {
+		rc = seal_job(p, ws, j, &e);
+		pthread_mutex_lock(&p->mu);
+		p->bytes -= j->data.len;
+		pthread_cond_signal(&p->can_put);
+		pthread_mutex_unlock(&p->mu);
+		buf_free(&j->data);
+		free(j->refs);
+		pthread_mutex_lock(&p->mu);
+	}
+	if (rc)
+		fail(p, &e);
+	p->busy--;
+	if (p->count == 0 && p->busy == 0)
+		pthread_cond_broadcast(&p->idle);
+}
+
+/* Takes the next job off the queue (lock held, queue not empty). */
+static struct job take_job(struct packer *p)
+{
+	struct job j = p->q[p->head];
+	p->head = (p->head + 1) % QUEUE_JOBS;
+	p->count--;
+	p->busy++;
+	return j;
+}
+
+/* The caller's thread, rather than wait, runs a queued job itself (lock held; it is
+ * released meanwhile). Returns 1 if it did. */
+static int help(struct packer *p)
+{
+	if (p->count == 0)
+		return 0;
+	struct wstate *ws = &p->ws[MAX_WORKERS];
+	if (!ws->zctx)
+		ws->zctx = pack_zctx_new();
+	struct job j = take_job(p);
+	pthread_mutex_unlock(&p->mu);
+	run_job(p, ws, &j);
+	return 1;
+}
+
 static void *worker(void *arg)
 {
 	struct packer *p = arg;
-	void *zctx = pack_zctx_new();
-	struct buf z = { 0 }, frame = { 0 };
+	pthread_mutex_lock(&p->mu);
+	struct wstate *ws = &p->ws[p->nws++];
+	pthread_mutex_unlock(&p->mu);
+	ws->zctx = pack_zctx_new();
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		while (!p->stop && p->count == 0)
 			pthread_cond_wait(&p->can_take, &p->mu);
 		if (p->count == 0 && p->stop)
 			break;
-		struct job j = p->q[p->head];
-		p->head = (p->head + 1) % QUEUE_JOBS;
-		p->count--;
-		p->busy++;
+		struct job j = take_job(p);
 		pthread_mutex_unlock(&p->mu);
-		uint8_t flags = 0;
-		int rc = zctx ? pack_seal_frame(p->r, zctx, j.type, j.data.p, j.data.len, &z,
-					&frame, &flags)
-			      : CF_ENOMEM;
-		pthread_mutex_lock(&p->mu);
-		p->bytes -= j.data.len;
-		pthread_cond_signal(&p->can_put);
-		int failed = p->failed;
-		pthread_mutex_unlock(&p->mu);
-		buf_free(&j.data);
-		struct cf_error e = { 0 };
-		if (rc)
-			cf_error_set(&e, rc, "cannot seal a blob");
-		else if (!failed)
-			rc = append_frame(p, &j, flags, &frame, &e);
-		free(j.refs);
-		pthread_mutex_lock(&p->mu);
-		if (rc)
-			fail(p, &e);
-		p->busy--;
-		if (p->count == 0 && p->busy == 0)
-			pthread_cond_broadcast(&p->idle);
+		run_job(p, ws, &j);
 	}
 	pthread_mutex_unlock(&p->mu);
-	pack_zctx_free(zctx);
-	buf_free(&z);
-	buf_free(&frame);
 	return NULL;
+}
+
+static void wstate_release(struct wstate *ws)
+{
+	pack_zctx_free(ws->zctx);
+	buf_free(&ws->z);
+	buf_free(&ws->frame);
+	buf_free(&ws->stage.data);
+	free(ws->stage.refs);
+	memset(ws, 0, sizeof *ws);
 }
 
 int packer_new(struct repo *r, int workers, struct packer **ret, struct cf_error *err)
@@ -168,6 +308,7 @@ int packer_new(struct repo *r, int workers, struct packer **ret, struct cf_error
 	pthread_cond_init(&p->can_take, NULL);
 	pthread_cond_init(&p->can_put, NULL);
 	pthread_cond_init(&p->idle, NULL);
+	pthread_cond_init(&p->batch_done, NULL);
 	if (workers < 1)
 		workers = 1;
 	if (workers > MAX_WORKERS)
@@ -185,6 +326,24 @@ int packer_new(struct repo *r, int workers, struct packer **ret, struct cf_error
 	return 0;
 }
 
+/* Puts ${j} on the queue; blocks while it is full (lock held). */
+static int put_job(struct packer *p, const struct job *j, struct cf_error *err)
+{
+	size_t len = j->batch ? 0 : j->data.len;
+	while (!p->failed && (p->count == QUEUE_JOBS || (p->bytes + len > QUEUE_BYTES && p->count)))
+		pthread_cond_wait(&p->can_put, &p->mu);
+	if (p->failed) {
+		if (err)
+			*err = p->err;
+		return p->failed;
+	}
+	p->q[(p->head + p->count) % QUEUE_JOBS] = *j;
+	p->count++;
+	p->bytes += len;
+	pthread_cond_signal(&p->can_take);
+	return 0;
+}
+
 /* Hands the gathered frame of ${type} to the workers; blocks while the queue is full. */
 static int enqueue(struct packer *p, int type, struct cf_error *err)
 {
@@ -192,21 +351,10 @@ static int enqueue(struct packer *p, int type, struct cf_error *err)
 	if (st->k == 0)
 		return 0;
 	pthread_mutex_lock(&p->mu);
-	while (!p->failed && (p->count == QUEUE_JOBS ||
-				     (p->bytes + st->data.len > QUEUE_BYTES && p->count)))
-		pthread_cond_wait(&p->can_put, &p->mu);
-	if (p->failed) {
-		if (err)
-			*err = p->err;
-		int rc = p->failed;
-		pthread_mutex_unlock(&p->mu);
-		return rc;
-	}
-	p->q[(p->head + p->count) % QUEUE_JOBS] = *st;
-	p->count++;
-	p->bytes += st->data.len;
-	pthread_cond_signal(&p->can_take);
+	int rc = put_job(p, st, err);
 	pthread_mutex_unlock(&p->mu);
+	if (rc)
+		return rc;
 	memset(st, 0, sizeof *st);
 	st->type = (uint8_t)type;
 	p->capstage[type] = 0;
@@ -224,23 +372,110 @@ int packer_add(struct packer *p, int type, const uint8_t id[32], const void *dat
 	int rc;
 	if (st->k && st->data.len + n > PACK_FRAME_TARGET && (rc = enqueue(p, type, err)))
 		return rc;
-	if (st->k == p->capstage[type]) {
-		size_t cap = st->k ? 2 * st->k : 16;
-		void *np = realloc(st->refs, cap * sizeof *st->refs);
-		if (!np)
-			return cf_error_set(err, CF_ENOMEM, "out of memory");
-		st->refs = np;
-		p->capstage[type] = cap;
-	}
-	if (!st->data.p && buf_reserve(&st->data, n > PACK_FRAME_TARGET ? n : PACK_FRAME_TARGET))
+	if (stage_put(st, &p->capstage[type], type, id, data, n))
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	if (buf_append(&st->data, data, n))
-		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	st->type = (uint8_t)type;
-	memcpy(st->refs[st->k].id, id, 32);
-	st->refs[st->k].raw = (uint32_t)n;
-	st->k++;
 	return st->data.len >= PACK_FRAME_TARGET ? enqueue(p, type, err) : 0;
+}
+
+void packer_set_claim(struct packer *p, packer_claim_fn claim, void *ctx)
+{
+	p->claim = claim;
+	p->claim_ctx = ctx;
+}
+
+struct packer_batch *packer_batch_get(struct packer *p, size_t cap, size_t capn)
+{
+	struct packer_batch *b = NULL;
+	pthread_mutex_lock(&p->mu);
+	if (p->free_batches) {
+		b = p->free_batches;
+		p->free_batches = b->next;
+	}
+	size_t limit = BATCH_POOL_BYTES / (cap ? cap : 1);
+	limit = limit < 3 ? 3 : limit > BATCH_POOL_MAX ? BATCH_POOL_MAX : limit;
+	if (!b && p->nbatches < limit && (b = calloc(1, sizeof *b))) {
+		b->data = malloc(cap);
+		b->c = malloc(capn * sizeof *b->c);
+		if (!b->data || !b->c) {
+			free(b->data);
+			free(b->c);
+			free(b);
+			b = NULL;
+		} else {
+			b->cap = cap;
+			b->capn = capn;
+			p->batches[p->nbatches++] = b;
+		}
+	}
+	pthread_mutex_unlock(&p->mu);
+	if (b) {
+		b->len = b->n = 0;
+		b->done = 0;
+		b->next = NULL;
+	}
+	return b;
+}
+
+void packer_batch_put(struct packer *p, struct packer_batch *b)
+{
+	pthread_mutex_lock(&p->mu);
+	b->next = p->free_batches;
+	p->free_batches = b;
+	pthread_mutex_unlock(&p->mu);
+}
+
+int packer_batch_submit(struct packer *p, struct packer_batch *b, struct cf_error *err)
+{
+	if (!p->claim)
+		return cf_error_set(err, CF_EUSAGE, "no claim function");
+	struct job j = { .batch = b };
+	pthread_mutex_lock(&p->mu);
+	b->done = 0;
+	b->next = NULL;
+	int rc = put_job(p, &j, err);
+	if (rc == 0) {
+		if (p->sub_tail)
+			p->sub_tail->next = b;
+		else
+			p->sub_head = b;
+		p->sub_tail = b;
+	}
+	pthread_mutex_unlock(&p->mu);
+	if (rc)
+		packer_batch_put(p, b);
+	return rc;
+}
+
+int packer_batch_next(struct packer *p, int wait, struct packer_batch **ret, struct cf_error *err)
+{
+	int rc = 0;
+	*ret = NULL;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		struct packer_batch *b = p->sub_head;
+		if (p->failed) {
+			if (err)
+				*err = p->err;
+			rc = p->failed;
+			break;
+		}
+		if (!b)
+			break;
+		if (b->done) {
+			p->sub_head = b->next;
+			if (!p->sub_head)
+				p->sub_tail = NULL;
+			b->next = NULL;
+			*ret = b;
+			break;
+		}
+		if (!wait)
+			break;
+		if (!help(p))
+			pthread_cond_wait(&p->batch_done, &p->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return rc;
 }
 
 int packer_flush(struct packer *p, struct blob_pack **ret_packs, size_t *ret_n,
@@ -253,10 +488,12 @@ int packer_flush(struct packer *p, struct blob_pack **ret_packs, size_t *ret_n,
 	}
 	pthread_mutex_lock(&p->mu);
 	while (p->count || p->busy)
-		pthread_cond_wait(&p->idle, &p->mu);
+		if (!help(p))
+			pthread_cond_wait(&p->idle, &p->mu);
 	int failed = p->failed;
 	pthread_mutex_unlock(&p->mu);
-	/* The workers are idle: the partly filled packs are the caller's to finish. */
+	/* The workers are idle (and seal their frames at the end of each batch): the partly
+	 * filled packs are the caller's to finish. */
 	for (int t = 0; t < _BLOB_TYPE_MAX && !failed; t++) {
 		struct pack_writer *w = p->w[t];
 		p->w[t] = NULL;
@@ -294,16 +531,25 @@ void packer_free(struct packer *p)
 	pthread_mutex_unlock(&p->mu);
 	for (int i = 0; i < p->nth; i++)
 		pthread_join(p->th[i], NULL);
-	/* Jobs left by an early stop: drop them. */
+	/* Jobs left by an early stop: drop them (batches are freed below). */
 	while (p->count) {
-		buf_free(&p->q[p->head].data);
-		free(p->q[p->head].refs);
+		if (!p->q[p->head].batch) {
+			buf_free(&p->q[p->head].data);
+			free(p->q[p->head].refs);
+		}
 		p->head = (p->head + 1) % QUEUE_JOBS;
 		p->count--;
 	}
 	for (int t = 0; t < _BLOB_TYPE_MAX; t++) {
 		buf_free(&p->stage[t].data);
 		free(p->stage[t].refs);
+	}
+	for (int i = 0; i <= MAX_WORKERS; i++)
+		wstate_release(&p->ws[i]);
+	for (size_t i = 0; i < p->nbatches; i++) {
+		free(p->batches[i]->data);
+		free(p->batches[i]->c);
+		free(p->batches[i]);
 	}
 	for (int t = 0; t < _BLOB_TYPE_MAX; t++)
 		pack_writer_free(p->w[t]);
@@ -313,5 +559,6 @@ void packer_free(struct packer *p)
 	pthread_cond_destroy(&p->can_take);
 	pthread_cond_destroy(&p->can_put);
 	pthread_cond_destroy(&p->idle);
+	pthread_cond_destroy(&p->batch_done);
 	free(p);
 }

@@ -434,9 +434,11 @@ static int need_batch(struct run *R)
 	return rc;
 }
 
-/* Chunks everything ${fd} holds into batches for the workers, on behalf of ${pf}. Returns
- * 0, 1 (read error, warned) or CF_E*. */
-static int read_stream(struct run *R, int fd, const char *path, struct pend *pf,
+/* Chunks everything ${fd} holds into batches for the workers, on behalf of ${pf}. With
+ * ${size} not 0, the file is taken to end there: the read that would find the end is saved
+ * (a file that grew meanwhile has a new size, and the caller reads it again). Returns 0,
+ * 1 (read error, warned) or CF_E*. */
+static int read_stream(struct run *R, int fd, const char *path, uint64_t size, struct pend *pf,
 	uint64_t *ret_total)
 {
 	const struct chunker *ck = &R->r->chunker;
@@ -460,6 +462,8 @@ static int read_stream(struct run *R, int fd, const char *path, struct pend *pf,
 				eof = 1;
 			b->len += (size_t)n;
 			R->st.bytes_read += (uint64_t)n;
+			if (size && total + (b->len - start) >= size)
+				eof = 1;
 		}
 		/* Cut while a full max-size window is available, or to the end at EOF. */
 		while (b->len > start && (eof || b->len - start >= ck->max) && b->n < b->capn) {
@@ -618,7 +622,8 @@ static int read_file(struct run *R, int dirfd, const char *name, const char *pat
 			copy = sqlite_snapshot(R, path);
 		int held = hold != NULL;
 		uint64_t total = 0;
-		int rc = read_stream(R, copy >= 0 ? copy : fd, path, pf, &total);
+		int rc = read_stream(R, copy >= 0 ? copy : fd, path,
+			copy >= 0 ? 0 : (uint64_t)st.st_size, pf, &total);
 		if (copy >= 0)
 			close(copy);
 		if (rc) {

@@ -34,12 +34,26 @@ struct job {
 	struct packer_batch *batch;
 };
 
+/* A sealed frame waiting in a worker's batch output. */
+struct out_frame {
+	uint8_t flags;
+	size_t k, ref0;		/* its blobs: out_refs[ref0 .. ref0 + k) */
+	size_t off, len;	/* its bytes in the output */
+};
+
 /* What a thread needs to seal frames, and the frame of new content it is gathering. */
 struct wstate {
 	void *zctx;
 	struct buf z, frame;
 	struct job stage;
 	size_t capstage;
+	/* The sealed frames of the batch in hand, appended to the pack together at its end so
+	 * that they lie side by side: a file read back in order reads them once. */
+	struct buf out;
+	struct out_frame *of;
+	size_t nof, capof;
+	struct pack_blobref *out_refs;
+	size_t nout_refs, capout_refs;
 };
 
 struct packer {
@@ -117,24 +131,46 @@ static void finish_pack(struct packer *p, struct pack_writer *w)
 
 /* Appends a sealed frame to the pack of its type; the pack, once full, is finished with no
  * lock held, so that the other workers go on sealing and writing meanwhile. */
+/* Appends ${nf} sealed frames of type ${t}, one after the other, to the pack of their type;
+ * the packs that fill meanwhile are finished with no lock held, so that the other workers go
+ * on sealing and writing. */
+static int append_frames(struct packer *p, int t, const struct out_frame *f, size_t nf,
+	const struct pack_blobref *refs, const uint8_t *bytes, struct cf_error *e)
+{
+	int rc = 0;
+	struct pack_writer *full[4];
+	size_t nfull = 0;
+	pthread_mutex_lock(&p->wmu);
+	for (size_t i = 0; rc == 0 && i < nf; i++) {
+		if (!p->w[t])
+			rc = pack_writer_new(p->r, &p->w[t], e);
+		if (rc == 0)
+			rc = pack_writer_add_frame(p->w[t], t, f[i].flags, refs + f[i].ref0, f[i].k,
+				bytes + f[i].off, f[i].len, e);
+		if (rc == 0 && pack_writer_size(p->w[t]) >= p->r->pack_size) {
+			full[nfull++] = p->w[t];
+			p->w[t] = NULL;
+			if (nfull == sizeof full / sizeof *full) {
+				/* Many small packs: finish them now rather than hold more. */
+				pthread_mutex_unlock(&p->wmu);
+				for (size_t k = 0; k < nfull; k++)
+					finish_pack(p, full[k]);
+				nfull = 0;
+				pthread_mutex_lock(&p->wmu);
+			}
+		}
+	}
+	pthread_mutex_unlock(&p->wmu);
+	for (size_t k = 0; k < nfull; k++)
+		finish_pack(p, full[k]);
+	return rc;
+}
+
 static int append_frame(struct packer *p, const struct job *j, uint8_t flags, const struct buf *frame,
 	struct cf_error *e)
 {
-	int t = j->type, rc = 0;
-	struct pack_writer *full = NULL;
-	pthread_mutex_lock(&p->wmu);
-	if (!p->w[t])
-		rc = pack_writer_new(p->r, &p->w[t], e);
-	if (rc == 0)
-		rc = pack_writer_add_frame(p->w[t], t, flags, j->refs, j->k, frame->p, frame->len, e);
-	if (rc == 0 && pack_writer_size(p->w[t]) >= p->r->pack_size) {
-		full = p->w[t];
-		p->w[t] = NULL;
-	}
-	pthread_mutex_unlock(&p->wmu);
-	if (full)
-		finish_pack(p, full);
-	return rc;
+	struct out_frame f = { .flags = flags, .k = j->k, .len = frame->len };
+	return append_frames(p, j->type, &f, 1, j->refs, frame->p, e);
 }
 
 /* Adds a copy of a blob to the frame ${st} gathers (its refs' capacity in ${cap}). */
@@ -175,14 +211,75 @@ static int seal_job(struct packer *p, struct wstate *ws, const struct job *j, st
 	return failed ? failed : append_frame(p, j, flags, &ws->frame, e);
 }
 
-/* Seals the frame of new content ${ws} gathered, if any, and starts an empty one. */
+/* Seals the frame of new content ${ws} gathered, if any, into its batch output, and starts
+ * an empty one. */
 static int seal_stage(struct packer *p, struct wstate *ws, struct cf_error *e)
 {
-	if (ws->stage.k == 0)
+	struct job *st = &ws->stage;
+	if (st->k == 0)
 		return 0;
-	int rc = seal_job(p, ws, &ws->stage, e);
-	ws->stage.k = 0;
-	ws->stage.data.len = 0;
+	uint8_t flags = 0;
+	int rc = ws->zctx ? pack_seal_frame(p->r, ws->zctx, st->type, st->data.p, st->data.len,
+				    &ws->z, &ws->frame, &flags)
+			  : CF_ENOMEM;
+	if (rc)
+		return cf_error_set(e, rc, "cannot seal a blob");
+	if (ws->nof == ws->capof) {
+		size_t cap = ws->capof ? 2 * ws->capof : 32;
+		void *np = realloc(ws->of, cap * sizeof *ws->of);
+		if (!np)
+			return cf_error_set(e, CF_ENOMEM, "out of memory");
+		ws->of = np;
+		ws->capof = cap;
+	}
+	if (ws->nout_refs + st->k > ws->capout_refs) {
+		size_t cap = ws->capout_refs ? ws->capout_refs : 256;
+		while (cap < ws->nout_refs + st->k)
+			cap *= 2;
+		void *np = realloc(ws->out_refs, cap * sizeof *ws->out_refs);
+		if (!np)
+			return cf_error_set(e, CF_ENOMEM, "out of memory");
+		ws->out_refs = np;
+		ws->capout_refs = cap;
+	}
+	struct out_frame *f = &ws->of[ws->nof];
+	f->flags = flags;
+	f->k = st->k;
+	f->ref0 = ws->nout_refs;
+	f->off = ws->out.len;
+	f->len = ws->frame.len;
+	if (buf_append(&ws->out, ws->frame.p, ws->frame.len))
+		return cf_error_set(e, CF_ENOMEM, "out of memory");
+	memcpy(ws->out_refs + ws->nout_refs, st->refs, st->k * sizeof *st->refs);
+	ws->nout_refs += st->k;
+	ws->nof++;
+	st->k = 0;
+	st->data.len = 0;
+	return 0;
+}
+
+/* Appends the output of ${ws} for batch ${b} to the data pack, once the batches before it
+ * are (the thread working on the one before is never waiting for a later one), and empties
+ * it: batches lie in the pack in the order they were read. */
+static int flush_out(struct packer *p, struct wstate *ws, struct packer_batch *b,
+	struct cf_error *e)
+{
+	int rc = 0;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		struct packer_batch *x = p->sub_head;
+		while (x && x->done)
+			x = x->next;
+		if (p->failed || !x || x == b)
+			break;
+		pthread_cond_wait(&p->batch_done, &p->mu);
+	}
+	rc = p->failed;
+	pthread_mutex_unlock(&p->mu);
+	if (rc == 0 && ws->nof)
+		rc = append_frames(p, BLOB_DATA, ws->of, ws->nof, ws->out_refs, ws->out.p, e);
+	ws->nof = ws->nout_refs = 0;
+	ws->out.len = 0;
 	return rc;
 }
 
@@ -190,6 +287,8 @@ static int seal_stage(struct packer *p, struct wstate *ws, struct cf_error *e)
 static int run_batch(struct packer *p, struct wstate *ws, struct packer_batch *b,
 	struct cf_error *e)
 {
+	ws->stage.k = ws->nof = ws->nout_refs = 0;	/* nothing left by a failed batch */
+	ws->stage.data.len = ws->out.len = 0;
 	for (size_t i = 0; i < b->n; i++) {
 		struct packer_chunk *c = &b->c[i];
 		const uint8_t *data = b->data + c->off;
@@ -209,9 +308,10 @@ static int run_batch(struct packer *p, struct wstate *ws, struct packer_batch *b
 		if (ws->stage.data.len >= PACK_FRAME_TARGET && (rc = seal_stage(p, ws, e)))
 			return rc;
 	}
-	/* A frame holds blobs of one batch only: a file's blobs, read back in order, then
-	 * come from frames in order, each read once. */
-	return seal_stage(p, ws, e);
+	/* A frame holds blobs of one batch only, and a batch's frames are appended together:
+	 * a file's blobs, read back in order, come from frames side by side, each read once. */
+	int rc = seal_stage(p, ws, e);
+	return rc ? rc : flush_out(p, ws, b, e);
 }
 
 /* Runs the job ${j} taken from the queue (p->busy counted); called without the lock. */
@@ -224,6 +324,7 @@ static void run_job(struct packer *p, struct wstate *ws, struct job *j)
 		pthread_mutex_lock(&p->mu);
 		j->batch->done = 1;
 		pthread_cond_broadcast(&p->batch_done);
+		pthread_cond_signal(&p->can_put);
 	} else {
 		rc = seal_job(p, ws, j, &e);
 		pthread_mutex_lock(&p->mu);
@@ -294,6 +395,9 @@ static void wstate_release(struct wstate *ws)
 	buf_free(&ws->frame);
 	buf_free(&ws->stage.data);
 	free(ws->stage.refs);
+	buf_free(&ws->out);
+	free(ws->of);
+	free(ws->out_refs);
 	memset(ws, 0, sizeof *ws);
 }
 
@@ -329,8 +433,9 @@ int packer_new(struct repo *r, int workers, struct packer **ret, struct cf_error
 /* Puts ${j} on the queue; blocks while it is full (lock held). */
 static int put_job(struct packer *p, const struct job *j, struct cf_error *err)
 {
+	/* A batch's memory is bounded by the batches' pool: only frames count in bytes. */
 	size_t len = j->batch ? 0 : j->data.len;
-	while (!p->failed && (p->count == QUEUE_JOBS || (p->bytes + len > QUEUE_BYTES && p->count)))
+	while (!p->failed && (p->count == QUEUE_JOBS || (p->bytes && p->bytes + len > QUEUE_BYTES)))
 		pthread_cond_wait(&p->can_put, &p->mu);
 	if (p->failed) {
 		if (err)

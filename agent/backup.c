@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,10 @@ struct run {
 	uint64_t t0, last_progress;
 	struct packer_batch *cur;	/* the batch being filled */
 	size_t batch_cap, batch_slots;
+	/* An index commit under way on a thread of its own (the caller's goes on reading). */
+	pthread_t committer;
+	int committing, commit_rc;
+	struct cf_error commit_err;
 	/* A run of zero bytes at a chunk start always cuts at the same length: sparse files and
 	 * zeroed regions skip the chunker and the hash. */
 	size_t zero_len;
@@ -87,9 +92,30 @@ static void warn(struct run *R, const char *path, const char *fmt, int e)
 	}
 }
 
+static void *commit_main(void *arg)
+{
+	struct run *R = arg;
+	R->commit_rc = blobidx_commit(R->x, &R->commit_err);
+	return NULL;
+}
+
+/* Waits for the index commit under way, if any. */
+static int commit_wait(struct run *R)
+{
+	if (!R->committing)
+		return 0;
+	pthread_join(R->committer, NULL);
+	R->committing = 0;
+	if (R->commit_rc && R->err)
+		*R->err = R->commit_err;
+	return R->commit_rc;
+}
+
 /* Records the packs the workers finished (all of them, waiting, when ${wait}) for the
  * index; every INDEX_PACKS packs an index object is written, so that what the run holds in
- * memory for it stays bounded however large the backup. */
+ * memory for it stays bounded however large the backup. It is written and recorded in the
+ * cache (a few tenths of a second) on a thread of its own, one at a time: meanwhile this
+ * thread goes on feeding the workers. */
 #define INDEX_PACKS 16
 static int take_packs(struct run *R, int wait)
 {
@@ -102,8 +128,12 @@ static int take_packs(struct run *R, int wait)
 		packs[i].e = NULL;
 	}
 	blob_packs_free(packs, n);
-	if (rc == 0 && blobidx_pending_packs(R->x) >= INDEX_PACKS)
-		rc = blobidx_commit(R->x, R->err);
+	if (rc == 0 && blobidx_pending_packs(R->x) >= INDEX_PACKS && (rc = commit_wait(R)) == 0) {
+		if (pthread_create(&R->committer, NULL, commit_main, R) == 0)
+			R->committing = 1;
+		else
+			rc = blobidx_commit(R->x, R->err);
+	}
 	return rc;
 }
 
@@ -1235,7 +1265,7 @@ int backup_run(struct repo *r, const struct backup_opts *o, struct backup_stats 
 	}
 	if (rc)
 		goto out;
-	if ((rc = finish_pack(&R)) || (rc = blobidx_commit(R.x, err)))
+	if ((rc = finish_pack(&R)) || (rc = commit_wait(&R)) || (rc = blobidx_commit(R.x, err)))
 		goto out;
 	/* The snapshot is the commit point: everything it names is durable by now. */
 	struct timespec now;
@@ -1283,6 +1313,8 @@ out:
 	R.st.current = NULL;
 	if (ret_stats)
 		*ret_stats = R.st;
+	if (R.committing)	/* only after an error: keep that one */
+		pthread_join(R.committer, NULL);
 	packer_free(R.pk);
 	blob_reader_free(R.br);
 	blobidx_free(R.x);

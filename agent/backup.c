@@ -652,8 +652,10 @@ static int read_file(struct run *R, int dirfd, const char *name, const char *pat
 			copy = sqlite_snapshot(R, path);
 		int held = hold != NULL;
 		uint64_t total = 0;
+		/* A database is read to its end as it is under the lock (it may have grown
+		 * since the fstat), or as its copy is. */
 		int rc = read_stream(R, copy >= 0 ? copy : fd, path,
-			copy >= 0 ? 0 : (uint64_t)st.st_size, pf, &total);
+			copy >= 0 || held ? 0 : (uint64_t)st.st_size, pf, &total);
 		if (copy >= 0)
 			close(copy);
 		if (rc) {

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,9 +30,11 @@
 #include "coffre/walk.h"
 #include "repo_internal.h"
 
-/* Reads of 1 MiB, or of four maximal chunks when they are larger: the buffer must hold a
- * whole chunk window, and more only costs memory. */
+/* Content goes to the workers in batches of 1 MiB, or of four maximal chunks when they are
+ * larger: a batch must hold a whole chunk window, and more only costs memory. Small files
+ * share a batch; a batch holds at most one chunk per BATCH_SLOT_BYTES. */
 #define READ_BUF_MIN (1u << 20)
+#define BATCH_SLOT_BYTES 512
 /* Restore walks at most WALK_MAX_DEPTH levels: deeper folders are refused at backup time. */
 #define MAX_DEPTH (WALK_MAX_DEPTH - 2)
 
@@ -43,8 +46,12 @@ struct run {
 	struct packer *pk;
 	struct backup_stats st;
 	uint64_t t0, last_progress;
-	uint8_t *rbuf;
-	size_t rbuf_size;
+	struct packer_batch *cur;	/* the batch being filled */
+	size_t batch_cap, batch_slots;
+	/* An index commit under way on a thread of its own (the caller's goes on reading). */
+	pthread_t committer;
+	int committing, commit_rc;
+	struct cf_error commit_err;
 	/* A run of zero bytes at a chunk start always cuts at the same length: sparse files and
 	 * zeroed regions skip the chunker and the hash. */
 	size_t zero_len;
@@ -85,9 +92,30 @@ static void warn(struct run *R, const char *path, const char *fmt, int e)
 	}
 }
 
+static void *commit_main(void *arg)
+{
+	struct run *R = arg;
+	R->commit_rc = blobidx_commit(R->x, &R->commit_err);
+	return NULL;
+}
+
+/* Waits for the index commit under way, if any. */
+static int commit_wait(struct run *R)
+{
+	if (!R->committing)
+		return 0;
+	pthread_join(R->committer, NULL);
+	R->committing = 0;
+	if (R->commit_rc && R->err)
+		*R->err = R->commit_err;
+	return R->commit_rc;
+}
+
 /* Records the packs the workers finished (all of them, waiting, when ${wait}) for the
  * index; every INDEX_PACKS packs an index object is written, so that what the run holds in
- * memory for it stays bounded however large the backup. */
+ * memory for it stays bounded however large the backup. It is written and recorded in the
+ * cache (a few tenths of a second) on a thread of its own, one at a time: meanwhile this
+ * thread goes on feeding the workers. */
 #define INDEX_PACKS 16
 static int take_packs(struct run *R, int wait)
 {
@@ -100,9 +128,19 @@ static int take_packs(struct run *R, int wait)
 		packs[i].e = NULL;
 	}
 	blob_packs_free(packs, n);
-	if (rc == 0 && blobidx_pending_packs(R->x) >= INDEX_PACKS)
-		rc = blobidx_commit(R->x, R->err);
+	if (rc == 0 && blobidx_pending_packs(R->x) >= INDEX_PACKS && (rc = commit_wait(R)) == 0) {
+		if (pthread_create(&R->committer, NULL, commit_main, R) == 0)
+			R->committing = 1;
+		else
+			rc = blobidx_commit(R->x, R->err);
+	}
 	return rc;
+}
+
+/* Whether a worker must store the chunk ${id} (packer_claim_fn). */
+static int claim_blob(void *ctx, const uint8_t id[32])
+{
+	return blobidx_claim(ctx, id);
 }
 
 static int finish_pack(struct run *R)
@@ -113,10 +151,10 @@ static int finish_pack(struct run *R)
 /* Queues a blob for the workers unless some index (or this run) already has it. */
 static int store_blob(struct run *R, int type, const uint8_t id[32], const void *p, size_t n)
 {
-	if (blobidx_has(R->x, id))
-		return 0;
-	int rc;
-	if ((rc = packer_add(R->pk, type, id, p, n, R->err)) || (rc = blobidx_note(R->x, id)))
+	int rc = blobidx_claim(R->x, id);
+	if (rc <= 0)
+		return rc ? cf_error_set(R->err, rc, "out of memory") : 0;
+	if ((rc = packer_add(R->pk, type, id, p, n, R->err)))
 		return rc;
 	R->st.bytes_added += n;
 	if (type == BLOB_DATA)
@@ -209,64 +247,299 @@ static int zero_run(const uint8_t *p, size_t n)
 	return memcmp(p, z, n) == 0;
 }
 
-/* Reads and stores a changed file; fills ${e}'s content. Returns 0, 1 (skipped with a
- * warning) or CF_E*. */
-/* Chunks and stores everything ${fd} holds. Returns 0, 1 (read error, warned) or CF_E*. */
-static int read_stream(struct run *R, int fd, const char *path, struct content *c,
-	uint64_t *ret_total)
-{
-	size_t have = 0;
-	uint64_t total = 0;
-	int eof = 0, rc = 0;
-	const struct chunker *ck = &R->r->chunker;
-	while (!eof || have > 0) {
-		while (!eof && have < R->rbuf_size) {
-			ssize_t n = read(fd, R->rbuf + have, R->rbuf_size - have);
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				warn(R, path, "cannot read", errno);
-				return 1;
-			}
-			if (n == 0)
-				eof = 1;
-			have += (size_t)n;
-			R->st.bytes_read += (uint64_t)n;
-		}
-		size_t off = 0;
-		/* Cut while a full max-size window is available, or to the end at EOF. */
-		while (have - off > 0 && (eof || have - off >= ck->max)) {
-			size_t len;
-			uint8_t id[32];
-			if (have - off >= ck->max && zero_run(R->rbuf + off, R->zero_len)) {
-				len = R->zero_len;
-				memcpy(id, R->zero_id, 32);
-			} else {
-				len = chunk_cut(ck, R->rbuf + off, have - off);
-				repo_blob_id(R->r, R->rbuf + off, len, id);
-			}
-			if ((rc = store_blob(R, BLOB_DATA, id, R->rbuf + off, len)) ||
-			    (rc = content_add(R, c, id, (uint32_t)len)))
-				return rc;
-			off += len;
-			total += len;
-		}
-		memmove(R->rbuf, R->rbuf + off, have - off);
-		have -= off;
-		progress(R, 0);
-		if (cancelled(R))
-			return cf_error_set(R->err, CF_EIO, "interrupted");
-	}
-	*ret_total = total;
-	return 0;
-}
-
 static void content_reset(struct content *c)
 {
 	c->inl.len = 0;
 	c->n = 0;
 	tree_builder_free(c->list);
 	c->list = NULL;
+}
+
+/* ---- entries in order while their content is hashed on the workers ---- */
+
+/* An entry of a directory that cannot go into its tree yet: a file whose chunks are still
+ * with the workers, or any entry after one. Owns copies of what it points to. */
+struct pend {
+	struct pend *next;
+	struct tree_entry e;
+	struct buf own;		/* name, target, xattrs, inline refs of a copied entry */
+	struct buf xa;		/* a read file's extended attributes */
+	struct content c;	/* a read file's refs so far */
+	uint64_t nsub, ncons;	/* chunks submitted, and taken back in order */
+	uint64_t ignore;	/* chunks of earlier reads of the file (it changed): dropped */
+	int read;		/* the content comes from chunks */
+	int reading;		/* more chunks may come */
+	int skip;		/* the file could not be read: no entry */
+};
+
+/* A directory's entries on their way into its tree, in name order. */
+struct dirq {
+	struct tree_builder *b;
+	struct pend *head, **tail;
+	size_t n;	/* entries in the queue */
+};
+
+/* Beyond this many waiting entries, the directory waits for the workers: its queue stays
+ * small whatever its size. */
+#define DIRQ_MAX 4096
+
+static void pend_free(struct pend *p)
+{
+	if (!p)
+		return;
+	buf_free(&p->own);
+	buf_free(&p->xa);
+	buf_free(&p->c.inl);
+	tree_builder_free(p->c.list);
+	free(p);
+}
+
+static int pend_ready(const struct pend *p)
+{
+	return !p->reading && p->ncons == p->nsub;
+}
+
+/* A copy of ${e} (and of the bytes it borrows), at the tail of ${q}. */
+static struct pend *pend_push(struct dirq *q, const struct tree_entry *e)
+{
+	struct pend *p = calloc(1, sizeof *p);
+	if (!p)
+		return NULL;
+	p->e = *e;
+	size_t nrefs = e->type == TREE_FILE && e->content == TREE_CONTENT_INLINE ? e->nrefs : 0;
+	if (buf_reserve(&p->own, e->namelen + 1 + e->targetlen + 1 + e->xattrslen +
+					 nrefs * TREE_REF_BYTES + 1)) {
+		free(p);
+		return NULL;
+	}
+	uint8_t *o = p->own.p;
+	memcpy(o, e->name, e->namelen);
+	o[e->namelen] = 0;
+	p->e.name = (const char *)o;
+	o += e->namelen + 1;
+	if (e->target) {
+		memcpy(o, e->target, e->targetlen);
+		o[e->targetlen] = 0;
+		p->e.target = (const char *)o;
+		o += e->targetlen + 1;
+	}
+	if (e->xattrslen) {
+		memcpy(o, e->xattrs, e->xattrslen);
+		p->e.xattrs = o;
+		o += e->xattrslen;
+	}
+	if (nrefs) {
+		memcpy(o, e->refs, nrefs * TREE_REF_BYTES);
+		p->e.refs = o;
+	}
+	*q->tail = p;
+	q->tail = &p->next;
+	return p;
+}
+
+/* Moves the entries at the head of ${q} that are complete into its tree. */
+static int dirq_flush(struct run *R, struct dirq *q)
+{
+	int rc = 0;
+	while (rc == 0 && q->head && pend_ready(q->head)) {
+		struct pend *p = q->head;
+		if (!p->skip && p->read) {
+			struct content *c = &p->c;
+			if (c->list) {
+				rc = tree_builder_finish(c->list, p->e.id, R->err);
+				p->e.content = TREE_CONTENT_LIST;
+			} else {
+				p->e.content = c->n ? TREE_CONTENT_INLINE : TREE_CONTENT_NONE;
+				p->e.nrefs = c->n;
+				p->e.refs = c->inl.p;
+			}
+		}
+		if (rc == 0 && !p->skip)
+			rc = tree_builder_add_entry(q->b, &p->e, R->err);
+		q->head = p->next;
+		if (!q->head)
+			q->tail = &q->head;
+		q->n--;
+		pend_free(p);
+	}
+	return rc;
+}
+
+static int drain(struct run *R);
+
+/* Adds ${e} to the directory: straight into its tree unless entries wait before it. */
+static int dirq_add(struct run *R, struct dirq *q, const struct tree_entry *e)
+{
+	int rc;
+	if (q->n >= DIRQ_MAX && ((rc = drain(R)) || (rc = dirq_flush(R, q))))
+		return rc;
+	if (!q->head)
+		return tree_builder_add_entry(q->b, e, R->err);
+	if (!pend_push(q, e))
+		return cf_error_set(R->err, CF_ENOMEM, "out of memory");
+	q->n++;
+	return 0;
+}
+
+/* Every entry of the directory in its tree (the workers done with its files). */
+static int dirq_finish(struct run *R, struct dirq *q, uint8_t ret_tree[32])
+{
+	int rc = drain(R);
+	if (rc == 0)
+		rc = dirq_flush(R, q);
+	if (rc == 0 && q->head)
+		rc = cf_error_set(R->err, CF_EIO, "internal error: entries left behind");
+	return rc ? rc : tree_builder_finish(q->b, ret_tree, R->err);
+}
+
+static void dirq_release(struct dirq *q)
+{
+	while (q->head) {
+		struct pend *p = q->head;
+		q->head = p->next;
+		pend_free(p);
+	}
+	q->tail = &q->head;
+	q->n = 0;
+	tree_builder_free(q->b);
+	q->b = NULL;
+}
+
+/* Takes back the batches the workers are done with, in order, and gives each file its
+ * refs: with ${wait} 0 only those done already, 1 at least one if any is out, 2 all. */
+static int take_batches(struct run *R, int wait)
+{
+	struct packer_batch *b;
+	int rc;
+	while ((rc = packer_batch_next(R->pk, wait != 0, &b, R->err)) == 0 && b) {
+		for (size_t i = 0; rc == 0 && i < b->n; i++) {
+			const struct packer_chunk *c = &b->c[i];
+			struct pend *p = c->owner;
+			if (c->flags & PACKER_STORED) {
+				R->st.bytes_added += c->len;
+				R->st.data_blobs++;
+			}
+			if (++p->ncons > p->ignore && !p->skip)
+				rc = content_add(R, &p->c, c->id, c->len);
+		}
+		packer_batch_put(R->pk, b);
+		if (rc == 0)
+			rc = take_packs(R, 0);
+		if (rc || wait == 1)
+			break;
+	}
+	return rc;
+}
+
+/* Hands the batch being filled to the workers. */
+static int submit_batch(struct run *R)
+{
+	struct packer_batch *b = R->cur;
+	R->cur = NULL;
+	if (!b)
+		return 0;
+	if (b->n == 0) {
+		packer_batch_put(R->pk, b);
+		return 0;
+	}
+	return packer_batch_submit(R->pk, b, R->err);
+}
+
+/* Every chunk read so far hashed, stored and given to its file. */
+static int drain(struct run *R)
+{
+	int rc = submit_batch(R);
+	return rc ? rc : take_batches(R, 2);
+}
+
+/* A batch to fill (R->cur), taking done ones back to make room. */
+static int need_batch(struct run *R)
+{
+	int rc = take_batches(R, 0);
+	while (rc == 0 && !R->cur) {
+		R->cur = packer_batch_get(R->pk, R->batch_cap, R->batch_slots);
+		if (!R->cur)
+			rc = take_batches(R, 1);
+	}
+	return rc;
+}
+
+/* Chunks everything ${fd} holds into batches for the workers, on behalf of ${pf}. With
+ * ${size} not 0, the file is taken to end there: the read that would find the end is saved
+ * (a file that grew meanwhile has a new size, and the caller reads it again). Returns 0,
+ * 1 (read error, warned) or CF_E*. */
+static int read_stream(struct run *R, int fd, const char *path, uint64_t size, struct pend *pf,
+	uint64_t *ret_total)
+{
+	const struct chunker *ck = &R->r->chunker;
+	uint64_t total = 0;
+	int eof = 0, rc;
+	if ((rc = need_batch(R)))
+		return rc;
+	struct packer_batch *b = R->cur;
+	size_t start = b->len;	/* the first byte not cut yet */
+	for (;;) {
+		while (!eof && b->len < b->cap) {
+			ssize_t n = read(fd, b->data + b->len, b->cap - b->len);
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				warn(R, path, "cannot read", errno);
+				b->len = start;
+				return 1;
+			}
+			if (n == 0)
+				eof = 1;
+			b->len += (size_t)n;
+			R->st.bytes_read += (uint64_t)n;
+			if (size && total + (b->len - start) >= size)
+				eof = 1;
+		}
+		/* Cut while a full max-size window is available, or to the end at EOF. */
+		while (b->len > start && (eof || b->len - start >= ck->max) && b->n < b->capn) {
+			struct packer_chunk *c = &b->c[b->n++];
+			size_t len;
+			c->flags = 0;
+			if (b->len - start >= ck->max && zero_run(b->data + start, R->zero_len)) {
+				len = R->zero_len;
+				memcpy(c->id, R->zero_id, 32);
+				c->flags = PACKER_HASHED;
+			} else {
+				len = chunk_cut(ck, b->data + start, b->len - start);
+			}
+			c->off = (uint32_t)start;
+			c->len = (uint32_t)len;
+			c->owner = pf;
+			pf->nsub++;
+			start += len;
+			total += len;
+		}
+		if (eof && start == b->len)
+			break;
+		if (b->len < b->cap && b->n < b->capn)
+			continue;
+		/* Full: the bytes not cut yet start the next batch. */
+		struct packer_batch *full = b;
+		R->cur = NULL;
+		if ((rc = need_batch(R))) {
+			packer_batch_put(R->pk, full);
+			return rc;
+		}
+		b = R->cur;
+		memcpy(b->data, full->data + start, full->len - start);
+		b->len = full->len - start;
+		full->len = start;
+		start = 0;
+		R->cur = full;
+		if ((rc = submit_batch(R)))
+			return rc;
+		R->cur = b;
+		progress(R, 0);
+		if (cancelled(R))
+			return cf_error_set(R->err, CF_EIO, "interrupted");
+	}
+	*ret_total = total;
+	return 0;
 }
 
 static int is_sqlite(int fd)
@@ -351,12 +624,15 @@ static int sqlite_snapshot(struct run *R, const char *path)
 	return fd;
 }
 
-/* Reads and stores a changed file; fills ${e}'s content. A file that changes while it is
+/* Reads a changed file into batches for the workers and fills ${pf}'s entry but its
+ * content (its refs come as the batches are taken back). A file that changes while it is
  * read is read again (a few tries); an SQLite database is read from a consistent copy.
  * Returns 0, 1 (skipped with a warning) or CF_E*. */
 static int read_file(struct run *R, int dirfd, const char *name, const char *path,
-	struct tree_entry *e, struct content *c, struct buf *xa)
+	struct pend *pf)
 {
+	struct tree_entry *e = &pf->e;
+	struct buf *xa = &pf->xa;
 	for (int attempt = 0;; attempt++) {
 		int fd = open_nofollow(dirfd, name);
 		if (fd < 0) {
@@ -376,7 +652,10 @@ static int read_file(struct run *R, int dirfd, const char *name, const char *pat
 			copy = sqlite_snapshot(R, path);
 		int held = hold != NULL;
 		uint64_t total = 0;
-		int rc = read_stream(R, copy >= 0 ? copy : fd, path, c, &total);
+		/* A database is read to its end as it is under the lock (it may have grown
+		 * since the fstat), or as its copy is. */
+		int rc = read_stream(R, copy >= 0 ? copy : fd, path,
+			copy >= 0 || held ? 0 : (uint64_t)st.st_size, pf, &total);
 		if (copy >= 0)
 			close(copy);
 		if (rc) {
@@ -397,7 +676,8 @@ static int read_file(struct run *R, int dirfd, const char *name, const char *pat
 		if (copy >= 0 || held)
 			changed = 0;
 		if (changed && attempt < 2 && !cancelled(R)) {
-			content_reset(c);
+			pf->ignore = pf->nsub;
+			content_reset(&pf->c);
 			xa->len = 0;
 			continue;
 		}
@@ -417,15 +697,8 @@ static int read_file(struct run *R, int dirfd, const char *name, const char *pat
 		e->ino = st.st_ino;
 		e->dev = st.st_dev;
 		e->size = total;
-		if (c->list) {
-			if ((rc = tree_builder_finish(c->list, e->id, R->err)))
-				return rc;
-			e->content = TREE_CONTENT_LIST;
-		} else {
-			e->content = c->n ? TREE_CONTENT_INLINE : TREE_CONTENT_NONE;
-			e->nrefs = c->n;
-			e->refs = c->inl.p;
-		}
+		e->xattrs = xa->p;
+		e->xattrslen = xa->len;
 		return 0;
 	}
 }
@@ -534,7 +807,7 @@ static int parent_match(struct tree_iter *pit, struct tree_entry *pe, int *have,
 }
 
 /* Adds the entry for ${name} in ${dirfd} to ${b}. */
-static int scan_entry(struct run *R, struct tree_builder *b, int dirfd, const char *name,
+static int scan_entry(struct run *R, struct dirq *q, int dirfd, const char *name,
 	const char *path, const struct tree_entry *pe, int depth)
 {
 	struct stat st;
@@ -546,7 +819,6 @@ static int scan_entry(struct run *R, struct tree_builder *b, int dirfd, const ch
 	R->st.entries++;
 	struct tree_entry e = { .name = name, .namelen = strlen(name) };
 	struct buf xa = { 0 };
-	struct content c = { 0 };
 	char target[TREE_TARGET_MAX + 2];
 	int rc = 0;
 	fill_stat(&e, &st);
@@ -565,19 +837,24 @@ static int scan_entry(struct run *R, struct tree_builder *b, int dirfd, const ch
 			e.xattrs = pe->xattrs;
 			e.xattrslen = pe->xattrslen;
 			R->st.files_unchanged++;
-			return tree_builder_add_entry(b, &e, R->err);
+			return dirq_add(R, q, &e);
 		}
-		rc = read_file(R, dirfd, name, path, &e, &c, &xa);
-		if (rc == 1) {
-			rc = 0;
-			goto out;
-		}
-		if (rc)
-			goto out;
-		if (pe)
+		struct pend *pf = pend_push(q, &e);
+		if (!pf)
+			return cf_error_set(R->err, CF_ENOMEM, "out of memory");
+		q->n++;
+		pf->read = pf->reading = 1;
+		rc = read_file(R, dirfd, name, path, pf);
+		pf->reading = 0;
+		if (rc == 1)
+			pf->skip = 1;
+		else if (rc)
+			return rc;
+		else if (pe)
 			R->st.files_changed++;
 		else
 			R->st.files_new++;
+		return dirq_flush(R, q);
 	} else if (S_ISDIR(st.st_mode)) {
 		e.type = TREE_DIR;
 		if (st.st_dev == R->repo_dev && st.st_ino == R->repo_ino)
@@ -592,7 +869,7 @@ static int scan_entry(struct run *R, struct tree_builder *b, int dirfd, const ch
 			e.xattrs = pe->xattrs;
 			e.xattrslen = pe->xattrslen;
 			R->st.dirs_reused++;
-			return tree_builder_add_entry(b, &e, R->err);
+			return dirq_add(R, q, &e);
 		}
 		int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0) {
@@ -628,11 +905,9 @@ static int scan_entry(struct run *R, struct tree_builder *b, int dirfd, const ch
 		read_xattrs(-1, path, &xa, &e.nxattrs);
 	e.xattrs = xa.p;
 	e.xattrslen = xa.len;
-	rc = tree_builder_add_entry(b, &e, R->err);
+	rc = dirq_add(R, q, &e);
 out:
 	buf_free(&xa);
-	buf_free(&c.inl);
-	tree_builder_free(c.list);
 	return rc;
 }
 
@@ -679,11 +954,11 @@ static int scan_dir(struct run *R, int dirfd, const char *path, const uint8_t *p
 	R->st.dirs++;
 	if (n > 1)
 		qsort(names, n, sizeof *names, cmp_names);
-	struct tree_builder *b = NULL;
+	struct dirq q = { .tail = &q.head };
 	struct tree_iter *pit = NULL;
 	struct tree_entry pe;
 	int have = 0, done = 0;
-	if (rc == 0 && tree_builder_new(1, R->r->k->split, store_tree, R, &b))
+	if (rc == 0 && tree_builder_new(1, R->r->k->split, store_tree, R, &q.b))
 		rc = cf_error_set(R->err, CF_ENOMEM, "out of memory");
 	if (rc == 0 && parent_tree &&
 	    tree_iter_new(1, parent_tree, blob_reader_load, R->br, &pit, NULL) != 0)
@@ -701,15 +976,15 @@ static int scan_dir(struct run *R, int dirfd, const char *path, const uint8_t *p
 				pit = NULL;
 				m = 0;
 			}
-			rc = scan_entry(R, b, dirfd, names[i], p, m ? &pe : NULL, depth);
+			rc = scan_entry(R, &q, dirfd, names[i], p, m ? &pe : NULL, depth);
 		}
 		free(p);
 		if (rc == 0 && cancelled(R))
 			rc = cf_error_set(R->err, CF_EIO, "interrupted");
 	}
 	if (rc == 0)
-		rc = tree_builder_finish(b, ret_tree, R->err);
-	tree_builder_free(b);
+		rc = dirq_finish(R, &q, ret_tree);
+	dirq_release(&q);
 	tree_iter_free(pit);
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
@@ -767,13 +1042,13 @@ static char *clean_abs(const char *p)
 static int build_virtual(struct run *R, const char *dir, char **paths, size_t np,
 	const uint8_t *parent_tree, int depth, uint8_t ret_tree[32])
 {
-	struct tree_builder *b = NULL;
+	struct dirq q = { .tail = &q.head };
 	struct tree_iter *pit = NULL;
 	struct tree_entry pe;
 	int have = 0, done = 0, rc = 0;
 	if (depth > MAX_DEPTH)
 		return cf_error_set(R->err, CF_EUSAGE, "path too deep");
-	if (tree_builder_new(1, R->r->k->split, store_tree, R, &b))
+	if (tree_builder_new(1, R->r->k->split, store_tree, R, &q.b))
 		return cf_error_set(R->err, CF_ENOMEM, "out of memory");
 	if (parent_tree && tree_iter_new(1, parent_tree, blob_reader_load, R->br, &pit, NULL))
 		pit = NULL;
@@ -804,7 +1079,7 @@ static int build_virtual(struct run *R, const char *dir, char **paths, size_t np
 				if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 					rc = cf_error_sys(R->err, CF_EIO, "cannot back up '%s'", full);
 				else
-					rc = scan_entry(R, b, dfd, name, full, pp, depth);
+					rc = scan_entry(R, &q, dfd, name, full, pp, depth);
 			} else {
 				/* A directory on the way to the given paths. */
 				struct stat st;
@@ -818,7 +1093,7 @@ static int build_virtual(struct run *R, const char *dir, char **paths, size_t np
 						pp && pp->type == TREE_DIR ? pp->id : NULL, depth + 1,
 						e.id);
 					if (rc == 0)
-						rc = tree_builder_add_entry(b, &e, R->err);
+						rc = dirq_add(R, &q, &e);
 				}
 			}
 			if (dfd >= 0)
@@ -829,8 +1104,8 @@ static int build_virtual(struct run *R, const char *dir, char **paths, size_t np
 		i = j;
 	}
 	if (rc == 0)
-		rc = tree_builder_finish(b, ret_tree, R->err);
-	tree_builder_free(b);
+		rc = dirq_finish(R, &q, ret_tree);
+	dirq_release(&q);
 	tree_iter_free(pit);
 	return rc;
 }
@@ -924,15 +1199,18 @@ int backup_run(struct repo *r, const struct backup_opts *o, struct backup_stats 
 		R.repo_ino = rst.st_ino;
 	}
 	paths = calloc(o->npaths, sizeof *paths);
-	R.rbuf_size = (size_t)r->chunker.max * 4 > READ_BUF_MIN ? (size_t)r->chunker.max * 4
+	R.batch_cap = (size_t)r->chunker.max * 4 > READ_BUF_MIN ? (size_t)r->chunker.max * 4
 								 : READ_BUF_MIN;
-	R.rbuf = calloc(1, R.rbuf_size);
-	if (!paths || !R.rbuf) {
+	R.batch_slots = R.batch_cap / BATCH_SLOT_BYTES;
+	uint8_t *zeros = calloc(1, r->chunker.max);
+	if (!paths || !zeros) {
+		free(zeros);
 		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
 		goto out;
 	}
-	R.zero_len = chunk_cut(&r->chunker, R.rbuf, r->chunker.max);
-	repo_blob_id(r, R.rbuf, R.zero_len, R.zero_id);
+	R.zero_len = chunk_cut(&r->chunker, zeros, r->chunker.max);
+	repo_blob_id(r, zeros, R.zero_len, R.zero_id);
+	free(zeros);
 	for (size_t i = 0; i < o->npaths; i++) {
 		char *p = clean_abs(o->paths[i]);
 		struct stat st;
@@ -964,6 +1242,7 @@ int backup_run(struct repo *r, const struct backup_opts *o, struct backup_stats 
 	if ((rc = blobidx_open(r, &R.x, err)) || (rc = blob_reader_new(r, R.x, &R.br, err)) ||
 	    (rc = packer_new(r, cpus > 1 ? (int)(cpus < 4 ? cpus : 4) : 1, &R.pk, err)))
 		goto out;
+	packer_set_claim(R.pk, claim_blob, R.x);
 	if (o->hostname)
 		snprintf(host, sizeof host, "%s", o->hostname);
 	else
@@ -988,7 +1267,7 @@ int backup_run(struct repo *r, const struct backup_opts *o, struct backup_stats 
 	}
 	if (rc)
 		goto out;
-	if ((rc = finish_pack(&R)) || (rc = blobidx_commit(R.x, err)))
+	if ((rc = finish_pack(&R)) || (rc = commit_wait(&R)) || (rc = blobidx_commit(R.x, err)))
 		goto out;
 	/* The snapshot is the commit point: everything it names is durable by now. */
 	struct timespec now;
@@ -1036,6 +1315,8 @@ out:
 	R.st.current = NULL;
 	if (ret_stats)
 		*ret_stats = R.st;
+	if (R.committing)	/* only after an error: keep that one */
+		pthread_join(R.committer, NULL);
 	packer_free(R.pk);
 	blob_reader_free(R.br);
 	blobidx_free(R.x);
@@ -1044,6 +1325,5 @@ out:
 	for (size_t i = 0; paths && i < np; i++)
 		free(paths[i]);
 	free(paths);
-	free(R.rbuf);
 	return rc;
 }

@@ -1,6 +1,7 @@
 /* blob.c: index objects and the SQLite cache of the blob index. */
 #include "coffre/blob.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,6 +18,9 @@
 
 struct blobidx {
 	struct repo *r;
+	/* Backup workers look blobs up while the caller's thread commits: one connection, one
+	 * statement, one set, used by one thread at a time. */
+	pthread_mutex_t mu;
 	sqlite3 *db;
 	sqlite3_stmt *get;
 	struct idset run;
@@ -25,7 +29,43 @@ struct blobidx {
 	size_t bad;
 	int reading;	/* a read transaction is open for the lookups */
 	int empty;	/* the cache held no blob when opened, and nothing was committed since */
+	/* The cache held no blob when opened: every blob it has since is one this handle
+	 * committed, and is in this filter (fixed size, so memory stays flat). A blob the
+	 * filter does not know costs no lookup: most of a first backup's. */
+	uint8_t *bloom;
+	/* Commits write through a connection of their own, so that lookups go on meanwhile
+	 * (NULL for an in-memory cache: then they share x->db, under the lock). */
+	sqlite3 *wdb;
 };
+
+#define BLOOM_BYTES (1u << 20)
+#define BLOOM_HASHES 4
+
+/* Ids are keyed hashes: their bytes are already uniform, each 4 gives a bit's index. */
+static uint32_t bloom_bit(const uint8_t id[32], int i)
+{
+	uint32_t v = (uint32_t)id[4 * i] | (uint32_t)id[4 * i + 1] << 8 |
+		     (uint32_t)id[4 * i + 2] << 16 | (uint32_t)id[4 * i + 3] << 24;
+	return v % (BLOOM_BYTES * 8u);
+}
+
+static int bloom_has(const uint8_t *f, const uint8_t id[32])
+{
+	for (int i = 0; i < BLOOM_HASHES; i++) {
+		uint32_t b = bloom_bit(id, i);
+		if (!(f[b / 8] & (1u << (b % 8))))
+			return 0;
+	}
+	return 1;
+}
+
+static void bloom_add(uint8_t *f, const uint8_t id[32])
+{
+	for (int i = 0; i < BLOOM_HASHES; i++) {
+		uint32_t b = bloom_bit(id, i);
+		f[b / 8] |= (uint8_t)(1u << (b % 8));
+	}
+}
 
 void blob_packs_free(struct blob_pack *p, size_t n)
 {
@@ -151,12 +191,36 @@ static void read_end(struct blobidx *x)
 	x->reading = 0;
 }
 
-static int cache_insert_packs(struct blobidx *x, const struct blob_pack *p, size_t n)
+struct ins_ref {
+	const struct pack_entry *e;
+	const uint8_t *pack;
+};
+
+static int cmp_ins_ref(const void *a, const void *b)
+{
+	return memcmp(((const struct ins_ref *)a)->e->id, ((const struct ins_ref *)b)->e->id,
+		ID_LEN);
+}
+
+/* Inserts the blobs in id order: ids are random, and in order each leaf page of the table
+ * is read and written once per call rather than about once per blob. */
+static int cache_insert_packs(sqlite3 *db, const struct blob_pack *p, size_t n)
 {
 	sqlite3_stmt *ip = NULL, *ib = NULL;
+	struct ins_ref *refs = NULL;
+	size_t nrefs = 0;
 	int rc = -1;
-	if (sqlite3_prepare_v2(x->db, "INSERT OR IGNORE INTO packs(id) VALUES(?)", -1, &ip, NULL) ||
-	    sqlite3_prepare_v2(x->db,
+	for (size_t i = 0; i < n; i++)
+		nrefs += p[i].n;
+	if (!(refs = malloc((nrefs ? nrefs : 1) * sizeof *refs)))
+		return -1;
+	nrefs = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < p[i].n; j++)
+			refs[nrefs++] = (struct ins_ref){ &p[i].e[j], p[i].id };
+	qsort(refs, nrefs, sizeof *refs, cmp_ins_ref);
+	if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO packs(id) VALUES(?)", -1, &ip, NULL) ||
+	    sqlite3_prepare_v2(db,
 		    "INSERT OR REPLACE INTO blobs(id,pack,type,flags,off,stored,pos,raw) "
 		    "VALUES(?,(SELECT n FROM packs WHERE id=?),?,?,?,?,?,?)", -1, &ib, NULL))
 		goto out;
@@ -165,25 +229,26 @@ static int cache_insert_packs(struct blobidx *x, const struct blob_pack *p, size
 		if (sqlite3_step(ip) != SQLITE_DONE)
 			goto out;
 		sqlite3_reset(ip);
-		for (size_t j = 0; j < p[i].n; j++) {
-			const struct pack_entry *e = &p[i].e[j];
-			sqlite3_bind_blob(ib, 1, e->id, 32, SQLITE_STATIC);
-			sqlite3_bind_blob(ib, 2, p[i].id, 32, SQLITE_STATIC);
-			sqlite3_bind_int(ib, 3, e->type);
-			sqlite3_bind_int(ib, 4, e->flags);
-			sqlite3_bind_int64(ib, 5, e->offset);
-			sqlite3_bind_int64(ib, 6, e->stored);
-			sqlite3_bind_int64(ib, 7, e->pos);
-			sqlite3_bind_int64(ib, 8, e->raw);
-			if (sqlite3_step(ib) != SQLITE_DONE)
-				goto out;
-			sqlite3_reset(ib);
-		}
+	}
+	for (size_t k = 0; k < nrefs; k++) {
+		const struct pack_entry *e = refs[k].e;
+		sqlite3_bind_blob(ib, 1, e->id, 32, SQLITE_STATIC);
+		sqlite3_bind_blob(ib, 2, refs[k].pack, 32, SQLITE_STATIC);
+		sqlite3_bind_int(ib, 3, e->type);
+		sqlite3_bind_int(ib, 4, e->flags);
+		sqlite3_bind_int64(ib, 5, e->offset);
+		sqlite3_bind_int64(ib, 6, e->stored);
+		sqlite3_bind_int64(ib, 7, e->pos);
+		sqlite3_bind_int64(ib, 8, e->raw);
+		if (sqlite3_step(ib) != SQLITE_DONE)
+			goto out;
+		sqlite3_reset(ib);
 	}
 	rc = 0;
 out:
 	sqlite3_finalize(ip);
 	sqlite3_finalize(ib);
+	free(refs);
 	return rc;
 }
 
@@ -274,7 +339,7 @@ static int cache_sync(struct blobidx *x, struct cf_error *err)
 			x->bad++;
 			continue;
 		}
-		if (cache_insert_packs(x, p, np)) {
+		if (cache_insert_packs(x->db, p, np)) {
 			rc = cf_error_set(err, CF_EIO, "cache: %s", sqlite3_errmsg(x->db));
 		} else {
 			sqlite3_bind_blob(ins, 1, ids[i], ID_LEN, SQLITE_STATIC);
@@ -301,6 +366,7 @@ int blobidx_open(struct repo *r, struct blobidx **ret, struct cf_error *err)
 	if (!x)
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
 	x->r = r;
+	pthread_mutex_init(&x->mu, NULL);
 	char *dir = repo_cache_dir(r);
 	char *path = dir ? util_path("%s/index.sqlite", dir) : strdup(":memory:");
 	free(dir);
@@ -329,17 +395,27 @@ int blobidx_open(struct repo *r, struct blobidx **ret, struct cf_error *err)
 			return rc;
 		}
 	}
-	free(path);
 	int rc = cache_sync(x, err);
 	if (rc) {
+		free(path);
 		blobidx_free(x);
 		return rc;
 	}
+	if (strcmp(path, ":memory:") != 0 &&
+	    sqlite3_open_v2(path, &x->wdb, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK)
+		sqlite3_busy_timeout(x->wdb, 30000);
+	if (x->wdb && exec(x->wdb, "PRAGMA synchronous=OFF") != 0) {
+		sqlite3_close(x->wdb);
+		x->wdb = NULL;
+	}
+	free(path);
 	/* A first backup looks up every chunk: with nothing to find, it need not ask. */
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(x->db, "SELECT 1 FROM blobs LIMIT 1", -1, &st, NULL) == SQLITE_OK)
 		x->empty = sqlite3_step(st) == SQLITE_DONE;
 	sqlite3_finalize(st);
+	if (x->empty)
+		x->bloom = calloc(1, BLOOM_BYTES);	/* without it, every lookup asks */
 	*ret = x;
 	return 0;
 }
@@ -348,16 +424,21 @@ int blobidx_read_begin(struct blobidx *x)
 {
 	/* Lookups of a restore go all over the index: a larger page cache (bounded) saves a
 	 * read of the file for most of them. */
-	if (!x->reading && exec(x->db, "PRAGMA cache_size=-8192") != 0)
-		return -1;
-	read_begin(x);
-	return x->reading ? 0 : -1;
+	pthread_mutex_lock(&x->mu);
+	if (!x->reading && exec(x->db, "PRAGMA cache_size=-8192") == 0)
+		read_begin(x);
+	int rc = x->reading ? 0 : -1;
+	pthread_mutex_unlock(&x->mu);
+	return rc;
 }
 
 void blobidx_read_end(struct blobidx *x)
 {
-	if (x)
-		read_end(x);
+	if (!x)
+		return;
+	pthread_mutex_lock(&x->mu);
+	read_end(x);
+	pthread_mutex_unlock(&x->mu);
 }
 
 void blobidx_free(struct blobidx *x)
@@ -368,8 +449,11 @@ void blobidx_free(struct blobidx *x)
 		read_end(x);
 	sqlite3_finalize(x->get);
 	sqlite3_close(x->db);
+	sqlite3_close(x->wdb);
+	free(x->bloom);
 	idset_free(&x->run);
 	blob_packs_free(x->packs, x->npacks);
+	pthread_mutex_destroy(&x->mu);
 	free(x);
 }
 
@@ -378,9 +462,9 @@ size_t blobidx_bad_indexes(const struct blobidx *x)
 	return x->bad;
 }
 
-int blobidx_get(struct blobidx *x, const uint8_t id[32], struct blob_loc *ret)
+static int get_locked(struct blobidx *x, const uint8_t id[32], struct blob_loc *ret)
 {
-	if (x->empty)
+	if (x->empty || (x->bloom && !bloom_has(x->bloom, id)))
 		return CF_ENOENT;
 	read_begin(x);
 	sqlite3_bind_blob(x->get, 1, id, ID_LEN, SQLITE_STATIC);
@@ -400,26 +484,55 @@ int blobidx_get(struct blobidx *x, const uint8_t id[32], struct blob_loc *ret)
 	return rc;
 }
 
-int blobidx_has(struct blobidx *x, const uint8_t id[32])
+int blobidx_get(struct blobidx *x, const uint8_t id[32], struct blob_loc *ret)
+{
+	pthread_mutex_lock(&x->mu);
+	int rc = get_locked(x, id, ret);
+	pthread_mutex_unlock(&x->mu);
+	return rc;
+}
+
+static int has_locked(struct blobidx *x, const uint8_t id[32])
 {
 	if (idset_has(&x->run, id))
 		return 1;
 	struct blob_loc l;
-	return blobidx_get(x, id, &l) == 0;
+	return get_locked(x, id, &l) == 0;
+}
+
+int blobidx_has(struct blobidx *x, const uint8_t id[32])
+{
+	pthread_mutex_lock(&x->mu);
+	int rc = has_locked(x, id);
+	pthread_mutex_unlock(&x->mu);
+	return rc;
 }
 
 int blobidx_note(struct blobidx *x, const uint8_t id[32])
 {
-	return idset_add(&x->run, id) ? CF_ENOMEM : 0;
+	pthread_mutex_lock(&x->mu);
+	int rc = idset_add(&x->run, id) ? CF_ENOMEM : 0;
+	pthread_mutex_unlock(&x->mu);
+	return rc;
+}
+
+int blobidx_claim(struct blobidx *x, const uint8_t id[32])
+{
+	pthread_mutex_lock(&x->mu);
+	int rc = has_locked(x, id) ? 0 : idset_add(&x->run, id) ? CF_ENOMEM : 1;
+	pthread_mutex_unlock(&x->mu);
+	return rc;
 }
 
 int blobidx_add_pack(struct blobidx *x, const uint8_t id[32], struct pack_entry *e, size_t n,
 	struct cf_error *err)
 {
+	pthread_mutex_lock(&x->mu);
 	if (x->npacks == x->cappacks) {
 		size_t cap = x->cappacks ? x->cappacks * 2 : 16;
 		void *p = realloc(x->packs, cap * sizeof *x->packs);
 		if (!p) {
+			pthread_mutex_unlock(&x->mu);
 			free(e);
 			return cf_error_set(err, CF_ENOMEM, "out of memory");
 		}
@@ -430,43 +543,75 @@ int blobidx_add_pack(struct blobidx *x, const uint8_t id[32], struct pack_entry 
 	x->packs[x->npacks].e = e;
 	x->packs[x->npacks].n = n;
 	x->npacks++;
+	pthread_mutex_unlock(&x->mu);
 	return 0;
 }
 
-size_t blobidx_pending_packs(const struct blobidx *x)
+size_t blobidx_pending_packs(struct blobidx *x)
 {
-	return x->npacks;
+	pthread_mutex_lock(&x->mu);
+	size_t n = x->npacks;
+	pthread_mutex_unlock(&x->mu);
+	return n;
+}
+
+/* Records an index object's packs in the cache through ${db}. Returns 1 when done. */
+static int cache_record(sqlite3 *db, const uint8_t iid[ID_LEN], const struct blob_pack *p,
+	size_t n)
+{
+	if (exec(db, "BEGIN IMMEDIATE") != 0)
+		return 0;
+	sqlite3_stmt *ins = NULL;
+	int ok = cache_insert_packs(db, p, n) == 0 &&
+		 sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO seen(id) VALUES(?)", -1, &ins,
+			 NULL) == SQLITE_OK;
+	if (ok) {
+		sqlite3_bind_blob(ins, 1, iid, ID_LEN, SQLITE_STATIC);
+		ok = sqlite3_step(ins) == SQLITE_DONE;
+	}
+	sqlite3_finalize(ins);
+	return exec(db, ok ? "COMMIT" : "ROLLBACK") == 0 && ok;
 }
 
 int blobidx_commit(struct blobidx *x, struct cf_error *err)
 {
-	if (x->npacks == 0)
-		return 0;
-	uint8_t iid[ID_LEN];
-	int rc = blob_index_write(x->r, x->packs, x->npacks, iid, err);
-	if (rc)
-		return rc;
-	read_end(x);
-	x->empty = 0;
-	if (exec(x->db, "BEGIN IMMEDIATE") == 0) {
-		sqlite3_stmt *ins = NULL;
-		int ok = cache_insert_packs(x, x->packs, x->npacks) == 0 &&
-			 sqlite3_prepare_v2(x->db, "INSERT OR IGNORE INTO seen(id) VALUES(?)", -1,
-				 &ins, NULL) == SQLITE_OK;
-		if (ok) {
-			sqlite3_bind_blob(ins, 1, iid, ID_LEN, SQLITE_STATIC);
-			ok = sqlite3_step(ins) == SQLITE_DONE;
-		}
-		sqlite3_finalize(ins);
-		ok = exec(x->db, ok ? "COMMIT" : "ROLLBACK") == 0 && ok;
-		/* The cache answers for these blobs now: the run's set keeps only those still on
-		 * their way, so that it stays small however large the backup. */
-		for (size_t i = 0; ok && i < x->npacks; i++)
-			for (size_t j = 0; j < x->packs[i].n; j++)
-				idset_del(&x->run, x->packs[i].e[j].id);
-	}
-	blob_packs_free(x->packs, x->npacks);
+	pthread_mutex_lock(&x->mu);
+	struct blob_pack *packs = x->packs;
+	size_t n = x->npacks;
 	x->packs = NULL;
 	x->npacks = x->cappacks = 0;
+	pthread_mutex_unlock(&x->mu);
+	if (n == 0)
+		return 0;
+	/* Until the cache has them, these blobs stay in the run's set: lookups meanwhile find
+	 * them there. */
+	uint8_t iid[ID_LEN];
+	int rc = blob_index_write(x->r, packs, n, iid, err);
+	if (rc) {
+		blob_packs_free(packs, n);
+		return rc;
+	}
+	int ok = 0;
+	if (x->wdb) {
+		ok = cache_record(x->wdb, iid, packs, n);
+		pthread_mutex_lock(&x->mu);
+		read_end(x);	/* the next lookup sees what was just written */
+	} else {
+		pthread_mutex_lock(&x->mu);
+		read_end(x);
+		ok = cache_record(x->db, iid, packs, n);
+	}
+	x->empty = 0;
+	/* The cache answers for these blobs now: the run's set keeps only those still on
+	 * their way, so that it stays small however large the backup. */
+	for (size_t i = 0; ok && i < n; i++) {
+		for (size_t j = 0; j < packs[i].n; j++) {
+			if (x->bloom)
+				bloom_add(x->bloom, packs[i].e[j].id);
+			idset_del(&x->run, packs[i].e[j].id);
+		}
+	}
+	pthread_mutex_unlock(&x->mu);
+	blob_packs_free(packs, n);
 	return 0;
 }

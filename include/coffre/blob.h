@@ -41,6 +41,10 @@ void blobidx_read_end(struct blobidx *x);
 int blobidx_has(struct blobidx *x, const uint8_t id[32]);
 /* blobidx_note(x, id): a blob went into the open pack of this run. */
 int blobidx_note(struct blobidx *x, const uint8_t id[32]);
+/* blobidx_claim(x, id): blobidx_has and blobidx_note in one step: 1 when the blob is new
+ * (the caller must store it; nobody else will), 0 when it is stored or on its way, or
+ * CF_ENOMEM. The blobidx_ calls may come from several threads. */
+int blobidx_claim(struct blobidx *x, const uint8_t id[32]);
 /* blobidx_add_pack(x, id, e, n, err): a pack of this run is stored; takes ${e} (malloc'd). */
 int blobidx_add_pack(struct blobidx *x, const uint8_t id[32], struct pack_entry *e, size_t n,
 	struct cf_error *err);
@@ -48,7 +52,7 @@ int blobidx_add_pack(struct blobidx *x, const uint8_t id[32], struct pack_entry 
  * then record them in the cache. Until then the cache never claims a blob no index holds. */
 int blobidx_commit(struct blobidx *x, struct cf_error *err);
 /* Packs added and not yet committed. */
-size_t blobidx_pending_packs(const struct blobidx *x);
+size_t blobidx_pending_packs(struct blobidx *x);
 /* Number of index objects that could not be read while syncing (damaged or missing). */
 size_t blobidx_bad_indexes(const struct blobidx *x);
 

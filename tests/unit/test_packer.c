@@ -13,6 +13,7 @@
 #include "repo_internal.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <sodium.h>
@@ -249,6 +250,94 @@ static void test_free_without_flush(void **state)
 	blobs_free(&b);
 }
 
+/* A claim function as a backup's: a set of ids under a lock, and the number of yes. */
+struct claims {
+	pthread_mutex_t mu;
+	uint8_t (*ids)[32];
+	size_t n, cap, yes;
+};
+
+static int claim_once(void *ctx, const uint8_t id[32])
+{
+	struct claims *c = ctx;
+	int rc = 1;
+	pthread_mutex_lock(&c->mu);
+	for (size_t i = 0; i < c->n && rc; i++)
+		if (memcmp(c->ids[i], id, 32) == 0)
+			rc = 0;
+	if (rc) {
+		if (c->n == c->cap) {
+			c->cap = c->cap ? 2 * c->cap : 64;
+			c->ids = realloc(c->ids, c->cap * 32);
+		}
+		memcpy(c->ids[c->n++], id, 32);
+		c->yes++;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+/* Batches of chunks, most of them repeated within and across batches that the workers
+ * have in hand at the same time: each distinct blob is stored once, every chunk gets its
+ * id, and batches come back in the order they went. */
+static void test_batches_store_each_blob_once(void **state)
+{
+	(void)state;
+	struct blobs b;
+	blobs_make(&b, 40, 4);
+	for (size_t i = 0; i < b.n; i++)
+		b.type[i] = BLOB_DATA;
+	struct claims cl = { .mu = PTHREAD_MUTEX_INITIALIZER };
+	struct cf_error err = { 0 };
+	struct packer *p = NULL;
+	assert_int_equal(packer_new(R, 3, &p, &err), 0);
+	packer_set_claim(p, claim_once, &cl);
+	const size_t nbatches = 24, per = 30, cap = 2u << 20;	/* 30 blobs of at most 40 KB */
+	size_t sent = 0, back = 0, stored = 0;
+	while (back < nbatches) {
+		struct packer_batch *bt = sent < nbatches ? packer_batch_get(p, cap, per) : NULL;
+		if (bt) {
+			for (size_t k = 0; k < per; k++) {
+				size_t i = (sent * 7 + k * 13) % b.n;	/* repeats everywhere */
+				struct packer_chunk *c = &bt->c[bt->n++];
+				c->off = (uint32_t)bt->len;
+				c->len = (uint32_t)b.len[i];
+				c->flags = 0;
+				c->owner = (void *)(uintptr_t)(sent * per + k);
+				memcpy(bt->data + bt->len, b.data[i], b.len[i]);
+				bt->len += b.len[i];
+			}
+			assert_int_equal(packer_batch_submit(p, bt, &err), 0);
+			sent++;
+			continue;
+		}
+		assert_int_equal(packer_batch_next(p, 1, &bt, &err), 0);
+		assert_non_null(bt);
+		for (size_t k = 0; k < bt->n; k++) {
+			const struct packer_chunk *c = &bt->c[k];
+			assert_int_equal((uintptr_t)c->owner, back * per + k);
+			size_t i = (back * 7 + k * 13) % b.n;
+			assert_memory_equal(c->id, b.id[i], 32);
+			stored += (c->flags & PACKER_STORED) != 0;
+		}
+		packer_batch_put(p, bt);
+		back++;
+	}
+	struct packer_batch *none = (void *)1;
+	assert_int_equal(packer_batch_next(p, 1, &none, &err), 0);
+	assert_null(none);
+	struct blob_pack *packs = NULL;
+	size_t np = 0;
+	assert_int_equal(packer_flush(p, &packs, &np, &err), 0);
+	assert_int_equal(stored, b.n);
+	assert_int_equal(cl.yes, b.n);
+	check_packs(&b, packs, np);
+	blob_packs_free(packs, np);
+	packer_free(p);
+	free(cl.ids);
+	blobs_free(&b);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -258,6 +347,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_all_blobs_packed),
 		cmocka_unit_test(test_pack_size_splits),
+		cmocka_unit_test(test_batches_store_each_blob_once),
 		cmocka_unit_test(test_free_without_flush),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -21,10 +21,12 @@
 #define QUEUE_JOBS 64
 #define MAX_WORKERS 8
 /* Batches in flight (being filled, queued, worked on, or done and not yet taken back),
- * within BATCH_POOL_BYTES: one a worker and a few for the caller, who rather than wait for
- * one works on a queued batch itself. More only raised the peak RSS (by 2.5 MiB for 8). */
-#define BATCH_POOL_BYTES (5u << 20)
-#define BATCH_POOL_MAX 5
+ * within BATCH_POOL_BYTES: one a worker and one for the caller, who rather than wait for
+ * one works on a queued batch itself. Each holds its input and its sealed output, so every
+ * batch more costs about 2 MiB of peak RSS (3: 37-38 MiB, 5: 39-41 MiB on the medium tree)
+ * for no CPU time saved on 2 cores. */
+#define BATCH_POOL_BYTES (3u << 20)
+#define BATCH_POOL_MAX 3
 
 /* A frame: its blobs' ids and lengths, and their bytes one after the other; or a batch. */
 struct job {

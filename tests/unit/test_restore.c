@@ -231,7 +231,8 @@ static int setup(void **state)
 	struct cf_error err = { 0 };
 	assert_non_null(f);
 	assert_int_equal(sodium_init() >= 0, 1);
-	snprintf(f->dir, sizeof f->dir, "/tmp/coffre-test_restore.XXXXXX");
+	const char *t = getenv("TMPDIR");
+	snprintf(f->dir, sizeof f->dir, "%s/coffre-test_restore.XXXXXX", t && *t ? t : "/tmp");
 	assert_non_null(mkdtemp(f->dir));
 	char *cache = util_path("%s/cache", f->dir);
 	assert_int_equal(setenv("XDG_CACHE_HOME", cache, 1), 0);

@@ -9,7 +9,7 @@
 #include "cli.h"
 #include "coffre/backup.h"
 #include "coffre/repo.h"
-#include "util.h"
+#include "base/util.h"
 
 static const char backup_usage[] =
 	"usage: coffre backup PATH... [--exclude GLOB]... [--tag TAG]... [--host NAME]\n"

@@ -12,8 +12,8 @@
 #include "coffre/blob.h"
 #include "coffre/repo.h"
 #include "coffre/snap.h"
-#include "coffre/walk.h"
-#include "util.h"
+#include "coffre/tree_walk.h"
+#include "base/util.h"
 
 static json_t *strv(char **v, size_t n)
 {
@@ -200,9 +200,9 @@ int cmd_ls(int argc, char **argv)
 	if ((rc = cli_snapshot(r, argv[1], &list, &n, &s)) || (rc = open_reader(r, &x, &br)))
 		goto out;
 	struct lsctx c = { .prefix = argc == 3 ? argv[2] : "/", .s = s, .out = json_array() };
-	struct walk_ops ops = { .entry = ls_entry, .problem = ls_problem, .ctx = &c };
+	struct tree_walk_ops ops = { .entry = ls_entry, .problem = ls_problem, .ctx = &c };
 	struct cf_error err = { 0 };
-	rc = walk_tree(blob_reader_load, br, s->tree, &ops, &err);
+	rc = tree_walk(blob_reader_load, br, s->tree, &ops, &err);
 	if (rc)
 		rc = cli_fail(&err);
 	else if (c.problems)
@@ -249,8 +249,8 @@ int cmd_find(int argc, char **argv)
 	struct lsctx c = { .pattern = argv[1], .out = json_array() };
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		c.s = list[i];
-		struct walk_ops ops = { .entry = ls_entry, .problem = ls_problem, .ctx = &c };
-		if (walk_tree(blob_reader_load, br, list[i]->tree, &ops, &err))
+		struct tree_walk_ops ops = { .entry = ls_entry, .problem = ls_problem, .ctx = &c };
+		if (tree_walk(blob_reader_load, br, list[i]->tree, &ops, &err))
 			rc = cli_fail(&err);
 	}
 	if (g.json) {
@@ -333,7 +333,7 @@ static int entries_differ(const struct tree_entry *a, const struct tree_entry *b
 static void diff_dirs(struct dctx *d, const uint8_t *ida, const uint8_t *idb, const char *path,
 	int depth)
 {
-	if (depth > WALK_MAX_DEPTH || memcmp(ida, idb, 32) == 0)
+	if (depth > TREE_WALK_MAX_DEPTH || memcmp(ida, idb, 32) == 0)
 		return;	/* same tree id: nothing below differs */
 	struct tree_iter *ia = NULL, *ib = NULL;
 	if (tree_iter_new(1, ida, blob_reader_load, d->br, &ia, NULL) ||

@@ -12,7 +12,7 @@
 #include "cli.h"
 #include "coffre/cfg.h"
 #include "coffre/ctl.h"
-#include "util.h"
+#include "base/util.h"
 
 static const char status_usage[] =
 	"usage: coffre status [--json] [--socket PATH | --config FILE]\n"

@@ -356,7 +356,7 @@ daemon_conf() {
 # daemon_setup: for tests that run coffred. Sets COFFRED (skips without it), STATE, SOCK,
 # CONF, DLOG (the daemon's stderr) and ST (where daemon_wait_run leaves the status).
 daemon_setup() {
-	COFFRED=${COFFRED:-$(dirname "$COFFRE")/../daemon/coffred}
+	COFFRED=${COFFRED:-$(dirname "$COFFRE")/../agent/daemon/coffred}
 	[ -x "$COFFRED" ] || skip "no coffred binary next to $COFFRE (set COFFRED=)"
 	STATE=$TESTDIR/state
 	SOCK=$TESTDIR/run/coffred.sock

@@ -11,7 +11,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 setup
 
-COFFRED=${COFFRED:-$(dirname "$COFFRE")/../daemon/coffred}
+COFFRED=${COFFRED:-$(dirname "$COFFRE")/../agent/daemon/coffred}
 [ -x "$COFFRED" ] || skip "no coffred binary next to $COFFRE (set COFFRED=)"
 SRC=$TESTDIR/src
 STATE=$TESTDIR/state

@@ -16,7 +16,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 setup
 
-COFFRED=${COFFRED:-$(dirname "$COFFRE")/../daemon/coffred}
+COFFRED=${COFFRED:-$(dirname "$COFFRE")/../agent/daemon/coffred}
 [ -x "$COFFRED" ] || skip "no coffred binary next to $COFFRE (set COFFRED=)"
 SRC=$TESTDIR/src
 SHARE=$TESTDIR/mnt/share

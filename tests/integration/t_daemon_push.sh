@@ -12,7 +12,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 setup
-COFFRED=${COFFRED:-$(dirname "$COFFRE")/../daemon/coffred}
+COFFRED=${COFFRED:-$(dirname "$COFFRE")/../agent/daemon/coffred}
 [ -x "$COFFRED" ] || skip "no coffred binary next to $COFFRE (set COFFRED=)"
 SERVERS=$COFFRE_TESTS/servers
 [ -x "$SERVERS/node_modules/.bin/s3rver" ] || skip "s3rver is not installed (npm install --prefix tests/servers)"

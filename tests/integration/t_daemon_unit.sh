@@ -6,7 +6,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 setup
 command -v systemd-analyze >/dev/null || skip "systemd-analyze is missing (apt-get install systemd)"
-COFFRED=${COFFRED:-$(dirname "$COFFRE")/../daemon/coffred}
+COFFRED=${COFFRED:-$(dirname "$COFFRE")/../agent/daemon/coffred}
 [ -x "$COFFRED" ] || skip "no coffred binary next to $COFFRE"
 UNIT=$COFFRE_TESTS/../packaging/coffred.service
 mkdir -p "$TESTDIR/unit"

@@ -8,7 +8,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 setup
 
-COFFRED=${COFFRED:-$(dirname "$COFFRE")/../daemon/coffred}
+COFFRED=${COFFRED:-$(dirname "$COFFRE")/../agent/daemon/coffred}
 [ -x "$COFFRED" ] || skip "no coffred binary next to $COFFRE (set COFFRED=)"
 [ "$(id -u)" = 0 ] || skip "needs root to run coffred as nobody (as a user, mode 000 works with t_unreadable.sh)"
 command -v setpriv >/dev/null || skip "setpriv is missing (util-linux)"

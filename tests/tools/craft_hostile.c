@@ -8,7 +8,7 @@
  * /tmp/coffre-hostile-outside) is an absolute directory the hostile entries aim at.
  *
  * Tree nodes are encoded by hand (u8 kind, u8 level, u32 count LE, then records, as
- * agent/tree.c reads them) so that none of the builder's checks stand in the way; entry
+ * agent/store/tree.c reads them) so that none of the builder's checks stand in the way; entry
  * records come from tree_entry_encode(), which encodes whatever it is given. Every case
  * lives under /x, mostly in directories /x/dN that each hold one hostile thing between a
  * "-before.txt" (sorts before any hostile name: '-' < '.' < '/') and an "ok.txt" (after
@@ -43,7 +43,7 @@
 #include "coffre/repo.h"
 #include "coffre/snap.h"
 #include "coffre/tree.h"
-#include "repo_internal.h"
+#include "store/repo_internal.h"
 
 #define NODE_DIR 1
 #define NODE_LIST 2

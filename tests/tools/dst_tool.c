@@ -14,7 +14,7 @@
 
 #include "coffre/dst.h"
 #include "coffre/error.h"
-#include "util.h"
+#include "base/util.h"
 
 static int usage(void)
 {

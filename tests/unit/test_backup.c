@@ -1,5 +1,5 @@
 /* test_backup.c: backup_run and restore_run end to end through the engine API
- * (agent/backup.c, agent/restore.c). */
+ * (agent/backup/backup.c, agent/restore/restore.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,7 +11,7 @@
 #include "coffre/repo.h"
 #include "coffre/restore.h"
 #include "coffre/snap.h"
-#include "repo_internal.h"
+#include "store/repo_internal.h"
 
 #include <dirent.h>
 #include <fcntl.h>

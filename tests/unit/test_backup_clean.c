@@ -1,6 +1,6 @@
-/* test_backup_clean.c: backup_run with a clean() predicate (agent/backup.c) reuses the parent's
+/* test_backup_clean.c: backup_run with a clean() predicate (agent/backup/backup.c) reuses the parent's
  * subtrees unread: a change deep in one folder costs a few entries, not a full walk, and the
- * snapshot still restores identical to the tree. The same with the watcher (agent/watch.c)
+ * snapshot still restores identical to the tree. The same with the watcher (agent/daemon/watch.c)
  * supplying the predicate from real inotify events. When the set of folders changes, the
  * parent is the snapshot sharing the most of them: only the new folder is read. */
 #include <stdarg.h>

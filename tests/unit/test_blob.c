@@ -1,4 +1,4 @@
-/* test_blob.c: index objects and the blob index cache (agent/blob.c, agent/reader.c). */
+/* test_blob.c: index objects and the blob index cache (agent/store/blob_index.c, agent/store/blob_reader.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,8 +9,8 @@
 #include "coffre/error.h"
 #include "coffre/pack.h"
 #include "coffre/repo.h"
-#include "idset.h"
-#include "repo_internal.h"
+#include "base/idset.h"
+#include "store/repo_internal.h"
 
 #include <dirent.h>
 #include <fcntl.h>

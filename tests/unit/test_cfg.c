@@ -1,4 +1,4 @@
-/* test_cfg.c: the configuration file (agent/cfg.c): defaults, every key, and the problems
+/* test_cfg.c: the configuration file (agent/base/cfg.c): defaults, every key, and the problems
  * reported line by line. */
 #include <stdarg.h>
 #include <stddef.h>

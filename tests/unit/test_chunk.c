@@ -1,4 +1,4 @@
-/* test_chunk.c: content-defined chunking (agent/chunk.c). */
+/* test_chunk.c: content-defined chunking (agent/backup/chunk.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* test_pack.c: writing and reading packs (agent/pack.c). */
+/* test_pack.c: writing and reading packs (agent/store/pack.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -8,8 +8,8 @@
 #include "coffre/error.h"
 #include "coffre/pack.h"
 #include "coffre/repo.h"
-#include "pack_internal.h"
-#include "repo_internal.h"
+#include "store/pack_internal.h"
+#include "store/repo_internal.h"
 
 #include <dirent.h>
 #include <fcntl.h>

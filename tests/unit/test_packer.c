@@ -1,4 +1,4 @@
-/* test_packer.c: the worker pool that compresses and seals blobs into packs (agent/packer.c). */
+/* test_packer.c: the worker pool that compresses and seals blobs into packs (agent/backup/packer.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,7 +10,7 @@
 #include "coffre/pack.h"
 #include "coffre/packer.h"
 #include "coffre/repo.h"
-#include "repo_internal.h"
+#include "store/repo_internal.h"
 
 #include <dirent.h>
 #include <pthread.h>

@@ -1,4 +1,4 @@
-/* test_prune.c: retention policy (forget_select) and prune (agent/prune.c). */
+/* test_prune.c: retention policy (forget_select) and prune (agent/maint/prune.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,7 +13,7 @@
 #include "coffre/repo.h"
 #include "coffre/restore.h"
 #include "coffre/snap.h"
-#include "repo_internal.h"
+#include "store/repo_internal.h"
 
 #include <fcntl.h>
 #include <ftw.h>

@@ -1,4 +1,4 @@
-/* test_repo.c: repository init/open, keys, whole objects and locks (agent/repo.c). */
+/* test_repo.c: repository init/open, keys, whole objects and locks (agent/store/repo.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -7,7 +7,7 @@
 
 #include "coffre/error.h"
 #include "coffre/repo.h"
-#include "repo_internal.h"
+#include "store/repo_internal.h"
 
 #include <ctype.h>
 #include <dirent.h>

@@ -1,4 +1,4 @@
-/* test_restore.c: restoring from a remote repository (agent/reader.c, agent/feed.c): a full
+/* test_restore.c: restoring from a remote repository (agent/store/blob_reader.c, agent/restore/restore_feed.c): a full
  * restore keeps two pack transfers under way at once, a one-file restore fetches only the
  * frames it needs; and a damaged chunk costs its file only. The "remote" is a local repository behind a destination that is not
  * local, answers every read of a pack after a delay, and counts the reads under way. */
@@ -14,7 +14,7 @@
 #include "coffre/repo.h"
 #include "coffre/restore.h"
 #include "coffre/snap.h"
-#include "repo_internal.h"
+#include "store/repo_internal.h"
 
 #include <ftw.h>
 #include <pthread.h>
@@ -404,7 +404,7 @@ static void test_chunk_not_matching_id(void **state)
 	free(target);
 }
 
-/* Files are written from inside their directories (agent/restore.c, disk_name): a symlink
+/* Files are written from inside their directories (agent/restore/restore.c, disk_name): a symlink
  * left in the target where a directory of the snapshot goes, pointing out of it, is replaced
  * and never followed. */
 static void test_symlink_in_target_not_followed(void **state)

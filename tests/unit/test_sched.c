@@ -1,4 +1,4 @@
-/* test_sched.c: schedule parsing and next due times (agent/sched.c), in UTC. */
+/* test_sched.c: schedule parsing and next due times (agent/daemon/sched.c), in UTC. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* test_snap.c: snapshot objects (agent/snap.c). */
+/* test_snap.c: snapshot objects (agent/store/snap.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -8,7 +8,7 @@
 #include "coffre/error.h"
 #include "coffre/repo.h"
 #include "coffre/snap.h"
-#include "repo_internal.h"
+#include "store/repo_internal.h"
 
 #include <ftw.h>
 #include <sodium.h>

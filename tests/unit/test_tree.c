@@ -1,4 +1,4 @@
-/* test_tree.c: directory trees and chunk lists (agent/tree.c), over an in-memory store. */
+/* test_tree.c: directory trees and chunk lists (agent/store/tree.c), over an in-memory store. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -7,14 +7,14 @@
 
 #include "coffre/error.h"
 #include "coffre/tree.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Node format (agent/tree.c): u8 kind (1 dir, 2 list), u8 level, u32 count LE, records.
+/* Node format (agent/store/tree.c): u8 kind (1 dir, 2 list), u8 level, u32 count LE, records.
  * Inner records: 32-byte child id, u64 weight. */
 #define K_DIR 1
 #define K_LIST 2

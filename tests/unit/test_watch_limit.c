@@ -1,4 +1,4 @@
-/* test_watch_limit.c: directories that could not be watched (agent/watch.c) are tried again,
+/* test_watch_limit.c: directories that could not be watched (agent/daemon/watch.c) are tried again,
  * not forgotten. The test runs in its own user namespace, whose inotify watch limit
  * (/proc/sys/user/max_inotify_watches) it may lower without touching the machine's: at the
  * limit the watcher is incomplete; watches given back (folders deleted) let the waiting ones

@@ -16,9 +16,9 @@
 #include <sodium.h>
 
 #include "coffre/error.h"
-#include "dl_curl.h"
-#include "dst_internal.h"
-#include "util.h"
+#include "dst/dl_curl.h"
+#include "dst/dst_internal.h"
+#include "base/util.h"
 
 struct dst_sftp {
 	struct dst d;	/* first: dst_sftp is a dst */

@@ -17,9 +17,9 @@
 #include "coffre/error.h"
 #include "coffre/pack.h"
 #include "coffre/snap.h"
-#include "coffre/walk.h"
-#include "idset.h"
-#include "repo_internal.h"
+#include "coffre/tree_walk.h"
+#include "base/idset.h"
+#include "store/repo_internal.h"
 
 /* Repack a pack when at least this share of its bytes is unused. */
 #define REPACK_PERCENT 20
@@ -112,7 +112,7 @@ static int mark_entry(void *ctx, const char *path, const struct tree_entry *e)
 	if (e->content == TREE_CONTENT_LIST && idset_has(&p->used, e->id))
 		return 0;
 	struct cf_error e2 = { 0 };
-	int rc = walk_file_refs(mark_load, p, e, mark_ref, p, &e2);
+	int rc = tree_walk_refs(mark_load, p, e, mark_ref, p, &e2);
 	if (rc == CF_ENOMEM)
 		return rc;
 	if (rc)
@@ -190,10 +190,10 @@ int prune_run(struct repo *r, void (*report)(void *ctx, const char *line), void 
 	}
 	/* 1. Mark everything the snapshots reach. */
 	for (size_t i = 0; i < nsnap; i++) {
-		struct walk_ops ops = { .entry = mark_entry, .problem = mark_problem, .ctx = &P };
+		struct tree_walk_ops ops = { .entry = mark_entry, .problem = mark_problem, .ctx = &P };
 		if (idset_has(&P.used, list[i]->tree))
 			continue;
-		if ((rc = walk_tree(mark_load, &P, list[i]->tree, &ops, err)))
+		if ((rc = tree_walk(mark_load, &P, list[i]->tree, &ops, err)))
 			goto out;
 	}
 	if (P.damaged) {

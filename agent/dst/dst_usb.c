@@ -23,8 +23,8 @@
 #include <unistd.h>
 
 #include "coffre/error.h"
-#include "dst_internal.h"
-#include "util.h"
+#include "dst/dst_internal.h"
+#include "base/util.h"
 
 struct dst_usb {
 	struct dst d;		/* first: dst_usb is a dst */

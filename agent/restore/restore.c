@@ -15,9 +15,9 @@
 #include "coffre/error.h"
 #include "coffre/snap.h"
 #include "coffre/tree.h"
-#include "coffre/walk.h"
-#include "feed.h"
-#include "repo_internal.h"
+#include "coffre/tree_walk.h"
+#include "restore/restore_feed.h"
+#include "store/repo_internal.h"
 
 /* Hard-link groups: (dev, ino) of entries with nlink > 1 -> first restored path. */
 struct link {
@@ -39,7 +39,7 @@ struct rs {
 	struct buf blob;		/* dump of one file */
 	/* The file being written: its header is out, its data is coming from the feed. */
 	struct {
-		int open;		/* data and a FEED_FILE_END follow */
+		int open;		/* data and a RESTORE_FEED_FILE_END follow */
 		int write;		/* header written: the data goes to the file */
 		int hardlink;
 		struct link **ls;	/* hard-link slot to fill once the file is complete */
@@ -342,9 +342,9 @@ static int rs_select(void *ctx, const char *path, const struct tree_entry *e)
 	struct rs *S = ctx;
 	(void)e;
 	if (S->dump && S->prefix && !under(path, S->prefix))
-		return under(S->prefix, path) ? FEED_PASS : FEED_SKIP;
+		return under(S->prefix, path) ? RESTORE_FEED_PASS : RESTORE_FEED_SKIP;
 	int sel = S->dump ? 0 : selected(S->o, path);
-	return sel < 0 ? FEED_SKIP : sel == 1 ? FEED_WAY : FEED_ALL;
+	return sel < 0 ? RESTORE_FEED_SKIP : sel == 1 ? RESTORE_FEED_WAY : RESTORE_FEED_ALL;
 }
 
 static void count_entry(struct rs *S, int type, int hardlink)
@@ -365,13 +365,13 @@ static void count_entry(struct rs *S, int type, int hardlink)
 	}
 }
 
-static int begin_entry(struct rs *S, const struct feed_item *it)
+static int begin_entry(struct rs *S, const struct restore_feed_item *it)
 {
 	const char *path = it->path;
 	const struct tree_entry *e = &it->e;
 	memset(&S->f, 0, sizeof S->f);
 	/* A file the feed found sound is followed by its data, written or not. */
-	S->f.open = e->type == TREE_FILE && it->code == FEED_OK;
+	S->f.open = e->type == TREE_FILE && it->code == RESTORE_FEED_OK;
 	free(S->path);
 	S->path = strdup(path);
 	S->st.current = S->path;
@@ -379,12 +379,12 @@ static int begin_entry(struct rs *S, const struct feed_item *it)
 		return cf_error_set(S->err, CF_ENOMEM, "out of memory");
 	if (S->skipdir && under(path, S->skipdir))
 		return 0;
-	if (it->code == FEED_MISMATCH) {
+	if (it->code == RESTORE_FEED_MISMATCH) {
 		S->st.refused++;
 		problem(S, path, "refused: declared size does not match the content");
 		return 0;
 	}
-	if (it->code == FEED_DAMAGED) {
+	if (it->code == RESTORE_FEED_DAMAGED) {
 		S->st.damaged++;
 		char msg[600];
 		snprintf(msg, sizeof msg, "cannot restore: damaged data (%s)", it->msg);
@@ -472,7 +472,7 @@ static int begin_entry(struct rs *S, const struct feed_item *it)
 		return 0;
 	}
 	if (S->f.open) {
-		/* Finished once its data is in (FEED_FILE_END). */
+		/* Finished once its data is in (RESTORE_FEED_FILE_END). */
 		S->f.write = !hardlink;
 		S->f.hardlink = hardlink;
 		S->f.ls = ls;
@@ -527,31 +527,31 @@ static int end_file(struct rs *S, int code, const char *msg)
 /* Writes what the feed yields, in order, until its end or a failure that stops the run. */
 static int write_all(struct rs *S, const uint8_t root[32])
 {
-	struct feed *f = NULL;
-	int rc = feed_start(S->r, S->br, root, rs_select, S, &f, S->err);
+	struct restore_feed *f = NULL;
+	int rc = restore_feed_start(S->r, S->br, root, rs_select, S, &f, S->err);
 	if (rc)
 		return rc;
-	struct feed_item it;
-	while ((rc = feed_next(f, &it, S->err)) == 1) {
+	struct restore_feed_item it;
+	while ((rc = restore_feed_next(f, &it, S->err)) == 1) {
 		switch (it.kind) {
-		case FEED_PROBLEM:
+		case RESTORE_FEED_PROBLEM:
 			if (!S->skipdir || !under(it.path, S->skipdir))
 				walk_problem(S, it.path, it.code, it.msg);
 			break;
-		case FEED_ENTRY:
+		case RESTORE_FEED_ENTRY:
 			rc = begin_entry(S, &it);
 			break;
-		case FEED_DATA:
+		case RESTORE_FEED_DATA:
 			rc = write_data(S, it.data, it.len);
 			break;
-		case FEED_FILE_END:
+		case RESTORE_FEED_FILE_END:
 			rc = end_file(S, it.code, it.msg);
 			break;
 		}
 		if (rc < 0)
 			break;
 	}
-	feed_free(f);
+	restore_feed_free(f);
 	return rc;
 }
 
@@ -600,7 +600,7 @@ static int on_verify(void *ctx, const char *path, const struct tree_entry *e)
 	}
 	S->voff = 0;
 	struct cf_error e2 = { 0 };
-	int rc = walk_file_refs(blob_reader_load, S->br, e, verify_ref, S, &e2);
+	int rc = tree_walk_refs(blob_reader_load, S->br, e, verify_ref, S, &e2);
 	struct stat st;
 	int bad = rc != 0 || fstat(S->vfd, &st) != 0 || (uint64_t)st.st_size != e->size;
 	close(S->vfd);
@@ -677,8 +677,8 @@ int restore_run(struct repo *r, const struct snap *s, const struct restore_opts 
 			rc = cf_error_set(err, CF_ENOMEM, "out of memory");
 			goto out;
 		}
-		struct walk_ops v = { .entry = on_verify, .ctx = S };
-		rc = walk_tree(blob_reader_load, S->br, s->tree, &v, err);
+		struct tree_walk_ops v = { .entry = on_verify, .ctx = S };
+		rc = tree_walk(blob_reader_load, S->br, s->tree, &v, err);
 	}
 	if (rc == 0 && (S->st.refused || S->st.damaged || S->st.verify_failed))
 		rc = cf_error_set(err, CF_ECORRUPT, "%llu entries refused, %llu damaged, %llu "
@@ -782,8 +782,8 @@ int dump_run(struct repo *r, const struct snap *s, const char *path, int format,
 		goto out;
 	if (strcmp(path, "/") != 0) {
 		struct find_ctx f = { .path = path };
-		struct walk_ops fo = { .entry = find_entry, .ctx = &f };
-		rc = walk_tree(blob_reader_load, S->br, s->tree, &fo, err);
+		struct tree_walk_ops fo = { .entry = find_entry, .ctx = &f };
+		rc = tree_walk(blob_reader_load, S->br, s->tree, &fo, err);
 		if (!f.found) {
 			buf_free(&f.refs);
 			rc = rc && rc != CF_ENOENT ? rc
@@ -793,7 +793,7 @@ int dump_run(struct repo *r, const struct snap *s, const char *path, int format,
 		}
 		if (f.e.type == TREE_FILE) {
 			struct wctx w = { S, (uint64_t)fd, path, 0 };
-			rc = walk_file_refs(blob_reader_load, S->br, &f.e, write_fd_ref, &w, err);
+			rc = tree_walk_refs(blob_reader_load, S->br, &f.e, write_fd_ref, &w, err);
 			buf_free(&f.refs);
 			goto out;
 		}

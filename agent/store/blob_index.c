@@ -1,4 +1,4 @@
-/* blob.c: index objects and the SQLite cache of the blob index. */
+/* blob_index.c: index objects and the SQLite cache of the blob index. */
 #include "coffre/blob.h"
 
 #include <pthread.h>
@@ -9,8 +9,8 @@
 #include <sqlite3.h>
 
 #include "coffre/error.h"
-#include "idset.h"
-#include "repo_internal.h"
+#include "base/idset.h"
+#include "store/repo_internal.h"
 
 #define INDEX_VERSION 2
 #define INDEX_VERSION_V1 1

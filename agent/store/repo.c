@@ -1,5 +1,5 @@
 /* repo.c: repository config, keys, whole objects (snapshots, index) and locks. */
-#include "repo_internal.h"
+#include "store/repo_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -18,7 +18,7 @@
 
 #include "coffre/dst.h"
 #include "coffre/error.h"
-#include "pack_internal.h"
+#include "store/pack_internal.h"
 
 #define KDF_CONTEXT "coffre01"
 #define OBJ_MAGIC "CFO1"

@@ -1,11 +1,11 @@
-/* walk.c: walking directory trees with bounds: depth, and no subtree inside itself. */
-#include "coffre/walk.h"
+/* tree_walk.c: walking directory trees with bounds: depth, and no subtree inside itself. */
+#include "coffre/tree_walk.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "coffre/error.h"
-#include "util.h"
+#include "base/util.h"
 
 /* Real directories never share a non-empty tree (entries carry inode numbers and times), so a
  * subtree met again and again is a forged DAG that would expand without end: each non-empty
@@ -21,8 +21,8 @@ struct seen {
 struct walker {
 	tree_load_fn load;
 	void *lctx;
-	const struct walk_ops *ops;
-	uint8_t stack[WALK_MAX_DEPTH + 1][32];
+	const struct tree_walk_ops *ops;
+	uint8_t stack[TREE_WALK_MAX_DEPTH + 1][32];
 	int depth;
 	struct seen *seen;	/* open addressing over non-empty subtree ids */
 	size_t nseen, capseen;
@@ -84,7 +84,7 @@ static int walk_dir(struct walker *w, const uint8_t id[32], const char *path)
 			return 0;
 		}
 	}
-	if (w->depth >= WALK_MAX_DEPTH) {
+	if (w->depth >= TREE_WALK_MAX_DEPTH) {
 		problem(w, path, CF_ECORRUPT, "refused: directories nested too deep");
 		return 0;
 	}
@@ -154,7 +154,7 @@ static int walk_dir(struct walker *w, const uint8_t id[32], const char *path)
 	return rc < 0 ? rc : 0;
 }
 
-int walk_tree(tree_load_fn load, void *lctx, const uint8_t root[32], const struct walk_ops *ops,
+int tree_walk(tree_load_fn load, void *lctx, const uint8_t root[32], const struct tree_walk_ops *ops,
 	struct cf_error *err)
 {
 	struct walker *w = calloc(1, sizeof *w);
@@ -190,25 +190,25 @@ static int checked_ref(void *ctx, const uint8_t id[32], uint32_t len)
 {
 	struct checked *c = ctx;
 	if (len == 0 || c->short_seen || len > c->size - c->sum)
-		return WALK_REFS_MISMATCH;
+		return TREE_WALK_REFS_MISMATCH;
 	c->sum += len;
 	if (len < c->min)
 		c->short_seen = 1;	/* only the last chunk may be short */
 	return c->fn ? c->fn(c->ctx, id, len) : 0;
 }
 
-int walk_file_refs_checked(tree_load_fn load, void *lctx, const struct tree_entry *e,
+int tree_walk_refs_checked(tree_load_fn load, void *lctx, const struct tree_entry *e,
 	uint32_t min_chunk, int (*fn)(void *ctx, const uint8_t id[32], uint32_t len), void *ctx,
 	struct cf_error *err)
 {
 	struct checked c = { .size = e->size, .min = min_chunk, .fn = fn, .ctx = ctx };
-	int rc = walk_file_refs(load, lctx, e, checked_ref, &c, err);
+	int rc = tree_walk_refs(load, lctx, e, checked_ref, &c, err);
 	if (rc == 0 && c.sum != e->size)
-		rc = WALK_REFS_MISMATCH;
+		rc = TREE_WALK_REFS_MISMATCH;
 	return rc;
 }
 
-int walk_file_refs(tree_load_fn load, void *lctx, const struct tree_entry *e,
+int tree_walk_refs(tree_load_fn load, void *lctx, const struct tree_entry *e,
 	int (*fn)(void *ctx, const uint8_t id[32], uint32_t len), void *ctx, struct cf_error *err)
 {
 	if (e->type != TREE_FILE)

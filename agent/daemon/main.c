@@ -1,4 +1,4 @@
-/* coffred.c: the backup daemon. One epoll loop over the inotify fd (watch_), a timerfd for
+/* main.c: coffred, the backup daemon. One epoll loop over the inotify fd (watch_), a timerfd for
  * the schedule (sched_), a signalfd and the control socket (ctl_); the backup itself runs
  * in a thread that reports back through an eventfd. */
 #include <errno.h>
@@ -35,7 +35,7 @@
 #include "coffre/sched.h"
 #include "coffre/snap.h"
 #include "coffre/watch.h"
-#include "util.h"
+#include "base/util.h"
 
 #define RETRY_DELAY 60			/* after a failed run (COFFRED_RETRY_DELAY for tests) */
 #define MAX_WARN_KEPT 5			/* warnings kept in the run's result */

@@ -1,4 +1,4 @@
-/* test_walk.c: walking directory trees with bounds (agent/walk.c), over an in-memory store. */
+/* test_tree_walk.c: walking directory trees with bounds (agent/store/tree_walk.c), over an in-memory store. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -7,8 +7,8 @@
 
 #include "coffre/error.h"
 #include "coffre/tree.h"
-#include "coffre/walk.h"
-#include "util.h"
+#include "coffre/tree_walk.h"
+#include "base/util.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -147,10 +147,10 @@ static void on_problem(void *ctx, const char *path, int code, const char *msg)
 
 static int walk(const uint8_t root[32], struct log *l)
 {
-	struct walk_ops ops = { .entry = on_entry, .leave = on_leave, .problem = on_problem,
+	struct tree_walk_ops ops = { .entry = on_entry, .leave = on_leave, .problem = on_problem,
 		.ctx = l };
 	struct cf_error err = { 0 };
-	return walk_tree(load_fn, NULL, root, &ops, &err);
+	return tree_walk(load_fn, NULL, root, &ops, &err);
 }
 
 /* root: a (file), d/ (x file, y symlink, e/ empty), z (fifo) */
@@ -266,8 +266,8 @@ static void test_depth(void **state)
 	assert_int_equal(l.last_code, CF_ECORRUPT);
 	print_message("300 nested: %zu entries seen\n", l.entries);
 	/* Entries down to the limit are seen, none far below it. */
-	assert_true(l.entries >= WALK_MAX_DEPTH - 1);
-	assert_true(l.entries <= WALK_MAX_DEPTH + 1);
+	assert_true(l.entries >= TREE_WALK_MAX_DEPTH - 1);
+	assert_true(l.entries <= TREE_WALK_MAX_DEPTH + 1);
 }
 
 static int collect(void *ctx, const uint8_t id[32], uint32_t len)
@@ -291,7 +291,7 @@ static void test_file_refs(void **state)
 	struct tree_entry e = { .name = "f", .namelen = 1, .type = TREE_FILE,
 		.content = TREE_CONTENT_INLINE, .nrefs = 3, .refs = refs };
 	struct buf got = { 0 };
-	assert_int_equal(walk_file_refs(load_fn, NULL, &e, collect, &got, &err), 0);
+	assert_int_equal(tree_walk_refs(load_fn, NULL, &e, collect, &got, &err), 0);
 	assert_int_equal(got.len, sizeof refs);
 	assert_memory_equal(got.p, refs, sizeof refs);
 	/* A list of 500 refs. */
@@ -310,24 +310,24 @@ static void test_file_refs(void **state)
 	assert_int_equal(tree_builder_finish(b, l.id, &err), 0);
 	tree_builder_free(b);
 	got.len = 0;
-	assert_int_equal(walk_file_refs(load_fn, NULL, &l, collect, &got, &err), 0);
+	assert_int_equal(tree_walk_refs(load_fn, NULL, &l, collect, &got, &err), 0);
 	assert_int_equal(got.len, want.len);
 	assert_memory_equal(got.p, want.p, want.len);
 	/* The callback's non-zero value stops the walk and is returned. */
 	le32_put(refs + TREE_REF_BYTES + 32, 777);
 	got.len = 0;
-	assert_int_equal(walk_file_refs(load_fn, NULL, &e, collect, &got, &err), 42);
+	assert_int_equal(tree_walk_refs(load_fn, NULL, &e, collect, &got, &err), 42);
 	assert_int_equal(got.len, 2 * TREE_REF_BYTES);
 	/* No content, or not a file: nothing. */
 	struct tree_entry n = { .name = "h", .namelen = 1, .type = TREE_FILE };
 	struct tree_entry d = { .name = "i", .namelen = 1, .type = TREE_DIR };
 	got.len = 0;
-	assert_int_equal(walk_file_refs(load_fn, NULL, &n, collect, &got, &err), 0);
-	assert_int_equal(walk_file_refs(load_fn, NULL, &d, collect, &got, &err), 0);
+	assert_int_equal(tree_walk_refs(load_fn, NULL, &n, collect, &got, &err), 0);
+	assert_int_equal(tree_walk_refs(load_fn, NULL, &d, collect, &got, &err), 0);
 	assert_int_equal(got.len, 0);
 	/* A missing list: an error. */
 	memset(l.id, 0x99, 32);
-	assert_true(walk_file_refs(load_fn, NULL, &l, collect, &got, &err) < 0);
+	assert_true(tree_walk_refs(load_fn, NULL, &l, collect, &got, &err) < 0);
 	buf_free(&got);
 	buf_free(&want);
 }

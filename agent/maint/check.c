@@ -19,10 +19,10 @@
 #include "coffre/error.h"
 #include "coffre/pack.h"
 #include "coffre/snap.h"
-#include "coffre/walk.h"
-#include "idset.h"
-#include "pack_internal.h"
-#include "repo_internal.h"
+#include "coffre/tree_walk.h"
+#include "base/idset.h"
+#include "store/pack_internal.h"
+#include "store/repo_internal.h"
 
 /* Past this many, affected files are counted, not listed. */
 #define MAX_AFFECTED_LINES 10000
@@ -456,7 +456,7 @@ static int on_entry(void *ctx, const char *path, const struct tree_entry *e)
 	if (e->type != TREE_FILE)
 		return 0;
 	struct cf_error e2 = { 0 };
-	int rc = walk_file_refs_checked(load_and_mark, c, e, c->r->cp.min, ref_ok, c, &e2);
+	int rc = tree_walk_refs_checked(load_and_mark, c, e, c->r->cp.min, ref_ok, c, &e2);
 	if (rc == CF_ENOMEM)
 		return rc;
 	if (rc) {
@@ -599,12 +599,12 @@ int check_run(struct repo *r, const struct check_opts *o, struct check_result *r
 	}
 	for (size_t i = 0; i < nsnap; i++) {
 		c.s = list[i];
-		struct walk_ops ops = { .entry = on_entry, .problem = on_problem, .ctx = &c };
+		struct tree_walk_ops ops = { .entry = on_entry, .problem = on_problem, .ctx = &c };
 		if (idset_has(&c.visited, list[i]->tree))
 			continue;
 		idset_add(&c.visited, list[i]->tree);
 		struct cf_error e2 = { 0 };
-		int r2 = walk_tree(load_and_mark, &c, list[i]->tree, &ops, &e2);
+		int r2 = tree_walk(load_and_mark, &c, list[i]->tree, &ops, &e2);
 		if (r2 == CF_ENOMEM) {
 			rc = cf_error_set(err, CF_ENOMEM, "out of memory");
 			goto out;
@@ -623,9 +623,9 @@ int check_run(struct repo *r, const struct check_opts *o, struct check_result *r
 		c.affected_walk = 1;
 		for (size_t i = 0; i < nsnap; i++) {
 			c.s = list[i];
-			struct walk_ops ops = { .entry = on_entry, .problem = on_problem, .ctx = &c };
+			struct tree_walk_ops ops = { .entry = on_entry, .problem = on_problem, .ctx = &c };
 			struct cf_error e2 = { 0 };
-			if (walk_tree(load_and_mark, &c, list[i]->tree, &ops, &e2) != 0) {
+			if (tree_walk(load_and_mark, &c, list[i]->tree, &ops, &e2) != 0) {
 				report(&c, "affected: %.8s / (whole snapshot: %s)", list[i]->idhex,
 					e2.msg);
 				c.res.affected_files++;

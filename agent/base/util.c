@@ -1,5 +1,5 @@
 /* util.c: byte buffers, bounded readers, durable writes. */
-#include "util.h"
+#include "base/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

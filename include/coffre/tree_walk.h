@@ -1,6 +1,6 @@
-/* walk.h: depth-first walk of a snapshot's directory tree, checked as it goes. */
-#ifndef COFFRE_WALK_H
-#define COFFRE_WALK_H
+/* tree_walk.h: depth-first walk of a snapshot's directory tree, checked as it goes. */
+#ifndef COFFRE_TREE_WALK_H
+#define COFFRE_TREE_WALK_H
 
 #include <stdint.h>
 
@@ -8,9 +8,9 @@
 
 struct cf_error;
 
-#define WALK_MAX_DEPTH 256
+#define TREE_WALK_MAX_DEPTH 256
 
-struct walk_ops {
+struct tree_walk_ops {
 	/* Called for each entry, parents before children, with the entry's absolute path.
 	 * Return 0 to go on, 1 to skip a directory's content, or a negative CF_E* to stop. */
 	int (*entry)(void *ctx, const char *path, const struct tree_entry *e);
@@ -22,23 +22,23 @@ struct walk_ops {
 	void *ctx;
 };
 
-/* walk_tree(load, lctx, root, ops, err): walk the directory tree ${root}. Returns 0, the
+/* tree_walk(load, lctx, root, ops, err): walk the directory tree ${root}. Returns 0, the
  * first negative value a callback returned, or CF_E* if the root itself cannot be read. */
-int walk_tree(tree_load_fn load, void *lctx, const uint8_t root[32], const struct walk_ops *ops,
+int tree_walk(tree_load_fn load, void *lctx, const uint8_t root[32], const struct tree_walk_ops *ops,
 	struct cf_error *err);
 
-/* walk_file_refs(load, lctx, e, fn, ctx, err): call ${fn} for each chunk ref of a file entry,
+/* tree_walk_refs(load, lctx, e, fn, ctx, err): call ${fn} for each chunk ref of a file entry,
  * in order. Returns 0, what ${fn} returned if non-zero, or CF_E*. */
-int walk_file_refs(tree_load_fn load, void *lctx, const struct tree_entry *e,
+int tree_walk_refs(tree_load_fn load, void *lctx, const struct tree_entry *e,
 	int (*fn)(void *ctx, const uint8_t id[32], uint32_t len), void *ctx, struct cf_error *err);
 
-/* walk_file_refs_checked(load, lctx, e, min_chunk, fn, ctx, err): as walk_file_refs, but
- * stops and returns WALK_REFS_MISMATCH as soon as the refs cannot match the entry: their
+/* tree_walk_refs_checked(load, lctx, e, min_chunk, fn, ctx, err): as tree_walk_refs, but
+ * stops and returns TREE_WALK_REFS_MISMATCH as soon as the refs cannot match the entry: their
  * lengths would add up past the declared size, or a ref other than the last is shorter than
  * ${min_chunk} (no chunker cuts there). The work is so bounded by size / min_chunk, whatever
  * a forged list holds. CF_E* when the list cannot be read. ${fn} may be NULL. */
-#define WALK_REFS_MISMATCH 2
-int walk_file_refs_checked(tree_load_fn load, void *lctx, const struct tree_entry *e,
+#define TREE_WALK_REFS_MISMATCH 2
+int tree_walk_refs_checked(tree_load_fn load, void *lctx, const struct tree_entry *e,
 	uint32_t min_chunk, int (*fn)(void *ctx, const uint8_t id[32], uint32_t len), void *ctx,
 	struct cf_error *err);
 

@@ -27,16 +27,16 @@
 #include "coffre/packer.h"
 #include "coffre/snap.h"
 #include "coffre/tree.h"
-#include "coffre/walk.h"
-#include "repo_internal.h"
+#include "coffre/tree_walk.h"
+#include "store/repo_internal.h"
 
 /* Content goes to the workers in batches of 1 MiB, or of four maximal chunks when they are
  * larger: a batch must hold a whole chunk window, and more only costs memory. Small files
  * share a batch; a batch holds at most one chunk per BATCH_SLOT_BYTES. */
 #define READ_BUF_MIN (1u << 20)
 #define BATCH_SLOT_BYTES 512
-/* Restore walks at most WALK_MAX_DEPTH levels: deeper folders are refused at backup time. */
-#define MAX_DEPTH (WALK_MAX_DEPTH - 2)
+/* Restore walks at most TREE_WALK_MAX_DEPTH levels: deeper folders are refused at backup time. */
+#define MAX_DEPTH (TREE_WALK_MAX_DEPTH - 2)
 
 struct run {
 	struct repo *r;

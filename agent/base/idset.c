@@ -1,5 +1,5 @@
 /* idset.c: open addressing over 32-byte ids. */
-#include "idset.h"
+#include "base/idset.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -8,7 +8,7 @@
 #include <jansson.h>
 
 #include "coffre/error.h"
-#include "repo_internal.h"
+#include "store/repo_internal.h"
 
 #define SNAP_VERSION 1
 #define SNAP_MAX_LIST 4096

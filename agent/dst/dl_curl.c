@@ -1,5 +1,5 @@
 /* dl_curl.c: libcurl loaded on first use (see dl_curl.h). */
-#include "dl_curl.h"
+#include "dst/dl_curl.h"
 
 #include <dlfcn.h>
 #include <pthread.h>

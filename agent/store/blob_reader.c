@@ -1,4 +1,4 @@
-/* reader.c: reading blobs by id through the index, with a few pack files kept open. */
+/* blob_reader.c: reading blobs by id through the index, with a few pack files kept open. */
 #include "coffre/blob.h"
 
 #include <errno.h>
@@ -12,8 +12,8 @@
 
 #include "coffre/dst.h"
 #include "coffre/error.h"
-#include "pack_internal.h"
-#include "repo_internal.h"
+#include "store/pack_internal.h"
+#include "store/repo_internal.h"
 
 #define OPEN_PACKS 8
 #define OPEN_FRAMES 4

@@ -12,7 +12,7 @@
 #include "coffre/error.h"
 #include "coffre/pack.h"
 #include "coffre/snap.h"
-#include "repo_internal.h"
+#include "store/repo_internal.h"
 
 struct obj {
 	char *name;

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "coffre/error.h"
-#include "dst_internal.h"
-#include "util.h"
+#include "dst/dst_internal.h"
+#include "base/util.h"
 
 int dst_open(const char *url, const struct dst_options *opt, struct dst **ret,
 	struct cf_error *err)

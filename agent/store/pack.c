@@ -14,8 +14,8 @@
 
 #include "coffre/dst.h"
 #include "coffre/error.h"
-#include "pack_internal.h"
-#include "repo_internal.h"
+#include "store/pack_internal.h"
+#include "store/repo_internal.h"
 
 #define FRAME_MAGIC "CFB2"
 #define FRAME_MAGIC_V1 "CFB1"

@@ -1,5 +1,5 @@
-/* feed.c: a thread that walks a snapshot and opens file content ahead of the writer. */
-#include "feed.h"
+/* restore_feed.c: a thread that walks a snapshot and opens file content ahead of the writer. */
+#include "restore/restore_feed.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -11,14 +11,14 @@
 #include "coffre/blob.h"
 #include "coffre/dst.h"
 #include "coffre/error.h"
-#include "coffre/walk.h"
-#include "repo_internal.h"
+#include "coffre/tree_walk.h"
+#include "store/repo_internal.h"
 
 /* The queue: at most this many items, and this many bytes of file data, wait for the writer.
  * A few MiB keep both sides busy; more only grows the memory of a restore. */
 #define QCAP 1024
 #define QBYTES (2u << 20)
-#define FEED_HOLE_ITEM 100	/* internal kind: a chunk of zeros, by its length only */
+#define RESTORE_FEED_HOLE_ITEM 100	/* internal kind: a chunk of zeros, by its length only */
 /* Consecutive chunks of a file travel, and are written, together in batches of about this
  * size: chunks are ~8 KiB, and a write per chunk costs a syscall and, on ext4, the zeroing of
  * the partial block each unaligned write leaves behind. */
@@ -46,7 +46,7 @@ struct qitem {
 				 * not match its id */
 };
 
-struct feed {
+struct restore_feed {
 	struct repo *r;
 	struct blob_reader *br;
 	uint8_t root[32];
@@ -87,7 +87,7 @@ static void qitem_clear(struct qitem *it)
 }
 
 /* The length of the prefix of data item ${it} whose chunks match their ids. */
-static size_t check_data(const struct feed *f, const struct qitem *it)
+static size_t check_data(const struct restore_feed *f, const struct qitem *it)
 {
 	size_t off = 0;
 	for (size_t i = 0; i + IDREC <= it->ids.len; i += IDREC) {
@@ -105,11 +105,11 @@ static size_t check_data(const struct feed *f, const struct qitem *it)
 
 /* A data item in the queue that nobody checks yet, the newest first (the writer takes the
  * oldest), or NULL. Called locked. */
-static struct qitem *unchecked(struct feed *f)
+static struct qitem *unchecked(struct restore_feed *f)
 {
 	for (size_t k = f->count; k-- > 0;) {
 		struct qitem *q = &f->q[(f->head + k) % QCAP];
-		if (q->kind == FEED_DATA && q->check == CHECK_TODO)
+		if (q->kind == RESTORE_FEED_DATA && q->check == CHECK_TODO)
 			return q;
 	}
 	return NULL;
@@ -117,9 +117,9 @@ static struct qitem *unchecked(struct feed *f)
 
 /* Moves ${it} into the queue (the queue owns its buffers from then on, even on failure).
  * Returns 0, or CF_EIO when the consumer has stopped. */
-static int push(struct feed *f, struct qitem *it)
+static int push(struct restore_feed *f, struct qitem *it)
 {
-	size_t n = it->kind == FEED_DATA ? it->own.len : 0;
+	size_t n = it->kind == RESTORE_FEED_DATA ? it->own.len : 0;
 	pthread_mutex_lock(&f->mu);
 	while (!f->stop && (f->count == QCAP || (f->count > 0 && f->bytes + n > QBYTES))) {
 		struct qitem *q = unchecked(f);
@@ -159,7 +159,7 @@ static int push(struct feed *f, struct qitem *it)
 	return 0;
 }
 
-static int push_msg(struct feed *f, int kind, int code, const char *path, const char *msg)
+static int push_msg(struct restore_feed *f, int kind, int code, const char *path, const char *msg)
 {
 	struct qitem it = { .kind = kind, .code = code };
 	if ((path && !(it.path = strdup(path))) ||
@@ -173,7 +173,7 @@ static int push_msg(struct feed *f, int kind, int code, const char *path, const 
 
 static void on_problem(void *ctx, const char *path, int code, const char *msg)
 {
-	push_msg(ctx, FEED_PROBLEM, code, path, msg);
+	push_msg(ctx, RESTORE_FEED_PROBLEM, code, path, msg);
 }
 
 static int all_zero(const uint8_t *p, size_t n)
@@ -189,7 +189,7 @@ static int all_zero(const uint8_t *p, size_t n)
 }
 
 /* Queues the data gathered for the current file, if any. */
-static int flush_batch(struct feed *f)
+static int flush_batch(struct restore_feed *f)
 {
 	if (!f->batch.own.len)
 		return 0;
@@ -198,7 +198,7 @@ static int flush_batch(struct feed *f)
 
 /* A chunk of zeros: checked here, as holes carry no bytes to check later, and queued as its
  * length (the writer leaves a hole, and no batch is ever all zeros). */
-static int push_hole(struct feed *f, const uint8_t id[32], const uint8_t *p, uint32_t len)
+static int push_hole(struct restore_feed *f, const uint8_t id[32], const uint8_t *p, uint32_t len)
 {
 	if (p) {
 		uint8_t h[32];
@@ -211,14 +211,14 @@ static int push_hole(struct feed *f, const uint8_t id[32], const uint8_t *p, uin
 		f->zero_len = len;
 		f->have_zero = 1;
 	}
-	struct qitem it = { .kind = FEED_HOLE_ITEM, .msglen = len };
+	struct qitem it = { .kind = RESTORE_FEED_HOLE_ITEM, .msglen = len };
 	int rc = flush_batch(f);
 	return rc ? rc : push(f, &it);
 }
 
 static int on_ref(void *ctx, const uint8_t id[32], uint32_t len)
 {
-	struct feed *f = ctx;
+	struct restore_feed *f = ctx;
 	/* A run of zeros (a sparse file) is one chunk, read once. */
 	if (f->have_zero && memcmp(f->zero_id, id, 32) == 0) {
 		if (len != f->zero_len) {
@@ -229,7 +229,7 @@ static int on_ref(void *ctx, const uint8_t id[32], uint32_t len)
 	}
 	struct buf *b = &f->batch.own;
 	if (!b->p) {
-		f->batch.kind = FEED_DATA;
+		f->batch.kind = RESTORE_FEED_DATA;
 		pthread_mutex_lock(&f->mu);
 		if (f->nspare)
 			*b = f->spare[--f->nspare];
@@ -262,28 +262,28 @@ static int on_ref(void *ctx, const uint8_t id[32], uint32_t len)
 
 static int on_entry(void *ctx, const char *path, const struct tree_entry *e)
 {
-	struct feed *f = ctx;
+	struct restore_feed *f = ctx;
 	int sel = f->select(f->sctx, path, e);
-	if (sel == FEED_SKIP)
+	if (sel == RESTORE_FEED_SKIP)
 		return 1;
-	if (sel == FEED_PASS || (sel == FEED_WAY && e->type != TREE_DIR))
+	if (sel == RESTORE_FEED_PASS || (sel == RESTORE_FEED_WAY && e->type != TREE_DIR))
 		return 0;
-	struct qitem it = { .kind = FEED_ENTRY, .code = FEED_OK, .e = *e };
+	struct qitem it = { .kind = RESTORE_FEED_ENTRY, .code = RESTORE_FEED_OK, .e = *e };
 	struct cf_error e2 = { 0 };
 	if (e->type == TREE_FILE) {
-		int rc = walk_file_refs_checked(blob_reader_load, f->br, e, f->r->cp.min, NULL,
+		int rc = tree_walk_refs_checked(blob_reader_load, f->br, e, f->r->cp.min, NULL,
 			NULL, &e2);
-		if (rc == WALK_REFS_MISMATCH)
-			it.code = FEED_MISMATCH;
+		if (rc == TREE_WALK_REFS_MISMATCH)
+			it.code = RESTORE_FEED_MISMATCH;
 		else if (rc)
-			it.code = FEED_DAMAGED;
+			it.code = RESTORE_FEED_DAMAGED;
 	}
 	/* Keep what the entry borrows from the tree node. */
 	it.e.name = NULL;
 	it.e.refs = NULL;
 	it.e.nrefs = 0;
 	size_t tl = e->type == TREE_SYMLINK ? e->targetlen : 0;
-	size_t ml = it.code == FEED_DAMAGED ? strlen(e2.msg) : 0;
+	size_t ml = it.code == RESTORE_FEED_DAMAGED ? strlen(e2.msg) : 0;
 	if (!(it.path = strdup(path)) || buf_reserve(&it.own, tl + 1 + e->xattrslen + ml + 1)) {
 		qitem_clear(&it);
 		return CF_ENOMEM;
@@ -297,10 +297,10 @@ static int on_entry(void *ctx, const char *path, const struct tree_entry *e)
 	it.msglen = ml;
 	int verdict = it.code;
 	int rc = push(f, &it);	/* ${it} is the queue's from here */
-	if (rc || e->type != TREE_FILE || sel != FEED_ALL || verdict != FEED_OK)
+	if (rc || e->type != TREE_FILE || sel != RESTORE_FEED_ALL || verdict != RESTORE_FEED_OK)
 		return rc;
 	memset(&f->ferr, 0, sizeof f->ferr);
-	rc = walk_file_refs(blob_reader_load, f->br, e, on_ref, f, &f->ferr);
+	rc = tree_walk_refs(blob_reader_load, f->br, e, on_ref, f, &f->ferr);
 	if (rc < 0 && f->stop) {
 		qitem_clear(&f->batch);
 		return rc;
@@ -308,10 +308,10 @@ static int on_entry(void *ctx, const char *path, const struct tree_entry *e)
 	int brc = flush_batch(f);
 	if (brc)
 		return brc;
-	return push_msg(f, FEED_FILE_END, rc ? CF_ECORRUPT : 0, NULL, rc ? f->ferr.msg : NULL);
+	return push_msg(f, RESTORE_FEED_FILE_END, rc ? CF_ECORRUPT : 0, NULL, rc ? f->ferr.msg : NULL);
 }
 
-static int stopped(struct feed *f)
+static int stopped(struct restore_feed *f)
 {
 	pthread_mutex_lock(&f->mu);
 	int stop = f->stop;
@@ -321,22 +321,22 @@ static int stopped(struct feed *f)
 
 static int plan_ref(void *ctx, const uint8_t id[32], uint32_t len)
 {
-	struct feed *f = ctx;
+	struct restore_feed *f = ctx;
 	(void)len;
 	return blob_reader_plan(f->br, id);
 }
 
 static int plan_entry(void *ctx, const char *path, const struct tree_entry *e)
 {
-	struct feed *f = ctx;
+	struct restore_feed *f = ctx;
 	if (stopped(f))
 		return CF_EIO;
 	int sel = f->select(f->sctx, path, e);
-	if (sel == FEED_SKIP)
+	if (sel == RESTORE_FEED_SKIP)
 		return 1;
-	if (e->type == TREE_FILE && sel == FEED_ALL) {
+	if (e->type == TREE_FILE && sel == RESTORE_FEED_ALL) {
 		struct cf_error e2 = { 0 };
-		int rc = walk_file_refs_checked(blob_reader_load, f->br, e, f->r->cp.min, plan_ref,
+		int rc = tree_walk_refs_checked(blob_reader_load, f->br, e, f->r->cp.min, plan_ref,
 			f, &e2);
 		if (rc == CF_ENOMEM)
 			return rc;
@@ -346,21 +346,21 @@ static int plan_entry(void *ctx, const char *path, const struct tree_entry *e)
 
 /* A remote repository: a first walk lists the packs the restore will read, in order, so that
  * they can be fetched ahead. Its trouble (damage, refusals) is met and told by the second. */
-static void plan(struct feed *f)
+static void plan(struct restore_feed *f)
 {
-	struct walk_ops ops = { .entry = plan_entry, .ctx = f };
-	if (walk_tree(blob_reader_load, f->br, f->root, &ops, NULL) == 0)
+	struct tree_walk_ops ops = { .entry = plan_entry, .ctx = f };
+	if (tree_walk(blob_reader_load, f->br, f->root, &ops, NULL) == 0)
 		blob_reader_prefetch(f->br, NULL);
 }
 
 static void *feed_main(void *arg)
 {
-	struct feed *f = arg;
+	struct restore_feed *f = arg;
 	if (!f->r->d->local_root)
 		plan(f);
-	struct walk_ops ops = { .entry = on_entry, .problem = on_problem, .ctx = f };
+	struct tree_walk_ops ops = { .entry = on_entry, .problem = on_problem, .ctx = f };
 	struct cf_error err = { 0 };
-	int rc = walk_tree(blob_reader_load, f->br, f->root, &ops, &err);
+	int rc = tree_walk(blob_reader_load, f->br, f->root, &ops, &err);
 	pthread_mutex_lock(&f->mu);
 	f->done = 1;
 	f->rc = rc;
@@ -371,10 +371,10 @@ static void *feed_main(void *arg)
 	return NULL;
 }
 
-int feed_start(struct repo *r, struct blob_reader *br, const uint8_t root[32],
-	feed_select_fn select, void *ctx, struct feed **ret, struct cf_error *err)
+int restore_feed_start(struct repo *r, struct blob_reader *br, const uint8_t root[32],
+	feed_select_fn select, void *ctx, struct restore_feed **ret, struct cf_error *err)
 {
-	struct feed *f = calloc(1, sizeof *f);
+	struct restore_feed *f = calloc(1, sizeof *f);
 	if (!f)
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
 	f->r = r;
@@ -386,7 +386,7 @@ int feed_start(struct repo *r, struct blob_reader *br, const uint8_t root[32],
 	pthread_cond_init(&f->can_put, NULL);
 	pthread_cond_init(&f->can_take, NULL);
 	if (pthread_create(&f->th, NULL, feed_main, f) != 0) {
-		feed_free(f);
+		restore_feed_free(f);
 		return cf_error_set(err, CF_ENOMEM, "cannot start the reading thread");
 	}
 	f->started = 1;
@@ -396,10 +396,10 @@ int feed_start(struct repo *r, struct blob_reader *br, const uint8_t root[32],
 
 /* Takes the next item of the queue into f->cur, recycling the previous one's buffer: 1, or 0
  * at the end of the walk. */
-static int take(struct feed *f)
+static int take(struct restore_feed *f)
 {
 	struct buf old = { 0 };
-	if (f->cur.kind == FEED_DATA) {
+	if (f->cur.kind == RESTORE_FEED_DATA) {
 		old = f->cur.own;
 		memset(&f->cur.own, 0, sizeof f->cur.own);
 	}
@@ -426,7 +426,7 @@ static int take(struct feed *f)
 	memset(&f->q[f->head], 0, sizeof f->q[f->head]);
 	f->head = (f->head + 1) % QCAP;
 	f->count--;
-	if (f->cur.kind == FEED_DATA)
+	if (f->cur.kind == RESTORE_FEED_DATA)
 		f->bytes -= f->cur.own.len;
 	/* Wake the reader only once there is room for a good batch: fewer switches. */
 	if (f->put_waits && (f->count < QCAP / 2 && f->bytes < QBYTES / 2)) {
@@ -435,14 +435,14 @@ static int take(struct feed *f)
 	}
 	pthread_mutex_unlock(&f->mu);
 	buf_free(&old);
-	if (f->cur.kind == FEED_DATA && f->cur.check == CHECK_TODO)
+	if (f->cur.kind == RESTORE_FEED_DATA && f->cur.check == CHECK_TODO)
 		f->cur.good = check_data(f, &f->cur);
 	return 1;
 }
 
 /* A chunk of the current file does not match its id: the rest of its data is dropped and
- * its FEED_FILE_END says why. */
-static void data_bad(struct feed *f)
+ * its RESTORE_FEED_FILE_END says why. */
+static void data_bad(struct restore_feed *f)
 {
 	const uint8_t *id = NULL;
 	for (size_t i = 0, off = 0; i + IDREC <= f->cur.ids.len && !id; i += IDREC) {
@@ -456,7 +456,7 @@ static void data_bad(struct feed *f)
 	f->file_bad = 1;
 }
 
-int feed_next(struct feed *f, struct feed_item *ret, struct cf_error *err)
+int restore_feed_next(struct restore_feed *f, struct restore_feed_item *ret, struct cf_error *err)
 {
 	for (;;) {
 		if (!take(f)) {
@@ -468,14 +468,14 @@ int feed_next(struct feed *f, struct feed_item *ret, struct cf_error *err)
 			return rc ? rc : 0;
 		}
 		int kind = f->cur.kind;
-		if (kind == FEED_DATA && !f->file_bad && f->cur.good < f->cur.own.len) {
+		if (kind == RESTORE_FEED_DATA && !f->file_bad && f->cur.good < f->cur.own.len) {
 			data_bad(f);
 			if (f->cur.good == 0)
 				continue;
 			f->cur.own.len = f->cur.good;	/* what is sound goes out first */
 			break;
 		}
-		if ((kind == FEED_DATA || kind == FEED_HOLE_ITEM) && f->file_bad)
+		if ((kind == RESTORE_FEED_DATA || kind == RESTORE_FEED_HOLE_ITEM) && f->file_bad)
 			continue;
 		break;
 	}
@@ -485,21 +485,21 @@ int feed_next(struct feed *f, struct feed_item *ret, struct cf_error *err)
 	ret->code = it->code;
 	ret->path = it->path;
 	switch (it->kind) {
-	case FEED_ENTRY:
+	case RESTORE_FEED_ENTRY:
 		ret->e = it->e;
 		ret->e.xattrs = it->e.xattrslen ? it->own.p : NULL;
 		ret->msg = (const char *)it->own.p + it->e.xattrslen;
 		ret->e.target = ret->msg + it->msglen + 1;
 		break;
-	case FEED_DATA:
+	case RESTORE_FEED_DATA:
 		ret->data = it->own.p;
 		ret->len = it->own.len;
 		break;
-	case FEED_HOLE_ITEM:
-		ret->kind = FEED_DATA;
+	case RESTORE_FEED_HOLE_ITEM:
+		ret->kind = RESTORE_FEED_DATA;
 		ret->len = it->msglen;
 		break;
-	case FEED_FILE_END:
+	case RESTORE_FEED_FILE_END:
 		if (f->file_bad) {
 			/* The first fault in the file's order is the one told. */
 			ret->code = CF_ECORRUPT;
@@ -516,7 +516,7 @@ int feed_next(struct feed *f, struct feed_item *ret, struct cf_error *err)
 	return 1;
 }
 
-void feed_free(struct feed *f)
+void restore_feed_free(struct restore_feed *f)
 {
 	if (!f)
 		return;

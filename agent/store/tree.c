@@ -7,7 +7,7 @@
 #include <sodium.h>
 
 #include "coffre/error.h"
-#include "util.h"
+#include "base/util.h"
 
 #define NODE_DIR 1
 #define NODE_LIST 2

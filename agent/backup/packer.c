@@ -12,8 +12,8 @@
 #include "coffre/blob.h"
 #include "coffre/error.h"
 #include "coffre/pack.h"
-#include "pack_internal.h"
-#include "repo_internal.h"
+#include "store/pack_internal.h"
+#include "store/repo_internal.h"
 
 /* Bounds on what waits in the queue: memory stays flat whatever the data. A few frames per
  * worker keep them busy; more would only hold memory. */

@@ -18,9 +18,9 @@
 #include <unistd.h>
 
 #include "coffre/error.h"
-#include "dl_curl.h"
-#include "dst_internal.h"
-#include "util.h"
+#include "dst/dl_curl.h"
+#include "dst/dst_internal.h"
+#include "base/util.h"
 
 #define S3_SINGLE_MAX (16u << 20)
 #define S3_PART_SIZE (8u << 20)

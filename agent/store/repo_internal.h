@@ -9,7 +9,7 @@
 
 #include "coffre/chunk.h"
 #include "coffre/repo.h"
-#include "util.h"
+#include "base/util.h"
 
 #define REPO_FORMAT_VERSION 2
 #define ID_LEN 32

@@ -17,14 +17,14 @@ command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 command -v aws >/dev/null 2>&1 || PKGS+=(awscli)
 missing=()
 for p in "${PKGS[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	grep -q "install ok installed" <<<"$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" || missing+=("$p")
 done
 # Object Lock tests: a one-node Ceph cluster with radosgw (tests/servers/radosgw.sh). Without
 # recommends: those would add ceph-mds and a time daemon the tests do not need.
 CEPH_PKGS=(ceph-mon ceph-osd radosgw)
 ceph_missing=()
 for p in "${CEPH_PKGS[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || ceph_missing+=("$p")
+	grep -q "install ok installed" <<<"$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" || ceph_missing+=("$p")
 done
 if [ "${#missing[@]}" -gt 0 ] || [ "${#ceph_missing[@]}" -gt 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive

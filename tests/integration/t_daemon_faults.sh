@@ -139,7 +139,7 @@ mv "$SHARE" "$TESTDIR/mnt/share.away"
 wait_run $((R + 1))
 [ "$(root_state "$SHARE")" = missing ] || fail "status says '$(root_state "$SHARE")' for the missing share"
 [ "$(json_get "$ST" last_backup.result)" = partial ] || fail "the run without the share is not partial"
-json_get "$ST" last_backup.missing | grep -q "share' is missing" || fail "the run does not name the missing share"
+grep -q "share' is missing" <<<"$(json_get "$ST" last_backup.missing)" || fail "the run does not name the missing share"
 expect_exit 0 cf status --socket "$SOCK"
 grep -q "share: missing" "$OUT" || { cat "$OUT"; fail "status does not show the share missing"; }
 matches "$SRC"
@@ -176,7 +176,7 @@ mv "$COFFRE_REPOSITORY" "$TESTDIR/repo.away"
 echo "while away" >"$SRC/while-away.txt"
 wait_run $((R + 1))
 [ "$(json_get "$ST" last_backup.result)" = failed ] || fail "the run without a repository did not fail"
-json_get "$ST" last_backup.error | grep -q "no repository" || fail "unclear error: $(json_get "$ST" last_backup.error)"
+grep -q "no repository" <<<"$(json_get "$ST" last_backup.error)" || fail "unclear error: $(json_get "$ST" last_backup.error)"
 [ "$(json_get "$ST" retry)" = true ] || fail "status does not say a retry is due"
 [ "$(json_get "$ST" next_backup)" != null ] || fail "no retry scheduled"
 expect_exit 1 cf status --socket "$SOCK"

@@ -125,7 +125,7 @@ packs=$(find "$COFFRE_REPOSITORY/data" -type f | wc -l)
 cf status --socket "$SOCK" >"$LOGDIR/status.txt"
 grep -q "drive (usb:$USB): behind since" "$LOGDIR/status.txt" || { cat "$LOGDIR/status.txt"; fail "status does not say the drive is behind"; }
 grep -q "nas ($NAS): up to date" "$LOGDIR/status.txt" || { cat "$LOGDIR/status.txt"; fail "status does not say the NAS is up to date"; }
-head -1 "$LOGDIR/status.txt" | grep -q "^Last backup: today [0-9:]*, also on nas, cloud, box\.$" ||
+grep -q "^Last backup: today [0-9:]*, also on nas, cloud, box\.$" <<<"$(head -1 "$LOGDIR/status.txt")" ||
 	{ cat "$LOGDIR/status.txt"; fail "the summary line does not say where the backup is"; }
 grep -q "^WARNING: not up to date on drive" "$LOGDIR/status.txt" || fail "the summary does not warn about the drive"
 cp -a "$SRC" "$TESTDIR/copy1"

@@ -77,7 +77,7 @@ FULL=$(json_get "$ST" last_backup.entries)
 [ "$(json_get "$ST" last_backup.result)" = partial ] ||
 	{ cat "$DLOG" >&2; fail "the run with an unreadable folder is $(json_get "$ST" last_backup.result), not partial"; }
 [ "$(json_get "$ST" last_backup.warnings)" -ge 1 ] || fail "no warning counted"
-json_get "$ST" last_backup.warning_messages | grep -q "src/secret" || fail "the warning does not name the folder"
+grep -q "src/secret" <<<"$(json_get "$ST" last_backup.warning_messages)" || fail "the warning does not name the folder"
 expect_exit 0 cf status --socket "$SOCK"
 cat "$OUT"
 grep -q "partial" "$OUT" && grep -q "warning: .*secret" "$OUT" || fail "status for people does not say partial and why"

@@ -12,7 +12,7 @@ SERVERS=$COFFRE_TESTS/servers
 [ -x /usr/sbin/sshd ] || skip "OpenSSH's sshd is not installed (openssh-server)"
 command -v ssh-keygen >/dev/null || skip "ssh-keygen is not installed (openssh-client)"
 [ "$(id -u)" = 0 ] || skip "sshd needs root here (privilege separation)"
-curl -V 2>/dev/null | grep -q '^Protocols:.* sftp' || skip "libcurl has no sftp support"
+grep -q '^Protocols:.* sftp' <<<"$(curl -V 2>/dev/null)" || skip "libcurl has no sftp support"
 export COFFRE_RETRY_BASE_MS=20
 
 dst_error_line() {

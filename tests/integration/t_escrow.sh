@@ -12,7 +12,7 @@ pub=$(awk '/^public:/{print $2}' "$TESTDIR/kp")
 awk '/^secret:/{print $2}' "$TESTDIR/kp" >"$TESTDIR/escrow.sec"
 [ ${#pub} -eq 64 ] || fail "public key is not 64 hex digits: '$pub'"
 cf init --escrow-key "$pub" >/dev/null || fail "init --escrow-key failed"
-ls "$COFFRE_REPOSITORY/keys" | wc -l | grep -qx 3 || fail "expected 3 key files (password, recovery, escrow)"
+grep -qx 3 <<<"$(ls "$COFFRE_REPOSITORY/keys" | wc -l)" || fail "expected 3 key files (password, recovery, escrow)"
 
 log "back up with the password, restore with the escrow secret only"
 gen_data "$TESTDIR/src" --size tiny --seed 3

@@ -45,7 +45,7 @@ CASES=${HOSTILE_CASES:-$ALL_CASES}
 CAP=$((16 << 20))	# bytes of stdout kept from ls and dump
 
 ASAN=0
-if nm -an "$COFFRE" 2>/dev/null | grep -q __asan_init || ldd "$COFFRE" 2>/dev/null | grep -q libasan; then
+if grep -q __asan_init <<<"$(nm -an "$COFFRE" 2>/dev/null)" || grep -q libasan <<<"$(ldd "$COFFRE" 2>/dev/null)"; then
 	ASAN=1
 fi
 info "craft_hostile: $CRAFT; timeout ${TO}s (DAG restore ${DAG_TO}s); asan=$ASAN"
@@ -116,7 +116,7 @@ verdict() {
 refused() {
 	local c=$1 p=$2 part=${3:-} also=
 	[ -z "$part" ] || also=" and \"$part\""
-	if ! grep -F 'refused' "$ERR" | grep -F -- "$p" | grep -qF -- "$part"; then
+	if ! grep -qF -- "$part" <<<"$(grep -F 'refused' "$ERR" | grep -F -- "$p")"; then
 		bad "$c: stderr has no 'refused' line naming \"$p\"$also"
 	fi
 }
@@ -406,7 +406,7 @@ if [[ " $CASES " == *" symlink_escape "* && " $CASES " == *" symlink_over "* ]];
 		for p in x/d1/link x/d1/link2 x/d2/a; do
 			if [ -L "$T/$p" ]; then
 				info "$p: still a symlink (the entry below it was refused)"
-				grep -F "'/$p" "$ERR" | grep -qF refused || bad "symlink_over: /$p/pwned not written and not reported as refused"
+				grep -qF refused <<<"$(grep -F "'/$p" "$ERR")" || bad "symlink_over: /$p/pwned not written and not reported as refused"
 			elif [ -d "$T/$p" ]; then
 				[ "$(cat "$T/$p/pwned" 2>/dev/null)" = pwned ] || bad "symlink_over: $p/pwned missing"
 			else

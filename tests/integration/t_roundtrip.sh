@@ -69,7 +69,7 @@ for id in "${IDS[@]}"; do
 	[ $i != 2 ] || name=${id:0:8}          # one by unique prefix
 	T=$TESTDIR/restore/$i
 	expect_exit 0 cf restore "$name" --target "$T"
-	tail -n 1 "$OUT" | grep -q '^restored ' || fail "restore: last stdout line does not start with 'restored '"
+	grep -q '^restored ' <<<"$(tail -n 1 "$OUT")" || fail "restore: last stdout line does not start with 'restored '"
 	compare_trees "${COPY[$id]}" "$T$SRC"
 	is_sparse "$T$SRC/$SPARSE" || fail "restored $SPARSE is not sparse ($(du -k "$T$SRC/$SPARSE" | cut -f1) KiB allocated)"
 	rm -rf "$T"

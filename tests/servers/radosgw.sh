@@ -106,7 +106,7 @@ CONF
 	ceph-osd "${C[@]}" -i 0 --mkfs --osd-uuid "$osd_uuid" >>"$dir/log/setup.log" 2>&1 ||
 		die "ceph-osd --mkfs failed"
 	ceph-osd "${C[@]}" -i 0 >>"$dir/log/setup.log" 2>&1 || die "ceph-osd did not start"
-	osd_up() { timeout 10 ceph -c "$conf" osd stat 2>/dev/null | grep -q ' 1 up'; }
+	osd_up() { grep -q ' 1 up' <<<"$(timeout 10 ceph -c "$conf" osd stat 2>/dev/null)"; }
 	wait_for 120 osd_up || die "the OSD did not come up"
 	radosgw "${C[@]}" -n client.rgw >>"$dir/log/setup.log" 2>&1 || die "radosgw did not start"
 	wait_for 180 curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$port/" ||
@@ -130,7 +130,7 @@ stop)
 		f=$dir/run/$name.pid
 		[ -f "$f" ] || continue
 		pid=$(cat "$f")
-		if [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$dir/ceph.conf"; then
+		if [ -r "/proc/$pid/cmdline" ] && grep -q -- "$dir/ceph.conf" <<<"$(tr '\0' ' ' <"/proc/$pid/cmdline")"; then
 			kill "$pid" 2>/dev/null || true
 			for _ in $(seq 1 50); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
 			kill -9 "$pid" 2>/dev/null || true

@@ -42,7 +42,7 @@ stop)
 	dir=${2:?usage: s3rver.sh stop DIR}
 	[ -f "$dir/s3rver.pid" ] || exit 0
 	pid=$(cat "$dir/s3rver.pid")
-	if [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$dir/data"; then
+	if [ -r "/proc/$pid/cmdline" ] && grep -q -- "$dir/data" <<<"$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"; then
 		kill "$pid" 2>/dev/null || true
 		for _ in $(seq 1 50); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
 		kill -9 "$pid" 2>/dev/null || true

@@ -61,7 +61,7 @@ stop)
 	dir=${2:?usage: sshd.sh stop DIR}
 	[ -f "$dir/sshd.bgpid" ] || exit 0
 	pid=$(cat "$dir/sshd.bgpid")
-	if [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$dir/sshd_config"; then
+	if [ -r "/proc/$pid/cmdline" ] && grep -q -- "$dir/sshd_config" <<<"$(tr '\0' ' ' <"/proc/$pid/cmdline")"; then
 		kill "$pid" 2>/dev/null || true
 		for _ in $(seq 1 30); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
 	fi

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "coffre/blob.h"
+#include "coffre/diff.h"
 #include "coffre/repo.h"
 #include "coffre/snap.h"
 #include "coffre/tree_walk.h"
@@ -268,116 +269,16 @@ out:
 	return rc;
 }
 
-/* ---- diff: a merge of two sorted walks, done per directory ---- */
-
-struct dctx {
-	struct blob_reader *br;
-	json_t *out;
-	int problems;
-};
-
-static void diff_line(struct dctx *d, char op, const char *path)
+static void diff_line(void *ctx, char op, const char *path)
 {
 	if (g.json) {
 		char o[2] = { op, 0 };
 		json_t *j = json_pack("{s:s}", "op", o);
 		cli_json_set_path(j, "path", path);
-		json_array_append_new(d->out, j);
+		json_array_append_new(ctx, j);
 	} else {
 		printf("%c %s\n", op, path);
 	}
-}
-
-/* An added or removed directory: every entry below it, depth-first. */
-static void walk_side(struct dctx *d, const uint8_t id[32], const char *path, char op)
-{
-	struct tree_iter *it = NULL;
-	if (tree_iter_new(1, id, blob_reader_load, d->br, &it, NULL) != 0) {
-		d->problems++;
-		return;
-	}
-	struct tree_entry e;
-	while (tree_iter_next_entry(it, &e, NULL) == 1) {
-		char *p = util_path("%s/%s", path, e.name);
-		if (!p)
-			break;
-		diff_line(d, op, p);
-		if (e.type == TREE_DIR) {
-			uint8_t sub[32];
-			memcpy(sub, e.id, 32);
-			walk_side(d, sub, p, op);
-		}
-		free(p);
-	}
-	tree_iter_free(it);
-}
-
-static int entries_differ(const struct tree_entry *a, const struct tree_entry *b)
-{
-	if (a->type != b->type || a->mode != b->mode || a->uid != b->uid || a->gid != b->gid ||
-	    a->size != b->size || a->mtime_s != b->mtime_s || a->mtime_ns != b->mtime_ns)
-		return 1;
-	if (a->type == TREE_SYMLINK)
-		return strcmp(a->target, b->target) != 0;
-	if (a->type == TREE_FILE) {
-		if (a->content != b->content)
-			return 1;
-		if (a->content == TREE_CONTENT_LIST)
-			return memcmp(a->id, b->id, 32) != 0;
-		return a->nrefs != b->nrefs || (a->nrefs &&
-		       memcmp(a->refs, b->refs, (size_t)a->nrefs * TREE_REF_BYTES) != 0);
-	}
-	return 0;
-}
-
-static void diff_dirs(struct dctx *d, const uint8_t *ida, const uint8_t *idb, const char *path,
-	int depth)
-{
-	if (depth > TREE_WALK_MAX_DEPTH || memcmp(ida, idb, 32) == 0)
-		return;	/* same tree id: nothing below differs */
-	struct tree_iter *ia = NULL, *ib = NULL;
-	if (tree_iter_new(1, ida, blob_reader_load, d->br, &ia, NULL) ||
-	    tree_iter_new(1, idb, blob_reader_load, d->br, &ib, NULL)) {
-		d->problems++;
-		tree_iter_free(ia);
-		return;
-	}
-	struct tree_entry ea, eb;
-	int ha = tree_iter_next_entry(ia, &ea, NULL), hb = tree_iter_next_entry(ib, &eb, NULL);
-	while (ha == 1 || hb == 1) {
-		int c = ha != 1 ? 1 : hb != 1 ? -1 : strcmp(ea.name, eb.name);
-		const struct tree_entry *e = c <= 0 ? &ea : &eb;
-		char *p = util_path("%s/%s", strcmp(path, "/") ? path : "", e->name);
-		if (!p)
-			break;
-		if (c < 0) {
-			diff_line(d, '-', p);
-			if (ea.type == TREE_DIR)
-				walk_side(d, ea.id, p, '-');
-			ha = tree_iter_next_entry(ia, &ea, NULL);
-		} else if (c > 0) {
-			diff_line(d, '+', p);
-			if (eb.type == TREE_DIR)
-				walk_side(d, eb.id, p, '+');
-			hb = tree_iter_next_entry(ib, &eb, NULL);
-		} else {
-			if (entries_differ(&ea, &eb))
-				diff_line(d, 'M', p);
-			if (ea.type == TREE_DIR && eb.type == TREE_DIR) {
-				uint8_t a[32], b[32];
-				memcpy(a, ea.id, 32);
-				memcpy(b, eb.id, 32);
-				diff_dirs(d, a, b, p, depth + 1);
-			}
-			ha = tree_iter_next_entry(ia, &ea, NULL);
-			hb = tree_iter_next_entry(ib, &eb, NULL);
-		}
-		free(p);
-	}
-	if (ha < 0 || hb < 0)
-		d->problems++;
-	tree_iter_free(ia);
-	tree_iter_free(ib);
 }
 
 static const char diff_usage[] = "usage: coffre diff SNAPSHOT1 SNAPSHOT2 [--json]\n"
@@ -406,14 +307,14 @@ int cmd_diff(int argc, char **argv)
 	}
 	if ((rc = open_reader(r, &x, &br)))
 		goto out;
-	struct dctx d = { .br = br, .out = json_array() };
-	diff_dirs(&d, a->tree, b->tree, "/", 0);
+	json_t *out = json_array();
+	int problems = diff_trees(br, a->tree, b->tree, diff_line, out);
 	if (g.json) {
-		json_dumpf(d.out, stdout, JSON_INDENT(2));
+		json_dumpf(out, stdout, JSON_INDENT(2));
 		putchar('\n');
 	}
-	json_decref(d.out);
-	if (d.problems)
+	json_decref(out);
+	if (problems)
 		rc = cli_error(CF_EXIT_INTEGRITY, "%s", _("some trees could not be read"));
 out:
 	blob_reader_free(br);

@@ -29,6 +29,7 @@
 #include "coffre/cfg.h"
 #include "coffre/ctl.h"
 #include "coffre/error.h"
+#include "coffre/forget.h"
 #include "coffre/prune.h"
 #include "coffre/push.h"
 #include "coffre/repo.h"

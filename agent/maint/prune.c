@@ -1,4 +1,5 @@
-/* prune.c: forget policy and prune. */
+/* prune.c: removing the data no snapshot reaches: unused packs deleted, mostly unused
+ * packs rewritten, then the index replaced. */
 #include "coffre/prune.h"
 
 #include <dirent.h>
@@ -23,58 +24,6 @@
 
 /* Repack a pack when at least this share of its bytes is unused. */
 #define REPACK_PERCENT 20
-
-static long bucket(time_t t, int rule)
-{
-	struct tm tm;
-	localtime_r(&t, &tm);
-	switch (rule) {
-	case 1: return ((long)tm.tm_year * 400 + tm.tm_yday) * 24 + tm.tm_hour;
-	case 2: return (long)tm.tm_year * 400 + tm.tm_yday;
-	case 3: {
-		/* ISO-like week: year and week number with Monday first. */
-		char w[16];
-		strftime(w, sizeof w, "%G%V", &tm);
-		return atol(w);
-	}
-	case 4: return (long)tm.tm_year * 12 + tm.tm_mon;
-	default: return tm.tm_year;
-	}
-}
-
-int forget_select(struct snap **list, size_t n, const struct forget_policy *p, uint8_t *keep)
-{
-	int limit[6] = { p->last, p->hourly, p->daily, p->weekly, p->monthly, p->yearly };
-	long last[6];
-	int count[6] = { 0 };
-	int any = 0;
-	for (int k = 0; k < 6; k++) {
-		if (limit[k] > 0)
-			any = 1;
-		last[k] = -1;
-	}
-	if (!any)
-		return -1;
-	int kept = 0;
-	/* Newest first: each rule keeps the newest snapshot of each of its last N periods. */
-	for (size_t i = n; i-- > 0;) {
-		keep[i] = 0;
-		for (int k = 0; k < 6; k++) {
-			if (limit[k] <= 0 || count[k] >= limit[k])
-				continue;
-			long b = k == 0 ? (long)i : bucket((time_t)list[i]->time, k);
-			if (k == 0 || b != last[k]) {
-				last[k] = b;
-				count[k]++;
-				keep[i] = 1;
-			}
-		}
-		kept += keep[i];
-	}
-	return kept;
-}
-
-/* ---- prune ---- */
 
 struct pr {
 	struct repo *r;

@@ -1,4 +1,4 @@
-/* prune.h: retention (which snapshots to forget) and removal of unreferenced data. */
+/* prune.h: removal of the data no snapshot references (forget.h chooses the snapshots). */
 #ifndef COFFRE_PRUNE_H
 #define COFFRE_PRUNE_H
 
@@ -8,15 +8,6 @@
 struct cf_error;
 struct repo;
 struct snap;
-
-struct forget_policy {
-	int last, hourly, daily, weekly, monthly, yearly;	/* 0: rule unused */
-};
-
-/* forget_select(list, n, p, keep): ${keep}[i] set to 1 for each snapshot the policy keeps
- * (list sorted oldest first, as snap_list gives it). Returns the number kept, or -1 if the
- * policy has no rule (forgetting everything is never implied). */
-int forget_select(struct snap **list, size_t n, const struct forget_policy *p, uint8_t *keep);
 
 struct prune_stats {
 	size_t packs_deleted, packs_repacked, packs_kept, indexes_replaced;

@@ -1,4 +1,5 @@
-/* test_prune.c: retention policy (forget_select) and prune (agent/maint/prune.c). */
+/* test_prune.c: retention policy (forget_select, agent/maint/forget.c) and prune
+ * (agent/maint/prune.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,6 +10,7 @@
 #include "coffre/blob.h"
 #include "coffre/check.h"
 #include "coffre/error.h"
+#include "coffre/forget.h"
 #include "coffre/prune.h"
 #include "coffre/repo.h"
 #include "coffre/restore.h"

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "coffre/check.h"
+#include "coffre/rebuild_index.h"
 #include "coffre/repo.h"
 
 static void print_line(void *ctx, const char *line)
@@ -98,7 +99,7 @@ int cmd_rebuild_index(int argc, char **argv)
 		return rc;
 	struct cf_error err = { 0 };
 	size_t n = 0;
-	if (check_rebuild_index(r, print_line, NULL, &n, &err))
+	if (rebuild_index_run(r, print_line, NULL, &n, &err))
 		rc = cli_fail(&err);
 	else if (!g.quiet)
 		printf(_("index rebuilt from %zu packs\n"), n);

@@ -1,4 +1,4 @@
-/* check.h: verifying a repository, and rebuilding its index from the packs. */
+/* check.h: verifying a repository. */
 #ifndef COFFRE_CHECK_H
 #define COFFRE_CHECK_H
 
@@ -28,11 +28,6 @@ struct check_opts {
 /* check_run(r, o, ret, err): 0 if sound, CF_ECORRUPT if anything is damaged or missing. */
 int check_run(struct repo *r, const struct check_opts *o, struct check_result *ret,
 	struct cf_error *err);
-
-/* check_rebuild_index(r, report, ctx, ret_packs, err): read every pack's header, write one
- * index covering them, then remove the old index objects. */
-int check_rebuild_index(struct repo *r, void (*report)(void *ctx, const char *line), void *ctx,
-	size_t *ret_packs, struct cf_error *err);
 
 /* Pack files on disk: ids (malloc'd) and sizes. */
 int check_list_packs(struct repo *r, uint8_t (**ret_ids)[32], uint64_t **ret_sizes, size_t *ret_n,

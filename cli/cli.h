@@ -66,7 +66,9 @@ int cli_help(int argc, char **argv, const char *usage);
 struct dst_options;
 /* cli_dst_options(ret): the destination settings from the options and environment. */
 int cli_dst_options(struct dst_options *ret);
-/* cli_open_repo(ret): open --repo with the password or recovery key. Exit code or 0. */
+/* cli_open_repo(ret): open --repo with the password or recovery key, once per run: the
+ * handle belongs to main, which frees it after the command (the command's table entry says
+ * NEED_REPO). Exit code or 0. */
 int cli_open_repo(struct repo **ret);
 /* cli_read_password(prompt, confirm, ret): from file, env or terminal (malloc'd). */
 int cli_read_password(const char *file, const char *prompt, int confirm, char **ret);

@@ -153,7 +153,6 @@ int cmd_backup(int argc, char **argv)
 	rc = rc == CF_EPARTIAL ? CF_EXIT_PARTIAL : 0;
 out:
 	json_decref(warnings);
-	repo_free(r);
 	free(ex);
 	free(tags);
 	return rc;

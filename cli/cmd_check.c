@@ -80,7 +80,6 @@ int cmd_check(int argc, char **argv)
 	} else {
 		rc = cli_fail(&err);
 	}
-	repo_free(r);
 	return rc;
 }
 
@@ -103,6 +102,5 @@ int cmd_rebuild_index(int argc, char **argv)
 		rc = cli_fail(&err);
 	else if (!g.quiet)
 		printf(_("index rebuilt from %zu packs\n"), n);
-	repo_free(r);
 	return rc;
 }

@@ -43,7 +43,6 @@ int cmd_prune(int argc, char **argv)
 	if (rc)
 		return rc;
 	rc = do_prune(r);
-	repo_free(r);
 	return rc;
 }
 
@@ -113,6 +112,5 @@ int cmd_forget(int argc, char **argv)
 		printf(_("%zu snapshots removed%s\n"), removed, dry ? _(" (dry run)") : "");
 	if (rc == 0 && prune && !dry)
 		rc = do_prune(r);
-	repo_free(r);
 	return rc;
 }

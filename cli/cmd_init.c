@@ -144,6 +144,5 @@ int cmd_key(int argc, char **argv)
 			print_recovery(rec);
 		}
 	}
-	repo_free(r);
 	return rc;
 }

@@ -242,7 +242,6 @@ done:
 	free(res);
 	targets_free(&t);
 	json_decref(out);
-	repo_free(r);
 	return rc;
 }
 
@@ -302,6 +301,5 @@ int cmd_destinations(int argc, char **argv)
 done:
 	targets_free(&t);
 	json_decref(out);
-	repo_free(r);
 	return rc;
 }

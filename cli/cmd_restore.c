@@ -69,7 +69,6 @@ int cmd_restore(int argc, char **argv)
 	struct snap **list = NULL, *s = NULL;
 	size_t n = 0;
 	if ((rc = cli_open_repo(&r)) || (rc = cli_snapshot(r, argv[optind], &list, &n, &s))) {
-		repo_free(r);
 		free(inc);
 		return rc;
 	}
@@ -105,7 +104,6 @@ int cmd_restore(int argc, char **argv)
 	if (rc)
 		rc = cli_fail(&err);
 	snap_list_free(list, n);
-	repo_free(r);
 	free(inc);
 	return rc;
 }
@@ -139,7 +137,6 @@ int cmd_dump(int argc, char **argv)
 	struct snap **list = NULL, *s = NULL;
 	size_t n = 0;
 	if ((rc = cli_open_repo(&r)) || (rc = cli_snapshot(r, argv[optind], &list, &n, &s))) {
-		repo_free(r);
 		return rc;
 	}
 	struct cf_error err = { 0 };
@@ -147,6 +144,5 @@ int cmd_dump(int argc, char **argv)
 	if (dump_run(r, s, argv[optind + 1], format, STDOUT_FILENO, show_problem, NULL, &err))
 		rc = cli_fail(&err);
 	snap_list_free(list, n);
-	repo_free(r);
 	return rc;
 }

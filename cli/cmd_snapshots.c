@@ -40,7 +40,6 @@ int cmd_snapshots(int argc, char **argv)
 	size_t n = 0, bad = 0;
 	struct cf_error err = { 0 };
 	if ((rc = snap_list(r, &list, &n, &bad, &err))) {
-		repo_free(r);
 		return cli_fail(&err);
 	}
 	json_t *a = json_array();
@@ -82,7 +81,6 @@ int cmd_snapshots(int argc, char **argv)
 			bad);
 	json_decref(a);
 	snap_list_free(list, n);
-	repo_free(r);
 	return bad ? CF_EXIT_INTEGRITY : 0;
 }
 
@@ -217,7 +215,6 @@ out:
 	blob_reader_free(br);
 	blobidx_free(x);
 	snap_list_free(list, n);
-	repo_free(r);
 	return rc;
 }
 
@@ -265,7 +262,6 @@ out:
 	blob_reader_free(br);
 	blobidx_free(x);
 	snap_list_free(list, n);
-	repo_free(r);
 	return rc;
 }
 
@@ -320,6 +316,5 @@ out:
 	blob_reader_free(br);
 	blobidx_free(x);
 	snap_list_free(list, n);
-	repo_free(r);
 	return rc;
 }

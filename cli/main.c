@@ -17,31 +17,34 @@
 
 struct cli g;
 
-enum { NEED_REPO = 1 };
+/* What a command may use beyond its arguments; main owns what it opens and frees it after
+ * the command, whatever path the command returns by. */
+enum { NEED_NOTHING = 0, NEED_REPO = 1 };
 
-static const struct {
+static const struct command {
 	const char *name;
 	int (*fn)(int, char **);
 	const char *help;
+	int needs;
 } commands[] = {
-	{ "init", cmd_init, N_("create a repository") },
-	{ "backup", cmd_backup, N_("back up folders into a new snapshot") },
-	{ "snapshots", cmd_snapshots, N_("list snapshots") },
-	{ "ls", cmd_ls, N_("list the files of a snapshot") },
-	{ "find", cmd_find, N_("find which snapshots hold a file") },
-	{ "diff", cmd_diff, N_("show what changed between two snapshots") },
-	{ "restore", cmd_restore, N_("restore a snapshot into a folder") },
-	{ "dump", cmd_dump, N_("write a file or a tar/zip archive of a snapshot to stdout") },
-	{ "check", cmd_check, N_("verify the repository (--read-data: every byte)") },
-	{ "forget", cmd_forget, N_("remove snapshots by a retention policy") },
-	{ "prune", cmd_prune, N_("remove data no snapshot needs") },
-	{ "rebuild-index", cmd_rebuild_index, N_("rebuild the index from the packs") },
-	{ "key", cmd_key, N_("change the password or the recovery key") },
-	{ "push", cmd_push, N_("send the spool's new objects to USB drives and remote storage") },
-	{ "destinations", cmd_destinations, N_("show what each destination still lacks") },
-	{ "status", cmd_status, N_("ask coffred how the backups go") },
-	{ "log", cmd_log, N_("list coffred's recent backup runs") },
-	{ "config", cmd_config, N_("check coffred's configuration (config check)") },
+	{ "init", cmd_init, N_("create a repository"), NEED_NOTHING },
+	{ "backup", cmd_backup, N_("back up folders into a new snapshot"), NEED_REPO },
+	{ "snapshots", cmd_snapshots, N_("list snapshots"), NEED_REPO },
+	{ "ls", cmd_ls, N_("list the files of a snapshot"), NEED_REPO },
+	{ "find", cmd_find, N_("find which snapshots hold a file"), NEED_REPO },
+	{ "diff", cmd_diff, N_("show what changed between two snapshots"), NEED_REPO },
+	{ "restore", cmd_restore, N_("restore a snapshot into a folder"), NEED_REPO },
+	{ "dump", cmd_dump, N_("write a file or a tar/zip archive of a snapshot to stdout"), NEED_REPO },
+	{ "check", cmd_check, N_("verify the repository (--read-data: every byte)"), NEED_REPO },
+	{ "forget", cmd_forget, N_("remove snapshots by a retention policy"), NEED_REPO },
+	{ "prune", cmd_prune, N_("remove data no snapshot needs"), NEED_REPO },
+	{ "rebuild-index", cmd_rebuild_index, N_("rebuild the index from the packs"), NEED_REPO },
+	{ "key", cmd_key, N_("change the password or the recovery key"), NEED_REPO },
+	{ "push", cmd_push, N_("send the spool's new objects to USB drives and remote storage"), NEED_REPO },
+	{ "destinations", cmd_destinations, N_("show what each destination still lacks"), NEED_REPO },
+	{ "status", cmd_status, N_("ask coffred how the backups go"), NEED_NOTHING },
+	{ "log", cmd_log, N_("list coffred's recent backup runs"), NEED_NOTHING },
+	{ "config", cmd_config, N_("check coffred's configuration (config check)"), NEED_NOTHING },
 };
 
 static void usage(FILE *f)
@@ -302,8 +305,18 @@ int cli_dst_options(struct dst_options *o)
 	return 0;
 }
 
+static const struct command *running;
+static struct repo *opened;
+
 int cli_open_repo(struct repo **ret)
 {
+	if (!running || !(running->needs & NEED_REPO))
+		return cli_error(CF_EXIT_ERROR, "internal error: '%s' does not declare NEED_REPO",
+			running ? running->name : "?");
+	if (opened) {
+		*ret = opened;
+		return 0;
+	}
 	if (!g.repo || !*g.repo)
 		return cli_error(CF_EXIT_NOREPO, "%s",
 			_("no repository given (--repo or COFFRE_REPOSITORY)"));
@@ -343,9 +356,12 @@ int cli_open_repo(struct repo **ret)
 		free(secret);
 		return rc;
 	}
-	rc = repo_open_at(g.repo, &opt, &cred, ret, &err);
+	rc = repo_open_at(g.repo, &opt, &cred, &opened, &err);
 	free(secret);
-	return rc ? cli_fail(&err) : 0;
+	if (rc)
+		return cli_fail(&err);
+	*ret = opened;
+	return 0;
 }
 
 int cli_snapshot(struct repo *r, const char *spec, struct snap ***ret_list, size_t *ret_n,
@@ -458,7 +474,10 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
 		if (strcmp(argv[1], commands[i].name) == 0) {
+			running = &commands[i];
 			int rc = commands[i].fn(argc - 1, argv + 1);
+			repo_free(opened);
+			opened = NULL;
 			int out = cli_finish_stdout();
 			return rc ? rc : out;
 		}

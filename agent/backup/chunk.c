@@ -4,6 +4,7 @@
  * only on the last 64 bytes. Hashing can therefore start 64 bytes before min and still give
  * the value a hash from the chunk start would give: cuts depend only on the chunk's bytes. */
 #include "coffre/chunk.h"
+#include "coffre/error.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -36,11 +37,11 @@ static unsigned log2_u32(uint32_t v)
 int chunk_init(struct chunker *c, const struct chunk_params *p, const uint8_t seed[32])
 {
 	if (!c || !p || !seed)
-		return -1;
+		return CF_EUSAGE;
 	if (p->min < WINDOW || p->min >= p->avg || p->avg >= p->max || p->max > CHUNK_MAX_LIMIT)
-		return -1;
+		return CF_EUSAGE;
 	if (p->avg & (p->avg - 1))
-		return -1;
+		return CF_EUSAGE;
 
 	uint8_t ks[sizeof c->gear];
 	crypto_stream_xchacha20(ks, sizeof ks, gear_nonce, seed);

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coffre/error.h"
+
 static uint64_t idhash(const uint8_t *id)
 {
 	uint64_t h;
@@ -52,7 +54,7 @@ int idset_has(const struct idset *s, const uint8_t *id)
 int idset_add(struct idset *s, const uint8_t *id)
 {
 	if ((s->n + 1) * 2 > s->cap && grow(s))
-		return -1;
+		return CF_ENOMEM;
 	size_t j = idhash(id) & (s->cap - 1);
 	while (s->used[j]) {
 		if (memcmp(s->k[j], id, 32) == 0)

@@ -11,7 +11,7 @@ struct idset {
 	size_t n, cap;
 };
 
-/* idset_add(s, id): 0, or -1 when out of memory. */
+/* idset_add(s, id): 0, or CF_ENOMEM (the set is unchanged). */
 int idset_add(struct idset *s, const uint8_t *id);
 int idset_has(const struct idset *s, const uint8_t *id);
 /* idset_del(s, id): 1 if ${id} was there and is removed, 0 otherwise. */

@@ -48,7 +48,7 @@ static int claims_add(struct claims *s, const uint8_t id[32], size_t pack,
 		size_t cap = s->cap ? s->cap * 2 : 4096;
 		void *p = realloc(s->v, cap * sizeof *s->v);
 		if (!p)
-			return -1;
+			return CF_ENOMEM;
 		s->v = p;
 		s->cap = cap;
 	}
@@ -97,6 +97,7 @@ struct ck {
 	uint8_t *headed;	/* per pack: its header was read, its claims were confirmed */
 	pthread_mutex_t mu;	/* the result, the sets and the reports, while packs are read */
 	struct read_job *job;
+	int oom;		/* a set could not grow: the verdict cannot be trusted */
 };
 
 static void report(struct ck *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -242,7 +243,7 @@ static void note_bad_blob(struct ck *c, const char *name, const uint8_t id[32], 
 	util_hex(hex, id, 32);
 	pthread_mutex_lock(&c->mu);
 	report(c, "damaged pack data/%s: blob %.16s: %s", name, hex, msg);
-	idset_add(&c->bad, id);
+	c->oom |= idset_add(&c->bad, id) != 0;
 	c->res.damaged_blobs++;
 	pthread_mutex_unlock(&c->mu);
 }
@@ -335,7 +336,7 @@ static void unconfirmed_claims(struct ck *c, uint8_t (*packs)[32], uint8_t *seen
 		util_hex(ph, packs[cl->pack], 32);
 		report(c, "damaged pack data/%.2s/%s: blob %.16s: the index places it there, the "
 			  "pack does not hold it", ph, ph, hex);
-		idset_add(&c->bad, cl->id);
+		c->oom |= idset_add(&c->bad, cl->id) != 0;
 		c->res.damaged_blobs++;
 		if (seen[cl->pack] != 2) {
 			c->res.damaged_packs++;
@@ -436,7 +437,7 @@ static int load_and_mark(void *ctx, const uint8_t id[32], struct buf *ret, struc
 		return cf_error_set(err, CF_ECORRUPT, "tree blob is damaged");
 	int rc = blob_reader_get(c->br, id, ret, err);
 	if (rc && rc != CF_ENOMEM && !c->affected_walk) {
-		idset_add(&c->bad, id);
+		c->oom |= idset_add(&c->bad, id) != 0;
 		c->res.damaged_trees++;
 	}
 	return rc;
@@ -449,7 +450,7 @@ static int on_entry(void *ctx, const char *path, const struct tree_entry *e)
 		if (!c->affected_walk) {
 			if (idset_has(&c->visited, e->id))
 				return 1;	/* shared subtree, checked already */
-			idset_add(&c->visited, e->id);
+			c->oom |= idset_add(&c->visited, e->id) != 0;
 		}
 		return 0;
 	}
@@ -537,10 +538,10 @@ int check_run(struct repo *r, const struct check_opts *o, struct check_result *r
 				if (!idset_has(&missing_packs, bp[j].id)) {
 					report(&c, "damaged pack data/%.2s/%s: missing", ph, ph);
 					c.res.missing_packs++;
-					idset_add(&missing_packs, bp[j].id);
+					c.oom |= idset_add(&missing_packs, bp[j].id) != 0;
 				}
 				for (size_t m = 0; m < bp[j].n; m++)
-					idset_add(&c.bad, bp[j].e[m].id);
+					c.oom |= idset_add(&c.bad, bp[j].e[m].id) != 0;
 				continue;
 			}
 			if (sizes[k] < end + 8 && !seen[k]) {
@@ -557,13 +558,13 @@ int check_run(struct repo *r, const struct check_opts *o, struct check_result *r
 					oom = 1;
 				if (seen[k] == 2 && (uint64_t)bp[j].e[m].offset + bp[j].e[m].stored +
 					8 > sizes[k])
-					idset_add(&c.bad, bp[j].e[m].id);
+					c.oom |= idset_add(&c.bad, bp[j].e[m].id) != 0;
 			}
 		}
 		blob_packs_free(bp, nbp);
 	}
 	idset_free(&missing_packs);
-	if (oom) {
+	if (oom || c.oom) {
 		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -602,7 +603,7 @@ int check_run(struct repo *r, const struct check_opts *o, struct check_result *r
 		struct tree_walk_ops ops = { .entry = on_entry, .problem = on_problem, .ctx = &c };
 		if (idset_has(&c.visited, list[i]->tree))
 			continue;
-		idset_add(&c.visited, list[i]->tree);
+		c.oom |= idset_add(&c.visited, list[i]->tree) != 0;
 		struct cf_error e2 = { 0 };
 		int r2 = tree_walk(load_and_mark, &c, list[i]->tree, &ops, &e2);
 		if (r2 == CF_ENOMEM) {
@@ -614,6 +615,10 @@ int check_run(struct repo *r, const struct check_opts *o, struct check_result *r
 				list[i]->idhex, e2.msg);
 			c.res.damaged_trees++;
 		}
+	}
+	if (c.oom) {
+		rc = cf_error_set(err, CF_ENOMEM, "out of memory: the check is incomplete");
+		goto out;
 	}
 	int damaged = c.res.damaged_packs || c.res.missing_packs || c.res.damaged_indexes ||
 		      c.res.damaged_snapshots || c.res.missing_blobs || c.res.damaged_trees ||

@@ -39,7 +39,7 @@ int forget_select(struct snap **list, size_t n, const struct forget_policy *p, u
 		last[k] = -1;
 	}
 	if (!any)
-		return -1;
+		return CF_EUSAGE;
 	int kept = 0;
 	/* Newest first: each rule keeps the newest snapshot of each of its last N periods. */
 	for (size_t i = n; i-- > 0;) {

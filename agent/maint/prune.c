@@ -126,6 +126,7 @@ int prune_run(struct repo *r, void (*report)(void *ctx, const char *line), void 
 	struct pack_writer *pw = NULL;
 	struct buf frame = { 0 };
 	struct pack_frame fc = { 0 };
+	int oom = 0;	/* a set that could not grow: nothing may be removed on its word */
 	int rc;
 	if ((rc = repo_lock(r, 1, err)))
 		return rc;
@@ -176,7 +177,7 @@ int prune_run(struct repo *r, void (*report)(void *ctx, const char *line), void 
 				free(bp[j].e);
 				continue;
 			}
-			idset_add(&inpacks, bp[j].id);
+			oom |= idset_add(&inpacks, bp[j].id) != 0;
 			all[nall++] = bp[j];
 		}
 		free(bp);
@@ -217,9 +218,9 @@ int prune_run(struct repo *r, void (*report)(void *ctx, const char *line), void 
 			keep[nkeep] = all[i];
 			all[i].e = NULL;	/* moved */
 			nkeep++;
-			idset_add(&keep_packs, keep[nkeep - 1].id);
+			oom |= idset_add(&keep_packs, keep[nkeep - 1].id) != 0;
 			for (size_t j = 0; j < keep[nkeep - 1].n; j++)
-				idset_add(&kept_blobs, keep[nkeep - 1].e[j].id);
+				oom |= idset_add(&kept_blobs, keep[nkeep - 1].e[j].id) != 0;
 			st.packs_kept++;
 			continue;
 		}
@@ -242,7 +243,7 @@ int prune_run(struct repo *r, void (*report)(void *ctx, const char *line), void 
 				break;
 			if ((rc = pack_writer_add(pw, e->type, e->id, frame.p, frame.len, err)))
 				break;
-			idset_add(&kept_blobs, e->id);
+			oom |= idset_add(&kept_blobs, e->id) != 0;
 			st.bytes_repacked += e->raw;
 			if (pack_writer_size(pw) >= r->pack_size) {
 				rc = pack_writer_finish(pw, keep[nkeep].id, &keep[nkeep].e,
@@ -250,11 +251,14 @@ int prune_run(struct repo *r, void (*report)(void *ctx, const char *line), void 
 				pack_writer_free(pw);
 				pw = NULL;
 				if (rc == 0) {
-					idset_add(&keep_packs, keep[nkeep].id);
+					oom |= idset_add(&keep_packs, keep[nkeep].id) != 0;
 					nkeep++;
 					void *np = realloc(keep, (nkeep + 16 + nall) * sizeof *keep);
-					if (np)
-						keep = np;
+					if (!np) {
+						rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+						break;
+					}
+					keep = np;
 				}
 			}
 		}
@@ -269,8 +273,12 @@ int prune_run(struct repo *r, void (*report)(void *ctx, const char *line), void 
 		pw = NULL;
 		if (rc)
 			goto out;
-		idset_add(&keep_packs, keep[nkeep].id);
+		oom |= idset_add(&keep_packs, keep[nkeep].id) != 0;
 		nkeep++;
+	}
+	if (oom) {
+		rc = cf_error_set(err, CF_ENOMEM, "out of memory; nothing was removed");
+		goto out;
 	}
 	/* 4. A new index for everything kept, durable before anything is removed. */
 	uint8_t (*nids)[32] = NULL;
@@ -279,8 +287,14 @@ int prune_run(struct repo *r, void (*report)(void *ctx, const char *line), void 
 		goto out;
 	struct idset fresh = { 0 };
 	for (size_t i = 0; i < nnids; i++)
-		idset_add(&fresh, nids[i]);
+		oom |= idset_add(&fresh, nids[i]) != 0;
 	free(nids);
+	if (oom) {
+		idset_free(&fresh);
+		rc = cf_error_set(err, CF_ENOMEM, "out of memory; the new index is written, "
+			"nothing was removed");
+		goto out;
+	}
 	for (size_t i = 0; i < nidx && rc == 0; i++) {
 		if (idset_has(&fresh, idx[i]))
 			continue;

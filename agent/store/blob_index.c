@@ -427,7 +427,7 @@ int blobidx_read_begin(struct blobidx *x)
 	pthread_mutex_lock(&x->mu);
 	if (!x->reading && exec(x->db, "PRAGMA cache_size=-8192") == 0)
 		read_begin(x);
-	int rc = x->reading ? 0 : -1;
+	int rc = x->reading ? 0 : CF_EIO;
 	pthread_mutex_unlock(&x->mu);
 	return rc;
 }

@@ -68,25 +68,28 @@ int tree_entry_encode(const struct tree_entry *e, struct buf *o)
 		  buf_put_u16(o, e->nxattrs) || buf_put_u32(o, (uint32_t)e->xattrslen) ||
 		  buf_append(o, e->xattrs, e->xattrslen);
 	if (bad)
-		return -1;
+		return CF_ENOMEM;
 	switch (e->type) {
 	case TREE_FILE:
 		if (buf_put_u8(o, e->content))
-			return -1;
+			return CF_ENOMEM;
 		if (e->content == TREE_CONTENT_INLINE)
-			return buf_put_u32(o, e->nrefs) ||
-			       buf_append(o, e->refs, (size_t)e->nrefs * TREE_REF_BYTES);
-		if (e->content == TREE_CONTENT_LIST)
-			return buf_append(o, e->id, 32);
-		return 0;
+			bad = buf_put_u32(o, e->nrefs) ||
+			      buf_append(o, e->refs, (size_t)e->nrefs * TREE_REF_BYTES);
+		else if (e->content == TREE_CONTENT_LIST)
+			bad = buf_append(o, e->id, 32);
+		break;
 	case TREE_DIR:
-		return buf_append(o, e->id, 32);
+		bad = buf_append(o, e->id, 32);
+		break;
 	case TREE_SYMLINK:
-		return buf_put_u16(o, (uint16_t)e->targetlen) ||
-		       buf_append(o, e->target, e->targetlen);
+		bad = buf_put_u16(o, (uint16_t)e->targetlen) ||
+		      buf_append(o, e->target, e->targetlen);
+		break;
 	default:
-		return 0;
+		break;
 	}
+	return bad ? CF_ENOMEM : 0;
 }
 
 int tree_builder_new(int is_dir, const uint8_t splitkey[16], tree_store_fn store, void *ctx,

@@ -1,5 +1,11 @@
 /* blob.h: the blob index: index objects in the repository, and the local cache that makes
- * dedup lookups cheap without holding the whole index in memory. */
+ * dedup lookups cheap without holding the whole index in memory.
+ *
+ * Contract. Functions return 0 or a CF_E* code (include/coffre/error.h) and fill ${err} when
+ * given one; blobidx_has and blobidx_claim return a truth value as said below.
+ * Threads: a struct blobidx may be shared by several threads: every blobidx_ call takes the
+ * handle's lock. A struct blob_reader belongs to one thread at a time (the prefetch threads it
+ * starts are its own business); blob_reader_free joins them. */
 #ifndef COFFRE_BLOB_H
 #define COFFRE_BLOB_H
 
@@ -34,7 +40,9 @@ void blobidx_free(struct blobidx *x);
 int blobidx_get(struct blobidx *x, const uint8_t id[32], struct blob_loc *ret);
 /* blobidx_read_begin(x): many blobidx_get calls follow and nothing is added meanwhile: one
  * read transaction for all (each lookup would otherwise take and drop the cache's locks);
- * blobidx_read_end(x) closes it (so does blobidx_free). The handle stays in one thread. */
+ * blobidx_read_end(x) closes it (so does blobidx_free). Begin and end come from the same
+ * thread; other threads' lookups meanwhile share the transaction. 0 or CF_EIO (the lookups
+ * then work as without it). */
 int blobidx_read_begin(struct blobidx *x);
 void blobidx_read_end(struct blobidx *x);
 /* blobidx_has(x, id): 1 if the blob is stored, committed or written in this run. */
@@ -43,7 +51,7 @@ int blobidx_has(struct blobidx *x, const uint8_t id[32]);
 int blobidx_note(struct blobidx *x, const uint8_t id[32]);
 /* blobidx_claim(x, id): blobidx_has and blobidx_note in one step: 1 when the blob is new
  * (the caller must store it; nobody else will), 0 when it is stored or on its way, or
- * CF_ENOMEM. The blobidx_ calls may come from several threads. */
+ * CF_ENOMEM. Two threads claiming the same id: exactly one gets 1. */
 int blobidx_claim(struct blobidx *x, const uint8_t id[32]);
 /* blobidx_add_pack(x, id, e, n, err): a pack of this run is stored; takes ${e} (malloc'd). */
 int blobidx_add_pack(struct blobidx *x, const uint8_t id[32], struct pack_entry *e, size_t n,

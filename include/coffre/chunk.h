@@ -21,7 +21,7 @@ struct chunker {
 
 /* chunk_init(c, p, seed): fill ${c} for parameters ${p} (checked: 64 <= min < avg < max,
  * avg a power of two, max <= 16 MiB) with a gear table derived from the 32-byte ${seed}.
- * Returns 0, or -1 if ${p} is invalid. */
+ * Returns 0, or CF_EUSAGE if ${p} is invalid. */
 int chunk_init(struct chunker *c, const struct chunk_params *p, const uint8_t seed[32]);
 
 /* chunk_cut(c, buf, len): length of the chunk that starts at ${buf}. ${len} is the number of

@@ -15,8 +15,8 @@ struct forget_policy {
 };
 
 /* forget_select(list, n, p, keep): ${keep}[i] set to 1 for each snapshot the policy keeps
- * (list sorted oldest first, as snap_list gives it). Returns the number kept, or -1 if the
- * policy has no rule (forgetting everything is never implied). */
+ * (list sorted oldest first, as snap_list gives it). Returns the number kept, or CF_EUSAGE if
+ * the policy has no rule (forgetting everything is never implied). */
 int forget_select(struct snap **list, size_t n, const struct forget_policy *p, uint8_t *keep);
 
 /* forget_run(r, p, dry_run, report, ctx, ret_removed, err): under an exclusive lock, list the

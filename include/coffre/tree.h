@@ -98,7 +98,8 @@ void tree_iter_free(struct tree_iter *it);
 /* tree_name_ok(name, n): 1 if ${name} is a safe single path component. */
 int tree_name_ok(const char *name, size_t n);
 
-/* tree_entry_encode(e, out): append the encoded entry (used by tests and builders). */
+/* tree_entry_encode(e, out): append the encoded entry (used by tests and builders); 0 or
+ * CF_ENOMEM. */
 int tree_entry_encode(const struct tree_entry *e, struct buf *out);
 
 #endif

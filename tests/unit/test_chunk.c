@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "coffre/chunk.h"
+#include "coffre/error.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -72,8 +73,8 @@ static void test_invalid_params(void **state)
 		{ 0, 0, 0 },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		assert_int_equal(chunk_init(&c, &bad[i], seed), -1);
-	assert_int_equal(chunk_init(&c, NULL, seed), -1);
+		assert_int_equal(chunk_init(&c, &bad[i], seed), CF_EUSAGE);
+	assert_int_equal(chunk_init(&c, NULL, seed), CF_EUSAGE);
 
 	static const struct chunk_params good[] = {
 		{ 64, 128, 129 },

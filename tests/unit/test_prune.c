@@ -109,8 +109,8 @@ static void test_no_rule(void **state)
 	(void)state;
 	struct set s;
 	daily(&s, 10, 2024, 3, 1);
-	assert_int_equal(run(&s, 0, 0, 0, 0, 0, 0), -1);
-	assert_int_equal(run(&s, -1, -5, 0, 0, 0, -2), -1);	/* negative: unused too */
+	assert_int_equal(run(&s, 0, 0, 0, 0, 0, 0), CF_EUSAGE);
+	assert_int_equal(run(&s, -1, -5, 0, 0, 0, -2), CF_EUSAGE);	/* negative: unused too */
 	set_free(&s);
 	/* An empty list with a rule: nothing kept, no error. */
 	set_new(&s, 0);

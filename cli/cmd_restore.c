@@ -15,6 +15,8 @@ static const char restore_usage[] =
 	"DIR/home/shop/Documents). Entries that would leave DIR are refused and named.\n"
 	"  --include PATH  restore only PATH (a path as 'coffre ls' shows it) and what is below\n"
 	"  --verify        read the restored files back and compare them with the snapshot\n"
+	"  --keep-privileges  also restore setuid/setgid bits and security.* / trusted.*\n"
+	"                  attributes (left out by default, and counted)\n"
 	"exit: 0 ok, 4 some entries refused or damaged (all others restored)\n";
 
 static void show_progress(void *ctx, const struct restore_stats *st)
@@ -43,11 +45,11 @@ int cmd_restore(int argc, char **argv)
 		return 0;
 	static const struct option opts[] = { { "target", required_argument, NULL, 't' },
 		{ "include", required_argument, NULL, 'i' }, { "verify", no_argument, NULL, 'v' },
-		{ 0 } };
+		{ "keep-privileges", no_argument, NULL, 'P' }, { 0 } };
 	const char **inc = calloc((size_t)argc, sizeof *inc);
 	size_t ninc = 0;
 	const char *target = NULL;
-	int verify = 0, c, rc;
+	int verify = 0, keep_priv = 0, c, rc;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "t:i:", opts, NULL)) != -1) {
 		if (c == 't')
@@ -56,6 +58,8 @@ int cmd_restore(int argc, char **argv)
 			inc[ninc++] = optarg;
 		else if (c == 'v')
 			verify = 1;
+		else if (c == 'P')
+			keep_priv = 1;
 		else {
 			free(inc);
 			return cli_usage(restore_usage);
@@ -73,7 +77,7 @@ int cmd_restore(int argc, char **argv)
 		return rc;
 	}
 	struct restore_opts o = { .target = target, .includes = inc, .nincludes = ninc,
-		.verify = verify, .progress = show_progress, .problem = show_problem };
+		.verify = verify, .keep_privileges = keep_priv, .progress = show_progress, .problem = show_problem };
 	struct restore_stats st = { 0 };
 	struct cf_error err = { 0 };
 	rc = restore_run(r, s, &o, &st, &err);
@@ -90,15 +94,22 @@ int cmd_restore(int argc, char **argv)
 			if (verify)
 				printf(_("; %llu files verified"), (unsigned long long)st.verified);
 			printf("\n");
+			if (st.unprivileged)
+				fprintf(stderr, _("coffre: note: %llu entries restored without their "
+						  "setuid/setgid bits or security attributes "
+						  "(--keep-privileges restores them)\n"),
+					(unsigned long long)st.unprivileged);
 		} else if (g.json) {
 			printf("{\"snapshot\": \"%s\", \"files\": %llu, \"dirs\": %llu, \"links\": %llu, "
 			       "\"bytes\": %llu, \"refused\": %llu, \"damaged\": %llu, "
-			       "\"verified\": %llu, \"verify_failed\": %llu, \"duration\": %.3f}\n",
+			       "\"verified\": %llu, \"verify_failed\": %llu, \"unprivileged\": %llu, "
+			       "\"duration\": %.3f}\n",
 				s->idhex, (unsigned long long)st.files, (unsigned long long)st.dirs,
 				(unsigned long long)(st.symlinks + st.hardlinks),
 				(unsigned long long)st.bytes, (unsigned long long)st.refused,
 				(unsigned long long)st.damaged, (unsigned long long)st.verified,
-				(unsigned long long)st.verify_failed, st.duration);
+				(unsigned long long)st.verify_failed,
+				(unsigned long long)st.unprivileged, st.duration);
 		}
 	}
 	if (rc)

@@ -138,8 +138,17 @@ static int write_data(struct restore_ctx *S, const uint8_t *p, size_t len)
 	return 0;
 }
 
-static void add_xattrs(struct archive_entry *ae, const struct tree_entry *e)
+/* Attributes that grant privileges or steer the kernel's security decisions. */
+static int privileged_xattr(const char *key)
 {
+	return strncmp(key, "security.", 9) == 0 || strncmp(key, "trusted.", 8) == 0;
+}
+
+/* add_xattrs(ae, e, strip): the entry's extended attributes, without the privileged ones when
+ * ${strip}; returns 1 when one was left out. */
+static int add_xattrs(struct archive_entry *ae, const struct tree_entry *e, int strip)
+{
+	int dropped = 0;
 	struct rd r;
 	rd_init(&r, e->xattrs, e->xattrslen);
 	for (uint16_t i = 0; i < e->nxattrs; i++) {
@@ -148,14 +157,19 @@ static void add_xattrs(struct archive_entry *ae, const struct tree_entry *e)
 		uint32_t vl = rd_u32(&r);
 		const uint8_t *v = rd_bytes(&r, vl);
 		if (r.bad || !k || memchr(k, 0, kl))
-			return;
+			return dropped;
 		char key[1024];
 		if (kl >= sizeof key)
 			continue;
 		memcpy(key, k, kl);
 		key[kl] = 0;
+		if (strip && privileged_xattr(key)) {
+			dropped = 1;
+			continue;
+		}
 		archive_entry_xattr_add_entry(ae, key, v, vl);
 	}
+	return dropped;
 }
 
 /* Length of the valid UTF-8 sequence at ${s}, or 0. */
@@ -393,9 +407,20 @@ static int begin_entry(struct restore_ctx *S, const struct restore_feed_item *it
 		archive_entry_free(ae);
 		return 0;
 	}
-	archive_entry_set_perm(ae, e->mode);
+	/* A snapshot may come from another machine, or from an attacker who holds the escrow
+	 * key: a root restore must not hand out setuid programs or file capabilities unless
+	 * asked. */
+	int strip = !S->dump && !(S->o && S->o->keep_privileges);
+	uint32_t perm = e->mode;
+	int dropped = 0;
+	if (strip && (perm & (S_ISUID | S_ISGID))) {
+		perm &= ~(uint32_t)(S_ISUID | S_ISGID);
+		dropped = 1;
+	}
+	archive_entry_set_perm(ae, perm);
 	if (e->nxattrs && !S->dump)
-		add_xattrs(ae, e);
+		dropped |= add_xattrs(ae, e, strip);
+	S->st.unprivileged += (uint64_t)dropped;
 	int rc = archive_write_header(S->a, ae);
 	archive_entry_free(ae);
 	if (rc == ARCHIVE_FATAL)

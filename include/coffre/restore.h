@@ -15,6 +15,8 @@ struct restore_stats {
 	uint64_t refused;	/* hostile or invalid entries not written */
 	uint64_t damaged;	/* files whose data could not be read back from the repository */
 	uint64_t verified, verify_failed;
+	uint64_t unprivileged;	/* entries restored without setuid/setgid bits or security.*
+				 * and trusted.* attributes (see keep_privileges) */
 	double duration;
 	const char *current;
 };
@@ -24,6 +26,10 @@ struct restore_opts {
 	const char *const *includes;	/* absolute snapshot paths; none means everything */
 	size_t nincludes;
 	int verify;			/* read restored files back and compare */
+	/* 0 (default): setuid/setgid bits and security.* / trusted.* extended attributes (file
+	 * capabilities, SELinux labels) are not restored, since a snapshot from another machine
+	 * could plant them; 1: restore them as recorded. */
+	int keep_privileges;
 	void (*progress)(void *ctx, const struct restore_stats *st);
 	/* A refused entry or a damaged file, with the reason. */
 	void (*problem)(void *ctx, const char *path, const char *msg);

@@ -5,52 +5,33 @@
  *
  * URL: sftp://user@host[:port]/path (an absolute path on the server; "/~/path" is relative to
  * the user's home). */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "coffre/error.h"
-#include "dst/dl_curl.h"
+#include "dst/dst_curl.h"
 #include "dst/dst_internal.h"
 #include "base/util.h"
 
 struct dst_sftp {
 	struct dst d;	/* first: dst_sftp is a dst */
-	CURL *curl;
+	struct dst_curl net;
 	char *base;	/* "sftp://user@host:port" */
 	char *root;	/* "/path" without a trailing slash ("" for "/") */
 	char *host;
 	char *key, *pub;
 	char pin[64];	/* base64 SHA-256 without "SHA256:" and without padding */
-	int retries;
-	long base_ms;
-	uint64_t upload_limit;
 };
 
 struct sf_io {
-	const uint8_t *up;
-	size_t up_n, up_off;
+	struct dst_curl_src up;
 	struct buf *down;
 	uint64_t max;
 	int too_big;
 };
-
-static size_t sf_read_cb(char *dst, size_t size, size_t nmemb, void *ud)
-{
-	struct sf_io *io = ud;
-	size_t n = size * nmemb, left = io->up_n - io->up_off;
-	if (n > left)
-		n = left;
-	memcpy(dst, io->up + io->up_off, n);
-	io->up_off += n;
-	return n;
-}
 
 static size_t sf_write_cb(char *p, size_t size, size_t nmemb, void *ud)
 {
@@ -61,27 +42,6 @@ static size_t sf_write_cb(char *p, size_t size, size_t nmemb, void *ud)
 		return 0;
 	}
 	return buf_append(io->down, p, n) ? 0 : n;
-}
-
-static long sf_env_long(const char *name, long def)
-{
-	const char *v = getenv(name);
-	if (!v || !*v)
-		return def;
-	char *e;
-	long x = strtol(v, &e, 10);
-	return (*e || x < 0) ? def : x;
-}
-
-static void sf_backoff(long base_ms, int attempt)
-{
-	double ms = (double)base_ms * (double)(1u << (attempt < 10 ? attempt : 10));
-	if (ms > 30000)
-		ms = 30000;
-	ms = ms * (0.5 + randombytes_uniform(1000) / 1000.0);
-	struct timespec ts = { (time_t)(ms / 1000), (long)((long)ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
 }
 
 /* Percent-encodes a path for a URL ('/' kept). */
@@ -112,92 +72,103 @@ fail:
 
 enum sf_kind { SF_GET, SF_PUT, SF_NOBODY };
 
-/* One transfer with retries on connection errors and timeouts. */
+/* One transfer (dst_curl_run calls back for each attempt). */
+struct sf_call {
+	struct dst_sftp *s;
+	enum sf_kind kind;
+	const char *url;
+	struct sf_io *io;
+	const char *range;
+	struct curl_slist *quote, *postquote;
+	const char *what;
+};
+
+static int sf_setup(void *ctx, CURL *c, struct cf_error *err)
+{
+	(void)err;
+	struct sf_call *t = ctx;
+	struct dst_sftp *s = t->s;
+	struct sf_io *io = t->io;
+	curl_easy_setopt(c, CURLOPT_URL, t->url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "sftp");
+	curl_easy_setopt(c, CURLOPT_SSH_AUTH_TYPES, (long)CURLSSH_AUTH_PUBLICKEY);
+	curl_easy_setopt(c, CURLOPT_SSH_PRIVATE_KEYFILE, s->key);
+	if (s->pub)
+		curl_easy_setopt(c, CURLOPT_SSH_PUBLIC_KEYFILE, s->pub);
+	curl_easy_setopt(c, CURLOPT_SSH_HOST_PUBLIC_KEY_SHA256, s->pin);
+	if (t->quote)
+		curl_easy_setopt(c, CURLOPT_QUOTE, t->quote);
+	if (t->postquote)
+		curl_easy_setopt(c, CURLOPT_POSTQUOTE, t->postquote);
+	if (io) {
+		io->up.off = 0;
+		io->too_big = 0;
+		if (io->down)
+			io->down->len = 0;
+	}
+	if (t->kind == SF_PUT) {
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, dst_curl_read_cb);
+		curl_easy_setopt(c, CURLOPT_READDATA, &io->up);
+		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)io->up.n);
+		curl_easy_setopt(c, CURLOPT_FTP_CREATE_MISSING_DIRS, (long)CURLFTP_CREATE_DIR_RETRY);
+		curl_easy_setopt(c, CURLOPT_NEW_DIRECTORY_PERMS, 0700L);
+		curl_easy_setopt(c, CURLOPT_NEW_FILE_PERMS, 0600L);
+		dst_curl_rate_cap(&s->net, c);
+	} else if (t->kind == SF_NOBODY) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else {
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sf_write_cb);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, io);
+		if (t->range)
+			curl_easy_setopt(c, CURLOPT_RANGE, t->range);
+	}
+	return 0;
+}
+
+static int sf_done(void *ctx, CURL *c, CURLcode cc, struct cf_error *err)
+{
+	(void)c;
+	struct sf_call *t = ctx;
+	struct dst_sftp *s = t->s;
+	switch (cc) {
+	case CURLE_OK:
+		return 0;
+	case CURLE_PEER_FAILED_VERIFICATION:
+		return cf_error_set(err, CF_EKEY,
+			"host key of %s does not match the pinned fingerprint", s->host);
+	case CURLE_LOGIN_DENIED:
+		return cf_error_set(err, CF_EKEY, "%s: the server refused the key '%s'",
+			s->d.url, s->key);
+	case CURLE_REMOTE_FILE_NOT_FOUND:
+		return cf_error_set(err, CF_ENOENT, "%s: '%s' not found", s->d.url, t->what);
+	case CURLE_REMOTE_DISK_FULL:
+		return cf_error_set(err, CF_ENOSPC, "%s: no space left on the server for '%s'",
+			s->d.url, t->what);
+	case CURLE_WRITE_ERROR:
+		if (t->io && t->io->too_big)
+			return cf_error_set(err, CF_ECORRUPT, "%s: '%s' is larger than %llu bytes",
+				s->d.url, t->what, (unsigned long long)t->io->max);
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	case CURLE_QUOTE_ERROR:
+	case CURLE_REMOTE_ACCESS_DENIED:
+	case CURLE_UPLOAD_FAILED:
+	case CURLE_BAD_DOWNLOAD_RESUME:
+	case CURLE_RANGE_ERROR:
+		return cf_error_set(err, CF_EIO, "%s: '%s': %s", s->d.url, t->what,
+			curl_easy_strerror(cc));
+	default:
+		return DST_CURL_RETRY;	/* connection errors and timeouts */
+	}
+}
+
 static int sf_perform(struct dst_sftp *s, enum sf_kind kind, const char *url, struct sf_io *io,
 	const char *range, struct curl_slist *quote, struct curl_slist *postquote, const char *what,
 	struct cf_error *err)
 {
-	for (int attempt = 0;; attempt++) {
-		CURL *c = s->curl;
-		curl_easy_reset(c);
-		curl_easy_setopt(c, CURLOPT_URL, url);
-		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-		if (getenv("COFFRE_CURL_VERBOSE"))
-			curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
-		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "sftp");
-		curl_easy_setopt(c, CURLOPT_SSH_AUTH_TYPES, (long)CURLSSH_AUTH_PUBLICKEY);
-		curl_easy_setopt(c, CURLOPT_SSH_PRIVATE_KEYFILE, s->key);
-		if (s->pub)
-			curl_easy_setopt(c, CURLOPT_SSH_PUBLIC_KEYFILE, s->pub);
-		curl_easy_setopt(c, CURLOPT_SSH_HOST_PUBLIC_KEY_SHA256, s->pin);
-		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 20L);
-		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 512L);
-		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, sf_env_long("COFFRE_LOW_SPEED_TIME", 60));
-		if (quote)
-			curl_easy_setopt(c, CURLOPT_QUOTE, quote);
-		if (postquote)
-			curl_easy_setopt(c, CURLOPT_POSTQUOTE, postquote);
-		if (io) {
-			io->up_off = 0;
-			io->too_big = 0;
-			if (io->down)
-				io->down->len = 0;
-		}
-		if (kind == SF_PUT) {
-			curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-			curl_easy_setopt(c, CURLOPT_READFUNCTION, sf_read_cb);
-			curl_easy_setopt(c, CURLOPT_READDATA, io);
-			curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)io->up_n);
-			curl_easy_setopt(c, CURLOPT_FTP_CREATE_MISSING_DIRS,
-				(long)CURLFTP_CREATE_DIR_RETRY);
-			curl_easy_setopt(c, CURLOPT_NEW_DIRECTORY_PERMS, 0700L);
-			curl_easy_setopt(c, CURLOPT_NEW_FILE_PERMS, 0600L);
-			if (s->upload_limit)
-				curl_easy_setopt(c, CURLOPT_MAX_SEND_SPEED_LARGE,
-					(curl_off_t)s->upload_limit);
-		} else if (kind == SF_NOBODY) {
-			curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-		} else {
-			curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sf_write_cb);
-			curl_easy_setopt(c, CURLOPT_WRITEDATA, io);
-			if (range)
-				curl_easy_setopt(c, CURLOPT_RANGE, range);
-		}
-		CURLcode cc = curl_easy_perform(c);
-		switch (cc) {
-		case CURLE_OK:
-			return 0;
-		case CURLE_PEER_FAILED_VERIFICATION:
-			return cf_error_set(err, CF_EKEY,
-				"host key of %s does not match the pinned fingerprint", s->host);
-		case CURLE_LOGIN_DENIED:
-			return cf_error_set(err, CF_EKEY, "%s: the server refused the key '%s'",
-				s->d.url, s->key);
-		case CURLE_REMOTE_FILE_NOT_FOUND:
-			return cf_error_set(err, CF_ENOENT, "%s: '%s' not found", s->d.url, what);
-		case CURLE_REMOTE_DISK_FULL:
-			return cf_error_set(err, CF_ENOSPC, "%s: no space left on the server for '%s'",
-				s->d.url, what);
-		case CURLE_WRITE_ERROR:
-			if (io && io->too_big)
-				return cf_error_set(err, CF_ECORRUPT, "%s: '%s' is larger than %llu bytes",
-					s->d.url, what, (unsigned long long)io->max);
-			return cf_error_set(err, CF_ENOMEM, "out of memory");
-		case CURLE_QUOTE_ERROR:
-		case CURLE_REMOTE_ACCESS_DENIED:
-		case CURLE_UPLOAD_FAILED:
-		case CURLE_BAD_DOWNLOAD_RESUME:
-		case CURLE_RANGE_ERROR:
-			return cf_error_set(err, CF_EIO, "%s: '%s': %s", s->d.url, what,
-				curl_easy_strerror(cc));
-		default:
-			break;
-		}
-		if (attempt + 1 >= s->retries)
-			return cf_error_set(err, CF_EUNREACH, "%s: unreachable after %d attempts: %s",
-				s->d.url, attempt + 1, curl_easy_strerror(cc));
-		sf_backoff(s->base_ms, attempt);
-	}
+	struct sf_call t = { s, kind, url, io, range, quote, postquote, what };
+	struct dst_curl_call call = { sf_setup, sf_done, &t };
+	return dst_curl_run(&s->net, s->d.url, &call, err);
 }
 
 static int sf_put_buf(struct dst *d, const char *name, const void *p, size_t n,
@@ -216,7 +187,7 @@ static int sf_put_buf(struct dst *d, const char *name, const void *p, size_t n,
 	} else if (strpbrk(name, "\"\n\\")) {
 		rc = cf_error_set(err, CF_EUSAGE, "bad object name '%s'", name);
 	} else {
-		struct sf_io io = { .up = p ? p : (const void *)"", .up_n = n };
+		struct sf_io io = { .up = { p ? p : (const void *)"", n, 0 } };
 		rc = sf_perform(s, SF_PUT, url, &io, NULL, NULL, pq, name, err);
 	}
 	curl_slist_free_all(pq);
@@ -292,7 +263,7 @@ static int sf_stat(struct dst *d, const char *name, uint64_t *ret_size, struct c
 	free(url);
 	if (rc == 0 && ret_size) {
 		curl_off_t cl = -1;
-		curl_easy_getinfo(s->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+		curl_easy_getinfo(s->net.curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
 		if (cl < 0)
 			return cf_error_set(err, CF_EIO, "%s: no size for '%s'", s->d.url, name);
 		*ret_size = (uint64_t)cl;
@@ -397,8 +368,7 @@ static int sf_del(struct dst *d, const char *name, struct cf_error *err)
 static void sf_free(struct dst *d)
 {
 	struct dst_sftp *s = (struct dst_sftp *)d;
-	if (s->curl)
-		curl_easy_cleanup(s->curl);
+	dst_curl_release(&s->net);
 	free(s->base);
 	free(s->root);
 	free(s->host);
@@ -420,9 +390,9 @@ static int sf_clone(struct dst *d, struct dst **ret, struct cf_error *err)
 	c->key = strdup(s->key);
 	c->pub = s->pub ? strdup(s->pub) : NULL;
 	c->d.url = strdup(s->d.url);
-	c->curl = curl_easy_init();
+	int nocurl = dst_curl_clone(&c->net, &s->net);
 	if (!c->base || !c->root || !c->host || !c->key || (s->pub && !c->pub) || !c->d.url ||
-	    !c->curl) {
+	    nocurl) {
 		sf_free(&c->d);
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
 	}
@@ -446,10 +416,8 @@ const struct dst_ops dst_ops_sftp = {
 int dst_sftp_open(const char *url, const struct dst_options *opt, struct dst **ret,
 	struct cf_error *err)
 {
-	if (dl_curl_load(err))
+	if (dst_curl_load(err))
 		return CF_EIO;
-	if (sodium_init() < 0)
-		return cf_error_set(err, CF_EIO, "cannot initialise libsodium");
 	struct dst_sftp *s = calloc(1, sizeof *s);
 	if (!s)
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
@@ -506,12 +474,8 @@ int dst_sftp_open(const char *url, const struct dst_options *opt, struct dst **r
 			rc = cf_error_set(err, CF_EUSAGE, "'%s': unsupported characters in the path", url);
 	}
 	if (!rc) {
-		s->retries = opt->retries > 0 ? opt->retries : 5;
-		s->base_ms = sf_env_long("COFFRE_RETRY_BASE_MS", 500);
-		s->upload_limit = opt->upload_limit;
 		s->d.lock_note = "sftp: no object lock (the server's own permissions apply)";
-		if (!(s->curl = curl_easy_init()))
-			rc = cf_error_set(err, CF_ENOMEM, "cannot create a libcurl handle");
+		rc = dst_curl_open(&s->net, opt, err);
 	}
 	if (rc) {
 		sf_free(&s->d);

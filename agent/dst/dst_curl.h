@@ -1,0 +1,70 @@
+/* dst_curl.h: what the libcurl backends (S3, SFTP) share: one handle per destination handle,
+ * the retry loop with exponential backoff and jitter, the options every transfer sets
+ * (timeouts, stall detection), the upload rate cap, and a second handle for dst_clone. */
+#ifndef COFFRE_DST_CURL_H
+#define COFFRE_DST_CURL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dst/dl_curl.h"
+
+struct cf_error;
+struct dst_options;
+
+struct dst_curl {
+	CURL *curl;
+	int retries;		/* attempts in all, at least 1 */
+	long base_ms;		/* first backoff; doubles each attempt, 30 s at most */
+	uint64_t upload_limit;	/* bytes per second, 0 = unlimited */
+};
+
+/* dst_curl_load(err): load libcurl and initialise libsodium (its jitter and hashes).
+ * Returns 0 or CF_EIO. Called by each backend's open before anything else. */
+int dst_curl_load(struct cf_error *err);
+
+/* dst_curl_open(h, opt, err): settings from ${opt} (and $COFFRE_RETRY_BASE_MS), and a
+ * handle. Returns 0 or CF_ENOMEM; ${h} is released by dst_curl_release() either way. */
+int dst_curl_open(struct dst_curl *h, const struct dst_options *opt, struct cf_error *err);
+
+/* dst_curl_clone(to, from): ${from}'s settings and a handle of its own in ${to}. Returns 0,
+ * or -1 when no handle could be made (then to->curl is NULL). */
+int dst_curl_clone(struct dst_curl *to, const struct dst_curl *from);
+
+/* dst_curl_release(h): frees the handle; dst_curl_release of a zeroed ${h} does nothing. */
+void dst_curl_release(struct dst_curl *h);
+
+/* dst_curl_env_long(name, def): the environment variable ${name} as a number >= 0, or ${def}
+ * when unset, empty or unreadable. */
+long dst_curl_env_long(const char *name, long def);
+
+/* dst_curl_rate_cap(h, c): apply the upload rate cap to the transfer being set up on ${c}. */
+void dst_curl_rate_cap(const struct dst_curl *h, CURL *c);
+
+/* Upload from memory: a CURLOPT_READFUNCTION and its CURLOPT_READDATA. */
+struct dst_curl_src {
+	const uint8_t *p;
+	size_t n, off;
+};
+size_t dst_curl_read_cb(char *dst, size_t size, size_t nmemb, void *ud);
+
+/* What one transfer does, attempt after attempt. */
+#define DST_CURL_RETRY 1
+struct dst_curl_call {
+	/* setup(ctx, c, err): sets the transfer's own options on ${c}, freshly reset and given
+	 * the common ones. Returns 0, or a CF code that ends the transfer. */
+	int (*setup)(void *ctx, CURL *c, struct cf_error *err);
+	/* done(ctx, c, cc, err): judges the attempt that ended with ${cc}. Returns 0, a CF code,
+	 * or DST_CURL_RETRY for a transient failure (connection lost, timeout, 5xx). */
+	int (*done)(void *ctx, CURL *c, CURLcode cc, struct cf_error *err);
+	void *ctx;
+};
+
+/* dst_curl_run(h, where, call, err): runs ${call} until done() stops it or the attempts run
+ * out, sleeping between attempts. Out of attempts after a curl error: CF_EUNREACH (${where}
+ * names the destination in the message); after a reply judged transient (a 5xx): 0, and the
+ * caller reports the reply. */
+int dst_curl_run(struct dst_curl *h, const char *where, const struct dst_curl_call *call,
+	struct cf_error *err);
+
+#endif

@@ -1,0 +1,153 @@
+/* dst_s3_internal.h: what the files of the S3 backend share. dst_s3.c: signing, one request
+ * with retries, put/get/stat/delete, opening; dst_s3_multipart.c: resumable multipart
+ * uploads; dst_s3_lock.c: Object Lock; dst_s3_list.c: ListObjectsV2 and ListParts.
+ *
+ * The parsers of server replies (dst_s3_parse_*) take the reply's bytes as they came, need no
+ * handle and no network, read nothing past ${len}, and allocate nothing: a fuzzer can call
+ * them as they are. */
+#ifndef COFFRE_DST_S3_INTERNAL_H
+#define COFFRE_DST_S3_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/util.h"
+#include "dst/dst_curl.h"
+#include "dst/dst_internal.h"
+
+#define S3_SINGLE_MAX (16u << 20)
+#define S3_PART_SIZE (8u << 20)
+#define S3_MAX_REPLY (1u << 20)	/* XML replies (lists, errors) */
+#define S3_MAX_LIST_REPLY (16u << 20)	/* one page of ListObjectsV2 */
+/* A listing follows at most this many pages and entries: a server that keeps answering
+ * "truncated" cannot keep a client listing (and its callback collecting) for ever. 10 million
+ * objects of a few MiB at least is far past a shop's repository. */
+#define S3_LIST_MAX_PAGES 100000
+#define S3_LIST_MAX_ENTRIES 10000000ul
+#define S3_TOKEN_MAX 1024	/* continuation tokens, with their NUL */
+
+struct dst_s3 {
+	struct dst d;	/* first: dst_s3 is a dst */
+	struct dst_curl net;
+	char *base;	/* "http[s]://host[:port]/bucket" */
+	char *host;	/* for messages */
+	char *bucket;
+	char *prefix;	/* "" or "some/prefix/" */
+	char *access, *secret;
+	char sigv4[96];
+	int lock_days;
+	char lock_mode[16];
+	int max_keys;
+};
+
+/* One HTTP request and its reply. */
+struct dst_s3_req {
+	const char *method;	/* GET PUT HEAD DELETE POST */
+	const char *key;	/* object name under the prefix, or NULL for the bucket */
+	const char *query;	/* encoded, sorted, without '?' */
+	const void *body;
+	size_t body_len;
+	const char *range;	/* "a-b" */
+	const char *headers[6];
+	uint64_t max;		/* reply bodies past this are refused */
+	/* results */
+	long status;
+	struct buf reply;
+	char etag[128];
+	char version[256];	/* x-amz-version-id of the reply, "" if none */
+	int too_big;
+	CURL *curl;
+};
+
+/* ---- dst_s3.c ---- */
+
+/* dst_s3_perform(s, r, err): runs ${r} with retries on connection errors, timeouts and 5xx.
+ * Returns 0 when an HTTP reply came (r->status set, any status), or CF_EUNREACH / CF_EIO /
+ * CF_ECORRUPT (reply past r->max) / CF_ENOMEM. dst_s3_req_done() releases the reply. */
+int dst_s3_perform(struct dst_s3 *s, struct dst_s3_req *r, struct cf_error *err);
+void dst_s3_req_done(struct dst_s3_req *r);
+/* dst_s3_status_error(s, r, what, err): the CF code and sentence for a refused request. */
+int dst_s3_status_error(struct dst_s3 *s, const struct dst_s3_req *r, const char *what,
+	struct cf_error *err);
+
+/* dst_s3_url_enc(b, s, slash): appends ${s} percent-encoded as SigV4 wants (unreserved
+ * kept; '/' kept when ${slash}). 0 or -1 (out of memory). */
+int dst_s3_url_enc(struct buf *b, const char *s, int slash);
+void dst_s3_sha256_hex(char out[65], const void *p, size_t n);
+/* dst_s3_read_full(fd, p, n, off): exactly ${n} bytes at ${off}; 0 or -1. */
+int dst_s3_read_full(int fd, uint8_t *p, size_t n, uint64_t off);
+
+/* dst_s3_xml_get(p, end, tag, out, cap): the text of the first <tag>...</tag> in [p, end),
+ * its five XML entities decoded, in ${out} (capacity ${cap}). Returns a pointer past the
+ * closing tag, or NULL when absent, too long, holding a NUL byte or another entity. */
+const char *dst_s3_xml_get(const char *p, const char *end, const char *tag, char *out,
+	size_t cap);
+/* dst_s3_parse_u64(s, ret): a decimal number of 1 to 20 digits that fits; 0 or -1. */
+int dst_s3_parse_u64(const char *s, uint64_t *ret);
+
+/* dst_s3_parse_error(x, len, code, ccap, msg, mcap): <Code> and <Message> of an error body,
+ * "" where absent. Returns 0. */
+int dst_s3_parse_error(const char *x, size_t len, char *code, size_t ccap, char *msg,
+	size_t mcap);
+
+/* ---- dst_s3_lock.c ---- */
+
+/* dst_s3_parse_lock_config(x, len, ret_enabled): GetObjectLockConfiguration's reply; only a
+ * document whose root element is ObjectLockConfiguration with ObjectLockEnabled = Enabled
+ * sets *${ret_enabled} to 1 (Swift's s3api answers with a bucket listing). Returns 0. */
+int dst_s3_parse_lock_config(const char *x, size_t len, int *ret_enabled);
+/* dst_s3_parse_retention(x, len, mode, mcap, until, ucap): GetObjectRetention's reply; both
+ * "" unless both <Mode> and <RetainUntilDate> are there. Returns 0. */
+int dst_s3_parse_retention(const char *x, size_t len, char *mode, size_t mcap, char *until,
+	size_t ucap);
+
+int dst_s3_probe_lock(struct dst_s3 *s, struct cf_error *err);
+/* dst_s3_lock_wanted(s, name): 1 when an upload of ${name} gets a retention. */
+int dst_s3_lock_wanted(const struct dst_s3 *s, const char *name);
+/* dst_s3_lock_until(s, ts, cap): the retain-until date of an upload that starts now. */
+void dst_s3_lock_until(const struct dst_s3 *s, char *ts, size_t cap);
+/* dst_s3_checksum_header(out, cap, p, n): "x-amz-checksum-sha256: <base64>" of ${p}. */
+void dst_s3_checksum_header(char *out, size_t cap, const void *p, size_t n);
+int dst_s3_get_retention(struct dst_s3 *s, const char *name, const char *version, char *mode,
+	size_t mcap, char *until, size_t ucap, struct cf_error *err);
+/* dst_s3_until_covers(have, want): 1 when the date ${have} is not before ${want}. */
+int dst_s3_until_covers(const char *have, const char *want);
+int dst_s3_keep_retention(struct dst_s3 *s, const char *name, const char *version,
+	const char *until, struct cf_error *err);
+
+/* ---- dst_s3_multipart.c ---- */
+
+int dst_s3_put_multipart(struct dst_s3 *s, const char *name, int fd, uint64_t size,
+	const char *src, struct cf_error *err);
+
+/* ---- dst_s3_list.c ---- */
+
+/* One page of ListObjectsV2, as far as the listing goes on. */
+struct dst_s3_page {
+	int truncated;			/* <IsTruncated>true</IsTruncated> */
+	char token[S3_TOKEN_MAX];	/* <NextContinuationToken>, set when truncated */
+};
+
+/* dst_s3_parse_list(x, len, where, fn, ctx, ret, err): calls ${fn} with the key and size of
+ * each <Contents> in turn; ${fn} returning non-zero stops with that value. Returns 0 (and
+ * fills ${ret}), ${fn}'s value, or CF_EIO for a malformed page (${where} names the
+ * destination in the message). */
+int dst_s3_parse_list(const char *x, size_t len, const char *where,
+	int (*fn)(void *ctx, const char *key, uint64_t size), void *ctx,
+	struct dst_s3_page *ret, struct cf_error *err);
+/* dst_s3_parse_parts(x, len, fn, ctx): calls ${fn} with the number, ETag and size of each
+ * well-formed <Part> of a ListParts reply (others are skipped: they are sent again). Returns 0
+ * or ${fn}'s non-zero value. */
+int dst_s3_parse_parts(const char *x, size_t len,
+	int (*fn)(void *ctx, int part, const char *etag, uint64_t size), void *ctx);
+
+int dst_s3_list(struct dst *d, const char *prefix,
+	int (*fn)(void *ctx, const char *name, uint64_t size), void *ctx, struct cf_error *err);
+/* dst_s3_list_parts(s, name, upload_id, fn, ctx, ret_gone, err): the parts the server holds
+ * for ${upload_id}, through ${fn} as dst_s3_parse_parts gives them; *${ret_gone} = 1 when
+ * the upload is gone or the server cannot list its parts. */
+int dst_s3_list_parts(struct dst_s3 *s, const char *name, const char *upload_id,
+	int (*fn)(void *ctx, int part, const char *etag, uint64_t size), void *ctx, int *ret_gone,
+	struct cf_error *err);
+
+#endif

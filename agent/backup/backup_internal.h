@@ -3,9 +3,10 @@
  * scan.c walks the folders (scan_sqlite.c gives it consistent copies of databases);
  * backup_parent.c matches entries with the parent snapshot; backup_tree.c assembles the
  * directory trees; backup_store.c reads content, chunks it and hands it to the packer.
- * Calls go one way: backup.c -> scan.c -> backup_tree.c -> backup_store.c, and backup.c or
- * scan.c -> backup_parent.c, scan_sqlite.c. One thread (the caller's) uses a struct run; the
- * packer's workers and the index commit only run beside it. */
+ * Calls go one way: backup.c -> scan.c -> backup_tree.c -> backup_store.c (which backup.c
+ * and scan.c call too); backup_parent.c and scan_sqlite.c call none of the others. One
+ * thread (the caller's) uses a struct run; the packer's workers and the index commit only
+ * run beside it. */
 #ifndef COFFRE_BACKUP_INTERNAL_H
 #define COFFRE_BACKUP_INTERNAL_H
 

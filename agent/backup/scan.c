@@ -39,7 +39,8 @@ static int read_xattrs(struct run *R, int fd, const char *path, struct buf *out,
 {
 	char list[8192];
 	uint16_t n = 0;
-	ssize_t ln = fd >= 0 ? flistxattr(fd, list, sizeof list) : llistxattr(path, list, sizeof list);
+	ssize_t ln = fd >= 0 ? flistxattr(fd, list, sizeof list)
+			     : llistxattr(path, list, sizeof list);
 	static _Thread_local uint8_t val[TREE_XATTR_MAX];
 	for (ssize_t i = 0; i < ln; i += (ssize_t)strlen(list + i) + 1) {
 		const char *k = list + i;

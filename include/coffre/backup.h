@@ -1,5 +1,11 @@
 /* backup.h: one backup run: walk, compare with the parent snapshot, store what changed,
- * commit a snapshot. */
+ * commit a snapshot.
+ *
+ * Threads: backup_run may be called from any thread, one run at a time on a struct repo
+ * (other handles and processes may back up the same repository meanwhile: the run takes a
+ * shared lock). It starts worker threads of its own and joins them all before it returns.
+ * The callbacks of struct backup_opts are called on the caller's thread, inside backup_run
+ * only; they must not use ${r}. */
 #ifndef COFFRE_BACKUP_H
 #define COFFRE_BACKUP_H
 
@@ -19,7 +25,8 @@ struct backup_stats {
 	uint64_t warnings;
 	uint64_t dirs_reused;		/* folders taken whole from the parent (clean) */
 	double duration;
-	const char *current;		/* file being read, for progress (borrowed) */
+	const char *current;		/* file being read, for progress (borrowed: valid during
+					 * the progress call only; NULL once the run is over) */
 };
 
 struct backup_opts {
@@ -42,9 +49,23 @@ struct backup_opts {
 	volatile int *cancel;		/* set non-zero to stop early (nothing is committed) */
 };
 
-/* backup_run(r, o, ret_stats, ret_snap, ret_parent, err): returns 0, CF_EPARTIAL (snapshot
- * made but some files were skipped or changed while read), or an error (no snapshot).
- * ${ret_parent} is set to the parent's id, or zeros when there was none (${ret_has_parent}). */
+/* backup_run(r, o, ret_stats, ret_snap, ret_parent, ret_has_parent, err): back up the
+ * paths of ${o} into ${r} and write a snapshot of them. ${o} and all it points to are
+ * borrowed for the call. Returns
+ *   0            the snapshot is written;
+ *   CF_EPARTIAL  the snapshot is written, but some entries were left out or hold the last of
+ *                several reads (each counted in warnings, and named to ${o}->warn);
+ *   CF_EUSAGE    no paths, a path that does not exist, or one nested too deep;
+ *   CF_ELOCKED   the repository is locked exclusively (forget, prune, check);
+ *   CF_EIO       an I/O or system failure, a given path that cannot be read, or the run was
+ *                cancelled (the message says "interrupted");
+ *   CF_ENOMEM, or another CF_E* of the repository (CF_ENOSPC, CF_EUNREACH, CF_ECORRUPT...).
+ * On any error no snapshot is written (blobs stored by then may stay, for a later run to
+ * reuse or prune to remove) and ${err} holds the code and a message. ${ret_stats}, unless
+ * NULL, gets the run's counts whatever the result (but for CF_EUSAGE with no paths:
+ * untouched). Only when a snapshot is written: ${ret_snap} gets its id, ${ret_has_parent}
+ * says whether it has a parent, and ${ret_parent} gets the parent's id, or zeros when there
+ * was none. */
 int backup_run(struct repo *r, const struct backup_opts *o, struct backup_stats *ret_stats,
 	uint8_t ret_snap[32], uint8_t ret_parent[32], int *ret_has_parent, struct cf_error *err);
 

@@ -155,9 +155,9 @@ int repo_key_add_escrow(struct repo *r, const char *pubhex, struct cf_error *err
 
 /* repo_key_unlock(r, cred, err): put the master key into r->k, from the local key cache
  * (cred->key_cache) or from the first key file that ${cred} opens, and set
- * r->opened_keyfile. Returns 0; CF_EKEY when no key file opens with ${cred} or the
- * recovery or escrow key given is not well formed; CF_ENOMEM; or what the destination
- * returned. */
+ * r->opened_keyfile. Returns 0; CF_EPASSWORD when no key file opens with ${cred}; CF_EKEY
+ * when the recovery or escrow key given is not well formed; CF_ENOMEM; or what the
+ * destination returned. */
 int repo_key_unlock(struct repo *r, const struct repo_cred *cred, struct cf_error *err);
 
 enum repo_keyfile_kind {

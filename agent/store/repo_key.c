@@ -305,7 +305,7 @@ int repo_key_unlock(struct repo *r, const struct repo_cred *cred, struct cf_erro
 	}
 	/* No key file opens with this credential: the key cannot be unsealed. */
 	if (rc == 1)
-		rc = cf_error_set(err, CF_EKEY, "%s",
+		rc = cf_error_set(err, CF_EPASSWORD, "%s",
 			cred->recovery_key ? "wrong recovery key" :
 			cred->escrow_secret ? "wrong escrow key" : "wrong password");
 	if (rc == 0 && cred->password && cred->key_cache)

@@ -1,4 +1,4 @@
-/* test_repo.c: repository init/open, keys, whole objects and locks (agent/store/repo.c). */
+/* test_repo.c: repository init/open, keys, whole objects and locks (agent/store/repo*.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -47,7 +47,36 @@ int cf_exit_code(int code)
 	case CF_ENOREPO: return CF_EXIT_NOREPO;
 	case CF_ELOCKED: return CF_EXIT_LOCKED;
 	case CF_EKEY: return CF_EXIT_KEY;
+	case CF_EPASSWORD: return CF_EXIT_KEY;
 	case CF_EUNREACH: return CF_EXIT_UNREACH;
 	default: return CF_EXIT_ERROR;
 	}
+}
+
+/* What each code means: one table, in the order of enum cf_code. */
+static const struct {
+	int code;
+	const char *str;
+} code_str[] = {
+	{ CF_OK, "success" },
+	{ CF_EIO, "input/output or system error" },
+	{ CF_EUSAGE, "bad argument" },
+	{ CF_EPARTIAL, "done, but some files could not be read" },
+	{ CF_ECORRUPT, "damaged or tampered data" },
+	{ CF_ENOREPO, "no repository" },
+	{ CF_ELOCKED, "repository locked by another process" },
+	{ CF_EKEY, "credentials refused" },
+	{ CF_EUNREACH, "destination unreachable" },
+	{ CF_ENOSPC, "no space left on the target" },
+	{ CF_ENOENT, "not found" },
+	{ CF_ENOMEM, "out of memory" },
+	{ CF_EPASSWORD, "wrong password or key" },
+};
+
+const char *cf_code_str(int code)
+{
+	for (size_t i = 0; i < sizeof code_str / sizeof *code_str; i++)
+		if (code_str[i].code == code)
+			return code_str[i].str;
+	return "unknown error";
 }

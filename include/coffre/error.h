@@ -11,11 +11,13 @@ enum cf_code {
 	CF_ECORRUPT = -4,	/* damaged or tampered data */
 	CF_ENOREPO = -10,	/* no repository at that place */
 	CF_ELOCKED = -11,	/* repository locked by another process */
-	CF_EKEY = -12,		/* wrong password or key */
+	CF_EKEY = -12,		/* credentials refused or not well formed (destination keys, host
+				 * key, a recovery or escrow key that is not well formed) */
 	CF_EUNREACH = -13,	/* destination unreachable */
 	CF_ENOSPC = -14,	/* no space left on the target */
 	CF_ENOENT = -15,	/* object or snapshot not found */
 	CF_ENOMEM = -16,
+	CF_EPASSWORD = -17,	/* wrong password or key: it unseals no key of the repository */
 };
 
 /* Process exit codes, one table (documented in coffre(1)). */
@@ -47,7 +49,12 @@ int cf_error_set(struct cf_error *err, int code, const char *fmt, ...)
 int cf_error_sys(struct cf_error *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* cf_exit_code(code): the process exit code for an engine result. */
+/* cf_exit_code(code): the process exit code for an engine result (CF_EKEY and CF_EPASSWORD
+ * both give CF_EXIT_KEY). */
 int cf_exit_code(int code);
+
+/* cf_code_str(code): what ${code} means, in a few English words ("wrong password or key");
+ * a static string, "unknown error" for a value that is no CF_E* code. */
+const char *cf_code_str(int code);
 
 #endif

@@ -1,5 +1,15 @@
 /* pack.h: packs of blobs; consecutive blobs of one type share a frame (a zstd frame sealed
- * with XChaCha20-Poly1305), and the pack ends with an encrypted header that lists them. */
+ * with XChaCha20-Poly1305), and the pack ends with an encrypted header that lists them.
+ *
+ * Results: 0 or a negative CF_E* code (error.h), with a message in ${err} when it is not
+ * NULL. CF_ECORRUPT always means damaged or tampered bytes, never an I/O failure.
+ * Ownership: arrays returned through ret_* are malloc'd and the caller's; ${ret} buffers are
+ * the caller's (reset or appended to, as each function says); a struct pack_src borrows its
+ * fd, memory or destination.
+ * Threads: a pack_writer, and a struct pack_frame, are used by one thread at a time. The
+ * readers (pack_read_*, pack_open_frame) only read the repository's keys and may run on many
+ * threads at once on one repository, each with its own pack_frame; each thread keeps its
+ * buffers and decompression context for its life. */
 #ifndef COFFRE_PACK_H
 #define COFFRE_PACK_H
 
@@ -33,33 +43,42 @@ struct pack_entry {
 
 struct buf;
 struct rd;
-/* pack_entries_encode(b, e, n): the frame list of pack headers and index objects (FORMAT.md
- * 6.2). Blobs of one frame must be consecutive in ${e}, frames in increasing offset order.
- * Returns 0, or -1 when out of memory. */
+/* pack_entries_encode(b, e, n): append the frame list of pack headers and index objects
+ * (FORMAT.md 6.2) to ${b}. Blobs of one frame must be consecutive in ${e}, frames in
+ * increasing offset order. Returns 0, CF_ENOMEM, or CF_EUSAGE when frames overlap. */
 int pack_entries_encode(struct buf *b, const struct pack_entry *e, size_t n);
-/* pack_entries_decode(rd, end, ret, ret_n): parse (checked) a frame list whose frames must
- * end at or before ${end}. Returns 0, CF_ECORRUPT or CF_ENOMEM. */
+/* pack_entries_decode(rd, end, ret, ret_n): parse (checked: no read past ${rd}'s end, counts
+ * capped before allocating) a frame list whose frames must end at or before ${end}. ${ret}
+ * (malloc'd, the caller's) and ${ret_n} are written only on success. Returns 0, CF_ECORRUPT
+ * or CF_ENOMEM. */
 int pack_entries_decode(struct rd *rd, uint64_t end, struct pack_entry **ret, size_t *ret_n);
 /* pack_entries_decode_v1(rd, end, ret, ret_n): the same for format 1 (u32 count, then 46
  * bytes a blob, one blob a frame); the entries are marked PACK_FLAG_V1. */
 int pack_entries_decode_v1(struct rd *rd, uint64_t end, struct pack_entry **ret, size_t *ret_n);
 
-/* pack_writer_new(r, ret, err): start a pack in a temp file under data/. */
+/* pack_writer_new(r, ret, err): start a pack in a temp file under data/ (a local repository)
+ * or in the cache (a remote one). ${r} is borrowed and must outlive the writer. Returns 0,
+ * CF_ENOMEM or CF_EIO. */
 int pack_writer_new(struct repo *r, struct pack_writer **ret, struct cf_error *err);
-/* pack_writer_add(w, type, id, data, n, err): compress (when it helps) and seal a blob. */
+/* pack_writer_add(w, type, id, data, n, err): compress (when it helps) and seal a blob in a
+ * frame of its own. Returns 0, CF_EUSAGE (over MAX_BLOB_BYTES), CF_ENOMEM, CF_EIO or
+ * CF_ENOSPC. */
 int pack_writer_add(struct pack_writer *w, int type, const uint8_t id[32], const void *data,
 	size_t n, struct cf_error *err);
 /* Bytes written so far and the number of blobs. */
 uint64_t pack_writer_size(const struct pack_writer *w);
 size_t pack_writer_count(const struct pack_writer *w);
 /* pack_writer_finish(w, ret_id, ret_entries, ret_n, err): write the header, fsync, rename
- * to data/xx/<id>. ${ret_entries} is malloc'd. The writer must still be freed. */
+ * to data/xx/<id> (or upload it there). ${ret_entries} is malloc'd and the caller's. The
+ * writer must still be freed. Returns 0, CF_ENOMEM, CF_EIO, CF_ENOSPC, or what the
+ * destination returned. */
 int pack_writer_finish(struct pack_writer *w, uint8_t ret_id[32], struct pack_entry **ret_entries,
 	size_t *ret_n, struct cf_error *err);
 /* pack_writer_free(w): frees; an unfinished pack's temp file is removed. */
 void pack_writer_free(struct pack_writer *w);
 
-/* pack_path(r, id): malloc'd path of a pack in a local repository. */
+/* pack_path(r, id): malloc'd path of a pack in a local repository (the caller's), or NULL
+ * when out of memory. */
 char *pack_path(const struct repo *r, const uint8_t id[32]);
 /* pack_name(out, id): the pack's object name, "data/xx/<id>". */
 void pack_name(char out[80], const uint8_t id[32]);
@@ -77,13 +96,17 @@ struct pack_src {
 	uint64_t size;
 	uint64_t base;
 };
+/* pack_read_header_src / pack_read_blob_src: pack_read_header and pack_read_blob on any
+ * source; reading from a destination may also return its errors (CF_EUNREACH, ...). */
 int pack_read_header_src(const struct repo *r, const struct pack_src *src,
 	struct pack_entry **ret_entries, size_t *ret_n, uint64_t *ret_hdr_off, struct cf_error *err);
 int pack_read_blob_src(const struct repo *r, const struct pack_src *src,
 	const struct pack_entry *e, struct buf *ret, struct cf_error *err);
 
-/* pack_read_header(r, fd, ret_entries, ret_n, ret_hdr_off, err): parse and check a pack's
- * header. Returns 0, CF_ECORRUPT or CF_EIO. */
+/* pack_read_header(r, fd, ret_entries, ret_n, ret_hdr_off, err): read, authenticate and
+ * parse a pack's header. ${ret_entries} (malloc'd, the caller's), ${ret_n} and ${ret_hdr_off}
+ * (may be NULL: where the header starts) are written only on success. Returns 0,
+ * CF_ECORRUPT, CF_ENOMEM or CF_EIO. */
 int pack_read_header(const struct repo *r, int fd, struct pack_entry **ret_entries, size_t *ret_n,
 	uint64_t *ret_hdr_off, struct cf_error *err);
 
@@ -93,7 +116,8 @@ int pack_read_header(const struct repo *r, int fd, struct pack_entry **ret_entri
 int pack_read_blob(const struct repo *r, int fd, const struct pack_entry *e, struct buf *ret,
 	struct cf_error *err);
 
-/* pack_open_frame(r, e, frame, ret, err): as pack_read_blob on a frame already in memory. */
+/* pack_open_frame(r, e, frame, ret, err): as pack_read_blob on a frame already in memory
+ * (${e}->stored bytes at ${frame}, borrowed). */
 int pack_open_frame(const struct repo *r, const struct pack_entry *e, const uint8_t *frame,
 	struct buf *ret, struct cf_error *err);
 
@@ -105,7 +129,8 @@ struct pack_frame {
 	struct buf *plain;	/* malloc'd on first use */
 };
 /* pack_read_blob_cached(r, src, pack, e, fc, ret, err): as pack_read_blob_src, reusing the
- * frame in ${fc} when it is the one ${e} names in pack ${pack}. */
+ * frame in ${fc} when it is the one ${e} names in pack ${pack}; otherwise ${fc} takes the
+ * frame read. ${fc} starts zeroed and is released by pack_frame_release. */
 int pack_read_blob_cached(const struct repo *r, const struct pack_src *src, const uint8_t pack[32],
 	const struct pack_entry *e, struct pack_frame *fc, struct buf *ret, struct cf_error *err);
 void pack_frame_release(struct pack_frame *fc);

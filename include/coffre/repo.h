@@ -1,4 +1,14 @@
-/* repo.h: a coffre repository in a directory: config, keys, encrypted objects, locks. */
+/* repo.h: a coffre repository on a destination: config, keys, encrypted objects, locks.
+ *
+ * Results: 0 or a negative CF_E* code (error.h), with a message in ${err} when it is not
+ * NULL. A credential that opens no key of the repository is CF_EPASSWORD (whatever its
+ * kind); CF_EKEY is a recovery or escrow key that is not well formed.
+ * Ownership: a struct repo is the caller's from repo_open* or repo_attach until repo_free;
+ * strings returned by the accessors are borrowed from it. Keys live in sodium_malloc'd memory
+ * and are wiped when the handle is freed.
+ * Threads: one thread at a time calls the functions of this header on a handle (open, lock,
+ * key changes, free); the engine's own threads share it only for sealing, blob ids, objects
+ * and packs. While a lock is held, a thread of the handle's own rewrites it. */
 #ifndef COFFRE_REPO_H
 #define COFFRE_REPO_H
 
@@ -36,11 +46,17 @@ enum repo_kind {
 /* repo_init(path, password, ret_recovery, ret_idhex, err): create a repository at ${path}
  * (missing or empty directory), its keys wrapped by ${password} and by a new recovery key
  * whose text is written to ${ret_recovery}. ${escrow_pub_hex}, when not NULL, is a
- * crypto_box public key (64 hex) to which the master key is also sealed. */
+ * crypto_box public key (64 hex) to which the master key is also sealed. Returns 0;
+ * CF_EIO when ${path} is not empty or cannot be made; CF_EUSAGE for a bad escrow key;
+ * CF_ENOMEM; or what the destination returned. */
 int repo_init(const char *path, const char *password, const char *escrow_pub_hex,
 	char ret_recovery[REPO_RECOVERY_TEXT], char ret_idhex[65], struct cf_error *err);
 
-/* repo_open(path, cred, ret, err): open and unlock. Returns 0, CF_ENOREPO, CF_EKEY, ... */
+/* repo_open(path, cred, ret, err): open and unlock; ${*ret} is written only on success.
+ * Returns 0; CF_ENOREPO (no repository there, or its config is unreadable or of a format
+ * this coffre does not read); CF_EPASSWORD (${cred} opens no key: wrong password, recovery
+ * or escrow key); CF_EKEY (a recovery or escrow key that is not well formed); CF_ENOMEM; or
+ * what the destination returned (CF_EIO, CF_EUNREACH, CF_EKEY for its credentials, ...). */
 int repo_open(const char *path, const struct repo_cred *cred, struct repo **ret,
 	struct cf_error *err);
 /* repo_open_at / repo_init_at: the same on any destination URL (dst.h) with its options. */
@@ -50,12 +66,15 @@ int repo_init_at(const char *url, const struct dst_options *opt, const char *pas
 	int key_cache, const char *escrow_pub_hex, char ret_recovery[REPO_RECOVERY_TEXT], char ret_idhex[65],
 	struct cf_error *err);
 /* repo_attach(src, d, ret, err): a handle on the copy of ${src}'s repository held by ${d}
- * (same id and keys, opened without a password); ${d} stays the caller's. */
+ * (same id and keys, opened without a password); ${d} stays the caller's and must outlive
+ * the handle. Returns 0 or CF_ENOMEM. */
 int repo_attach(const struct repo *src, struct dst *d, struct repo **ret, struct cf_error *err);
 /* repo_dst(r): the destination the repository lives on (borrowed). */
 struct dst *repo_dst(struct repo *r);
+/* repo_free(r): unlock, close, wipe the keys; repo_free(NULL) does nothing. */
 void repo_free(struct repo *r);
 
+/* repo_path(r), repo_id_hex(r): the repository's place (for messages) and id, borrowed. */
 const char *repo_path(const struct repo *r);
 const char *repo_id_hex(const struct repo *r);
 /* repo_key_cache_wanted(): 0 when COFFRE_KEY_CACHE is 0, no or off (the cache is then
@@ -65,9 +84,11 @@ int repo_key_cache_wanted(void);
 int repo_key_from_cache(const struct repo *r);
 
 /* repo_key_passwd(r, newpw, err): wrap the master key with ${newpw}, then remove the
- * password key that opened ${r}. Data is not re-encrypted. */
+ * password key that opened ${r}, and void the local key cache. Data is not re-encrypted.
+ * Returns 0, CF_ENOMEM, or what the destination returned. */
 int repo_key_passwd(struct repo *r, const char *newpw, struct cf_error *err);
-/* repo_key_recovery_rotate(r, ret_text, err): a new recovery key replaces the old ones. */
+/* repo_key_recovery_rotate(r, ret_text, err): a new recovery key replaces the old ones; its
+ * text in ${ret_text}. Returns 0, CF_ENOMEM, or what the destination returned. */
 int repo_key_recovery_rotate(struct repo *r, char ret_text[REPO_RECOVERY_TEXT],
 	struct cf_error *err);
 
@@ -76,6 +97,7 @@ int repo_key_recovery_rotate(struct repo *r, char ret_text[REPO_RECOVERY_TEXT],
  * refreshed for 30 minutes. While held, a thread rewrites the lock every 5 minutes.
  * CF_ELOCKED if a conflicting lock is live. */
 int repo_lock(struct repo *r, int exclusive, struct cf_error *err);
+/* repo_unlock(r): stop refreshing and remove the lock, if any (repo_free does it too). */
 void repo_unlock(struct repo *r);
 
 #endif

@@ -1,4 +1,4 @@
-/* test_pack.c: writing and reading packs (agent/store/pack.c). */
+/* test_pack.c: writing and reading packs (agent/store/pack_write.c, pack_read.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* test_repo.c: repository init/open, keys, whole objects and locks (agent/store/repo.c). */
+/* test_repo.c: repository init/open, keys, whole objects and locks (agent/store/repo*.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -302,7 +302,7 @@ static void test_open_password(void **state)
 	fx_init(f);
 	struct repo *r = open_pw(f->repo, "pw", 0);
 	repo_free(r);
-	open_pw(f->repo, "pw ", CF_EKEY);
+	open_pw(f->repo, "pw ", CF_EPASSWORD);
 	/* A trailing slash names the same repository. */
 	char p[400];
 	snprintf(p, sizeof p, "%s/", f->repo);
@@ -356,10 +356,10 @@ static void test_open_recovery(void **state)
 	char other[REPO_RECOVERY_TEXT];
 	memcpy(other, f->recovery, sizeof other);
 	other[0] = other[0] == '0' ? '1' : '0';
-	open_rk(f->repo, other, CF_EKEY);
+	open_rk(f->repo, other, CF_EPASSWORD);
 	/* The password is not a recovery key and vice versa. */
 	open_rk(f->repo, "pw", CF_EKEY);
-	open_pw(f->repo, f->recovery, CF_EKEY);
+	open_pw(f->repo, f->recovery, CF_EPASSWORD);
 }
 
 static void test_open_not_a_repo(void **state)
@@ -408,13 +408,13 @@ static void test_key_passwd(void **state)
 	struct repo *r = open_pw(f->repo, "pw", 0);
 	assert_int_equal(repo_key_passwd(r, "new secret", &err), 0);
 	repo_free(r);
-	open_pw(f->repo, "pw", CF_EKEY);
+	open_pw(f->repo, "pw", CF_EPASSWORD);
 	r = open_pw(f->repo, "new secret", 0);
 	assert_string_equal(repo_id_hex(r), f->idhex);
 	/* Again from that handle: its key file is the one replaced. */
 	assert_int_equal(repo_key_passwd(r, "third", &err), 0);
 	repo_free(r);
-	open_pw(f->repo, "new secret", CF_EKEY);
+	open_pw(f->repo, "new secret", CF_EPASSWORD);
 	repo_free(open_pw(f->repo, "third", 0));
 	/* The recovery key still opens it; still one password and one recovery key. */
 	repo_free(open_rk(f->repo, f->recovery, 0));
@@ -447,14 +447,14 @@ static void test_recovery_rotate(void **state)
 	repo_free(r);
 	assert_int_equal(strlen(fresh), 79);
 	assert_string_not_equal(fresh, f->recovery);
-	open_rk(f->repo, f->recovery, CF_EKEY);
+	open_rk(f->repo, f->recovery, CF_EPASSWORD);
 	r = open_rk(f->repo, fresh, 0);
 	assert_string_equal(repo_id_hex(r), f->idhex);
 	/* Rotating from a handle opened by the recovery key itself. */
 	char third[REPO_RECOVERY_TEXT] = "";
 	assert_int_equal(repo_key_recovery_rotate(r, third, &err), 0);
 	repo_free(r);
-	open_rk(f->repo, fresh, CF_EKEY);
+	open_rk(f->repo, fresh, CF_EPASSWORD);
 	repo_free(open_rk(f->repo, third, 0));
 	repo_free(open_pw(f->repo, "pw", 0));
 	char k[400];
@@ -504,7 +504,7 @@ static void test_key_cache(void **state)
 	repo_free(r1);
 	repo_free(r2);
 	/* A wrong password is still refused, and the cache is not used when not asked for. */
-	open_cached(f->repo, "pw ", CF_EKEY, 0);
+	open_cached(f->repo, "pw ", CF_EPASSWORD, 0);
 	r1 = open_pw(f->repo, "pw", 0);
 	assert_int_equal(repo_key_from_cache(r1), 0);
 	repo_free(r1);
@@ -550,10 +550,10 @@ static void test_key_cache(void **state)
 	assert_int_equal(repo_key_passwd(r1, "new", &err), 0);
 	repo_free(r1);
 	assert_false(file_exists(kc));
-	open_cached(f->repo, "pw", CF_EKEY, 0);
+	open_cached(f->repo, "pw", CF_EPASSWORD, 0);
 	write_file(kc, old, oldn);
 	free(old);
-	open_cached(f->repo, "pw", CF_EKEY, 0);
+	open_cached(f->repo, "pw", CF_EPASSWORD, 0);
 	repo_free(open_cached(f->repo, "new", 0, 0));
 	repo_free(open_cached(f->repo, "new", 0, 1));
 	free(kc);

@@ -1,0 +1,347 @@
+/* pack_write.c: writing packs: frames compressed and sealed, then the sealed header that
+ * lists their blobs, then the trailer. */
+#include "coffre/pack.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "coffre/dst.h"
+#include "coffre/error.h"
+#include "base/codec.h"
+#include "store/pack_internal.h"
+#include "store/repo_internal.h"
+
+/* Frames are written (and their writeback started) in batches of this many bytes. */
+#define WBUF (512u << 10)
+
+struct pack_writer {
+	struct repo *r;
+	char *tmp;
+	int fd;
+	uint64_t size;
+	crypto_generichash_state hs;
+	struct buf wbuf;	/* pending bytes, flushed in large writes */
+	struct buf frame;	/* scratch for one sealed frame */
+	struct buf zbuf;	/* scratch for compression */
+	struct codec_cctx *cctx;
+	struct pack_entry *e;
+	size_t n, cap;
+};
+
+size_t pack_frame_ad(uint8_t ad[4 + 1 + 32], int type, uint8_t flags, const uint8_t id[32])
+{
+	memcpy(ad, (flags & PACK_FLAG_V1) ? PACK_FRAME_MAGIC_V1 : PACK_FRAME_MAGIC, 4);
+	ad[4] = (uint8_t)type;
+	if (!(flags & PACK_FLAG_V1))
+		return 5;
+	memcpy(ad + 5, id, 32);
+	return 37;
+}
+
+void pack_name(char out[80], const uint8_t id[32])
+{
+	char hex[ID_HEX];
+	util_hex(hex, id, ID_LEN);
+	snprintf(out, 80, "data/%.2s/%s", hex, hex);
+}
+
+char *pack_path(const struct repo *r, const uint8_t id[32])
+{
+	char hex[ID_HEX];
+	util_hex(hex, id, ID_LEN);
+	return util_path("%s/data/%.2s/%s", r->path, hex, hex);
+}
+
+int pack_writer_new(struct repo *r, struct pack_writer **ret, struct cf_error *err)
+{
+	struct pack_writer *w = calloc(1, sizeof *w);
+	if (!w)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	w->r = r;
+	w->fd = -1;
+	uint8_t rnd[16];
+	char hex[33];
+	randombytes_buf(rnd, sizeof rnd);
+	util_hex(hex, rnd, sizeof rnd);
+	if (r->d->local_root) {
+		w->tmp = util_path("%s/data/%s.tmp", r->path, hex);
+	} else {
+		/* A remote repository: the pack is built in the cache, then uploaded whole. */
+		char *cache = repo_cache_dir(r);
+		w->tmp = cache ? util_path("%s/%s.pack.tmp", cache, hex) : NULL;
+		free(cache);
+	}
+	if (!w->tmp) {
+		pack_writer_free(w);
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	}
+	w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (w->fd < 0) {
+		int rc = cf_error_sys(err, CF_EIO, "cannot create '%s'", w->tmp);
+		pack_writer_free(w);
+		return rc;
+	}
+	crypto_generichash_init(&w->hs, NULL, 0, ID_LEN);
+	*ret = w;
+	return 0;
+}
+
+static int flush_wbuf(struct pack_writer *w, struct cf_error *err)
+{
+	uint64_t start = w->size - w->wbuf.len;
+	size_t off = 0;
+	while (off < w->wbuf.len) {
+		ssize_t n = write(w->fd, w->wbuf.p + off, w->wbuf.len - off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return cf_error_sys(err, CF_EIO, "cannot write pack '%s'", w->tmp);
+		}
+		off += (size_t)n;
+	}
+	/* Start writing back now: the fsync that closes the pack then waits only for the
+	 * tail, not for 16 MiB at once. A hint; failures show up at the fsync. */
+	if (w->wbuf.len)
+		sync_file_range(w->fd, (off_t)start, (off_t)w->wbuf.len, SYNC_FILE_RANGE_WRITE);
+	w->wbuf.len = 0;
+	return 0;
+}
+
+static int emit(struct pack_writer *w, const void *p, size_t n, struct cf_error *err)
+{
+	crypto_generichash_update(&w->hs, p, n);
+	if (buf_append(&w->wbuf, p, n))
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	w->size += n;
+	return w->wbuf.len >= WBUF ? flush_wbuf(w, err) : 0;
+}
+
+struct codec_cctx *pack_zctx_new(void)
+{
+	return codec_cctx_new(PACK_ZSTD_LEVEL);
+}
+
+void pack_zctx_free(struct codec_cctx *zctx)
+{
+	codec_cctx_free(zctx);
+}
+
+int pack_seal_frame(const struct repo *r, struct codec_cctx *zctx, int type, const void *data,
+	size_t n, struct buf *z, struct buf *frame, uint8_t *ret_flags)
+{
+	if (n > PACK_FRAME_MAX)
+		return CF_EUSAGE;
+	const void *payload = data;
+	size_t plen = n;
+	uint8_t flags = 0;
+	/* Keep the compressed form only when it saves at least 1/32: incompressible frames
+	 * (scans, photos) are stored as they are and cost no decompression on restore. */
+	if (n >= 64) {
+		size_t bound = codec_bound(n), zn = 0;
+		z->len = 0;
+		if (buf_reserve(z, bound))
+			return CF_ENOMEM;
+		int rc = codec_compress(zctx, z->p, bound, data, n, &zn, NULL);
+		if (rc == 0 && zn < n - n / 32) {
+			payload = z->p;
+			plen = zn;
+			flags = PACK_FLAG_ZSTD;
+		}
+	}
+	uint8_t ad[37];
+	size_t adlen = pack_frame_ad(ad, type, 0, NULL);
+	frame->len = 0;
+	if (repo_seal(r, ad, adlen, payload, plen, frame))
+		return CF_ENOMEM;
+	*ret_flags = flags;
+	return 0;
+}
+
+int pack_writer_add_frame(struct pack_writer *w, int type, uint8_t flags,
+	const struct pack_blobref *blobs, size_t k, const uint8_t *frame, size_t flen,
+	struct cf_error *err)
+{
+	if (k == 0 || k > PACK_MAX_BLOBS - w->n || flen > PACK_FRAME_MAX + 65536)
+		return cf_error_set(err, CF_EUSAGE, "blob too large for a pack");
+	if (w->n + k > w->cap) {
+		size_t cap = w->cap ? w->cap : 1024;
+		while (cap < w->n + k)
+			cap *= 2;
+		void *p = realloc(w->e, cap * sizeof *w->e);
+		if (!p)
+			return cf_error_set(err, CF_ENOMEM, "out of memory");
+		w->e = p;
+		w->cap = cap;
+	}
+	uint32_t pos = 0;
+	for (size_t i = 0; i < k; i++) {
+		struct pack_entry *e = &w->e[w->n + i];
+		memcpy(e->id, blobs[i].id, 32);
+		e->type = (uint8_t)type;
+		e->flags = flags;
+		e->offset = (uint32_t)w->size;
+		e->stored = (uint32_t)flen;
+		e->pos = pos;
+		e->raw = blobs[i].raw;
+		pos += blobs[i].raw;
+	}
+	int rc = emit(w, frame, flen, err);
+	if (rc == 0)
+		w->n += k;
+	return rc;
+}
+
+int pack_writer_add(struct pack_writer *w, int type, const uint8_t id[32], const void *data,
+	size_t n, struct cf_error *err)
+{
+	uint8_t flags = 0;
+	if (n > MAX_BLOB_BYTES)
+		return cf_error_set(err, CF_EUSAGE, "blob too large");
+	if (!w->cctx && !(w->cctx = pack_zctx_new()))
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	int rc = pack_seal_frame(w->r, w->cctx, type, data, n, &w->zbuf, &w->frame, &flags);
+	if (rc)
+		return cf_error_set(err, rc, rc == CF_ENOMEM ? "out of memory" : "blob too large");
+	struct pack_blobref b = { .raw = (uint32_t)n };
+	memcpy(b.id, id, 32);
+	return pack_writer_add_frame(w, type, flags, &b, 1, w->frame.p, w->frame.len, err);
+}
+
+uint64_t pack_writer_size(const struct pack_writer *w)
+{
+	return w->size;
+}
+
+size_t pack_writer_count(const struct pack_writer *w)
+{
+	return w->n;
+}
+
+int pack_entries_encode(struct buf *b, const struct pack_entry *e, size_t n)
+{
+	size_t nframes = 0;
+	for (size_t i = 0; i < n; i++)
+		nframes += i == 0 || e[i].offset != e[i - 1].offset;
+	if (buf_put_u32(b, (uint32_t)nframes))
+		return CF_ENOMEM;
+	uint64_t end = 0;
+	for (size_t i = 0; i < n;) {
+		size_t k = 1;
+		while (i + k < n && e[i + k].offset == e[i].offset)
+			k++;
+		if (e[i].offset < end)	/* frames overlap: not a pack's list */
+			return CF_EUSAGE;
+		if (buf_put_u8(b, e[i].type) || buf_put_u8(b, e[i].flags) ||
+		    buf_put_varint(b, (uint32_t)(e[i].offset - end)) ||
+		    buf_put_varint(b, e[i].stored) || buf_put_varint(b, (uint32_t)k))
+			return CF_ENOMEM;
+		for (size_t j = i; j < i + k; j++)
+			if (buf_append(b, e[j].id, 32) || buf_put_varint(b, e[j].raw))
+				return CF_ENOMEM;
+		end = (uint64_t)e[i].offset + e[i].stored;
+		i += k;
+	}
+	return 0;
+}
+
+/* Moves the finished temp file to data/xx/<id> (local) or uploads it (remote). */
+static int store_pack(struct pack_writer *w, const uint8_t id[ID_LEN], struct cf_error *err)
+{
+	int rc;
+	if (!w->r->d->local_root) {
+		char name[80];
+		pack_name(name, id);
+		if ((rc = dst_put_file(w->r->d, name, w->tmp, err)))
+			return rc;
+		unlink(w->tmp);
+		free(w->tmp);
+		w->tmp = NULL;
+		return 0;
+	}
+	char *path = pack_path(w->r, id);
+	char *dir = path ? strdup(path) : NULL;
+	if (!dir) {
+		free(path);
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	}
+	*strrchr(dir, '/') = 0;
+	if (mkdir(dir, 0700) == 0)
+		util_fsync_parent(dir);
+	if (rename(w->tmp, path) != 0) {
+		rc = cf_error_sys(err, CF_EIO, "cannot store pack '%s'", path);
+		free(dir);
+		free(path);
+		return rc;
+	}
+	free(w->tmp);
+	w->tmp = NULL;
+	util_fsync_dir(dir);
+	free(dir);
+	free(path);
+	return 0;
+}
+
+int pack_writer_finish(struct pack_writer *w, uint8_t ret_id[32], struct pack_entry **ret_entries,
+	size_t *ret_n, struct cf_error *err)
+{
+	struct buf h = { 0 }, sealed = { 0 };
+	int rc = CF_ENOMEM;
+	if (buf_put_u8(&h, PACK_HEADER_VERSION) || (rc = pack_entries_encode(&h, w->e, w->n)) ||
+	    (rc = repo_seal(w->r, PACK_HEADER_MAGIC, 4, h.p, h.len, &sealed))) {
+		rc = rc == CF_EUSAGE ? cf_error_set(err, rc, "pack frames overlap")
+				     : cf_error_set(err, CF_ENOMEM, "out of memory");
+		goto out;
+	}
+	uint8_t trailer[8];
+	le32_put(trailer, (uint32_t)sealed.len);
+	memcpy(trailer + 4, PACK_TRAILER_MAGIC, 4);
+	if ((rc = emit(w, sealed.p, sealed.len, err)) || (rc = emit(w, trailer, 8, err)) ||
+	    (rc = flush_wbuf(w, err)))
+		goto out;
+	if (fsync(w->fd) != 0 || close(w->fd) != 0) {
+		w->fd = -1;
+		rc = cf_error_sys(err, CF_EIO, "cannot write pack '%s'", w->tmp);
+		goto out;
+	}
+	w->fd = -1;
+	uint8_t id[ID_LEN];
+	crypto_generichash_final(&w->hs, id, ID_LEN);
+	if ((rc = store_pack(w, id, err)))
+		goto out;
+	memcpy(ret_id, id, ID_LEN);
+	__atomic_fetch_add(&w->r->bytes_written, w->size, __ATOMIC_RELAXED);
+	*ret_entries = w->e;
+	*ret_n = w->n;
+	w->e = NULL;
+	w->n = w->cap = 0;
+out:
+	if (rc == CF_ENOMEM && err && err->code != CF_ENOMEM)
+		cf_error_set(err, CF_ENOMEM, "out of memory");
+	buf_free(&h);
+	buf_free(&sealed);
+	return rc;
+}
+
+void pack_writer_free(struct pack_writer *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->tmp)
+		unlink(w->tmp);
+	free(w->tmp);
+	buf_free(&w->wbuf);
+	buf_free(&w->frame);
+	buf_free(&w->zbuf);
+	pack_zctx_free(w->cctx);
+	free(w->e);
+	free(w);
+}

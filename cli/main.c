@@ -78,8 +78,12 @@ int cli_error(int code, const char *fmt, ...)
 
 int cli_fail(const struct cf_error *err)
 {
-	if (err->code == CF_EKEY && strcmp(err->msg, "wrong password") == 0)
-		return cli_error(CF_EXIT_KEY, "%s", _("wrong password"));
+	/* The engine's words for a credential that opens no key, translated here. */
+	static const char *const wrong[] = { N_("wrong password"), N_("wrong recovery key"),
+		N_("wrong escrow key") };
+	(void)wrong;
+	if (err->code == CF_EPASSWORD)
+		return cli_error(CF_EXIT_KEY, "%s", _(err->msg));
 	if (err->code == CF_ENOSPC)
 		return cli_error(CF_EXIT_ERROR, "%s (%s)", err->msg, _("no space left on the target"));
 	return cli_error(cf_exit_code(err->code), "%s", err->msg);

@@ -16,6 +16,8 @@
 
 #define LOCK_STALE_SECONDS (30 * 60)
 #define LOCK_REFRESH_SECONDS (5 * 60)
+/* Clocks of two machines sharing a destination may differ a little, not by this much. */
+#define LOCK_FUTURE_SECONDS (10 * 60)
 
 static int write_lock(struct repo *r, struct cf_error *err)
 {
@@ -72,12 +74,15 @@ static int lock_conflicts(struct repo *r, const char *path, int want_exclusive)
 		return 0;
 	char host[256] = "";
 	gethostname(host, sizeof host - 1);
-	int stale;
-	if (l.host_known && strcmp(l.host, host) == 0 && l.pid > 0 && l.pid <= INT_MAX)
-		/* On this host the process table is the truth, whatever the lock's age. */
+	/* A holder rewrites its lock every LOCK_REFRESH_SECONDS, so a live lock is recent: one
+	 * that is old, or dated in the future, or absurd, is a leftover or a forgery (a lock
+	 * naming this host and a live pid such as 1 must not block every run for ever). */
+	time_t now = time(NULL);
+	int stale = l.time <= 0 || l.time < (int64_t)now - LOCK_STALE_SECONDS ||
+		    l.time > (int64_t)now + LOCK_FUTURE_SECONDS;
+	/* On this host, a dead holder frees it at once. */
+	if (!stale && l.host_known && strcmp(l.host, host) == 0 && l.pid > 0 && l.pid <= INT_MAX)
 		stale = kill((pid_t)l.pid, 0) != 0 && errno == ESRCH;
-	else
-		stale = time(NULL) - (time_t)l.time > LOCK_STALE_SECONDS;
 	if (stale) {
 		dst_delete(r->d, path, NULL);
 		return 0;

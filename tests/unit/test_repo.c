@@ -1009,6 +1009,44 @@ static void test_lock_stale_old_other_host(void **state)
 	repo_free(r);
 }
 
+/* Forged or absurd locks: a lock naming this host and a live pid (1) with a time far ahead
+ * or long past, or a time that overflows arithmetic, must not block every run for ever. */
+static void test_lock_forged_times(void **state)
+{
+	struct fx *f = *state;
+	fx_init(f);
+	struct cf_error err = { 0 };
+	char host[256] = "", p[400];
+	assert_int_equal(gethostname(host, sizeof host - 1), 0);
+	static const char name[] = "00112233445566778899aabbccddeeff";
+	snprintf(p, sizeof p, "%s/locks/%s", f->repo, name);
+	struct repo *r = open_rk(f->repo, f->recovery, 0);
+	long long now = (long long)time(NULL);
+	const struct {
+		const char *host;
+		long long t;
+		int live;
+	} cases[] = {
+		{ host, now + 10LL * 86400, 0 },	/* this host, pid 1 alive, dated ahead */
+		{ host, now - 31 * 60, 0 },		/* this host, pid 1 alive, not refreshed */
+		{ "other.invalid", INT64_MIN, 0 },	/* absurd: no overflow, stale */
+		{ "other.invalid", 0, 0 },
+		{ "other.invalid", now + 5 * 60, 1 },	/* a clock a little ahead: live */
+		{ host, now, 1 },			/* this host, pid 1, fresh: live */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		write_lock_file(f->repo, name, cases[i].host, 1, cases[i].t, 1);
+		memset(&err, 0, sizeof err);
+		int rc = repo_lock(r, 1, &err);
+		print_message("case %zu: time %lld: %d\n", i, cases[i].t, rc);
+		assert_int_equal(rc, cases[i].live ? CF_ELOCKED : 0);
+		assert_int_equal(file_exists(p), cases[i].live);
+		repo_unlock(r);
+		unlink(p);
+	}
+	repo_free(r);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -1037,6 +1075,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lock_stale_dead_pid, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_lock_stale_old_other_host, fx_setup,
 			fx_teardown),
+		cmocka_unit_test_setup_teardown(test_lock_forged_times, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

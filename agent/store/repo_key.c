@@ -17,6 +17,12 @@
 /* Argon2id cost for password keys: modest memory so that a backup's peak stays small. */
 #define PW_OPSLIMIT 4
 #define PW_MEMLIMIT (32u << 20)
+/* What a key file from storage may ask for: a few times what coffre writes, never enough to
+ * stall or exhaust a shop PC (a hostile drive could otherwise ask for 64 passes over 4 GiB). */
+#define PW_OPSLIMIT_MIN 1
+#define PW_OPSLIMIT_MAX 16
+#define PW_MEMLIMIT_MIN (8 << 10)
+#define PW_MEMLIMIT_MAX (512 << 20)
 
 _Static_assert(sizeof ((struct repo_keyfile *)0)->public_key == crypto_box_PUBLICKEYBYTES,
 	"escrow public key size");
@@ -217,8 +223,8 @@ int repo_keyfile_parse(const uint8_t *bytes, size_t len, struct repo_keyfile *re
 		json_int_t ops = json_integer_value(json_object_get(o, "opslimit"));
 		json_int_t mem = json_integer_value(json_object_get(o, "memlimit"));
 		const char *alg = json_string_value(json_object_get(o, "kdf"));
-		if (!alg || strcmp(alg, "argon2id13") || ops < 1 || ops > 64 || mem < 8192 ||
-		    mem > (json_int_t)(4ull << 30))
+		if (!alg || strcmp(alg, "argon2id13") || ops < PW_OPSLIMIT_MIN ||
+		    ops > PW_OPSLIMIT_MAX || mem < PW_MEMLIMIT_MIN || mem > PW_MEMLIMIT_MAX)
 			goto out;
 		f.opslimit = (unsigned long long)ops;
 		f.memlimit = (size_t)mem;
@@ -231,7 +237,7 @@ out:
 }
 
 /* Tries one key file; returns 0 when it unwrapped the master key, 1 when it does not match
- * the credential, CF_E* on error. */
+ * the credential, 2 when the key could not be derived (memory), CF_E* on error. */
 static int try_keyfile(struct repo *r, const char *name, const struct repo_cred *cred,
 	struct cf_error *err)
 {
@@ -262,7 +268,8 @@ static int try_keyfile(struct repo *r, const char *name, const struct repo_cred 
 	if (cred->password && f.kind == REPO_KEYFILE_PASSWORD) {
 		if (crypto_pwhash(wk, 32, cred->password, strlen(cred->password), f.salt,
 			    f.opslimit, f.memlimit, crypto_pwhash_ALG_ARGON2ID13) != 0) {
-			rc = cf_error_set(err, CF_ENOMEM, "not enough memory to derive the key");
+			/* Out of memory for this file's parameters: the next key file may do. */
+			rc = 2;
 			goto out;
 		}
 	} else if (cred->recovery_key && f.kind == REPO_KEYFILE_RECOVERY) {
@@ -293,16 +300,24 @@ int repo_key_unlock(struct repo *r, const struct repo_cred *cred, struct cf_erro
 	if (rc)
 		goto out;
 	rc = 1;
+	int starved = 0;
 	for (size_t i = 0; rc == 1 && i < l.n; i++) {
 		const char *base = l.v[i] + 5;
 		if (strlen(base) != 32 || strspn(base, "0123456789abcdef") != 32)
 			continue;
 		rc = try_keyfile(r, l.v[i], cred, err);
+		if (rc == 2) {
+			starved = 1;
+			rc = 1;
+		}
 		if (rc == 0) {
 			r->opened_keyfile = l.v[i];
 			l.v[i] = strdup("");
 		}
 	}
+	if (rc == 1 && starved)
+		rc = cf_error_set(err, CF_ENOMEM, "not enough memory to derive the key from the "
+			"password");
 	/* No key file opens with this credential: the key cannot be unsealed. */
 	if (rc == 1)
 		rc = cf_error_set(err, CF_EPASSWORD, "%s",

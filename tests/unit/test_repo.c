@@ -1047,6 +1047,42 @@ static void test_lock_forged_times(void **state)
 	repo_free(r);
 }
 
+/* A key file from storage sets the Argon2id cost: a hostile drive must not make an open
+ * spend minutes or gigabytes. What coffre writes parses; much more does not. */
+static void test_keyfile_kdf_bounds(void **state)
+{
+	(void)state;
+	const struct {
+		long long ops, mem;
+		int ok;
+	} cases[] = {
+		{ 4, 32LL << 20, 1 },	/* what coffre writes */
+		{ 16, 512LL << 20, 1 },
+		{ 64, 4LL << 30, 0 },	/* 64 passes over 4 GiB */
+		{ 17, 32LL << 20, 0 },
+		{ 4, 1LL << 30, 0 },
+		{ 0, 32LL << 20, 0 },
+		{ 4, 4096, 0 },
+	};
+	char hex24[49], hex48[97], hex16[33];
+	memset(hex24, 'a', 48);
+	hex24[48] = 0;
+	memset(hex48, 'b', 96);
+	hex48[96] = 0;
+	memset(hex16, 'c', 32);
+	hex16[32] = 0;
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char text[600];
+		snprintf(text, sizeof text, "{\"kind\":\"password\",\"kdf\":\"argon2id13\","
+			"\"opslimit\":%lld,\"memlimit\":%lld,\"nonce\":\"%s\",\"wrapped\":\"%s\","
+			"\"salt\":\"%s\"}", cases[i].ops, cases[i].mem, hex24, hex48, hex16);
+		struct repo_keyfile kf;
+		int rc = repo_keyfile_parse((const uint8_t *)text, strlen(text), &kf);
+		print_message("ops %lld mem %lld: %d\n", cases[i].ops, cases[i].mem, rc);
+		assert_int_equal(rc, cases[i].ok ? 0 : CF_ECORRUPT);
+	}
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -1076,6 +1112,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lock_stale_old_other_host, fx_setup,
 			fx_teardown),
 		cmocka_unit_test_setup_teardown(test_lock_forged_times, fx_setup, fx_teardown),
+		cmocka_unit_test(test_keyfile_kdf_bounds),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

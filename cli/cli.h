@@ -75,6 +75,8 @@ int cli_read_password(const char *file, const char *prompt, int confirm, char **
 /* cli_password_held(): the last cli_read_password came from a file or the environment, so
  * the key may be cached (repo_cred.key_cache) unless COFFRE_KEY_CACHE says no. */
 int cli_password_held(void);
+/* cli_secret_free(s): wipe a password or key string, then free it (NULL is fine). */
+void cli_secret_free(char *s);
 /* cli_prompt_password(prompt, confirm, ret): ask on the terminal only. */
 int cli_prompt_password(const char *prompt, int confirm, char **ret);
 

@@ -48,18 +48,18 @@ int cmd_init(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (!*pw) {
-		free(pw);
+		cli_secret_free(pw);
 		return cli_error(CF_EXIT_USAGE, "%s", _("the password must not be empty"));
 	}
 	char rec[REPO_RECOVERY_TEXT], id[65];
 	struct cf_error err = { 0 };
 	struct dst_options opt;
 	if ((rc = cli_dst_options(&opt))) {
-		free(pw);
+		cli_secret_free(pw);
 		return rc;
 	}
 	rc = repo_init_at(g.repo, &opt, pw, cli_password_held(), escrow, rec, id, &err);
-	free(pw);
+	cli_secret_free(pw);
 	if (rc)
 		return cli_fail(&err);
 	if (g.json) {
@@ -130,7 +130,7 @@ int cmd_key(int argc, char **argv)
 			rc = cli_fail(&err);
 		if (rc == 0 && !g.quiet)
 			printf("%s\n", _("password changed"));
-		free(pw);
+		cli_secret_free(pw);
 	} else {
 		char rec[REPO_RECOVERY_TEXT];
 		if (repo_key_recovery_rotate(r, rec, &err) != 0) {

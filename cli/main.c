@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "cli.h"
 #include "coffre/dst.h"
@@ -87,6 +88,14 @@ int cli_fail(const struct cf_error *err)
 	if (err->code == CF_ENOSPC)
 		return cli_error(CF_EXIT_ERROR, "%s (%s)", err->msg, _("no space left on the target"));
 	return cli_error(cf_exit_code(err->code), "%s", err->msg);
+}
+
+void cli_secret_free(char *s)
+{
+	if (!s)
+		return;
+	sodium_memzero(s, strlen(s));
+	free(s);
 }
 
 int cli_usage(const char *u)
@@ -188,6 +197,7 @@ static char *read_line_file(const char *path)
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return NULL;
+	setvbuf(f, NULL, _IONBF, 0);	/* no stdio buffer left holding the secret */
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n = getline(&line, &cap, f);
@@ -206,6 +216,7 @@ static char *prompt_tty(const char *prompt)
 	FILE *tty = fopen("/dev/tty", "r+e");
 	if (!tty)
 		return NULL;
+	setvbuf(tty, NULL, _IONBF, 0);
 	struct termios old, raw;
 	fputs(prompt, tty);
 	fflush(tty);
@@ -238,11 +249,11 @@ int cli_prompt_password(const char *prompt, int confirm, char **ret)
 	if (pw && confirm) {
 		char *again = prompt_tty(_("repeat the password: "));
 		if (!again || strcmp(again, pw) != 0) {
-			free(again);
-			free(pw);
+			cli_secret_free(again);
+			cli_secret_free(pw);
 			return cli_error(CF_EXIT_USAGE, "%s", _("the passwords differ"));
 		}
-		free(again);
+		cli_secret_free(again);
 	}
 	if (!pw)
 		return cli_error(CF_EXIT_USAGE, "%s", _("no password given"));
@@ -357,11 +368,11 @@ int cli_open_repo(struct repo **ret)
 	struct cf_error err = { 0 };
 	struct dst_options opt;
 	if ((rc = cli_dst_options(&opt))) {
-		free(secret);
+		cli_secret_free(secret);
 		return rc;
 	}
 	rc = repo_open_at(g.repo, &opt, &cred, &opened, &err);
-	free(secret);
+	cli_secret_free(secret);
 	if (rc)
 		return cli_fail(&err);
 	*ret = opened;

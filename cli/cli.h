@@ -19,6 +19,7 @@ struct cli {
 	const char *password_file;
 	const char *recovery_file;
 	const char *escrow_file;
+	const char *escrow_fingerprints;	/* file: the escrow holder's list */
 	/* Destination settings for --repo s3://... and sftp://... */
 	const char *s3_keys_file;
 	const char *s3_region;

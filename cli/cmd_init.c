@@ -59,18 +59,32 @@ int cmd_init(int argc, char **argv)
 		return rc;
 	}
 	rc = repo_init_at(g.repo, &opt, pw, cli_password_held(), escrow, rec, id, &err);
+	/* The escrow holder records the new repository's fingerprint: only a repository it
+	 * recorded opens with its secret half. */
+	char fp[REPO_FINGERPRINT_TEXT] = "";
+	if (rc == 0 && escrow) {
+		struct repo_cred cred = { .password = pw, .key_cache = cli_password_held() };
+		struct repo *r = NULL;
+		if ((rc = repo_open_at(g.repo, &opt, &cred, &r, &err)) == 0)
+			repo_escrow_fingerprint(r, fp);
+		repo_free(r);
+	}
 	cli_secret_free(pw);
 	if (rc)
 		return cli_fail(&err);
 	if (g.json) {
 		json_t *o = json_pack("{s:s, s:s, s:s}", "id", id, "recovery_key", rec, "repository",
 			g.repo);
+		if (fp[0])
+			json_object_set_new(o, "escrow_fingerprint", json_string(fp));
 		json_dumpf(o, stdout, JSON_INDENT(2));
 		putchar('\n');
 		json_decref(o);
 	} else {
 		printf(_("created repository %.8s at %s\n"), id, g.repo);
 		print_recovery(rec);
+		if (fp[0])
+			printf(_("Escrow fingerprint (for the escrow holder's list): %s\n"), fp);
 	}
 	return 0;
 }
@@ -79,9 +93,12 @@ static const char key_usage[] =
 	"usage: coffre key passwd [--new-password-file F]\n"
 	"       coffre key recovery-rotate\n"
 	"       coffre key escrow-keygen\n"
+	"       coffre key escrow-fingerprint\n"
 	"passwd wraps the master key with a new password (the old one stops working);\n"
 	"recovery-rotate makes a new recovery key and retires the old one; escrow-keygen makes a\n"
-	"key pair for 'coffre init --escrow-key PUBLIC' and '--escrow-key-file SECRET_FILE'.\n";
+	"key pair for 'coffre init --escrow-key PUBLIC' and '--escrow-key-file SECRET_FILE';\n"
+	"escrow-fingerprint prints what the escrow holder records to tell this repository from a\n"
+	"forged one ('--escrow-fingerprints FILE' when opening with the escrow key).\n";
 
 int cmd_key(int argc, char **argv)
 {
@@ -108,12 +125,19 @@ int cmd_key(int argc, char **argv)
 		printf("public: %s\nsecret: %s\n", pub, sec);
 		return 0;
 	}
-	if (optind != argc || (strcmp(sub, "passwd") && strcmp(sub, "recovery-rotate")))
+	if (optind != argc || (strcmp(sub, "passwd") && strcmp(sub, "recovery-rotate") &&
+				 strcmp(sub, "escrow-fingerprint")))
 		return cli_usage(key_usage);
 	struct repo *r = NULL;
 	int rc = cli_open_repo(&r);
 	if (rc)
 		return rc;
+	if (strcmp(sub, "escrow-fingerprint") == 0) {
+		char fp[REPO_FINGERPRINT_TEXT];
+		repo_escrow_fingerprint(r, fp);
+		printf("%s\n", fp);
+		return 0;
+	}
 	struct cf_error err = { 0 };
 	if (strcmp(sub, "passwd") == 0) {
 		char *pw = NULL;

@@ -51,14 +51,16 @@ static const struct command {
 static void usage(FILE *f)
 {
 	fprintf(f, _("usage: coffre [--repo DIR] [--password-file F | --recovery-key-file F |\n"
-		     "              --escrow-key-file F] [--json] [-q] COMMAND [ARGS]\n\ncommands:\n"));
+		     "              --escrow-key-file F --escrow-fingerprints F] [--json] [-q]\n"
+		     "              COMMAND [ARGS]\n\ncommands:\n"));
 	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
 		fprintf(f, "  %-14s %s\n", commands[i].name, _(commands[i].help));
 	fprintf(f, _("\nrepositories: a folder, usb:LABEL, s3://host[:port]/bucket[/prefix] "
 		     "(--s3-keys-file F, --s3-region R),\n  sftp://user@host[:port]/path "
 		     "(--sftp-key-file F, --sftp-host-key SHA256:...), --upload-limit 200KiB/s\n"));
 	fprintf(f, _("\nenvironment: COFFRE_REPOSITORY, COFFRE_PASSWORD_FILE, COFFRE_PASSWORD,\n"
-		     "  COFFRE_S3_KEYS_FILE, COFFRE_S3_REGION, COFFRE_S3_LOCK_DAYS, COFFRE_S3_LOCK_MODE,\n"
+		     "  COFFRE_ESCROW_FINGERPRINTS, COFFRE_S3_KEYS_FILE, COFFRE_S3_REGION,\n"
+		     "  COFFRE_S3_LOCK_DAYS, COFFRE_S3_LOCK_MODE,\n"
 		     "  COFFRE_SFTP_KEY_FILE, COFFRE_SFTP_HOST_KEY, COFFRE_UPLOAD_LIMIT\n"
 		     "exit codes: 0 ok, 1 error, 2 usage, 3 partial backup, 4 damaged data,\n"
 		     "            10 no repository, 11 locked, 12 wrong password or key,\n"
@@ -211,6 +213,25 @@ static char *read_line_file(const char *path)
 	return line;
 }
 
+/* A whole small text file (at most 1 MiB), NUL-terminated, or NULL with errno set. */
+static char *read_small_file(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	char *text = malloc((1 << 20) + 1);
+	size_t n = text ? fread(text, 1, 1 << 20, f) : 0;
+	int bad = !text || ferror(f);
+	fclose(f);
+	if (bad) {
+		free(text);
+		errno = errno ? errno : ENOMEM;
+		return NULL;
+	}
+	text[n] = 0;
+	return text;
+}
+
 static char *prompt_tty(const char *prompt)
 {
 	FILE *tty = fopen("/dev/tty", "r+e");
@@ -336,7 +357,7 @@ int cli_open_repo(struct repo **ret)
 		return cli_error(CF_EXIT_NOREPO, "%s",
 			_("no repository given (--repo or COFFRE_REPOSITORY)"));
 	struct repo_cred cred = { 0 };
-	char *secret = NULL;
+	char *secret = NULL, *fingerprints = NULL;
 	int rc;
 	struct stat st;
 	/* A local folder that is not there: say so before asking for a password. */
@@ -353,6 +374,19 @@ int cli_open_repo(struct repo **ret)
 			memmove(secret, secret + skip, strlen(secret + skip) + 1);
 		}
 		cred.escrow_secret = secret;
+		const char *fpf = g.escrow_fingerprints ? g.escrow_fingerprints
+							: getenv("COFFRE_ESCROW_FINGERPRINTS");
+		if (!fpf || !*fpf) {
+			cli_secret_free(secret);
+			return cli_error(CF_EXIT_USAGE, "%s", _("opening with the escrow key needs the "
+				"fingerprints recorded at enrollment (--escrow-fingerprints FILE)"));
+		}
+		if (!(fingerprints = read_small_file(fpf))) {
+			cli_secret_free(secret);
+			return cli_error(CF_EXIT_ERROR, _("cannot read the escrow fingerprints file "
+				"'%s': %s"), fpf, strerror(errno));
+		}
+		cred.escrow_fingerprints = fingerprints;
 	} else if (g.recovery_file) {
 		secret = read_line_file(g.recovery_file);
 		if (!secret)
@@ -369,10 +403,12 @@ int cli_open_repo(struct repo **ret)
 	struct dst_options opt;
 	if ((rc = cli_dst_options(&opt))) {
 		cli_secret_free(secret);
+		free(fingerprints);
 		return rc;
 	}
 	rc = repo_open_at(g.repo, &opt, &cred, &opened, &err);
 	cli_secret_free(secret);
+	free(fingerprints);
 	if (rc)
 		return cli_fail(&err);
 	*ret = opened;
@@ -403,6 +439,7 @@ static const struct {
 	{ "--password-file", "-p", &g.password_file },
 	{ "--recovery-key-file", NULL, &g.recovery_file },
 	{ "--escrow-key-file", NULL, &g.escrow_file },
+	{ "--escrow-fingerprints", NULL, &g.escrow_fingerprints },
 	{ "--s3-keys-file", NULL, &g.s3_keys_file },
 	{ "--s3-region", NULL, &g.s3_region },
 	{ "--s3-lock-days", NULL, &g.s3_lock_days },

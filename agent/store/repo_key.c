@@ -2,6 +2,7 @@
  * recovery key, or sealed to an escrow public key; unlocking a repository with one of them. */
 #include "store/repo_internal.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,6 +237,57 @@ out:
 	return rc;
 }
 
+void repo_escrow_fingerprint(const struct repo *r, char ret[REPO_FINGERPRINT_TEXT])
+{
+	static const char label[] = "coffre escrow fingerprint v1";
+	uint8_t msg[sizeof label - 1 + ID_LEN], fp[16];
+	memcpy(msg, label, sizeof label - 1);
+	memcpy(msg + sizeof label - 1, r->id, ID_LEN);
+	crypto_generichash(fp, sizeof fp, msg, sizeof msg, r->k->master, sizeof r->k->master);
+	static const char digits[] = "0123456789abcdef";
+	size_t o = 0;
+	for (size_t i = 0; i < sizeof fp; i++) {
+		if (i && i % 2 == 0)
+			ret[o++] = '-';
+		ret[o++] = digits[fp[i] >> 4];
+		ret[o++] = digits[fp[i] & 15];
+	}
+	ret[o] = 0;
+}
+
+/* Is ${fp} among the fingerprints of ${list} (words separated by blanks, commas or lines;
+ * '#' starts a comment; dashes and case ignored)? */
+static int fingerprint_listed(const char *list, const char *fp)
+{
+	char want[33], got[33];
+	size_t n = 0;
+	for (const char *p = fp; *p && n < 32; p++)
+		if (*p != '-')
+			want[n++] = *p;
+	want[n] = 0;
+	if (!list)
+		return 0;
+	for (const char *p = list; *p;) {
+		if (*p == '#') {
+			p += strcspn(p, "\n");
+			continue;
+		}
+		if (strchr(" \t\r\n,", *p)) {
+			p++;
+			continue;
+		}
+		size_t k = 0, len = strcspn(p, " \t\r\n,#");
+		for (size_t i = 0; i < len; i++)
+			if (p[i] != '-' && k < 32)
+				got[k++] = (char)tolower((unsigned char)p[i]);
+		got[k] = 0;
+		if (k == 32 && sodium_memcmp(got, want, 32) == 0)
+			return 1;
+		p += len;
+	}
+	return 0;
+}
+
 /* Tries one key file; returns 0 when it unwrapped the master key, 1 when it does not match
  * the credential, 2 when the key could not be derived (memory), CF_E* on error. */
 static int try_keyfile(struct repo *r, const char *name, const struct repo_cred *cred,
@@ -261,8 +313,20 @@ static int try_keyfile(struct repo *r, const char *name, const struct repo_cred 
 			goto out;
 		}
 		if (crypto_box_seal_open(r->k->master, f.sealed, sizeof f.sealed, f.public_key,
-			    wk) == 0)
-			rc = 0;
+			    wk) != 0)
+			goto out;
+		/* Anyone holding the public half can seal a key of their own to it: only a
+		 * repository whose fingerprint the escrow holder recorded is genuine. */
+		char fp[REPO_FINGERPRINT_TEXT];
+		repo_escrow_fingerprint(r, fp);
+		if (!fingerprint_listed(cred->escrow_fingerprints, fp)) {
+			sodium_memzero(r->k->master, sizeof r->k->master);
+			rc = cf_error_set(err, CF_EKEY, "this repository's escrow fingerprint %s is "
+				"not among those recorded at enrollment (--escrow-fingerprints): it may "
+				"be forged; nothing was read", fp);
+			goto out;
+		}
+		rc = 0;
 		goto out;
 	}
 	if (cred->password && f.kind == REPO_KEYFILE_PASSWORD) {

@@ -25,6 +25,10 @@ struct repo_cred {
 	const char *password;
 	const char *recovery_key;	/* text as printed by init (dashes and case ignored) */
 	const char *escrow_secret;	/* 64 hex: the escrow key pair's secret half */
+	/* With escrow_secret: the fingerprints the escrow holder recorded at enrollment (see
+	 * repo_escrow_fingerprint), as text: words separated by blanks, commas or lines, '#'
+	 * comments. A repository whose fingerprint is not listed is refused (CF_EKEY). */
+	const char *escrow_fingerprints;
 	/* With a password: keep the master key in the local cache, sealed under the password,
 	 * so that later opens skip Argon2id. Only for a password this machine holds anyway
 	 * (a file, the environment), never for one typed at a terminal. */
@@ -33,6 +37,13 @@ struct repo_cred {
 
 /* repo_escrow_keygen(ret_pub, ret_sec): a new escrow key pair as hex (for a federation). */
 void repo_escrow_keygen(char ret_pub[65], char ret_sec[65]);
+
+/* Size of the buffer that receives an escrow fingerprint ("xxxx-xxxx-...", 8 groups). */
+#define REPO_FINGERPRINT_TEXT 40
+/* repo_escrow_fingerprint(r, ret): what binds ${r} to the escrow holder: a keyed hash of the
+ * repository id under the master key, so that only the repository the holder enrolled has
+ * it. Printed by init --escrow-key; the holder keeps it. */
+void repo_escrow_fingerprint(const struct repo *r, char ret[REPO_FINGERPRINT_TEXT]);
 
 /* Size of the buffer that receives a recovery key's text. */
 #define REPO_RECOVERY_TEXT 96

@@ -104,19 +104,23 @@ int scan_root(struct run *R, char *const *paths, size_t np, const uint8_t *paren
 
 /* scan_sqlite_is(fd): 1 when ${fd} starts with the SQLite header. */
 int scan_sqlite_is(int fd);
-/* scan_sqlite_hold(fd, path): for a database in rollback-journal mode, a connection holding
+/* scan_sqlite_hold(dirfd, name, fd, path): for a database in rollback-journal mode (${fd},
+ * opened from ${name} in ${dirfd} and checked; ${path} names it), a connection holding
  * a read transaction on it (no writer can commit while it is open), or NULL (a WAL database,
  * or the transaction could not be had). Release it with scan_sqlite_release before closing
  * any descriptor on the file: closing one drops the process's locks. */
-struct sqlite3 *scan_sqlite_hold(int fd, const char *path);
+struct sqlite3 *scan_sqlite_hold(int dirfd, const char *name, int fd, const char *path);
 /* scan_sqlite_release(db): end the transaction and close; NULL does nothing. */
 void scan_sqlite_release(struct sqlite3 *db);
-/* scan_sqlite_copy(r, path, ret_fd, err): a consistent copy of the database ${path} through
- * SQLite's online backup API, in an unnamed place in ${r}'s cache. Returns 0 with ${*ret_fd}
+/* scan_sqlite_copy(r, dirfd, name, fd, path, ret_fd, err): a consistent copy of the database
+ * open as ${fd} (as for scan_sqlite_hold) through SQLite's online backup API, in an unnamed
+ * place in ${r}'s cache. SQLite reads the checked descriptor, never the file ${path} names
+ * now (it may have been swapped for a link since). Returns 0 with ${*ret_fd}
  * an open descriptor on the copy (the caller closes it), or -1 when no copy could be made
  * (the file is then read as it is); or CF_ENOMEM. Takes SQLite's own locks: a writer may
  * wait on them a moment. */
-int scan_sqlite_copy(struct repo *r, const char *path, int *ret_fd, struct cf_error *err);
+int scan_sqlite_copy(struct repo *r, int dirfd, const char *name, int fd, const char *path,
+	int *ret_fd, struct cf_error *err);
 /* scan_sqlite_companion(dirfd, name): 1 when ${name} is the journal, WAL or shared-memory
  * file of an SQLite database in ${dirfd}: its consistent copy holds what they do, and a
  * stale journal restored beside the copy would be rolled back into it. */

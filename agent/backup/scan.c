@@ -109,8 +109,8 @@ static int read_file(struct run *R, int dirfd, const char *name, const char *pat
 		R->st.current = path;
 		struct sqlite3 *hold = NULL;
 		int copy = -1, rc = 0;
-		if (scan_sqlite_is(fd) && !(hold = scan_sqlite_hold(fd, path)) &&
-		    (rc = scan_sqlite_copy(R->r, path, &copy, R->err))) {
+		if (scan_sqlite_is(fd) && !(hold = scan_sqlite_hold(dirfd, name, fd, path)) &&
+		    (rc = scan_sqlite_copy(R->r, dirfd, name, fd, path, &copy, R->err))) {
 			close(fd);
 			return rc;
 		}

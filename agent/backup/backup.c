@@ -67,7 +67,7 @@ struct run {
 
 static int cancelled(struct run *R)
 {
-	return R->o->cancel && *R->o->cancel;
+	return R->o->cancel && atomic_load(R->o->cancel);
 }
 
 static void progress(struct run *R, int force)

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,7 +101,7 @@ struct job {
 	struct watch *w;	/* borrowed likewise */
 	int do_prune;
 	int donefd;
-	volatile int *cancel;
+	const atomic_int *cancel;
 	struct progress *prog;
 	const char **paths;	/* the roots present at the start (borrowed strings) */
 	size_t npaths;
@@ -123,7 +124,7 @@ struct daemon {
 	int running;
 	pthread_t th;
 	struct job *job;
-	volatile int cancel;
+	atomic_int cancel;
 	uint64_t mark;
 	uint64_t runs;		/* runs started since start-up */
 	int now_requested;	/* `backup --now` while a run was going: another one after it */
@@ -240,14 +241,14 @@ static int run_retention(struct repo *r, const struct cfg *c, struct cf_error *e
 	return prune_run(r, NULL, NULL, &ps, err);
 }
 
-static const char *push_outcome(int code, volatile int *cancel)
+static const char *push_outcome(int code, const atomic_int *cancel)
 {
 	switch (code) {
 	case 0: return "complete";
 	case CF_EUNREACH: return "unreachable";
 	case CF_EKEY: return "refused";
 	case CF_ENOSPC: return "full";
-	default: return *cancel ? "cancelled" : "failed";
+	default: return atomic_load(cancel) ? "cancelled" : "failed";
 	}
 }
 
@@ -356,17 +357,17 @@ static void *job_main(void *arg)
 		snprintf(res->result, sizeof res->result, "%s", rc ? "partial" : "ok");
 	} else {
 		snprintf(res->result, sizeof res->result, "%s",
-			*j->cancel ? "cancelled" : "failed");
+			atomic_load(j->cancel) ? "cancelled" : "failed");
 		snprintf(res->error, sizeof res->error, "%s", err.msg[0] ? err.msg : "error");
 	}
-	if ((rc == 0 || rc == CF_EPARTIAL) && j->do_prune && !*j->cancel) {
+	if ((rc == 0 || rc == CF_EPARTIAL) && j->do_prune && !atomic_load(j->cancel)) {
 		struct cf_error perr = { 0 };
 		if (run_retention(r, j->cfg, &perr))
 			snprintf(res->prune_error, sizeof res->prune_error, "%s", perr.msg);
 		else
 			res->pruned = 1;
 	}
-	if ((rc == 0 || rc == CF_EPARTIAL) && j->cfg->ndests && !*j->cancel)
+	if ((rc == 0 || rc == CF_EPARTIAL) && j->cfg->ndests && !atomic_load(j->cancel))
 		push_dests(j, r);
 	repo_free(r);
 	malloc_trim(0);	/* give the run's buffers back: the daemon idles small */
@@ -802,7 +803,7 @@ static void start_backup(struct daemon *d, int push_only)
 	j->do_prune = !push_only && now - d->last_prune >= PRUNE_EVERY;
 	j->res.start = now;
 	j->res.full_scan = wi.full_scan || wi.incomplete;
-	d->cancel = 0;
+	atomic_store(&d->cancel, 0);
 	d->mark = watch_mark(d->w);
 	d->change_during_run = 0;
 	if (pthread_create(&d->th, NULL, job_main, j) != 0) {
@@ -1122,7 +1123,7 @@ static void stop_backup(struct daemon *d)
 	if (!d->running)
 		return;
 	logf_("stopping the running backup");
-	d->cancel = 1;
+	atomic_store(&d->cancel, 1);
 	struct timespec dl;
 	clock_gettime(CLOCK_REALTIME, &dl);
 	dl.tv_sec += STOP_GRACE;

@@ -3,6 +3,7 @@
 #ifndef COFFRE_BACKUP_H
 #define COFFRE_BACKUP_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,7 +40,7 @@ struct backup_opts {
 	/* Called for each file that could not be read or changed while it was read. */
 	void (*warn)(void *ctx, const char *path, const char *msg);
 	void *ctx;
-	volatile int *cancel;		/* set non-zero to stop early (nothing is committed) */
+	const atomic_int *cancel;	/* set non-zero to stop early (nothing is committed) */
 };
 
 /* backup_run(r, o, ret_stats, ret_snap, ret_parent, err): returns 0, CF_EPARTIAL (snapshot

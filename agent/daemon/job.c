@@ -21,7 +21,6 @@
 #include "coffre/push.h"
 #include "coffre/repo.h"
 #include "coffre/sched.h"
-#include "coffre/snap.h"
 #include "coffre/watch.h"
 #include "base/util.h"
 #include "coffred.h"
@@ -73,30 +72,13 @@ static char *read_password(const char *file, struct cf_error *err)
 	return line;
 }
 
+/* The [backup] policy, then prune. */
 static int run_retention(struct repo *r, const struct cfg *c, struct cf_error *err)
 {
 	struct forget_policy p = { .daily = c->keep_daily, .weekly = c->keep_weekly,
 		.monthly = c->keep_monthly };
-	struct snap **list = NULL;
-	size_t n = 0;
-	int rc;
-	if ((rc = repo_lock(r, 1, err)))
-		return rc;
-	if ((rc = snap_list(r, &list, &n, NULL, err))) {
-		repo_unlock(r);
-		return rc;
-	}
-	uint8_t *keep = calloc(n ? n : 1, 1);
-	if (!keep || forget_select(list, n, &p, keep) < 0) {
-		rc = cf_error_set(err, keep ? CF_EUSAGE : CF_ENOMEM, "no retention rule");
-	} else {
-		for (size_t i = 0; i < n && rc == 0; i++)
-			if (!keep[i])
-				rc = snap_delete(r, list[i], err);
-	}
-	free(keep);
-	snap_list_free(list, n);
-	repo_unlock(r);
+	size_t removed;
+	int rc = forget_run(r, &p, 0, NULL, NULL, &removed, err);
 	if (rc)
 		return rc;
 	struct prune_stats ps;

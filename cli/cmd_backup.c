@@ -20,12 +20,12 @@ static const char backup_usage[] =
 	"  --tag TAG       label the snapshot\n"
 	"exit: 0 ok, 3 snapshot made but some files could not be read\n";
 
-static volatile int stop;
+static atomic_int stop;
 
 static void on_signal(int sig)
 {
 	(void)sig;
-	stop = 1;
+	atomic_store(&stop, 1);
 }
 
 static void show_progress(void *ctx, const struct backup_stats *st)

@@ -6,12 +6,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
-#include <sqlite3.h>
-
 #include "cli.h"
 #include "coffre/cfg.h"
 #include "coffre/ctl.h"
+#include "coffre/state.h"
 #include "base/util.h"
 
 static const char status_usage[] =
@@ -59,11 +57,10 @@ static int from_config(const char *file, char **ret_socket, char **ret_state)
 	return 0;
 }
 
-static void when(json_t *v, char out[40])
+static void when(time_t t, char out[40])
 {
-	time_t t = (time_t)json_integer_value(v);
 	struct tm tm;
-	if (!json_is_integer(v) || t <= 0) {
+	if (t <= 0) {
 		snprintf(out, 40, "%s", _("never"));
 		return;
 	}
@@ -71,38 +68,33 @@ static void when(json_t *v, char out[40])
 	strftime(out, 40, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
-static void print_destinations(json_t *list)
+static void print_destinations(const struct state_dest *v, size_t n)
 {
-	size_t i;
-	json_t *e;
-	if (json_array_size(list))
+	if (n)
 		printf("%s\n", _("destinations:"));
-	json_array_foreach(list, i, e) {
+	for (size_t i = 0; i < n; i++) {
+		const struct state_dest *e = &v[i];
 		char t[40], b[32];
-		const char *res = json_string_value(json_object_get(e, "result"));
-		printf("  %s (%s): ", json_string_value(json_object_get(e, "name")),
-			json_string_value(json_object_get(e, "url")));
-		if (!res) {
+		printf("  %s (%s): ", e->name, e->url);
+		if (!e->result[0]) {
 			printf("%s\n", _("not sent to yet"));
 			continue;
 		}
-		if (strcmp(res, "complete") == 0) {
-			when(json_object_get(e, "last_complete"), t);
+		if (strcmp(e->result, "complete") == 0) {
+			when(e->last_complete, t);
 			printf(_("up to date, every backup read back (%s)\n"), t);
 		} else {
-			when(json_object_get(e, "pending_since"), t);
-			printf(_("behind since %s (%s)"), t, res);
-			if (json_integer_value(json_object_get(e, "pending_objects")))
-				printf(_(", %lld objects (%s) pending"),
-					(long long)json_integer_value(json_object_get(e, "pending_objects")),
-					cli_bytes((unsigned long long)json_integer_value(
-						json_object_get(e, "pending_bytes")), b));
+			when(e->pending_since, t);
+			printf(_("behind since %s (%s)"), t, e->result);
+			if (e->pending)
+				printf(_(", %lld objects (%s) pending"), (long long)e->pending,
+					cli_bytes(e->pending_bytes, b));
 			printf("\n");
-			if (json_is_string(json_object_get(e, "error")))
-				printf("    %s\n", json_string_value(json_object_get(e, "error")));
+			if (e->error[0])
+				printf("    %s\n", e->error);
 		}
-		if (json_is_string(json_object_get(e, "lock_note")))
-			printf("    %s\n", json_string_value(json_object_get(e, "lock_note")));
+		if (e->lock_note[0])
+			printf("    %s\n", e->lock_note);
 	}
 }
 
@@ -126,96 +118,85 @@ static void day_time(time_t t, char out[64])
 		strftime(out, 64, "%Y-%m-%d %H:%M", &tm);
 }
 
+static int last_failed(const struct state_status *s)
+{
+	return s->has_last && strcmp(s->last.result, "failed") == 0;
+}
+
 /* One line in plain words first, for the shopkeeper: when the last good backup was made and
  * where it is safe, then what is wrong if anything. */
-static void print_summary(json_t *j)
+static void print_summary(const struct state_status *s)
 {
 	char t[64], names[512] = "", behind[512] = "";
-	json_t *lb = json_object_get(j, "last_backup");
-	json_t *ok = json_object_get(j, "last_success");
-	if (!json_is_integer(ok) || json_integer_value(ok) <= 0) {
+	if (s->last_success <= 0) {
 		printf("%s\n", _("No backup yet."));
 	} else {
-		day_time((time_t)json_integer_value(ok), t);
-		size_t i;
-		json_t *e;
-		json_array_foreach(json_object_get(j, "destinations"), i, e) {
-			const char *res = json_string_value(json_object_get(e, "result"));
-			char *dst = res && strcmp(res, "complete") == 0 ? names : behind;
+		day_time(s->last_success, t);
+		for (size_t i = 0; i < s->ndests; i++) {
+			const struct state_dest *e = &s->dests[i];
+			char *dst = strcmp(e->result, "complete") == 0 ? names : behind;
 			size_t n = strlen(dst);
-			snprintf(dst + n, 512 - n, "%s%s", n ? ", " : "",
-				json_string_value(json_object_get(e, "name")));
+			snprintf(dst + n, 512 - n, "%s%s", n ? ", " : "", e->name);
 		}
 		if (names[0])
 			printf(_("Last backup: %s, also on %s.\n"), t, names);
 		else
 			printf(_("Last backup: %s.\n"), t);
 	}
-	const char *res = json_is_object(lb) ? json_string_value(json_object_get(lb, "result")) : NULL;
-	if (res && strcmp(res, "failed") == 0) {
-		day_time((time_t)json_integer_value(json_object_get(lb, "start")), t);
+	if (last_failed(s)) {
+		day_time(s->last.start, t);
 		printf(_("WARNING: the backup of %s failed: %s\n"), t,
-			json_string_value(json_object_get(lb, "error")) ?: "?");
+			s->last.error[0] ? s->last.error : "?");
 	}
 	if (behind[0])
 		printf(_("WARNING: not up to date on %s (see below).\n"), behind);
 }
 
-static void print_status(json_t *j)
+static void print_warnings(const struct state_run *r)
+{
+	for (int k = 0; k < r->nwarn; k++)
+		printf(_("  warning: %s\n"), r->warn[k]);
+}
+
+static void print_status(const struct state_status *s)
 {
 	char t[40], b1[32], b2[32];
-	json_t *lb = json_object_get(j, "last_backup");
-	print_summary(j);
-	printf(_("coffred: %s (schedule: %s)\n"), json_string_value(json_object_get(j, "state")),
-		json_string_value(json_object_get(j, "schedule")));
-	if (json_is_object(lb)) {
-		when(json_object_get(lb, "start"), t);
-		printf(_("last backup: %s, %s"), t, json_string_value(json_object_get(lb, "result")));
-		if (json_is_string(json_object_get(lb, "error")))
-			printf(" (%s)", json_string_value(json_object_get(lb, "error")));
+	const struct state_run *lb = &s->last;
+	print_summary(s);
+	printf(_("coffred: %s (schedule: %s)\n"), s->state, s->schedule);
+	if (s->has_last) {
+		when(lb->start, t);
+		printf(_("last backup: %s, %s"), t, lb->result);
+		if (lb->error[0])
+			printf(" (%s)", lb->error);
 		printf("\n");
 		printf(_("  %lld files, read %s, added %s in %.1f s; %lld entries examined, %lld "
 			 "folders reused%s\n"),
-			(long long)json_integer_value(json_object_get(lb, "files")),
-			cli_bytes((unsigned long long)json_integer_value(json_object_get(lb, "bytes_read")), b1),
-			cli_bytes((unsigned long long)json_integer_value(json_object_get(lb, "bytes_added")), b2),
-			json_number_value(json_object_get(lb, "duration")),
-			(long long)json_integer_value(json_object_get(lb, "entries")),
-			(long long)json_integer_value(json_object_get(lb, "dirs_reused")),
-			json_is_true(json_object_get(lb, "full_scan")) ? _(", full scan") : "");
+			(long long)lb->files, cli_bytes(lb->bytes_read, b1),
+			cli_bytes(lb->bytes_added, b2), lb->duration, (long long)lb->entries,
+			(long long)lb->dirs_reused, lb->full_scan ? _(", full scan") : "");
+		print_warnings(lb);
 	} else {
 		printf("%s\n", _("last backup: none yet"));
 	}
-	size_t k;
-	json_t *w;
-	json_array_foreach(json_object_get(lb, "warning_messages"), k, w)
-		printf(_("  warning: %s\n"), json_string_value(w));
-	json_t *cur = json_object_get(j, "running");
-	if (json_is_object(cur))
+	if (s->running)
 		printf(_("running: backup #%lld, %lld files, read %s so far (%.0f s)\n"),
-			(long long)json_integer_value(json_object_get(cur, "run")),
-			(long long)json_integer_value(json_object_get(cur, "files")),
-			cli_bytes((unsigned long long)json_integer_value(json_object_get(cur, "bytes_read")), b1),
-			json_number_value(json_object_get(cur, "duration")));
-	when(json_object_get(j, "next_backup"), t);
-	if (json_is_integer(json_object_get(j, "next_backup")))
-		printf(_("next backup: %s%s\n"), t, json_is_true(json_object_get(j, "retry")) ?
+			(long long)s->progress.run, (long long)s->progress.files,
+			cli_bytes(s->progress.bytes_read, b1), s->progress.duration);
+	when(s->next_backup, t);
+	if (s->next_backup > 0)
+		printf(_("next backup: %s%s\n"), t, s->retry ?
 			_(" (retry of the failed one)") : "");
 	else
 		printf("%s\n", _("next backup: after the next change"));
-	json_t *p = json_object_get(j, "pending");
-	printf(_("pending: %lld folders with changes%s\n"),
-		(long long)json_integer_value(json_object_get(p, "dirty_folders")),
-		json_is_true(json_object_get(p, "full_scan")) ? _(", full scan due") : "");
-	printf(_("watched: %lld folders%s\n"), (long long)json_integer_value(json_object_get(j, "watches")),
-		json_is_true(json_object_get(j, "watch_incomplete")) ?
-		_(" (incomplete: see the daemon's log)") : "");
-	size_t i;
-	json_t *e;
-	json_array_foreach(json_object_get(j, "watched"), i, e)
-		printf("  %s: %s\n", json_string_value(json_object_get(e, "path")),
-			json_string_value(json_object_get(e, "state")));
-	print_destinations(json_object_get(j, "destinations"));
+	printf(_("pending: %lld folders with changes%s\n"), (long long)s->dirty_folders,
+		s->full_scan_due ? _(", full scan due") : "");
+	printf(_("watched: %lld folders%s\n"), (long long)s->watches,
+		s->watch_incomplete ? _(" (incomplete: see the daemon's log)") : "");
+	for (size_t i = 0; i < s->nwatched; i++)
+		printf("  %s: %s\n", s->watched[i].path ? s->watched[i].path : "(null)",
+			s->watched[i].state);
+	print_destinations(s->dests, s->ndests);
 }
 
 /* A failed request to coffred: a refused caller is told who may ask. */
@@ -226,6 +207,14 @@ static int ctl_fail(const struct cf_error *err, const char *sock)
 			"members of the socket's group (socket-group, default '%s') may ask "
 			"coffred"), sock, CFG_DEFAULT_SOCKET_GROUP);
 	return cli_fail(err);
+}
+
+/* Prints ${text} and a newline; frees it. */
+static void put_text(char *text)
+{
+	fputs(text, stdout);
+	putchar('\n');
+	free(text);
 }
 
 int cmd_status(int argc, char **argv)
@@ -266,39 +255,90 @@ int cmd_status(int argc, char **argv)
 	free(sock);
 	if (rc)
 		return rc;
-	json_error_t jerr;
-	json_t *j = json_loads(reply, 0, &jerr);
+	struct state_status s;
+	rc = state_status_parse(reply, strlen(reply), &s, &err);
 	free(reply);
-	if (!json_is_object(j)) {
-		json_decref(j);
+	if (rc == CF_ENOMEM)
+		return cli_fail(&err);
+	if (rc)
 		return cli_error(CF_EXIT_ERROR, "%s", _("coffred sent an unreadable status"));
-	}
-	if (g.json) {
-		json_dumpf(j, stdout, JSON_INDENT(2));
-		putchar('\n');
-	} else {
-		print_status(j);
-	}
-	json_t *lb = json_object_get(j, "last_backup");
-	const char *res = json_is_object(lb) ? json_string_value(json_object_get(lb, "result")) : NULL;
-	rc = res && (strcmp(res, "failed") == 0) ? CF_EXIT_ERROR : 0;
-	json_decref(j);
+	char *text = NULL;
+	if (!g.json)
+		print_status(&s);
+	else if ((rc = state_status_format(&s, &text, &err)) == 0)
+		put_text(text);
+	if (rc == 0)
+		rc = last_failed(&s) ? CF_EXIT_ERROR : 0;
+	else
+		rc = cli_fail(&err);
+	state_status_release(&s);
 	return rc;
 }
 
-static json_t *ask(const char *sock, const char *req, struct cf_error *err)
+/* The daemon's status (${ret} filled) or its reply to a backup request (${ret_ack}). */
+static int ask(const char *sock, const char *req, struct state_status *ret,
+	struct state_ack *ret_ack, struct cf_error *err)
 {
 	char *reply = NULL;
-	if (ctl_request(sock, req, &reply, err))
-		return NULL;
-	json_t *j = json_loads(reply, 0, NULL);
+	int rc = ctl_request(sock, req, &reply, err);
+	if (rc)
+		return rc;
+	rc = ret ? state_status_parse(reply, strlen(reply), ret, err) :
+		state_ack_parse(reply, strlen(reply), ret_ack, err);
 	free(reply);
-	if (!json_is_object(j)) {
-		json_decref(j);
+	if (rc == CF_ECORRUPT)
 		cf_error_set(err, CF_EIO, "coffred sent an unreadable reply");
-		return NULL;
+	return rc ? err->code : 0;
+}
+
+static void print_run(const struct state_status *s)
+{
+	const struct state_run *lb = &s->last;
+	char b1[32], b2[32];
+	printf(_("backup #%lld %s: snapshot %.8s, %lld files, read %s, added %s in %.1f s; "
+		 "%lld entries examined, %lld folders reused%s\n"),
+		(long long)lb->run, lb->result, lb->snapshot[0] ? lb->snapshot : "-",
+		(long long)lb->files, cli_bytes(lb->bytes_read, b1), cli_bytes(lb->bytes_added, b2),
+		lb->duration, (long long)lb->entries, (long long)lb->dirs_reused,
+		lb->full_scan ? _(", full scan") : "");
+	print_warnings(lb);
+	print_destinations(s->dests, s->ndests);
+}
+
+/* Waits for run ${run} of the daemon ${pid} to end; ${ret} then holds the status that shows
+ * it. Returns 0 or an exit code (said). */
+static int wait_run(const char *path, int64_t pid, uint64_t run, struct state_status *ret)
+{
+	struct cf_error err = { 0 };
+	for (;;) {
+		struct timespec ts = { 0, 300 * 1000000L };
+		struct state_status st;
+		nanosleep(&ts, NULL);
+		int rc = ask(path, CTL_STATUS, &st, NULL, &err);
+		if (rc || st.pid != pid) {
+			if (rc == 0)
+				state_status_release(&st);
+			if (g.progress)
+				fprintf(stderr, "\r\033[K");
+			return cli_error(CF_EXIT_ERROR,
+				_("coffred stopped before backup #%lld ended%s%s"), (long long)run,
+				rc ? ": " : "", rc ? err.msg : "");
+		}
+		if (st.has_last && st.last.run >= run) {
+			*ret = st;
+			return 0;
+		}
+		const struct state_progress *cur = &st.progress;
+		if (g.progress && st.running && cur->run == run) {
+			char b1[32], b2[32];
+			fprintf(stderr, "\r\033[K");
+			fprintf(stderr, _("[%.0fs] %lld files, read %s, added %s"), cur->duration,
+				(long long)cur->files, cli_bytes(cur->bytes_read, b1),
+				cli_bytes(cur->bytes_added, b2));
+			fflush(stderr);
+		}
+		state_status_release(&st);
 	}
-	return j;
 }
 
 /* coffre backup --now (called from cmd_backup). */
@@ -335,97 +375,65 @@ int cmd_backup_now(int argc, char **argv)
 		return rc;
 	const char *path = sock ? sock : CFG_DEFAULT_SOCKET;
 	struct cf_error err = { 0 };
-	json_t *st = ask(path, CTL_STATUS, &err);
-	json_t *rep = st ? ask(path, CTL_BACKUP, &err) : NULL;
-	if (!rep) {
-		json_decref(st);
+	struct state_status st;
+	struct state_ack ack;
+	int64_t pid = 0;
+	if ((rc = ask(path, CTL_STATUS, &st, NULL, &err)) == 0) {
+		pid = st.pid;
+		rc = ask(path, CTL_BACKUP, NULL, &ack, &err);
+		state_status_release(&st);
+	}
+	if (rc) {
 		rc = ctl_fail(&err, path);
 		free(sock);
 		return rc;
 	}
-	json_int_t pid = json_integer_value(json_object_get(st, "pid"));
-	json_decref(st);
-	if (!json_is_true(json_object_get(rep, "ok"))) {
-		rc = cli_error(CF_EXIT_ERROR, _("coffred cannot back up now: %s"),
-			json_string_value(json_object_get(rep, "error")) ?: "?");
-		json_decref(rep);
+	if (!ack.ok) {
 		free(sock);
-		return rc;
+		return cli_error(CF_EXIT_ERROR, _("coffred cannot back up now: %s"),
+			ack.error[0] ? ack.error : "?");
 	}
-	json_int_t run = json_integer_value(json_object_get(rep, "run"));
 	if (!g.quiet && !g.json)
-		fprintf(stderr, json_is_true(json_object_get(rep, "after_running")) ?
+		fprintf(stderr, ack.after_running ?
 			_("coffred: backup #%lld will start when the running one ends\n") :
-			_("coffred: backup #%lld started\n"), (long long)run);
-	json_decref(rep);
-	json_t *lb = NULL;
-	for (;;) {
-		struct timespec ts = { 0, 300 * 1000000L };
-		nanosleep(&ts, NULL);
-		st = ask(path, CTL_STATUS, &err);
-		if (!st || json_integer_value(json_object_get(st, "pid")) != pid) {
-			json_decref(st);
-			if (g.progress)
-				fprintf(stderr, "\r\033[K");
-			free(sock);
-			return cli_error(CF_EXIT_ERROR, _("coffred stopped before backup #%lld ended%s%s"),
-				(long long)run, st ? "" : ": ", st ? "" : err.msg);
-		}
-		json_t *l = json_object_get(st, "last_backup");
-		if (json_is_object(l) && json_integer_value(json_object_get(l, "run")) >= run) {
-			lb = json_incref(l);
-			json_object_set(lb, "destinations", json_object_get(st, "destinations"));
-			json_decref(st);
-			break;
-		}
-		json_t *cur = json_object_get(st, "running");
-		if (g.progress && json_is_object(cur) &&
-		    json_integer_value(json_object_get(cur, "run")) == run) {
-			char b1[32], b2[32];
-			fprintf(stderr, "\r\033[K");
-			fprintf(stderr, _("[%.0fs] %lld files, read %s, added %s"),
-				json_number_value(json_object_get(cur, "duration")),
-				(long long)json_integer_value(json_object_get(cur, "files")),
-				cli_bytes((unsigned long long)json_integer_value(json_object_get(cur, "bytes_read")), b1),
-				cli_bytes((unsigned long long)json_integer_value(json_object_get(cur, "bytes_added")), b2));
-			fflush(stderr);
-		}
-		json_decref(st);
-	}
+			_("coffred: backup #%lld started\n"), (long long)ack.run);
+	rc = wait_run(path, pid, ack.run, &st);
 	free(sock);
+	if (rc)
+		return rc;
 	if (g.progress)
 		fprintf(stderr, "\r\033[K");
-	const char *res = json_string_value(json_object_get(lb, "result")) ?: "?";
+	const struct state_run *lb = &st.last;
+	const char *res = lb->result[0] ? lb->result : "?";
 	rc = strcmp(res, "ok") == 0 ? CF_EXIT_OK : strcmp(res, "partial") == 0 ? CF_EXIT_PARTIAL :
 		CF_EXIT_ERROR;
+	char *text = NULL;
 	if (g.json) {
-		json_dumpf(lb, stdout, JSON_INDENT(2));
-		putchar('\n');
+		if (state_status_format_last(&st, &text, &err) == 0)
+			put_text(text);
+		else
+			rc = cli_fail(&err);
 	} else if (rc == CF_EXIT_ERROR) {
-		fprintf(stderr, _("coffre: backup #%lld %s: %s\n"),
-			(long long)json_integer_value(json_object_get(lb, "run")), res,
-			json_string_value(json_object_get(lb, "error")) ?: "?");
+		fprintf(stderr, _("coffre: backup #%lld %s: %s\n"), (long long)lb->run, res,
+			lb->error[0] ? lb->error : "?");
 	} else if (!g.quiet) {
-		char b1[32], b2[32];
-		printf(_("backup #%lld %s: snapshot %.8s, %lld files, read %s, added %s in %.1f s; "
-			 "%lld entries examined, %lld folders reused%s\n"),
-			(long long)json_integer_value(json_object_get(lb, "run")), res,
-			json_string_value(json_object_get(lb, "snapshot")) ?: "-",
-			(long long)json_integer_value(json_object_get(lb, "files")),
-			cli_bytes((unsigned long long)json_integer_value(json_object_get(lb, "bytes_read")), b1),
-			cli_bytes((unsigned long long)json_integer_value(json_object_get(lb, "bytes_added")), b2),
-			json_number_value(json_object_get(lb, "duration")),
-			(long long)json_integer_value(json_object_get(lb, "entries")),
-			(long long)json_integer_value(json_object_get(lb, "dirs_reused")),
-			json_is_true(json_object_get(lb, "full_scan")) ? _(", full scan") : "");
-		size_t k;
-		json_t *w;
-		json_array_foreach(json_object_get(lb, "warning_messages"), k, w)
-			printf(_("  warning: %s\n"), json_string_value(w));
-		print_destinations(json_object_get(lb, "destinations"));
+		print_run(&st);
 	}
-	json_decref(lb);
+	state_status_release(&st);
 	return rc;
+}
+
+static void print_row(const struct state_history_row *r)
+{
+	char t[40], b[32];
+	struct tm tm;
+	localtime_r(&r->start, &tm);
+	strftime(t, sizeof t, "%Y-%m-%d %H:%M:%S", &tm);
+	printf("%s  %-9s %.8s  %lld files  +%s  %.1f s  %lld entries%s%s%s\n", t,
+		r->result[0] ? r->result : "?", r->snapshot[0] ? r->snapshot : "-",
+		(long long)r->files, cli_bytes(r->bytes_added, b), r->duration,
+		(long long)r->entries, r->full_scan ? _(" (full scan)") : "",
+		r->message[0] ? ": " : "", r->message);
 }
 
 int cmd_log(int argc, char **argv)
@@ -461,71 +469,32 @@ int cmd_log(int argc, char **argv)
 	}
 	if (!dir && config && (rc = from_config(config, NULL, &dir)))
 		return rc;
-	char *path = util_path("%s/history.db", dir ? dir : CFG_DEFAULT_STATE_DIR);
+	char *path = state_history_path(dir ? dir : CFG_DEFAULT_STATE_DIR);
 	free(dir);
-	sqlite3 *db = NULL;
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		rc = cli_error(CF_EXIT_ERROR, _("cannot open the history '%s': %s"), path,
-			db ? sqlite3_errmsg(db) : "?");
-		sqlite3_close(db);
-		free(path);
-		return rc;
-	}
-	sqlite3_busy_timeout(db, 2000);
-	sqlite3_stmt *s = NULL;
-	if (sqlite3_prepare_v2(db, "SELECT start, duration, result, snapshot, files, bytes_read, "
-		"bytes_added, entries, dirs_reused, full_scan, message FROM (SELECT * FROM runs "
-		"ORDER BY id DESC LIMIT ?) ORDER BY start, id", -1, &s, NULL) != SQLITE_OK) {
-		rc = cli_error(CF_EXIT_ERROR, _("cannot read the history '%s': %s"), path,
-			sqlite3_errmsg(db));
-		sqlite3_close(db);
-		free(path);
-		return rc;
-	}
+	struct cf_error err = { 0 };
+	struct state_history_row *rows = NULL;
+	size_t n = 0;
+	rc = path ? state_history_read(path, (size_t)limit, &rows, &n, &err) :
+		cf_error_set(&err, CF_ENOMEM, "out of memory");
+	if (rc == CF_EIO)
+		rc = cli_error(CF_EXIT_ERROR, _("cannot open the history '%s': %s"), path, err.msg);
+	else if (rc == CF_ECORRUPT)
+		rc = cli_error(CF_EXIT_ERROR, _("cannot read the history '%s': %s"), path, err.msg);
+	else if (rc)
+		rc = cli_fail(&err);
 	free(path);
-	sqlite3_bind_int64(s, 1, limit);
-	json_t *arr = json_array();
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		time_t start = (time_t)sqlite3_column_int64(s, 0);
-		const char *res = (const char *)sqlite3_column_text(s, 2);
-		const char *snap = (const char *)sqlite3_column_text(s, 3);
-		const char *msg = (const char *)sqlite3_column_text(s, 10);
-		if (g.json) {
-			json_t *o = json_object();
-			json_object_set_new(o, "start", json_integer(start));
-			json_object_set_new(o, "duration", json_real(sqlite3_column_double(s, 1)));
-			json_object_set_new(o, "result", json_string(res ? res : ""));
-			json_object_set_new(o, "snapshot", snap && *snap ? json_string(snap) : json_null());
-			json_object_set_new(o, "files", json_integer(sqlite3_column_int64(s, 4)));
-			json_object_set_new(o, "bytes_read", json_integer(sqlite3_column_int64(s, 5)));
-			json_object_set_new(o, "bytes_added", json_integer(sqlite3_column_int64(s, 6)));
-			json_object_set_new(o, "entries", json_integer(sqlite3_column_int64(s, 7)));
-			json_object_set_new(o, "dirs_reused", json_integer(sqlite3_column_int64(s, 8)));
-			json_object_set_new(o, "full_scan", json_boolean(sqlite3_column_int(s, 9)));
-			json_object_set_new(o, "message", msg && *msg ? json_string(msg) : json_null());
-			json_array_append_new(arr, o);
-		} else {
-			char t[40], b[32];
-			struct tm tm;
-			localtime_r(&start, &tm);
-			strftime(t, sizeof t, "%Y-%m-%d %H:%M:%S", &tm);
-			printf("%s  %-9s %.8s  %lld files  +%s  %.1f s  %lld entries%s%s%s\n", t,
-				res ? res : "?", snap && *snap ? snap : "-",
-				(long long)sqlite3_column_int64(s, 4),
-				cli_bytes((unsigned long long)sqlite3_column_int64(s, 6), b),
-				sqlite3_column_double(s, 1), (long long)sqlite3_column_int64(s, 7),
-				sqlite3_column_int(s, 9) ? _(" (full scan)") : "",
-				msg && *msg ? ": " : "", msg && *msg ? msg : "");
-		}
-	}
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	if (g.json) {
-		json_dumpf(arr, stdout, JSON_INDENT(2));
-		putchar('\n');
-	}
-	json_decref(arr);
-	return 0;
+	if (rc)
+		return rc;
+	char *text = NULL;
+	if (!g.json)
+		for (size_t i = 0; i < n; i++)
+			print_row(&rows[i]);
+	else if (state_history_format(rows, n, &text, &err) == 0)
+		put_text(text);
+	else
+		rc = cli_fail(&err);
+	free(rows);
+	return rc;
 }
 
 int cmd_config(int argc, char **argv)

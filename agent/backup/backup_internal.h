@@ -75,7 +75,7 @@ static inline int backup_under(const char *p, const char *dir)
 /* backup_cancelled(R): non-zero once the caller asked the run to stop. */
 static inline int backup_cancelled(const struct run *R)
 {
-	return R->o->cancel && *R->o->cancel;
+	return R->o->cancel && atomic_load(R->o->cancel);
 }
 
 /* backup_warn(R, path, msg, e): count a warning and pass "${msg}: strerror(${e})" (just

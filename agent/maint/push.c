@@ -226,7 +226,7 @@ int push_run(struct repo *spool, struct dst *to, const struct push_opts *o,
 			st.present++;
 			continue;
 		}
-		if (o && o->cancel && *o->cancel) {
+		if (o && o->cancel && atomic_load(o->cancel)) {
 			rc = cf_error_set(err, CF_EIO, "cancelled");
 		} else {
 			if (o && o->progress)

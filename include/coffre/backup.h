@@ -9,6 +9,7 @@
 #ifndef COFFRE_BACKUP_H
 #define COFFRE_BACKUP_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,7 +47,9 @@ struct backup_opts {
 	/* Called for each file that could not be read or changed while it was read. */
 	void (*warn)(void *ctx, const char *path, const char *msg);
 	void *ctx;
-	volatile int *cancel;		/* set non-zero to stop early (nothing is committed) */
+	/* Set non-zero (from any thread) to stop early: no snapshot is written; blobs stored
+	 * before stay, unreferenced until a later run uses them or prune removes them. */
+	const atomic_int *cancel;
 };
 
 /* backup_run(r, o, ret_stats, ret_snap, ret_parent, ret_has_parent, err): back up the

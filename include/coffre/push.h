@@ -4,6 +4,7 @@
 #ifndef COFFRE_PUSH_H
 #define COFFRE_PUSH_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,7 +28,7 @@ struct push_stats {
 struct push_opts {
 	void (*progress)(void *ctx, const char *name, uint64_t done, uint64_t total);
 	void *ctx;
-	volatile int *cancel;	/* set: stop between two objects (CF_EIO, "cancelled") */
+	const atomic_int *cancel;	/* set: stop between two objects (CF_EIO, "cancelled") */
 };
 
 /* push_run(spool, to, o, ret, err): send every object of the local repository ${spool} that

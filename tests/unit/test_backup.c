@@ -624,7 +624,7 @@ static void test_cancel(void **state)
 	struct fx *f = *state;
 	uint8_t *data = random_buf(MiB, 12);
 	put(f->src, "x.bin", data, MiB, 0644);
-	volatile int stop = 1;
+	atomic_int stop = 1;
 	const char *paths[] = { f->src };
 	struct backup_opts o = { .paths = paths, .npaths = 1, .cancel = &stop };
 	struct backup_stats st;

@@ -1,0 +1,126 @@
+/* coffred.h: what the daemon's own files share (main.c, job.c, roots.c, reload.c, status.c).
+ * Not part of the engine: coffred alone is built from these. */
+#ifndef COFFRED_H
+#define COFFRED_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "coffre/backup.h"
+#include "coffre/state.h"
+
+struct cfg;
+struct watch;
+
+#define RETRY_DELAY 60			/* after a failed run (COFFRED_RETRY_DELAY for tests) */
+#define FULL_SCAN_EVERY (7 * 86400)	/* safety net */
+#define PRUNE_EVERY (7 * 86400)
+#define STOP_GRACE 4			/* seconds to wait for a cancelled backup */
+#define PUSH_RETRY 3600			/* a destination left behind is tried again after this
+					 * (COFFRED_PUSH_RETRY for tests) */
+#define LOOP_MAX 8			/* file descriptors the event loop serves */
+
+/* A run's result as the daemon keeps it: what the status and the history show, and more. */
+struct result {
+	struct state_run s;
+	int code;		/* CF_* of the backup */
+	int push_only;		/* no backup: a retry of destinations left behind */
+};
+
+/* What a running backup has done so far, for `coffre status` and `coffre backup --now`. */
+struct progress {
+	pthread_mutex_t mu;
+	struct backup_stats st;
+	char current[512];
+};
+
+/* One run, handed to its thread. */
+struct job {
+	struct cfg *cfg;	/* borrowed; kept alive until the job is joined */
+	struct watch *w;	/* borrowed likewise */
+	int do_prune;
+	int donefd;
+	const atomic_int *cancel;
+	struct progress *prog;
+	const char **paths;	/* the roots present at the start (borrowed strings) */
+	size_t npaths;
+	struct state_dest *dests;	/* a copy of the daemon's, one per cfg->dests */
+	struct result res;
+};
+
+struct daemon;
+
+/* An entry of the event loop: when ${fd} is readable, ${fn} runs on the loop. */
+struct handler {
+	int fd;
+	void (*fn)(struct daemon *d);
+};
+
+struct daemon {
+	char *cfg_file;
+	struct cfg *cfg, *pending_cfg;
+	struct watch *w;
+	int ep, tfd, sfd, ctl, donefd, wdfd;
+	int rfd;		/* inotify on the parents of missing roots, or -1 */
+	struct handler loop[LOOP_MAX];
+	size_t nloop;
+	unsigned char *missing;	/* per root of cfg: known missing */
+	int stopping;
+	/* schedule */
+	time_t last_success, last_change, last_full, last_prune, next_due;
+	int change_during_run;
+	/* the running backup */
+	int running;
+	pthread_t th;
+	struct job *job;
+	atomic_int cancel;
+	uint64_t mark;
+	uint64_t runs;		/* runs started since start-up */
+	int now_requested;	/* `backup --now` while a run was going: another one after it */
+	long retry_delay;
+	struct progress prog;
+	struct result last;
+	int has_last;
+	struct state_dest *dests;	/* one per cfg->dests */
+	long push_retry;
+	int next_push_only;	/* the timer is for a retry of destinations, not a backup */
+	size_t unwatched;	/* folders the watcher could not watch, last reported */
+};
+
+/* main.c */
+void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* loop_add(d, fd, fn): serve ${fd} with ${fn}. Returns 0 or -1 (errno set). */
+int loop_add(struct daemon *d, int fd, void (*fn)(struct daemon *d));
+/* loop_del(d, fd): stop serving ${fd} (it stays open). */
+void loop_del(struct daemon *d, int fd);
+
+/* job.c: runs (a backup, its retention and its push; or a push alone) and their timer */
+void job_start(struct daemon *d, int push_only);
+void job_on_done(struct daemon *d);	/* the loop's handler of donefd */
+void job_stop(struct daemon *d);
+void job_rearm(struct daemon *d);
+void job_notify(struct daemon *d);
+
+/* roots.c: the protected folders and their watches */
+int roots_build_watch(struct daemon *d, const struct cfg *c);
+int roots_check(struct daemon *d);
+void roots_report(struct daemon *d);
+
+/* reload.c: the configuration, at start and on SIGHUP */
+void reload_print_problems(const char *problems);
+void reload_open_socket(struct daemon *d);
+struct state_dest *reload_align_dests(const struct state_dest *old, size_t nold,
+	const struct cfg *c);
+void reload_apply(struct daemon *d, struct cfg *c);
+void reload(struct daemon *d);
+
+/* status.c: the status file, the history and the control socket's answers */
+void status_write(struct daemon *d, int durable);
+void status_read(struct daemon *d);
+void status_record(struct daemon *d, const struct result *r);
+void status_on_ctl(struct daemon *d);	/* the loop's handler of the control socket */
+
+#endif

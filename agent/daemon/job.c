@@ -1,0 +1,478 @@
+/* job.c: what a scheduled or requested run does (a backup, retention and the push to the
+ * destinations, or a push alone), in a thread that reports back through an eventfd; and the
+ * timer that starts the next one. */
+#include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "coffre/backup.h"
+#include "coffre/cfg.h"
+#include "coffre/error.h"
+#include "coffre/forget.h"
+#include "coffre/prune.h"
+#include "coffre/push.h"
+#include "coffre/repo.h"
+#include "coffre/sched.h"
+#include "coffre/watch.h"
+#include "base/util.h"
+#include "coffred.h"
+
+/* ---- the run's thread ---- */
+
+static int job_clean(void *ctx, const char *path)
+{
+	struct job *j = ctx;
+	return watch_clean(j->w, path);
+}
+
+static void job_warn(void *ctx, const char *path, const char *msg)
+{
+	struct job *j = ctx;
+	logf_("warning: '%s': %s", path, msg);
+	if (j->res.s.nwarn < STATE_WARN_KEPT)
+		snprintf(j->res.s.warn[j->res.s.nwarn++], sizeof j->res.s.warn[0],
+			"%s: %s", path, msg);
+}
+
+static void job_progress(void *ctx, const struct backup_stats *st)
+{
+	struct job *j = ctx;
+	pthread_mutex_lock(&j->prog->mu);
+	j->prog->st = *st;
+	j->prog->st.current = NULL;
+	snprintf(j->prog->current, sizeof j->prog->current, "%s", st->current ? st->current : "");
+	pthread_mutex_unlock(&j->prog->mu);
+}
+
+static char *read_password(const char *file, struct cf_error *err)
+{
+	FILE *f = fopen(file, "re");
+	if (!f) {
+		cf_error_sys(err, CF_EIO, "cannot read the password file '%s'", file);
+		return NULL;
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n = getline(&line, &cap, f);
+	fclose(f);
+	if (n < 0) {
+		free(line);
+		return strdup("");
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = 0;
+	return line;
+}
+
+/* The [backup] policy, then prune. */
+static int run_retention(struct repo *r, const struct cfg *c, struct cf_error *err)
+{
+	struct forget_policy p = { .daily = c->keep_daily, .weekly = c->keep_weekly,
+		.monthly = c->keep_monthly };
+	size_t removed;
+	int rc = forget_run(r, &p, 0, NULL, NULL, &removed, err);
+	if (rc)
+		return rc;
+	struct prune_stats ps;
+	return prune_run(r, NULL, NULL, &ps, err);
+}
+
+static const char *push_outcome(int code, const atomic_int *cancel)
+{
+	switch (code) {
+	case 0: return "complete";
+	case CF_EUNREACH: return "unreachable";
+	case CF_EKEY: return "refused";
+	case CF_ENOSPC: return "full";
+	default: return atomic_load(cancel) ? "cancelled" : "failed";
+	}
+}
+
+/* Sends the spool to every destination of the configuration and notes how each went. */
+static void push_dests(struct job *j, struct repo *r)
+{
+	const struct cfg *c = j->cfg;
+	struct state_run *res = &j->res.s;
+	size_t n = c->ndests;
+	const char **urls = calloc(n, sizeof *urls);
+	struct dst_options *opts = calloc(n, sizeof *opts);
+	struct push_result *pr = calloc(n, sizeof *pr);
+	if (!urls || !opts || !pr) {
+		logf_("error: out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		urls[i] = c->dests[i].url;
+		cfg_dest_options(&c->dests[i], &opts[i]);
+	}
+	struct push_opts po = { .cancel = j->cancel };
+	struct cf_error cerr = { 0 };
+	push_all(r, urls, opts, n, c->clear_spool, &po, pr, &res->spool_cleared, &cerr);
+	if (cerr.code)
+		snprintf(res->spool_clear_error, sizeof res->spool_clear_error, "%s", cerr.msg);
+	time_t now = time(NULL);
+	for (size_t i = 0; i < n; i++) {
+		struct state_dest *ds = &j->dests[i];
+		const struct push_result *p = &pr[i];
+		ds->last_attempt = now;
+		snprintf(ds->result, sizeof ds->result, "%s", push_outcome(p->code, j->cancel));
+		ds->sent = p->st.sent;
+		ds->sent_bytes = p->st.sent_bytes;
+		if (p->lock_note[0]) {
+			ds->object_lock = p->object_lock;
+			snprintf(ds->lock_note, sizeof ds->lock_note, "%s", p->lock_note);
+		}
+		if (p->code == 0) {
+			ds->last_complete = now;
+			ds->pending_since = 0;
+			ds->pending = ds->pending_bytes = 0;
+			ds->error[0] = 0;
+			logf_("destination '%s' (%s): complete; sent %llu objects (%llu bytes), "
+				"all read back", ds->name, ds->url, (unsigned long long)p->st.sent,
+				(unsigned long long)p->st.sent_bytes);
+			continue;
+		}
+		snprintf(ds->error, sizeof ds->error, "%s", p->err.msg);
+		if (p->reached) {
+			ds->pending = p->st.pending;
+			ds->pending_bytes = p->st.pending_bytes;
+		}
+		/* Not reached: it lacks at least this run's snapshot. */
+		if (p->reached && p->st.pending_since)
+			ds->pending_since = p->st.pending_since;
+		else if (!ds->pending_since)
+			ds->pending_since = j->res.push_only ? now : res->start;
+		logf_("destination '%s' (%s): %s: %s; kept pending for the next try", ds->name,
+			ds->url, ds->result, ds->error);
+	}
+	if (res->spool_cleared)
+		logf_("spool: %llu bytes of data packs removed (every destination holds them)",
+			(unsigned long long)res->spool_cleared);
+	if (res->spool_clear_error[0])
+		logf_("warning: the spool is kept: %s", res->spool_clear_error);
+out:
+	free(urls);
+	free(opts);
+	free(pr);
+}
+
+static void set_stats(struct state_run *s, const struct backup_stats *st)
+{
+	s->files = st->files_new + st->files_changed + st->files_unchanged;
+	s->files_new = st->files_new;
+	s->files_changed = st->files_changed;
+	s->bytes_read = st->bytes_read;
+	s->bytes_added = st->bytes_added;
+	s->entries = st->entries;
+	s->dirs_reused = st->dirs_reused;
+	s->warnings = st->warnings;
+}
+
+static void *job_main(void *arg)
+{
+	struct job *j = arg;
+	struct state_run *res = &j->res.s;
+	struct cf_error err = { 0 };
+	struct repo *r = NULL;
+	struct timespec t0, t1;
+	struct backup_stats st = { 0 };
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	char *pw = read_password(j->cfg->password_file, &err);
+	struct repo_cred cred = { .password = pw, .key_cache = repo_key_cache_wanted() };
+	int rc = pw ? 0 : err.code;
+	if (rc == 0 && j->npaths == 0 && !j->res.push_only)
+		rc = cf_error_set(&err, CF_ENOENT, "no protected folder is present (%s)",
+			res->missing);
+	if (rc == 0)
+		rc = repo_open(j->cfg->repository, &cred, &r, &err);
+	free(pw);
+	if (rc == 0 && !j->res.push_only) {
+		struct backup_opts o = {
+			.paths = j->paths, .npaths = j->npaths,
+			.excludes = (const char *const *)j->cfg->excludes,
+			.nexcludes = j->cfg->nexcludes, .clean = job_clean, .warn = job_warn,
+			.progress = job_progress, .ctx = j, .cancel = j->cancel,
+		};
+		uint8_t id[32], parent[32];
+		int has_parent = 0;
+		rc = backup_run(r, &o, &st, id, parent, &has_parent, &err);
+		if (rc == 0 || rc == CF_EPARTIAL)
+			util_hex(res->snapshot, id, 32);
+		/* A folder that is missing is left out: the snapshot is partial. */
+		if (rc == 0 && res->missing[0])
+			rc = CF_EPARTIAL;
+	}
+	set_stats(res, &st);
+	j->res.code = rc;
+	if (rc == 0 || rc == CF_EPARTIAL) {
+		snprintf(res->result, sizeof res->result, "%s", rc ? "partial" : "ok");
+	} else {
+		snprintf(res->result, sizeof res->result, "%s",
+			atomic_load(j->cancel) ? "cancelled" : "failed");
+		snprintf(res->error, sizeof res->error, "%s", err.msg[0] ? err.msg : "error");
+	}
+	if ((rc == 0 || rc == CF_EPARTIAL) && j->do_prune && !atomic_load(j->cancel)) {
+		struct cf_error perr = { 0 };
+		if (run_retention(r, j->cfg, &perr))
+			snprintf(res->retention_error, sizeof res->retention_error, "%s", perr.msg);
+		else
+			res->retention = 1;
+	}
+	if ((rc == 0 || rc == CF_EPARTIAL) && j->cfg->ndests && !atomic_load(j->cancel))
+		push_dests(j, r);
+	repo_free(r);
+	malloc_trim(0);	/* give the run's buffers back: the daemon idles small */
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	res->duration = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	uint64_t one = 1;
+	if (write(j->donefd, &one, sizeof one) != sizeof one)
+		abort();
+	return NULL;
+}
+
+/* ---- on the loop ---- */
+
+static void iso_time(time_t t, char out[40])
+{
+	struct tm tm;
+	localtime_r(&t, &tm);
+	strftime(out, 40, "%Y-%m-%dT%H:%M:%S%z", &tm);
+}
+
+void job_notify(struct daemon *d)
+{
+	char t[40], line[200];
+	if (d->running)
+		snprintf(line, sizeof line, "STATUS=backing up");
+	else if (d->next_due > 0) {
+		iso_time(d->next_due, t);
+		snprintf(line, sizeof line, "STATUS=idle, last backup %s, next %s",
+			d->has_last ? d->last.s.result : "none", t);
+	} else {
+		snprintf(line, sizeof line, "STATUS=idle, last backup %s, waiting for changes",
+			d->has_last ? d->last.s.result : "none");
+	}
+	sd_notify(0, line);
+}
+
+void job_rearm(struct daemon *d)
+{
+	time_t now = time(NULL);
+	time_t due = sched_next(&d->cfg->schedule, d->last_success, d->last_change, now);
+	if (d->has_last && d->last.code != 0 && d->last.code != CF_EPARTIAL && d->last.s.run) {
+		/* A failed run is retried, not hammered, and retried even when the schedule
+		 * would wait for the next change. */
+		time_t retry = d->last.s.start + d->retry_delay;
+		if (due <= 0 || due < retry)
+			due = retry;
+	}
+	/* A destination left behind (a drive away, a server down) is tried again before the
+	 * next backup when that is far off. */
+	d->next_push_only = 0;
+	for (size_t i = 0; d->running == 0 && i < d->cfg->ndests; i++) {
+		const struct state_dest *ds = &d->dests[i];
+		if (!ds->last_attempt || strcmp(ds->result, "complete") == 0)
+			continue;
+		time_t retry = ds->last_attempt + d->push_retry;
+		if (due <= 0 || retry < due) {
+			due = retry;
+			d->next_push_only = 1;
+		}
+	}
+	d->next_due = due;
+	struct itimerspec its = { 0 };
+	if (due > 0)
+		its.it_value.tv_sec = due > now ? due : now;
+	if (due > 0 && its.it_value.tv_sec <= now)
+		its.it_value.tv_sec = now, its.it_value.tv_nsec = 1;
+	if (timerfd_settime(d->tfd, TFD_TIMER_ABSTIME, &its, NULL) != 0)
+		logf_("warning: cannot set the timer: %s", strerror(errno));
+	job_notify(d);
+	status_write(d, 0);
+}
+
+static void job_free(struct job *j)
+{
+	free((void *)j->paths);
+	free(j->dests);
+	free(j);
+}
+
+/* job_start(d, push_only): a backup, then the push; or, with ${push_only}, a retry of the
+ * destinations left behind. */
+void job_start(struct daemon *d, int push_only)
+{
+	if (d->running || d->stopping)
+		return;
+	struct job *j = calloc(1, sizeof *j);
+	const char **paths = calloc(d->cfg->npaths + 1, sizeof *paths);
+	struct state_dest *dests = calloc(d->cfg->ndests + 1, sizeof *dests);
+	if (!j || !paths || !dests) {
+		logf_("error: out of memory");
+		free(j);
+		free(paths);
+		free(dests);
+		return;
+	}
+	struct state_run *res = &j->res.s;
+	memcpy(dests, d->dests, d->cfg->ndests * sizeof *dests);
+	j->dests = dests;
+	j->res.push_only = push_only;
+	time_t now = time(NULL);
+	if (now - d->last_full >= FULL_SCAN_EVERY)
+		watch_request_full_scan(d->w);
+	/* Folders that could not be watched are tried again here, not on a timer: the idle
+	 * daemon stays asleep. */
+	watch_retry(d->w);
+	roots_report(d);
+	/* Roots that were missing and came back are watched again (with a full scan). */
+	for (size_t i = 0; i < d->cfg->npaths; i++) {
+		const char *p = d->cfg->paths[i];
+		struct stat st;
+		if (!watch_root_watched(d->w, p)) {
+			struct cf_error err = { 0 };
+			if (watch_add_root(d->w, p, &err) == 0)
+				watch_request_full_scan(d->w);
+		}
+		if (lstat(p, &st) == 0) {
+			paths[j->npaths++] = p;
+		} else {
+			size_t n = strlen(res->missing);
+			snprintf(res->missing + n, sizeof res->missing - n, "%s'%s' is missing",
+				n ? ", " : "", p);
+		}
+	}
+	if (res->missing[0] && !push_only)
+		logf_("warning: %s: left out of this backup", res->missing);
+	j->paths = paths;
+	struct watch_info wi;
+	watch_info(d->w, &wi);
+	j->cfg = d->cfg;
+	j->w = d->w;
+	j->donefd = d->donefd;
+	j->cancel = &d->cancel;
+	j->prog = &d->prog;
+	memset(&d->prog.st, 0, sizeof d->prog.st);
+	d->prog.current[0] = 0;
+	res->run = ++d->runs;
+	if (res->missing[0] && res->nwarn < STATE_WARN_KEPT)
+		snprintf(res->warn[res->nwarn++], sizeof res->warn[0], "%.280s", res->missing);
+	d->now_requested = 0;
+	j->do_prune = !push_only && now - d->last_prune >= PRUNE_EVERY;
+	res->start = now;
+	res->full_scan = wi.full_scan || wi.incomplete;
+	atomic_store(&d->cancel, 0);
+	d->mark = watch_mark(d->w);
+	d->change_during_run = 0;
+	if (pthread_create(&d->th, NULL, job_main, j) != 0) {
+		logf_("error: cannot start the backup thread: %s", strerror(errno));
+		d->runs--;
+		job_free(j);
+		return;
+	}
+	d->job = j;
+	d->running = 1;
+	if (push_only)
+		logf_("run #%llu started: sending the backups to the destinations left behind",
+			(unsigned long long)res->run);
+	else
+		logf_("backup #%llu started (%s, %zu folders with changes)",
+			(unsigned long long)res->run,
+			res->full_scan ? "full scan" : "changed folders only", wi.dirty);
+	job_notify(d);
+	status_write(d, 0);
+}
+
+void job_on_done(struct daemon *d)
+{
+	uint64_t v;
+	if (read(d->donefd, &v, sizeof v) != sizeof v)
+		return;
+	if (!d->running)
+		return;
+	pthread_join(d->th, NULL);
+	d->running = 0;
+	struct job *j = d->job;
+	d->job = NULL;
+	struct result *r = &j->res;
+	const struct state_run *s = &r->s;
+	memcpy(d->dests, j->dests, d->cfg->ndests * sizeof *d->dests);
+	if (r->push_only) {
+		if (r->code)
+			logf_("run #%llu: %s", (unsigned long long)s->run, s->error);
+		job_free(j);
+		goto after;
+	}
+	d->last = *r;
+	d->has_last = 1;
+	if (r->code == 0 || r->code == CF_EPARTIAL) {
+		watch_clear(d->w, d->mark);
+		d->last_success = s->start;
+		if (s->full_scan)
+			d->last_full = s->start;
+		if (!d->change_during_run)
+			d->last_change = 0;
+		if (s->retention)
+			d->last_prune = s->start;
+		logf_("backup #%llu %s%s: snapshot %.8s, %llu files, %llu entries examined, %llu "
+			"folders reused, read %llu bytes, added %llu bytes in %.1f s",
+			(unsigned long long)s->run, s->result, s->full_scan ? " (full scan)" : "",
+			s->snapshot, (unsigned long long)s->files, (unsigned long long)s->entries,
+			(unsigned long long)s->dirs_reused, (unsigned long long)s->bytes_read,
+			(unsigned long long)s->bytes_added, s->duration);
+		if (s->retention_error[0])
+			logf_("warning: retention failed: %s", s->retention_error);
+	} else {
+		logf_("backup #%llu %s: %s; retrying in %ld s", (unsigned long long)s->run,
+			s->result, s->error, d->retry_delay);
+	}
+	status_record(d, r);
+	job_free(j);
+after:
+	malloc_trim(0);
+	if (d->pending_cfg) {
+		struct cfg *c = d->pending_cfg;
+		d->pending_cfg = NULL;
+		reload_apply(d, c);
+	}
+	if (!d->stopping && d->now_requested)
+		job_start(d, 0);	/* asked for while this one ran */
+	if (!d->stopping)
+		job_rearm(d);
+	status_write(d, 1);
+}
+
+/* job_stop(d): cancel the running backup and wait a little for it. */
+void job_stop(struct daemon *d)
+{
+	if (!d->running)
+		return;
+	logf_("stopping the running backup");
+	atomic_store(&d->cancel, 1);
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += STOP_GRACE;
+	if (pthread_timedjoin_np(d->th, NULL, &dl) == 0) {
+		d->running = 0;
+		struct result *r = &d->job->res;
+		if (!r->push_only) {
+			d->last = *r;
+			d->has_last = 1;
+			status_record(d, r);
+		}
+		memcpy(d->dests, d->job->dests, d->cfg->ndests * sizeof *d->dests);
+		job_free(d->job);
+		d->job = NULL;
+	} else {
+		/* Leaving now is as safe as kill -9: nothing half-written is ever referenced. */
+		logf_("warning: the backup did not stop in %d s; leaving it unfinished", STOP_GRACE);
+	}
+}

@@ -1,0 +1,683 @@
+/* state.c: the daemon's status (JSON) and run history (SQLite): their keys and their SQL,
+ * written and read back. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "coffre/error.h"
+#include "coffre/state.h"
+#include "base/util.h"
+
+
+/* ---- writing ---- */
+
+static json_t *time_or_null(time_t t)
+{
+	return t > 0 ? json_integer(t) : json_null();
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s[0] ? json_string(s) : json_null();
+}
+
+static json_t *u64(uint64_t v)
+{
+	return json_integer((json_int_t)v);
+}
+
+static void iso_time(time_t t, char out[40])
+{
+	struct tm tm;
+	localtime_r(&t, &tm);
+	strftime(out, 40, "%Y-%m-%dT%H:%M:%S%z", &tm);
+}
+
+static json_t *run_json(const struct state_run *r)
+{
+	char t[40];
+	json_t *o = json_object();
+	iso_time(r->start, t);
+	json_object_set_new(o, "run", u64(r->run));
+	json_object_set_new(o, "start", json_integer(r->start));
+	json_object_set_new(o, "time", json_string(r->time[0] ? r->time : t));
+	json_object_set_new(o, "result", json_string(r->result));
+	json_object_set_new(o, "snapshot", str_or_null(r->snapshot));
+	json_object_set_new(o, "files", u64(r->files));
+	json_object_set_new(o, "files_new", u64(r->files_new));
+	json_object_set_new(o, "files_changed", u64(r->files_changed));
+	json_object_set_new(o, "bytes_read", u64(r->bytes_read));
+	json_object_set_new(o, "bytes_added", u64(r->bytes_added));
+	json_object_set_new(o, "entries", u64(r->entries));
+	json_object_set_new(o, "dirs_reused", u64(r->dirs_reused));
+	json_object_set_new(o, "warnings", u64(r->warnings));
+	json_object_set_new(o, "duration", json_real(r->duration));
+	json_object_set_new(o, "full_scan", json_boolean(r->full_scan));
+	json_object_set_new(o, "error", str_or_null(r->error));
+	json_object_set_new(o, "missing", str_or_null(r->missing));
+	json_t *wl = json_array();
+	for (int i = 0; i < r->nwarn && i < STATE_WARN_KEPT; i++)
+		json_array_append_new(wl, json_string(r->warn[i]));
+	json_object_set_new(o, "warning_messages", wl);
+	if (r->retention_error[0])
+		json_object_set_new(o, "retention_error", json_string(r->retention_error));
+	json_object_set_new(o, "retention", json_boolean(r->retention));
+	json_object_set_new(o, "spool_cleared", u64(r->spool_cleared));
+	if (r->spool_clear_error[0])
+		json_object_set_new(o, "spool_clear_error", json_string(r->spool_clear_error));
+	return o;
+}
+
+static json_t *dest_json(const struct state_dest *ds)
+{
+	json_t *e = json_object();
+	json_object_set_new(e, "name", json_string(ds->name));
+	json_object_set_new(e, "url", json_string(ds->url));
+	json_object_set_new(e, "result", str_or_null(ds->result));
+	json_object_set_new(e, "last_attempt", time_or_null(ds->last_attempt));
+	json_object_set_new(e, "last_complete", time_or_null(ds->last_complete));
+	json_object_set_new(e, "pending_since", time_or_null(ds->pending_since));
+	json_object_set_new(e, "pending_objects", u64(ds->pending));
+	json_object_set_new(e, "pending_bytes", u64(ds->pending_bytes));
+	json_object_set_new(e, "sent", u64(ds->sent));
+	json_object_set_new(e, "sent_bytes", u64(ds->sent_bytes));
+	json_object_set_new(e, "object_lock", json_boolean(ds->object_lock));
+	json_object_set_new(e, "lock_note", str_or_null(ds->lock_note));
+	json_object_set_new(e, "error", str_or_null(ds->error));
+	return e;
+}
+
+static json_t *dests_json(const struct state_status *s)
+{
+	json_t *dl = json_array();
+	for (size_t i = 0; i < s->ndests; i++)
+		json_array_append_new(dl, dest_json(&s->dests[i]));
+	return dl;
+}
+
+static json_t *progress_json(const struct state_progress *p)
+{
+	json_t *c = json_object();
+	json_object_set_new(c, "current", json_string(p->current));
+	json_object_set_new(c, "run", u64(p->run));
+	json_object_set_new(c, "start", json_integer(p->start));
+	json_object_set_new(c, "full_scan", json_boolean(p->full_scan));
+	json_object_set_new(c, "files", u64(p->files));
+	json_object_set_new(c, "entries", u64(p->entries));
+	json_object_set_new(c, "bytes_read", u64(p->bytes_read));
+	json_object_set_new(c, "bytes_added", u64(p->bytes_added));
+	json_object_set_new(c, "duration", json_real(p->duration));
+	return c;
+}
+
+static json_t *status_json(const struct state_status *s)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "state", json_string(s->state));
+	json_object_set_new(o, "pid", json_integer(s->pid));
+	json_object_set_new(o, "runs", u64(s->runs));
+	json_object_set_new(o, "running", s->running ? progress_json(&s->progress) : json_null());
+	json_object_set_new(o, "backup_requested", json_boolean(s->backup_requested));
+	json_object_set_new(o, "config", json_string(s->config));
+	json_object_set_new(o, "repository", json_string(s->repository));
+	json_object_set_new(o, "schedule", json_string(s->schedule));
+	json_object_set_new(o, "last_backup", s->has_last ? run_json(&s->last) : json_null());
+	json_object_set_new(o, "last_success", time_or_null(s->last_success));
+	json_object_set_new(o, "next_backup", time_or_null(s->next_backup));
+	json_object_set_new(o, "retry", json_boolean(s->retry));
+	char t[40];
+	if (s->next_backup_time[0] || s->next_backup <= 0) {
+		json_object_set_new(o, "next_backup_time", str_or_null(s->next_backup_time));
+	} else {
+		iso_time(s->next_backup, t);
+		json_object_set_new(o, "next_backup_time", json_string(t));
+	}
+	json_t *p = json_object();
+	json_object_set_new(p, "dirty_folders", u64(s->dirty_folders));
+	json_object_set_new(p, "full_scan", json_boolean(s->full_scan_due));
+	json_object_set_new(p, "last_change", time_or_null(s->last_change));
+	json_object_set_new(o, "pending", p);
+	json_t *wl = json_array();
+	for (size_t i = 0; i < s->nwatched; i++) {
+		json_t *e = json_object();
+		json_object_set_new(e, "path", json_string(s->watched[i].path));
+		json_object_set_new(e, "state", json_string(s->watched[i].state));
+		json_array_append_new(wl, e);
+	}
+	json_object_set_new(o, "watched", wl);
+	json_object_set_new(o, "watches", u64(s->watches));
+	json_object_set_new(o, "watch_incomplete", json_boolean(s->watch_incomplete));
+	json_object_set_new(o, "unwatched_folders", u64(s->unwatched_folders));
+	json_object_set_new(o, "overflows", u64(s->overflows));
+	json_object_set_new(o, "last_full_scan", time_or_null(s->last_full_scan));
+	json_object_set_new(o, "next_is_push_retry", json_boolean(s->next_is_push_retry));
+	json_object_set_new(o, "clear_spool", json_boolean(s->clear_spool));
+	json_object_set_new(o, "destinations", dests_json(s));
+	json_object_set_new(o, "last_retention", time_or_null(s->last_retention));
+	return o;
+}
+
+static int dump(json_t *j, size_t flags, char **ret_text, struct cf_error *err)
+{
+	char *text = j ? json_dumps(j, flags) : NULL;
+	json_decref(j);
+	if (!text)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	*ret_text = text;
+	return 0;
+}
+
+int state_status_format(const struct state_status *s, char **ret_text, struct cf_error *err)
+{
+	return dump(status_json(s), JSON_INDENT(2), ret_text, err);
+}
+
+int state_status_format_last(const struct state_status *s, char **ret_text,
+	struct cf_error *err)
+{
+	if (!s->has_last)
+		return cf_error_set(err, CF_ENOENT, "no backup yet");
+	json_t *o = run_json(&s->last);
+	json_object_set_new(o, "destinations", dests_json(s));
+	return dump(o, JSON_INDENT(2), ret_text, err);
+}
+
+int state_status_write(const char *path, const struct state_status *s, int flags,
+	struct cf_error *err)
+{
+	char *text = NULL;
+	int rc = state_status_format(s, &text, err);
+	if (rc == 0)
+		rc = util_write_atomic(path, text, strlen(text),
+			flags & STATE_NOSYNC ? UTIL_NOSYNC : 0, err);
+	free(text);
+	return rc;
+}
+
+int state_ack_format(const struct state_ack *a, char **ret_text, struct cf_error *err)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "ok", json_boolean(a->ok));
+	if (a->ok) {
+		json_object_set_new(o, "run", u64(a->run));
+		if (a->after_running)
+			json_object_set_new(o, "after_running", json_true());
+	} else {
+		json_object_set_new(o, "error", json_string(a->error));
+	}
+	return dump(o, JSON_COMPACT, ret_text, err);
+}
+
+char *state_status_path(const char *state_dir)
+{
+	return util_path("%s/status.json", state_dir);
+}
+
+char *state_history_path(const char *state_dir)
+{
+	return util_path("%s/history.db", state_dir);
+}
+
+/* ---- reading untrusted JSON ---- */
+
+/* The first failure sticks: CF_ECORRUPT (with the key) or CF_ENOMEM. */
+struct pj {
+	int rc;
+	const char *key;
+};
+
+static json_t *field(struct pj *p, json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+	if (p->rc || !v || json_is_null(v))
+		return NULL;
+	return v;
+}
+
+static void bad(struct pj *p, const char *k)
+{
+	if (!p->rc) {
+		p->rc = CF_ECORRUPT;
+		p->key = k;
+	}
+}
+
+static void get_u64(struct pj *p, json_t *o, const char *k, uint64_t *out)
+{
+	json_t *v = field(p, o, k);
+	*out = 0;
+	if (v && (!json_is_integer(v) || json_integer_value(v) < 0))
+		bad(p, k);
+	else if (v)
+		*out = (uint64_t)json_integer_value(v);
+}
+
+static void get_time(struct pj *p, json_t *o, const char *k, time_t *out)
+{
+	uint64_t v;
+	get_u64(p, o, k, &v);
+	*out = (time_t)v;
+}
+
+static void get_real(struct pj *p, json_t *o, const char *k, double *out)
+{
+	json_t *v = field(p, o, k);
+	*out = 0;
+	if (v && !json_is_number(v))
+		bad(p, k);
+	else if (v)
+		*out = json_number_value(v);
+}
+
+static void get_bool(struct pj *p, json_t *o, const char *k, int *out)
+{
+	json_t *v = field(p, o, k);
+	*out = 0;
+	if (v && !json_is_boolean(v))
+		bad(p, k);
+	else if (v)
+		*out = json_is_true(v);
+}
+
+/* A string that must fit ${n} bytes with its NUL. */
+static void get_str(struct pj *p, json_t *v, const char *k, char *out, size_t n)
+{
+	out[0] = 0;
+	if (!v)
+		return;
+	if (!json_is_string(v) || json_string_length(v) >= n)
+		bad(p, k);
+	else
+		memcpy(out, json_string_value(v), json_string_length(v) + 1);
+}
+
+static void get_strk(struct pj *p, json_t *o, const char *k, char *out, size_t n)
+{
+	get_str(p, field(p, o, k), k, out, n);
+}
+
+static void get_dup(struct pj *p, json_t *o, const char *k, char **out)
+{
+	json_t *v = field(p, o, k);
+	*out = NULL;
+	if (!v)
+		return;
+	if (!json_is_string(v)) {
+		bad(p, k);
+	} else if (!(*out = strdup(json_string_value(v)))) {
+		if (!p->rc)
+			p->rc = CF_ENOMEM;
+	}
+}
+
+/* An object, an array or nothing (absent or null). */
+static json_t *get_kind(struct pj *p, json_t *o, const char *k, int array)
+{
+	json_t *v = field(p, o, k);
+	if (v && (array ? !json_is_array(v) : !json_is_object(v))) {
+		bad(p, k);
+		return NULL;
+	}
+	return v;
+}
+
+static void parse_run(struct pj *p, json_t *o, struct state_run *r)
+{
+	get_u64(p, o, "run", &r->run);
+	get_time(p, o, "start", &r->start);
+	get_strk(p, o, "time", r->time, sizeof r->time);
+	get_strk(p, o, "result", r->result, sizeof r->result);
+	get_strk(p, o, "snapshot", r->snapshot, sizeof r->snapshot);
+	get_u64(p, o, "files", &r->files);
+	get_u64(p, o, "files_new", &r->files_new);
+	get_u64(p, o, "files_changed", &r->files_changed);
+	get_u64(p, o, "bytes_read", &r->bytes_read);
+	get_u64(p, o, "bytes_added", &r->bytes_added);
+	get_u64(p, o, "entries", &r->entries);
+	get_u64(p, o, "dirs_reused", &r->dirs_reused);
+	get_u64(p, o, "warnings", &r->warnings);
+	get_real(p, o, "duration", &r->duration);
+	get_bool(p, o, "full_scan", &r->full_scan);
+	get_strk(p, o, "error", r->error, sizeof r->error);
+	get_strk(p, o, "missing", r->missing, sizeof r->missing);
+	json_t *wl = get_kind(p, o, "warning_messages", 1);
+	if (json_array_size(wl) > STATE_WARN_KEPT)
+		bad(p, "warning_messages");
+	for (size_t i = 0; !p->rc && i < json_array_size(wl); i++)
+		get_str(p, json_array_get(wl, i), "warning_messages", r->warn[r->nwarn++],
+			sizeof r->warn[0]);
+	get_bool(p, o, "retention", &r->retention);
+	get_strk(p, o, "retention_error", r->retention_error, sizeof r->retention_error);
+	get_u64(p, o, "spool_cleared", &r->spool_cleared);
+	get_strk(p, o, "spool_clear_error", r->spool_clear_error, sizeof r->spool_clear_error);
+}
+
+static void parse_dest(struct pj *p, json_t *e, struct state_dest *ds)
+{
+	if (!json_is_object(e)) {
+		bad(p, "destinations");
+		return;
+	}
+	get_strk(p, e, "name", ds->name, sizeof ds->name);
+	get_strk(p, e, "url", ds->url, sizeof ds->url);
+	get_strk(p, e, "result", ds->result, sizeof ds->result);
+	get_time(p, e, "last_attempt", &ds->last_attempt);
+	get_time(p, e, "last_complete", &ds->last_complete);
+	get_time(p, e, "pending_since", &ds->pending_since);
+	get_u64(p, e, "pending_objects", &ds->pending);
+	get_u64(p, e, "pending_bytes", &ds->pending_bytes);
+	get_u64(p, e, "sent", &ds->sent);
+	get_u64(p, e, "sent_bytes", &ds->sent_bytes);
+	get_bool(p, e, "object_lock", &ds->object_lock);
+	get_strk(p, e, "lock_note", ds->lock_note, sizeof ds->lock_note);
+	get_strk(p, e, "error", ds->error, sizeof ds->error);
+}
+
+static void parse_progress(struct pj *p, json_t *c, struct state_progress *g)
+{
+	get_strk(p, c, "current", g->current, sizeof g->current);
+	get_u64(p, c, "run", &g->run);
+	get_time(p, c, "start", &g->start);
+	get_bool(p, c, "full_scan", &g->full_scan);
+	get_u64(p, c, "files", &g->files);
+	get_u64(p, c, "entries", &g->entries);
+	get_u64(p, c, "bytes_read", &g->bytes_read);
+	get_u64(p, c, "bytes_added", &g->bytes_added);
+	get_real(p, c, "duration", &g->duration);
+}
+
+static void parse_lists(struct pj *p, json_t *o, struct state_status *s)
+{
+	json_t *wl = get_kind(p, o, "watched", 1);
+	size_t n = json_array_size(wl);
+	if (n && !(s->watched = calloc(n, sizeof *s->watched)) && !p->rc)
+		p->rc = CF_ENOMEM;
+	for (size_t i = 0; !p->rc && i < n; i++) {
+		json_t *e = json_array_get(wl, i);
+		if (!json_is_object(e)) {
+			bad(p, "watched");
+			break;
+		}
+		s->nwatched++;
+		get_dup(p, e, "path", &s->watched[i].path);
+		get_strk(p, e, "state", s->watched[i].state, sizeof s->watched[i].state);
+	}
+	json_t *dl = get_kind(p, o, "destinations", 1);
+	n = json_array_size(dl);
+	if (n > STATE_MAX_DESTS)
+		bad(p, "destinations");
+	else if (n && !(s->dests = calloc(n, sizeof *s->dests)) && !p->rc)
+		p->rc = CF_ENOMEM;
+	for (size_t i = 0; !p->rc && i < n; i++) {
+		s->ndests++;
+		parse_dest(p, json_array_get(dl, i), &s->dests[i]);
+	}
+}
+
+static void parse_status(struct pj *p, json_t *o, struct state_status *s)
+{
+	uint64_t pid;
+	get_strk(p, o, "state", s->state, sizeof s->state);
+	get_u64(p, o, "pid", &pid);
+	s->pid = (int64_t)pid;
+	get_u64(p, o, "runs", &s->runs);
+	json_t *c = get_kind(p, o, "running", 0);
+	if ((s->running = c != NULL))
+		parse_progress(p, c, &s->progress);
+	get_bool(p, o, "backup_requested", &s->backup_requested);
+	get_dup(p, o, "config", &s->config);
+	get_dup(p, o, "repository", &s->repository);
+	get_strk(p, o, "schedule", s->schedule, sizeof s->schedule);
+	json_t *lb = get_kind(p, o, "last_backup", 0);
+	if ((s->has_last = lb != NULL))
+		parse_run(p, lb, &s->last);
+	get_time(p, o, "last_success", &s->last_success);
+	get_time(p, o, "next_backup", &s->next_backup);
+	get_bool(p, o, "retry", &s->retry);
+	get_strk(p, o, "next_backup_time", s->next_backup_time, sizeof s->next_backup_time);
+	json_t *pe = get_kind(p, o, "pending", 0);
+	get_u64(p, pe, "dirty_folders", &s->dirty_folders);
+	get_bool(p, pe, "full_scan", &s->full_scan_due);
+	get_time(p, pe, "last_change", &s->last_change);
+	get_u64(p, o, "watches", &s->watches);
+	get_bool(p, o, "watch_incomplete", &s->watch_incomplete);
+	get_u64(p, o, "unwatched_folders", &s->unwatched_folders);
+	get_u64(p, o, "overflows", &s->overflows);
+	get_time(p, o, "last_full_scan", &s->last_full_scan);
+	get_bool(p, o, "next_is_push_retry", &s->next_is_push_retry);
+	get_bool(p, o, "clear_spool", &s->clear_spool);
+	get_time(p, o, "last_retention", &s->last_retention);
+	parse_lists(p, o, s);
+}
+
+/* The JSON object in ${len} bytes, or NULL with ${err} set. */
+static json_t *load(const char *bytes, size_t len, const char *what, struct cf_error *err)
+{
+	json_error_t je;
+	if (len > STATE_STATUS_MAX) {
+		cf_error_set(err, CF_ECORRUPT, "not %s: over %u bytes", what, STATE_STATUS_MAX);
+		return NULL;
+	}
+	json_t *j = json_loadb(bytes, len, JSON_REJECT_DUPLICATES, &je);
+	if (!json_is_object(j)) {
+		cf_error_set(err, CF_ECORRUPT, "not %s: %s", what, j ? "not an object" : je.text);
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+static int parsed(struct pj *p, const char *what, struct cf_error *err)
+{
+	if (p->rc == CF_ENOMEM)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	if (p->rc)
+		return cf_error_set(err, p->rc, "not %s: bad '%s'", what, p->key);
+	return 0;
+}
+
+int state_status_parse(const char *bytes, size_t len, struct state_status *ret,
+	struct cf_error *err)
+{
+	json_t *j = load(bytes, len, "a status", err);
+	if (!j)
+		return CF_ECORRUPT;
+	struct state_status s = { 0 };
+	struct pj p = { 0 };
+	parse_status(&p, j, &s);
+	json_decref(j);
+	int rc = parsed(&p, "a status", err);
+	if (rc)
+		state_status_release(&s);
+	else
+		*ret = s;
+	return rc;
+}
+
+int state_status_read(const char *path, struct state_status *ret, struct cf_error *err)
+{
+	struct buf b = { 0 };
+	int rc = util_read_file(path, STATE_STATUS_MAX, &b, err);
+	if (rc == 0)
+		rc = state_status_parse((const char *)b.p, b.len, ret, err);
+	buf_free(&b);
+	return rc;
+}
+
+void state_status_release(struct state_status *s)
+{
+	for (size_t i = 0; i < s->nwatched; i++)
+		free(s->watched[i].path);
+	free(s->watched);
+	free(s->dests);
+	free(s->config);
+	free(s->repository);
+	memset(s, 0, sizeof *s);
+}
+
+int state_ack_parse(const char *bytes, size_t len, struct state_ack *ret,
+	struct cf_error *err)
+{
+	json_t *j = load(bytes, len, "a reply", err);
+	if (!j)
+		return CF_ECORRUPT;
+	struct state_ack a = { 0 };
+	struct pj p = { 0 };
+	get_bool(&p, j, "ok", &a.ok);
+	get_u64(&p, j, "run", &a.run);
+	get_bool(&p, j, "after_running", &a.after_running);
+	get_strk(&p, j, "error", a.error, sizeof a.error);
+	json_decref(j);
+	int rc = parsed(&p, "a reply", err);
+	if (rc == 0)
+		*ret = a;
+	return rc;
+}
+
+/* ---- history ---- */
+
+static const char history_schema[] = "CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, "
+	"start INTEGER, duration REAL, result TEXT, snapshot TEXT, files INTEGER, "
+	"bytes_read INTEGER, bytes_added INTEGER, entries INTEGER, dirs_reused INTEGER, "
+	"full_scan INTEGER, message TEXT)";
+
+static int history_open(const char *path, int flags, sqlite3 **ret, struct cf_error *err)
+{
+	sqlite3 *db = NULL;
+	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+		int rc = cf_error_set(err, db ? CF_EIO : CF_ENOMEM, "%s",
+			db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return rc;
+	}
+	sqlite3_busy_timeout(db, 2000);
+	*ret = db;
+	return 0;
+}
+
+int state_history_append(const char *path, const struct state_run *r, struct cf_error *err)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	char *emsg = NULL;
+	int rc = history_open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db, err);
+	if (rc)
+		return rc;
+	if (sqlite3_exec(db, history_schema, NULL, NULL, &emsg) != SQLITE_OK) {
+		rc = cf_error_set(err, CF_ECORRUPT, "%s", emsg ? emsg : "?");
+		sqlite3_free(emsg);
+		goto out;
+	}
+	if (sqlite3_prepare_v2(db, "INSERT INTO runs (start, duration, result, snapshot, files, "
+		"bytes_read, bytes_added, entries, dirs_reused, full_scan, message) "
+		"VALUES (?,?,?,?,?,?,?,?,?,?,?)", -1, &s, NULL) != SQLITE_OK) {
+		rc = cf_error_set(err, CF_ECORRUPT, "%s", sqlite3_errmsg(db));
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, r->start);
+	sqlite3_bind_double(s, 2, r->duration);
+	sqlite3_bind_text(s, 3, r->result, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 4, r->snapshot, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)r->files);
+	sqlite3_bind_int64(s, 6, (sqlite3_int64)r->bytes_read);
+	sqlite3_bind_int64(s, 7, (sqlite3_int64)r->bytes_added);
+	sqlite3_bind_int64(s, 8, (sqlite3_int64)r->entries);
+	sqlite3_bind_int64(s, 9, (sqlite3_int64)r->dirs_reused);
+	sqlite3_bind_int(s, 10, r->full_scan);
+	sqlite3_bind_text(s, 11, r->error, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		rc = cf_error_set(err, CF_ECORRUPT, "%s", sqlite3_errmsg(db));
+	/* Keep the history small, even when this row could not be added. */
+	sqlite3_exec(db, "DELETE FROM runs WHERE id <= (SELECT max(id) FROM runs) - 1000",
+		NULL, NULL, NULL);
+out:
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return rc;
+}
+
+static void column_str(sqlite3_stmt *s, int i, char *out, size_t n)
+{
+	const char *v = (const char *)sqlite3_column_text(s, i);
+	snprintf(out, n, "%s", v ? v : "");
+}
+
+int state_history_read(const char *path, size_t limit, struct state_history_row **ret_rows,
+	size_t *ret_n, struct cf_error *err)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	struct state_history_row *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc = history_open(path, SQLITE_OPEN_READONLY, &db, err);
+	if (rc)
+		return rc;
+	if (sqlite3_prepare_v2(db, "SELECT start, duration, result, snapshot, files, bytes_read, "
+		"bytes_added, entries, dirs_reused, full_scan, message FROM (SELECT * FROM runs "
+		"ORDER BY id DESC LIMIT ?) ORDER BY start, id", -1, &s, NULL) != SQLITE_OK) {
+		rc = cf_error_set(err, CF_ECORRUPT, "%s", sqlite3_errmsg(db));
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, limit > INT64_MAX ? INT64_MAX : (sqlite3_int64)limit);
+	/* A row that cannot be read (a lock held past the timeout) ends the list. */
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t c = cap ? cap * 2 : 32;
+			struct state_history_row *nv = realloc(v, c * sizeof *v);
+			if (!nv) {
+				rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+				goto out;
+			}
+			v = nv;
+			cap = c;
+		}
+		struct state_history_row *r = &v[n++];
+		r->start = (time_t)sqlite3_column_int64(s, 0);
+		r->duration = sqlite3_column_double(s, 1);
+		column_str(s, 2, r->result, sizeof r->result);
+		column_str(s, 3, r->snapshot, sizeof r->snapshot);
+		r->files = (uint64_t)sqlite3_column_int64(s, 4);
+		r->bytes_read = (uint64_t)sqlite3_column_int64(s, 5);
+		r->bytes_added = (uint64_t)sqlite3_column_int64(s, 6);
+		r->entries = (uint64_t)sqlite3_column_int64(s, 7);
+		r->dirs_reused = (uint64_t)sqlite3_column_int64(s, 8);
+		r->full_scan = sqlite3_column_int(s, 9);
+		column_str(s, 10, r->message, sizeof r->message);
+	}
+out:
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	if (rc) {
+		free(v);
+		return rc;
+	}
+	*ret_rows = v;
+	*ret_n = n;
+	return 0;
+}
+
+int state_history_format(const struct state_history_row *rows, size_t n, char **ret_text,
+	struct cf_error *err)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		const struct state_history_row *r = &rows[i];
+		json_t *o = json_object();
+		json_object_set_new(o, "start", json_integer(r->start));
+		json_object_set_new(o, "duration", json_real(r->duration));
+		json_object_set_new(o, "result", json_string(r->result));
+		json_object_set_new(o, "snapshot", str_or_null(r->snapshot));
+		json_object_set_new(o, "files", u64(r->files));
+		json_object_set_new(o, "bytes_read", u64(r->bytes_read));
+		json_object_set_new(o, "bytes_added", u64(r->bytes_added));
+		json_object_set_new(o, "entries", u64(r->entries));
+		json_object_set_new(o, "dirs_reused", u64(r->dirs_reused));
+		json_object_set_new(o, "full_scan", json_boolean(r->full_scan));
+		json_object_set_new(o, "message", str_or_null(r->message));
+		json_array_append_new(arr, o);
+	}
+	return dump(arr, JSON_INDENT(2), ret_text, err);
+}

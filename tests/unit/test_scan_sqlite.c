@@ -24,6 +24,8 @@
 #include "coffre/repo.h"
 
 static char dir[256], repo[300], data[300];
+static sqlite3 *writers[4];	/* WAL databases kept open, as a running program would */
+static size_t nwriters;
 
 static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
 {
@@ -42,8 +44,10 @@ static void make_db(const char *path, const char *journal_mode, const char *valu
 		"INSERT INTO t VALUES('%s');", journal_mode, value);
 	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	/* Left open: a WAL database keeps its newest rows in the -wal file meanwhile. */
-	if (strcmp(journal_mode, "wal") != 0)
+	if (strcmp(journal_mode, "wal") != 0 || nwriters == sizeof writers / sizeof *writers)
 		sqlite3_close(db);
+	else
+		writers[nwriters++] = db;
 }
 
 /* The value stored in the database copy open as ${fd}. */
@@ -133,6 +137,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
+	while (nwriters)
+		sqlite3_close(writers[--nwriters]);
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return 0;
 }

@@ -1,5 +1,6 @@
 /* ctl.c: the control socket, both ends. */
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
@@ -8,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "coffre/ctl.h"
@@ -107,17 +109,43 @@ int ctl_set_group(const char *path, const char *group, struct cf_error *err)
 	return reach ? 0 : CTL_GROUP_NO_SEARCH;
 }
 
+/* Milliseconds left until ${deadline} (CLOCK_MONOTONIC, ms), at least 0. */
+static int ms_left(int64_t deadline)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return deadline > now ? (int)(deadline - now) : 0;
+}
+
+static int64_t deadline_in(int ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + ms;
+}
+
+/* The daemon serves the socket on its event loop: a client that trickles its request, or
+ * reads its reply a byte at a time, must not hold signals, schedule and inotify for longer
+ * than this, in all. */
+#define CTL_READ_MS 1000
+#define CTL_WRITE_MS 2000
+
 int ctl_read_request(int fd, char *buf, size_t n)
 {
 	size_t got = 0;
+	int64_t deadline = deadline_in(CTL_READ_MS);
 	while (got + 1 < n) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int r = poll(&p, 1, 1000);
+		int left = ms_left(deadline);
+		if (left == 0)
+			return -1;
+		int r = poll(&p, 1, left);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			return -1;
-		ssize_t k = read(fd, buf + got, n - 1 - got);
+		ssize_t k = recv(fd, buf + got, n - 1 - got, MSG_DONTWAIT);
 		if (k < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (k <= 0)
@@ -133,23 +161,35 @@ int ctl_read_request(int fd, char *buf, size_t n)
 	return got ? 0 : -1;
 }
 
-int ctl_reply(int fd, const char *text)
+static int send_all(int fd, const char *p, size_t len, int64_t deadline)
 {
-	size_t len = strlen(text), off = 0;
-	int fl = fcntl(fd, F_GETFL);
-	if (fl >= 0)
-		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-	struct timeval tv = { .tv_sec = 2 };
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	size_t off = 0;
 	while (off < len) {
-		ssize_t k = send(fd, text + off, len - off, MSG_NOSIGNAL);
-		if (k < 0 && errno == EINTR)
+		struct pollfd q = { .fd = fd, .events = POLLOUT };
+		int left = ms_left(deadline);
+		if (left == 0)
+			return -1;
+		int r = poll(&q, 1, left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		ssize_t k = send(fd, p + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (k <= 0)
 			return -1;
 		off += (size_t)k;
 	}
-	return send(fd, "\n", 1, MSG_NOSIGNAL) == 1 ? 0 : -1;
+	return 0;
+}
+
+int ctl_reply(int fd, const char *text)
+{
+	int64_t deadline = deadline_in(CTL_WRITE_MS);
+	if (send_all(fd, text, strlen(text), deadline) != 0)
+		return -1;
+	return send_all(fd, "\n", 1, deadline);
 }
 
 int ctl_request(const char *path, const char *req, char **ret, struct cf_error *err)

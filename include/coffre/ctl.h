@@ -22,11 +22,13 @@ int ctl_listen(const char *path, struct cf_error *err);
 #define CTL_GROUP_NO_SEARCH 2
 int ctl_set_group(const char *path, const char *group, struct cf_error *err);
 
-/* ctl_read_request(fd, buf, n): read one request line (at most ${n}-1 bytes, 1 s timeout)
- * from an accepted connection into ${buf}, without its newline. Returns 0 or -1. */
+/* ctl_read_request(fd, buf, n): read one request line (at most ${n}-1 bytes, within 1 s in
+ * all, however the client spaces its bytes) from an accepted connection into ${buf}, without
+ * its newline. Returns 0 or -1. */
 int ctl_read_request(int fd, char *buf, size_t n);
 
-/* ctl_reply(fd, text): write ${text} and a newline. Returns 0 or -1. */
+/* ctl_reply(fd, text): write ${text} and a newline, within 2 s in all (a client that does
+ * not read is dropped). Returns 0 or -1. */
 int ctl_reply(int fd, const char *text);
 
 /* ctl_request(path, req, ret, err): connect to ${path}, send ${req}, read the whole reply

@@ -4,6 +4,8 @@
 #   COFFRE        path of the coffre binary (default: build/cli/coffre, then coffre in PATH)
 #   COFFRE_TOOLS  build/tests dir (helper programs)
 #   COFFRE_TESTS  source tests/ dir (default: the parent of this file)
+#   COFFRE_SANITIZE  1 when the binaries are built with ASan and UBSan (CMake option
+#                 COFFRE_SANITIZE); unset or 0 otherwise. Set it by hand for such a build.
 #   KEEP=1        keep the test's temporary directory (its path is printed)
 #
 # Conventions: tests print what they do ("== ..."), end with "PASS: <name>", fail with a

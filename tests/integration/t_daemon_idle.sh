@@ -17,14 +17,26 @@ daemon_conf "$CONF" "after-change 1s" "$SOCK" "$STATE" -- "$SRC"
 DPID=$!
 BG_PIDS+=("$DPID")
 daemon_wait_run 1
-sleep 1
 field() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$DPID/status"; }
+# asleep: coffred waits in epoll_wait (wchan do_epoll_wait or ep_poll, by kernel; state S
+# where wchan is hidden) and its backup process has been reaped.
+asleep() {
+	local w
+	w=$(cat "/proc/$DPID/wchan" 2>/dev/null || echo 0)
+	case $w in
+	do_epoll_wait | ep_poll) ;;
+	0 | "") [ "$(awk '{ print $3 }' "/proc/$DPID/stat")" = S ] || return 1 ;;
+	*) return 1 ;;
+	esac
+	[ -z "$(pgrep -P "$DPID" || true)" ]
+}
+wait_for 30 "coffred back asleep after its start-up backup" asleep
 
 log "idle: threads, wake-ups, libraries, memory"
 THREADS=$(field Threads)
 V0=$(field voluntary_ctxt_switches)
 N0=$(field nonvoluntary_ctxt_switches)
-sleep 5
+sleep 5	# not a wait: the idle time observed
 V1=$(field voluntary_ctxt_switches)
 N1=$(field nonvoluntary_ctxt_switches)
 RSS=$(field VmRSS)

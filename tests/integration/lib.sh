@@ -4,6 +4,8 @@
 #   COFFRE        path of the coffre binary (default: build/cli/coffre, then coffre in PATH)
 #   COFFRE_TOOLS  build/tests dir (helper programs)
 #   COFFRE_TESTS  source tests/ dir (default: the parent of this file)
+#   COFFRE_SANITIZE  1 when the binaries are built with ASan and UBSan (CMake option
+#                 COFFRE_SANITIZE); unset or 0 otherwise. Set it by hand for such a build.
 #   KEEP=1        keep the test's temporary directory (its path is printed)
 #
 # Conventions: tests print what they do ("== ..."), end with "PASS: <name>", fail with a
@@ -14,6 +16,8 @@ _lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export COFFRE_TESTS
 GEN_DATA="$COFFRE_TESTS/gen-data.py"
 TEST_NAME=$(basename "$0" .sh)
+
+. "$_lib_dir/wait.sh"	# wait_until, gone
 
 log() { printf '== %s\n' "$*"; }
 info() { printf '   %s\n' "$*"; }
@@ -108,6 +112,14 @@ expect_exit() {
 		tail -n 30 "$ERR"
 	} >&2
 	fail "expected exit $want, got $RC from: $*"
+}
+
+# wait_for SECONDS WHAT CMD...: wait until CMD succeeds (wait_until, wait.sh); fail, saying
+# WHAT did not happen, once SECONDS have passed.
+wait_for() {
+	local secs=$1 what=$2
+	shift 2
+	wait_until "$secs" "$@" || fail "$what: not within $secs s"
 }
 
 # json_get FILE KEY: print a value of a JSON document; KEY is dotted ("a.0.b", "" = all).
@@ -365,25 +377,19 @@ daemon_setup() {
 	ST=$LOGDIR/status.json
 }
 
-# daemon_wait_run N: wait (at most 30 s) until coffred ($DPID) is idle after run #N, which
+# daemon_wait_run N: wait (at most 60 s) until coffred ($DPID) is idle after run #N, which
 # must have succeeded; $ST then holds its status.
 daemon_wait_run() {
-	local i r
-	for i in $(seq 1 150); do
-		kill -0 "$DPID" 2>/dev/null || { cat "$DLOG" >&2; fail "coffred died"; }
-		if cf status --json --socket "$SOCK" >"$ST" 2>/dev/null; then
-			r=$(json_try "$ST" last_backup.run)
-			if [ "$r" != "?" ] && [ "$r" != null ] && [ "$r" -ge "$1" ] &&
-				[ "$(json_try "$ST" state)" = idle ]; then
-				[ "$(json_get "$ST" last_backup.result)" = ok ] ||
-					{ cat "$DLOG" >&2; fail "run #$1: $(json_get "$ST" last_backup.result)"; }
-				return 0
-			fi
-		fi
-		sleep 0.2
-	done
-	cat "$DLOG" >&2
-	fail "run #$1 did not end within 30 s"
+	wait_until 60 _daemon_ran "$1" || { cat "$DLOG" >&2; fail "run #$1 did not end within 60 s"; }
+	[ "$(json_get "$ST" last_backup.result)" = ok ] ||
+		{ cat "$DLOG" >&2; fail "run #$1: $(json_get "$ST" last_backup.result)"; }
+}
+_daemon_ran() {
+	local r
+	kill -0 "$DPID" 2>/dev/null || { cat "$DLOG" >&2; fail "coffred died"; }
+	cf status --json --socket "$SOCK" >"$ST" 2>/dev/null || return 1
+	r=$(json_try "$ST" last_backup.run)
+	[ "$r" != "?" ] && [ "$r" != null ] && [ "$r" -ge "$1" ] && [ "$(json_try "$ST" state)" = idle ]
 }
 
 # usb_test_setup: skip unless FAT32 drive images can be attached and mounted here; sets SUF

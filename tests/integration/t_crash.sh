@@ -75,6 +75,7 @@ for it in $(seq 1 "$RUNS"); do
 		"$COFFRE" backup "$SRC" >"$LOGDIR/killed.$it.out" 2>&1 </dev/null &
 	fi
 	pid=$!
+	# Not a wait: the kill lands at a random moment of the run, on purpose.
 	sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
 	kill -9 "$pid" 2>/dev/null || true
 	krc=0

@@ -63,24 +63,22 @@ log "start coffred"
 DPID=$!
 BG_PIDS+=("$DPID")
 
-# wait_backup N: wait (at most 30 s) until the daemon is idle with N successful runs logged.
+# wait_backup N: wait (at most 60 s) until the daemon is idle with N successful runs logged.
 STATUS=$LOGDIR/status.json
 wait_backup() {
-	local want=$1 i
-	for i in $(seq 1 150); do
-		# The history first, then the status: the status is then at least as recent.
-		if [ "$(cf log --json --state-dir "$STATE" 2>/dev/null |
-				python3 -c 'import json,sys; print(sum(r["result"]=="ok" for r in json.load(sys.stdin)))' 2>/dev/null || echo 0)" -ge "$want" ] &&
-			cf status --json --socket "$SOCK" >"$STATUS" 2>/dev/null &&
-			[ "$(json_try "$STATUS" state)" = idle ] &&
-			[ "$(json_try "$STATUS" last_backup.result)" = ok ]; then
-			return 0
-		fi
-		kill -0 "$DPID" 2>/dev/null || { cat "$LOGDIR/coffred.log" >&2; fail "coffred died"; }
-		sleep 0.2
-	done
-	cat "$LOGDIR/coffred.log" >&2
-	fail "no backup #$want within 30 s"
+	wait_until 60 backed_up "$1" || { cat "$LOGDIR/coffred.log" >&2; fail "no backup #$1 within 60 s"; }
+}
+backed_up() {
+	# The history first, then the status: the status is then at least as recent.
+	if [ "$(cf log --json --state-dir "$STATE" 2>/dev/null |
+			python3 -c 'import json,sys; print(sum(r["result"]=="ok" for r in json.load(sys.stdin)))' 2>/dev/null || echo 0)" -ge "$1" ] &&
+		cf status --json --socket "$SOCK" >"$STATUS" 2>/dev/null &&
+		[ "$(json_try "$STATUS" state)" = idle ] &&
+		[ "$(json_try "$STATUS" last_backup.result)" = ok ]; then
+		return 0
+	fi
+	kill -0 "$DPID" 2>/dev/null || { cat "$LOGDIR/coffred.log" >&2; fail "coffred died"; }
+	return 1
 }
 
 # snapshot_matches N: `coffre ls latest` lists exactly the entries of the tree (names compared
@@ -124,7 +122,7 @@ getent group coffre >/dev/null && want=660
 [ "$(stat -c %a "$SOCK")" = $want ] || fail "socket mode is $(stat -c %a "$SOCK"), not $want"
 
 log "change files deep in one folder; wait for the after-change backup"
-sleep 1.1
+sleep 1.1	# not a wait: the changes come a second after the start-up backup (times in seconds)
 echo changed >>"$SRC/deep/l3/m/n/f2.txt"
 echo new >"$SRC/deep/l3/m/n/f4.txt"
 rm "$SRC/deep/l5/m/n/f1.txt"
@@ -155,17 +153,19 @@ log "SIGHUP with an invalid configuration keeps the old one"
 cp "$CONF" "$CONF.good"
 echo "bogus-key = 1" >>"$CONF"
 kill -HUP "$DPID"
-sleep 0.5
+kept() {
+	if gone "$DPID"; then fail "coffred died on SIGHUP"; fi
+	grep -q "keeping the current configuration" "$LOGDIR/coffred.log"
+}
+wait_for 30 "a reason given for keeping the configuration" kept
 kill -0 "$DPID" || fail "coffred died on SIGHUP"
-grep -q "keeping the current configuration" "$LOGDIR/coffred.log" || fail "no reason given for keeping the configuration"
 expect_exit 0 cf status --json --socket "$SOCK"
 cp "$CONF.good" "$CONF"
 
 log "SIGTERM ends within 5 s"
 t0=$(date +%s.%N)
 kill -TERM "$DPID"
-for i in $(seq 1 50); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$DPID" 2>/dev/null && fail "coffred still running 5 s after SIGTERM"
+wait_until 5 gone "$DPID" || fail "coffred still running 5 s after SIGTERM"
 wait "$DPID" || fail "coffred exited with $?"
 info "stopped in $(python3 -c "import time; print(round(time.time() - $t0, 2))") s"
 [ -e "$SOCK" ] && fail "socket left behind"

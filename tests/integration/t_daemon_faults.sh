@@ -60,38 +60,36 @@ status() {
 alive() { kill -0 "$DPID" 2>/dev/null || { tail -n 30 "$DLOG" >&2; fail "coffred died"; }; }
 lastrun() { json_try "$ST" last_backup.run; }
 
-# wait_run N [SECONDS]: wait until run #N or a later one has ended; $ST then holds the status.
+# wait_run N [SECONDS]: wait (60 s unless told) until run #N or a later one has ended; $ST
+# then holds the status.
 wait_run() {
-	local want=$1 t=${2:-30} i r
-	for i in $(seq 1 $((t * 5))); do
-		alive
-		if status; then
-			r=$(lastrun)
-			[ "$r" != "?" ] && [ "$r" != null ] && [ "$r" -ge "$want" ] && return 0
-		fi
-		sleep 0.2
-	done
-	tail -n 30 "$DLOG" >&2
-	fail "run #$want did not end within $t s"
+	local want=$1 t=${2:-60}
+	wait_until "$t" ran "$want" || { tail -n 30 "$DLOG" >&2; fail "run #$want did not end within $t s"; }
+}
+ran() {
+	local r
+	alive
+	status || return 1
+	r=$(lastrun)
+	[ "$r" != "?" ] && [ "$r" != null ] && [ "$r" -ge "$1" ]
 }
 
-# settle [SECONDS]: wait until idle with nothing pending (no dirty folder, no full scan due,
-# no backup due) and the last run ok; $ST then holds the status.
+# settle [SECONDS]: wait (80 s unless told) until idle with nothing pending (no dirty folder,
+# no full scan due, no backup due) and the last run ok; $ST then holds the status.
 settle() {
-	local t=${1:-40} i
-	for i in $(seq 1 $((t * 5))); do
-		alive
-		if status && [ "$(json_try "$ST" state)" = idle ] &&
-			[ "$(json_try "$ST" pending.dirty_folders)" = 0 ] &&
-			[ "$(json_try "$ST" pending.full_scan)" = false ] &&
-			[ "$(json_try "$ST" next_backup)" = null ] &&
-			[ "$(json_try "$ST" last_backup.result)" = ok ]; then
-			return 0
-		fi
-		sleep 0.2
-	done
-	tail -n 30 "$DLOG" >&2
-	fail "coffred did not settle within $t s (state $(json_try "$ST" state), last $(json_try "$ST" last_backup.result))"
+	local t=${1:-80}
+	wait_until "$t" settled || {
+		tail -n 30 "$DLOG" >&2
+		fail "coffred did not settle within $t s (state $(json_try "$ST" state), last $(json_try "$ST" last_backup.result))"
+	}
+}
+settled() {
+	alive
+	status && [ "$(json_try "$ST" state)" = idle ] &&
+		[ "$(json_try "$ST" pending.dirty_folders)" = 0 ] &&
+		[ "$(json_try "$ST" pending.full_scan)" = false ] &&
+		[ "$(json_try "$ST" next_backup)" = null ] &&
+		[ "$(json_try "$ST" last_backup.result)" = ok ]
 }
 
 # matches DIR...: `coffre ls latest` holds exactly the entries of each DIR.
@@ -182,11 +180,11 @@ grep -q "no repository" <<<"$(json_get "$ST" last_backup.error)" || fail "unclea
 expect_exit 1 cf status --socket "$SOCK"
 grep -q "failed (no repository" "$OUT" && grep -q "retry of the failed one" "$OUT" ||
 	{ cat "$OUT"; fail "status for people does not say it failed and will retry"; }
-wait_run $((R + 2)) 15
+wait_run $((R + 2)) 30
 [ "$(json_get "$ST" last_backup.result)" = failed ] || fail "the retry should have failed too"
 info "retried without any new change: run #$(lastrun) failed again"
 mv "$TESTDIR/repo.away" "$COFFRE_REPOSITORY"
-settle 20
+settle 40
 matches "$SRC" "$SHARE"
 grep -q "while-away.txt" "$LOGDIR/ls.json" || fail "the change made while the repository was away is lost"
 
@@ -203,7 +201,7 @@ for d in range(100):
         with open(os.path.join(p, "f%03d" % f), "w") as fh:
             fh.write("%d/%d\n" % (d, f))
 PY
-settle 40
+settle 80
 info "after the burst: runs $R -> $(lastrun), overflows $(json_get "$ST" overflows)"
 matches "$SRC" "$SHARE"
 
@@ -212,8 +210,11 @@ if ! echo 16 >"$QE" 2>/dev/null; then
 	info "cannot set $QE (not root?): overflow part skipped"
 else
 	R=$(lastrun)
+	reloads() { grep -c "configuration reloaded from" "$DLOG" || true; }
+	reloaded() { [ "$(reloads)" -gt "$N" ]; }
+	N=$(reloads)
 	kill -HUP "$DPID"	# the reload builds a new inotify instance with the small queue
-	sleep 0.5
+	wait_for 30 "coffred reloads its configuration on SIGHUP" reloaded
 	echo "$OLD_QE" >"$QE"
 	wait_run $((R + 1))
 	settle

@@ -63,12 +63,8 @@ grep -q "members of the socket's group" "$ERR" || fail "the refusal does not say
 log "reloaded with a group that does not exist: root only, and said so"
 write_conf "$LATE"
 kill -HUP "$DPID"
-for i in $(seq 1 50); do
-	grep -q "there is no group '$LATE'" "$DLOG" && break
-	sleep 0.1
-done
-grep -q "there is no group '$LATE': the control socket '$SOCK' is for root only" "$DLOG" ||
-	{ cat "$DLOG" >&2; fail "the log does not say the socket is root only"; }
+root_only_logged() { grep -q "there is no group '$LATE': the control socket '$SOCK' is for root only" "$DLOG"; }
+wait_until 30 root_only_logged || { cat "$DLOG" >&2; fail "the log does not say the socket is root only"; }
 [ "$(stat -c %a "$SOCK")" = 600 ] || fail "socket mode is $(stat -c %a "$SOCK") without a group, not 600"
 expect_exit 13 member status --socket "$SOCK"
 expect_exit 0 cf status --socket "$SOCK"
@@ -76,11 +72,8 @@ expect_exit 0 cf status --socket "$SOCK"
 log "the group created, then a reload: open to it"
 groupadd "$LATE" || fail "cannot create the group $LATE"
 kill -HUP "$DPID"
-for i in $(seq 1 50); do
-	[ "$(stat -c '%a %G' "$SOCK")" = "660 $LATE" ] && break
-	sleep 0.1
-done
-[ "$(stat -c '%a %G' "$SOCK")" = "660 $LATE" ] || fail "socket is '$(stat -c '%a %G' "$SOCK")' after the reload"
+socket_given() { [ "$(stat -c '%a %G' "$SOCK")" = "660 $LATE" ]; }
+wait_until 30 socket_given || fail "socket is '$(stat -c '%a %G' "$SOCK")' after the reload"
 kill -TERM "$DPID"
 wait "$DPID" || fail "coffred exited with $?"
 pass

@@ -42,7 +42,13 @@ expect_exit 13 cf backup --now --socket "$SOCK"
 "$COFFRED" --config "$CONF" 2>"$LOGDIR/coffred.log" &
 DPID=$!
 BG_PIDS+=("$DPID")
-for i in $(seq 1 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+wait_for 30 "coffred's control socket" test -S "$SOCK"
+
+# dirty: the watcher has seen a change since the last run (a folder waits for the next one).
+dirty() {
+	cf status --json --socket "$SOCK" >"$LOGDIR/dirty.json" 2>/dev/null &&
+		[ "$(json_try "$LOGDIR/dirty.json" pending.dirty_folders)" -gt 0 ] 2>/dev/null
+}
 
 # matches DIR: `coffre ls latest` holds exactly the entries of DIR.
 matches() {
@@ -79,7 +85,7 @@ matches "$SRC2"
 log "changes, then backup --now --json: exit 0, incremental"
 echo more >>"$SRC2/a/b/two.txt"
 echo new >"$SRC2/a/new.txt"
-sleep 0.2
+wait_for 30 "the changes seen by coffred" dirty
 expect_exit 0 cf --json backup --now --socket "$SOCK"
 [ "$(json_get "$OUT" run)" = 2 ] || fail "--json does not give run 2"
 [ "$(json_get "$OUT" result)" = ok ] || fail "run 2 not ok"
@@ -89,7 +95,7 @@ matches "$SRC2"
 
 log "a protected folder missing: exit 3 (partial), and said"
 mv "$SRC2" "$TESTDIR/src2.away"
-sleep 0.2
+wait_for 30 "the folder's move seen by coffred" dirty
 expect_exit 3 cf backup --now --socket "$SOCK"
 cat "$OUT"
 grep -q "backup #3 partial" "$OUT" || fail "run 3 not reported partial"
@@ -116,12 +122,11 @@ head -c 500M /dev/urandom >"$SRC/big.bin"
 cf backup --now --socket "$SOCK" >"$LOGDIR/first.out" 2>&1 &
 FIRST=$!
 # grep, not python: the window is the run's few seconds, even on a loaded machine.
-for i in $(seq 1 400); do
-	cf status --json --socket "$SOCK" >"$LOGDIR/st.json"
-	grep -q '^  "state": "running"' "$LOGDIR/st.json" && break
-	sleep 0.02
-done
-[ "$(json_get "$LOGDIR/st.json" state)" = running ] || fail "run 6 never seen running"
+running() {
+	cf status --json --socket "$SOCK" >"$LOGDIR/st.json" &&
+		grep -q '^  "state": "running"' "$LOGDIR/st.json"
+}
+WAIT_POLL=0.02 wait_until 30 running || fail "run 6 never seen running"
 echo late >"$SRC2/late.txt"
 expect_exit 0 cf backup --now --socket "$SOCK"
 cat "$ERR" "$OUT"

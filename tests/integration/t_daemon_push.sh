@@ -79,8 +79,7 @@ start_daemon() {
 	COFFRED_PUSH_RETRY=${1:-3600} "$COFFRED" --config "$CONF" 2>>"$LOGDIR/coffred.log" &
 	DPID=$!
 	BG_PIDS+=("$DPID")
-	for _ in $(seq 1 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
-	[ -S "$SOCK" ] || fail "coffred did not start"
+	wait_until 30 test -S "$SOCK" || fail "coffred did not start (no socket within 30 s)"
 }
 stop_daemon() {
 	kill "$DPID"
@@ -145,22 +144,15 @@ grep -q "$NAS: 0 objects pending" "$OUT" || { cat "$OUT"; fail "destinations: th
 log "the drive is plugged in: coffred catches it up on its own and clears the spool"
 dev=$(losetup -f --show "$TESTDIR/usb.img") || skip "losetup cannot attach an image"
 LOOPS+=("$dev")
-for _ in $(seq 1 100); do
-	status
-	[ "$(dest drive result)" = complete ] && break
-	sleep 0.3
-done
-[ "$(dest drive result)" = complete ] || fail "the drive did not catch up: $(dest drive result): $(dest drive error)"
+drive_complete() { status; [ "$(dest drive result)" = complete ]; }
+wait_until 90 drive_complete || fail "the drive did not catch up: $(dest drive result): $(dest drive error)"
 [ "$(dest drive pending_since)" = null ] || fail "drive: still pending after catching up"
 [ "$(json_get "$LOGDIR/status.json" runs)" -ge 1 ] || fail "no retry run"
 [ "$(json_get "$LOGDIR/status.json" last_backup.start)" = "$bstart" ] || fail "the retry counted as a backup"
 grep -q "sending the backups to the destinations left behind" "$LOGDIR/coffred.log" || fail "no retry in the log"
 grep -q "usb-$USB" /proc/self/mounts && fail "the drive stayed mounted"
-for _ in $(seq 1 30); do
-	[ "$(find "$COFFRE_REPOSITORY/data" -type f | wc -l)" -lt "$packs" ] && break
-	sleep 0.2
-done
-[ "$(find "$COFFRE_REPOSITORY/data" -type f | wc -l)" -lt "$packs" ] || fail "the spool was not cleared"
+spool_cleared() { [ "$(find "$COFFRE_REPOSITORY/data" -type f | wc -l)" -lt "$packs" ]; }
+wait_until 30 spool_cleared || fail "the spool was not cleared"
 grep -q "spool: .* removed" "$LOGDIR/coffred.log" || fail "the log does not say the spool was cleared"
 restore_from "usb:$USB" "$TESTDIR/copy1"
 

@@ -34,23 +34,18 @@ log "start coffred; SIGTERM once the start-up backup has read some data"
 "$COFFRED" --config "$CONF" 2>"$LOGDIR/coffred.1.log" &
 DPID=$!
 BG_PIDS+=("$DPID")
+# (grep, not python: SIGTERM must come while the backup runs)
+reading() {
+	cf status --json --socket "$SOCK" >"$ST" 2>/dev/null &&
+		grep -q '"state": "running"' "$ST" && grep -q '"bytes_read": [1-9]' "$ST"
+}
 seen=0
-for i in $(seq 1 300); do
-	# (grep, not python: SIGTERM must come while the backup runs)
-	if cf status --json --socket "$SOCK" >"$ST" 2>/dev/null &&
-		grep -q '"state": "running"' "$ST" &&
-		grep -q '"bytes_read": [1-9]' "$ST"; then
-		seen=1
-		break
-	fi
-	sleep 0.02
-done
+WAIT_POLL=0.02 wait_until 60 reading && seen=1
 t0=$(date +%s.%N)
 kill -TERM "$DPID"
 [ "$seen" = 1 ] || { cat "$LOGDIR/coffred.1.log" >&2; fail "never saw the backup running"; }
 info "SIGTERM sent with $(json_get "$ST" running.bytes_read) bytes read"
-for i in $(seq 1 50); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$DPID" 2>/dev/null && fail "coffred still running 5 s after SIGTERM"
+wait_until 5 gone "$DPID" || fail "coffred still running 5 s after SIGTERM"
 rc=0
 wait "$DPID" || rc=$?
 [ "$rc" = 0 ] || fail "coffred exited with $rc"
@@ -68,17 +63,12 @@ log "restart: the next backup completes"
 "$COFFRED" --config "$CONF" 2>"$LOGDIR/coffred.2.log" &
 DPID=$!
 BG_PIDS+=("$DPID")
-ok=0
-for i in $(seq 1 200); do
+ended() {
 	kill -0 "$DPID" 2>/dev/null || { cat "$LOGDIR/coffred.2.log" >&2; fail "coffred died"; }
-	if cf status --json --socket "$SOCK" >"$ST" 2>/dev/null &&
-		[ "$(json_try "$ST" last_backup.run)" = 1 ] && [ "$(json_try "$ST" state)" = idle ]; then
-		ok=1
-		break
-	fi
-	sleep 0.2
-done
-[ "$ok" = 1 ] || { cat "$LOGDIR/coffred.2.log" >&2; fail "no backup ended within 40 s of the restart"; }
+	cf status --json --socket "$SOCK" >"$ST" 2>/dev/null &&
+		[ "$(json_try "$ST" last_backup.run)" = 1 ] && [ "$(json_try "$ST" state)" = idle ]
+}
+wait_until 120 ended || { cat "$LOGDIR/coffred.2.log" >&2; fail "no backup ended within 120 s of the restart"; }
 [ "$(json_get "$ST" last_backup.result)" = ok ] || fail "the backup after the restart is $(json_get "$ST" last_backup.result): $(json_get "$ST" last_backup.error)"
 expect_exit 0 cf restore latest --target "$TESTDIR/restore"
 compare_trees "$SRC" "$TESTDIR/restore$SRC"

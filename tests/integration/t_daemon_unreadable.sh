@@ -52,22 +52,17 @@ env HOME="$TESTDIR/dcache" XDG_CACHE_HOME="$TESTDIR/dcache" \
 DPID=$!
 BG_PIDS+=("$DPID")
 
-# wait_run N: until run #N has ended; $ST holds the status.
+# wait_run N: until run #N has ended (at most 60 s); $ST holds the status.
 wait_run() {
-	local i r rc
-	for i in $(seq 1 150); do
-		kill -0 "$DPID" 2>/dev/null || { cat "$DLOG" >&2; fail "coffred died"; }
-		rc=0
-		cf status --json --socket "$SOCK" >"$ST" 2>/dev/null || rc=$?
-		if [ "$rc" = 0 ] || [ "$rc" = 1 ]; then
-			r=$(json_try "$ST" last_backup.run)
-			[ "$r" != "?" ] && [ "$r" != null ] && [ "$r" -ge "$1" ] &&
-				[ "$(json_try "$ST" state)" = idle ] && return 0
-		fi
-		sleep 0.2
-	done
-	cat "$DLOG" >&2
-	fail "run #$1 did not end within 30 s"
+	wait_until 60 ran "$1" || { cat "$DLOG" >&2; fail "run #$1 did not end within 60 s"; }
+}
+ran() {
+	local r rc=0
+	kill -0 "$DPID" 2>/dev/null || { cat "$DLOG" >&2; fail "coffred died"; }
+	cf status --json --socket "$SOCK" >"$ST" 2>/dev/null || rc=$?
+	[ "$rc" = 0 ] || [ "$rc" = 1 ] || return 1
+	r=$(json_try "$ST" last_backup.run)
+	[ "$r" != "?" ] && [ "$r" != null ] && [ "$r" -ge "$1" ] && [ "$(json_try "$ST" state)" = idle ]
 }
 
 wait_run 1

@@ -170,11 +170,8 @@ else
 	"$DST_TOOL" "$URL" --keys "$TESTDIR/keys-swift" --limit 4000000 --retries 2 \
 		put data/bb/big3 "$TESTDIR/big3" >"$LOGDIR/kill.out" 2>"$LOGDIR/kill.err" &
 	upid=$!
-	for _ in $(seq 1 200); do
-		[ "$(grep -c '' "$TESTDIR/big3.s3up" 2>/dev/null || echo 0)" -ge 5 ] && break
-		sleep 0.05
-	done
-	[ "$(grep -c '' "$TESTDIR/big3.s3up" 2>/dev/null || echo 0)" -ge 5 ] || fail "no part stored before the kill"
+	parts_stored() { [ "$(grep -c '' "$TESTDIR/big3.s3up" 2>/dev/null || echo 0)" -ge 5 ]; }
+	WAIT_POLL=0.05 wait_until 60 parts_stored || fail "no part stored before the kill"
 	PROXY=$(awk '$1 == "proxy" { print $2 }' "$SWIFT_DIR/pids")
 	kill -9 "$PROXY"
 	rc=0
@@ -184,7 +181,7 @@ else
 	swift-proxy-server "$SWIFT_DIR/etc/proxy-server.conf" </dev/null >>"$SWIFT_DIR/log/proxy.out" 2>&1 &
 	echo "proxy $!" >>"$SWIFT_DIR/pids"
 	BG_PIDS+=("$!")
-	for _ in $(seq 1 100); do curl -s -o /dev/null --max-time 1 "http://$EP/" && break; sleep 0.1; done
+	wait_for 60 "the Swift proxy answering again" curl -s -o /dev/null --max-time 1 "http://$EP/"
 	# 3 parts in all, at least 1 stored: at most 2 may be sent now.
 	COFFRE_S3_STOP_AFTER_PARTS=2 expect_exit 0 "$DST_TOOL" "$URL" --keys "$TESTDIR/keys-swift" put data/bb/big3 "$TESTDIR/big3"
 	expect_exit 0 "$DST_TOOL" "$URL" --keys "$TESTDIR/keys-swift" get data/bb/big3 "$TESTDIR/got"

@@ -91,7 +91,8 @@ expect_exit 0 "$DST_TOOL" "usb:CFAT$SUF" putbuf snapshots/snap2 "$TESTDIR/small"
 grep -q " $TESTDIR/mnt " /proc/self/mounts || fail "the user's mount was unmounted"
 [ -f "$TESTDIR/mnt/coffre/snapshots/snap2" ] || fail "snap2 is not in the user's mount"
 umount "$TESTDIR/mnt"
-for _ in $(seq 1 50); do pgrep -f "fusefat -o rw\+ $FATDEV" >/dev/null || break; sleep 0.1; done
+fusefat_gone() { ! pgrep -f "fusefat -o rw\+ $FATDEV" >/dev/null; }
+wait_for 30 "the hand-mounted fusefat exits after umount" fusefat_gone
 
 log "a missing drive: 13, one line"
 expect_exit 13 "$DST_TOOL" "usb:NOPE$SUF" list ""

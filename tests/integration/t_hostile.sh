@@ -9,12 +9,13 @@
 # Every case gets its own copy of one freshly initialised repository (and its own cache),
 # then:
 #  - restore into $TESTDIR/t-CASE/target, under `timeout` (and `ulimit -v` 2 GiB unless the
-#    binary is built with ASan): the exit code is 4 (0 for the legitimate ones), stderr names
-#    each hostile entry on a line saying "refused", the restored tree holds exactly the legit
-#    entries (every "-before.txt" and "ok.txt" next to a hostile entry included, with the
-#    right content), and nothing appeared outside the target: $TESTDIR/t-CASE holds only
-#    "target", $OUTSIDE (the directory the entries aim at) only its two empty directories,
-#    /tmp/evil-abs does not exist, no "evil*"/"pwned*" file appeared under /tmp or $TESTDIR;
+#    binary is built with ASan: COFFRE_SANITIZE=1): the exit code is 4 (0 for the legitimate
+#    ones), stderr names each hostile entry on a line saying "refused", the restored tree
+#    holds exactly the legit entries (every "-before.txt" and "ok.txt" next to a hostile
+#    entry included, with the right content), and nothing appeared outside the target:
+#    $TESTDIR/t-CASE holds only "target", $OUTSIDE (the directory the entries aim at) only
+#    its two empty directories, /tmp/evil-abs does not exist, no "evil*"/"pwned*" file
+#    appeared under /tmp or $TESTDIR;
 #  - `ls ID` (stdout capped), `dump ID /` (stdout capped, its tar members checked for
 #    absolute or ".." names) and `check`: any exit code but a hang (timeout), a crash (>= 128)
 #    or a sanitizer report; ls/dump/check may exit 4 where damage is reported.
@@ -44,10 +45,8 @@ ALL_CASES="dotdot absolute slash nul symlink_escape symlink_over longname hugesi
 CASES=${HOSTILE_CASES:-$ALL_CASES}
 CAP=$((16 << 20))	# bytes of stdout kept from ls and dump
 
-ASAN=0
-if grep -q __asan_init <<<"$(nm -an "$COFFRE" 2>/dev/null)" || grep -q libasan <<<"$(ldd "$COFFRE" 2>/dev/null)"; then
-	ASAN=1
-fi
+# ASan reserves terabytes of address space for its shadow memory: no ulimit -v then.
+ASAN=${COFFRE_SANITIZE:-0}
 info "craft_hostile: $CRAFT; timeout ${TO}s (DAG restore ${DAG_TO}s); asan=$ASAN"
 
 OUTSIDE=$TESTDIR/outside

@@ -89,11 +89,9 @@ cp -a "$SRC" "$TESTDIR/copy2"
 total=$(find "$COFFRE_REPOSITORY" -type f ! -path '*/locks/*' | wc -l)
 ( cf push --to "$S3" >"$LOGDIR/push-killed.out" 2>&1 || true ) &
 pushpid=$!
-for _ in $(seq 1 200); do
-	n=$(find "$TESTDIR/s3/data" -type f | wc -l)
-	[ "$n" -ge 30 ] && break
-	sleep 0.05
-done
+# The kill comes once 30 objects are stored (or the push has ended: then nothing is left).
+part_sent() { [ "$(find "$TESTDIR/s3/data" -type f | wc -l)" -ge 30 ] || gone "$pushpid"; }
+WAIT_POLL=0.05 wait_for 120 "30 objects stored by the push" part_sent
 pid=$(cat "$TESTDIR/s3/s3rver.pid")
 kill -9 "$pid"
 wait "$pushpid" || true

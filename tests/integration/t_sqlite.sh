@@ -26,9 +26,9 @@ with c:
                       [(b, i, os.urandom(900)) for i in range(50)])
 c.close()
 PY
-	python3 - "$db" "$TESTDIR/stop-$mode" <<'PY' &
+	python3 - "$db" "$TESTDIR/stop-$mode" "$TESTDIR/batches-$mode" <<'PY' &
 import os, random, sqlite3, sys, time
-db, stop = sys.argv[1], sys.argv[2]
+db, stop, done = sys.argv[1], sys.argv[2], sys.argv[3]
 c = sqlite3.connect(db, timeout=30)
 b = 400
 while not os.path.exists(stop):
@@ -40,13 +40,25 @@ while not os.path.exists(stop):
             c.execute("UPDATE lines SET amount = amount + 1, memo = ? WHERE id = ?",
                       (os.urandom(900), random.randint(1, 20000)))
     b += 1
+    with open(done + ".tmp", "w") as f:
+        f.write("%d\n" % (b - 400))
+    os.replace(done + ".tmp", done)
 c.close()
 PY
 	writer=$!
 	BG_PIDS+=("$writer")
 	ids=()
+	batches() { cat "$TESTDIR/batches-$mode" 2>/dev/null || echo 0; }
+	more() {
+		[ "$(batches)" -gt "$seen" ] && return 0
+		if gone "$writer"; then fail "the writer stopped"; fi
+		return 1
+	}
+	seen=0
 	for i in 1 2 3 4; do
-		sleep 0.3
+		# Each backup comes after the writer has committed one more batch at least.
+		wait_for 60 "a batch committed by the writer" more
+		seen=$(batches)
 		expect_exit "0|3" cf backup "$SRC" --json
 		ids+=("$(json_get "$OUT" snapshot)")
 	done

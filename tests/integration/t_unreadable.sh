@@ -26,7 +26,7 @@ if [ "$(id -u)" = 0 ]; then
 	STAGE=$(mktemp -d /tmp/coffre-stage.XXXXXX)
 	trap 'rm -rf "$STAGE"' EXIT
 	mkdir -p "$STAGE/tests/integration" "$STAGE/tmp"
-	cp "$HERE/lib.sh" "$HERE/$(basename "$0")" "$STAGE/tests/integration/"
+	cp "$HERE/lib.sh" "$HERE/wait.sh" "$HERE/$(basename "$0")" "$STAGE/tests/integration/"
 	cp "$COFFRE_TESTS/gen-data.py" "$STAGE/tests/"
 	chmod 755 "$STAGE"
 	chmod -R a+rX "$STAGE/tests"
@@ -93,7 +93,8 @@ PY
 (while :; do echo "ligne ajoutee pendant la sauvegarde" >>"$GROW/growing.log"; done) &
 WRITER=$!
 BG_PIDS+=("$WRITER")
-sleep 0.2
+grown() { [ "$(stat -c %s "$GROW/growing.log")" -gt $((40 << 20)) ]; }
+wait_for 30 "the writer appends to growing.log" grown
 START_SIZE=$(stat -c %s "$GROW/growing.log")
 expect_exit "0|3" cf --json backup "$GROW"
 BRC=$RC

@@ -19,16 +19,7 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# wait_for SECONDS CMD...: run CMD every 0.2 s until it succeeds
-wait_for() {
-	local n=$(($1 * 5))
-	shift
-	for _ in $(seq 1 "$n"); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.2
-	done
-	return 1
-}
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../integration/wait.sh"	# wait_until, gone
 
 die() {
 	echo "radosgw.sh: $*" >&2
@@ -107,9 +98,9 @@ CONF
 		die "ceph-osd --mkfs failed"
 	ceph-osd "${C[@]}" -i 0 >>"$dir/log/setup.log" 2>&1 || die "ceph-osd did not start"
 	osd_up() { grep -q ' 1 up' <<<"$(timeout 10 ceph -c "$conf" osd stat 2>/dev/null)"; }
-	wait_for 120 osd_up || die "the OSD did not come up"
+	wait_until 120 osd_up || die "the OSD did not come up"
 	radosgw "${C[@]}" -n client.rgw >>"$dir/log/setup.log" 2>&1 || die "radosgw did not start"
-	wait_for 180 curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$port/" ||
+	wait_until 180 curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$port/" ||
 		die "radosgw does not answer on port $port"
 	# The test user; its keys are made here, not fixed.
 	access=$(od -An -N10 -tx1 /dev/urandom | tr -d ' \n' | tr a-f A-F)
@@ -132,8 +123,7 @@ stop)
 		pid=$(cat "$f")
 		if [ -r "/proc/$pid/cmdline" ] && grep -q -- "$dir/ceph.conf" <<<"$(tr '\0' ' ' <"/proc/$pid/cmdline")"; then
 			kill "$pid" 2>/dev/null || true
-			for _ in $(seq 1 50); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
-			kill -9 "$pid" 2>/dev/null || true
+			wait_until 10 gone "$pid" || kill -9 "$pid" 2>/dev/null || true
 		fi
 		rm -f "$f"
 	done

@@ -10,6 +10,7 @@
 # ListObjectsV2 paging on Node 20 (s3rver makes continuation tokens with DES).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$here/../integration/wait.sh"	# wait_until, gone
 bin=$here/node_modules/.bin/s3rver
 
 free_port() {
@@ -26,15 +27,14 @@ start)
 	NODE_OPTIONS=--openssl-legacy-provider setsid "$bin" -d "$dir/data" -p "$port" -a 127.0.0.1 \
 		--configure-bucket "$bucket" --silent </dev/null >"$dir/s3rver.log" 2>&1 &
 	echo $! >"$dir/s3rver.pid"
-	for _ in $(seq 1 100); do
-		if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/"; then
-			echo "$port"
-			exit 0
-		fi
-		kill -0 "$(cat "$dir/s3rver.pid")" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "s3rver.sh: s3rver did not start; log:" >&2
+	pid=$!
+	answers() { curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/"; }
+	up_or_dead() { answers || gone "$pid"; }
+	if wait_until 60 up_or_dead && answers; then
+		echo "$port"
+		exit 0
+	fi
+	echo "s3rver.sh: s3rver did not start within 60 s; log:" >&2
 	tail -n 5 "$dir/s3rver.log" >&2
 	exit 1
 	;;
@@ -44,8 +44,7 @@ stop)
 	pid=$(cat "$dir/s3rver.pid")
 	if [ -r "/proc/$pid/cmdline" ] && grep -q -- "$dir/data" <<<"$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"; then
 		kill "$pid" 2>/dev/null || true
-		for _ in $(seq 1 50); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
-		kill -9 "$pid" 2>/dev/null || true
+		wait_until 10 gone "$pid" || kill -9 "$pid" 2>/dev/null || true
 	fi
 	rm -f "$dir/s3rver.pid"
 	;;

@@ -10,6 +10,7 @@
 # needs privilege separation); StrictModes is off because DIR lives in /tmp.
 set -euo pipefail
 SSHD=${SSHD:-/usr/sbin/sshd}
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../integration/wait.sh"	# wait_until, gone
 
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -44,16 +45,17 @@ LogLevel ERROR
 CONF
 	"$SSHD" -D -e -f "$dir/sshd_config" </dev/null >"$dir/sshd.log" 2>&1 &
 	echo $! >"$dir/sshd.bgpid"
-	for _ in $(seq 1 100); do
-		if python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1",int(sys.argv[1])),1).close()' "$port" 2>/dev/null; then
-			fp=$(ssh-keygen -l -E sha256 -f "$dir/host_key.pub" | awk '{print $2}')
-			echo "$port $user $fp"
-			exit 0
-		fi
-		kill -0 "$(cat "$dir/sshd.bgpid")" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "sshd.sh: sshd did not start; log:" >&2
+	pid=$!
+	listening() {
+		python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1",int(sys.argv[1])),1).close()' "$port" 2>/dev/null
+	}
+	up_or_dead() { listening || gone "$pid"; }
+	if wait_until 30 up_or_dead && listening; then
+		fp=$(ssh-keygen -l -E sha256 -f "$dir/host_key.pub" | awk '{print $2}')
+		echo "$port $user $fp"
+		exit 0
+	fi
+	echo "sshd.sh: sshd did not start within 30 s; log:" >&2
 	tail -n 5 "$dir/sshd.log" >&2
 	exit 1
 	;;
@@ -63,7 +65,7 @@ stop)
 	pid=$(cat "$dir/sshd.bgpid")
 	if [ -r "/proc/$pid/cmdline" ] && grep -q -- "$dir/sshd_config" <<<"$(tr '\0' ' ' <"/proc/$pid/cmdline")"; then
 		kill "$pid" 2>/dev/null || true
-		for _ in $(seq 1 30); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
+		wait_until 10 gone "$pid" || true
 	fi
 	rm -f "$dir/sshd.bgpid"
 	;;

@@ -13,9 +13,9 @@
 #include "coffre/snap.h"
 #include "store/repo_internal.h"
 
-#include <dirent.h>
+#include "fixture.h"
+
 #include <fcntl.h>
-#include <ftw.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,80 +28,22 @@
 #define KiB 1024u
 #define MiB (1024u * 1024u)
 
-static char tmpl_dir[256], tmpl_repo[300], tmpl_rk[REPO_RECOVERY_TEXT];
-
 struct fx {
 	char dir[256];
 	char *repo, *src, *target;
 	struct repo *r;
 };
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
-static void rm_rf(const char *p)
-{
-	nftw(p, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void copy_file(const char *from, const char *to)
-{
-	int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_EXCL, 0600);
-	assert_true(in >= 0 && out >= 0);
-	char buf[8192];
-	ssize_t n;
-	while ((n = read(in, buf, sizeof buf)) > 0)
-		assert_int_equal(write(out, buf, (size_t)n), n);
-	close(in);
-	close(out);
-}
-
-/* The template repository, copied per test (an init costs a key derivation). */
-static void copy_tree(const char *from, const char *to)
-{
-	struct stat st;
-	assert_int_equal(lstat(from, &st), 0);
-	if (!S_ISDIR(st.st_mode)) {
-		copy_file(from, to);
-		return;
-	}
-	assert_int_equal(mkdir(to, 0700), 0);
-	DIR *d = opendir(from);
-	assert_non_null(d);
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		char *a = util_path("%s/%s", from, e->d_name), *b = util_path("%s/%s", to, e->d_name);
-		copy_tree(a, b);
-		free(a);
-		free(b);
-	}
-	closedir(d);
-}
-
 static int group_setup(void **state)
 {
 	(void)state;
-	const char *t = getenv("TMPDIR");
-	snprintf(tmpl_dir, sizeof tmpl_dir, "%s/cf-test-backup-tmpl-XXXXXX", t && *t ? t : "/tmp");
-	if (!mkdtemp(tmpl_dir))
-		return -1;
-	snprintf(tmpl_repo, sizeof tmpl_repo, "%s/repo", tmpl_dir);
-	char idhex[65];
-	struct cf_error err = { 0 };
-	return repo_init(tmpl_repo, "pw", NULL, tmpl_rk, idhex, &err) ? -1 : 0;
+	return fx_template_init("backup");
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	rm_rf(tmpl_dir);
+	fx_template_free();
 	return 0;
 }
 
@@ -110,9 +52,7 @@ static int fx_setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
 	assert_non_null(f);
-	const char *t = getenv("TMPDIR");
-	snprintf(f->dir, sizeof f->dir, "%s/cf-test-backup-XXXXXX", t && *t ? t : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(fx_mkdtemp(f->dir, sizeof f->dir, "backup"), 0);
 	char *cache = util_path("%s/cache", f->dir), *tree = util_path("%s/tree", f->dir);
 	assert_int_equal(setenv("XDG_CACHE_HOME", cache, 1), 0);
 	assert_int_equal(mkdir(tree, 0755), 0);
@@ -121,10 +61,10 @@ static int fx_setup(void **state)
 	f->target = util_path("%s/out", f->dir);
 	free(cache);
 	free(tree);
-	copy_tree(tmpl_repo, f->repo);
+	fx_template_copy(f->repo);
 	assert_int_equal(mkdir(f->src, 0755), 0);
 	struct cf_error err = { 0 };
-	struct repo_cred c = { .recovery_key = tmpl_rk };
+	struct repo_cred c = { .recovery_key = fx_template_recovery() };
 	assert_int_equal(repo_open(f->repo, &c, &f->r, &err), 0);
 	*state = f;
 	return 0;
@@ -134,7 +74,7 @@ static int fx_teardown(void **state)
 {
 	struct fx *f = *state;
 	repo_free(f->r);
-	rm_rf(f->dir);
+	fx_rm_rf(f->dir);
 	free(f->repo);
 	free(f->src);
 	free(f->target);
@@ -240,7 +180,7 @@ static void do_restore_v(struct fx *f, const uint8_t id[32], const char *const *
 	struct snap *s = NULL;
 	struct cf_error err = { 0 };
 	assert_int_equal(snap_load(f->r, id, &s, &err), 0);
-	rm_rf(f->target);
+	fx_rm_rf(f->target);
 	struct restore_opts o = { .target = f->target, .includes = inc, .nincludes = ninc,
 		.verify = verify };
 	memset(rs, 0, sizeof *rs);

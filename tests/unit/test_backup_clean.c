@@ -24,18 +24,12 @@
 #include "coffre/snap.h"
 #include "coffre/watch.h"
 
+#include "fixture.h"
+
 #define NDIRS 20
 #define NFILES 10
 
 static char dir[256], repo[300], src[300], target[300], changed_dir[400];
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
 
 static void put(const char *path, const char *text)
 {
@@ -71,9 +65,7 @@ static void make_tree(void)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof dir, "%s/test_backup_clean.XXXXXX",
-		getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(dir))
+	if (fx_mkdtemp(dir, sizeof dir, "backup_clean"))
 		return -1;
 	snprintf(repo, sizeof repo, "%s/repo", dir);
 	snprintf(src, sizeof src, "%s/src", dir);
@@ -87,7 +79,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rm_rf(dir);
 	return 0;
 }
 
@@ -121,7 +113,7 @@ static void restore_matches(struct repo *r, const uint8_t id[32])
 	struct snap *s = NULL;
 	struct cf_error err = { 0 };
 	struct restore_stats rs;
-	nftw(target, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rm_rf(target);
 	assert_int_equal(snap_load(r, id, &s, &err), 0);
 	struct restore_opts o = { .target = target, .verify = 1 };
 	assert_int_equal(restore_run(r, s, &o, &rs, &err), 0);

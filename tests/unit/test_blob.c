@@ -12,17 +12,15 @@
 #include "base/idset.h"
 #include "store/repo_internal.h"
 
-#include <dirent.h>
+#include "fixture.h"
+
 #include <fcntl.h>
-#include <ftw.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static char tmpl_dir[256], tmpl_repo[300], tmpl_rk[REPO_RECOVERY_TEXT];
 
 struct fx {
 	char dir[256];
@@ -31,72 +29,16 @@ struct fx {
 	struct repo *r;
 };
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
-static void rm_rf(const char *p)
-{
-	nftw(p, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void copy_file(const char *from, const char *to)
-{
-	int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_EXCL, 0600);
-	assert_true(in >= 0 && out >= 0);
-	char buf[8192];
-	ssize_t n;
-	while ((n = read(in, buf, sizeof buf)) > 0)
-		assert_int_equal(write(out, buf, (size_t)n), n);
-	close(in);
-	close(out);
-}
-
-/* A copy of the template repository (an init costs a key derivation). */
-static void copy_tree(const char *from, const char *to)
-{
-	struct stat st;
-	assert_int_equal(lstat(from, &st), 0);
-	if (!S_ISDIR(st.st_mode)) {
-		copy_file(from, to);
-		return;
-	}
-	assert_int_equal(mkdir(to, 0700), 0);
-	DIR *d = opendir(from);
-	assert_non_null(d);
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		char *a = util_path("%s/%s", from, e->d_name), *b = util_path("%s/%s", to, e->d_name);
-		copy_tree(a, b);
-		free(a);
-		free(b);
-	}
-	closedir(d);
-}
-
 static int group_setup(void **state)
 {
 	(void)state;
-	const char *t = getenv("TMPDIR");
-	snprintf(tmpl_dir, sizeof tmpl_dir, "%s/cf-test-blob-tmpl-XXXXXX", t && *t ? t : "/tmp");
-	if (!mkdtemp(tmpl_dir))
-		return -1;
-	snprintf(tmpl_repo, sizeof tmpl_repo, "%s/repo", tmpl_dir);
-	char idhex[65];
-	struct cf_error err = { 0 };
-	return repo_init(tmpl_repo, "pw", NULL, tmpl_rk, idhex, &err) ? -1 : 0;
+	return fx_template_init("blob");
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	rm_rf(tmpl_dir);
+	fx_template_free();
 	return 0;
 }
 
@@ -104,15 +46,13 @@ static int fx_setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
 	assert_non_null(f);
-	const char *t = getenv("TMPDIR");
-	snprintf(f->dir, sizeof f->dir, "%s/cf-test-blob-XXXXXX", t && *t ? t : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(fx_mkdtemp(f->dir, sizeof f->dir, "blob"), 0);
 	snprintf(f->cache, sizeof f->cache, "%s/cache", f->dir);
 	assert_int_equal(setenv("XDG_CACHE_HOME", f->cache, 1), 0);
 	snprintf(f->repo, sizeof f->repo, "%s/repo", f->dir);
-	copy_tree(tmpl_repo, f->repo);
+	fx_template_copy(f->repo);
 	struct cf_error err = { 0 };
-	struct repo_cred c = { .recovery_key = tmpl_rk };
+	struct repo_cred c = { .recovery_key = fx_template_recovery() };
 	assert_int_equal(repo_open(f->repo, &c, &f->r, &err), 0);
 	*state = f;
 	return 0;
@@ -122,7 +62,7 @@ static int fx_teardown(void **state)
 {
 	struct fx *f = *state;
 	repo_free(f->r);
-	rm_rf(f->dir);
+	fx_rm_rf(f->dir);
 	free(f);
 	return 0;
 }
@@ -552,14 +492,14 @@ static void test_cache_rebuilt(void **state)
 	struct stat st;
 	assert_int_equal(stat(db, &st), 0);
 	/* Gone: rebuilt from index/. */
-	rm_rf(cdir);
+	fx_rm_rf(cdir);
 	assert_int_not_equal(stat(cdir, &st), 0);
 	assert_int_equal(blobidx_open(f->r, &x, &err), 0);
 	expect_found(x, &a);
 	blobidx_free(x);
 	assert_int_equal(stat(db, &st), 0);
 	/* Damaged (garbage instead of a database): rebuilt as well. */
-	rm_rf(cdir);
+	fx_rm_rf(cdir);
 	assert_int_equal(mkdir(cdir, 0700), 0);
 	int fd = open(db, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	assert_true(fd >= 0);
@@ -642,7 +582,7 @@ static void test_cache_damaged_index(void **state)
 	assert_int_equal(repo_list(f->r, REPO_INDEX, &ids, &n, &err), 0);
 	assert_int_equal(n, 2);
 	char *cdir = util_path("%s/coffre/%s", f->cache, repo_id_hex(f->r));
-	rm_rf(cdir);
+	fx_rm_rf(cdir);
 	for (size_t i = 0; i < n; i++) {
 		if (memcmp(ids[i], gid, 32) == 0)
 			continue;

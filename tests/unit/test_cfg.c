@@ -15,13 +15,14 @@
 #include "coffre/cfg.h"
 #include "coffre/error.h"
 
+#include "fixture.h"
+
 static char dir[256], conf[300], pw[300], src1[300], src2[300];
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof dir, "%s/test_cfg.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(dir))
+	if (fx_mkdtemp(dir, sizeof dir, "cfg"))
 		return -1;
 	snprintf(conf, sizeof conf, "%s/coffre.conf", dir);
 	snprintf(pw, sizeof pw, "%s/password", dir);
@@ -41,11 +42,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	unlink(conf);
-	unlink(pw);
-	rmdir(src1);
-	rmdir(src2);
-	rmdir(dir);
+	fx_rm_rf(dir);
 	return 0;
 }
 

@@ -11,9 +11,10 @@
 #include "store/pack_internal.h"
 #include "store/repo_internal.h"
 
+#include "fixture.h"
+
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,14 +50,6 @@ struct fx {
 
 static struct fx F;
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
 static uint8_t *random_buf(size_t len, uint8_t v)
 {
 	uint8_t s[randombytes_SEEDBYTES];
@@ -78,9 +71,7 @@ static uint8_t *text_buf(size_t len)
 static int group_setup(void **state)
 {
 	(void)state;
-	const char *t = getenv("TMPDIR");
-	snprintf(F.dir, sizeof F.dir, "%s/cf-test-pack-XXXXXX", t && *t ? t : "/tmp");
-	if (!mkdtemp(F.dir))
+	if (fx_mkdtemp(F.dir, sizeof F.dir, "pack"))
 		return -1;
 	char cache[300], rk[REPO_RECOVERY_TEXT], idhex[65];
 	snprintf(cache, sizeof cache, "%s/cache", F.dir);
@@ -125,7 +116,7 @@ static int group_teardown(void **state)
 		free(F.data[i]);
 	free(F.e);
 	free(F.path);
-	nftw(F.dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rm_rf(F.dir);
 	return 0;
 }
 

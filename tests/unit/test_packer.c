@@ -12,10 +12,11 @@
 #include "coffre/repo.h"
 #include "store/repo_internal.h"
 
+#include "fixture.h"
+
 #include <dirent.h>
 #include <pthread.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,20 +27,10 @@
 static char dir_[256], repo_[300];
 static struct repo *R;
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
 static int group_setup(void **state)
 {
 	(void)state;
-	const char *t = getenv("TMPDIR");
-	snprintf(dir_, sizeof dir_, "%s/cf-test-packer-XXXXXX", t && *t ? t : "/tmp");
-	if (!mkdtemp(dir_))
+	if (fx_mkdtemp(dir_, sizeof dir_, "packer"))
 		return -1;
 	char cache[300], rk[REPO_RECOVERY_TEXT], idhex[65];
 	snprintf(cache, sizeof cache, "%s/cache", dir_);
@@ -56,7 +47,7 @@ static int group_teardown(void **state)
 {
 	(void)state;
 	repo_free(R);
-	nftw(dir_, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rm_rf(dir_);
 	return 0;
 }
 

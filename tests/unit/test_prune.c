@@ -17,8 +17,9 @@
 #include "coffre/snap.h"
 #include "store/repo_internal.h"
 
+#include "fixture.h"
+
 #include <fcntl.h>
-#include <ftw.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,14 +236,6 @@ static void test_keep_monthly_yearly(void **state)
 
 static char dir_[256];
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
 static void write_file(const char *p, const uint8_t *data, size_t n)
 {
 	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -276,9 +269,7 @@ static int same_file(const char *p, const uint8_t *data, size_t n)
 static void test_prune_run(void **state)
 {
 	(void)state;
-	const char *t = getenv("TMPDIR");
-	snprintf(dir_, sizeof dir_, "%s/cf-test-prune-XXXXXX", t && *t ? t : "/tmp");
-	assert_non_null(mkdtemp(dir_));
+	assert_int_equal(fx_mkdtemp(dir_, sizeof dir_, "prune"), 0);
 	char *cache = util_path("%s/cache", dir_), *repo = util_path("%s/repo", dir_);
 	char *src = util_path("%s/src", dir_);
 	char *pa = util_path("%s/a.bin", src), *pb = util_path("%s/b.bin", src);
@@ -405,7 +396,7 @@ static void test_prune_run(void **state)
 	free(pa);
 	free(pb);
 	free(pc);
-	nftw(dir_, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rm_rf(dir_);
 }
 
 static int group_setup(void **state)

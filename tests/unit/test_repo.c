@@ -9,11 +9,12 @@
 #include "coffre/repo.h"
 #include "store/repo_internal.h"
 
+#include "fixture.h"
+
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,26 +34,11 @@ struct fx {
 	char idhex[65];
 };
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
-static void rm_rf(const char *p)
-{
-	nftw(p, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static int fx_setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
 	assert_non_null(f);
-	const char *t = getenv("TMPDIR");
-	snprintf(f->dir, sizeof f->dir, "%s/cf-test-repo-XXXXXX", t && *t ? t : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(fx_mkdtemp(f->dir, sizeof f->dir, "repo"), 0);
 	char cache[300];
 	snprintf(cache, sizeof cache, "%s/cache", f->dir);
 	assert_int_equal(setenv("XDG_CACHE_HOME", cache, 1), 0);
@@ -64,71 +50,32 @@ static int fx_setup(void **state)
 static int fx_teardown(void **state)
 {
 	struct fx *f = *state;
-	rm_rf(f->dir);
+	fx_rm_rf(f->dir);
 	free(f);
 	return 0;
 }
 
 /* One repository made by repo_init, copied for each test that needs one: key derivation
  * (Argon2id) is what costs time here. */
-static char tmpl_dir[256], tmpl_repo[300], tmpl_recovery[REPO_RECOVERY_TEXT], tmpl_idhex[65];
-
 static int group_setup(void **state)
 {
 	(void)state;
-	const char *t = getenv("TMPDIR");
-	snprintf(tmpl_dir, sizeof tmpl_dir, "%s/cf-test-repo-tmpl-XXXXXX", t && *t ? t : "/tmp");
-	if (!mkdtemp(tmpl_dir))
-		return -1;
-	snprintf(tmpl_repo, sizeof tmpl_repo, "%s/repo", tmpl_dir);
-	struct cf_error err = { 0 };
-	return repo_init(tmpl_repo, "pw", NULL, tmpl_recovery, tmpl_idhex, &err) ? -1 : 0;
+	return fx_template_init("repo");
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	rm_rf(tmpl_dir);
+	fx_template_free();
 	return 0;
-}
-
-static void copy_tree(const char *from, const char *to)
-{
-	struct stat st;
-	assert_int_equal(lstat(from, &st), 0);
-	if (S_ISDIR(st.st_mode)) {
-		assert_int_equal(mkdir(to, 0700), 0);
-		DIR *d = opendir(from);
-		assert_non_null(d);
-		struct dirent *e;
-		while ((e = readdir(d))) {
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			char *a = util_path("%s/%s", from, e->d_name), *b = util_path("%s/%s", to,
-				e->d_name);
-			copy_tree(a, b);
-			free(a);
-			free(b);
-		}
-		closedir(d);
-		return;
-	}
-	int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_EXCL, 0600);
-	assert_true(in >= 0 && out >= 0);
-	char buf[8192];
-	ssize_t n;
-	while ((n = read(in, buf, sizeof buf)) > 0)
-		assert_int_equal(write(out, buf, (size_t)n), n);
-	close(in);
-	close(out);
 }
 
 /* The fixture's repository (password "pw"): a copy of the template. */
 static void fx_init(struct fx *f)
 {
-	copy_tree(tmpl_repo, f->repo);
-	memcpy(f->recovery, tmpl_recovery, sizeof f->recovery);
-	memcpy(f->idhex, tmpl_idhex, sizeof f->idhex);
+	fx_template_copy(f->repo);
+	memcpy(f->recovery, fx_template_recovery(), sizeof f->recovery);
+	memcpy(f->idhex, fx_template_idhex(), sizeof f->idhex);
 }
 
 static struct repo *open_pw(const char *path, const char *pw, int want)

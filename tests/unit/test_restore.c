@@ -16,7 +16,8 @@
 #include "coffre/snap.h"
 #include "store/repo_internal.h"
 
-#include <ftw.h>
+#include "fixture.h"
+
 #include <pthread.h>
 #include <sodium.h>
 #include <sqlite3.h>
@@ -184,14 +185,6 @@ struct fx {
 	size_t len[NFILES + 1];
 };
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
 static char *file_name(struct fx *f, const char *root, int i)
 {
 	return i < NFILES ? util_path("%s%s/big%d.bin", root, f->src, i)
@@ -225,23 +218,34 @@ static void small_packs(const char *repo)
 	buf_free(&b);
 }
 
+/* One repository made by repo_init (a key derivation), copied for each test. */
+static int group_setup(void **state)
+{
+	(void)state;
+	return fx_template_init("restore");
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	fx_template_free();
+	return 0;
+}
+
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
 	struct cf_error err = { 0 };
 	assert_non_null(f);
 	assert_int_equal(sodium_init() >= 0, 1);
-	const char *t = getenv("TMPDIR");
-	snprintf(f->dir, sizeof f->dir, "%s/coffre-test_restore.XXXXXX", t && *t ? t : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(fx_mkdtemp(f->dir, sizeof f->dir, "restore"), 0);
 	char *cache = util_path("%s/cache", f->dir);
 	assert_int_equal(setenv("XDG_CACHE_HOME", cache, 1), 0);
 	free(cache);
 	f->repo = util_path("%s/repo", f->dir);
 	f->src = util_path("%s/src", f->dir);
 	assert_int_equal(mkdir(f->src, 0700), 0);
-	char rk[REPO_RECOVERY_TEXT], idhex[65];
-	assert_int_equal(repo_init(f->repo, "pw", NULL, rk, idhex, &err), 0);
+	fx_template_copy(f->repo);
 	small_packs(f->repo);
 	for (int i = 0; i <= NFILES; i++) {
 		f->len[i] = i < NFILES ? BIG : SMALL;
@@ -252,7 +256,7 @@ static int setup(void **state)
 		write_file(p, f->data[i], f->len[i]);
 		free(p);
 	}
-	struct repo_cred c = { .password = "pw" };
+	struct repo_cred c = { .password = FX_PASSWORD };
 	assert_int_equal(repo_open(f->repo, &c, &f->r, &err), 0);
 	const char *paths[] = { f->src };
 	struct backup_opts o = { .paths = paths, .npaths = 1 };
@@ -271,7 +275,7 @@ static int teardown(void **state)
 	struct fx *f = *state;
 	snap_free(f->s);
 	repo_free(f->r);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rm_rf(f->dir);
 	for (int i = 0; i <= NFILES; i++)
 		free(f->data[i]);
 	free(f->repo);
@@ -438,11 +442,13 @@ static void test_symlink_in_target_not_followed(void **state)
 
 int main(void)
 {
+	if (sodium_init() < 0)
+		return 1;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_full_restore_two_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_file_ranged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chunk_not_matching_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_symlink_in_target_not_followed, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -10,7 +10,8 @@
 #include "coffre/snap.h"
 #include "store/repo_internal.h"
 
-#include <ftw.h>
+#include "fixture.h"
+
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,20 +22,10 @@
 
 static char dir_[256], repo_[300], rk_[REPO_RECOVERY_TEXT];
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
 static int group_setup(void **state)
 {
 	(void)state;
-	const char *t = getenv("TMPDIR");
-	snprintf(dir_, sizeof dir_, "%s/cf-test-snap-XXXXXX", t && *t ? t : "/tmp");
-	if (!mkdtemp(dir_))
+	if (fx_mkdtemp(dir_, sizeof dir_, "snap"))
 		return -1;
 	char cache[300], idhex[65];
 	snprintf(cache, sizeof cache, "%s/cache", dir_);
@@ -49,7 +40,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	(void)state;
-	nftw(dir_, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rm_rf(dir_);
 	return 0;
 }
 

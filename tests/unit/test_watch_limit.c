@@ -11,7 +11,6 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,15 +21,9 @@
 #include "coffre/error.h"
 #include "coffre/watch.h"
 
-static char dir[256];
+#include "fixture.h"
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
+static char dir[256];
 
 static int write_file(const char *path, const char *text)
 {
@@ -144,14 +137,12 @@ int main(void)
 		       "limit here (unshare(CLONE_NEWUSER) refused)\n");
 		return 77;
 	}
-	snprintf(dir, sizeof dir, "%s/test_watch_limit.XXXXXX",
-		getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(dir))
+	if (fx_mkdtemp(dir, sizeof dir, "watch_limit"))
 		return 1;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_limit_and_retry),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rm_rf(dir);
 	return rc;
 }

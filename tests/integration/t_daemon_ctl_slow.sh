@@ -14,8 +14,7 @@ daemon_conf "$CONF" "daily 03:00" "$SOCK" "$STATE" -- "$TESTDIR/src"
 "$COFFRED" --config "$CONF" 2>"$DLOG" &
 DPID=$!
 BG_PIDS+=("$DPID")
-for i in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
-[ -S "$SOCK" ] || { cat "$DLOG"; fail "coffred did not create its socket"; }
+wait_for 30 "coffred creates its socket" test -S "$SOCK"
 cf status --socket "$SOCK" >/dev/null || { cat "$DLOG"; fail "status before the slow client failed"; }
 
 log "a client sends one byte every 0.3 s, without ever ending its line"
@@ -49,7 +48,7 @@ out.write(result + "\n"); out.flush()
 PY
 SLOW=$!
 BG_PIDS+=("$SLOW")
-for i in $(seq 1 100); do grep -q connected "$LOGDIR/slow.out" 2>/dev/null && break; sleep 0.05; done
+wait_for 30 "the slow client connects" grep -q connected "$LOGDIR/slow.out"
 
 log "status is answered while the slow client is still trickling"
 timeout 10 "$COFFRE" status --socket "$SOCK" >"$LOGDIR/status.txt" 2>&1 </dev/null ||

@@ -35,13 +35,29 @@ static const char usage_text[] =
 	"Signals: SIGTERM stops (within 5 s, even during a backup), SIGHUP reloads the\n"
 	"configuration (an invalid file keeps the current one).\n";
 
+/* One line per message, whatever it quotes: file names may hold newlines or terminal
+ * escapes, and a name must not forge a log line. Control bytes and backslashes come out as
+ * \xNN and \\. */
 void logf_(const char *fmt, ...)
 {
+	char line[4096];
 	va_list ap;
-	fputs("coffred: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	int n = vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		return;
+	fputs("coffred: ", stderr);
+	for (const unsigned char *p = (const unsigned char *)line; *p; p++) {
+		if (*p == '\\')
+			fputs("\\\\", stderr);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(stderr, "\\x%02x", *p);
+		else
+			fputc(*p, stderr);
+	}
+	if ((size_t)n >= sizeof line)
+		fputs("...", stderr);
 	fputc('\n', stderr);
 	fflush(stderr);
 }

@@ -275,12 +275,12 @@ int cmd_destinations(int argc, char **argv)
 			continue;
 		}
 		char b[32];
-		const char *lock = d->lock_note ? d->lock_note : "";
+		const char *lock = dst_lock_note(d) ? dst_lock_note(d) : "";
 		if (g.json) {
 			json_t *j = json_pack("{s:s, s:b, s:I, s:I, s:I, s:b, s:s}", "to", t.url[i],
 				"reachable", 1, "present", (json_int_t)st.present, "pending",
 				(json_int_t)st.pending, "pending_bytes", (json_int_t)st.pending_bytes,
-				"object_locked", d->object_lock, "object_lock", lock);
+				"object_locked", dst_object_lock(d), "object_lock", lock);
 			json_object_set_new(j, "pending_since", st.pending_since ?
 				json_integer(st.pending_since) : json_null());
 			json_array_append_new(out, j);

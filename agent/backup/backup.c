@@ -184,11 +184,6 @@ int backup_run(struct repo *r, const struct backup_opts *o, struct backup_stats 
 	uint64_t written0 = r->bytes_written;
 	if (o->npaths == 0)
 		return cf_error_set(err, CF_EUSAGE, "nothing to back up");
-	struct stat rst;
-	if (r->d->local_root && stat(r->path, &rst) == 0) {
-		R.repo_dev = rst.st_dev;
-		R.repo_ino = rst.st_ino;
-	}
 	if (!(paths = calloc(o->npaths, sizeof *paths))) {
 		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
 		goto out;

@@ -54,8 +54,6 @@ struct run {
 	 * zeroed regions skip the chunker and the hash. */
 	size_t zero_len;
 	uint8_t zero_id[32];
-	dev_t repo_dev;
-	ino_t repo_ino;
 	/* The parent snapshot's paths when they differ from this run's (NULL when the same):
 	 * only below them does the parent hold whole folders. */
 	char *const *parent_paths;

@@ -15,7 +15,9 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "coffre/dst.h"
 #include "coffre/tree_walk.h"
+#include "store/repo_internal.h"
 
 /* Restore walks at most TREE_WALK_MAX_DEPTH levels: deeper folders are refused at backup time. */
 #define MAX_DEPTH (TREE_WALK_MAX_DEPTH - 2)
@@ -210,7 +212,7 @@ static int scan_entry(struct run *R, struct dirq *q, int dirfd, const char *name
 		return btree_dirq_flush(R, q);
 	} else if (S_ISDIR(st.st_mode)) {
 		e.type = TREE_DIR;
-		if (st.st_dev == R->repo_dev && st.st_ino == R->repo_ino)
+		if (dst_root_is(R->r->d, st.st_dev, st.st_ino))
 			return 0;	/* never back the repository up into itself */
 		if (bparent_reuse_dir(R, &e, pe, &st, path)) {
 			R->st.dirs_reused++;

@@ -304,42 +304,39 @@ int util_read_file(const char *path, size_t maxlen, struct buf *ret, struct cf_e
 			return cf_error_set(err, CF_ENOENT, "'%s' not found", path);
 		return cf_error_sys(err, CF_EIO, "cannot open '%s'", path);
 	}
+	int rc = util_read_fd(fd, path, maxlen, ret, err);
+	close(fd);
+	return rc;
+}
+
+int util_read_fd(int fd, const char *path, size_t maxlen, struct buf *ret, struct cf_error *err)
+{
 	struct stat st;
-	if (fstat(fd, &st) != 0) {
-		int r = cf_error_sys(err, CF_EIO, "cannot stat '%s'", path);
-		close(fd);
-		return r;
-	}
-	if ((uint64_t)st.st_size > maxlen) {
-		close(fd);
+	if (fstat(fd, &st) != 0)
+		return cf_error_sys(err, CF_EIO, "cannot stat '%s'", path);
+	if ((uint64_t)st.st_size > maxlen)
 		return cf_error_set(err, CF_ECORRUPT, "'%s' is too large (%lld bytes)", path,
 			(long long)st.st_size);
-	}
 	struct buf b = { 0 };
-	if (buf_reserve(&b, (size_t)st.st_size + 1)) {
-		close(fd);
+	if (buf_reserve(&b, (size_t)st.st_size + 1))
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	}
 	for (;;) {
 		if (buf_reserve(&b, 65536) || b.len > maxlen) {
 			buf_free(&b);
-			close(fd);
 			return cf_error_set(err, CF_ECORRUPT, "'%s' is too large", path);
 		}
-		ssize_t n = read(fd, b.p + b.len, b.cap - b.len);
+		ssize_t n = pread(fd, b.p + b.len, b.cap - b.len, (off_t)b.len);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			int r = cf_error_sys(err, CF_EIO, "cannot read '%s'", path);
 			buf_free(&b);
-			close(fd);
 			return r;
 		}
 		if (n == 0)
 			break;
 		b.len += (size_t)n;
 	}
-	close(fd);
 	if (b.len > maxlen) {
 		buf_free(&b);
 		return cf_error_set(err, CF_ECORRUPT, "'%s' is too large", path);

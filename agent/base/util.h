@@ -66,6 +66,9 @@ int util_write_atomic(const char *path, const void *data, size_t len, int flags,
 /* util_read_file(path, maxlen, ret, err): whole file into ${ret} (caller frees), refusing
  * files over ${maxlen}. Returns 0, CF_ENOENT, CF_ECORRUPT (too big) or CF_EIO. */
 int util_read_file(const char *path, size_t maxlen, struct buf *ret, struct cf_error *err);
+/* util_read_fd(fd, path, maxlen, ret, err): the same from ${fd}, read from its start;
+ * ${path} names it in messages. */
+int util_read_fd(int fd, const char *path, size_t maxlen, struct buf *ret, struct cf_error *err);
 
 /* util_mkdirs(path, mode): mkdir -p. Returns 0 or -1 with errno. */
 int util_mkdirs(const char *path, unsigned mode);

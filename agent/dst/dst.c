@@ -109,3 +109,57 @@ int dst_clone(struct dst *d, struct dst **ret, struct cf_error *err)
 		return cf_error_set(err, CF_EUSAGE, "'%s' cannot open a second connection", d->url);
 	return d->ops->clone(d, ret, err);
 }
+
+const char *dst_url(const struct dst *d)
+{
+	return d->url;
+}
+
+const char *dst_kind(const struct dst *d)
+{
+	return d->ops->name;
+}
+
+int dst_object_lock(const struct dst *d)
+{
+	return d->object_lock;
+}
+
+const char *dst_lock_note(const struct dst *d)
+{
+	return d->lock_note;
+}
+
+int dst_is_local(const struct dst *d)
+{
+	return d->ops->local;
+}
+
+int dst_root_is(const struct dst *d, dev_t dev, ino_t ino)
+{
+	return d->ops->root_is ? d->ops->root_is(d, dev, ino) : 0;
+}
+
+int dst_open_read(struct dst *d, const char *name, int *ret_fd, struct cf_error *err)
+{
+	if (!d->ops->open_read)
+		return cf_error_set(err, CF_EUSAGE, "'%s' holds no local files", d->url);
+	return d->ops->open_read(d, name, ret_fd, err);
+}
+
+int dst_put_fd(struct dst *d, const char *name, int fd, struct cf_error *err)
+{
+	if (!d->ops->put_fd)
+		return cf_error_set(err, CF_EUSAGE, "'%s' cannot store from a file", d->url);
+	return d->ops->put_fd(d, name, fd, err);
+}
+
+int dst_prepare(struct dst *d, const char *const *dirs, size_t n, struct cf_error *err)
+{
+	return d->ops->prepare ? d->ops->prepare(d, dirs, n, err) : 0;
+}
+
+int dst_cleanup(struct dst *d, struct cf_error *err)
+{
+	return d->ops->cleanup ? d->ops->cleanup(d, err) : 0;
+}

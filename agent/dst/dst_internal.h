@@ -2,7 +2,58 @@
 #ifndef COFFRE_DST_INTERNAL_H
 #define COFFRE_DST_INTERNAL_H
 
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
 #include "coffre/dst.h"
+
+struct buf;
+
+struct dst_ops {
+	const char *name;	/* the kind: "local", "usb", "s3", "sftp", "mem" */
+	int local;		/* objects are files on this machine (see dst_is_local) */
+	int (*put_file)(struct dst *d, const char *name, const char *local_path,
+		struct cf_error *err);
+	int (*put_fd)(struct dst *d, const char *name, int fd, struct cf_error *err);
+	int (*put_buf)(struct dst *d, const char *name, const void *p, size_t n,
+		struct cf_error *err);
+	int (*get)(struct dst *d, const char *name, uint64_t max, struct buf *ret,
+		struct cf_error *err);
+	int (*get_range)(struct dst *d, const char *name, uint64_t off, size_t len, void *out,
+		struct cf_error *err);
+	int (*stat)(struct dst *d, const char *name, uint64_t *ret_size, struct cf_error *err);
+	int (*list)(struct dst *d, const char *prefix,
+		int (*fn)(void *ctx, const char *name, uint64_t size), void *ctx,
+		struct cf_error *err);
+	int (*del)(struct dst *d, const char *name, struct cf_error *err);
+	void (*free)(struct dst *d);
+	/* A second handle on the same place, with its own connection (may be NULL). */
+	int (*clone)(struct dst *d, struct dst **ret, struct cf_error *err);
+
+	/* Local kinds only (NULL elsewhere). */
+	int (*open_read)(struct dst *d, const char *name, int *ret_fd, struct cf_error *err);
+	/* A new temp file inside the destination (random name ending in .tmp), for writing. */
+	int (*stage_open)(struct dst *d, char **ret_tmp, int *ret_fd, struct cf_error *err);
+	/* Renames the finished (fsynced) temp ${tmp} to ${name}, making its folder. */
+	int (*stage_commit)(struct dst *d, const char *tmp, const char *name,
+		struct cf_error *err);
+	int (*prepare)(struct dst *d, const char *const *dirs, size_t n, struct cf_error *err);
+	int (*cleanup)(struct dst *d, struct cf_error *err);
+	int (*root_is)(const struct dst *d, dev_t dev, ino_t ino);
+	/* Explains a failed write of an object of ${need} bytes (rc, or a clearer error). */
+	int (*write_error)(struct dst *d, int rc, uint64_t need, struct cf_error *err);
+};
+
+/* Every backend's state starts with this. */
+struct dst {
+	const struct dst_ops *ops;
+	char *url;		/* for messages: never holds a secret */
+	int object_lock;	/* 1 when uploads are protected by Object Lock (verified) */
+	const char *lock_note;	/* plain words on the lock state, for status */
+};
+
+extern const struct dst_ops dst_ops_local, dst_ops_s3, dst_ops_sftp;
 
 /* Backend constructors, called by dst_open with the URL's scheme stripped or not as each
  * documents. */

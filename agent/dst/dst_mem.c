@@ -153,6 +153,16 @@ static int mem_put_file(struct dst *d, const char *name, const char *src, struct
 	return rc;
 }
 
+static int mem_put_fd(struct dst *d, const char *name, int fd, struct cf_error *err)
+{
+	struct buf b = { 0 };
+	int rc = util_read_fd(fd, name, (size_t)1 << 32, &b, err);
+	if (rc == 0)
+		rc = mem_put_buf(d, name, b.p, b.len, err);
+	buf_free(&b);
+	return rc;
+}
+
 /* The bytes of ${name} a read sees, under the lock; NULL when absent. */
 static const struct mem_obj *lookup(const struct mem_store *st, const char *name, size_t *ret_n)
 {
@@ -326,6 +336,7 @@ static int mem_clone(struct dst *d, struct dst **ret, struct cf_error *err)
 const struct dst_ops dst_ops_mem = {
 	.name = "mem",
 	.put_file = mem_put_file,
+	.put_fd = mem_put_fd,
 	.put_buf = mem_put_buf,
 	.get = mem_get,
 	.get_range = mem_get_range,

@@ -332,17 +332,15 @@ static int s3_put_buf(struct dst *d, const char *name, const void *p, size_t n,
 	return rc;
 }
 
-static int s3_put_file(struct dst *d, const char *name, const char *src, struct cf_error *err)
+/* Uploads ${fd} from its start; ${src}, its path, keeps the resume state of a multipart
+ * upload beside it (NULL: no resume after an interruption). */
+static int s3_put_from(struct dst *d, const char *name, int fd, const char *src,
+	struct cf_error *err)
 {
 	struct dst_s3 *s = (struct dst_s3 *)d;
-	int fd = open(src, O_RDONLY | O_CLOEXEC);
 	struct stat st;
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		int rc = cf_error_sys(err, CF_EIO, "cannot open '%s'", src);
-		if (fd >= 0)
-			close(fd);
-		return rc;
-	}
+	if (fstat(fd, &st) != 0)
+		return cf_error_sys(err, CF_EIO, "cannot stat '%s'", src ? src : name);
 	uint64_t size = (uint64_t)st.st_size;
 	int rc;
 	if (size > S3_SINGLE_MAX) {
@@ -352,13 +350,27 @@ static int s3_put_file(struct dst *d, const char *name, const char *src, struct 
 		if (!p)
 			rc = cf_error_set(err, CF_ENOMEM, "out of memory");
 		else if (dst_s3_read_full(fd, p, size, 0) != 0)
-			rc = cf_error_sys(err, CF_EIO, "cannot read '%s'", src);
+			rc = cf_error_sys(err, CF_EIO, "cannot read '%s'", src ? src : name);
 		else
 			rc = s3_put_buf(d, name, p, size, err);
 		free(p);
 	}
+	return rc;
+}
+
+static int s3_put_file(struct dst *d, const char *name, const char *src, struct cf_error *err)
+{
+	int fd = open(src, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cf_error_sys(err, CF_EIO, "cannot open '%s'", src);
+	int rc = s3_put_from(d, name, fd, src, err);
 	close(fd);
 	return rc;
+}
+
+static int s3_put_fd(struct dst *d, const char *name, int fd, struct cf_error *err)
+{
+	return s3_put_from(d, name, fd, NULL, err);
 }
 
 static int s3_get(struct dst *d, const char *name, uint64_t max, struct buf *ret,
@@ -535,6 +547,7 @@ static int s3_clone(struct dst *d, struct dst **ret, struct cf_error *err)
 const struct dst_ops dst_ops_s3 = {
 	.name = "s3",
 	.put_file = s3_put_file,
+	.put_fd = s3_put_fd,
 	.put_buf = s3_put_buf,
 	.get = s3_get,
 	.get_range = s3_get_range,

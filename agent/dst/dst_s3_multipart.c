@@ -1,7 +1,8 @@
 /* dst_s3_multipart.c: uploads larger than S3_SINGLE_MAX as a multipart upload of
  * S3_PART_SIZE parts that resumes: the upload id and the parts already stored are kept in
  * "<local file>.s3up" beside the source, and on the next attempt every part whose SHA-256 and
- * ETag still match what the server lists is not sent again. */
+ * ETag still match what the server lists is not sent again. An upload from an fd with no
+ * path keeps no state. */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,8 @@ static int mark_listed(void *ctx, int k, const char *etag, uint64_t size)
 static int s3_save_state(const char *path, const char *name, uint64_t size, const char *upload_id,
 	const struct part_rec *parts, int nparts)
 {
+	if (!path)
+		return 0;
 	struct buf b = { 0 };
 	char line[320];
 	int n = snprintf(line, sizeof line, "coffre-s3up 1\n%s\n%llu\n", name,
@@ -59,6 +62,8 @@ static int s3_save_state(const char *path, const char *name, uint64_t size, cons
 static int s3_load_state(const char *path, const char *name, uint64_t size, char *upload_id,
 	size_t idcap, struct part_rec *parts, int nparts)
 {
+	if (!path)
+		return -1;
 	struct buf b = { 0 };
 	if (util_read_file(path, 1 << 20, &b, NULL) != 0)
 		return -1;
@@ -92,12 +97,12 @@ int dst_s3_put_multipart(struct dst_s3 *s, const char *name, int fd, uint64_t si
 {
 	int nparts = (int)((size + S3_PART_SIZE - 1) / S3_PART_SIZE);
 	struct part_rec *parts = calloc((size_t)nparts, sizeof *parts);
-	char *state = util_path("%s.s3up", src);
+	char *state = src ? util_path("%s.s3up", src) : NULL;
 	uint8_t *pb = malloc(S3_PART_SIZE);
 	char upload_id[512] = "";
 	struct buf q = { 0 }, body = { 0 };
 	int rc = 0;
-	if (!parts || !state || !pb) {
+	if (!parts || (src && !state) || !pb) {
 		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -154,7 +159,7 @@ int dst_s3_put_multipart(struct dst_s3 *s, const char *name, int fd, uint64_t si
 		uint64_t off = (uint64_t)i * S3_PART_SIZE;
 		size_t n = (size_t)(size - off < S3_PART_SIZE ? size - off : S3_PART_SIZE);
 		if (dst_s3_read_full(fd, pb, n, off) != 0) {
-			rc = cf_error_sys(err, CF_EIO, "cannot read '%s'", src);
+			rc = cf_error_sys(err, CF_EIO, "cannot read '%s'", src ? src : name);
 			goto out;
 		}
 		char sha[65];
@@ -249,7 +254,7 @@ int dst_s3_put_multipart(struct dst_s3 *s, const char *name, int fd, uint64_t si
 			rc = dst_s3_keep_retention(s, name, r.version, ts, err);
 		dst_s3_req_done(&r);
 	}
-	if (rc == 0)
+	if (rc == 0 && state)
 		unlink(state);
 out:
 	buf_free(&q);

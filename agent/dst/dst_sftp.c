@@ -208,6 +208,16 @@ static int sf_put_file(struct dst *d, const char *name, const char *src, struct 
 	return rc;
 }
 
+static int sf_put_fd(struct dst *d, const char *name, int fd, struct cf_error *err)
+{
+	struct buf b = { 0 };
+	int rc = util_read_fd(fd, name, (size_t)1 << 32, &b, err);
+	if (rc == 0)
+		rc = sf_put_buf(d, name, b.p, b.len, err);
+	buf_free(&b);
+	return rc;
+}
+
 static int sf_get(struct dst *d, const char *name, uint64_t max, struct buf *ret,
 	struct cf_error *err)
 {
@@ -403,6 +413,7 @@ static int sf_clone(struct dst *d, struct dst **ret, struct cf_error *err)
 const struct dst_ops dst_ops_sftp = {
 	.name = "sftp",
 	.put_file = sf_put_file,
+	.put_fd = sf_put_fd,
 	.put_buf = sf_put_buf,
 	.get = sf_get,
 	.get_range = sf_get_range,

@@ -79,6 +79,15 @@ static int usb_put_file(struct dst *d, const char *name, const char *src, struct
 	return rc;
 }
 
+static int usb_put_fd(struct dst *d, const char *name, int fd, struct cf_error *err)
+{
+	int rc = dst_put_fd(INNER(d), name, fd, err);
+	struct stat st;
+	if (rc && fstat(fd, &st) == 0)
+		rc = usb_space_error(d, rc, (uint64_t)st.st_size, err);
+	return rc;
+}
+
 static int usb_put_buf(struct dst *d, const char *name, const void *p, size_t n,
 	struct cf_error *err)
 {
@@ -111,6 +120,39 @@ static int usb_list(struct dst *d, const char *prefix,
 static int usb_del(struct dst *d, const char *name, struct cf_error *err)
 {
 	return dst_delete(INNER(d), name, err);
+}
+
+static int usb_open_read(struct dst *d, const char *name, int *ret_fd, struct cf_error *err)
+{
+	return dst_open_read(INNER(d), name, ret_fd, err);
+}
+
+/* Staged writes: the local destination's, their failures explained by usb_space_error (the
+ * stage calls it through write_error). */
+static int usb_stage_open(struct dst *d, char **ret_tmp, int *ret_fd, struct cf_error *err)
+{
+	return INNER(d)->ops->stage_open(INNER(d), ret_tmp, ret_fd, err);
+}
+
+static int usb_stage_commit(struct dst *d, const char *tmp, const char *name,
+	struct cf_error *err)
+{
+	return INNER(d)->ops->stage_commit(INNER(d), tmp, name, err);
+}
+
+static int usb_prepare(struct dst *d, const char *const *dirs, size_t n, struct cf_error *err)
+{
+	return dst_prepare(INNER(d), dirs, n, err);
+}
+
+static int usb_cleanup(struct dst *d, struct cf_error *err)
+{
+	return dst_cleanup(INNER(d), err);
+}
+
+static int usb_root_is(const struct dst *d, dev_t dev, ino_t ino)
+{
+	return dst_root_is(((const struct dst_usb *)d)->inner, dev, ino);
 }
 
 /* ---- mounting ---- */
@@ -241,7 +283,9 @@ static void usb_free(struct dst *d)
 
 static const struct dst_ops dst_ops_usb = {
 	.name = "usb",
+	.local = 1,
 	.put_file = usb_put_file,
+	.put_fd = usb_put_fd,
 	.put_buf = usb_put_buf,
 	.get = usb_get,
 	.get_range = usb_get_range,
@@ -249,6 +293,13 @@ static const struct dst_ops dst_ops_usb = {
 	.list = usb_list,
 	.del = usb_del,
 	.free = usb_free,
+	.open_read = usb_open_read,
+	.stage_open = usb_stage_open,
+	.stage_commit = usb_stage_commit,
+	.prepare = usb_prepare,
+	.cleanup = usb_cleanup,
+	.root_is = usb_root_is,
+	.write_error = usb_space_error,
 };
 
 static int usb_mount(struct dst_usb *u, const char *type, const char *spec, struct cf_error *err)
@@ -363,7 +414,6 @@ int dst_usb_open(const char *spec, const struct dst_options *opt, struct dst **r
 	free(root);
 	if (rc)
 		goto out;
-	u->d.local_root = u->inner->local_root;	/* borrowed: the local dst owns it */
 	u->d.lock_note = "usb drive: no object lock (unmounted after each run)";
 out:
 	free(type);

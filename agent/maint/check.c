@@ -395,7 +395,7 @@ static void read_all_packs(struct ck *c, uint8_t (*packs)[32], uint64_t *sizes, 
 		rd[t].c = c;
 		rd[t].d = c->r->d;
 		/* A local folder reads safely from several threads; a connection does not. */
-		if (t > 0 && !c->r->d->local_root) {
+		if (t > 0 && !dst_is_local(c->r->d)) {
 			if (dst_clone(c->r->d, &rd[t].d, NULL) != 0)
 				break;
 			rd[t].own_d = 1;

@@ -2,7 +2,6 @@
  * packs rewritten, then the index replaced. */
 #include "coffre/prune.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -87,26 +86,6 @@ static int remove_pack(struct repo *r, const uint8_t id[32], struct cf_error *er
 	pack_name(name, id);
 	int rc = dst_delete(r->d, name, err);
 	return rc == CF_ENOENT ? 0 : rc;
-}
-
-/* Leftover temp files of interrupted runs (we hold the exclusive lock: none is live). */
-static void remove_temps(struct repo *r, const char *sub)
-{
-	char *dir = util_path("%s/%s", r->path, sub);
-	DIR *d = dir ? opendir(dir) : NULL;
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		size_t n = strlen(e->d_name);
-		if (n > 4 && strcmp(e->d_name + n - 4, ".tmp") == 0) {
-			char *p = util_path("%s/%s", dir, e->d_name);
-			if (p)
-				unlink(p);
-			free(p);
-		}
-	}
-	if (d)
-		closedir(d);
-	free(dir);
 }
 
 int prune_run(struct repo *r, void (*report)(void *ctx, const char *line), void *ctx,
@@ -331,13 +310,8 @@ int prune_run(struct repo *r, void (*report)(void *ctx, const char *line), void 
 		rc = drc;
 		goto out;
 	}
-	if (r->d->local_root) {
-		remove_temps(r, "data");
-		remove_temps(r, "index");
-		remove_temps(r, "snapshots");
-		remove_temps(r, "keys");
-		remove_temps(r, "locks");
-	}
+	/* Leftover temp files of interrupted runs (we hold the exclusive lock: none is live). */
+	dst_cleanup(r->d, NULL);
 out:
 	if (ret)
 		*ret = st;

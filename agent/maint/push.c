@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -161,7 +162,7 @@ static int diff(struct repo *spool, struct dst *to, struct objs *mine, struct ob
 	struct cf_error *err)
 {
 	int rc;
-	if (!spool->d->local_root)
+	if (!dst_is_local(spool->d))
 		return cf_error_set(err, CF_EUSAGE, "the spool must be a local folder");
 	if ((rc = list_sorted(spool->d, mine, by_rank_name, err)) ||
 	    (rc = list_sorted(to, theirs, by_name, err)))
@@ -192,11 +193,12 @@ int push_pending(struct repo *spool, struct dst *to, struct push_stats *ret, str
 static int send_one(struct repo *spool, struct dst *to, const struct obj *m,
 	struct cf_error *err)
 {
-	char *path = util_path("%s/%s", spool->d->local_root, m->name);
-	if (!path)
-		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	int rc = dst_put_file(to, m->name, path, err);
-	free(path);
+	int fd;
+	int rc = dst_open_read(spool->d, m->name, &fd, err);
+	if (rc)
+		return rc;
+	rc = dst_put_fd(to, m->name, fd, err);
+	close(fd);
 	return rc ? rc : verify(spool, to, m, err);
 }
 
@@ -254,7 +256,7 @@ int push_run(struct repo *spool, struct dst *to, const struct push_opts *o,
 	}
 	if (rc == 0 && st.missing_locally)
 		rc = cf_error_set(err, CF_EIO, "%s lacks %llu objects the spool no longer holds: "
-			"copy them from another destination", to->url,
+			"copy them from another destination", dst_url(to),
 			(unsigned long long)st.missing_locally);
 out:
 	repo_free(there);
@@ -304,7 +306,7 @@ int push_clear(struct repo *spool, struct dst *const *to, size_t n, uint64_t *re
 	int rc = theirs ? 0 : cf_error_set(err, CF_ENOMEM, "out of memory");
 	if (rc == 0 && n == 0)
 		rc = cf_error_set(err, CF_EUSAGE, "no destination: the spool is the only copy");
-	if (rc == 0 && !spool->d->local_root)
+	if (rc == 0 && !dst_is_local(spool->d))
 		rc = cf_error_set(err, CF_EUSAGE, "the spool must be a local folder");
 	if (rc == 0)
 		rc = data_packs(spool, &packs, err);
@@ -362,9 +364,9 @@ int push_all(struct repo *spool, const char *const *urls, const struct dst_optio
 		struct dst *d = NULL;
 		memset(r, 0, sizeof *r);
 		if ((r->code = dst_open(urls[i], &opts[i], &d, &r->err)) == 0) {
-			r->object_lock = d->object_lock;
-			snprintf(r->lock_note, sizeof r->lock_note, "%s", d->lock_note ?
-				d->lock_note : "");
+			r->object_lock = dst_object_lock(d);
+			snprintf(r->lock_note, sizeof r->lock_note, "%s", dst_lock_note(d) ?
+				dst_lock_note(d) : "");
 			r->code = push_run(spool, d, o, &r->st, &r->err);
 			/* Listed, then served up to where it stopped. */
 			r->reached = r->code == 0 || r->st.sent || r->st.present ||

@@ -356,7 +356,7 @@ static void plan(struct restore_feed *f)
 static void *feed_main(void *arg)
 {
 	struct restore_feed *f = arg;
-	if (!f->r->d->local_root)
+	if (!dst_is_local(f->r->d))
 		plan(f);
 	struct tree_walk_ops ops = { .entry = on_entry, .problem = on_problem, .ctx = f };
 	struct cf_error err = { 0 };

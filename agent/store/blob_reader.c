@@ -127,17 +127,13 @@ static int pack_fd(struct blob_reader *br, const uint8_t id[ID_LEN], struct cf_e
 		if (br->open[i].used < br->open[victim].used)
 			victim = i;
 	}
-	char *path = pack_path(br->r, id);
-	if (!path)
-		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int rc = errno == ENOENT ? cf_error_set(err, CF_ENOENT, "pack '%s' is missing", path)
-					 : cf_error_sys(err, CF_EIO, "cannot open '%s'", path);
-		free(path);
-		return rc;
-	}
-	free(path);
+	char name[80];
+	int fd;
+	pack_name(name, id);
+	int rc = dst_open_read(br->r->d, name, &fd, err);
+	if (rc)
+		return rc == CF_ENOENT ? cf_error_set(err, CF_ENOENT, "pack '%s/%s' is missing",
+						 dst_url(br->r->d), name) : rc;
 	if (br->open[victim].fd >= 0)
 		close(br->open[victim].fd);
 	memcpy(br->open[victim].id, id, ID_LEN);
@@ -246,7 +242,7 @@ static int plan_rehash(struct prefetch *pf, size_t nslot)
 int blob_reader_plan(struct blob_reader *br, const uint8_t id[32])
 {
 	struct blob_loc loc;
-	if (br->r->d->local_root || blobidx_get(br->x, id, &loc) != 0)
+	if (dst_is_local(br->r->d) || blobidx_get(br->x, id, &loc) != 0)
 		return 0;	/* local packs need no plan; a missing blob fails when read */
 	struct prefetch *pf = br->pf;
 	if (!pf) {
@@ -483,7 +479,7 @@ static int reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *
 	 * then refuses it. */
 	int t = loc.e.type < _BLOB_TYPE_MAX ? loc.e.type : 0;
 	struct pack_frame *fc = frame_slot(br, t, loc.pack, &loc.e);
-	if (br->r->d->local_root) {
+	if (dst_is_local(br->r->d)) {
 		int fd = pack_fd(br, loc.pack, err);
 		if (fd < 0)
 			return fd;

@@ -23,8 +23,7 @@
 
 struct pack_writer {
 	struct repo *r;
-	char *tmp;
-	int fd;
+	struct dst_stage *st;	/* the pack being written */
 	uint64_t size;
 	crypto_generichash_state hs;
 	struct buf wbuf;	/* pending bytes, flushed in large writes */
@@ -52,39 +51,18 @@ void pack_name(char out[80], const uint8_t id[32])
 	snprintf(out, 80, "data/%.2s/%s", hex, hex);
 }
 
-char *pack_path(const struct repo *r, const uint8_t id[32])
-{
-	char hex[ID_HEX];
-	util_hex(hex, id, ID_LEN);
-	return util_path("%s/data/%.2s/%s", r->path, hex, hex);
-}
-
 int pack_writer_new(struct repo *r, struct pack_writer **ret, struct cf_error *err)
 {
 	struct pack_writer *w = calloc(1, sizeof *w);
 	if (!w)
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
 	w->r = r;
-	w->fd = -1;
-	uint8_t rnd[16];
-	char hex[33];
-	randombytes_buf(rnd, sizeof rnd);
-	util_hex(hex, rnd, sizeof rnd);
-	if (r->d->local_root) {
-		w->tmp = util_path("%s/data/%s.tmp", r->path, hex);
-	} else {
-		/* A remote repository: the pack is built in the cache, then uploaded whole. */
-		char *cache = repo_cache_dir(r);
-		w->tmp = cache ? util_path("%s/%s.pack.tmp", cache, hex) : NULL;
-		free(cache);
-	}
-	if (!w->tmp) {
-		pack_writer_free(w);
-		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	}
-	w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (w->fd < 0) {
-		int rc = cf_error_sys(err, CF_EIO, "cannot create '%s'", w->tmp);
+	/* A remote repository: the pack is built in the cache, then uploaded whole. */
+	char *cache = dst_is_local(r->d) ? NULL : repo_cache_dir(r);
+	int rc = !dst_is_local(r->d) && !cache ? cf_error_set(err, CF_ENOMEM, "out of memory")
+					       : dst_stage_open(r->d, cache, &w->st, err);
+	free(cache);
+	if (rc) {
 		pack_writer_free(w);
 		return rc;
 	}
@@ -95,23 +73,9 @@ int pack_writer_new(struct repo *r, struct pack_writer **ret, struct cf_error *e
 
 static int flush_wbuf(struct pack_writer *w, struct cf_error *err)
 {
-	uint64_t start = w->size - w->wbuf.len;
-	size_t off = 0;
-	while (off < w->wbuf.len) {
-		ssize_t n = write(w->fd, w->wbuf.p + off, w->wbuf.len - off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return cf_error_sys(err, CF_EIO, "cannot write pack '%s'", w->tmp);
-		}
-		off += (size_t)n;
-	}
-	/* Start writing back now: the fsync that closes the pack then waits only for the
-	 * tail, not for 16 MiB at once. A hint; failures show up at the fsync. */
-	if (w->wbuf.len)
-		sync_file_range(w->fd, (off_t)start, (off_t)w->wbuf.len, SYNC_FILE_RANGE_WRITE);
+	int rc = dst_stage_write(w->st, w->wbuf.p, w->wbuf.len, err);
 	w->wbuf.len = 0;
-	return 0;
+	return rc;
 }
 
 static int emit(struct pack_writer *w, const void *p, size_t n, struct cf_error *err)
@@ -251,43 +215,6 @@ int pack_entries_encode(struct buf *b, const struct pack_entry *e, size_t n)
 	return 0;
 }
 
-/* Moves the finished temp file to data/xx/<id> (local) or uploads it (remote). */
-static int store_pack(struct pack_writer *w, const uint8_t id[ID_LEN], struct cf_error *err)
-{
-	int rc;
-	if (!w->r->d->local_root) {
-		char name[80];
-		pack_name(name, id);
-		if ((rc = dst_put_file(w->r->d, name, w->tmp, err)))
-			return rc;
-		unlink(w->tmp);
-		free(w->tmp);
-		w->tmp = NULL;
-		return 0;
-	}
-	char *path = pack_path(w->r, id);
-	char *dir = path ? strdup(path) : NULL;
-	if (!dir) {
-		free(path);
-		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	}
-	*strrchr(dir, '/') = 0;
-	if (mkdir(dir, 0700) == 0)
-		util_fsync_parent(dir);
-	if (rename(w->tmp, path) != 0) {
-		rc = cf_error_sys(err, CF_EIO, "cannot store pack '%s'", path);
-		free(dir);
-		free(path);
-		return rc;
-	}
-	free(w->tmp);
-	w->tmp = NULL;
-	util_fsync_dir(dir);
-	free(dir);
-	free(path);
-	return 0;
-}
-
 int pack_writer_finish(struct pack_writer *w, uint8_t ret_id[32], struct pack_entry **ret_entries,
 	size_t *ret_n, struct cf_error *err)
 {
@@ -305,15 +232,11 @@ int pack_writer_finish(struct pack_writer *w, uint8_t ret_id[32], struct pack_en
 	if ((rc = emit(w, sealed.p, sealed.len, err)) || (rc = emit(w, trailer, 8, err)) ||
 	    (rc = flush_wbuf(w, err)))
 		goto out;
-	if (fsync(w->fd) != 0 || close(w->fd) != 0) {
-		w->fd = -1;
-		rc = cf_error_sys(err, CF_EIO, "cannot write pack '%s'", w->tmp);
-		goto out;
-	}
-	w->fd = -1;
 	uint8_t id[ID_LEN];
+	char name[80];
 	crypto_generichash_final(&w->hs, id, ID_LEN);
-	if ((rc = store_pack(w, id, err)))
+	pack_name(name, id);
+	if ((rc = dst_stage_commit(w->st, name, err)))
 		goto out;
 	memcpy(ret_id, id, ID_LEN);
 	__atomic_fetch_add(&w->r->bytes_written, w->size, __ATOMIC_RELAXED);
@@ -333,11 +256,7 @@ void pack_writer_free(struct pack_writer *w)
 {
 	if (!w)
 		return;
-	if (w->fd >= 0)
-		close(w->fd);
-	if (w->tmp)
-		unlink(w->tmp);
-	free(w->tmp);
+	dst_stage_free(w->st);
 	buf_free(&w->wbuf);
 	buf_free(&w->frame);
 	buf_free(&w->zbuf);

@@ -1,7 +1,6 @@
 /* repo.c: a repository handle: create, open, attach, free; the config; object listings. */
 #include "store/repo_internal.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,7 +188,7 @@ static int repo_alloc(const char *path, const struct dst_options *opt, struct re
 		return rc;
 	}
 	/* Local repositories are named by their absolute path (a restore changes directory). */
-	r->path = strdup(r->d->local_root ? r->d->local_root : r->d->url);
+	r->path = strdup(dst_url(r->d));
 	if (!r->path) {
 		repo_free(r);
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
@@ -218,36 +217,6 @@ int repo_init(const char *path, const char *password, const char *escrow_pub_hex
 	return repo_init_at(path, NULL, password, 0, escrow_pub_hex, ret_recovery, ret_idhex, err);
 }
 
-/* Makes the local directory ${r->path} (missing or empty) and its subdirectories. */
-static int make_local_dirs(struct repo *r, struct cf_error *err)
-{
-	struct stat st;
-	if (stat(r->path, &st) == 0) {
-		DIR *d = opendir(r->path);
-		struct dirent *e;
-		int empty = 1;
-		while (d && (e = readdir(d)))
-			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-				empty = 0;
-		if (d)
-			closedir(d);
-		if (!d || !empty)
-			return cf_error_set(err, CF_EIO,
-				"'%s' exists and is not an empty directory", r->path);
-	} else if (util_mkdirs(r->path, 0700) != 0) {
-		return cf_error_sys(err, CF_EIO, "cannot create '%s'", r->path);
-	}
-	for (size_t i = 0; i < sizeof repo_dirs / sizeof *repo_dirs; i++) {
-		char *d = util_path("%s/%s", r->path, repo_dirs[i]);
-		int ok = d && mkdir(d, 0700) == 0;
-		free(d);
-		if (!ok)
-			return cf_error_sys(err, CF_EIO, "cannot create '%s/%s'", r->path,
-				repo_dirs[i]);
-	}
-	return 0;
-}
-
 int repo_init_at(const char *path, const struct dst_options *opt, const char *password,
 	int key_cache, const char *escrow_pub_hex, char ret_recovery[REPO_RECOVERY_TEXT], char ret_idhex[65],
 	struct cf_error *err)
@@ -257,8 +226,8 @@ int repo_init_at(const char *path, const struct dst_options *opt, const char *pa
 	int rc = repo_alloc(path, opt, &r, err);
 	if (rc)
 		return rc;
-	if (r->d->local_root) {
-		if ((rc = make_local_dirs(r, err)))
+	if (dst_is_local(r->d)) {
+		if ((rc = dst_prepare(r->d, repo_dirs, sizeof repo_dirs / sizeof *repo_dirs, err)))
 			goto out;
 	} else {
 		if ((rc = repo_names_list(r, "", &l, err)))
@@ -304,8 +273,7 @@ int repo_open_at(const char *path, const struct dst_options *opt, const struct r
 	int rc = repo_alloc(path, opt, &r, err);
 	if (rc)
 		return rc;
-	struct stat st;
-	if (r->d->local_root && (stat(r->path, &st) != 0 || !S_ISDIR(st.st_mode))) {
+	if (dst_is_local(r->d) && dst_stat(r->d, "config", NULL, NULL) == CF_ENOENT) {
 		rc = cf_error_set(err, CF_ENOREPO, "no repository at '%s'", r->path);
 		goto fail;
 	}
@@ -327,7 +295,7 @@ int repo_attach(const struct repo *src, struct dst *d, struct repo **ret, struct
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
 	r->d_borrowed = 1;
 	r->k = sodium_malloc(sizeof *r->k);
-	r->path = strdup(d->local_root ? d->local_root : d->url);
+	r->path = strdup(dst_url(d));
 	r->d = d;
 	if (!r->k || !r->path) {
 		repo_free(r);

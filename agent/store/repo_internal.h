@@ -44,7 +44,7 @@ struct dst;
 struct json_t;
 
 struct repo {
-	char *path;		/* local root, or the destination's URL (for messages) */
+	char *path;		/* the destination's URL (for messages) */
 	struct dst *d;		/* where every object is read and written */
 	int d_borrowed;		/* d belongs to the caller (repo_attach) */
 	uint8_t id[ID_LEN];

@@ -7,10 +7,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct buf;
 struct cf_error;
 struct dst;
+struct dst_stage;
 
 /* Settings that do not fit in the URL. Secrets are read from files, never from the URL. */
 struct dst_options {
@@ -29,37 +31,6 @@ struct dst_options {
 #define DST_FOUND 0
 /* CF_ENOENT: no such object; CF_EUNREACH: destination unreachable (retried already);
  * CF_EKEY: credentials or host key refused; CF_ENOSPC: destination full; CF_EIO: other. */
-
-struct dst_ops {
-	const char *name;
-	int (*put_file)(struct dst *d, const char *name, const char *local_path,
-		struct cf_error *err);
-	int (*put_buf)(struct dst *d, const char *name, const void *p, size_t n,
-		struct cf_error *err);
-	int (*get)(struct dst *d, const char *name, uint64_t max, struct buf *ret,
-		struct cf_error *err);
-	int (*get_range)(struct dst *d, const char *name, uint64_t off, size_t len, void *out,
-		struct cf_error *err);
-	int (*stat)(struct dst *d, const char *name, uint64_t *ret_size, struct cf_error *err);
-	int (*list)(struct dst *d, const char *prefix,
-		int (*fn)(void *ctx, const char *name, uint64_t size), void *ctx,
-		struct cf_error *err);
-	int (*del)(struct dst *d, const char *name, struct cf_error *err);
-	void (*free)(struct dst *d);
-	/* A second handle on the same place, with its own connection (may be NULL). */
-	int (*clone)(struct dst *d, struct dst **ret, struct cf_error *err);
-};
-
-/* Every backend's state starts with this. */
-struct dst {
-	const struct dst_ops *ops;
-	char *url;		/* for messages: never holds a secret */
-	char *local_root;	/* set for local directories: the engine may use paths directly */
-	int object_lock;	/* 1 when uploads are protected by Object Lock (verified) */
-	const char *lock_note;	/* plain words on the lock state, for status */
-};
-
-extern const struct dst_ops dst_ops_local, dst_ops_s3, dst_ops_sftp;
 
 /* dst_open(url, opt, ret, err): "/path", "file:///path", "usb:LABEL", "usb:UUID=...",
  * "s3://host[:port]/bucket[/prefix]", "sftp://user@host[:port]/path". */
@@ -92,5 +63,52 @@ void dst_free(struct dst *d);
 /* dst_clone(d, ret, err): a handle on the same place with the same settings, for another
  * thread (a handle is used by one thread at a time). CF_EUSAGE when the kind has none. */
 int dst_clone(struct dst *d, struct dst **ret, struct cf_error *err);
+
+/* ---- what a destination is ---- */
+
+/* dst_url(d): the destination's name for messages; never holds a secret. */
+const char *dst_url(const struct dst *d);
+/* dst_kind(d): "local", "usb", "s3", "sftp", "mem". */
+const char *dst_kind(const struct dst *d);
+/* dst_object_lock(d): 1 when uploads are protected by Object Lock (verified). */
+int dst_object_lock(const struct dst *d);
+/* dst_lock_note(d): plain words on the lock state, for status (may be NULL). */
+const char *dst_lock_note(const struct dst *d);
+/* dst_is_local(d): objects are files on this machine: reads are cheap and may come from
+ * several threads at once on one handle; no prefetch plan is needed. */
+int dst_is_local(const struct dst *d);
+/* dst_root_is(d, dev, ino): 1 when the folder ${dev}/${ino} is the local destination's root. */
+int dst_root_is(const struct dst *d, dev_t dev, ino_t ino);
+
+/* ---- objects as files (local kinds) ---- */
+
+/* dst_open_read(d, name, ret_fd, err): the object as a read-only fd (the caller closes it).
+ * CF_ENOENT when missing; CF_EUSAGE for kinds whose objects are not local files. */
+int dst_open_read(struct dst *d, const char *name, int *ret_fd, struct cf_error *err);
+/* dst_put_fd(d, name, fd, err): as dst_put_file, from ${fd} read from its start to its end
+ * (the caller keeps ${fd}). */
+int dst_put_fd(struct dst *d, const char *name, int fd, struct cf_error *err);
+
+/* dst_prepare(d, dirs, n, err): makes a local destination's root (missing or an empty
+ * folder) and the folders ${dirs} in it; nothing for other kinds. */
+int dst_prepare(struct dst *d, const char *const *dirs, size_t n, struct cf_error *err);
+/* dst_cleanup(d, err): removes the temp files (*.tmp) that interrupted writes left in a local
+ * destination's root and its folders; nothing for other kinds. Only while no one writes. */
+int dst_cleanup(struct dst *d, struct cf_error *err);
+
+/* ---- staged writes: an object written piece by piece, then named ---- */
+
+/* dst_stage_open(d, spill_dir, ret, err): local kinds write into a temp file inside the
+ * destination (the commit is a rename); others into a temp file in ${spill_dir} that the
+ * commit uploads. */
+int dst_stage_open(struct dst *d, const char *spill_dir, struct dst_stage **ret,
+	struct cf_error *err);
+/* dst_stage_write(s, p, n, err): appends, and starts writing the bytes back to the disk. */
+int dst_stage_write(struct dst_stage *s, const void *p, size_t n, struct cf_error *err);
+/* dst_stage_commit(s, name, err): fsyncs and stores the object as ${name}, whole or not at
+ * all. The stage is then spent: only dst_stage_free remains. */
+int dst_stage_commit(struct dst_stage *s, const char *name, struct cf_error *err);
+/* dst_stage_free(s): discards an uncommitted stage's temp file. */
+void dst_stage_free(struct dst_stage *s);
 
 #endif

@@ -77,9 +77,6 @@ int pack_writer_finish(struct pack_writer *w, uint8_t ret_id[32], struct pack_en
 /* pack_writer_free(w): frees; an unfinished pack's temp file is removed. */
 void pack_writer_free(struct pack_writer *w);
 
-/* pack_path(r, id): malloc'd path of a pack in a local repository (the caller's), or NULL
- * when out of memory. */
-char *pack_path(const struct repo *r, const uint8_t id[32]);
 /* pack_name(out, id): the pack's object name, "data/xx/<id>". */
 void pack_name(char out[80], const uint8_t id[32]);
 

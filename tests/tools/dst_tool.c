@@ -130,8 +130,8 @@ int main(int argc, char **argv)
 		if (rc == CF_ENOENT && !err.msg[0])
 			cf_error_set(&err, CF_ENOENT, "'%s' not found", a[0]);
 	} else if (strcmp(cmd, "info") == 0 && n == 0) {
-		printf("url %s\nkind %s\nobject_lock %d\nlock_note %s\n", d->url, d->ops->name,
-			d->object_lock, d->lock_note ? d->lock_note : "");
+		printf("url %s\nkind %s\nobject_lock %d\nlock_note %s\n", dst_url(d), dst_kind(d),
+			dst_object_lock(d), dst_lock_note(d) ? dst_lock_note(d) : "");
 	} else {
 		dst_free(d);
 		return usage();

@@ -22,6 +22,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+
+/* The file of pack ${id} in the local repository ${r} (malloc'd). */
+static char *pack_file(const struct repo *r, const uint8_t id[32])
+{
+	char name[80];
+	pack_name(name, id);
+	return util_path("%s/%s", repo_path(r), name);
+}
+
 struct fx {
 	char dir[256];
 	char repo[300];
@@ -462,7 +471,7 @@ static void test_cache_sees_committed(void **state)
 	assert_int_equal(blob_reader_get(br, none, &out, &err), CF_ENOENT);
 	assert_int_equal(blobidx_has(x, none), 0);
 	/* A pack gone from disk: that blob cannot be read (not found), not a crash. */
-	char *pp = pack_path(f->r, b.pack);
+	char *pp = pack_file(f->r, b.pack);
 	assert_int_equal(unlink(pp), 0);
 	free(pp);
 	blob_reader_free(br);

@@ -68,9 +68,11 @@ static void test_contract(void **state)
 	struct cf_error err = { 0 };
 	struct buf b = { 0 };
 	uint64_t size = 0;
-	assert_string_equal(d->ops->name, "mem");
-	assert_null(d->local_root);
-	assert_int_equal(d->object_lock, 0);
+	int fd = -1;
+	assert_string_equal(dst_kind(d), "mem");
+	assert_int_equal(dst_is_local(d), 0);
+	assert_int_equal(dst_object_lock(d), 0);
+	assert_int_equal(dst_open_read(d, "config", &fd, &err), CF_EUSAGE);
 
 	put(d, "config", "cfg");
 	put(d, "data/ab/0001", "first pack");
@@ -302,6 +304,41 @@ static void test_clone_threads(void **state)
 	dst_free(c);
 }
 
+/* A kind without local files stages in the spill folder and uploads on commit; a stage
+ * freed uncommitted leaves nothing. put_fd reads the fd from its start. */
+static void test_stage_spill(void **state)
+{
+	(void)state;
+	struct dst *d = open_mem();
+	struct cf_error err = { 0 };
+	const char *t = getenv("TMPDIR");
+	char dir[256];
+	snprintf(dir, sizeof dir, "%s/cf-test-stage-XXXXXX", t && *t ? t : "/tmp");
+	assert_non_null(mkdtemp(dir));
+	struct dst_stage *s = NULL;
+	assert_int_equal(dst_stage_open(d, NULL, &s, &err), CF_EUSAGE);
+	assert_int_equal(dst_stage_open(d, dir, &s, &err), 0);
+	assert_int_equal(dst_stage_write(s, "staged ", 7, &err), 0);
+	assert_int_equal(dst_stage_write(s, "object", 6, &err), 0);
+	assert_int_equal(dst_stage_commit(s, "data/ab/staged", &err), 0);
+	dst_stage_free(s);
+	expect(d, "data/ab/staged", "staged object");
+	assert_int_equal(dst_stage_open(d, dir, &s, &err), 0);
+	assert_int_equal(dst_stage_write(s, "dropped", 7, &err), 0);
+	dst_stage_free(s);
+	assert_int_equal(dst_stat(d, "dropped", NULL, &err), CF_ENOENT);
+	assert_int_equal(rmdir(dir), 0);	/* no spill file left */
+
+	FILE *f = tmpfile();
+	assert_non_null(f);
+	assert_int_equal(fputs("from an fd", f) >= 0, 1);
+	assert_int_equal(fflush(f), 0);
+	assert_int_equal(dst_put_fd(d, "index/fd", fileno(f), &err), 0);
+	fclose(f);
+	expect(d, "index/fd", "from an fd");
+	dst_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -310,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_short_reads),
 		cmocka_unit_test(test_hook),
 		cmocka_unit_test(test_clone_threads),
+		cmocka_unit_test(test_stage_spill),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

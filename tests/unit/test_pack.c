@@ -24,6 +24,15 @@
 
 #define NBLOBS 6
 /* LEB128 length of a value, as the frame list writes it. */
+
+/* The file of pack ${id} in the local repository ${r} (malloc'd). */
+static char *pack_file(const struct repo *r, const uint8_t id[32])
+{
+	char name[80];
+	pack_name(name, id);
+	return util_path("%s/%s", repo_path(r), name);
+}
+
 static size_t varint_len(uint32_t v)
 {
 	size_t n = 1;
@@ -104,7 +113,7 @@ static int group_setup(void **state)
 	if (pack_writer_finish(w, F.pack, &F.e, &F.n, &err))
 		return -1;
 	pack_writer_free(w);
-	F.path = pack_path(F.r, F.pack);
+	F.path = pack_file(F.r, F.pack);
 	return 0;
 }
 
@@ -668,7 +677,7 @@ static void test_multi_blob_frame(void **state)
 	assert_int_equal(e[3].stored, 120000 + 40);
 	assert_int_equal(e[0].flags, PACK_FLAG_ZSTD);
 	assert_int_equal(e[3].flags, 0);
-	char *path = pack_path(F.r, id);
+	char *path = pack_file(F.r, id);
 	int fd = open(path, O_RDONLY);
 	assert_true(fd >= 0);
 	struct pack_entry *h = NULL;
@@ -773,7 +782,7 @@ static void test_empty_pack_and_unfinished(void **state)
 	pack_writer_free(w);
 	assert_int_equal(n, 0);
 	free(e);
-	char *p = pack_path(F.r, id);
+	char *p = pack_file(F.r, id);
 	int fd = open(p, O_RDONLY);
 	assert_true(fd >= 0);
 	assert_int_equal(pack_read_header(F.r, fd, &e, &n, NULL, &err), 0);

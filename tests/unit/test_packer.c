@@ -24,6 +24,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+
+/* The file of pack ${id} in the local repository ${r} (malloc'd). */
+static char *pack_file(const struct repo *r, const uint8_t id[32])
+{
+	char name[80];
+	pack_name(name, id);
+	return util_path("%s/%s", repo_path(r), name);
+}
+
 static char dir_[256], repo_[300];
 static struct repo *R;
 
@@ -109,7 +118,7 @@ static void check_packs(struct blobs *b, const struct blob_pack *p, size_t np)
 	struct cf_error err = { 0 };
 	struct buf out = { 0 };
 	for (size_t k = 0; k < np; k++) {
-		char *path = pack_path(R, p[k].id);
+		char *path = pack_file(R, p[k].id);
 		int fd = open(path, O_RDONLY);
 		assert_true(fd >= 0);
 		free(path);
@@ -201,7 +210,7 @@ static void test_pack_size_splits(void **state)
 	check_packs(&b, all, n1 + n2);
 	/* No pack much over the limit (one blob past it at most). */
 	for (size_t k = 0; k < n1 + n2; k++) {
-		char *path = pack_path(R, all[k].id);
+		char *path = pack_file(R, all[k].id);
 		struct stat st;
 		assert_int_equal(stat(path, &st), 0);
 		assert_true(st.st_size < (1 << 20) + 64 * 1024);

@@ -14,6 +14,7 @@
 #include "coffre/repo.h"
 #include "coffre/restore.h"
 #include "coffre/snap.h"
+#include "dst/dst_internal.h"
 #include "store/repo_internal.h"
 
 #include "fixture.h"
@@ -47,6 +48,7 @@ struct counters {
 struct slow {
 	struct dst d;	/* first */
 	struct dst *in;
+	char *root;	/* of ${in}, for clones */
 	struct counters *c;
 };
 
@@ -55,7 +57,7 @@ static const struct dst_ops slow_ops;
 static int slow_open(const char *root, struct counters *c, struct dst **ret)
 {
 	struct slow *s = calloc(1, sizeof *s);
-	if (!s || dst_open(root, NULL, &s->in, NULL) != 0)
+	if (!s || dst_open(root, NULL, &s->in, NULL) != 0 || !(s->root = strdup(root)))
 		return -1;
 	s->d.ops = &slow_ops;
 	s->d.url = strdup("slow://test");
@@ -150,13 +152,14 @@ static int slow_del(struct dst *d, const char *name, struct cf_error *err)
 static void slow_free(struct dst *d)
 {
 	dst_free(down(d)->in);
+	free(down(d)->root);
 	free(d->url);
 	free(d);
 }
 
 static int slow_clone(struct dst *d, struct dst **ret, struct cf_error *err)
 {
-	if (slow_open(down(d)->in->local_root, down(d)->c, ret) != 0)
+	if (slow_open(down(d)->root, down(d)->c, ret) != 0)
 		return cf_error_set(err, CF_ENOMEM, "cannot clone");
 	return 0;
 }

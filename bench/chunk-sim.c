@@ -1,7 +1,7 @@
 /* chunk-sim.c: simulate what a deduplicating backup stores per day for several chunker
  * parameter sets, on copies of a dataset taken on successive days.
  *
- * Build: gcc -std=c17 -O2 -Wall -Wextra -Iinclude agent/chunk.c bench/chunk-sim.c \
+ * Build: gcc -std=c17 -O2 -Wall -Wextra -Iinclude agent/backup/chunk.c bench/chunk-sim.c \
  *            -lsodium -lzstd -o /tmp/chunk-sim
  * Usage: chunk-sim [-p MIN/AVG/MAX]... DAY0 DAY1 ...   per-day new data, per parameter set
  *        chunk-sim -T [-p MIN/AVG/MAX]... DIR           chunking throughput over DIR (in RAM,

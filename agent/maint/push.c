@@ -314,6 +314,7 @@ int push_clear(struct repo *spool, struct dst *const *to, size_t n, uint64_t *re
 		rc = list_sorted(spool->d, &mine, by_name, err);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = list_sorted(to[i], &theirs[i], by_name, err);
+	size_t unreadable = 0;
 	for (size_t i = 0; rc == 0 && i < packs.n; i++) {
 		const struct obj *m = find(&mine, packs.v[i].name);
 		if (!m)
@@ -323,8 +324,27 @@ int push_clear(struct repo *spool, struct dst *const *to, size_t n, uint64_t *re
 			const struct obj *t = find(&theirs[j], m->name);
 			everywhere = t && t->size == m->size;
 		}
+		/* A name and a size in a listing prove nothing about the bytes: before the spool's
+		 * copy goes, each destination's must open with the key (header and a frame). */
+		for (size_t j = 0; j < n && everywhere; j++) {
+			struct cf_error e2 = { 0 };
+			if (verify(spool, to[j], m, &e2) != 0) {
+				everywhere = 0;
+				if (unreadable++ == 0)
+					cf_error_set(err, CF_ECORRUPT, "%s: %s does not read back (%s); "
+						"the spool keeps it", dst_url(to[j]), m->name, e2.msg);
+			}
+		}
 		if (everywhere && dst_delete(spool->d, m->name, NULL) == 0)
 			freed += m->size;
+	}
+	if (rc == 0 && unreadable) {
+		rc = CF_ECORRUPT;
+		if (unreadable > 1 && err) {
+			char first[sizeof err->msg];
+			snprintf(first, sizeof first, "%s", err->msg);
+			cf_error_set(err, rc, "%s (and %zu more packs)", first, unreadable - 1);
+		}
 	}
 	for (size_t i = 0; theirs && i < n; i++)
 		objs_free(&theirs[i]);

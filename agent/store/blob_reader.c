@@ -176,7 +176,7 @@ static int remote_fd(struct blob_reader *br, const uint8_t id[ID_LEN])
 	int fd = cache ? open(cache, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600) : -1;
 	free(cache);
 	struct buf b = { 0 };
-	if (fd < 0 || dst_get(br->r->d, name, (uint64_t)br->r->pack_size * 4 + (64u << 20), &b,
+	if (fd < 0 || dst_get(br->r->d, name, REPO_PACK_FILE_MAX(br->r), &b,
 			      NULL) != 0) {
 		if (fd >= 0)
 			close(fd);

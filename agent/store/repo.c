@@ -100,7 +100,9 @@ int repo_config_parse(const uint8_t *bytes, size_t len, const char *name,
 		c.cp.max = (uint32_t)json_integer_value(json_object_get(ch, "max"));
 		json_int_t ps = json_integer_value(json_object_get(o, "pack_size"));
 		c.pack_size = DEFAULT_PACK_SIZE;
-		if (ps >= (1 << 20) && ps <= (1 << 30))
+		/* The config is not authenticated: its pack size sizes buffers (a whole pack
+		 * fetched at once), so only what coffre could have written is believed. */
+		if (ps >= (1 << 20) && ps <= REPO_PACK_SIZE_MAX)
 			c.pack_size = (uint32_t)ps;
 		struct chunker probe;
 		static const uint8_t zero[32];

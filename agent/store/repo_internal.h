@@ -104,6 +104,12 @@ int repo_unseal(const struct repo *r, const void *ad, size_t adlen, const uint8_
 char *repo_cache_dir(const struct repo *r);
 
 /* The repository's config, as repo_config_parse reads it. */
+/* The largest pack size a config may set (coffre writes 16 MiB). */
+#define REPO_PACK_SIZE_MAX (256u << 20)
+/* What a whole-pack download of ${r} may hold: its target size, one more frame, and its
+ * header, with room to spare. */
+#define REPO_PACK_FILE_MAX(r) (2 * (uint64_t)(r)->pack_size + (32u << 20))
+
 struct repo_config {
 	long long format;		/* 1 or REPO_FORMAT_VERSION */
 	uint8_t id[ID_LEN];

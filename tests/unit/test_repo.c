@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1030,6 +1031,40 @@ static void test_keyfile_kdf_bounds(void **state)
 	}
 }
 
+/* The config is not authenticated and its pack size sizes the buffer of a whole-pack
+ * download: a config asking for more than coffre could have written gets the default. */
+static void test_config_pack_size_bound(void **state)
+{
+	struct fx *f = *state;
+	fx_init(f);
+	char p[400];
+	snprintf(p, sizeof p, "%s/config", f->repo);
+	json_error_t je;
+	json_t *o = json_load_file(p, 0, &je);
+	assert_non_null(o);
+	const struct {
+		long long ask, got;
+	} cases[] = {
+		{ 16LL << 20, 16LL << 20 },
+		{ 256LL << 20, 256LL << 20 },
+		{ 1LL << 30, 16LL << 20 },	/* 4 GiB download buffers before */
+		{ 4LL << 30, 16LL << 20 },
+		{ 1024, 16LL << 20 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		json_object_set_new(o, "pack_size", json_integer(cases[i].ask));
+		char *text = json_dumps(o, JSON_COMPACT);
+		assert_non_null(text);
+		struct repo_config c;
+		struct cf_error err = { 0 };
+		assert_int_equal(repo_config_parse((const uint8_t *)text, strlen(text), "t", &c, &err), 0);
+		print_message("pack_size %lld: %u\n", cases[i].ask, c.pack_size);
+		assert_int_equal(c.pack_size, cases[i].got);
+		free(text);
+	}
+	json_decref(o);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -1060,6 +1095,7 @@ int main(void)
 			fx_teardown),
 		cmocka_unit_test_setup_teardown(test_lock_forged_times, fx_setup, fx_teardown),
 		cmocka_unit_test(test_keyfile_kdf_bounds),
+		cmocka_unit_test_setup_teardown(test_config_pack_size_bound, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

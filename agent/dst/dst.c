@@ -1,5 +1,5 @@
-/* dst.c: opening destinations by URL and the common entry points (the facade over each
- * backend's dst_ops). The backends: dst_local.c, dst_usb.c, dst_s3*.c, dst_sftp.c. */
+/* dst.c: the common entry points, the facade over each backend's dst_ops. The backends
+ * (dst_local.c, dst_usb.c, dst_s3*.c, dst_sftp.c) are opened by URL in dst_open.c. */
 #include "coffre/dst.h"
 
 #include <errno.h>
@@ -8,38 +8,6 @@
 
 #include "coffre/error.h"
 #include "dst/dst_internal.h"
-
-int dst_open(const char *url, const struct dst_options *opt, struct dst **ret,
-	struct cf_error *err)
-{
-	static const struct dst_options none = { 0 };
-	if (!opt)
-		opt = &none;
-	if (strncmp(url, "s3://", 5) == 0)
-		return dst_s3_open(url, opt, ret, err);
-	if (strncmp(url, "sftp://", 7) == 0)
-		return dst_sftp_open(url, opt, ret, err);
-	if (strncmp(url, "usb:", 4) == 0)
-		return dst_usb_open(url + 4, opt, ret, err);
-	if (strncmp(url, "file://", 7) == 0)
-		return dst_local_open(url + 7, ret, err);
-	if (strstr(url, "://"))
-		return cf_error_set(err, CF_EUSAGE, "unknown kind of destination '%s'", url);
-	return dst_local_open(url, ret, err);
-}
-
-const char *dst_url_kind(const char *url)
-{
-	if (strncmp(url, "s3://", 5) == 0)
-		return "s3";
-	if (strncmp(url, "sftp://", 7) == 0)
-		return "sftp";
-	if (strncmp(url, "usb:", 4) == 0)
-		return "usb";
-	if (strncmp(url, "file://", 7) == 0 || !strstr(url, "://"))
-		return "local";
-	return NULL;
-}
 
 int dst_parse_rate(const char *s, uint64_t *ret)
 {

@@ -1,6 +1,8 @@
-/* dst_s3_internal.h: what the files of the S3 backend share. dst_s3.c: signing, one request
- * with retries, put/get/stat/delete, opening; dst_s3_multipart.c: resumable multipart
- * uploads; dst_s3_lock.c: Object Lock; dst_s3_list.c: ListObjectsV2 and ListParts.
+/* dst_s3_internal.h: what the files of the S3 backend share. dst_s3.c: put/get/stat/delete,
+ * opening; dst_s3_http.c: signing, one request with retries, errors, XML helpers;
+ * dst_s3_multipart.c: resumable multipart uploads; dst_s3_lock.c: Object Lock;
+ * dst_s3_list.c: ListObjectsV2 and ListParts. Each calls only the files after it in
+ * dst_s3.c, dst_s3_multipart.c, {dst_s3_list.c, dst_s3_lock.c}, dst_s3_http.c.
  *
  * The parsers of server replies (dst_s3_parse_*) take the reply's bytes as they came, need no
  * handle and no network, read nothing past ${len}, and allocate nothing: a fuzzer can call
@@ -59,7 +61,7 @@ struct dst_s3_req {
 	CURL *curl;
 };
 
-/* ---- dst_s3.c ---- */
+/* ---- dst_s3_http.c ---- */
 
 /* dst_s3_perform(s, r, err): runs ${r} with retries on connection errors, timeouts and 5xx.
  * Returns 0 when an HTTP reply came (r->status set, any status), or CF_EUNREACH / CF_EIO /

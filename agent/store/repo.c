@@ -1,11 +1,10 @@
-/* repo.c: a repository handle: create, open, attach, free; the config; object listings. */
+/* repo.c: a repository handle: create, open, attach, free; the config. */
 #include "store/repo_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -31,25 +30,6 @@ struct dst *repo_dst(struct repo *r)
 const char *repo_id_hex(const struct repo *r)
 {
 	return r->idhex;
-}
-
-/* ---- JSON helpers of the repository's files ---- */
-
-int repo_json_set_hex(json_t *o, const char *key, const uint8_t *p, size_t n)
-{
-	char *s = malloc(2 * n + 1);
-	if (!s)
-		return CF_ENOMEM;
-	util_hex(s, p, n);
-	int rc = json_object_set_new(o, key, json_string(s));
-	free(s);
-	return rc ? CF_ENOMEM : 0;
-}
-
-int repo_json_get_hex(const json_t *o, const char *key, uint8_t *out, size_t n)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s && util_unhex(out, n, s) == 0 ? 0 : CF_ECORRUPT;
 }
 
 /* ---- config ---- */
@@ -134,43 +114,6 @@ static int read_config(struct repo *r, struct cf_error *err)
 	r->cp = c.cp;
 	r->pack_size = c.pack_size;
 	return 0;
-}
-
-/* ---- listings ---- */
-
-static int collect_name(void *ctx, const char *name, uint64_t size)
-{
-	struct repo_names *l = ctx;
-	(void)size;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 16;
-		void *p = realloc(l->v, cap * sizeof *l->v);
-		if (!p)
-			return CF_ENOMEM;
-		l->v = p;
-		l->cap = cap;
-	}
-	if (!(l->v[l->n] = strdup(name)))
-		return CF_ENOMEM;
-	l->n++;
-	return 0;
-}
-
-void repo_names_free(struct repo_names *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	memset(l, 0, sizeof *l);
-}
-
-int repo_names_list(struct repo *r, const char *prefix, struct repo_names *ret,
-	struct cf_error *err)
-{
-	int rc = dst_list(r->d, prefix, collect_name, ret, err);
-	if (rc == CF_ENOMEM)
-		cf_error_set(err, rc, "out of memory");
-	return rc;
 }
 
 /* ---- the handle ---- */
@@ -311,28 +254,4 @@ int repo_attach(const struct repo *src, struct dst *d, struct repo **ret, struct
 	r->pack_size = src->pack_size;
 	*ret = r;
 	return 0;
-}
-
-/* ---- cache location ---- */
-
-char *repo_cache_dir(const struct repo *r)
-{
-	const char *xdg = getenv("XDG_CACHE_HOME");
-	const char *home = getenv("HOME");
-	char *base;
-	if (xdg && *xdg)
-		base = util_path("%s/coffre", xdg);
-	else if (geteuid() == 0)
-		base = strdup("/var/cache/coffre");
-	else if (home && *home)
-		base = util_path("%s/.cache/coffre", home);
-	else
-		return NULL;
-	char *dir = base ? util_path("%s/%s", base, r->idhex) : NULL;
-	free(base);
-	if (dir && util_mkdirs(dir, 0700) != 0) {
-		free(dir);
-		return NULL;
-	}
-	return dir;
 }

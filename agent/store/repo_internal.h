@@ -1,6 +1,6 @@
 /* repo_internal.h: what the engine's modules share about an open repository, and what the
- * repository's own files (repo.c, repo_key.c, repo_keycache.c, repo_object.c, repo_lock.c)
- * share with each other.
+ * repository's own files (repo.c, repo_key.c, repo_keycache.c, repo_object.c, repo_lock.c,
+ * repo_util.c) share with each other.
  *
  * Threads: a handle's lifecycle, keys and lock (repo.h) belong to one thread at a time. The
  * key material is read-only once the handle is open: repo_seal, repo_unseal and repo_blob_id
@@ -100,9 +100,6 @@ int repo_unseal(const struct repo *r, const void *ad, size_t adlen, const uint8_
 
 /* ---- the handle (repo.c) ---- */
 
-/* repo_cache_dir(r): $XDG_CACHE_HOME/coffre/<repo id> (created; malloc'd) or NULL. */
-char *repo_cache_dir(const struct repo *r);
-
 /* The repository's config, as repo_config_parse reads it. */
 /* The largest pack size a config may set (coffre writes 16 MiB). */
 #define REPO_PACK_SIZE_MAX (256u << 20)
@@ -123,6 +120,11 @@ struct repo_config {
  * JSON, a format this coffre does not read, a bad id, bad chunker parameters). */
 int repo_config_parse(const uint8_t *bytes, size_t len, const char *name,
 	struct repo_config *ret, struct cf_error *err);
+
+/* ---- helpers of the repository files (repo_util.c) ---- */
+
+/* repo_cache_dir(r): $XDG_CACHE_HOME/coffre/<repo id> (created; malloc'd) or NULL. */
+char *repo_cache_dir(const struct repo *r);
 
 /* Object names under a prefix of the destination (repo_names_list): a malloc'd array of
  * malloc'd names, released by repo_names_free. */

@@ -1,0 +1,39 @@
+/* dst_open.c: opening a destination by its URL: the kinds of URL and their backends. */
+#include "coffre/dst.h"
+
+#include <string.h>
+
+#include "coffre/error.h"
+#include "dst/dst_internal.h"
+
+int dst_open(const char *url, const struct dst_options *opt, struct dst **ret,
+	struct cf_error *err)
+{
+	static const struct dst_options none = { 0 };
+	if (!opt)
+		opt = &none;
+	if (strncmp(url, "s3://", 5) == 0)
+		return dst_s3_open(url, opt, ret, err);
+	if (strncmp(url, "sftp://", 7) == 0)
+		return dst_sftp_open(url, opt, ret, err);
+	if (strncmp(url, "usb:", 4) == 0)
+		return dst_usb_open(url + 4, opt, ret, err);
+	if (strncmp(url, "file://", 7) == 0)
+		return dst_local_open(url + 7, ret, err);
+	if (strstr(url, "://"))
+		return cf_error_set(err, CF_EUSAGE, "unknown kind of destination '%s'", url);
+	return dst_local_open(url, ret, err);
+}
+
+const char *dst_url_kind(const char *url)
+{
+	if (strncmp(url, "s3://", 5) == 0)
+		return "s3";
+	if (strncmp(url, "sftp://", 7) == 0)
+		return "sftp";
+	if (strncmp(url, "usb:", 4) == 0)
+		return "usb";
+	if (strncmp(url, "file://", 7) == 0 || !strstr(url, "://"))
+		return "local";
+	return NULL;
+}

@@ -1,6 +1,7 @@
 /* snap.c: snapshot objects (JSON inside the sealed envelope). */
 #include "coffre/snap.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -234,7 +235,11 @@ void snap_time_str(const struct snap *s, char out[40])
 {
 	time_t t = (time_t)s->time;
 	struct tm tm;
-	localtime_r(&t, &tm);
+	/* A forged time past what struct tm holds: the seconds, not an unset struct tm. */
+	if (!localtime_r(&t, &tm)) {
+		snprintf(out, 40, "@%lld", (long long)s->time);
+		return;
+	}
 	size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S%z", &tm);
 	/* RFC 3339 wants +01:00 where strftime gives +0100. */
 	if (n >= 5 && n + 1 < 40) {

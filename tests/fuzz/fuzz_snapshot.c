@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(memcmp(s->id, id, 32) == 0 && strlen(s->idhex) == 64);
 	char when[40];
 	snap_time_str(s, when);
-	FUZZ_CHECK(memchr(when, 0, sizeof when) != NULL);
+	FUZZ_CHECK(when[0] && memchr(when, 0, sizeof when) != NULL);
 	/* What snap_write would store reads back as the same snapshot, and is stable. */
 	char *text = NULL, *text2 = NULL;
 	FUZZ_CHECK(snap_encode(s, &text) == 0);

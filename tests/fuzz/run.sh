@@ -20,7 +20,8 @@ if [ ${#names[@]} -eq 0 ]; then
 fi
 W=$(mktemp -d /tmp/coffre-fuzz.XXXXXX)
 status=0
-cleanup() { [ $status != 0 ] || rm -rf "$W"; }
+# fuzz_cfg makes the files its seeds name under /tmp/coffre-fuzz-cfg.
+cleanup() { rm -rf /tmp/coffre-fuzz-cfg; [ $status != 0 ] || rm -rf "$W"; }
 trap cleanup EXIT
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}:abort_on_error=0
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}

@@ -7,6 +7,8 @@ PKGS=(build-essential cmake pkg-config gettext python3
 	libsodium-dev libzstd-dev libarchive-dev libsqlite3-dev libjansson-dev libcmocka-dev
 	libinih-dev libsystemd-dev libcurl4-openssl-dev libblkid-dev
 	attr util-linux systemd
+	# the fuzz build (scripts/build.sh fuzz): clang and its libFuzzer runtime
+	clang libclang-rt-14-dev
 	# destination tests: sshd, FAT32/exFAT images through FUSE, Swift's s3api, curl
 	openssh-server openssh-client dosfstools exfatprogs fusefat exfat-fuse fuse curl
 	swift swift-proxy swift-account swift-container swift-object python3-swift memcached)

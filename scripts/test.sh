@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# test.sh: install the dependencies, build plain and with ASan+UBSan, run the whole suite
-# through ctest in both builds. Fails on the first failing configuration.
+# test.sh: install the dependencies, build plain, with ASan+UBSan and the fuzz targets (clang),
+# run the whole suite through ctest in the first two builds and a short run of every fuzz
+# target (ctest -L fuzz) in the third. Fails if any of them fails.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 bash "$top/scripts/install-deps.sh"
-for kind in plain asan; do
+for kind in plain asan fuzz; do
 	bash "$top/scripts/build.sh" "$kind"
 done
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
@@ -18,4 +19,8 @@ for dir in build build-asan; do
 		status=1
 	fi
 done
+echo "== ctest in build-fuzz (fuzz smoke runs) =="
+if ! ctest --test-dir "$top/build-fuzz" -L fuzz --output-on-failure -j2; then
+	status=1
+fi
 exit $status

@@ -1,6 +1,7 @@
 /* cfg.c: the configuration file, read with inih and checked line by line. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -436,15 +437,11 @@ static void validate(struct parse *p)
 			"would be forgotten");
 }
 
-int cfg_load(const char *file, struct cfg **ret, char **ret_problems, struct cf_error *err)
+/* Parses the text ${f} holds, named ${file} in problems; closes ${f}. */
+static int load(FILE *f, const char *file, struct cfg **ret, char **ret_problems,
+	struct cf_error *err)
 {
-	*ret = NULL;
-	*ret_problems = NULL;
-	struct parse p = { .file = file };
-	p.f = fopen(file, "re");
-	if (!p.f)
-		return cf_error_sys(err, errno == ENOENT ? CF_ENOENT : CF_EIO,
-			"cannot read the configuration '%s'", file);
+	struct parse p = { .file = file, .f = f };
 	struct cfg *c = calloc(1, sizeof *c);
 	if (!c) {
 		fclose(p.f);
@@ -486,4 +483,27 @@ int cfg_load(const char *file, struct cfg **ret, char **ret_problems, struct cf_
 	}
 	*ret = c;
 	return 0;
+}
+
+int cfg_load(const char *file, struct cfg **ret, char **ret_problems, struct cf_error *err)
+{
+	*ret = NULL;
+	*ret_problems = NULL;
+	FILE *f = fopen(file, "re");
+	if (!f)
+		return cf_error_sys(err, errno == ENOENT ? CF_ENOENT : CF_EIO,
+			"cannot read the configuration '%s'", file);
+	return load(f, file, ret, ret_problems, err);
+}
+
+int cfg_parse(const char *text, size_t len, const char *name, struct cfg **ret,
+	char **ret_problems, struct cf_error *err)
+{
+	*ret = NULL;
+	*ret_problems = NULL;
+	/* Opened for reading only: the text is not written to. */
+	FILE *f = fmemopen((void *)(uintptr_t)text, len, "r");
+	if (!f)
+		return cf_error_sys(err, CF_EIO, "cannot read the configuration '%s'", name);
+	return load(f, name, ret, ret_problems, err);
 }

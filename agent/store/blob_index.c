@@ -74,17 +74,22 @@ void blob_packs_free(struct blob_pack *p, size_t n)
 	free(p);
 }
 
+int blob_index_encode(const struct blob_pack *packs, size_t n, struct buf *out)
+{
+	int bad = buf_put_u8(out, INDEX_VERSION) || buf_put_u32(out, (uint32_t)n);
+	for (size_t i = 0; !bad && i < n; i++) {
+		bad = buf_append(out, packs[i].id, 32) ||
+		      pack_entries_encode(out, packs[i].e, packs[i].n);
+	}
+	return bad ? -1 : 0;
+}
+
 int blob_index_write(struct repo *r, const struct blob_pack *packs, size_t n, uint8_t ret_id[32],
 	struct cf_error *err)
 {
 	struct buf b = { 0 };
-	int bad = buf_put_u8(&b, INDEX_VERSION) || buf_put_u32(&b, (uint32_t)n);
-	for (size_t i = 0; !bad && i < n; i++) {
-		bad = buf_append(&b, packs[i].id, 32) ||
-		      pack_entries_encode(&b, packs[i].e, packs[i].n);
-	}
-	int rc = bad ? cf_error_set(err, CF_ENOMEM, "out of memory")
-		     : repo_put_object(r, REPO_INDEX, b.p, b.len, ret_id, err);
+	int rc = blob_index_encode(packs, n, &b) ? cf_error_set(err, CF_ENOMEM, "out of memory")
+		: repo_put_object(r, REPO_INDEX, b.p, b.len, ret_id, err);
 	buf_free(&b);
 	return rc;
 }
@@ -118,15 +123,11 @@ int blob_index_write_all(struct repo *r, const struct blob_pack *packs, size_t n
 	return 0;
 }
 
-int blob_index_read(struct repo *r, const uint8_t id[32], struct blob_pack **ret_packs,
-	size_t *ret_n, struct cf_error *err)
+int blob_index_parse(const uint8_t *data, size_t len, const uint8_t id[32],
+	struct blob_pack **ret_packs, size_t *ret_n, struct cf_error *err)
 {
-	struct buf b = { 0 };
-	int rc = repo_get_object(r, REPO_INDEX, id, &b, err);
-	if (rc)
-		return rc;
 	struct rd rd;
-	rd_init(&rd, b.p, b.len);
+	rd_init(&rd, data, len);
 	uint8_t ver = rd_u8(&rd);
 	uint32_t n = rd_u32(&rd);
 	struct blob_pack *p = NULL;
@@ -134,10 +135,8 @@ int blob_index_read(struct repo *r, const uint8_t id[32], struct blob_pack **ret
 	if ((ver != INDEX_VERSION && ver != INDEX_VERSION_V1) || rd.bad || n > rd_left(&rd) / 36)
 		goto corrupt;
 	p = calloc(n ? n : 1, sizeof *p);
-	if (!p) {
-		buf_free(&b);
+	if (!p)
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	}
 	for (uint32_t i = 0; i < n; i++) {
 		const uint8_t *pid = rd_bytes(&rd, 32);
 		if (rd.bad)
@@ -148,7 +147,6 @@ int blob_index_read(struct repo *r, const uint8_t id[32], struct blob_pack **ret
 				 : pack_entries_decode_v1(&rd, UINT32_MAX, &p[i].e, &p[i].n);
 		if (r2 == CF_ENOMEM) {
 			blob_packs_free(p, n);
-			buf_free(&b);
 			return cf_error_set(err, CF_ENOMEM, "out of memory");
 		}
 		if (r2)
@@ -156,16 +154,26 @@ int blob_index_read(struct repo *r, const uint8_t id[32], struct blob_pack **ret
 	}
 	if (rd.bad || rd_left(&rd) != 0)
 		goto corrupt;
-	buf_free(&b);
 	*ret_packs = p;
 	*ret_n = n;
 	return 0;
 corrupt:
 	blob_packs_free(p, n);
-	buf_free(&b);
 	char hex[ID_HEX];
 	util_hex(hex, id, ID_LEN);
 	return cf_error_set(err, CF_ECORRUPT, "index '%s' is malformed", hex);
+}
+
+int blob_index_read(struct repo *r, const uint8_t id[32], struct blob_pack **ret_packs,
+	size_t *ret_n, struct cf_error *err)
+{
+	struct buf b = { 0 };
+	int rc = repo_get_object(r, REPO_INDEX, id, &b, err);
+	if (rc)
+		return rc;
+	rc = blob_index_parse(b.p, b.len, id, ret_packs, ret_n, err);
+	buf_free(&b);
+	return rc;
 }
 
 /* ---- the cache ---- */

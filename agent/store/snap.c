@@ -1,6 +1,7 @@
 /* snap.c: snapshot objects (JSON inside the sealed envelope). */
 #include "coffre/snap.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -36,7 +37,7 @@ void snap_list_free(struct snap **list, size_t n)
 	free(list);
 }
 
-static json_t *str_array(char **v, size_t n)
+static json_t *str_array(char *const *v, size_t n)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; i < n; i++)
@@ -44,7 +45,7 @@ static json_t *str_array(char **v, size_t n)
 	return a;
 }
 
-int snap_write(struct repo *r, struct snap *s, struct cf_error *err)
+int snap_encode(const struct snap *s, char **ret_text)
 {
 	char tree[ID_HEX], parent[ID_HEX];
 	util_hex(tree, s->tree, ID_LEN);
@@ -69,6 +70,15 @@ int snap_write(struct repo *r, struct snap *s, struct cf_error *err)
 	char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);
 	if (!text)
+		return CF_ENOMEM;
+	*ret_text = text;
+	return 0;
+}
+
+int snap_write(struct repo *r, struct snap *s, struct cf_error *err)
+{
+	char *text = NULL;
+	if (snap_encode(s, &text))
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
 	int rc = repo_put_object(r, REPO_SNAPSHOT, text, strlen(text), s->id, err);
 	free(text);
@@ -100,15 +110,11 @@ static int get_strs(json_t *a, char ***ret, size_t *ret_n)
 	return 0;
 }
 
-int snap_load(struct repo *r, const uint8_t id[32], struct snap **ret, struct cf_error *err)
+int snap_parse(const void *text, size_t n, const uint8_t id[32], struct snap **ret,
+	struct cf_error *err)
 {
-	struct buf b = { 0 };
-	int rc = repo_get_object(r, REPO_SNAPSHOT, id, &b, err);
-	if (rc)
-		return rc;
 	json_error_t je;
-	json_t *o = json_loadb((const char *)b.p, b.len, 0, &je);
-	buf_free(&b);
+	json_t *o = json_loadb(text, n, 0, &je);
 	struct snap *s = calloc(1, sizeof *s);
 	char hex[ID_HEX];
 	util_hex(hex, id, ID_LEN);
@@ -147,6 +153,17 @@ bad:
 	json_decref(o);
 	snap_free(s);
 	return cf_error_set(err, CF_ECORRUPT, "snapshot %s is malformed", hex);
+}
+
+int snap_load(struct repo *r, const uint8_t id[32], struct snap **ret, struct cf_error *err)
+{
+	struct buf b = { 0 };
+	int rc = repo_get_object(r, REPO_SNAPSHOT, id, &b, err);
+	if (rc)
+		return rc;
+	rc = snap_parse(b.p, b.len, id, ret, err);
+	buf_free(&b);
+	return rc;
 }
 
 static int cmp_time(const void *a, const void *b)
@@ -218,7 +235,11 @@ void snap_time_str(const struct snap *s, char out[40])
 {
 	time_t t = (time_t)s->time;
 	struct tm tm;
-	localtime_r(&t, &tm);
+	/* A forged time past what struct tm holds: the seconds, not an unset struct tm. */
+	if (!localtime_r(&t, &tm)) {
+		snprintf(out, 40, "@%lld", (long long)s->time);
+		return;
+	}
 	size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S%z", &tm);
 	/* RFC 3339 wants +01:00 where strftime gives +0100. */
 	if (n >= 5 && n + 1 < 40) {

@@ -14,6 +14,10 @@
 #define NODE_HDR 6	/* u8 kind, u8 level, u32 count */
 #define INNER_REC 40	/* child id, u64 weight */
 #define MAX_LEVELS 8
+/* No builder writes an entry the reader refuses: past this many in one directory, its tree is
+ * forged (inner nodes that name one node again and again multiply its refused entries
+ * without end), and the iteration stops. */
+#define MAX_REFUSED 4096
 
 /* Split rules: a node ends after a record whose split hash is 0 modulo F, once it holds MIN
  * records, and always at MAX. Chunk ids are keyed hashes already; entry names are hashed
@@ -264,6 +268,7 @@ struct tree_iter {
 	char shown[1024];
 	void (*refused)(void *ctx, const char *shown_name, const char *reason);
 	void *refused_ctx;
+	uint32_t nrefused;
 	size_t lastlen;
 	int have_last;
 	int failed;
@@ -289,6 +294,10 @@ static int load_node(struct tree_iter *it, const uint8_t id[32], int want_level,
 	    (want_level >= 0 && level != want_level))
 		return cf_error_set(err, CF_ECORRUPT, "tree node %.16s has the wrong kind or level",
 			hex);
+	/* Builders store no empty node but an empty root: a forged tree of empty children
+	 * would keep the iterator loading nodes without end, handing out nothing. */
+	if (want_level >= 0 && count == 0)
+		return cf_error_set(err, CF_ECORRUPT, "tree node %.16s is empty", hex);
 	f->level = level;
 	f->left = count;
 	it->depth++;
@@ -462,24 +471,26 @@ int tree_iter_next_entry(struct tree_iter *it, struct tree_entry *ret, struct cf
 		int d = decode_entry(it, &f->rd, ret);
 		if (d < 0)
 			return it->failed = cf_error_set(err, CF_ECORRUPT, "tree entry is malformed");
+		const char *why = NULL;
 		if (d > 0) {
-			if (it->refused)
-				it->refused(it->refused_ctx, it->shown, "refused: unsafe name");
-			continue;
-		}
-		/* Names strictly increase: no duplicate can shadow another. */
-		if (it->have_last) {
+			why = "refused: unsafe name";
+		} else if (it->have_last) {
+			/* Names strictly increase: no duplicate can shadow another. */
 			size_t m = ret->namelen < it->lastlen ? ret->namelen : it->lastlen;
 			int c = memcmp(it->last, ret->name, m);
 			if (c > 0 || (c == 0 && it->lastlen >= ret->namelen)) {
-				if (it->refused) {
-					show_name(it->shown, sizeof it->shown,
-						(const uint8_t *)ret->name, ret->namelen);
-					it->refused(it->refused_ctx, it->shown,
-						"refused: duplicate or out-of-order name");
-				}
-				continue;
+				show_name(it->shown, sizeof it->shown, (const uint8_t *)ret->name,
+					ret->namelen);
+				why = "refused: duplicate or out-of-order name";
 			}
+		}
+		if (why) {
+			if (++it->nrefused > MAX_REFUSED)
+				return it->failed = cf_error_set(err, CF_ECORRUPT,
+					"directory has too many refused entries");
+			if (it->refused)
+				it->refused(it->refused_ctx, it->shown, why);
+			continue;
 		}
 		memcpy(it->last, ret->name, ret->namelen);
 		it->lastlen = ret->namelen;

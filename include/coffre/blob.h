@@ -74,6 +74,13 @@ int blob_index_write_all(struct repo *r, const struct blob_pack *packs, size_t n
 /* blob_index_read(r, id, ret_packs, ret_n, err): parse an index object (checked). */
 int blob_index_read(struct repo *r, const uint8_t id[32], struct blob_pack **ret_packs,
 	size_t *ret_n, struct cf_error *err);
+/* blob_index_parse(data, len, id, ret_packs, ret_n, err): the same on an index object's
+ * plaintext, stored under ${id} (named in messages). */
+int blob_index_parse(const uint8_t *data, size_t len, const uint8_t id[32],
+	struct blob_pack **ret_packs, size_t *ret_n, struct cf_error *err);
+/* blob_index_encode(packs, n, out): append the plaintext of an index object listing ${packs}
+ * to ${out}. Returns 0, or -1 (out of memory, or a pack's entries overlap). */
+int blob_index_encode(const struct blob_pack *packs, size_t n, struct buf *out);
 void blob_packs_free(struct blob_pack *p, size_t n);
 
 

@@ -49,6 +49,10 @@ struct cfg {
  * one line per problem, "FILE:LINE: message" (LINE 0 when it concerns the whole file);
  * or CF_EIO/CF_ENOENT when the file cannot be read (message in ${err}). */
 int cfg_load(const char *file, struct cfg **ret, char **ret_problems, struct cf_error *err);
+/* cfg_parse(text, len, name, ret, ret_problems, err): the same on the ${len} bytes at
+ * ${text}, named ${name} in problems. CF_EIO only when the text cannot be opened. */
+int cfg_parse(const char *text, size_t len, const char *name, struct cfg **ret,
+	char **ret_problems, struct cf_error *err);
 void cfg_free(struct cfg *c);
 
 /* cfg_dest_options(d, ret): the settings of ${d} for dst_open (strings borrowed from ${d}). */

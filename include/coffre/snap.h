@@ -30,6 +30,13 @@ struct snap {
 int snap_write(struct repo *r, struct snap *s, struct cf_error *err);
 /* snap_load(r, id, ret, err): read one snapshot (checked). */
 int snap_load(struct repo *r, const uint8_t id[32], struct snap **ret, struct cf_error *err);
+/* snap_parse(text, n, id, ret, err): a snapshot object's plaintext (JSON, ${n} bytes, not
+ * NUL-terminated) as stored under ${id}. Returns 0, CF_ECORRUPT or CF_ENOMEM. */
+int snap_parse(const void *text, size_t n, const uint8_t id[32], struct snap **ret,
+	struct cf_error *err);
+/* snap_encode(s, ret_text): the JSON text snap_write stores for ${s} (malloc'd).
+ * Returns 0 or CF_ENOMEM. */
+int snap_encode(const struct snap *s, char **ret_text);
 /* snap_list(r, ret, ret_n, ret_bad, err): every readable snapshot, oldest first; ${ret_bad}
  * counts the damaged ones skipped. */
 int snap_list(struct repo *r, struct snap ***ret, size_t *ret_n, size_t *ret_bad,

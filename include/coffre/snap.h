@@ -1,5 +1,12 @@
 /* snap.h: snapshots, the small encrypted objects that name a root tree. Writing one is the
- * commit point of a backup. */
+ * commit point of a backup.
+ *
+ * Contract. Functions return 0 or a CF_E* code (include/coffre/error.h), with a message in
+ * ${err} when it is not NULL: CF_ENOENT (no such snapshot), CF_ECORRUPT (damaged, forged or
+ * malformed: the bytes come from storage and are checked), CF_ENOMEM, or what the destination
+ * returned. A struct snap and every string in it are malloc'd and belong to the caller: free
+ * with snap_free / snap_list_free; snap_find returns a pointer into the list it was given.
+ * Threads: no shared state; a struct repo is used as repo.h allows. */
 #ifndef COFFRE_SNAP_H
 #define COFFRE_SNAP_H
 

@@ -1,5 +1,9 @@
 /* forget.h: retention: which snapshots a policy keeps, and forgetting the others. Forgetting
- * removes snapshot objects only; prune.h removes the data they alone used. */
+ * removes snapshot objects only; prune.h removes the data they alone used. *
+ * Contract. 0 or a CF_E* code (include/coffre/error.h), with a message in ${err} when it is
+ * not NULL. They take the repository's exclusive lock themselves (CF_ELOCKED when another
+ * process holds one): the caller must not hold a lock on the same handle. Callbacks run on
+ * the calling thread; one call at a time per repository handle. */
 #ifndef COFFRE_FORGET_H
 #define COFFRE_FORGET_H
 

@@ -1,4 +1,8 @@
-/* prune.h: removal of the data no snapshot references (forget.h chooses the snapshots). */
+/* prune.h: removal of the data no snapshot references (forget.h chooses the snapshots). *
+ * Contract. 0 or a CF_E* code (include/coffre/error.h), with a message in ${err} when it is
+ * not NULL. They take the repository's exclusive lock themselves (CF_ELOCKED when another
+ * process holds one): the caller must not hold a lock on the same handle. Callbacks run on
+ * the calling thread; one call at a time per repository handle. */
 #ifndef COFFRE_PRUNE_H
 #define COFFRE_PRUNE_H
 

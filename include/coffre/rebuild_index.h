@@ -1,4 +1,8 @@
-/* rebuild_index.h: rebuilding a repository's index from its packs. */
+/* rebuild_index.h: rebuilding a repository's index from its packs. *
+ * Contract. 0 or a CF_E* code (include/coffre/error.h), with a message in ${err} when it is
+ * not NULL. They take the repository's exclusive lock themselves (CF_ELOCKED when another
+ * process holds one): the caller must not hold a lock on the same handle. Callbacks run on
+ * the calling thread; one call at a time per repository handle. */
 #ifndef COFFRE_REBUILD_INDEX_H
 #define COFFRE_REBUILD_INDEX_H
 

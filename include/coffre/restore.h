@@ -1,5 +1,11 @@
 /* restore.h: restoring a snapshot to disk through libarchive's secure disk writer, and
- * exporting it as a tar or zip archive. */
+ * exporting it as a tar or zip archive.
+ *
+ * Contract. Results as each function says, CF_E* codes from include/coffre/error.h with a
+ * message in ${err}. Both take a shared lock on the repository themselves. A restore never
+ * writes outside its target. Callbacks (progress, problem) run on the calling thread; the
+ * restore's own reader thread never calls them. The options and the snapshot are borrowed
+ * for the call. */
 #ifndef COFFRE_RESTORE_H
 #define COFFRE_RESTORE_H
 

@@ -1,5 +1,6 @@
 /* sched.h: when the next backup is due, from a schedule and the last runs (pure functions
- * on time values; local time for "daily"). */
+ * on time values; local time for "daily"). No state, no allocation: any thread may call
+ * them. Parsers return 0 or -1 with a reason the caller prints. */
 #ifndef COFFRE_SCHED_H
 #define COFFRE_SCHED_H
 

@@ -1,4 +1,10 @@
-/* tree_walk.h: depth-first walk of a snapshot's directory tree, checked as it goes. */
+/* tree_walk.h: depth-first walk of a snapshot's directory tree, checked as it goes.
+ *
+ * Contract. Trees come from storage and are hostile: depth is bounded (TREE_WALK_MAX_DEPTH),
+ * a subtree inside itself is refused, unsafe names are refused through ${problem}. Paths and
+ * entries handed to callbacks are borrowed for the call. Callbacks run on the calling thread;
+ * the walk keeps no state between calls, so several threads may walk at once, each with a
+ * loader (tree_load_fn) it may use from its thread. */
 #ifndef COFFRE_TREE_WALK_H
 #define COFFRE_TREE_WALK_H
 

@@ -23,7 +23,6 @@
 #include "coffre/cfg.h"
 #include "coffre/error.h"
 #include "coffre/runmsg.h"
-#include "coffre/watch.h"
 #include "coffred.h"
 
 #define KILL_GRACE 3	/* seconds between SIGTERM and SIGKILL for a silent process */
@@ -73,11 +72,13 @@ static void lower_priority(void)
 static void __attribute__((noreturn)) child_main(struct daemon *d, struct job *j, int rfd,
 	int wfd, pid_t parent)
 {
-	for (size_t i = 0; i < d->nloop; i++)
-		close(d->loop[i].fd);
-	close(d->ep);
-	close(watch_fd(d->w));
+	/* Nothing of the daemon's: its loop, its watches, and a client's connection accepted
+	 * by the loop (kept open here, the client would wait for the end of the run). The
+	 * pipe alone is kept, beside stdin, stdout and stderr. */
 	close(rfd);
+	if (wfd > 3)
+		close_range(3, (unsigned)wfd - 1, 0);
+	close_range((unsigned)wfd + 1, ~0u, 0);
 	/* SIGTERM (the daemon stopping, or a silent run) cancels the run; the daemon's other
 	 * signals are its own. */
 	cancel_flag = &d->cancel;
@@ -154,6 +155,10 @@ static void on_message(struct daemon *d, const struct runmsg *m)
 		break;
 	}
 	case RUNMSG_PHASE:
+		/* No file is being read now: a crash is not to be blamed on the last one. */
+		pthread_mutex_lock(&d->prog.mu);
+		d->prog.current[0] = 0;
+		pthread_mutex_unlock(&d->prog.mu);
 		break;
 	case RUNMSG_DEST:
 		if (m->u.dest.index < j->ndests)

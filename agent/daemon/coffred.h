@@ -14,6 +14,7 @@
 #include "coffre/state.h"
 
 struct cfg;
+struct poison;
 struct runmsg;
 struct runmsg_buf;
 struct watch;
@@ -50,6 +51,10 @@ struct job {
 	const atomic_int *cancel;
 	const char **paths;	/* the roots present at the start (borrowed strings) */
 	size_t npaths;
+	char **skip;		/* files left out: the run's process died on them (poison.h) */
+	size_t nskip;
+	char **excludes;	/* the configuration's, then ${skip} as globs (those owned) */
+	size_t nexcludes;
 	struct state_dest *dests;	/* a copy of the daemon's, one per cfg->dests */
 	size_t ndests;
 	struct result res;
@@ -88,6 +93,7 @@ struct daemon {
 	char kill_reason[300];	/* why it was stopped; "": it was not */
 	int crashed;		/* the last run's process died or was stopped */
 	char crash_path[512];	/* what it was reading then */
+	struct poison *poison;	/* NULL: cannot be kept (said at start) */
 	struct timespec child_t0;
 	atomic_int cancel;
 	uint64_t mark;

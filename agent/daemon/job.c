@@ -16,6 +16,7 @@
 #include "coffre/cfg.h"
 #include "coffre/error.h"
 #include "coffre/forget.h"
+#include "coffre/poison.h"
 #include "coffre/prune.h"
 #include "coffre/push.h"
 #include "coffre/repo.h"
@@ -224,20 +225,26 @@ void job_run(struct job *j)
 	if (rc == 0 && !j->res.push_only) {
 		struct backup_opts o = {
 			.paths = j->paths, .npaths = j->npaths,
-			.excludes = (const char *const *)j->cfg->excludes,
-			.nexcludes = j->cfg->nexcludes, .clean = job_clean, .warn = job_warn,
+			.excludes = (const char *const *)j->excludes,
+			.nexcludes = j->nexcludes, .clean = job_clean, .warn = job_warn,
 			.progress = job_progress, .ctx = j, .cancel = j->cancel,
 		};
 		uint8_t id[32], parent[32];
 		int has_parent = 0;
+		for (size_t i = 0; i < j->nskip; i++)
+			job_warn(j, j->skip[i], "left out: the backup process died twice in a row "
+				"while reading it (it is read again once it changes)");
 		rc = backup_run(r, &o, &st, id, parent, &has_parent, &err);
 		if (rc == 0 || rc == CF_EPARTIAL)
 			util_hex(res->snapshot, id, 32);
-		/* A folder that is missing is left out: the snapshot is partial. */
-		if (rc == 0 && res->missing[0])
+		/* A folder that is missing, or a file skipped, is left out: the snapshot is
+		 * partial. */
+		if (rc == 0 && (res->missing[0] || j->nskip))
 			rc = CF_EPARTIAL;
 	}
 	job_set_stats(res, &st);
+	if (!j->res.push_only)
+		res->warnings += j->nskip;
 	j->res.code = rc;
 	if (rc == 0 || rc == CF_EPARTIAL) {
 		snprintf(res->result, sizeof res->result, "%s", rc ? "partial" : "ok");
@@ -328,7 +335,83 @@ static void job_free(struct job *j)
 {
 	free((void *)j->paths);
 	free(j->dests);
+	for (size_t i = 0; i < j->nskip; i++)
+		free(j->skip[i]);
+	free(j->skip);
+	for (size_t i = j->cfg ? j->cfg->nexcludes : 0; i < j->nexcludes; i++)
+		free(j->excludes[i]);
+	free(j->excludes);
 	free(j);
+}
+
+static void job_save_poison(struct daemon *d)
+{
+	struct cf_error err = { 0 };
+	if (poison_changed(d->poison) && poison_save(d->poison, d->cfg->state_dir, &err))
+		logf_("warning: cannot keep the files that crash a backup: %s", err.msg);
+}
+
+/* After a backup: the file its process died on, if it died, is noted (poison.h). */
+static void job_note_poison(struct daemon *d)
+{
+	if (!d->poison)
+		return;
+	if (!d->crashed) {
+		poison_run_ended(d->poison);
+	} else if (d->crash_path[0]) {
+		int k = poison_crashed(d->poison, d->crash_path);
+		if (k == 1)
+			logf_("warning: '%s': the backup process died twice in a row while reading "
+				"it: the next backups leave it out until it changes", d->crash_path);
+		else if (k == 0)
+			logf_("the backup process died while reading '%s'", d->crash_path);
+	}
+	job_save_poison(d);
+}
+
+static void on_unpoisoned(void *ctx, const char *path)
+{
+	(void)ctx;
+	logf_("'%s' changed: it is backed up again", path);
+}
+
+/* ${path} as an exclude glob that matches it alone. */
+static char *glob_escape(const char *path)
+{
+	char *g = malloc(2 * strlen(path) + 1), *o = g;
+	if (!g)
+		return NULL;
+	for (const char *p = path; *p; p++) {
+		if (strchr("*?[]\\", *p))
+			*o++ = '\\';
+		*o++ = *p;
+	}
+	*o = 0;
+	return g;
+}
+
+/* The excludes of the run: the configuration's, and the files the run's process died on.
+ * Returns 0 or -1 (out of memory). */
+static int job_excludes(struct daemon *d, struct job *j)
+{
+	const struct cfg *c = d->cfg;
+	size_t n = d->poison ? poison_count(d->poison) : 0;
+	j->excludes = calloc(c->nexcludes + n + 1, sizeof *j->excludes);
+	j->skip = calloc(n + 1, sizeof *j->skip);
+	if (!j->excludes || !j->skip)
+		return -1;
+	memcpy(j->excludes, c->excludes, c->nexcludes * sizeof *j->excludes);
+	j->nexcludes = c->nexcludes;
+	for (size_t i = 0; i < n; i++) {
+		const char *p = poison_path(d->poison, i);
+		if (!(j->skip[i] = strdup(p)))
+			return -1;
+		j->nskip++;
+		if (!(j->excludes[j->nexcludes] = glob_escape(p)))
+			return -1;
+		j->nexcludes++;
+	}
+	return 0;
 }
 
 /* job_start(d, push_only): a backup, then the push; or, with ${push_only}, a retry of the
@@ -351,6 +434,17 @@ void job_start(struct daemon *d, int push_only)
 	memcpy(dests, d->dests, d->cfg->ndests * sizeof *dests);
 	j->dests = dests;
 	j->ndests = d->cfg->ndests;
+	j->cfg = d->cfg;
+	if (d->poison && !push_only) {
+		poison_refresh(d->poison, on_unpoisoned, d);
+		job_save_poison(d);
+	}
+	if (job_excludes(d, j)) {
+		logf_("error: out of memory");
+		job_free(j);
+		free(paths);
+		return;
+	}
 	j->res.push_only = push_only;
 	time_t now = time(NULL);
 	if (now - d->last_full >= FULL_SCAN_EVERY)
@@ -434,6 +528,7 @@ void job_finish(struct daemon *d)
 	}
 	d->last = *r;
 	d->has_last = 1;
+	job_note_poison(d);
 	if (r->code == 0 || r->code == CF_EPARTIAL) {
 		watch_clear(d->w, d->mark);
 		d->last_success = s->start;

@@ -22,6 +22,7 @@
 #include "coffre/cfg.h"
 #include "coffre/ctl.h"
 #include "coffre/error.h"
+#include "coffre/poison.h"
 #include "coffre/sched.h"
 #include "coffre/watch.h"
 #include "coffred.h"
@@ -155,6 +156,8 @@ static int load_config(struct daemon *d)
 			strerror(errno));
 		return CF_EXIT_ERROR;
 	}
+	if (poison_load(d->cfg->state_dir, &d->poison, &err))
+		logf_("warning: %s: files that crash a backup cannot be remembered", err.msg);
 	return 0;
 }
 
@@ -232,6 +235,7 @@ static void shut_down(struct daemon *d)
 		close(d->rfd);
 	cfg_free(d->cfg);
 	cfg_free(d->pending_cfg);
+	poison_free(d->poison);
 	logf_("stopped");
 }
 

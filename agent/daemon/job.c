@@ -212,6 +212,7 @@ void job_run(struct job *j)
 	struct repo *r = NULL;
 	struct timespec t0, t1;
 	struct backup_stats st = { 0 };
+	size_t skipped = 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	char *pw = read_password(j->cfg->password_file, &err);
 	struct repo_cred cred = { .password = pw, .key_cache = repo_key_cache_wanted() };
@@ -231,9 +232,9 @@ void job_run(struct job *j)
 		};
 		uint8_t id[32], parent[32];
 		int has_parent = 0;
-		for (size_t i = 0; i < j->nskip; i++)
-			job_warn(j, j->skip[i], "left out: the backup process died twice in a row "
-				"while reading it (it is read again once it changes)");
+		for (; skipped < j->nskip; skipped++)
+			job_warn(j, j->skip[skipped], "left out: the backup process died twice in a "
+				"row while reading it (it is read again once it changes)");
 		rc = backup_run(r, &o, &st, id, parent, &has_parent, &err);
 		if (rc == 0 || rc == CF_EPARTIAL)
 			util_hex(res->snapshot, id, 32);
@@ -243,8 +244,7 @@ void job_run(struct job *j)
 			rc = CF_EPARTIAL;
 	}
 	job_set_stats(res, &st);
-	if (!j->res.push_only)
-		res->warnings += j->nskip;
+	res->warnings += skipped;
 	j->res.code = rc;
 	if (rc == 0 || rc == CF_EPARTIAL) {
 		snprintf(res->result, sizeof res->result, "%s", rc ? "partial" : "ok");

@@ -277,6 +277,16 @@ static int handler(void *user, const char *section, const char *name, const char
 				problem(p, p->line, "state-dir '%s' is not an absolute path", value);
 			else
 				rc = set_str(&c->state_dir, value);
+		} else if (strcmp(name, "run-timeout") == 0) {
+			if (sched_parse_duration(value, &c->run_timeout))
+				problem(p, p->line, "run-timeout '%s' not understood (expected a "
+					"duration such as '30 min', '2 h' or '90 s')", value);
+		} else if (strcmp(name, "run-priority") == 0) {
+			if (strcmp(value, "idle") == 0 || strcmp(value, "normal") == 0)
+				c->run_idle = value[0] == 'i';
+			else
+				problem(p, p->line, "'run-priority' must be idle or normal, not '%s'",
+					value);
 		} else {
 			problem(p, p->line, "unknown key '%s' in section [daemon]", name);
 		}
@@ -450,6 +460,8 @@ static int load(FILE *f, const char *file, struct cfg **ret, char **ret_problems
 	p.c = c;
 	c->schedule = SCHED_DEFAULT;
 	c->keep_daily = 14;
+	c->run_timeout = CFG_DEFAULT_RUN_TIMEOUT;
+	c->run_idle = 1;
 	c->keep_weekly = 8;
 	c->keep_monthly = 24;
 	for (size_t i = 0; i < sizeof default_excludes / sizeof *default_excludes; i++)

@@ -7,12 +7,16 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "coffre/backup.h"
 #include "coffre/state.h"
 
 struct cfg;
+struct poison;
+struct runmsg;
+struct runmsg_buf;
 struct watch;
 
 #define RETRY_DELAY 60			/* after a failed run (COFFRED_RETRY_DELAY for tests) */
@@ -21,7 +25,7 @@ struct watch;
 #define STOP_GRACE 4			/* seconds to wait for a cancelled backup */
 #define PUSH_RETRY 3600			/* a destination left behind is tried again after this
 					 * (COFFRED_PUSH_RETRY for tests) */
-#define LOOP_MAX 8			/* file descriptors the event loop serves */
+#define LOOP_MAX 12			/* file descriptors the event loop serves */
 
 /* A run's result as the daemon keeps it: what the status and the history show, and more. */
 struct result {
@@ -37,17 +41,22 @@ struct progress {
 	char current[512];
 };
 
-/* One run, handed to its thread. */
+/* One run, prepared on the loop and made in a process of its own (child.c), which has a
+ * copy of it: what that process finds comes back through its pipe into the daemon's. */
 struct job {
-	struct cfg *cfg;	/* borrowed; kept alive until the job is joined */
-	struct watch *w;	/* borrowed likewise */
+	struct cfg *cfg;	/* borrowed; kept alive until the run is over */
+	struct watch *w;	/* borrowed likewise (the process reads its copy) */
 	int do_prune;
-	int donefd;
+	int msgfd;		/* in the run's process: the pipe to the daemon */
 	const atomic_int *cancel;
-	struct progress *prog;
 	const char **paths;	/* the roots present at the start (borrowed strings) */
 	size_t npaths;
+	char **skip;		/* files left out: the run's process died on them (poison.h) */
+	size_t nskip;
+	char **excludes;	/* the configuration's, then ${skip} as globs (those owned) */
+	size_t nexcludes;
 	struct state_dest *dests;	/* a copy of the daemon's, one per cfg->dests */
+	size_t ndests;
 	struct result res;
 };
 
@@ -63,7 +72,7 @@ struct daemon {
 	char *cfg_file;
 	struct cfg *cfg, *pending_cfg;
 	struct watch *w;
-	int ep, tfd, sfd, ctl, donefd, wdfd;
+	int ep, tfd, sfd, ctl, wdfd;
 	int rfd;		/* inotify on the parents of missing roots, or -1 */
 	struct handler loop[LOOP_MAX];
 	size_t nloop;
@@ -72,10 +81,20 @@ struct daemon {
 	/* schedule */
 	time_t last_success, last_change, last_full, last_prune, next_due;
 	int change_during_run;
-	/* the running backup */
+	/* the running backup and its process (child.c) */
 	int running;
-	pthread_t th;
 	struct job *job;
+	pid_t child;		/* 0: none */
+	int pipefd, pidfd, killfd;	/* -1: none */
+	struct runmsg_buf *msgs;	/* what the pipe gave and is not yet read */
+	uint64_t nmsgs;
+	int got_result;		/* the process sent the run's result */
+	int kill_stage;		/* 0; 1: SIGTERM sent; 2: SIGKILL sent */
+	char kill_reason[300];	/* why it was stopped; "": it was not */
+	int crashed;		/* the last run's process died or was stopped */
+	char crash_path[512];	/* what it was reading then */
+	struct poison *poison;	/* NULL: cannot be kept (said at start) */
+	struct timespec child_t0;
 	atomic_int cancel;
 	uint64_t mark;
 	uint64_t runs;		/* runs started since start-up */
@@ -99,10 +118,18 @@ void loop_del(struct daemon *d, int fd);
 
 /* job.c: runs (a backup, its retention and its push; or a push alone) and their timer */
 void job_start(struct daemon *d, int push_only);
-void job_on_done(struct daemon *d);	/* the loop's handler of donefd */
+void job_run(struct job *j);		/* in the run's process: the run itself */
+void job_set_stats(struct state_run *s, const struct backup_stats *st);
+void job_finish(struct daemon *d);	/* on the loop: the run's process has ended */
 void job_stop(struct daemon *d);
 void job_rearm(struct daemon *d);
 void job_notify(struct daemon *d);
+
+/* child.c: the run's process. child_start forks it (0, or -1 said); child_stop ends it
+ * (SIGTERM, SIGKILL after STOP_GRACE s); child_send, in that process, sends a message. */
+int child_start(struct daemon *d, struct job *j);
+void child_stop(struct daemon *d);
+void child_send(int fd, const struct runmsg *m);
 
 /* roots.c: the protected folders and their watches */
 int roots_build_watch(struct daemon *d, const struct cfg *c);

@@ -1,9 +1,8 @@
 /* job.c: what a scheduled or requested run does (a backup, retention and the push to the
- * destinations, or a push alone), in a thread that reports back through an eventfd; and the
- * timer that starts the next one. */
+ * destinations, or a push alone), in a process of its own that reports back through a pipe
+ * (child.c); and the timer that starts the next one. */
 #include <errno.h>
 #include <malloc.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,15 +16,17 @@
 #include "coffre/cfg.h"
 #include "coffre/error.h"
 #include "coffre/forget.h"
+#include "coffre/poison.h"
 #include "coffre/prune.h"
 #include "coffre/push.h"
 #include "coffre/repo.h"
+#include "coffre/runmsg.h"
 #include "coffre/sched.h"
 #include "coffre/watch.h"
 #include "base/util.h"
 #include "coffred.h"
 
-/* ---- the run's thread ---- */
+/* ---- in the run's process ---- */
 
 static int job_clean(void *ctx, const char *path)
 {
@@ -45,11 +46,39 @@ static void job_warn(void *ctx, const char *path, const char *msg)
 static void job_progress(void *ctx, const struct backup_stats *st)
 {
 	struct job *j = ctx;
-	pthread_mutex_lock(&j->prog->mu);
-	j->prog->st = *st;
-	j->prog->st.current = NULL;
-	snprintf(j->prog->current, sizeof j->prog->current, "%s", st->current ? st->current : "");
-	pthread_mutex_unlock(&j->prog->mu);
+	struct runmsg m = { .kind = RUNMSG_PROGRESS };
+	struct runmsg_progress *p = &m.u.progress;
+	p->files_new = st->files_new;
+	p->files_changed = st->files_changed;
+	p->files_unchanged = st->files_unchanged;
+	p->entries = st->entries;
+	p->bytes_read = st->bytes_read;
+	p->bytes_added = st->bytes_added;
+	p->duration = st->duration;
+	snprintf(p->current, sizeof p->current, "%s", st->current ? st->current : "");
+	child_send(j->msgfd, &m);
+}
+
+/* A phase begins, or goes on: the daemon hears that the run is alive. */
+static void job_phase(struct job *j, const char *phase)
+{
+	struct runmsg m = { .kind = RUNMSG_PHASE };
+	snprintf(m.u.phase, sizeof m.u.phase, "%s", phase);
+	child_send(j->msgfd, &m);
+}
+
+static void job_push_progress(void *ctx, const char *name, uint64_t done, uint64_t total)
+{
+	static struct timespec last;
+	struct timespec now;
+	(void)name;
+	(void)done;
+	(void)total;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec == last.tv_sec)
+		return;
+	last = now;
+	job_phase(ctx, "push");
 }
 
 static char *read_password(const char *file, struct cf_error *err)
@@ -113,7 +142,7 @@ static void push_dests(struct job *j, struct repo *r)
 		urls[i] = c->dests[i].url;
 		cfg_dest_options(&c->dests[i], &opts[i]);
 	}
-	struct push_opts po = { .cancel = j->cancel };
+	struct push_opts po = { .progress = job_push_progress, .ctx = j, .cancel = j->cancel };
 	struct cf_error cerr = { 0 };
 	push_all(r, urls, opts, n, c->clear_spool, &po, pr, &res->spool_cleared, &cerr);
 	if (cerr.code)
@@ -164,7 +193,7 @@ out:
 	free(pr);
 }
 
-static void set_stats(struct state_run *s, const struct backup_stats *st)
+void job_set_stats(struct state_run *s, const struct backup_stats *st)
 {
 	s->files = st->files_new + st->files_changed + st->files_unchanged;
 	s->files_new = st->files_new;
@@ -176,14 +205,14 @@ static void set_stats(struct state_run *s, const struct backup_stats *st)
 	s->warnings = st->warnings;
 }
 
-static void *job_main(void *arg)
+void job_run(struct job *j)
 {
-	struct job *j = arg;
 	struct state_run *res = &j->res.s;
 	struct cf_error err = { 0 };
 	struct repo *r = NULL;
 	struct timespec t0, t1;
 	struct backup_stats st = { 0 };
+	size_t skipped = 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	char *pw = read_password(j->cfg->password_file, &err);
 	struct repo_cred cred = { .password = pw, .key_cache = repo_key_cache_wanted() };
@@ -197,20 +226,25 @@ static void *job_main(void *arg)
 	if (rc == 0 && !j->res.push_only) {
 		struct backup_opts o = {
 			.paths = j->paths, .npaths = j->npaths,
-			.excludes = (const char *const *)j->cfg->excludes,
-			.nexcludes = j->cfg->nexcludes, .clean = job_clean, .warn = job_warn,
+			.excludes = (const char *const *)j->excludes,
+			.nexcludes = j->nexcludes, .clean = job_clean, .warn = job_warn,
 			.progress = job_progress, .ctx = j, .cancel = j->cancel,
 		};
 		uint8_t id[32], parent[32];
 		int has_parent = 0;
+		for (; skipped < j->nskip; skipped++)
+			job_warn(j, j->skip[skipped], "left out: the backup process died twice in a "
+				"row while reading it (it is read again once it changes)");
 		rc = backup_run(r, &o, &st, id, parent, &has_parent, &err);
 		if (rc == 0 || rc == CF_EPARTIAL)
 			util_hex(res->snapshot, id, 32);
-		/* A folder that is missing is left out: the snapshot is partial. */
-		if (rc == 0 && res->missing[0])
+		/* A folder that is missing, or a file skipped, is left out: the snapshot is
+		 * partial. */
+		if (rc == 0 && (res->missing[0] || j->nskip))
 			rc = CF_EPARTIAL;
 	}
-	set_stats(res, &st);
+	job_set_stats(res, &st);
+	res->warnings += skipped;
 	j->res.code = rc;
 	if (rc == 0 || rc == CF_EPARTIAL) {
 		snprintf(res->result, sizeof res->result, "%s", rc ? "partial" : "ok");
@@ -221,21 +255,19 @@ static void *job_main(void *arg)
 	}
 	if ((rc == 0 || rc == CF_EPARTIAL) && j->do_prune && !atomic_load(j->cancel)) {
 		struct cf_error perr = { 0 };
+		job_phase(j, "retention");
 		if (run_retention(r, j->cfg, &perr))
 			snprintf(res->retention_error, sizeof res->retention_error, "%s", perr.msg);
 		else
 			res->retention = 1;
 	}
-	if ((rc == 0 || rc == CF_EPARTIAL) && j->cfg->ndests && !atomic_load(j->cancel))
+	if ((rc == 0 || rc == CF_EPARTIAL) && j->cfg->ndests && !atomic_load(j->cancel)) {
+		job_phase(j, "push");
 		push_dests(j, r);
+	}
 	repo_free(r);
-	malloc_trim(0);	/* give the run's buffers back: the daemon idles small */
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	res->duration = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	uint64_t one = 1;
-	if (write(j->donefd, &one, sizeof one) != sizeof one)
-		abort();
-	return NULL;
 }
 
 /* ---- on the loop ---- */
@@ -303,7 +335,83 @@ static void job_free(struct job *j)
 {
 	free((void *)j->paths);
 	free(j->dests);
+	for (size_t i = 0; i < j->nskip; i++)
+		free(j->skip[i]);
+	free(j->skip);
+	for (size_t i = j->cfg ? j->cfg->nexcludes : 0; i < j->nexcludes; i++)
+		free(j->excludes[i]);
+	free(j->excludes);
 	free(j);
+}
+
+static void job_save_poison(struct daemon *d)
+{
+	struct cf_error err = { 0 };
+	if (poison_changed(d->poison) && poison_save(d->poison, d->cfg->state_dir, &err))
+		logf_("warning: cannot keep the files that crash a backup: %s", err.msg);
+}
+
+/* After a backup: the file its process died on, if it died, is noted (poison.h). */
+static void job_note_poison(struct daemon *d)
+{
+	if (!d->poison)
+		return;
+	if (!d->crashed) {
+		poison_run_ended(d->poison);
+	} else if (d->crash_path[0]) {
+		int k = poison_crashed(d->poison, d->crash_path);
+		if (k == 1)
+			logf_("warning: '%s': the backup process died twice in a row while reading "
+				"it: the next backups leave it out until it changes", d->crash_path);
+		else if (k == 0)
+			logf_("the backup process died while reading '%s'", d->crash_path);
+	}
+	job_save_poison(d);
+}
+
+static void on_unpoisoned(void *ctx, const char *path)
+{
+	(void)ctx;
+	logf_("'%s' changed: it is backed up again", path);
+}
+
+/* ${path} as an exclude glob that matches it alone. */
+static char *glob_escape(const char *path)
+{
+	char *g = malloc(2 * strlen(path) + 1), *o = g;
+	if (!g)
+		return NULL;
+	for (const char *p = path; *p; p++) {
+		if (strchr("*?[]\\", *p))
+			*o++ = '\\';
+		*o++ = *p;
+	}
+	*o = 0;
+	return g;
+}
+
+/* The excludes of the run: the configuration's, and the files the run's process died on.
+ * Returns 0 or -1 (out of memory). */
+static int job_excludes(struct daemon *d, struct job *j)
+{
+	const struct cfg *c = d->cfg;
+	size_t n = d->poison ? poison_count(d->poison) : 0;
+	j->excludes = calloc(c->nexcludes + n + 1, sizeof *j->excludes);
+	j->skip = calloc(n + 1, sizeof *j->skip);
+	if (!j->excludes || !j->skip)
+		return -1;
+	memcpy(j->excludes, c->excludes, c->nexcludes * sizeof *j->excludes);
+	j->nexcludes = c->nexcludes;
+	for (size_t i = 0; i < n; i++) {
+		const char *p = poison_path(d->poison, i);
+		if (!(j->skip[i] = strdup(p)))
+			return -1;
+		j->nskip++;
+		if (!(j->excludes[j->nexcludes] = glob_escape(p)))
+			return -1;
+		j->nexcludes++;
+	}
+	return 0;
 }
 
 /* job_start(d, push_only): a backup, then the push; or, with ${push_only}, a retry of the
@@ -325,6 +433,18 @@ void job_start(struct daemon *d, int push_only)
 	struct state_run *res = &j->res.s;
 	memcpy(dests, d->dests, d->cfg->ndests * sizeof *dests);
 	j->dests = dests;
+	j->ndests = d->cfg->ndests;
+	j->cfg = d->cfg;
+	if (d->poison && !push_only) {
+		poison_refresh(d->poison, on_unpoisoned, d);
+		job_save_poison(d);
+	}
+	if (job_excludes(d, j)) {
+		logf_("error: out of memory");
+		job_free(j);
+		free(paths);
+		return;
+	}
 	j->res.push_only = push_only;
 	time_t now = time(NULL);
 	if (now - d->last_full >= FULL_SCAN_EVERY)
@@ -357,9 +477,7 @@ void job_start(struct daemon *d, int push_only)
 	watch_info(d->w, &wi);
 	j->cfg = d->cfg;
 	j->w = d->w;
-	j->donefd = d->donefd;
 	j->cancel = &d->cancel;
-	j->prog = &d->prog;
 	memset(&d->prog.st, 0, sizeof d->prog.st);
 	d->prog.current[0] = 0;
 	res->run = ++d->runs;
@@ -372,14 +490,15 @@ void job_start(struct daemon *d, int push_only)
 	atomic_store(&d->cancel, 0);
 	d->mark = watch_mark(d->w);
 	d->change_during_run = 0;
-	if (pthread_create(&d->th, NULL, job_main, j) != 0) {
-		logf_("error: cannot start the backup thread: %s", strerror(errno));
+	d->job = j;
+	d->running = 1;
+	if (child_start(d, j) != 0) {
 		d->runs--;
+		d->job = NULL;
+		d->running = 0;
 		job_free(j);
 		return;
 	}
-	d->job = j;
-	d->running = 1;
 	if (push_only)
 		logf_("run #%llu started: sending the backups to the destinations left behind",
 			(unsigned long long)res->run);
@@ -391,14 +510,10 @@ void job_start(struct daemon *d, int push_only)
 	status_write(d, 0);
 }
 
-void job_on_done(struct daemon *d)
+void job_finish(struct daemon *d)
 {
-	uint64_t v;
-	if (read(d->donefd, &v, sizeof v) != sizeof v)
-		return;
 	if (!d->running)
 		return;
-	pthread_join(d->th, NULL);
 	d->running = 0;
 	struct job *j = d->job;
 	d->job = NULL;
@@ -413,6 +528,7 @@ void job_on_done(struct daemon *d)
 	}
 	d->last = *r;
 	d->has_last = 1;
+	job_note_poison(d);
 	if (r->code == 0 || r->code == CF_EPARTIAL) {
 		watch_clear(d->w, d->mark);
 		d->last_success = s->start;
@@ -450,29 +566,11 @@ after:
 	status_write(d, 1);
 }
 
-/* job_stop(d): cancel the running backup and wait a little for it. */
+/* job_stop(d): cancel the running backup and wait a little for it (child.c). */
 void job_stop(struct daemon *d)
 {
 	if (!d->running)
 		return;
 	logf_("stopping the running backup");
-	atomic_store(&d->cancel, 1);
-	struct timespec dl;
-	clock_gettime(CLOCK_REALTIME, &dl);
-	dl.tv_sec += STOP_GRACE;
-	if (pthread_timedjoin_np(d->th, NULL, &dl) == 0) {
-		d->running = 0;
-		struct result *r = &d->job->res;
-		if (!r->push_only) {
-			d->last = *r;
-			d->has_last = 1;
-			status_record(d, r);
-		}
-		memcpy(d->dests, d->job->dests, d->cfg->ndests * sizeof *d->dests);
-		job_free(d->job);
-		d->job = NULL;
-	} else {
-		/* Leaving now is as safe as kill -9: nothing half-written is ever referenced. */
-		logf_("warning: the backup did not stop in %d s; leaving it unfinished", STOP_GRACE);
-	}
+	child_stop(d);
 }

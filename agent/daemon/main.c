@@ -1,6 +1,6 @@
 /* main.c: coffred, the backup daemon: start-up, signals and the event loop. One epoll over
- * the inotify fds (roots.c), a timerfd for the schedule and the eventfd of the running job
- * (job.c), a signalfd, the systemd watchdog and the control socket (status.c), each served
+ * the inotify fds (roots.c), a timerfd for the schedule, the pipe, pidfd and silence timer
+ * of the running job's process (child.c), a signalfd, the systemd watchdog and the control socket (status.c), each served
  * by its entry in the loop's table. */
 #include <errno.h>
 #include <getopt.h>
@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -23,6 +22,7 @@
 #include "coffre/cfg.h"
 #include "coffre/ctl.h"
 #include "coffre/error.h"
+#include "coffre/poison.h"
 #include "coffre/sched.h"
 #include "coffre/watch.h"
 #include "coffred.h"
@@ -47,19 +47,29 @@ void logf_(const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	fputs("coffred: ", stderr);
+	/* One write: the lines of the daemon and of its run's process never mix. */
+	char out[sizeof line * 4 + 16];
+	size_t o = (size_t)snprintf(out, sizeof out, "coffred: ");
 	for (const unsigned char *p = (const unsigned char *)line; *p; p++) {
 		if (*p == '\\')
-			fputs("\\\\", stderr);
+			o += (size_t)snprintf(out + o, sizeof out - o, "\\\\");
 		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(stderr, "\\x%02x", *p);
+			o += (size_t)snprintf(out + o, sizeof out - o, "\\x%02x", *p);
 		else
-			fputc(*p, stderr);
+			out[o++] = (char)*p;
 	}
 	if ((size_t)n >= sizeof line)
-		fputs("...", stderr);
-	fputc('\n', stderr);
+		o += (size_t)snprintf(out + o, sizeof out - o, "...");
+	out[o++] = '\n';
 	fflush(stderr);
+	for (size_t off = 0; off < o;) {
+		ssize_t w = write(STDERR_FILENO, out + off, o - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
 }
 
 /* ---- the loop's table ---- */
@@ -146,6 +156,8 @@ static int load_config(struct daemon *d)
 			strerror(errno));
 		return CF_EXIT_ERROR;
 	}
+	if (poison_load(d->cfg->state_dir, &d->poison, &err))
+		logf_("warning: %s: files that crash a backup cannot be remembered", err.msg);
 	return 0;
 }
 
@@ -163,10 +175,8 @@ static int setup_loop(struct daemon *d)
 	d->ep = epoll_create1(EPOLL_CLOEXEC);
 	d->sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	d->tfd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
-	d->donefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (d->ep < 0 || d->sfd < 0 || d->tfd < 0 || d->donefd < 0 ||
-	    loop_add(d, d->sfd, on_signal) || loop_add(d, d->tfd, on_timer) ||
-	    loop_add(d, d->donefd, job_on_done)) {
+	if (d->ep < 0 || d->sfd < 0 || d->tfd < 0 ||
+	    loop_add(d, d->sfd, on_signal) || loop_add(d, d->tfd, on_timer)) {
 		logf_("error: cannot set up the event loop: %s", strerror(errno));
 		return CF_EXIT_ERROR;
 	}
@@ -218,8 +228,6 @@ static void shut_down(struct daemon *d)
 		close(d->ctl);
 		unlink(d->cfg->socket);
 	}
-	if (d->running)
-		_exit(0);	/* the backup thread is still inside the engine */
 	watch_free(d->w);
 	free(d->missing);
 	free(d->dests);
@@ -227,6 +235,7 @@ static void shut_down(struct daemon *d)
 		close(d->rfd);
 	cfg_free(d->cfg);
 	cfg_free(d->pending_cfg);
+	poison_free(d->poison);
 	logf_("stopped");
 }
 
@@ -235,7 +244,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' }, { 0 } };
 	static struct daemon D = { .cfg_file = CFG_DEFAULT_PATH, .ctl = -1, .wdfd = -1,
-		.rfd = -1, .retry_delay = RETRY_DELAY };
+		.rfd = -1, .retry_delay = RETRY_DELAY, .pipefd = -1, .pidfd = -1, .killfd = -1 };
 	struct daemon *d = &D;
 	int c, rc;
 	const char *rd = getenv("COFFRED_RETRY_DELAY");	/* tests */

@@ -43,6 +43,15 @@ static long parse_amount(const char *p, int allow_seconds)
 	return -1;
 }
 
+int sched_parse_duration(const char *text, long *ret_seconds)
+{
+	long n = parse_amount(skip_ws(text), 1);
+	if (n < 0)
+		return -1;
+	*ret_seconds = n;
+	return 0;
+}
+
 int sched_parse(const char *text, struct sched_spec *ret)
 {
 	struct sched_spec s = { .kind = _SCHED_KIND_INVALID };

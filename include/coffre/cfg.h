@@ -15,6 +15,7 @@ struct cf_error;
 #define CFG_DEFAULT_SOCKET "/run/coffre/coffred.sock"
 #define CFG_DEFAULT_STATE_DIR "/var/lib/coffre"
 #define CFG_DEFAULT_SOCKET_GROUP "coffre"
+#define CFG_DEFAULT_RUN_TIMEOUT (30 * 60)
 
 /* A [destination NAME] section: where coffred pushes the spool after each backup. */
 struct cfg_dest {
@@ -42,6 +43,9 @@ struct cfg {
 	char *socket;		/* [daemon] socket */
 	char *socket_group;	/* [daemon] socket-group: may use the socket besides root */
 	char *state_dir;	/* [daemon] state-dir */
+	long run_timeout;	/* [daemon] run-timeout, seconds: a run silent this long is
+				 * stopped */
+	int run_idle;		/* [daemon] run-priority = idle (nice 10, idle I/O) or normal */
 };
 
 /* cfg_load(file, ret, ret_problems, err): parse and validate ${file}. Returns 0 and sets

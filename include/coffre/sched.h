@@ -30,6 +30,10 @@ struct sched_spec {
  * Returns 0, or -1 when ${text} is not a schedule. */
 int sched_parse(const char *text, struct sched_spec *ret);
 
+/* sched_parse_duration(text, ret_seconds): "N s|min|h" (units as after-change). Returns 0,
+ * or -1 when ${text} is not a duration. */
+int sched_parse_duration(const char *text, long *ret_seconds);
+
 /* sched_format(s, out, n): the schedule as sched_parse reads it. */
 void sched_format(const struct sched_spec *s, char *out, size_t n);
 

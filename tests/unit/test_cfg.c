@@ -86,6 +86,8 @@ static void test_minimal_defaults(void **state)
 	assert_string_equal(c->socket, CFG_DEFAULT_SOCKET);
 	assert_string_equal(c->socket_group, "coffre");
 	assert_string_equal(c->state_dir, CFG_DEFAULT_STATE_DIR);
+	assert_int_equal(c->run_timeout, 30 * 60);
+	assert_int_equal(c->run_idle, 1);
 	cfg_free(c);
 }
 
@@ -95,7 +97,8 @@ static void test_every_key(void **state)
 	write_conf("# shop\n[backup]\npath = %s\npath = %s//\nexclude = *.bak\n"
 		"repository = /srv/coffre\npassword-file = %s\nschedule = every 2 h\n"
 		"keep-daily = 7\nkeep-weekly = 4\nkeep-monthly = 0\n\n[daemon]\n"
-		"socket = /tmp/x.sock\nsocket-group = staff\nstate-dir = /tmp/state\n", src1, src2,
+		"socket = /tmp/x.sock\nsocket-group = staff\nstate-dir = /tmp/state\n"
+		"run-timeout = 5s\nrun-priority = normal\n", src1, src2,
 		pw);
 	struct cfg *c = NULL;
 	char *problems = NULL;
@@ -113,6 +116,8 @@ static void test_every_key(void **state)
 	assert_string_equal(c->socket, "/tmp/x.sock");
 	assert_string_equal(c->socket_group, "staff");
 	assert_string_equal(c->state_dir, "/tmp/state");
+	assert_int_equal(c->run_timeout, 5);
+	assert_int_equal(c->run_idle, 0);
 	cfg_free(c);
 }
 
@@ -137,7 +142,9 @@ static void test_problems_line_by_line(void **state)
 		"[alarms]\n"			/* 10 */
 		"mail = a@b\n"			/* 11 */
 		"[daemon]\n"			/* 12 */
-		"socket-group = a b\n",		/* 13 */
+		"socket-group = a b\n"		/* 13 */
+		"run-timeout = soon\n"		/* 14 */
+		"run-priority = low\n",		/* 15 */
 		src1, dir, pw);
 	struct cfg *c = NULL;
 	char *problems = NULL;
@@ -162,7 +169,11 @@ static void test_problems_line_by_line(void **state)
 	assert_true(has_line(problems, want));
 	snprintf(want, sizeof want, "%s:13: socket-group 'a b' is not a group name", conf);
 	assert_true(has_line(problems, want));
-	assert_true(strstr(err.msg, "8 problems") != NULL);
+	snprintf(want, sizeof want, "%s:14: run-timeout 'soon' not understood", conf);
+	assert_true(has_line(problems, want));
+	snprintf(want, sizeof want, "%s:15: 'run-priority' must be idle or normal", conf);
+	assert_true(has_line(problems, want));
+	assert_true(strstr(err.msg, "10 problems") != NULL);
 	free(problems);
 	chmod(pw, 0600);
 }

@@ -13,6 +13,10 @@
 #include "coffre/error.h"
 
 #define CFG_MAX_DESTS 32
+/* inih reads a line into a buffer of INI_MAX_LINE bytes (200 in Debian's libinih, built with
+ * the header's defaults) and reads what does not fit as a line of its own: the characters of
+ * a line before its '\n' (a '\r' counted) that are read whole. */
+#define CFG_MAX_LINE (INI_MAX_LINE - 1)
 
 static const char *const default_excludes[] = { "~$*", "*.tmp", "Thumbs.db", ".~lock.*#" };
 
@@ -295,13 +299,49 @@ static int handler(void *user, const char *section, const char *name, const char
 }
 
 /* inih reads the file line by line through this reader: counting calls numbers lines. */
+/* inih's reader. A line of exactly ${num} - 1 characters fills the buffer without its '\n',
+ * which is taken here: it would read as an empty line of its own and shift the numbers of
+ * the lines after it. Longer lines never get here (long_lines). */
 static char *reader(char *str, int num, void *stream)
 {
 	struct parse *p = stream;
 	char *r = fgets(str, num, p->f);
-	if (r)
-		p->line++;
+	if (!r)
+		return NULL;
+	p->line++;
+	size_t n = strlen(r);
+	if (num > 1 && n == (size_t)num - 1 && r[n - 1] != '\n') {
+		int ch = getc(p->f);
+		if (ch != '\n' && ch != EOF)
+			ungetc(ch, p->f);
+	}
 	return r;
+}
+
+/* A problem for each line inih would cut in two (longer than CFG_MAX_LINE); then ${f} is
+ * read again from its start. Returns the number of such lines, or -1 when ${f} cannot be
+ * rewound. */
+static int long_lines(struct parse *p)
+{
+	int bad = 0, line = 1, ch;
+	size_t n = 0;
+	while ((ch = getc(p->f)) != EOF) {
+		if (ch != '\n') {
+			n++;
+			continue;
+		}
+		if (n > CFG_MAX_LINE) {
+			problem(p, line, "line too long (%zu characters; at most %d)", n, CFG_MAX_LINE);
+			bad++;
+		}
+		line++;
+		n = 0;
+	}
+	if (n > CFG_MAX_LINE) {
+		problem(p, line, "line too long (%zu characters; at most %d)", n, CFG_MAX_LINE);
+		bad++;
+	}
+	return fseek(p->f, 0, SEEK_SET) == 0 && !ferror(p->f) ? bad : -1;
 }
 
 void cfg_free(struct cfg *c)
@@ -455,6 +495,21 @@ static int load(FILE *f, const char *file, struct cfg **ret, char **ret_problems
 	for (size_t i = 0; i < sizeof default_excludes / sizeof *default_excludes; i++)
 		if (push(&c->excludes, &c->nexcludes, default_excludes[i]))
 			p.oom = 1;
+	/* A file with lines inih would cut is refused as a whole: what it would read of them
+	 * is not what the file says (a folder's path cut short, its rest a line of its own). */
+	int nlong = long_lines(&p);
+	if (nlong != 0) {
+		fclose(p.f);
+		cfg_free(c);
+		if (nlong < 0 || p.oom) {
+			free(p.problems);
+			return nlong < 0 ? cf_error_set(err, CF_EIO, "cannot read '%s'", file)
+					 : cf_error_set(err, CF_ENOMEM, "out of memory");
+		}
+		*ret_problems = p.problems;
+		return cf_error_set(err, CF_EUSAGE, "%d problem%s in '%s'", p.nproblems,
+			p.nproblems > 1 ? "s" : "", file);
+	}
 	int bad = ini_parse_stream(reader, &p, handler, &p);
 	fclose(p.f);
 	if (bad > 0)

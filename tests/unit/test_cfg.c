@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "coffre/cfg.h"
@@ -247,6 +248,35 @@ static void test_long_lines(void **state)
 	free(problems);
 }
 
+static void test_load_from_pipe(void **state)
+{
+	(void)state;
+	/* The file is read whole before it is parsed: a pipe does as well as a file. */
+	char fifo[300];
+	snprintf(fifo, sizeof fifo, "%s/fifo.conf", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		FILE *f = fopen(fifo, "w");
+		if (!f)
+			_exit(1);
+		fprintf(f, "[backup]\npath = %s\nrepository = /srv/coffre\npassword-file = %s\n",
+			src1, pw);
+		_exit(fclose(f) == 0 ? 0 : 1);
+	}
+	struct cfg *c = NULL;
+	char *problems = NULL;
+	struct cf_error err = { 0 };
+	assert_int_equal(cfg_load(fifo, &c, &problems, &err), 0);
+	int st = 0;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_string_equal(c->paths[0], src1);
+	cfg_free(c);
+	unlink(fifo);
+}
+
 static void test_destinations(void **state)
 {
 	(void)state;
@@ -331,6 +361,7 @@ int main(void)
 		cmocka_unit_test(test_problems_line_by_line),
 		cmocka_unit_test(test_missing_essentials_and_syntax),
 		cmocka_unit_test(test_long_lines),
+		cmocka_unit_test(test_load_from_pipe),
 		cmocka_unit_test(test_destinations),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -13,6 +13,10 @@
 #include "coffre/error.h"
 
 #define CFG_MAX_DESTS 32
+/* inih reads a line into a buffer of INI_MAX_LINE bytes (200 in Debian's libinih, built with
+ * the header's defaults) and reads what does not fit as a line of its own: the characters of
+ * a line before its '\n' (a '\r' counted) that are read whole. */
+#define CFG_MAX_LINE (INI_MAX_LINE - 1)
 
 static const char *const default_excludes[] = { "~$*", "*.tmp", "Thumbs.db", ".~lock.*#" };
 
@@ -305,13 +309,42 @@ static int handler(void *user, const char *section, const char *name, const char
 }
 
 /* inih reads the file line by line through this reader: counting calls numbers lines. */
+/* inih's reader. A line of exactly ${num} - 1 characters fills the buffer without its '\n',
+ * which is taken here: it would read as an empty line of its own and shift the numbers of
+ * the lines after it. Longer lines never get here (long_lines). */
 static char *reader(char *str, int num, void *stream)
 {
 	struct parse *p = stream;
 	char *r = fgets(str, num, p->f);
-	if (r)
-		p->line++;
+	if (!r)
+		return NULL;
+	p->line++;
+	size_t n = strlen(r);
+	if (num > 1 && n == (size_t)num - 1 && r[n - 1] != '\n') {
+		int ch = getc(p->f);
+		if (ch != '\n' && ch != EOF)
+			ungetc(ch, p->f);
+	}
 	return r;
+}
+
+/* A problem for each line of ${text} that inih would cut in two (longer than CFG_MAX_LINE).
+ * Returns the number of such lines. */
+static int long_lines(struct parse *p, const char *text, size_t len)
+{
+	int bad = 0, line = 1;
+	for (size_t i = 0, start = 0; i <= len; i++) {
+		if (i < len && text[i] != '\n')
+			continue;
+		if (i - start > CFG_MAX_LINE) {
+			problem(p, line, "line too long (%zu characters; at most %d)", i - start,
+				CFG_MAX_LINE);
+			bad++;
+		}
+		line++;
+		start = i + 1;
+	}
+	return bad;
 }
 
 void cfg_free(struct cfg *c)
@@ -447,16 +480,16 @@ static void validate(struct parse *p)
 			"would be forgotten");
 }
 
-/* Parses the text ${f} holds, named ${file} in problems; closes ${f}. */
-static int load(FILE *f, const char *file, struct cfg **ret, char **ret_problems,
-	struct cf_error *err)
+/* Parses ${len} bytes of ${text}, named ${file} in problems. */
+static int load(const char *text, size_t len, const char *file, struct cfg **ret,
+	char **ret_problems, struct cf_error *err)
 {
-	struct parse p = { .file = file, .f = f };
+	*ret = NULL;
+	*ret_problems = NULL;
+	struct parse p = { .file = file };
 	struct cfg *c = calloc(1, sizeof *c);
-	if (!c) {
-		fclose(p.f);
+	if (!c)
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	}
 	p.c = c;
 	c->schedule = SCHED_DEFAULT;
 	c->keep_daily = 14;
@@ -467,6 +500,25 @@ static int load(FILE *f, const char *file, struct cfg **ret, char **ret_problems
 	for (size_t i = 0; i < sizeof default_excludes / sizeof *default_excludes; i++)
 		if (push(&c->excludes, &c->nexcludes, default_excludes[i]))
 			p.oom = 1;
+	/* A file with lines inih would cut is refused as a whole: what it would read of them
+	 * is not what the file says (a folder's path cut short, its rest a line of its own). */
+	if (long_lines(&p, text, len)) {
+		cfg_free(c);
+		if (p.oom) {
+			free(p.problems);
+			return cf_error_set(err, CF_ENOMEM, "out of memory");
+		}
+		*ret_problems = p.problems;
+		return cf_error_set(err, CF_EUSAGE, "%d problem%s in '%s'", p.nproblems,
+			p.nproblems > 1 ? "s" : "", file);
+	}
+	/* Opened for reading only: the text is not written to. */
+	p.f = fmemopen((void *)(uintptr_t)text, len, "r");
+	if (!p.f) {
+		free(p.problems);
+		cfg_free(c);
+		return cf_error_sys(err, CF_EIO, "cannot read the configuration '%s'", file);
+	}
 	int bad = ini_parse_stream(reader, &p, handler, &p);
 	fclose(p.f);
 	if (bad > 0)
@@ -497,6 +549,37 @@ static int load(FILE *f, const char *file, struct cfg **ret, char **ret_problems
 	return 0;
 }
 
+/* The whole of ${f} (a pipe too), with a NUL after it. Returns 0, CF_EIO or CF_ENOMEM. */
+static int slurp(FILE *f, char **ret, size_t *ret_len)
+{
+	size_t len = 0, cap = 4096;
+	char *b = malloc(cap);
+	if (!b)
+		return CF_ENOMEM;
+	for (;;) {
+		len += fread(b + len, 1, cap - len - 1, f);
+		if (ferror(f)) {
+			free(b);
+			return CF_EIO;
+		}
+		if (feof(f))
+			break;
+		if (cap - len - 1 == 0) {
+			char *nb = cap < SIZE_MAX / 2 ? realloc(b, cap * 2) : NULL;
+			if (!nb) {
+				free(b);
+				return CF_ENOMEM;
+			}
+			b = nb;
+			cap *= 2;
+		}
+	}
+	b[len] = 0;
+	*ret = b;
+	*ret_len = len;
+	return 0;
+}
+
 int cfg_load(const char *file, struct cfg **ret, char **ret_problems, struct cf_error *err)
 {
 	*ret = NULL;
@@ -505,17 +588,25 @@ int cfg_load(const char *file, struct cfg **ret, char **ret_problems, struct cf_
 	if (!f)
 		return cf_error_sys(err, errno == ENOENT ? CF_ENOENT : CF_EIO,
 			"cannot read the configuration '%s'", file);
-	return load(f, file, ret, ret_problems, err);
+	/* Read whole first: every line is looked at before inih reads any (load). */
+	char *text = NULL;
+	size_t len = 0;
+	int rc = slurp(f, &text, &len);
+	int e = errno;
+	fclose(f);
+	if (rc == CF_ENOMEM)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	if (rc) {
+		errno = e;
+		return cf_error_sys(err, CF_EIO, "cannot read the configuration '%s'", file);
+	}
+	rc = load(text, len, file, ret, ret_problems, err);
+	free(text);
+	return rc;
 }
 
 int cfg_parse(const char *text, size_t len, const char *name, struct cfg **ret,
 	char **ret_problems, struct cf_error *err)
 {
-	*ret = NULL;
-	*ret_problems = NULL;
-	/* Opened for reading only: the text is not written to. */
-	FILE *f = fmemopen((void *)(uintptr_t)text, len, "r");
-	if (!f)
-		return cf_error_sys(err, CF_EIO, "cannot read the configuration '%s'", name);
-	return load(f, name, ret, ret_problems, err);
+	return load(text, len, name, ret, ret_problems, err);
 }

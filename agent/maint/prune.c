@@ -60,7 +60,9 @@ static int mark_entry(void *ctx, const char *path, const struct tree_entry *e)
 	if (e->content == TREE_CONTENT_LIST && idset_has(&p->used, e->id))
 		return 0;
 	struct cf_error e2 = { 0 };
-	int rc = tree_walk_refs(mark_load, p, e, mark_ref, p, &e2);
+	/* Checked: a forged list repeating one child would keep prune walking for ever; a list
+	 * that does not match its file's size is damage, and damage stops the prune. */
+	int rc = tree_walk_refs_checked(mark_load, p, e, p->r->cp.min, mark_ref, p, &e2);
 	if (rc == CF_ENOMEM)
 		return rc;
 	if (rc)

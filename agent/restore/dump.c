@@ -104,7 +104,12 @@ int dump_run(struct repo *r, const struct snap *s, const char *path, int format,
 		}
 		if (f.e.type == TREE_FILE) {
 			struct wctx w = { S, (uint64_t)fd, path, 0 };
-			rc = tree_walk_refs(blob_reader_load, S->br, &f.e, write_fd_ref, &w, err);
+			/* Checked: bounded by the file's size, whatever a forged list repeats. */
+			rc = tree_walk_refs_checked(blob_reader_load, S->br, &f.e, r->cp.min,
+				write_fd_ref, &w, err);
+			if (rc == TREE_WALK_REFS_MISMATCH)
+				rc = cf_error_set(err, CF_ECORRUPT,
+					"'%s': its chunk list does not match its size", path);
 			buf_free(&f.refs);
 			goto out;
 		}

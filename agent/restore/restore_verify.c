@@ -57,7 +57,9 @@ static int on_verify(void *ctx, const char *path, const struct tree_entry *e)
 	}
 	S->voff = 0;
 	struct cf_error e2 = { 0 };
-	int rc = tree_walk_refs(blob_reader_load, S->br, e, verify_ref, S, &e2);
+	/* Checked: bounded by the file's size, whatever a forged list repeats. */
+	int rc = tree_walk_refs_checked(blob_reader_load, S->br, e, S->r->cp.min, verify_ref, S,
+		&e2);
 	struct stat st;
 	int bad = rc != 0 || fstat(S->vfd, &st) != 0 || (uint64_t)st.st_size != e->size;
 	close(S->vfd);

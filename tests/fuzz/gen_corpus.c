@@ -1,12 +1,16 @@
 /* gen_corpus.c: seed corpora for the fuzz targets, made by the real engine. It backs up a
  * small shop folder twice into a fresh repository, opens the objects (snapshots, indexes)
  * and the tree blobs the way a restore reads them, and writes their plaintext in the shapes
- * the targets take; then a few hand-made edge cases.
+ * the targets take; the repository's own files (config, key files, a lock, the key cache),
+ * the plaintext of its pack headers and a daemon status; then a few hand-made edge cases.
  *
- *   gen_corpus OUTDIR     (writes OUTDIR/snapshot, OUTDIR/index, OUTDIR/tree) */
+ *   gen_corpus OUTDIR     (writes OUTDIR/snapshot, index, tree, repoconfig, keyfile, lock,
+ *                          keycache, pack, status) */
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +23,10 @@
 #include "coffre/error.h"
 #include "coffre/repo.h"
 #include "coffre/snap.h"
+#include "coffre/state.h"
 #include "coffre/tree.h"
 #include "coffre/tree_walk.h"
+#include "store/pack_internal.h"
 #include "store/repo_internal.h"
 
 #define TREE_SEP "\x00\xffNODE\xff\x00"
@@ -278,6 +284,156 @@ static void trees(struct repo *r)
 	blobidx_free(x);
 }
 
+static void copy_file(const char *path, const char *dir, const char *name)
+{
+	struct buf b = { 0 };
+	if (util_read_file(path, 1u << 20, &b, NULL) != 0)
+		die(path, NULL);
+	put(dir, name, b.p, b.len);
+	buf_free(&b);
+}
+
+/* Every file of ${sub} (a folder of the repository) into ${dir}, at most ${max}. */
+static void copy_dir(const char *repo, const char *sub, const char *dir, const char *prefix,
+	int max)
+{
+	char p[1200];
+	snprintf(p, sizeof p, "%s/%s", repo, sub);
+	DIR *d = opendir(p);
+	if (!d)
+		die(p, NULL);
+	struct dirent *de;
+	int i = 0;
+	while ((de = readdir(d)) && i < max) {
+		if (de->d_name[0] == '.')
+			continue;
+		char name[64];
+		snprintf(p, sizeof p, "%s/%s/%s", repo, sub, de->d_name);
+		snprintf(name, sizeof name, "%s%d", prefix, i++);
+		copy_file(p, dir, name);
+	}
+	closedir(d);
+}
+
+/* The repository's own files, as they lie on its destination: config, key files (password,
+ * recovery, escrow), a shared and an exclusive lock, the local key cache. */
+static void repo_files(struct repo *r, const char *repo, const char *cache)
+{
+	char p[1200];
+	struct cf_error err = { 0 };
+	snprintf(p, sizeof p, "%s/config", repo);
+	copy_file(p, "repoconfig", "config");
+	uint8_t pk[crypto_box_PUBLICKEYBYTES], sk[crypto_box_SECRETKEYBYTES];
+	char pkhex[2 * sizeof pk + 1];
+	crypto_box_keypair(pk, sk);
+	util_hex(pkhex, pk, sizeof pk);
+	if (repo_key_add_escrow(r, pkhex, &err))
+		die("escrow key", &err);
+	copy_dir(repo, "keys", "keyfile", "key-", 8);
+	for (int x = 0; x < 2; x++) {
+		if (repo_lock(r, x, &err))
+			die("lock", &err);
+		copy_dir(repo, "locks", "lock", x ? "exclusive-" : "shared-", 1);
+		repo_unlock(r);
+	}
+	snprintf(p, sizeof p, "%s/coffre/%s/key", cache, repo_id_hex(r));
+	copy_file(p, "keycache", "key");
+}
+
+/* The plaintext of the headers of a few packs, each after le32 of where it starts. */
+static void pack_headers(struct repo *r, const char *repo)
+{
+	char p[1200];
+	snprintf(p, sizeof p, "%s/data", repo);
+	DIR *top = opendir(p);
+	if (!top)
+		die(p, NULL);
+	struct dirent *sub;
+	int got = 0;
+	while ((sub = readdir(top)) && got < 4) {
+		if (sub->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof p, "%s/data/%s", repo, sub->d_name);
+		DIR *d = opendir(p);
+		struct dirent *de;
+		while (d && (de = readdir(d)) && got < 4) {
+			if (de->d_name[0] == '.')
+				continue;
+			char f[1500];
+			snprintf(f, sizeof f, "%s/%s", p, de->d_name);
+			struct buf b = { 0 }, o = { 0 };
+			if (util_read_file(f, 64u << 20, &b, NULL) != 0 || b.len < 8 + SEAL_OVERHEAD)
+				die(f, NULL);
+			uint32_t hlen = le32_get(b.p + b.len - 8);
+			uint32_t hoff = (uint32_t)(b.len - 8 - hlen);
+			buf_put_u32(&o, hoff);
+			size_t at = o.len;
+			if (buf_reserve(&o, hlen) ||
+			    repo_unseal(r, PACK_HEADER_MAGIC, 4, b.p + hoff, hlen, o.p + at) != 0)
+				die(f, NULL);
+			o.len = at + hlen - SEAL_OVERHEAD;
+			char name[32];
+			snprintf(name, sizeof name, "header-%d", got++);
+			put("pack", name, o.p, o.len);
+			buf_free(&b);
+			buf_free(&o);
+		}
+		if (d)
+			closedir(d);
+	}
+	closedir(top);
+}
+
+/* A daemon's status as coffred writes it: idle after a partial run with two destinations,
+ * and running. */
+static void statuses(void)
+{
+	static char *paths[] = { "/srv/partage", "/home/compta" };
+	struct state_watched w[2] = { { paths[0], "watched" }, { paths[1], "missing" } };
+	struct state_dest d[2] = {
+		{ .name = "nas", .url = "sftp://nas.local/backup", .result = "complete",
+			.last_attempt = 1767225600, .last_complete = 1767225600, .sent = 12,
+			.sent_bytes = 123456789 },
+		{ .name = "cloud", .url = "s3://s3.example.com/coffre", .result = "unreachable",
+			.last_attempt = 1767225600, .pending_since = 1767139200, .pending = 3,
+			.pending_bytes = 4096, .object_lock = 1, .lock_note = "COMPLIANCE, 30 days",
+			.error = "cannot connect to s3.example.com" },
+	};
+	struct state_status s = { .state = "idle", .pid = 4242, .runs = 7,
+		.config = "/etc/coffre/coffre.conf", .repository = "/var/lib/coffre/repo",
+		.schedule = "hourly", .has_last = 1, .last_success = 1767225600,
+		.next_backup = 1767229200, .dirty_folders = 2, .last_change = 1767225000,
+		.watched = w, .nwatched = 2, .watches = 1234, .last_full_scan = 1767139200,
+		.dests = d, .ndests = 2, .last_retention = 1767139200 };
+	struct state_run *l = &s.last;
+	*l = (struct state_run){ .run = 7, .start = 1767225600, .duration = 12.5,
+		.result = "partial", .files = 1000, .files_new = 3, .files_changed = 2,
+		.bytes_read = 1u << 20, .bytes_added = 4096, .entries = 1100, .dirs_reused = 40,
+		.warnings = 2, .missing = "/home/compta", .nwarn = 2, .retention = 1,
+		.spool_cleared = 8192 };
+	memset(l->snapshot, 'a', 64);
+	snprintf(l->warn[0], sizeof l->warn[0], "/srv/partage/verrou.lck: permission denied");
+	snprintf(l->warn[1], sizeof l->warn[1], "/srv/partage/fée \"x\": changed");
+	struct cf_error err = { 0 };
+	char *text = NULL;
+	if (state_status_format(&s, &text, &err))
+		die("status", &err);
+	put("status", "idle", text, strlen(text));
+	free(text);
+	s.running = 1;
+	snprintf(s.state, sizeof s.state, "running");
+	s.progress = (struct state_progress){ .run = 8, .start = 1767229200, .full_scan = 1,
+		.files = 10, .entries = 12, .bytes_read = 1000, .duration = 0.25,
+		.current = "/srv/partage/grand livre.db" };
+	s.has_last = 0;
+	s.ndests = 0;
+	s.nwatched = 0;
+	if (state_status_format(&s, &text, &err))
+		die("status", &err);
+	put("status", "running", text, strlen(text));
+	free(text);
+}
+
 /* Hand-made edge cases of the binary formats. */
 static void edge_cases(void)
 {
@@ -375,7 +531,7 @@ int main(int argc, char **argv)
 	struct cf_error err = { 0 };
 	char rk[REPO_RECOVERY_TEXT], idhex[65];
 	struct repo *r = NULL;
-	struct repo_cred cred = { .password = "fuzz" };
+	struct repo_cred cred = { .password = "fuzz", .key_cache = 1 };
 	if (repo_init(repo, "fuzz", NULL, rk, idhex, &err) || repo_open(repo, &cred, &r, &err))
 		die("repository", &err);
 	backup(r, src, "premier");
@@ -388,7 +544,10 @@ int main(int argc, char **argv)
 	objects(r, REPO_SNAPSHOT, "snapshot");
 	objects(r, REPO_INDEX, "index");
 	trees(r);
+	repo_files(r, repo, cache);
+	pack_headers(r, repo);
 	repo_free(r);
+	statuses();
 	edge_cases();
 	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return 0;

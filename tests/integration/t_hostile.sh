@@ -19,8 +19,9 @@
 #  - `ls ID` (stdout capped), `dump ID /` (stdout capped, its tar members checked for
 #    absolute or ".." names) and `check`: any exit code but a hang (timeout), a crash (>= 128)
 #    or a sanitizer report; ls/dump/check may exit 4 where damage is reported.
-# Plus: symlink_over restored over symlink_escape's target (a path through an existing
-# symlink), restore --verify with a FIFO sitting where a refused file would be, `check` on a
+# Plus: `dump ID /x/d1/bomb` (one file, written as it is) and `prune` on listbomb, refused
+# as damage within the timeout; symlink_over restored over symlink_escape's target (a path
+# through an existing symlink), restore --verify with a FIFO sitting where a refused file would be, `check` on a
 # repository holding every case at once, and a legitimately backed-up 300-deep tree.
 #
 # Knobs: HOSTILE_TIMEOUT (s, default 60) for each command; HOSTILE_DAG_TIMEOUT (s, default
@@ -390,6 +391,20 @@ for c in $CASES; do
 	run "check-$c" "$TO" "${CFC[@]}" check
 	verdict "$c: check" "0|4" || true
 done
+
+if [[ " $CASES " == *" listbomb "* ]]; then
+	# The chunk list's inner nodes repeat one child: its refs are endless, its file 10 bytes.
+	# Walks of it stop at the declared size, and say the file is damaged.
+	log "listbomb: dump of the file alone, and prune, walk its chunk list bounded by its size"
+	in_case listbomb
+	run "dump-file-listbomb" "$TO" "${CFC[@]}" dump "${SNAP[listbomb]}" /x/d1/bomb
+	verdict "listbomb: dump /x/d1/bomb" 4 || true
+	grep -qF "chunk list does not match its size" "$ERR" || bad "listbomb: dump of the file does not say its chunk list is wrong"
+	in_case listbomb
+	run "prune-listbomb" "$TO" "${CFC[@]}" prune
+	verdict "listbomb: prune" 4 || true
+	grep -qF "damaged" "$ERR" || bad "listbomb: prune does not refuse for damage"
+fi
 
 if [[ " $CASES " == *" symlink_escape "* && " $CASES " == *" symlink_over "* ]]; then
 	log "symlink_over restored into symlink_escape's target (entries through existing symlinks)"

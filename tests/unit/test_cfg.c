@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "coffre/cfg.h"
@@ -199,6 +200,94 @@ static void test_missing_essentials_and_syntax(void **state)
 	assert_true(strstr(err.msg, "/nonexistent/coffre.conf") != NULL);
 }
 
+/* A folder under ${dir} whose name makes the line "path = <folder>" ${len} characters long. */
+static void long_path(char *out, size_t cap, size_t len)
+{
+	size_t n = (size_t)snprintf(out, cap, "%s/", dir);
+	size_t want = len - strlen("path = ");
+	assert_true(want > n && want < cap);
+	/* Components of at most 100 characters. */
+	while (n < want) {
+		out[n] = (n - strlen(dir)) % 101 == 0 ? '/' : 'x';
+		n++;
+	}
+	out[n] = 0;
+	if (out[n - 1] == '/')
+		out[n - 1] = 'x';
+	for (char *s = out + strlen(dir) + 1; (s = strchr(s, '/')); s++) {
+		*s = 0;
+		mkdir(out, 0700);
+		*s = '/';
+	}
+	mkdir(out, 0700);
+}
+
+static void test_long_lines(void **state)
+{
+	(void)state;
+	/* inih reads a line in a buffer of 200 bytes: 199 characters still fit, whole. */
+	char path[400];
+	long_path(path, sizeof path, 199);
+	write_conf("[backup]\npath = %s\nrepository = /srv/coffre\npassword-file = %s\n", path, pw);
+	struct cfg *c = NULL;
+	char *problems = NULL;
+	struct cf_error err = { 0 };
+	assert_int_equal(cfg_load(conf, &c, &problems, &err), 0);
+	assert_int_equal(c->npaths, 1);
+	assert_string_equal(c->paths[0], path);
+	cfg_free(c);
+	c = NULL;
+	/* ... and the lines after it keep their numbers. */
+	write_conf("[backup]\npath = %s\ncolour = blue\n", path);
+	assert_int_equal(cfg_load(conf, &c, &problems, &err), CF_EUSAGE);
+	char want[700];
+	snprintf(want, sizeof want, "%s:3: unknown key 'colour' in section [backup]", conf);
+	assert_true(has_line(problems, want));
+	free(problems);
+	problems = NULL;
+	/* A longer line would be cut in two, the rest read as a line of its own: refused. */
+	long_path(path, sizeof path, 307);
+	write_conf("[backup]\npath = %s\nrepository = /srv/coffre\npassword-file = %s\n"
+		"# %0200d\r\n", path, pw, 0);
+	assert_int_equal(cfg_load(conf, &c, &problems, &err), CF_EUSAGE);
+	assert_null(c);
+	snprintf(want, sizeof want, "%s:2: line too long (307 characters; at most 199)\n", conf);
+	assert_true(has_line(problems, want));
+	snprintf(want, sizeof want, "%s:5: line too long (203 characters; at most 199)\n", conf);
+	assert_true(has_line(problems, want));
+	assert_true(strstr(err.msg, "2 problems") != NULL);
+	free(problems);
+}
+
+static void test_load_from_pipe(void **state)
+{
+	(void)state;
+	/* The file is read whole before it is parsed: a pipe does as well as a file. */
+	char fifo[300];
+	snprintf(fifo, sizeof fifo, "%s/fifo.conf", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		FILE *f = fopen(fifo, "w");
+		if (!f)
+			_exit(1);
+		fprintf(f, "[backup]\npath = %s\nrepository = /srv/coffre\npassword-file = %s\n",
+			src1, pw);
+		_exit(fclose(f) == 0 ? 0 : 1);
+	}
+	struct cfg *c = NULL;
+	char *problems = NULL;
+	struct cf_error err = { 0 };
+	assert_int_equal(cfg_load(fifo, &c, &problems, &err), 0);
+	int st = 0;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_string_equal(c->paths[0], src1);
+	cfg_free(c);
+	unlink(fifo);
+}
+
 static void test_destinations(void **state)
 {
 	(void)state;
@@ -282,6 +371,8 @@ int main(void)
 		cmocka_unit_test(test_every_key),
 		cmocka_unit_test(test_problems_line_by_line),
 		cmocka_unit_test(test_missing_essentials_and_syntax),
+		cmocka_unit_test(test_long_lines),
+		cmocka_unit_test(test_load_from_pipe),
 		cmocka_unit_test(test_destinations),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

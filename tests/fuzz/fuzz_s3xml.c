@@ -1,0 +1,121 @@
+/* fuzz_s3xml.c: the S3 server's replies (dst_s3_internal.h): a ListObjectsV2 page, a
+ * ListParts reply, an error body, the Object Lock configuration and an object's retention.
+ * The first byte picks the parser (low 3 bits) and, for some, an output capacity or where
+ * the callback stops (the other bits); the rest is the reply's body. Output buffers are
+ * allocated at their exact capacity, so that ASan reports a write past them. */
+#include <string.h>
+
+#include "coffre/error.h"
+#include "dst/dst_s3_internal.h"
+#include "fuzz.h"
+
+#define STOP 77	/* what the callback returns to stop a listing */
+
+struct seen {
+	size_t calls, stop_at;
+};
+
+static int on_key(void *ctx, const char *key, uint64_t size)
+{
+	struct seen *s = ctx;
+	/* dst_s3_parse_list decodes into a buffer of 1100 bytes. */
+	FUZZ_CHECK(strlen(key) < 1100);
+	return ++s->calls == s->stop_at ? STOP : 0;
+}
+
+static int on_part(void *ctx, int part, const char *etag, uint64_t size)
+{
+	struct seen *s = ctx;
+	FUZZ_CHECK(part >= 1 && part <= 10000 && strlen(etag) < 128);
+	return ++s->calls == s->stop_at ? STOP : 0;
+}
+
+static char *exact(size_t cap)
+{
+	char *p = malloc(cap);
+	FUZZ_CHECK(p);
+	memset(p, 'Z', cap);
+	return p;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size == 0)
+		return 0;
+	unsigned sel = data[0] & 7, arg = data[0] >> 3;
+	/* The body in its own allocation: data + 1 would be followed by nothing either. */
+	size_t n = size - 1;
+	char *x = malloc(n ? n : 1);
+	FUZZ_CHECK(x);
+	memcpy(x, data + 1, n);
+	struct seen s = { .stop_at = arg ? arg : (size_t)-1 };
+	struct cf_error err = { 0 };
+	switch (sel) {
+	case 0: {
+		struct dst_s3_page page;
+		memset(&page, 0xa5, sizeof page);
+		int rc = dst_s3_parse_list(x, n, "fuzz", on_key, &s, &page, &err);
+		FUZZ_CHECK(rc == 0 || rc == CF_EIO || rc == STOP);
+		FUZZ_CHECK(rc == STOP ? s.calls == s.stop_at : s.calls < s.stop_at);
+		/* A <Contents> element takes 21 bytes at least. */
+		FUZZ_CHECK(s.calls <= n / 21);
+		if (rc == 0) {
+			FUZZ_CHECK(page.truncated == 0 || page.truncated == 1);
+			FUZZ_CHECK(memchr(page.token, 0, sizeof page.token) != NULL);
+			FUZZ_CHECK(!page.truncated || page.token[0]);
+		}
+		break;
+	}
+	case 1: {
+		int rc = dst_s3_parse_parts(x, n, on_part, &s);
+		FUZZ_CHECK(rc == 0 || rc == STOP);
+		FUZZ_CHECK(rc == STOP ? s.calls == s.stop_at : s.calls < s.stop_at);
+		FUZZ_CHECK(s.calls <= n / 13);
+		break;
+	}
+	case 2:
+	case 4: {
+		/* Small capacities too: a value longer than its buffer is refused, not cut. */
+		size_t c1 = arg ? arg : 256, c2 = arg ? 33 - arg : 512;
+		char *a = exact(c1), *b = exact(c2);
+		if (sel == 2) {
+			FUZZ_CHECK(dst_s3_parse_error(x, n, a, c1, b, c2) == 0);
+		} else {
+			FUZZ_CHECK(dst_s3_parse_retention(x, n, a, c1, b, c2) == 0);
+			/* Both "" unless both elements are there (either may be empty: callers
+			 * want the mode they set and a date that covers theirs). */
+			FUZZ_CHECK((!a[0] && !b[0]) || (memmem(x, n, "<Mode>", 6) &&
+				   memmem(x, n, "<RetainUntilDate>", 17)));
+		}
+		FUZZ_CHECK(memchr(a, 0, c1) && memchr(b, 0, c2));
+		FUZZ_CHECK(strlen(a) <= n && strlen(b) <= n);
+		free(a);
+		free(b);
+		break;
+	}
+	case 3: {
+		int on = 7;
+		FUZZ_CHECK(dst_s3_parse_lock_config(x, n, &on) == 0);
+		FUZZ_CHECK(on == 0 || (on == 1 && memmem(x, n, "Enabled", 7)));
+		break;
+	}
+	default: {
+		/* One element, as the parsers above look for theirs. */
+		static const char *const tags[] = { "Key", "Size", "ETag", "Code" };
+		size_t cap = arg ? arg : 1100;
+		char *v = exact(cap);
+		const char *end = dst_s3_xml_get(x, x + n, tags[sel & 3], v, cap);
+		if (end) {
+			FUZZ_CHECK(end > x && end <= x + n);
+			FUZZ_CHECK(memchr(v, 0, cap) && strlen(v) < (size_t)(end - x));
+			uint64_t u;
+			if (dst_s3_parse_u64(v, &u) == 0)
+				FUZZ_CHECK(strlen(v) >= 1 && strlen(v) <= 20);
+		}
+		free(v);
+		break;
+	}
+	}
+	free(x);
+	return 0;
+}

@@ -81,22 +81,30 @@ grep -q "backup #1 failed: the backup process crashed (signal 11)" "$LOGDIR/coff
 	fail "the crash is not logged"
 info "run 1: $err"
 
-log "(b) the retry's process stopped (SIGSTOP): killed after run-timeout"
-WAIT_POLL=0.02 wait_until 60 run_reading 2 || fail "never saw run 2 reading"
+log "the retry starts fresh and is ok"
+wait_until 120 run_ended 2 || fail "run 2 did not end within 120 s"
+[ "$(json_get "$ST" last_backup.result)" = ok ] ||
+	fail "run 2 is $(json_get "$ST" last_backup.result): $(json_get "$ST" last_backup.error)"
+
+log "(b) a run's process stopped (SIGSTOP): killed after run-timeout"
+# A change to read (long enough to be caught reading, whatever the machine's speed); the
+# schedule (after-change 1s) starts run 3 for it.
+head -c 200M /dev/urandom >>"$SRC/r1.bin"
+WAIT_POLL=0.02 wait_until 120 run_reading 3 || fail "never saw run 3 reading"
 CPID=$(child)
 kill -STOP "$CPID"
 t0=$(date +%s)
-wait_until $((TIMEOUT + 20)) run_ended 2 || fail "run 2 was not recorded within $((TIMEOUT + 20)) s"
-[ "$(json_get "$ST" last_backup.result)" = failed ] || fail "run 2 is $(json_get "$ST" last_backup.result)"
+wait_until $((TIMEOUT + 20)) run_ended 3 || fail "run 3 was not recorded within $((TIMEOUT + 20)) s"
+[ "$(json_get "$ST" last_backup.result)" = failed ] || fail "run 3 is $(json_get "$ST" last_backup.result)"
 err=$(json_get "$ST" last_backup.error)
-[ "$err" = "the backup process stopped answering for $TIMEOUT s" ] || fail "run 2's error: $err"
+[ "$err" = "the backup process stopped answering for $TIMEOUT s" ] || fail "run 3's error: $err"
 gone "$CPID" || fail "the stopped process $CPID is still there"
-info "run 2: $err (after $(($(date +%s) - t0)) s)"
+info "run 3: $err (after $(($(date +%s) - t0)) s)"
 
 log "the next run starts fresh and is ok"
-wait_until 120 run_ended 3 || fail "run 3 did not end within 120 s"
+wait_until 120 run_ended 4 || fail "run 4 did not end within 120 s"
 [ "$(json_get "$ST" last_backup.result)" = ok ] ||
-	fail "run 3 is $(json_get "$ST" last_backup.result): $(json_get "$ST" last_backup.error)"
+	fail "run 4 is $(json_get "$ST" last_backup.result): $(json_get "$ST" last_backup.error)"
 expect_exit 0 cf log --state-dir "$STATE"
 grep -q "the backup process crashed (signal 11)" "$OUT" || fail "coffre log does not show the crash"
 expect_exit 0 cf restore latest --target "$TESTDIR/restore"

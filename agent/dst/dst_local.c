@@ -1,5 +1,6 @@
 /* dst_local.c: a local directory (or a mounted USB drive or NAS) as a destination. Every
- * write goes to a temp name, is fsynced, renamed into place, and the folder fsynced. */
+ * write goes to a temp name, is fsynced, renamed into place, and the folder fsynced; below
+ * the root, no symbolic link is ever followed. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -33,102 +34,150 @@ static char *lpath(struct dst *d, const char *name)
 	return util_path("%s/%s", root_of(d), name);
 }
 
-static int local_mkparent(const char *path)
+/* The folder holding object ${name}, opened from the root one component at a time without
+ * following a symbolic link: what lies below the root (a drive, a share) is not trusted, and a
+ * planted link must not send a write, a read or a delete elsewhere. The root itself is the
+ * administrator's and may be reached through links. ${*leaf}: the last component. With
+ * ${create}, missing folders are made (and their parent synced). An fd, or -1 with errno
+ * (ELOOP or ENOTDIR for a link on the way). */
+static int parent_at(const struct dst *d, const char *name, int create, const char **leaf)
 {
-	char *dir = strdup(path);
-	if (!dir)
-		return -1;
-	char *s = strrchr(dir, '/');
-	int rc = 0;
-	if (s && s != dir) {
-		*s = 0;
-		struct stat st;
-		if (stat(dir, &st) != 0) {
-			rc = util_mkdirs(dir, 0700);
-			if (rc == 0)
-				util_fsync_parent(dir);
-		}
+	int fd = open(root_of(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && create && util_mkdirs(root_of(d), 0700) == 0) {
+		util_fsync_parent(root_of(d));
+		fd = open(root_of(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	}
-	free(dir);
+	if (fd < 0 && errno == ENOTDIR)
+		errno = ENOENT;	/* the root is a file: no repository there, not an attack */
+	const char *p = name;
+	while (fd >= 0) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+		if (n == 0 || n > 255 || (n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.')) {
+			close(fd);
+			errno = EINVAL;
+			return -1;
+		}
+		if (!slash) {
+			*leaf = p;
+			return fd;
+		}
+		char comp[256];
+		memcpy(comp, p, n);
+		comp[n] = 0;
+		int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0 && errno == ENOENT && create) {
+			if (mkdirat(fd, comp, 0700) == 0)
+				fsync(fd);
+			next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		int e = errno;
+		close(fd);
+		errno = e;
+		fd = next;
+		p = slash + 1;
+	}
+	return -1;
+}
+
+/* The error for a failed parent_at or open of ${name}. */
+static int path_error(struct dst *d, const char *name, const char *what, struct cf_error *err)
+{
+	int e = errno;
+	char *path = lpath(d, name);
+	int rc;
+	if (e == ELOOP || e == ENOTDIR || e == EMLINK)
+		rc = cf_error_set(err, CF_EIO, "refused: '%s' goes through a symbolic link or a "
+			"file where a folder should be", path ? path : name);
+	else if (e == ENOENT)
+		rc = cf_error_set(err, CF_ENOENT, "'%s' not found", path ? path : name);
+	else {
+		errno = e;
+		rc = cf_error_sys(err, CF_EIO, "cannot %s '%s'", what, path ? path : name);
+	}
+	free(path);
+	return rc;
+}
+
+/* Writes ${name}: a temp with a random name beside it (O_EXCL, no link followed), fsync,
+ * rename into place, fsync of the folder. The content is ${p}/${n}, or ${in} read from its
+ * start when ${p} is NULL. */
+static int write_object(struct dst *d, const char *name, const void *p, size_t n, int in,
+	struct cf_error *err)
+{
+	const char *leaf = NULL;
+	int dfd = parent_at(d, name, 1, &leaf);
+	if (dfd < 0)
+		return path_error(d, name, "create the folder of", err);
+	uint8_t rnd[8];
+	char hex[17], tmp[300];
+	randombytes_buf(rnd, sizeof rnd);
+	util_hex(hex, rnd, sizeof rnd);
+	snprintf(tmp, sizeof tmp, "%s.%s.tmp", leaf, hex);
+	int rc = 0;
+	int out = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (out < 0) {
+		rc = path_error(d, name, "create a temp file for", err);
+		close(dfd);
+		return rc;
+	}
+	char b[1 << 16];
+	off_t at = 0;
+	for (;;) {
+		const uint8_t *src;
+		ssize_t k;
+		if (p) {
+			src = (const uint8_t *)p + at;
+			k = (ssize_t)(n - (size_t)at);
+		} else {
+			k = pread(in, b, sizeof b, at);
+			src = (const uint8_t *)b;
+			if (k < 0 && errno == EINTR)
+				continue;
+		}
+		if (k <= 0) {
+			if (k < 0)
+				rc = cf_error_sys(err, CF_EIO, "cannot read what goes to '%s'", name);
+			break;
+		}
+		at += k;
+		for (ssize_t o = 0; o < k && rc == 0;) {
+			ssize_t w = write(out, src + o, (size_t)(k - o));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				rc = path_error(d, name, "write", err);
+			else
+				o += w;
+		}
+		if (rc || p)
+			break;
+	}
+	if (rc == 0 && fsync(out) != 0)
+		rc = path_error(d, name, "write", err);
+	if (close(out) != 0 && rc == 0)
+		rc = path_error(d, name, "write", err);
+	if (rc == 0 && renameat(dfd, tmp, dfd, leaf) != 0)
+		rc = path_error(d, name, "store", err);
+	if (rc)
+		unlinkat(dfd, tmp, 0);
+	else
+		fsync(dfd);
+	close(dfd);
 	return rc;
 }
 
 static int local_put_buf(struct dst *d, const char *name, const void *p, size_t n,
 	struct cf_error *err)
 {
-	char *path = lpath(d, name);
-	if (!path)
-		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	int rc = local_mkparent(path) ? cf_error_sys(err, CF_EIO, "cannot create the folder of '%s'",
-						path)
-				      : util_write_atomic(path, p, n, 0, err);
-	free(path);
-	return rc;
+	static const uint8_t none[1];
+	return write_object(d, name, n ? p : none, n, -1, err);
 }
 
-/* Copies ${in} from its start through a temp name beside the target, fsync, rename, fsync
- * the folder. */
 static int local_put_fd(struct dst *d, const char *name, int in, struct cf_error *err)
 {
-	char *path = lpath(d, name);
-	char *tmp = path ? util_path("%s.%d.tmp", path, (int)getpid()) : NULL;
-	int out = -1, rc = 0;
-	if (!tmp) {
-		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
-		goto out;
-	}
-	if (local_mkparent(path)) {
-		rc = cf_error_sys(err, CF_EIO, "cannot create the folder of '%s'", path);
-		goto out;
-	}
-	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (out < 0) {
-		rc = cf_error_sys(err, CF_EIO, "cannot copy to '%s'", path);
-		goto out;
-	}
-	char b[1 << 16];
-	ssize_t n;
-	off_t at = 0;
-	while ((n = pread(in, b, sizeof b, at)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			break;
-		at += n;
-		for (ssize_t o = 0; o < n;) {
-			ssize_t w = write(out, b + o, (size_t)(n - o));
-			if (w < 0) {
-				if (errno == EINTR)
-					continue;
-				rc = cf_error_sys(err, CF_EIO, "cannot write '%s'", tmp);
-				goto out;
-			}
-			o += w;
-		}
-	}
-	if (n < 0 || fsync(out) != 0) {
-		rc = cf_error_sys(err, CF_EIO, "cannot write '%s'", tmp);
-		goto out;
-	}
-	if (close(out) != 0) {
-		out = -1;
-		rc = cf_error_sys(err, CF_EIO, "cannot write '%s'", tmp);
-		goto out;
-	}
-	out = -1;
-	if (rename(tmp, path) != 0) {
-		rc = cf_error_sys(err, CF_EIO, "cannot store '%s'", path);
-		goto out;
-	}
-	util_fsync_parent(path);
-out:
-	if (out >= 0)
-		close(out);
-	if (rc && tmp)
-		unlink(tmp);
-	free(tmp);
-	free(path);
-	return rc;
+	return write_object(d, name, NULL, 0, in, err);
 }
 
 static int local_put_file(struct dst *d, const char *name, const char *src, struct cf_error *err)
@@ -143,77 +192,76 @@ static int local_put_file(struct dst *d, const char *name, const char *src, stru
 
 static int local_open_read(struct dst *d, const char *name, int *ret_fd, struct cf_error *err)
 {
-	char *path = lpath(d, name);
-	if (!path)
-		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc = 0;
-	if (fd < 0)
-		rc = errno == ENOENT || errno == ENOTDIR
-			     ? cf_error_set(err, CF_ENOENT, "'%s' not found", path)
-			     : cf_error_sys(err, CF_EIO, "cannot open '%s'", path);
-	else
+	const char *leaf = NULL;
+	int dfd = parent_at(d, name, 0, &leaf);
+	if (dfd < 0)
+		return path_error(d, name, "open", err);
+	int fd = openat(dfd, leaf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int rc = fd < 0 ? path_error(d, name, "open", err) : 0;
+	close(dfd);
+	if (rc == 0)
 		*ret_fd = fd;
-	free(path);
 	return rc;
 }
 
 static int local_get(struct dst *d, const char *name, uint64_t max, struct buf *ret,
 	struct cf_error *err)
 {
+	int fd = -1;
+	int rc = local_open_read(d, name, &fd, err);
+	if (rc)
+		return rc;
 	char *path = lpath(d, name);
-	if (!path)
-		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	int rc = util_read_file(path, max, ret, err);
+	rc = util_read_fd(fd, path ? path : name, max, ret, err);
 	free(path);
+	close(fd);
 	return rc;
 }
 
 static int local_get_range(struct dst *d, const char *name, uint64_t off, size_t len, void *out,
 	struct cf_error *err)
 {
-	char *path = lpath(d, name);
-	if (!path)
-		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	int rc = 0;
-	if (fd < 0) {
-		rc = errno == ENOENT ? cf_error_set(err, CF_ENOENT, "'%s' not found", path)
-				     : cf_error_sys(err, CF_EIO, "cannot open '%s'", path);
-		free(path);
+	int fd = -1;
+	int rc = local_open_read(d, name, &fd, err);
+	if (rc)
 		return rc;
-	}
 	size_t got = 0;
 	while (got < len) {
 		ssize_t n = pread(fd, (uint8_t *)out + got, len - got, (off_t)(off + got));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			rc = cf_error_sys(err, CF_EIO, "cannot read '%s'", path);
+			rc = path_error(d, name, "read", err);
 			break;
 		}
 		if (n == 0) {
-			rc = cf_error_set(err, CF_ECORRUPT, "'%s' is shorter than expected", path);
+			char *path = lpath(d, name);
+			rc = cf_error_set(err, CF_ECORRUPT, "'%s' is shorter than expected",
+				path ? path : name);
+			free(path);
 			break;
 		}
 		got += (size_t)n;
 	}
 	close(fd);
-	free(path);
 	return rc;
 }
 
 static int local_stat(struct dst *d, const char *name, uint64_t *ret_size, struct cf_error *err)
 {
-	char *path = lpath(d, name);
+	const char *leaf = NULL;
+	int dfd = parent_at(d, name, 0, &leaf);
+	if (dfd < 0)
+		return errno == ENOENT ? CF_ENOENT : path_error(d, name, "stat", err);
 	struct stat st;
 	int rc = 0;
-	if (!path)
-		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	if (stat(path, &st) != 0)
-		rc = errno == ENOENT || errno == ENOTDIR ? CF_ENOENT : cf_error_sys(err, CF_EIO, "cannot stat '%s'", path);
+	if (fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		rc = errno == ENOENT ? CF_ENOENT : path_error(d, name, "stat", err);
+	else if (!S_ISREG(st.st_mode))
+		rc = cf_error_set(err, CF_ECORRUPT, "'%s/%s' is not a plain file", root_of(d), name);
 	else if (ret_size)
 		*ret_size = (uint64_t)st.st_size;
-	free(path);
+	close(dfd);
 	return rc;
 }
 
@@ -222,7 +270,12 @@ static int local_walk(struct dst *d, const char *rel, const char *prefix,
 	int (*fn)(void *, const char *, uint64_t), void *ctx, int depth, struct cf_error *err)
 {
 	char *abs = rel[0] ? util_path("%s/%s", root_of(d), rel) : strdup(root_of(d));
-	DIR *dir = abs ? opendir(abs) : NULL;
+	/* Folders below the root were seen as folders by lstat; still, never open a link. */
+	int dfd = abs ? open(abs, O_RDONLY | O_DIRECTORY | (rel[0] ? O_NOFOLLOW : 0) | O_CLOEXEC)
+		      : -1;
+	DIR *dir = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (!dir && dfd >= 0)
+		close(dfd);
 	if (!dir) {
 		int rc = (abs && errno == ENOENT) ? 0 : cf_error_sys(err, CF_EIO, "cannot list '%s'",
 								 abs ? abs : "?");
@@ -269,15 +322,16 @@ static int local_list(struct dst *d, const char *prefix,
 
 static int local_del(struct dst *d, const char *name, struct cf_error *err)
 {
-	char *path = lpath(d, name);
+	const char *leaf = NULL;
+	int dfd = parent_at(d, name, 0, &leaf);
+	if (dfd < 0)
+		return errno == ENOENT ? CF_ENOENT : path_error(d, name, "remove", err);
 	int rc = 0;
-	if (!path)
-		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	if (unlink(path) != 0)
-		rc = errno == ENOENT ? CF_ENOENT : cf_error_sys(err, CF_EIO, "cannot remove '%s'", path);
+	if (unlinkat(dfd, leaf, 0) != 0)
+		rc = errno == ENOENT ? CF_ENOENT : path_error(d, name, "remove", err);
 	else
-		util_fsync_parent(path);
-	free(path);
+		fsync(dfd);
+	close(dfd);
 	return rc;
 }
 
@@ -306,23 +360,16 @@ static int local_stage_open(struct dst *d, char **ret_tmp, int *ret_fd, struct c
 static int local_stage_commit(struct dst *d, const char *tmp, const char *name,
 	struct cf_error *err)
 {
-	char *path = lpath(d, name);
-	char *dir = path ? strdup(path) : NULL;
-	if (!dir) {
-		free(path);
-		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	}
+	const char *leaf = NULL;
+	int dfd = parent_at(d, name, 1, &leaf);
+	if (dfd < 0)
+		return path_error(d, name, "create the folder of", err);
 	int rc = 0;
-	char *slash = strrchr(dir, '/');
-	*slash = 0;
-	if (local_mkparent(path) != 0)
-		rc = cf_error_sys(err, CF_EIO, "cannot create '%s'", dir);
-	else if (rename(tmp, path) != 0)
-		rc = cf_error_sys(err, CF_EIO, "cannot store '%s'", path);
+	if (renameat(AT_FDCWD, tmp, dfd, leaf) != 0)
+		rc = path_error(d, name, "store", err);
 	else
-		util_fsync_dir(dir);
-	free(dir);
-	free(path);
+		fsync(dfd);
+	close(dfd);
 	return rc;
 }
 

@@ -405,7 +405,14 @@ int dst_usb_open(const char *spec, const struct dst_options *opt, struct dst **r
 		goto out;
 	}
 	struct stat st;
-	if (stat(root, &st) != 0 && (mkdir(root, 0700) != 0 && errno != EEXIST)) {
+	/* The drive is not trusted: its coffre folder must be a folder, not a link elsewhere. */
+	if (lstat(root, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		rc = cf_error_set(err, CF_EIO, "refused: 'coffre' on the drive usb:%s is not a folder "
+			"(a symbolic link?)", spec);
+		free(root);
+		goto out;
+	}
+	if (lstat(root, &st) != 0 && (mkdir(root, 0700) != 0 && errno != EEXIST)) {
 		rc = cf_error_sys(err, CF_EIO, "cannot create '%s' on the drive usb:%s", root, spec);
 		free(root);
 		goto out;

@@ -367,6 +367,18 @@ int dst_usb_open(const char *spec, const struct dst_options *opt, struct dst **r
 	}
 	blkid_probe_all(cache);
 	u->dev = blkid_get_devname(cache, tag, val);
+	/* A drive just written and unmounted (its FUSE daemon flushing as it exits, another
+	 * device being attached or detached) may not probe for a moment: look again briefly
+	 * before saying it is not there. */
+	for (int tries = 0; !u->dev && tries < 4; tries++) {
+		sleep_ms(250);
+		blkid_put_cache(cache);
+		cache = NULL;
+		if (blkid_get_cache(&cache, "/dev/null") < 0)
+			break;
+		blkid_probe_all(cache);
+		u->dev = blkid_get_devname(cache, tag, val);
+	}
 	if (!u->dev) {
 		rc = cf_error_set(err, CF_EUNREACH, "the drive usb:%s is not plugged in (no filesystem "
 			"with %s %s found)", spec, tag, val);

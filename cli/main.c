@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "base/util.h"
 #include "coffre/dst.h"
 #include "coffre/repo.h"
 #include "coffre/snap.h"
@@ -194,25 +195,6 @@ int cli_finish_stdout(void)
 	return 0;
 }
 
-static char *read_line_file(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return NULL;
-	setvbuf(f, NULL, _IONBF, 0);	/* no stdio buffer left holding the secret */
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n = getline(&line, &cap, f);
-	fclose(f);
-	if (n < 0) {
-		free(line);
-		return strdup("");
-	}
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		line[--n] = 0;
-	return line;
-}
-
 /* A whole small text file (at most 1 MiB), NUL-terminated, or NULL with errno set. */
 static char *read_small_file(const char *path)
 {
@@ -295,7 +277,7 @@ int cli_read_password(const char *file, const char *prompt, int confirm, char **
 	password_held = 0;
 	const char *f = file ? file : getenv("COFFRE_PASSWORD_FILE");
 	if (f && *f) {
-		pw = read_line_file(f);
+		pw = util_read_first_line(f);
 		if (!pw)
 			return cli_error(CF_EXIT_ERROR, _("cannot read the password file '%s': %s"), f,
 				strerror(errno));
@@ -364,7 +346,7 @@ int cli_open_repo(struct repo **ret)
 	if (!strstr(g.repo, "://") && strncmp(g.repo, "usb:", 4) != 0 && stat(g.repo, &st) != 0)
 		return cli_error(CF_EXIT_NOREPO, _("no repository at '%s'"), g.repo);
 	if (g.escrow_file) {
-		secret = read_line_file(g.escrow_file);
+		secret = util_read_first_line(g.escrow_file);
 		if (!secret)
 			return cli_error(CF_EXIT_ERROR, _("cannot read the escrow key file '%s': %s"),
 				g.escrow_file, strerror(errno));
@@ -388,7 +370,7 @@ int cli_open_repo(struct repo **ret)
 		}
 		cred.escrow_fingerprints = fingerprints;
 	} else if (g.recovery_file) {
-		secret = read_line_file(g.recovery_file);
+		secret = util_read_first_line(g.recovery_file);
 		if (!secret)
 			return cli_error(CF_EXIT_ERROR, _("cannot read the recovery key file '%s': %s"),
 				g.recovery_file, strerror(errno));

@@ -63,6 +63,9 @@ int util_unhex(uint8_t *out, size_t n, const char *hex);
 int util_write_atomic(const char *path, const void *data, size_t len, int flags,
 	struct cf_error *err);
 
+/* util_read_first_line(path): the file's first line without its line end (malloc'd; "" for
+ * an empty file), read unbuffered since it is usually a secret; NULL with errno set. */
+char *util_read_first_line(const char *path);
 /* util_read_file(path, maxlen, ret, err): whole file into ${ret} (caller frees), refusing
  * files over ${maxlen}. Returns 0, CF_ENOENT, CF_ECORRUPT (too big) or CF_EIO. */
 int util_read_file(const char *path, size_t maxlen, struct buf *ret, struct cf_error *err);

@@ -10,6 +10,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <sodium.h>
 #include <systemd/sd-daemon.h>
 
 #include "coffre/backup.h"
@@ -83,22 +84,10 @@ static void job_push_progress(void *ctx, const char *name, uint64_t done, uint64
 
 static char *read_password(const char *file, struct cf_error *err)
 {
-	FILE *f = fopen(file, "re");
-	if (!f) {
+	char *pw = util_read_first_line(file);
+	if (!pw)
 		cf_error_sys(err, CF_EIO, "cannot read the password file '%s'", file);
-		return NULL;
-	}
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n = getline(&line, &cap, f);
-	fclose(f);
-	if (n < 0) {
-		free(line);
-		return strdup("");
-	}
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		line[--n] = 0;
-	return line;
+	return pw;
 }
 
 /* The [backup] policy, then prune. */
@@ -222,6 +211,8 @@ void job_run(struct job *j)
 			res->missing);
 	if (rc == 0)
 		rc = repo_open(j->cfg->repository, &cred, &r, &err);
+	if (pw)
+		sodium_memzero(pw, strlen(pw));
 	free(pw);
 	if (rc == 0 && !j->res.push_only) {
 		struct backup_opts o = {

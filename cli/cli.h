@@ -51,6 +51,8 @@ int cmd_rebuild_index(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_push(int argc, char **argv);
 int cmd_destinations(int argc, char **argv);
+int cmd_pin(int argc, char **argv);
+int cmd_unpin(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_config(int argc, char **argv);

@@ -12,6 +12,7 @@
 #include "coffre/blob.h"
 #include "coffre/diff.h"
 #include "coffre/repo.h"
+#include "coffre/pin.h"
 #include "coffre/snap.h"
 #include "coffre/tree_walk.h"
 #include "base/util.h"
@@ -42,9 +43,16 @@ int cmd_snapshots(int argc, char **argv)
 	if ((rc = snap_list(r, &list, &n, &bad, &err))) {
 		return cli_fail(&err);
 	}
+	/* Pins are shown, not required: an unreadable one is check's business. */
+	struct pin *pins = NULL;
+	size_t npins = 0, future = 0;
+	if (pin_list(r, &pins, &npins, NULL, NULL) != 0)
+		npins = 0;
 	json_t *a = json_array();
 	for (size_t i = 0; i < n; i++) {
 		const struct snap *s = list[i];
+		int pinned = pin_has(pins, npins, s->id);
+		future += s->future != 0;
 		char t[40], tree[65];
 		snap_time_str(s, t);
 		util_hex(tree, s->tree, 32);
@@ -58,6 +66,8 @@ int cmd_snapshots(int argc, char **argv)
 			json_object_set_new(o, "paths", strv(s->paths, s->npaths));
 			json_object_set_new(o, "tags", strv(s->tags, s->ntags));
 			json_object_set_new(o, "tree", json_string(tree));
+			json_object_set_new(o, "pinned", json_boolean(pinned));
+			json_object_set_new(o, "future", json_boolean(s->future));
 			if (s->summary)
 				json_object_set_new(o, "summary", json_loads(s->summary, 0, NULL));
 			json_array_append_new(a, o);
@@ -67,7 +77,12 @@ int cmd_snapshots(int argc, char **argv)
 				printf("%s%s", j ? "," : "", s->paths[j]);
 			for (size_t j = 0; j < s->ntags; j++)
 				printf("%s%s", j ? "," : "  [", s->tags[j]);
-			printf("%s\n", s->ntags ? "]" : "");
+			printf("%s", s->ntags ? "]" : "");
+			if (pinned)
+				printf("  %s", _("(pinned)"));
+			if (s->future)
+				printf("  %s", _("(DATED IN THE FUTURE: forged or wrong clock)"));
+			putchar('\n');
 		}
 	}
 	if (g.json) {
@@ -79,6 +94,11 @@ int cmd_snapshots(int argc, char **argv)
 	if (bad)
 		fprintf(stderr, _("coffre: %zu snapshots could not be read (run 'coffre check')\n"),
 			bad);
+	if (future)
+		fprintf(stderr, _("coffre: %zu snapshots are dated more than 10 minutes in the future: "
+			"a forged or wrong clock; they are never 'latest' and count in no retention "
+			"rule\n"), future);
+	free(pins);
 	json_decref(a);
 	snap_list_free(list, n);
 	return bad ? CF_EXIT_INTEGRITY : 0;

@@ -39,6 +39,8 @@ static const struct command {
 	{ "dump", cmd_dump, N_("write a file or a tar/zip archive of a snapshot to stdout"), NEED_REPO },
 	{ "check", cmd_check, N_("verify the repository (--read-data: every byte)"), NEED_REPO },
 	{ "forget", cmd_forget, N_("remove snapshots by a retention policy"), NEED_REPO },
+	{ "pin", cmd_pin, N_("keep a snapshot whatever retention says"), NEED_REPO },
+	{ "unpin", cmd_unpin, N_("let retention apply to a pinned snapshot again"), NEED_REPO },
 	{ "prune", cmd_prune, N_("remove data no snapshot needs"), NEED_REPO },
 	{ "rebuild-index", cmd_rebuild_index, N_("rebuild the index from the packs"), NEED_REPO },
 	{ "key", cmd_key, N_("change the password or the recovery key"), NEED_REPO },

@@ -40,7 +40,9 @@ const struct snap *bparent_pick(struct snap *const *list, size_t nlist, const ch
 	const struct snap *best = NULL;
 	size_t best_k = 0;
 	for (size_t i = nlist; i-- > 0;) {
-		if (strcmp(list[i]->hostname, host) != 0)
+		/* A snapshot dated ahead of the clocks is no parent: a forged one must not decide
+		 * what the next backup reads. */
+		if (list[i]->future || strcmp(list[i]->hostname, host) != 0)
 			continue;
 		if (bparent_same_paths(list[i], paths, np))
 			return list[i];

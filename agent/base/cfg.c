@@ -120,6 +120,34 @@ static int parse_keep(struct parse *p, const char *name, const char *v, int *slo
 	return 0;
 }
 
+/* The keep-* keys, in the order of their bits in cfg_dest.keep_set. */
+static const char *const keep_keys[] = { "keep-last", "keep-hourly", "keep-daily", "keep-weekly",
+	"keep-monthly", "keep-yearly", "keep-within" };
+#define NKEEP (sizeof keep_keys / sizeof *keep_keys)
+
+static int *keep_slot(struct forget_policy *k, size_t i)
+{
+	int *v[] = { &k->last, &k->hourly, &k->daily, &k->weekly, &k->monthly, &k->yearly };
+	return i < 6 ? v[i] : NULL;
+}
+
+/* A keep-* key into ${k}: its bit (1 << index), 0 when ${name} is no keep-* key. */
+static unsigned parse_keep_key(struct parse *p, const char *name, const char *v,
+	struct forget_policy *k)
+{
+	for (size_t i = 0; i < NKEEP; i++) {
+		if (strcmp(name, keep_keys[i]) != 0)
+			continue;
+		if (i < 6)
+			parse_keep(p, name, v, keep_slot(k, i));
+		else if (forget_parse_within(v, &k->within))
+			problem(p, p->line, "'%s' must be a duration such as '14 d', '36 h' or 0, "
+				"not '%s'", name, v);
+		return 1u << i;
+	}
+	return 0;
+}
+
 static int valid_dest_name(const char *n)
 {
 	if (!*n || strlen(n) > 64)
@@ -165,6 +193,7 @@ static struct cfg_dest *dest_get(struct parse *p, const char *name, int *oom)
 static int dest_key(struct parse *p, const char *dname, const char *name, const char *value)
 {
 	int oom = 0;
+	unsigned bit;
 	struct cfg_dest *d = dest_get(p, dname, &oom);
 	if (!d)
 		return oom ? -1 : 0;
@@ -210,6 +239,9 @@ static int dest_key(struct parse *p, const char *dname, const char *name, const 
 		if (dst_parse_rate(value, &d->upload_limit))
 			problem(p, p->line, "destination '%s': cannot read the upload limit '%s' "
 				"(for example 200KiB/s)", dname, value);
+	} else if (strncmp(name, "keep-", 5) == 0 && (bit = parse_keep_key(p, name, value,
+			&d->keep))) {
+		d->keep_set |= bit;
 	} else {
 		problem(p, p->line, "unknown key '%s' in section [destination %s]", name, dname);
 	}
@@ -256,12 +288,9 @@ static int handler(void *user, const char *section, const char *name, const char
 				c->clear_spool = value[0] == 'y';
 			else
 				problem(p, p->line, "'clear-spool' must be yes or no, not '%s'", value);
-		} else if (strcmp(name, "keep-daily") == 0) {
-			parse_keep(p, name, value, &c->keep_daily);
-		} else if (strcmp(name, "keep-weekly") == 0) {
-			parse_keep(p, name, value, &c->keep_weekly);
-		} else if (strcmp(name, "keep-monthly") == 0) {
-			parse_keep(p, name, value, &c->keep_monthly);
+		} else if (strncmp(name, "keep-", 5) == 0 && parse_keep_key(p, name, value,
+				&c->keep)) {
+			/* parsed */
 		} else {
 			problem(p, p->line, "unknown key '%s' in section [backup]", name);
 		}
@@ -474,10 +503,24 @@ static void validate(struct parse *p)
 		problem(p, 0, "no password file (add 'password-file = /path' to [backup])");
 	else
 		check_secret_file(p, p->line_pwfile, "password file", c->password_file);
+	if (forget_policy_empty(&c->keep))
+		problem(p, 0, "every keep-* rule is 0: every snapshot would be forgotten");
+	/* Each destination: the [backup] policy, under the keys its own section set. */
+	for (size_t i = 0; i < c->ndests; i++) {
+		struct cfg_dest *d = &c->dests[i];
+		for (size_t k = 0; k < NKEEP; k++) {
+			if (d->keep_set & (1u << k))
+				continue;
+			if (k < 6)
+				*keep_slot(&d->keep, k) = *keep_slot(&c->keep, k);
+			else
+				d->keep.within = c->keep.within;
+		}
+		if (d->keep_set && forget_policy_empty(&d->keep))
+			problem(p, p->dest_lines[i], "destination '%s': every keep-* rule is 0: every "
+				"snapshot there would be forgotten", d->name);
+	}
 	validate_dests(p);
-	if (c->keep_daily == 0 && c->keep_weekly == 0 && c->keep_monthly == 0)
-		problem(p, 0, "keep-daily, keep-weekly and keep-monthly are all 0: every snapshot "
-			"would be forgotten");
 }
 
 /* Parses ${len} bytes of ${text}, named ${file} in problems. */
@@ -492,11 +535,10 @@ static int load(const char *text, size_t len, const char *file, struct cfg **ret
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
 	p.c = c;
 	c->schedule = SCHED_DEFAULT;
-	c->keep_daily = 14;
+	c->keep = (struct forget_policy){ .daily = 14, .weekly = 8, .monthly = 24,
+		.within = FORGET_WITHIN_DEFAULT };
 	c->run_timeout = CFG_DEFAULT_RUN_TIMEOUT;
 	c->run_idle = 1;
-	c->keep_weekly = 8;
-	c->keep_monthly = 24;
 	for (size_t i = 0; i < sizeof default_excludes / sizeof *default_excludes; i++)
 		if (push(&c->excludes, &c->nexcludes, default_excludes[i]))
 			p.oom = 1;

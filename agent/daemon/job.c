@@ -93,10 +93,8 @@ static char *read_password(const char *file, struct cf_error *err)
 /* The [backup] policy, then prune. */
 static int run_retention(struct repo *r, const struct cfg *c, struct cf_error *err)
 {
-	struct forget_policy p = { .daily = c->keep_daily, .weekly = c->keep_weekly,
-		.monthly = c->keep_monthly };
 	size_t removed;
-	int rc = forget_run(r, &p, 0, NULL, NULL, &removed, err);
+	int rc = forget_run(r, &c->keep, 0, NULL, NULL, &removed, err);
 	if (rc)
 		return rc;
 	struct prune_stats ps;

@@ -54,6 +54,13 @@ int dst_stat(struct dst *d, const char *name, uint64_t *ret_size, struct cf_erro
 	return d->ops->stat(d, name, ret_size, err);
 }
 
+int dst_mtime(struct dst *d, const char *name, int64_t *ret, struct cf_error *err)
+{
+	if (!d->ops->mtime)
+		return cf_error_set(err, CF_EUSAGE, "%s keeps no times", d->url);
+	return d->ops->mtime(d, name, ret, err);
+}
+
 int dst_list(struct dst *d, const char *prefix,
 	int (*fn)(void *ctx, const char *name, uint64_t size), void *ctx, struct cf_error *err)
 {

@@ -23,6 +23,8 @@ struct dst_ops {
 	int (*get_range)(struct dst *d, const char *name, uint64_t off, size_t len, void *out,
 		struct cf_error *err);
 	int (*stat)(struct dst *d, const char *name, uint64_t *ret_size, struct cf_error *err);
+	/* When the destination recorded the object, by its own clock (may be NULL). */
+	int (*mtime)(struct dst *d, const char *name, int64_t *ret, struct cf_error *err);
 	int (*list)(struct dst *d, const char *prefix,
 		int (*fn)(void *ctx, const char *name, uint64_t size), void *ctx,
 		struct cf_error *err);

@@ -247,21 +247,37 @@ static int local_get_range(struct dst *d, const char *name, uint64_t off, size_t
 	return rc;
 }
 
-static int local_stat(struct dst *d, const char *name, uint64_t *ret_size, struct cf_error *err)
+/* The object's own stat, never through a link; CF_ECORRUPT when it is no plain file. */
+static int local_lstat(struct dst *d, const char *name, struct stat *st, struct cf_error *err)
 {
 	const char *leaf = NULL;
 	int dfd = parent_at(d, name, 0, &leaf);
 	if (dfd < 0)
 		return errno == ENOENT ? CF_ENOENT : path_error(d, name, "stat", err);
-	struct stat st;
 	int rc = 0;
-	if (fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) != 0)
+	if (fstatat(dfd, leaf, st, AT_SYMLINK_NOFOLLOW) != 0)
 		rc = errno == ENOENT ? CF_ENOENT : path_error(d, name, "stat", err);
-	else if (!S_ISREG(st.st_mode))
+	else if (!S_ISREG(st->st_mode))
 		rc = cf_error_set(err, CF_ECORRUPT, "'%s/%s' is not a plain file", root_of(d), name);
-	else if (ret_size)
-		*ret_size = (uint64_t)st.st_size;
 	close(dfd);
+	return rc;
+}
+
+static int local_stat(struct dst *d, const char *name, uint64_t *ret_size, struct cf_error *err)
+{
+	struct stat st;
+	int rc = local_lstat(d, name, &st, err);
+	if (rc == 0 && ret_size)
+		*ret_size = (uint64_t)st.st_size;
+	return rc;
+}
+
+static int local_mtime(struct dst *d, const char *name, int64_t *ret, struct cf_error *err)
+{
+	struct stat st;
+	int rc = local_lstat(d, name, &st, err);
+	if (rc == 0)
+		*ret = (int64_t)st.st_mtime;
 	return rc;
 }
 
@@ -457,6 +473,7 @@ const struct dst_ops dst_ops_local = {
 	.get = local_get,
 	.get_range = local_get_range,
 	.stat = local_stat,
+	.mtime = local_mtime,
 	.list = local_list,
 	.del = local_del,
 	.free = local_free,

@@ -156,6 +156,20 @@ static int s3_stat(struct dst *d, const char *name, uint64_t *ret_size, struct c
 	return s3_head((struct dst_s3 *)d, name, ret_size, NULL, 0, err);
 }
 
+/* Last-Modified of the HEAD reply (curl parses it: CURLOPT_FILETIME is on for HEAD). */
+static int s3_mtime(struct dst *d, const char *name, int64_t *ret, struct cf_error *err)
+{
+	struct dst_s3 *s = (struct dst_s3 *)d;
+	int rc = s3_head(s, name, NULL, NULL, 0, err);
+	curl_off_t t = -1;
+	if (rc == 0 && (curl_easy_getinfo(s->net.curl, CURLINFO_FILETIME_T, &t) != CURLE_OK ||
+	    t < 0))
+		rc = cf_error_set(err, CF_EIO, "%s: no Last-Modified for '%s'", s->d.url, name);
+	if (rc == 0)
+		*ret = (int64_t)t;
+	return rc;
+}
+
 
 /* A refused DELETE of a version: say so plainly when Object Lock is the reason. */
 static int s3_del_refused(struct dst_s3 *s, struct dst_s3_req *r, const char *name,
@@ -261,6 +275,7 @@ const struct dst_ops dst_ops_s3 = {
 	.get = s3_get,
 	.get_range = s3_get_range,
 	.stat = s3_stat,
+	.mtime = s3_mtime,
 	.list = dst_s3_list,
 	.del = s3_del,
 	.free = s3_free,

@@ -241,6 +241,7 @@ static int s3_setup(void *ctx, CURL *c, struct cf_error *err)
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
 	} else if (strcmp(r->method, "HEAD") == 0) {
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+		curl_easy_setopt(c, CURLOPT_FILETIME, 1L);
 	} else if (strcmp(r->method, "DELETE") == 0) {
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
 	}

@@ -117,6 +117,7 @@ static int sf_setup(void *ctx, CURL *c, struct cf_error *err)
 		dst_curl_rate_cap(&s->net, c);
 	} else if (t->kind == SF_NOBODY) {
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+		curl_easy_setopt(c, CURLOPT_FILETIME, 1L);
 	} else {
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sf_write_cb);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, io);
@@ -263,14 +264,21 @@ static int sf_get_range(struct dst *d, const char *name, uint64_t off, size_t le
 	return rc;
 }
 
-static int sf_stat(struct dst *d, const char *name, uint64_t *ret_size, struct cf_error *err)
+/* A request without a body on ${name}: its size and time are then in the handle's info. */
+static int sf_head(struct dst_sftp *s, const char *name, struct cf_error *err)
 {
-	struct dst_sftp *s = (struct dst_sftp *)d;
 	char *url = sf_url(s, name);
 	if (!url)
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
 	int rc = sf_perform(s, SF_NOBODY, url, NULL, NULL, NULL, NULL, name, err);
 	free(url);
+	return rc;
+}
+
+static int sf_stat(struct dst *d, const char *name, uint64_t *ret_size, struct cf_error *err)
+{
+	struct dst_sftp *s = (struct dst_sftp *)d;
+	int rc = sf_head(s, name, err);
 	if (rc == 0 && ret_size) {
 		curl_off_t cl = -1;
 		curl_easy_getinfo(s->net.curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
@@ -278,6 +286,19 @@ static int sf_stat(struct dst *d, const char *name, uint64_t *ret_size, struct c
 			return cf_error_set(err, CF_EIO, "%s: no size for '%s'", s->d.url, name);
 		*ret_size = (uint64_t)cl;
 	}
+	return rc;
+}
+
+static int sf_mtime(struct dst *d, const char *name, int64_t *ret, struct cf_error *err)
+{
+	struct dst_sftp *s = (struct dst_sftp *)d;
+	int rc = sf_head(s, name, err);
+	curl_off_t t = -1;
+	if (rc == 0 && (curl_easy_getinfo(s->net.curl, CURLINFO_FILETIME_T, &t) != CURLE_OK ||
+	    t < 0))
+		rc = cf_error_set(err, CF_EIO, "%s: no time for '%s'", s->d.url, name);
+	if (rc == 0)
+		*ret = (int64_t)t;
 	return rc;
 }
 
@@ -418,6 +439,7 @@ const struct dst_ops dst_ops_sftp = {
 	.get = sf_get,
 	.get_range = sf_get_range,
 	.stat = sf_stat,
+	.mtime = sf_mtime,
 	.list = sf_list,
 	.del = sf_del,
 	.free = sf_free,

@@ -111,6 +111,11 @@ static int usb_stat(struct dst *d, const char *name, uint64_t *ret_size, struct 
 	return dst_stat(INNER(d), name, ret_size, err);
 }
 
+static int usb_mtime(struct dst *d, const char *name, int64_t *ret, struct cf_error *err)
+{
+	return dst_mtime(INNER(d), name, ret, err);
+}
+
 static int usb_list(struct dst *d, const char *prefix,
 	int (*fn)(void *ctx, const char *name, uint64_t size), void *ctx, struct cf_error *err)
 {
@@ -290,6 +295,7 @@ static const struct dst_ops dst_ops_usb = {
 	.get = usb_get,
 	.get_range = usb_get_range,
 	.stat = usb_stat,
+	.mtime = usb_mtime,
 	.list = usb_list,
 	.del = usb_del,
 	.free = usb_free,

@@ -15,7 +15,7 @@
 static const struct chunk_params default_chunk_params = { 2048, 8192, 32768 };
 #define DEFAULT_PACK_SIZE (16u << 20)
 
-static const char *const repo_dirs[] = { "keys", "data", "index", "snapshots", "locks" };
+static const char *const repo_dirs[] = { "keys", "data", "index", "snapshots", "pins", "locks" };
 
 const char *repo_path(const struct repo *r)
 {

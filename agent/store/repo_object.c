@@ -64,12 +64,17 @@ int repo_unseal(const struct repo *r, const void *ad, size_t adlen, const uint8_
 	return bad ? CF_ECORRUPT : 0;
 }
 
-/* The object name of ${id} of ${kind}: "snapshots/<hex>" or "index/<hex>". */
+static const char *kind_dir(int kind)
+{
+	return kind == REPO_SNAPSHOT ? "snapshots" : kind == REPO_PIN ? "pins" : "index";
+}
+
+/* The object name of ${id} of ${kind}: "snapshots/<hex>", "index/<hex>" or "pins/<hex>". */
 static void object_name(char out[80], int kind, const uint8_t id[ID_LEN])
 {
 	char hex[ID_HEX];
 	util_hex(hex, id, ID_LEN);
-	snprintf(out, 80, "%s/%s", kind == REPO_SNAPSHOT ? "snapshots" : "index", hex);
+	snprintf(out, 80, "%s/%s", kind_dir(kind), hex);
 }
 
 static void object_ad(uint8_t ad[5], int kind)
@@ -117,7 +122,8 @@ int repo_get_object(struct repo *r, int kind, const uint8_t id[ID_LEN], struct b
 {
 	char path[80];
 	object_name(path, kind, id);
-	size_t limit = kind == REPO_SNAPSHOT ? MAX_SNAPSHOT_BYTES : MAX_INDEX_BYTES;
+	size_t limit = kind == REPO_SNAPSHOT ? MAX_SNAPSHOT_BYTES : kind == REPO_PIN ?
+		MAX_KEYFILE_BYTES : MAX_INDEX_BYTES;
 	struct buf b = { 0 }, p = { 0 };
 	uint8_t *z = NULL;
 	int rc = dst_get(r->d, path, limit, &b, err);
@@ -170,7 +176,8 @@ int repo_list(struct repo *r, int kind, uint8_t (**ret_ids)[ID_LEN], size_t *ret
 	struct cf_error *err)
 {
 	struct repo_names l = { 0 };
-	const char *prefix = kind == REPO_SNAPSHOT ? "snapshots/" : "index/";
+	char prefix[16];
+	snprintf(prefix, sizeof prefix, "%s/", kind_dir(kind));
 	int rc = repo_names_list(r, prefix, &l, err);
 	if (rc) {
 		repo_names_free(&l);

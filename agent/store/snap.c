@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "coffre/dst.h"
 #include "coffre/error.h"
 #include "store/repo_internal.h"
 
@@ -189,11 +190,19 @@ int snap_list(struct repo *r, struct snap ***ret, size_t *ret_n, size_t *ret_bad
 		free(ids);
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
 	}
+	int64_t now = (int64_t)time(NULL);
 	for (size_t i = 0; i < n; i++) {
-		if (snap_load(r, ids[i], &v[m], NULL) == 0)
-			m++;
-		else
+		if (snap_load(r, ids[i], &v[m], NULL) != 0) {
 			bad++;
+			continue;
+		}
+		struct snap *s = v[m++];
+		char name[80];
+		snprintf(name, sizeof name, "snapshots/%s", s->idhex);
+		if (dst_mtime(r->d, name, &s->recorded, NULL) != 0 || s->recorded <= 0)
+			s->recorded = 0;
+		s->future = s->time > now + SNAP_FUTURE_SLACK ||
+			(s->recorded && s->time > s->recorded + SNAP_FUTURE_SLACK);
 	}
 	free(ids);
 	if (m > 1)
@@ -209,10 +218,15 @@ int snap_find(struct snap **list, size_t n, const char *spec, struct snap **ret,
 	struct cf_error *err)
 {
 	if (strcmp(spec, "latest") == 0) {
-		if (n == 0)
-			return cf_error_set(err, CF_ENOENT, "no snapshot in the repository");
-		*ret = list[n - 1];
-		return 0;
+		for (size_t i = n; i-- > 0;) {
+			if (!list[i]->future) {
+				*ret = list[i];
+				return 0;
+			}
+		}
+		return cf_error_set(err, CF_ENOENT, n ? "no snapshot in the repository is dated "
+			"before now (the others are dated in the future)" : "no snapshot in the "
+			"repository");
 	}
 	size_t len = strlen(spec);
 	if (len < 4 || len > 64 || strspn(spec, "0123456789abcdef") != len)
@@ -229,6 +243,11 @@ int snap_find(struct snap **list, size_t n, const char *spec, struct snap **ret,
 		return cf_error_set(err, CF_ENOENT, "no snapshot '%s'", spec);
 	*ret = found;
 	return 0;
+}
+
+int64_t snap_time_eff(const struct snap *s)
+{
+	return s->recorded > 0 && s->recorded < s->time ? s->recorded : s->time;
 }
 
 void snap_time_str(const struct snap *s, char out[40])

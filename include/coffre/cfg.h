@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "coffre/dst.h"
+#include "coffre/forget.h"
 #include "coffre/sched.h"
 
 struct cf_error;
@@ -24,6 +25,10 @@ struct cfg_dest {
 	char *s3_keys_file, *s3_region, *s3_lock_mode, *sftp_key_file, *sftp_host_key;
 	int s3_lock_days;
 	uint64_t upload_limit;	/* bytes per second, 0: none */
+	/* Its retention: the [backup] policy, with the keep-* keys of its own section over it
+	 * (a USB drive may keep more generations than the spool). */
+	struct forget_policy keep;
+	unsigned keep_set;	/* which keep-* keys the section set (bits of cfg.c) */
 };
 
 /* A loaded configuration (a value record: read its fields, release with cfg_free). */
@@ -36,7 +41,7 @@ struct cfg {
 	char *repository;
 	char *password_file;
 	struct sched_spec schedule;
-	int keep_daily, keep_weekly, keep_monthly;
+	struct forget_policy keep;	/* [backup] keep-last ... keep-yearly, keep-within */
 	struct cfg_dest *dests;	/* [destination NAME] sections, in file order */
 	size_t ndests;
 	int clear_spool;	/* [backup] clear-spool = yes */

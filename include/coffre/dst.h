@@ -53,6 +53,10 @@ int dst_get(struct dst *d, const char *name, uint64_t max, struct buf *ret, stru
 int dst_get_range(struct dst *d, const char *name, uint64_t off, size_t len, void *out,
 	struct cf_error *err);
 int dst_stat(struct dst *d, const char *name, uint64_t *ret_size, struct cf_error *err);
+/* dst_mtime(d, name, ret, err): when the destination stored ${name}, by its own clock (S3
+ * Last-Modified, the file's mtime), in seconds since the epoch. CF_EUSAGE for kinds that do
+ * not keep one. */
+int dst_mtime(struct dst *d, const char *name, int64_t *ret, struct cf_error *err);
 /* dst_list(d, prefix, fn, ctx, err): every object whose name starts with ${prefix}, with
  * its size; ${fn} returning non-zero stops the listing with that value. */
 int dst_list(struct dst *d, const char *prefix,

@@ -52,6 +52,7 @@ void repo_escrow_fingerprint(const struct repo *r, char ret[REPO_FINGERPRINT_TEX
 enum repo_kind {
 	REPO_SNAPSHOT = 1,
 	REPO_INDEX = 2,
+	REPO_PIN = 3,
 };
 
 /* repo_init(path, password, ret_recovery, ret_idhex, err): create a repository at ${path}

@@ -31,7 +31,20 @@ struct snap {
 	int has_parent;
 	uint8_t parent[32];
 	char *summary;		/* JSON text of the run's summary, or NULL */
+	/* Filled by snap_list, not stored: */
+	int64_t recorded;	/* when the repository's storage recorded it (its own clock), 0:
+				 * unknown */
+	int future;		/* dated more than SNAP_FUTURE_SLACK after now or after
+				 * ${recorded}: a wrong or forged clock; never "latest" */
 };
+
+/* How far ahead of the clocks a snapshot may be dated before it is taken for forged. */
+#define SNAP_FUTURE_SLACK 600
+
+/* snap_time_eff(s): the time retention counts: the earlier of the snapshot's own time and the
+ * one its storage recorded (a snapshot sent days late keeps its day; one dated ahead by a
+ * forged clock counts from when it really arrived). */
+int64_t snap_time_eff(const struct snap *s);
 
 /* snap_write(r, s, err): store ${s} (its id is filled in). */
 int snap_write(struct repo *r, struct snap *s, struct cf_error *err);
@@ -45,10 +58,11 @@ int snap_parse(const void *text, size_t n, const uint8_t id[32], struct snap **r
  * Returns 0 or CF_ENOMEM. */
 int snap_encode(const struct snap *s, char **ret_text);
 /* snap_list(r, ret, ret_n, ret_bad, err): every readable snapshot, oldest first; ${ret_bad}
- * counts the damaged ones skipped. */
+ * counts the damaged ones skipped. Each has ${recorded} and ${future} set. */
 int snap_list(struct repo *r, struct snap ***ret, size_t *ret_n, size_t *ret_bad,
 	struct cf_error *err);
-/* snap_find(list, n, spec, ret, err): "latest", a full id or a unique prefix (>= 4). */
+/* snap_find(list, n, spec, ret, err): "latest" (the newest not dated in the future), a full
+ * id or a unique prefix (>= 4). */
 int snap_find(struct snap **list, size_t n, const char *spec, struct snap **ret,
 	struct cf_error *err);
 /* snap_delete(r, s, err): remove a snapshot object (forget). */

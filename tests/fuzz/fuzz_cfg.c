@@ -52,7 +52,7 @@ static void check_cfg(const struct cfg *c)
 	for (size_t i = 0; i < c->nexcludes; i++)
 		FUZZ_CHECK(c->excludes[i][0]);
 	FUZZ_CHECK(c->socket && c->socket[0] == '/' && c->socket_group && c->state_dir);
-	FUZZ_CHECK(c->keep_daily || c->keep_weekly || c->keep_monthly);
+	FUZZ_CHECK(!forget_policy_empty(&c->keep));
 	FUZZ_CHECK(c->ndests <= 32 && (!c->clear_spool || c->ndests));
 	for (size_t i = 0; i < c->ndests; i++) {
 		const struct cfg_dest *d = &c->dests[i];

@@ -76,9 +76,9 @@ static void test_minimal_defaults(void **state)
 	assert_int_equal(c->schedule.kind, SCHED_DAILY);
 	assert_int_equal(c->schedule.hour, 19);
 	assert_int_equal(c->schedule.minute, 30);
-	assert_int_equal(c->keep_daily, 14);
-	assert_int_equal(c->keep_weekly, 8);
-	assert_int_equal(c->keep_monthly, 24);
+	assert_int_equal(c->keep.daily, 14);
+	assert_int_equal(c->keep.weekly, 8);
+	assert_int_equal(c->keep.monthly, 24);
 	assert_int_equal(c->nexcludes, 4);
 	assert_string_equal(c->excludes[0], "~$*");
 	assert_string_equal(c->excludes[1], "*.tmp");
@@ -111,9 +111,9 @@ static void test_every_key(void **state)
 	assert_string_equal(c->excludes[4], "*.bak");
 	assert_int_equal(c->schedule.kind, SCHED_EVERY);
 	assert_int_equal(c->schedule.seconds, 7200);
-	assert_int_equal(c->keep_daily, 7);
-	assert_int_equal(c->keep_weekly, 4);
-	assert_int_equal(c->keep_monthly, 0);
+	assert_int_equal(c->keep.daily, 7);
+	assert_int_equal(c->keep.weekly, 4);
+	assert_int_equal(c->keep.monthly, 0);
 	assert_string_equal(c->socket, "/tmp/x.sock");
 	assert_string_equal(c->socket_group, "staff");
 	assert_string_equal(c->state_dir, "/tmp/state");

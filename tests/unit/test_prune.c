@@ -78,7 +78,8 @@ static void daily(struct set *s, size_t n, int y, int mon, int d)
 
 static int run(struct set *s, int last, int hourly, int dly, int weekly, int monthly, int yearly)
 {
-	struct forget_policy p = { last, hourly, dly, weekly, monthly, yearly };
+	struct forget_policy p = { .last = last, .hourly = hourly, .daily = dly, .weekly = weekly,
+		.monthly = monthly, .yearly = yearly };
 	int k = forget_select(s->list, s->n, &p, s->keep);
 	if (k >= 0) {
 		int sum = 0;
@@ -407,6 +408,91 @@ static int group_setup(void **state)
 	return 0;
 }
 
+/* ---- forget_decide: forged dates, keep-within, pins and tags ---- */
+
+/* The attack: five genuine daily snapshots, then three made with the clock 30 days ahead.
+ * Before, keep-daily 3 kept the three forged ones and removed all five genuine ones. */
+static void test_decide_future(void **state)
+{
+	(void)state;
+	struct set s;
+	daily(&s, 8, 2024, 3, 1);
+	int64_t now = s.v[4].time + 3600;
+	for (size_t i = 5; i < 8; i++)
+		s.v[i].time = now + 30 * 86400 + (int64_t)i * 60;
+	struct forget_policy p = { .daily = 3 };
+	uint8_t why[8];
+	assert_int_equal(forget_decide(s.list, s.n, &p, NULL, now, why), 6);
+	for (size_t i = 0; i < 2; i++)
+		assert_int_equal(why[i], 0);
+	for (size_t i = 2; i < 5; i++)
+		assert_int_equal(why[i], FORGET_KEEP_RULE);
+	for (size_t i = 5; i < 8; i++)
+		assert_int_equal(why[i], FORGET_KEEP_FUTURE);
+	/* Dated ahead of when the storage recorded them: the same, whatever the clock says. */
+	for (size_t i = 5; i < 8; i++) {
+		s.v[i].recorded = now - 60;
+		s.v[i].future = 1;
+	}
+	assert_int_equal(forget_decide(s.list, s.n, &p, NULL, now + 40 * 86400, why), 6);
+	assert_int_equal(why[7], FORGET_KEEP_FUTURE);
+	assert_int_equal(why[2], FORGET_KEEP_RULE);
+	set_free(&s);
+}
+
+/* A snapshot sent late counts at its own (earlier) time; one recorded before its date counts
+ * at the recorded time. */
+static void test_decide_recorded(void **state)
+{
+	(void)state;
+	struct set s;
+	daily(&s, 4, 2024, 3, 1);
+	for (size_t i = 0; i < 4; i++)
+		s.v[i].recorded = s.v[3].time + 86400;	/* all pushed on one later day */
+	struct forget_policy p = { .daily = 4 };
+	uint8_t why[4];
+	assert_int_equal(forget_decide(s.list, s.n, &p, NULL, s.v[3].time + 86400, why), 4);
+	set_free(&s);
+}
+
+static void test_decide_within_pins_tags(void **state)
+{
+	(void)state;
+	struct set s;
+	daily(&s, 30, 2024, 3, 1);
+	int64_t now = s.v[29].time;
+	uint8_t why[30], pinned[30] = { 0 };
+	/* A flood: keep-last 2 alone would keep 2; keep-within 14 days keeps the last 15. */
+	struct forget_policy p = { .last = 2, .within = 14 * 86400 };
+	assert_int_equal(forget_decide(s.list, s.n, &p, NULL, now, why), 15);
+	assert_int_equal(why[14], 0);
+	assert_int_equal(why[15], FORGET_KEEP_WITHIN);
+	assert_int_equal(why[29], FORGET_KEEP_WITHIN | FORGET_KEEP_RULE);
+	/* A pin keeps an old one and takes no rule's slot. */
+	pinned[3] = 1;
+	pinned[29] = 1;
+	assert_int_equal(forget_decide(s.list, s.n, &p, pinned, now, why), 16);
+	assert_int_equal(why[3], FORGET_KEEP_PINNED);
+	assert_int_equal(why[29], FORGET_KEEP_PINNED | FORGET_KEEP_WITHIN);
+	assert_int_equal(why[28], FORGET_KEEP_WITHIN | FORGET_KEEP_RULE);
+	assert_int_equal(why[27], FORGET_KEEP_WITHIN | FORGET_KEEP_RULE);
+	/* Tags, as restic's --keep-tag. */
+	char *tag = "monthly-close", *other = "x";
+	char *tags[] = { other, tag };
+	s.v[5].tags = tags;
+	s.v[5].ntags = 2;
+	char *want[] = { tag };
+	struct forget_policy q = { .last = 1, .tags = want, .ntags = 1 };
+	assert_int_equal(forget_decide(s.list, s.n, &q, NULL, now, why), 2);
+	assert_int_equal(why[5], FORGET_KEEP_TAG);
+	s.v[5].tags = NULL;
+	s.v[5].ntags = 0;
+	/* No rule at all. */
+	struct forget_policy none = { 0 };
+	assert_int_equal(forget_decide(s.list, s.n, &none, NULL, now, why), CF_EUSAGE);
+	set_free(&s);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -420,6 +506,9 @@ int main(void)
 		cmocka_unit_test(test_keep_hourly),
 		cmocka_unit_test(test_keep_weekly),
 		cmocka_unit_test(test_keep_monthly_yearly),
+		cmocka_unit_test(test_decide_future),
+		cmocka_unit_test(test_decide_recorded),
+		cmocka_unit_test(test_decide_within_pins_tags),
 		cmocka_unit_test(test_prune_run),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -43,6 +43,7 @@ static void show_progress(void *ctx, const char *name, uint64_t done, uint64_t t
 struct targets {
 	const char **url;
 	struct dst_options *opt;
+	const struct forget_policy **keep;	/* a configured destination's retention */
 	size_t n;
 	struct cfg *cfg;
 };
@@ -51,6 +52,7 @@ static void targets_free(struct targets *t)
 {
 	free(t->url);
 	free(t->opt);
+	free(t->keep);
 	cfg_free(t->cfg);
 }
 
@@ -89,12 +91,14 @@ static int load_config(const char *file, int required, struct cfg **ret)
 	return 0;
 }
 
-static void add_target(struct targets *t, const char *url, const struct dst_options *o)
+static void add_target(struct targets *t, const char *url, const struct dst_options *o,
+	const struct forget_policy *keep)
 {
 	for (size_t i = 0; i < t->n; i++)
 		if (strcmp(t->url[i], url) == 0)
 			return;
 	t->url[t->n] = url;
+	t->keep[t->n] = keep;
 	t->opt[t->n++] = *o;
 }
 
@@ -129,7 +133,8 @@ static int parse_targets(int argc, char **argv, struct targets *t, int *clear, c
 	size_t max = (size_t)nto + (t->cfg ? t->cfg->ndests : 0);
 	t->url = calloc(max + 1, sizeof *t->url);
 	t->opt = calloc(max + 1, sizeof *t->opt);
-	if (!t->url || !t->opt)
+	t->keep = calloc(max + 1, sizeof *t->keep);
+	if (!t->url || !t->opt || !t->keep)
 		return cli_error(CF_EXIT_ERROR, "%s", _("out of memory"));
 	struct dst_options o;
 	if ((rc = cli_dst_options(&o)))
@@ -142,12 +147,12 @@ static int parse_targets(int argc, char **argv, struct targets *t, int *clear, c
 			struct dst_options co;
 			if (cd)
 				cfg_dest_options(cd, &co);
-			add_target(t, cd ? cd->url : optarg, cd ? &co : &o);
+			add_target(t, cd ? cd->url : optarg, cd ? &co : &o, cd ? &cd->keep : NULL);
 		}
 	for (size_t i = 0; t->cfg && (nto == 0 || (clear && *clear)) && i < t->cfg->ndests; i++) {
 		struct dst_options co;
 		cfg_dest_options(&t->cfg->dests[i], &co);
-		add_target(t, t->cfg->dests[i].url, &co);
+		add_target(t, t->cfg->dests[i].url, &co, &t->cfg->dests[i].keep);
 	}
 	if (t->n == 0)
 		return cli_error(CF_EXIT_USAGE, "%s", _("no destination: give --to URL, or add "
@@ -185,7 +190,7 @@ int cmd_push(int argc, char **argv)
 	struct push_opts o = { .progress = show_progress };
 	uint64_t freed = 0;
 	struct cf_error cerr = { 0 };
-	rc = push_all(r, t.url, t.opt, t.n, clear, &o, res, &freed, &cerr);
+	rc = push_all(r, t.url, t.opt, t.keep, t.n, clear, &o, res, &freed, &cerr);
 	if (g.progress)
 		fprintf(stderr, "\r\033[K");
 	int worst = 0;

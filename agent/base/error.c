@@ -71,6 +71,7 @@ static const struct {
 	{ CF_ENOENT, "not found" },
 	{ CF_ENOMEM, "out of memory" },
 	{ CF_EPASSWORD, "wrong password or key" },
+	{ CF_EPROTECTED, "protected by Object Lock" },
 };
 
 const char *cf_code_str(int code)

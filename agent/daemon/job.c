@@ -119,19 +119,21 @@ static void push_dests(struct job *j, struct repo *r)
 	struct state_run *res = &j->res.s;
 	size_t n = c->ndests;
 	const char **urls = calloc(n, sizeof *urls);
+	const struct forget_policy **keep = calloc(n, sizeof *keep);
 	struct dst_options *opts = calloc(n, sizeof *opts);
 	struct push_result *pr = calloc(n, sizeof *pr);
-	if (!urls || !opts || !pr) {
+	if (!urls || !keep || !opts || !pr) {
 		logf_("error: out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
 		urls[i] = c->dests[i].url;
+		keep[i] = &c->dests[i].keep;
 		cfg_dest_options(&c->dests[i], &opts[i]);
 	}
 	struct push_opts po = { .progress = job_push_progress, .ctx = j, .cancel = j->cancel };
 	struct cf_error cerr = { 0 };
-	push_all(r, urls, opts, n, c->clear_spool, &po, pr, &res->spool_cleared, &cerr);
+	push_all(r, urls, opts, keep, n, c->clear_spool, &po, pr, &res->spool_cleared, &cerr);
 	if (cerr.code)
 		snprintf(res->spool_clear_error, sizeof res->spool_clear_error, "%s", cerr.msg);
 	time_t now = time(NULL);
@@ -176,6 +178,7 @@ static void push_dests(struct job *j, struct repo *r)
 		logf_("warning: the spool is kept: %s", res->spool_clear_error);
 out:
 	free(urls);
+	free(keep);
 	free(opts);
 	free(pr);
 }

@@ -184,7 +184,7 @@ static int s3_del_refused(struct dst_s3 *s, struct dst_s3_req *r, const char *na
 	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (dst_s3_get_retention(s, name, version, mode, sizeof mode, until, sizeof until, &e2) == 0 &&
 	    mode[0] && dst_s3_until_covers(until, ts))
-		return cf_error_set(err, CF_EIO, "%s: '%s' is protected by Object Lock (%s) until %.19s "
+		return cf_error_set(err, CF_EPROTECTED, "%s: '%s' is protected by Object Lock (%s) until %.19s "
 			"UTC: the server refuses to delete it before then", s->d.url, name, mode, until);
 	return dst_s3_status_error(s, r, name, err);
 }

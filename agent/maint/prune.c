@@ -19,6 +19,7 @@
 #include "coffre/snap.h"
 #include "coffre/tree_walk.h"
 #include "base/idset.h"
+#include "maint/mark.h"
 #include "store/repo_internal.h"
 
 /* Repack a pack when at least this share of its bytes is unused. */
@@ -27,59 +28,13 @@
 struct pr {
 	struct repo *r;
 	struct blob_reader *br;
-	struct idset used;
-	int damaged;
-	void (*report)(void *ctx, const char *line);
-	void *ctx;
+	struct mark m;
 };
 
-static int mark_load(void *ctx, const uint8_t id[32], struct buf *ret, struct cf_error *err)
+static int pr_load(void *ctx, const uint8_t id[32], struct buf *ret, struct cf_error *err)
 {
 	struct pr *p = ctx;
-	int rc = blob_reader_get(p->br, id, ret, err);
-	if (rc == 0 && idset_add(&p->used, id))
-		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
-	return rc;
-}
-
-static int mark_ref(void *ctx, const uint8_t id[32], uint32_t len)
-{
-	struct pr *p = ctx;
-	(void)len;
-	return idset_add(&p->used, id) ? CF_ENOMEM : 0;
-}
-
-static int mark_entry(void *ctx, const char *path, const struct tree_entry *e)
-{
-	struct pr *p = ctx;
-	(void)path;
-	if (e->type == TREE_DIR)
-		return idset_has(&p->used, e->id) ? 1 : 0;	/* walked already */
-	if (e->type != TREE_FILE)
-		return 0;
-	if (e->content == TREE_CONTENT_LIST && idset_has(&p->used, e->id))
-		return 0;
-	struct cf_error e2 = { 0 };
-	/* Checked: a forged list repeating one child would keep prune walking for ever; a list
-	 * that does not match its file's size is damage, and damage stops the prune. */
-	int rc = tree_walk_refs_checked(mark_load, p, e, p->r->cp.min, mark_ref, p, &e2);
-	if (rc == CF_ENOMEM)
-		return rc;
-	if (rc)
-		p->damaged++;
-	return 0;
-}
-
-static void mark_problem(void *ctx, const char *path, int code, const char *msg)
-{
-	struct pr *p = ctx;
-	(void)code;
-	p->damaged++;
-	if (p->report) {
-		char line[800];
-		snprintf(line, sizeof line, "'%s': %s", path, msg);
-		p->report(p->ctx, line);
-	}
+	return blob_reader_get(p->br, id, ret, err);
 }
 
 static int remove_pack(struct repo *r, const uint8_t id[32], struct cf_error *err)
@@ -93,7 +48,9 @@ static int remove_pack(struct repo *r, const uint8_t id[32], struct cf_error *er
 int prune_run(struct repo *r, void (*report)(void *ctx, const char *line), void *ctx,
 	struct prune_stats *ret, struct cf_error *err)
 {
-	struct pr P = { .r = r, .report = report, .ctx = ctx };
+	struct pr P = { .r = r };
+	P.m = (struct mark){ .load = pr_load, .lctx = &P, .min_chunk = r->cp.min,
+		.report = report, .rctx = ctx };
 	struct prune_stats st = { 0 };
 	struct blobidx *x = NULL;
 	struct snap **list = NULL;
@@ -120,14 +77,10 @@ int prune_run(struct repo *r, void (*report)(void *ctx, const char *line), void 
 		goto out;
 	}
 	/* 1. Mark everything the snapshots reach. */
-	for (size_t i = 0; i < nsnap; i++) {
-		struct tree_walk_ops ops = { .entry = mark_entry, .problem = mark_problem, .ctx = &P };
-		if (idset_has(&P.used, list[i]->tree))
-			continue;
-		if ((rc = tree_walk(mark_load, &P, list[i]->tree, &ops, err)))
+	for (size_t i = 0; i < nsnap; i++)
+		if ((rc = mark_tree(&P.m, list[i]->tree, err)))
 			goto out;
-	}
-	if (P.damaged) {
+	if (P.m.damaged) {
 		rc = cf_error_set(err, CF_ECORRUPT, "some snapshots reach damaged or missing data: "
 			"run 'coffre check --read-data'; nothing was removed");
 		goto out;
@@ -180,7 +133,7 @@ int prune_run(struct repo *r, void (*report)(void *ctx, const char *line), void 
 			uint64_t raw = 0, liveraw = 0;
 			for (size_t m = j; m < k; m++) {
 				raw += all[i].e[m].raw;
-				if (idset_has(&P.used, all[i].e[m].id) &&
+				if (idset_has(&P.m.used, all[i].e[m].id) &&
 				    !idset_has(&kept_blobs, all[i].e[m].id))
 					liveraw += all[i].e[m].raw ? all[i].e[m].raw : 1;
 			}
@@ -215,7 +168,7 @@ int prune_run(struct repo *r, void (*report)(void *ctx, const char *line), void 
 		struct pack_src src = { .fd = -1, .d = r->d, .name = pname };
 		for (size_t j = 0; j < all[i].n && rc == 0; j++) {
 			const struct pack_entry *e = &all[i].e[j];
-			if (!idset_has(&P.used, e->id) || idset_has(&kept_blobs, e->id))
+			if (!idset_has(&P.m.used, e->id) || idset_has(&kept_blobs, e->id))
 				continue;
 			/* Verify while copying: a damaged frame must not be carried on silently. */
 			if ((rc = pack_read_blob_cached(r, &src, all[i].id, e, &fc, &frame, err)))
@@ -323,7 +276,7 @@ out:
 	blob_reader_free(P.br);
 	blobidx_free(x);
 	snap_list_free(list, nsnap);
-	idset_free(&P.used);
+	mark_free(&P.m);
 	idset_free(&inpacks);
 	idset_free(&kept_blobs);
 	idset_free(&keep_packs);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -13,20 +14,10 @@
 #include "coffre/error.h"
 #include "coffre/pack.h"
 #include "coffre/snap.h"
+#include "maint/push_internal.h"
 #include "store/repo_internal.h"
 
-struct obj {
-	char *name;
-	uint64_t size;
-	int rank;	/* upload order: config, keys, data, index, snapshots */
-};
-
-struct objs {
-	struct obj *v;
-	size_t n, cap;
-};
-
-static int rank_of(const char *name)
+int push_rank_of(const char *name)
 {
 	if (strcmp(name, "config") == 0)
 		return 0;
@@ -36,15 +27,17 @@ static int rank_of(const char *name)
 		return 2;
 	if (strncmp(name, "index/", 6) == 0)
 		return 3;
+	if (strncmp(name, "pins/", 5) == 0)
+		return 4;	/* before their snapshots: no moment where one is there unpinned */
 	if (strncmp(name, "snapshots/", 10) == 0)
-		return 4;
+		return 5;
 	return -1;	/* locks and anything else stay where they are */
 }
 
 static int add_obj(void *ctx, const char *name, uint64_t size)
 {
 	struct objs *l = ctx;
-	int rank = rank_of(name);
+	int rank = push_rank_of(name);
 	if (rank < 0)
 		return 0;
 	if (l->n == l->cap) {
@@ -63,7 +56,7 @@ static int add_obj(void *ctx, const char *name, uint64_t size)
 	return 0;
 }
 
-static void objs_free(struct objs *l)
+void push_objs_free(struct objs *l)
 {
 	for (size_t i = 0; i < l->n; i++)
 		free(l->v[i].name);
@@ -84,18 +77,24 @@ static int by_name(const void *a, const void *b)
 	return strcmp(((const struct obj *)a)->name, ((const struct obj *)b)->name);
 }
 
-static int list_sorted(struct dst *d, struct objs *l, int (*cmp)(const void *, const void *),
-	struct cf_error *err)
+int push_list(struct dst *d, struct objs *l, int by_rank, struct cf_error *err)
 {
 	int rc = dst_list(d, "", add_obj, l, err);
 	if (rc == CF_ENOMEM)
 		return cf_error_set(err, rc, "out of memory");
 	if (rc == 0 && l->n > 1)
-		qsort(l->v, l->n, sizeof *l->v, cmp);
+		qsort(l->v, l->n, sizeof *l->v, by_rank ? by_rank_name : by_name);
 	return rc;
 }
 
-static const struct obj *find(const struct objs *l, const char *name)
+int push_id_of(const char *name, const char *prefix, uint8_t id[32])
+{
+	size_t n = strlen(prefix);
+	return strncmp(name, prefix, n) == 0 && strlen(name + n) == 64 &&
+		util_unhex(id, 32, name + n) == 0;
+}
+
+const struct obj *push_find(const struct objs *l, const char *name)
 {
 	struct obj key = { .name = (char *)(uintptr_t)name };
 	return l->n ? bsearch(&key, l->v, l->n, sizeof *l->v, by_name) : NULL;
@@ -147,7 +146,7 @@ static void note_pending(struct repo *spool, const struct obj *o, struct push_st
 	st->pending_bytes += o->size;
 	uint8_t id[32];
 	const char *hex = o->name + 10;
-	if (o->rank != 4 || strlen(hex) != 64 || sodium_hex2bin(id, sizeof id, hex, 64, NULL,
+	if (o->rank != 5 || strlen(hex) != 64 || sodium_hex2bin(id, sizeof id, hex, 64, NULL,
 		NULL, NULL) != 0)
 		return;
 	struct snap *s = NULL;
@@ -164,8 +163,8 @@ static int diff(struct repo *spool, struct dst *to, struct objs *mine, struct ob
 	int rc;
 	if (!dst_is_local(spool->d))
 		return cf_error_set(err, CF_EUSAGE, "the spool must be a local folder");
-	if ((rc = list_sorted(spool->d, mine, by_rank_name, err)) ||
-	    (rc = list_sorted(to, theirs, by_name, err)))
+	if ((rc = push_list(spool->d, mine, 1, err)) ||
+	    (rc = push_list(to, theirs, 0, err)))
 		return rc;
 	return 0;
 }
@@ -176,14 +175,14 @@ int push_pending(struct repo *spool, struct dst *to, struct push_stats *ret, str
 	struct push_stats st = { 0 };
 	int rc = diff(spool, to, &mine, &theirs, err);
 	for (size_t i = 0; rc == 0 && i < mine.n; i++) {
-		const struct obj *t = find(&theirs, mine.v[i].name);
+		const struct obj *t = push_find(&theirs, mine.v[i].name);
 		if (t && t->size == mine.v[i].size)
 			st.present++;
 		else
 			note_pending(spool, &mine.v[i], &st);
 	}
-	objs_free(&mine);
-	objs_free(&theirs);
+	push_objs_free(&mine);
+	push_objs_free(&theirs);
 	if (ret)
 		*ret = st;
 	return rc;
@@ -202,13 +201,77 @@ static int send_one(struct repo *spool, struct dst *to, const struct obj *m,
 	return rc ? rc : verify(spool, to, m, err);
 }
 
+/* Sends what ${to} lacks, in order. A snapshot (or its pin) the destination's plan does not
+ * keep is not sent. On failure, what is left counts as pending. */
+static int send_all(struct repo *spool, struct dst *to, const struct push_opts *o,
+	const struct objs *mine, const struct objs *theirs, const struct retain *rt,
+	struct push_stats *st, struct cf_error *err)
+{
+	int rc = 0;
+	for (size_t i = 0; i < mine->n; i++) {
+		const struct obj *m = &mine->v[i];
+		const struct obj *t = push_find(theirs, m->name);
+		if (t && t->size == m->size) {
+			st->present++;
+			continue;
+		}
+		if (rt && m->rank >= 4 && !retain_wants(rt, m->name))
+			continue;
+		if (o && o->cancel && atomic_load(o->cancel)) {
+			rc = cf_error_set(err, CF_EIO, "cancelled");
+		} else {
+			if (o && o->progress)
+				o->progress(o->ctx, m->name, i, mine->n);
+			rc = send_one(spool, to, m, err);
+			if (rc == CF_ENOENT) {
+				/* Cleared from the spool after other destinations got it. */
+				st->missing_locally++;
+				rc = 0;
+				continue;
+			}
+		}
+		if (rc) {
+			/* Everything from here on stays pending, in order. */
+			for (size_t j = i; j < mine->n; j++) {
+				const struct obj *tj = push_find(theirs, mine->v[j].name);
+				if ((!tj || tj->size != mine->v[j].size) &&
+				    (!rt || mine->v[j].rank < 4 || retain_wants(rt, mine->v[j].name)))
+					note_pending(spool, &mine->v[j], st);
+			}
+			return rc;
+		}
+		st->sent++;
+		st->sent_bytes += m->size;
+		st->verified++;
+	}
+	return 0;
+}
+
+/* A full destination: thin its oldest unpinned snapshots past the floor, one at a time,
+ * until what is left to send fits. */
+static int make_room(struct repo *spool, struct repo *there, struct retain *rt, int64_t floor,
+	struct push_stats *st, struct cf_error *err)
+{
+	if (!retain_thin_one(rt, floor)) {
+		st->too_small = 1;
+		return cf_error_set(err, CF_ENOSPC, "%s is too small: it is full with only the "
+			"snapshots of the last %lld days and the pinned ones; the copy it holds stays "
+			"as it is: use a larger drive", dst_url(repo_dst(there)),
+			(long long)(floor / 86400));
+	}
+	st->thinned++;
+	return retain_apply(spool, there, rt, st, err);
+}
+
 int push_run(struct repo *spool, struct dst *to, const struct push_opts *o,
 	struct push_stats *ret, struct cf_error *err)
 {
 	struct objs mine = { 0 }, theirs = { 0 };
 	struct push_stats st = { 0 };
 	struct repo *there = NULL;
+	struct retain rt = { 0 }, *plan = NULL;
 	uint64_t t0 = util_now_ns();
+	int64_t floor = o && o->floor > 0 ? o->floor : PUSH_FLOOR_DEFAULT;
 	/* Shared locks on both sides: no prune of the spool while its objects are read, and no
 	 * prune of the destination that would take our packs for leftovers before their index
 	 * arrives. */
@@ -217,52 +280,51 @@ int push_run(struct repo *spool, struct dst *to, const struct push_opts *o,
 		return rc;
 	if ((rc = diff(spool, to, &mine, &theirs, err)))
 		goto out;
-	/* A shared lock there keeps a prune of that copy from taking our packs for leftovers
-	 * before their index arrives. */
 	if ((rc = repo_attach(spool, to, &there, err)) || (rc = repo_lock(there, 0, err)))
 		goto out;
-	for (size_t i = 0; i < mine.n; i++) {
-		const struct obj *m = &mine.v[i];
-		const struct obj *t = find(&theirs, m->name);
-		if (t && t->size == m->size) {
-			st.present++;
-			continue;
-		}
-		if (o && o->cancel && atomic_load(o->cancel)) {
-			rc = cf_error_set(err, CF_EIO, "cancelled");
-		} else {
-			if (o && o->progress)
-				o->progress(o->ctx, m->name, i, mine.n);
-			rc = send_one(spool, to, m, err);
-			if (rc == CF_ENOENT) {
-				/* Cleared from the spool after other destinations got it. */
-				st.missing_locally++;
-				rc = 0;
-				continue;
-			}
-		}
-		if (rc) {
-			/* Everything from here on stays pending, in order. */
-			for (size_t j = i; j < mine.n; j++) {
-				const struct obj *tj = find(&theirs, mine.v[j].name);
-				if (!tj || tj->size != mine.v[j].size)
-					note_pending(spool, &mine.v[j], &st);
-			}
+	if (o && o->keep) {
+		if ((rc = retain_plan(spool, there, &theirs, o->keep, (int64_t)time(NULL), &rt, err)))
+			goto out;
+		plan = &rt;
+	}
+	for (;;) {
+		struct push_stats before = st;
+		rc = send_all(spool, to, o, &mine, &theirs, plan, &st, err);
+		if (rc != CF_ENOSPC || !plan)
+			break;
+		/* Room is made, then everything is listed and tried again. */
+		struct cf_error e2 = { 0 };
+		int mr = make_room(spool, there, plan, floor, &st, &e2);
+		if (mr) {
+			if (err)
+				*err = e2;
+			rc = mr;
 			break;
 		}
-		st.sent++;
-		st.sent_bytes += m->size;
-		st.verified++;
+		push_objs_free(&theirs);
+		st.pending = before.pending;
+		st.pending_bytes = before.pending_bytes;
+		st.pending_since = before.pending_since;
+		st.present = before.present;
+		repo_unlock(there);
+		if ((rc = push_list(to, &theirs, 0, err)) || (rc = repo_lock(there, 0, err)))
+			break;
 	}
 	if (rc == 0 && st.missing_locally)
 		rc = cf_error_set(err, CF_EIO, "%s lacks %llu objects the spool no longer holds: "
 			"copy them from another destination", dst_url(to),
 			(unsigned long long)st.missing_locally);
+	/* Another process reading that copy (a restore from it) only delays its retention to
+	 * the next push. */
+	if (rc == 0 && plan && (rc = retain_apply(spool, there, plan, &st, err)) == CF_ELOCKED)
+		rc = 0;
 out:
+	if (plan)
+		retain_free(plan);
 	repo_free(there);
 	repo_unlock(spool);
-	objs_free(&mine);
-	objs_free(&theirs);
+	push_objs_free(&mine);
+	push_objs_free(&theirs);
 	st.duration = (double)(util_now_ns() - t0) / 1e9;
 	if (ret)
 		*ret = st;
@@ -311,17 +373,17 @@ int push_clear(struct repo *spool, struct dst *const *to, size_t n, uint64_t *re
 	if (rc == 0)
 		rc = data_packs(spool, &packs, err);
 	if (rc == 0)
-		rc = list_sorted(spool->d, &mine, by_name, err);
+		rc = push_list(spool->d, &mine, 0, err);
 	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = list_sorted(to[i], &theirs[i], by_name, err);
+		rc = push_list(to[i], &theirs[i], 0, err);
 	size_t unreadable = 0;
 	for (size_t i = 0; rc == 0 && i < packs.n; i++) {
-		const struct obj *m = find(&mine, packs.v[i].name);
+		const struct obj *m = push_find(&mine, packs.v[i].name);
 		if (!m)
 			continue;
 		int everywhere = 1;
 		for (size_t j = 0; j < n && everywhere; j++) {
-			const struct obj *t = find(&theirs[j], m->name);
+			const struct obj *t = push_find(&theirs[j], m->name);
 			everywhere = t && t->size == m->size;
 		}
 		/* A name and a size in a listing prove nothing about the bytes: before the spool's
@@ -347,10 +409,10 @@ int push_clear(struct repo *spool, struct dst *const *to, size_t n, uint64_t *re
 		}
 	}
 	for (size_t i = 0; theirs && i < n; i++)
-		objs_free(&theirs[i]);
+		push_objs_free(&theirs[i]);
 	free(theirs);
-	objs_free(&packs);
-	objs_free(&mine);
+	push_objs_free(&packs);
+	push_objs_free(&mine);
 	if (ret_bytes)
 		*ret_bytes = freed;
 	return rc;
@@ -373,7 +435,7 @@ static int clear_spool(struct repo *spool, const char *const *urls, const struct
 }
 
 int push_all(struct repo *spool, const char *const *urls, const struct dst_options *opts,
-	size_t n, int clear, const struct push_opts *o, struct push_result *res,
+	const struct forget_policy *const *keep, size_t n, int clear, const struct push_opts *o, struct push_result *res,
 	uint64_t *ret_cleared, struct cf_error *clear_err)
 {
 	int worst = 0;
@@ -387,7 +449,9 @@ int push_all(struct repo *spool, const char *const *urls, const struct dst_optio
 			r->object_lock = dst_object_lock(d);
 			snprintf(r->lock_note, sizeof r->lock_note, "%s", dst_lock_note(d) ?
 				dst_lock_note(d) : "");
-			r->code = push_run(spool, d, o, &r->st, &r->err);
+			struct push_opts oi = o ? *o : (struct push_opts){ 0 };
+			oi.keep = keep ? keep[i] : NULL;
+			r->code = push_run(spool, d, &oi, &r->st, &r->err);
 			/* Listed, then served up to where it stopped. */
 			r->reached = r->code == 0 || r->st.sent || r->st.present ||
 				r->st.pending;

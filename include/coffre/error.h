@@ -18,6 +18,7 @@ enum cf_code {
 	CF_ENOENT = -15,	/* object or snapshot not found */
 	CF_ENOMEM = -16,
 	CF_EPASSWORD = -17,	/* wrong password or key: it unseals no key of the repository */
+	CF_EPROTECTED = -18,	/* the destination refuses to delete: Object Lock until a date */
 };
 
 /* Process exit codes, one table (documented in coffre(1)). */

@@ -13,6 +13,7 @@
 struct cf_error;
 struct dst;
 struct dst_options;
+struct forget_policy;
 struct repo;
 
 struct push_stats {
@@ -23,13 +24,25 @@ struct push_stats {
 	uint64_t missing_locally;	/* the destination lacks objects the spool no longer has */
 	int64_t pending_since;	/* time of the oldest snapshot still missing there, 0: none */
 	double duration;
+	/* Retention there (push_opts.keep): */
+	uint64_t removed_snapshots, removed_indexes, removed_packs, removed_bytes;
+	uint64_t thinned;		/* snapshots removed early because it was full */
+	uint64_t protected_waiting;	/* deletions Object Lock refused: a later push retries */
+	int too_small;			/* full even with only the floor's snapshots */
 };
 
 struct push_opts {
 	void (*progress)(void *ctx, const char *name, uint64_t done, uint64_t total);
 	void *ctx;
 	const atomic_int *cancel;	/* set: stop between two objects (CF_EIO, "cancelled") */
+	/* The destination's retention policy (NULL: none, it keeps everything it gets). */
+	const struct forget_policy *keep;
+	/* When it is full, snapshots younger than this (seconds; 0: PUSH_FLOOR_DEFAULT) and
+	 * pinned ones are never thinned out to make room. */
+	int64_t floor;
 };
+
+#define PUSH_FLOOR_DEFAULT (14 * 86400)
 
 /* push_run(spool, to, o, ret, err): send every object of the local repository ${spool} that
  * ${to} lacks (borrowed), each read back after upload: size, pack headers and one frame per
@@ -58,15 +71,16 @@ struct push_result {
 	struct cf_error err;
 };
 
-/* push_all(spool, urls, opts, n, clear, o, res, ret_cleared, clear_err): push_run to each
- * of the ${n} destinations in turn, each opened for its turn only (a USB drive is unmounted
+/* push_all(spool, urls, opts, keep, n, clear, o, res, ret_cleared, clear_err): push_run to
+ * each of the ${n} destinations in turn, with the retention ${keep}[i] (${keep} or its
+ * entries may be NULL: none), each opened for its turn only (a USB drive is unmounted
  * as soon as it is served); ${res}[i] says how each went. With ${clear}, when every one is
  * complete, the data packs they all hold are removed from the spool (push_clear, each
  * destination listed again), ${ret_cleared} bytes; a failure of that step goes in
  * ${clear_err} and the spool stays as it was. Returns 0 when every destination is complete,
  * otherwise the code of the first that is not, CF_EUNREACH ahead of any other. */
 int push_all(struct repo *spool, const char *const *urls, const struct dst_options *opts,
-	size_t n, int clear, const struct push_opts *o, struct push_result *res,
+	const struct forget_policy *const *keep, size_t n, int clear, const struct push_opts *o, struct push_result *res,
 	uint64_t *ret_cleared, struct cf_error *clear_err);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -11,6 +12,7 @@
 #include "coffre/blob.h"
 #include "coffre/dst.h"
 #include "coffre/error.h"
+#include "coffre/lock_extend.h"
 #include "coffre/pack.h"
 #include "coffre/snap.h"
 #include "store/repo_internal.h"
@@ -388,6 +390,11 @@ int push_all(struct repo *spool, const char *const *urls, const struct dst_optio
 			snprintf(r->lock_note, sizeof r->lock_note, "%s", dst_lock_note(d) ?
 				dst_lock_note(d) : "");
 			r->code = push_run(spool, d, o, &r->st, &r->err);
+			/* ---- Object Lock extension (lock_extend.c) ---- */
+			if (r->code == 0 && dst_object_lock(d))
+				r->lock_code = lock_extend_present(spool, d, (int64_t)time(NULL), 0,
+					&r->lock, &r->lock_err);
+			/* ---- */
 			/* Listed, then served up to where it stopped. */
 			r->reached = r->code == 0 || r->st.sent || r->st.present ||
 				r->st.pending;

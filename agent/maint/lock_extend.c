@@ -210,7 +210,8 @@ int lock_extend_run(struct lock_extend *x, const char *const *names, size_t n, i
 		int64_t until = 0;
 		int mode = DST_LOCK_NONE, rc = 0;
 		st.checked++;
-		int what = lock_extend_decide(cache_get(x, name, &until, &mode), until, now, period);
+		int known = cache_get(x, name, &until, &mode);
+		int what = lock_extend_decide(known, until, now, period);
 		if (what == LOCK_EXTEND_READ) {
 			st.read++;
 			rc = dst_lock_get(x->d, name, &until, &mode, &e);

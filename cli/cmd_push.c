@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "coffre/cfg.h"
 #include "coffre/dst.h"
+#include "coffre/lock_extend.h"
 #include "coffre/push.h"
 #include "coffre/repo.h"
 
@@ -27,7 +28,9 @@ static const char push_usage[] =
 static const char dest_usage[] =
 	"usage: coffre destinations [--to URL]... [--config FILE]\n"
 	"Says, for each destination (those given, or those of the configuration), what it lacks\n"
-	"of the spool and since when, and whether uploads there are protected by Object Lock.\n";
+	"of the spool and since when, and whether uploads there are protected by Object Lock:\n"
+	"then the lock's mode and the earliest date until which every object there is retained\n"
+	"(a push extends the retention of objects that come within half the lock period of it).\n";
 
 static void show_progress(void *ctx, const char *name, uint64_t done, uint64_t total)
 {
@@ -172,6 +175,51 @@ static void print_since(int64_t since)
 	}
 }
 
+static const char *mode_name(int mode)
+{
+	return mode == DST_LOCK_COMPLIANCE ? "COMPLIANCE" : mode == DST_LOCK_GOVERNANCE ?
+		"GOVERNANCE" : "none";
+}
+
+static void utc_date(int64_t t, char *out, size_t cap)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+	gmtime_r(&tt, &tm);
+	strftime(out, cap, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+/* The Object Lock state of a destination's needed objects, in JSON. */
+static json_t *lock_json(const struct lock_extend_stats *ls)
+{
+	char d[40] = "";
+	if (ls->earliest)
+		utc_date(ls->earliest, d, sizeof d);
+	json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "mode", mode_name(ls->mode),
+		"checked", (json_int_t)ls->checked, "read", (json_int_t)ls->read, "extended",
+		(json_int_t)ls->extended, "missing", (json_int_t)ls->missing, "failed",
+		(json_int_t)ls->failed, "unretained", (json_int_t)ls->unretained);
+	json_object_set_new(j, "earliest_until", ls->earliest ? json_integer(ls->earliest) :
+								json_null());
+	return j;
+}
+
+/* "; COMPLIANCE, every object retained until at least DATE" and what GOVERNANCE lets by. */
+static void print_lock(const struct lock_extend_stats *ls)
+{
+	char d[40];
+	printf("; %s", mode_name(ls->mode));
+	if (ls->earliest) {
+		utc_date(ls->earliest, d, sizeof d);
+		printf(_(", every object retained until %s at least"), d);
+	}
+	if (ls->unretained)
+		printf(_(", %llu objects NOT retained"), (unsigned long long)ls->unretained);
+	if (ls->mode == DST_LOCK_GOVERNANCE)
+		printf("%s", _(" (GOVERNANCE: whoever holds the s3:BypassGovernanceRetention "
+			       "permission can still delete the backups)"));
+}
+
 int cmd_push(int argc, char **argv)
 {
 	if (cli_help(argc, argv, push_usage))
@@ -209,6 +257,10 @@ int cmd_push(int argc, char **argv)
 				json_integer(st->pending_since) : json_null());
 			if (p->code)
 				json_object_set_new(j, "error", cli_json_path(p->err.msg));
+			if (p->lock.checked || p->lock_code)
+				json_object_set_new(j, "lock", lock_json(&p->lock));
+			if (p->lock_code)
+				json_object_set_new(j, "lock_error", cli_json_path(p->lock_err.msg));
 			json_array_append_new(out, j);
 		}
 		if (p->code) {
@@ -226,6 +278,23 @@ int cmd_push(int argc, char **argv)
 				 "and verified in %.1f s\n"), t.url[i], (unsigned long long)st->sent,
 				cli_bytes(st->sent_bytes, b1), (unsigned long long)st->present,
 				st->duration);
+		}
+		if (p->code == 0 && (p->lock.checked || p->lock_code)) {
+			if (!g.quiet && !g.json) {
+				printf(_("%s: Object Lock: %llu objects checked, %llu retentions read, "
+					 "%llu extended"), t.url[i],
+					(unsigned long long)p->lock.checked,
+					(unsigned long long)p->lock.read,
+					(unsigned long long)p->lock.extended);
+				print_lock(&p->lock);
+				printf("\n");
+			}
+			if (p->lock_code) {
+				/* The copy is complete but its protection may lapse: say so. */
+				int code = cli_fail(&p->lock_err);
+				if (worst == 0)
+					worst = code;
+			}
 		}
 	}
 	if (clear && worst) {
@@ -281,6 +350,19 @@ int cmd_destinations(int argc, char **argv)
 		}
 		char b[32];
 		const char *lock = dst_lock_note(d) ? dst_lock_note(d) : "";
+		struct lock_extend_stats ls = { 0 };
+		int lrc = 0;
+		if (dst_object_lock(d)) {
+			/* The dates as they are: read (cache, then the server), nothing extended. */
+			struct cf_error lerr = { 0 };
+			lrc = lock_extend_present(r, d, (int64_t)time(NULL), LOCK_EXTEND_DRY, &ls,
+				&lerr);
+			if (lrc) {
+				int code = cli_fail(&lerr);
+				if (worst == 0)
+					worst = code;
+			}
+		}
 		if (g.json) {
 			json_t *j = json_pack("{s:s, s:b, s:I, s:I, s:I, s:b, s:s}", "to", t.url[i],
 				"reachable", 1, "present", (json_int_t)st.present, "pending",
@@ -288,13 +370,18 @@ int cmd_destinations(int argc, char **argv)
 				"object_locked", dst_object_lock(d), "object_lock", lock);
 			json_object_set_new(j, "pending_since", st.pending_since ?
 				json_integer(st.pending_since) : json_null());
+			if (dst_object_lock(d))
+				json_object_set_new(j, "lock", lock_json(&ls));
 			json_array_append_new(out, j);
 		} else {
 			printf(_("%s: %llu objects pending (%s), %llu present"), t.url[i],
 				(unsigned long long)st.pending, cli_bytes(st.pending_bytes, b),
 				(unsigned long long)st.present);
 			print_since(st.pending_since);
-			printf("; %s\n", lock);
+			printf("; %s", lock);
+			if (dst_object_lock(d) && (ls.checked || lrc))
+				print_lock(&ls);
+			printf("\n");
 		}
 		dst_free(d);
 	}

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "coffre/error.h"
 #include "dst/dst_internal.h"
@@ -113,6 +114,35 @@ int dst_is_local(const struct dst *d)
 int dst_root_is(const struct dst *d, dev_t dev, ino_t ino)
 {
 	return d->ops->root_is ? d->ops->root_is(d, dev, ino) : 0;
+}
+
+int dst_lock_mode(const struct dst *d)
+{
+	return d->object_lock ? d->lock_mode : DST_LOCK_NONE;
+}
+
+int64_t dst_lock_period(const struct dst *d)
+{
+	return d->object_lock ? d->lock_period : 0;
+}
+
+int dst_lock_get(struct dst *d, const char *name, int64_t *ret_until, int *ret_mode,
+	struct cf_error *err)
+{
+	if (!d->ops->lock_get || !d->object_lock)
+		return cf_error_set(err, CF_EUSAGE, "'%s' has no verified Object Lock", d->url);
+	return d->ops->lock_get(d, name, ret_until, ret_mode, err);
+}
+
+int dst_lock_extend(struct dst *d, const char *name, int64_t until, int mode_now,
+	struct cf_error *err)
+{
+	if (!d->ops->lock_extend || !d->object_lock)
+		return cf_error_set(err, CF_EUSAGE, "'%s' has no verified Object Lock", d->url);
+	if (until <= (int64_t)time(NULL))
+		return cf_error_set(err, CF_EUSAGE, "'%s': a retention must end in the future",
+			name);
+	return d->ops->lock_extend(d, name, until, mode_now, err);
 }
 
 int dst_open_read(struct dst *d, const char *name, int *ret_fd, struct cf_error *err)

@@ -43,6 +43,11 @@ struct dst_ops {
 	int (*prepare)(struct dst *d, const char *const *dirs, size_t n, struct cf_error *err);
 	int (*cleanup)(struct dst *d, struct cf_error *err);
 	int (*root_is)(const struct dst *d, dev_t dev, ino_t ino);
+	/* Object Lock (NULL for kinds without one): see dst_lock_get, dst_lock_extend. */
+	int (*lock_get)(struct dst *d, const char *name, int64_t *ret_until, int *ret_mode,
+		struct cf_error *err);
+	int (*lock_extend)(struct dst *d, const char *name, int64_t until, int mode_now,
+		struct cf_error *err);
 	/* Explains a failed write of an object of ${need} bytes (rc, or a clearer error). */
 	int (*write_error)(struct dst *d, int rc, uint64_t need, struct cf_error *err);
 };
@@ -52,6 +57,8 @@ struct dst {
 	const struct dst_ops *ops;
 	char *url;		/* for messages: never holds a secret */
 	int object_lock;	/* 1 when uploads are protected by Object Lock (verified) */
+	int lock_mode;		/* DST_LOCK_*: what uploads and extensions ask for */
+	int64_t lock_period;	/* seconds they retain an object for */
 	const char *lock_note;	/* plain words on the lock state, for status */
 };
 

@@ -280,6 +280,8 @@ const struct dst_ops dst_ops_s3 = {
 	.del = s3_del,
 	.free = s3_free,
 	.clone = s3_clone,
+	.lock_get = dst_s3_lock_get,
+	.lock_extend = dst_s3_lock_extend,
 };
 
 /* Reads "ACCESS\nSECRET\n", refusing a file that group or others can read. */
@@ -400,8 +402,13 @@ int dst_s3_open(const char *url, const struct dst_options *opt, struct dst **ret
 		if (s->max_keys < 1 || s->max_keys > 1000)
 			s->max_keys = 1000;
 		s->lock_days = opt->s3_lock_days;
+		s->lock_period = (int64_t)s->lock_days * 86400;
+		/* Test setting: the lock period in seconds, so that tests see it lapse. */
+		long secs = dst_curl_env_long("COFFRE_TEST_LOCK_SECONDS", 0);
+		if (s->lock_days > 0 && secs > 0 && secs <= 36500L * 86400)
+			s->lock_period = secs;
 		snprintf(s->lock_mode, sizeof s->lock_mode, "%s",
-			opt->s3_lock_mode && *opt->s3_lock_mode ? opt->s3_lock_mode : "GOVERNANCE");
+			opt->s3_lock_mode && *opt->s3_lock_mode ? opt->s3_lock_mode : "COMPLIANCE");
 		if (strcmp(s->lock_mode, "GOVERNANCE") != 0 && strcmp(s->lock_mode, "COMPLIANCE") != 0)
 			rc = cf_error_set(err, CF_EUSAGE, "bad object lock mode '%s' (GOVERNANCE or "
 				"COMPLIANCE)", s->lock_mode);

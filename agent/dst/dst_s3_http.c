@@ -157,12 +157,26 @@ static void s3_header_value(const char *p, size_t n, const char *name, char *out
 	out[j] = 0;
 }
 
+/* As s3_header_value, but a value that fills ${out} may have been cut: it is dropped. */
+static void s3_header_whole(const char *p, size_t n, const char *name, char *out, size_t cap)
+{
+	size_t nl = strlen(name);
+	if (n <= nl || strncasecmp(p, name, nl) != 0)
+		return;
+	s3_header_value(p, n, name, out, cap);
+	if (strlen(out) + 1 >= cap)
+		out[0] = 0;
+}
+
 static size_t s3_header_cb(char *p, size_t size, size_t nmemb, void *ud)
 {
 	struct dst_s3_req *r = ud;
 	size_t n = size * nmemb;
 	s3_header_value(p, n, "etag:", r->etag, sizeof r->etag);
 	s3_header_value(p, n, "x-amz-version-id:", r->version, sizeof r->version);
+	s3_header_whole(p, n, "x-amz-object-lock-mode:", r->lock_mode, sizeof r->lock_mode);
+	s3_header_whole(p, n, "x-amz-object-lock-retain-until-date:", r->lock_until,
+		sizeof r->lock_until);
 	return n;
 }
 
@@ -215,6 +229,8 @@ static int s3_setup(void *ctx, CURL *c, struct cf_error *err)
 	buf_free(&r->reply);
 	r->etag[0] = 0;
 	r->version[0] = 0;
+	r->lock_mode[0] = 0;
+	r->lock_until[0] = 0;
 	r->too_big = 0;
 	r->status = 0;
 	r->curl = c;

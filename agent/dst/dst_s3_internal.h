@@ -38,6 +38,7 @@ struct dst_s3 {
 	char *access, *secret;
 	char sigv4[96];
 	int lock_days;
+	int64_t lock_period;	/* seconds an upload is retained: lock_days, or the test setting */
 	char lock_mode[16];
 	int max_keys;
 };
@@ -57,6 +58,8 @@ struct dst_s3_req {
 	struct buf reply;
 	char etag[128];
 	char version[256];	/* x-amz-version-id of the reply, "" if none */
+	char lock_mode[16];	/* x-amz-object-lock-mode of the reply, "" if none or too long */
+	char lock_until[64];	/* x-amz-object-lock-retain-until-date, likewise */
 	int too_big;
 	CURL *curl;
 };
@@ -103,7 +106,22 @@ int dst_s3_parse_lock_config(const char *x, size_t len, int *ret_enabled);
 int dst_s3_parse_retention(const char *x, size_t len, char *mode, size_t mcap, char *until,
 	size_t ucap);
 
+/* dst_s3_parse_date(x, len, ret): an ISO 8601 UTC date as S3 writes retain-until dates,
+ * "YYYY-MM-DDTHH:MM:SS" then an optional fraction of 1 to 9 digits (dropped: the date is read
+ * as its second, never later than it is) then "Z", then only spaces or tabs; years 1970 to
+ * 9999, every field within its range. Sets *${ret} (seconds since the epoch) and returns 0,
+ * or returns -1 leaving it untouched. */
+int dst_s3_parse_date(const char *x, size_t len, int64_t *ret);
+/* dst_s3_parse_mode(x, len): DST_LOCK_GOVERNANCE or DST_LOCK_COMPLIANCE for exactly those
+ * words, else -1. */
+int dst_s3_parse_mode(const char *x, size_t len);
+
 int dst_s3_probe_lock(struct dst_s3 *s, struct cf_error *err);
+/* dst_s3_lock_get / dst_s3_lock_extend: the dst_ops of the same names (dst.h). */
+int dst_s3_lock_get(struct dst *d, const char *name, int64_t *ret_until, int *ret_mode,
+	struct cf_error *err);
+int dst_s3_lock_extend(struct dst *d, const char *name, int64_t until, int mode_now,
+	struct cf_error *err);
 /* dst_s3_lock_wanted(s, name): 1 when an upload of ${name} gets a retention. */
 int dst_s3_lock_wanted(const struct dst_s3 *s, const char *name);
 /* dst_s3_lock_until(s, ts, cap): the retain-until date of an upload that starts now. */

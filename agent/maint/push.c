@@ -12,6 +12,7 @@
 #include "coffre/blob.h"
 #include "coffre/dst.h"
 #include "coffre/error.h"
+#include "coffre/lock_extend.h"
 #include "coffre/pack.h"
 #include "coffre/snap.h"
 #include "maint/push_internal.h"
@@ -452,6 +453,11 @@ int push_all(struct repo *spool, const char *const *urls, const struct dst_optio
 			struct push_opts oi = o ? *o : (struct push_opts){ 0 };
 			oi.keep = keep ? keep[i] : NULL;
 			r->code = push_run(spool, d, &oi, &r->st, &r->err);
+			/* Object Lock that never lapses: what the destination holds after its
+			 * retention is what it needs. */
+			if (r->code == 0 && dst_object_lock(d))
+				r->lock_code = lock_extend_present(spool, d, (int64_t)time(NULL), 0,
+					&r->lock, &r->lock_err);
 			/* Listed, then served up to where it stopped. */
 			r->reached = r->code == 0 || r->st.sent || r->st.present ||
 				r->st.pending;

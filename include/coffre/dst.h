@@ -20,7 +20,7 @@ struct dst_options {
 	const char *s3_region;		/* default "us-east-1" */
 	int s3_path_style;		/* 1: http://host/bucket/key (default for IPs) */
 	int s3_lock_days;		/* > 0: Object Lock retention on every upload */
-	const char *s3_lock_mode;	/* "GOVERNANCE" or "COMPLIANCE" */
+	const char *s3_lock_mode;	/* "COMPLIANCE" (default) or "GOVERNANCE" */
 	const char *sftp_key_file;	/* private key for key authentication */
 	const char *sftp_host_sha256;	/* pinned host key, "SHA256:base64" as ssh-keygen -l */
 	uint64_t upload_limit;		/* bytes per second, 0 = unlimited */
@@ -83,6 +83,35 @@ const char *dst_lock_note(const struct dst *d);
 int dst_is_local(const struct dst *d);
 /* dst_root_is(d, dev, ino): 1 when the folder ${dev}/${ino} is the local destination's root. */
 int dst_root_is(const struct dst *d, dev_t dev, ino_t ino);
+
+/* ---- Object Lock retention of single objects ---- */
+
+/* Retention modes, weakest first. */
+#define DST_LOCK_NONE 0
+#define DST_LOCK_GOVERNANCE 1	/* holders of the bypass permission can delete through it */
+#define DST_LOCK_COMPLIANCE 2	/* no one can, not even the bucket's owner */
+
+/* dst_lock_mode(d): the mode uploads and extensions ask for, DST_LOCK_NONE when ${d} has no
+ * verified Object Lock. */
+int dst_lock_mode(const struct dst *d);
+/* dst_lock_period(d): how long, in seconds, an upload or an extension retains an object
+ * (the lock days; the test setting COFFRE_TEST_LOCK_SECONDS counts seconds instead); 0 when
+ * ${d} has no verified Object Lock. */
+int64_t dst_lock_period(const struct dst *d);
+/* dst_lock_get(d, name, ret_until, ret_mode, err): the retain-until date of ${name}'s
+ * current version (seconds since the epoch) and its mode; 0 and DST_LOCK_NONE when it has
+ * none. One HEAD request (a GetObjectRetention more when the HEAD says nothing of a lock).
+ * CF_ENOENT: no such object; CF_ECORRUPT: an unreadable date or mode; CF_EUSAGE: ${d} has
+ * no verified Object Lock (the kinds without one, and S3 servers that only pretend). */
+int dst_lock_get(struct dst *d, const char *name, int64_t *ret_until, int *ret_mode,
+	struct cf_error *err);
+/* dst_lock_extend(d, name, until, mode_now, err): retain ${name}'s current version until
+ * ${until} (one PutObjectRetention), in ${d}'s mode or ${mode_now}, the object's present
+ * mode, whichever is stronger. Only ever extends: the request never asks to bypass a
+ * retention, so the server refuses a date before the present one. CF_EUSAGE as
+ * dst_lock_get, or when ${until} is not in the future. */
+int dst_lock_extend(struct dst *d, const char *name, int64_t until, int mode_now,
+	struct cf_error *err);
 
 /* ---- objects as files (local kinds) ---- */
 

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "coffre/error.h"
+#include "coffre/lock_extend.h"
 
 struct cf_error;
 struct dst;
@@ -69,6 +70,11 @@ struct push_result {
 	int object_lock;
 	char lock_note[160];
 	struct cf_error err;
+	/* Object Lock extension after a complete push (lock_extend_present over every object
+	 * of the repository there): lock_code 0 and lock.checked 0 when there was none. */
+	int lock_code;
+	struct lock_extend_stats lock;
+	struct cf_error lock_err;
 };
 
 /* push_all(spool, urls, opts, keep, n, clear, o, res, ret_cleared, clear_err): push_run to
@@ -77,7 +83,9 @@ struct push_result {
  * as soon as it is served); ${res}[i] says how each went. With ${clear}, when every one is
  * complete, the data packs they all hold are removed from the spool (push_clear, each
  * destination listed again), ${ret_cleared} bytes; a failure of that step goes in
- * ${clear_err} and the spool stays as it was. Returns 0 when every destination is complete,
+ * ${clear_err} and the spool stays as it was. On a destination with a verified Object Lock,
+ * a complete push is followed by the extension of the retention of what it holds
+ * (lock_extend.h); its outcome is in lock_code, lock and lock_err, apart from code. Returns 0 when every destination is complete,
  * otherwise the code of the first that is not, CF_EUNREACH ahead of any other. */
 int push_all(struct repo *spool, const char *const *urls, const struct dst_options *opts,
 	const struct forget_policy *const *keep, size_t n, int clear, const struct push_opts *o, struct push_result *res,

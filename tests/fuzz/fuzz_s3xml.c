@@ -1,9 +1,11 @@
 /* fuzz_s3xml.c: the S3 server's replies (dst_s3_internal.h): a ListObjectsV2 page, a
- * ListParts reply, an error body, the Object Lock configuration and an object's retention.
+ * ListParts reply, an error body, the Object Lock configuration and an object's retention
+ * (with its date and mode, read as from the reply's XML and as from HEAD's headers).
  * The first byte picks the parser (low 3 bits) and, for some, an output capacity or where
  * the callback stops (the other bits); the rest is the reply's body. Output buffers are
  * allocated at their exact capacity, so that ASan reports a write past them. */
 #include <string.h>
+#include <time.h>
 
 #include "coffre/error.h"
 #include "dst/dst_s3_internal.h"
@@ -28,6 +30,24 @@ static int on_part(void *ctx, int part, const char *etag, uint64_t size)
 	struct seen *s = ctx;
 	FUZZ_CHECK(part >= 1 && part <= 10000 && strlen(etag) < 128);
 	return ++s->calls == s->stop_at ? STOP : 0;
+}
+
+/* A date that reads lies between 1970 and the end of 9999, and its first 19 bytes say it. */
+static void check_date(const char *p, size_t len)
+{
+	int64_t t = -7;
+	if (dst_s3_parse_date(p, len, &t) != 0) {
+		FUZZ_CHECK(t == -7);
+		return;
+	}
+	FUZZ_CHECK(t >= 0 && t <= 253402300799);
+	FUZZ_CHECK(len >= 20 && memchr(p, 'Z', len));
+	time_t tt = (time_t)t;
+	struct tm tm;
+	char back[32];
+	FUZZ_CHECK(gmtime_r(&tt, &tm) != NULL);
+	strftime(back, sizeof back, "%Y-%m-%dT%H:%M:%S", &tm);
+	FUZZ_CHECK(memcmp(back, p, 19) == 0);
 }
 
 static char *exact(size_t cap)
@@ -86,6 +106,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			 * want the mode they set and a date that covers theirs). */
 			FUZZ_CHECK((!a[0] && !b[0]) || (memmem(x, n, "<Mode>", 6) &&
 				   memmem(x, n, "<RetainUntilDate>", 17)));
+			/* What dst_s3_lock_get makes of them, and of the same bytes as header
+			 * values (x-amz-object-lock-mode, x-amz-object-lock-retain-until-date). */
+			check_date(b, strlen(b));
+			check_date(x, n);
+			int m = dst_s3_parse_mode(a, strlen(a));
+			FUZZ_CHECK(m == -1 || m == DST_LOCK_GOVERNANCE || m == DST_LOCK_COMPLIANCE);
+			m = dst_s3_parse_mode(x, n);
+			FUZZ_CHECK(m == -1 || n == 10);
 		}
 		FUZZ_CHECK(memchr(a, 0, c1) && memchr(b, 0, c2));
 		FUZZ_CHECK(strlen(a) <= n && strlen(b) <= n);

@@ -20,6 +20,9 @@ done
 command -v aws >/dev/null || skip "the AWS CLI (aws) is not installed (awscli)"
 command -v curl >/dev/null || skip "curl is needed"
 export COFFRE_RETRY_BASE_MS=20
+# COMPLIANCE is the default; this test looks at GOVERNANCE (and its bypass) except where it
+# names COMPLIANCE.
+export COFFRE_S3_LOCK_MODE=GOVERNANCE
 
 RGW=$TESTDIR/rgw
 cleanup_hook() { "$SERVERS/radosgw.sh" stop "$RGW" 2>/dev/null || true; }

@@ -3,7 +3,13 @@
  *   dst_tool URL [--keys F] [--region R] [--host-key SHA256:..] [--ssh-key F]
  *            [--limit BYTES_PER_S] [--lock-days N] [--retries N]
  *            put NAME FILE | putbuf NAME FILE | get NAME OUT | range NAME OFF LEN OUT |
- *            stat NAME | list PREFIX | del NAME | info
+ *            stat NAME | list PREFIX | del NAME | info | lock NAME |
+ *            needed SPOOL PASSWORD_FILE [NAME...]
+ *
+ * lock prints the retain-until date (seconds since the epoch, 0: none) and the DST_LOCK_*
+ * mode of NAME; needed runs lock_extend_run with NAME... as the needed objects (the date
+ * cache is SPOOL's, opened with the password in PASSWORD_FILE) and prints its counts as
+ * "checked N read N extended N missing N failed N earliest T".
  *
  * Errors go to stderr as one line "dst_tool: MESSAGE"; the exit code is cf_exit_code()
  * of the result, except CF_ENOSPC (14) and CF_ENOENT (15), which exit with 14 and 15 so
@@ -11,9 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "coffre/dst.h"
 #include "coffre/error.h"
+#include "coffre/lock_extend.h"
+#include "coffre/repo.h"
 #include "base/util.h"
 
 static int usage(void)
@@ -21,7 +30,8 @@ static int usage(void)
 	fprintf(stderr, "usage: dst_tool URL [--keys F] [--region R] [--host-key SHA256:..] "
 			"[--ssh-key F] [--limit BYTES_PER_S] [--lock-days N] [--retries N] "
 			"put NAME FILE | putbuf NAME FILE | get NAME OUT | range NAME OFF LEN OUT | "
-			"stat NAME | list PREFIX | del NAME | info\n");
+			"stat NAME | list PREFIX | del NAME | info | lock NAME | "
+			"needed SPOOL PASSWORD_FILE [NAME...]\n");
 	return 2;
 }
 
@@ -132,6 +142,35 @@ int main(int argc, char **argv)
 	} else if (strcmp(cmd, "info") == 0 && n == 0) {
 		printf("url %s\nkind %s\nobject_lock %d\nlock_note %s\n", dst_url(d), dst_kind(d),
 			dst_object_lock(d), dst_lock_note(d) ? dst_lock_note(d) : "");
+	} else if (strcmp(cmd, "lock") == 0 && n == 1) {
+		int64_t until = 0;
+		int mode = 0;
+		rc = dst_lock_get(d, a[0], &until, &mode, &err);
+		if (rc == 0)
+			printf("%lld %d\n", (long long)until, mode);
+	} else if (strcmp(cmd, "needed") == 0 && n >= 2) {
+		char *pw = NULL;
+		struct repo *r = NULL;
+		struct lock_extend *x = NULL;
+		struct lock_extend_stats st = { 0 };
+		if (!(pw = util_read_first_line(a[1])))
+			rc = cf_error_sys(&err, CF_EIO, "cannot read '%s'", a[1]);
+		if (rc == 0) {
+			struct repo_cred cred = { .password = pw };
+			rc = repo_open(a[0], &cred, &r, &err);
+		}
+		if (rc == 0)
+			rc = lock_extend_open(r, d, &x, &err);
+		if (rc == 0)
+			rc = lock_extend_run(x, (const char *const *)(a + 2), (size_t)(n - 2),
+				(int64_t)time(NULL), 0, &st, &err);
+		printf("checked %llu read %llu extended %llu missing %llu failed %llu earliest %lld\n",
+			(unsigned long long)st.checked, (unsigned long long)st.read,
+			(unsigned long long)st.extended, (unsigned long long)st.missing,
+			(unsigned long long)st.failed, (long long)st.earliest);
+		lock_extend_free(x);
+		repo_free(r);
+		free(pw);
 	} else {
 		dst_free(d);
 		return usage();

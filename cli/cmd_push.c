@@ -355,7 +355,7 @@ int cmd_destinations(int argc, char **argv)
 		if (dst_object_lock(d)) {
 			/* The dates as they are: read (cache, then the server), nothing extended. */
 			struct cf_error lerr = { 0 };
-			lrc = lock_extend_present(r, d, (int64_t)time(NULL), LOCK_EXTEND_DRY, &ls,
+			lrc = lock_extend_present(r, d, NULL, 0, (int64_t)time(NULL), LOCK_EXTEND_DRY, &ls,
 				&lerr);
 			if (lrc) {
 				int code = cli_fail(&lerr);

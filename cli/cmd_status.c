@@ -95,6 +95,19 @@ static void print_destinations(const struct state_dest *v, size_t n)
 		}
 		if (e->lock_note[0])
 			printf("    %s\n", e->lock_note);
+		if (e->lock_until > 0) {
+			when(e->lock_until, t);
+			printf(_("    every object it needs is locked until %s at least\n"), t);
+		}
+		if (e->lock_waiting)
+			printf(_("    %lld objects waiting for their lock to expire before they can be "
+				 "deleted\n"), (long long)e->lock_waiting);
+		if (e->too_small)
+			printf("    %s\n", _("too small: full even with only the last 14 days; its "
+				"copy is kept as it is: use a larger drive"));
+		else if (e->thinned)
+			printf(_("    was full: its %lld oldest snapshots were removed to make room\n"),
+				(long long)e->thinned);
 	}
 }
 

@@ -144,6 +144,27 @@ static void push_dests(struct job *j, struct repo *r)
 		snprintf(ds->result, sizeof ds->result, "%s", push_outcome(p->code, j->cancel));
 		ds->sent = p->st.sent;
 		ds->sent_bytes = p->st.sent_bytes;
+		ds->removed_snapshots = p->st.removed_snapshots;
+		ds->lock_waiting = p->st.protected_waiting;
+		ds->thinned = p->st.thinned;
+		ds->too_small = p->st.too_small;
+		if (p->lock.earliest > 0)
+			ds->lock_until = (time_t)p->lock.earliest;
+		if (p->st.removed_snapshots || p->st.removed_packs)
+			logf_("destination '%s': retention removed %llu snapshots, %llu packs (%llu "
+				"bytes)", ds->name, (unsigned long long)p->st.removed_snapshots,
+				(unsigned long long)p->st.removed_packs,
+				(unsigned long long)p->st.removed_bytes);
+		if (p->st.thinned)
+			logf_("destination '%s' was full: %llu of its oldest snapshots removed to "
+				"make room", ds->name, (unsigned long long)p->st.thinned);
+		if (p->st.protected_waiting)
+			logf_("destination '%s': %llu objects waiting for their lock to expire before "
+				"they can be deleted", ds->name,
+				(unsigned long long)p->st.protected_waiting);
+		if (p->lock_code)
+			logf_("warning: destination '%s': the Object Lock of its objects could not be "
+				"extended: %s", ds->name, p->lock_err.msg);
 		if (p->lock_note[0]) {
 			ds->object_lock = p->object_lock;
 			snprintf(ds->lock_note, sizeof ds->lock_note, "%s", p->lock_note);

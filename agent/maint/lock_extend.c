@@ -275,6 +275,8 @@ int lock_extend_run(struct lock_extend *x, const char *const *names, size_t n, i
 struct names {
 	char **v;
 	size_t n, cap;
+	char *const *except;
+	size_t nexcept;
 };
 
 static int add_name(void *ctx, const char *name, uint64_t size)
@@ -283,8 +285,11 @@ static int add_name(void *ctx, const char *name, uint64_t size)
 	struct names *l = ctx;
 	if (strcmp(name, "config") != 0 && strncmp(name, "keys/", 5) != 0 &&
 	    strncmp(name, "data/", 5) != 0 && strncmp(name, "index/", 6) != 0 &&
-	    strncmp(name, "snapshots/", 10) != 0)
+	    strncmp(name, "snapshots/", 10) != 0 && strncmp(name, "pins/", 5) != 0)
 		return 0;
+	for (size_t i = 0; i < l->nexcept; i++)
+		if (strcmp(l->except[i], name) == 0)
+			return 0;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 256;
 		char **p = realloc(l->v, cap * sizeof *p);
@@ -299,10 +304,10 @@ static int add_name(void *ctx, const char *name, uint64_t size)
 	return 0;
 }
 
-int lock_extend_present(struct repo *r, struct dst *d, int64_t now, int flags,
-	struct lock_extend_stats *ret, struct cf_error *err)
+int lock_extend_present(struct repo *r, struct dst *d, char *const *except, size_t nexcept,
+	int64_t now, int flags, struct lock_extend_stats *ret, struct cf_error *err)
 {
-	struct names l = { 0 };
+	struct names l = { .except = except, .nexcept = nexcept };
 	struct lock_extend *x = NULL;
 	if (ret)
 		memset(ret, 0, sizeof *ret);

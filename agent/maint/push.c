@@ -88,6 +88,14 @@ int push_list(struct dst *d, struct objs *l, int by_rank, struct cf_error *err)
 	return rc;
 }
 
+void push_names_free(struct push_names *l)
+{
+	for (size_t i = 0; l && i < l->n; i++)
+		free(l->v[i]);
+	if (l)
+		free(l->v);
+}
+
 int push_id_of(const char *name, const char *prefix, uint8_t id[32])
 {
 	size_t n = strlen(prefix);
@@ -251,7 +259,7 @@ static int send_all(struct repo *spool, struct dst *to, const struct push_opts *
 /* A full destination: thin its oldest unpinned snapshots past the floor, one at a time,
  * until what is left to send fits. */
 static int make_room(struct repo *spool, struct repo *there, struct retain *rt, int64_t floor,
-	struct push_stats *st, struct cf_error *err)
+	struct push_names *refused, struct push_stats *st, struct cf_error *err)
 {
 	if (!retain_thin_one(rt, floor)) {
 		st->too_small = 1;
@@ -261,7 +269,7 @@ static int make_room(struct repo *spool, struct repo *there, struct retain *rt, 
 			(long long)(floor / 86400));
 	}
 	st->thinned++;
-	return retain_apply(spool, there, rt, st, err);
+	return retain_apply(spool, there, rt, refused, st, err);
 }
 
 int push_run(struct repo *spool, struct dst *to, const struct push_opts *o,
@@ -295,7 +303,7 @@ int push_run(struct repo *spool, struct dst *to, const struct push_opts *o,
 			break;
 		/* Room is made, then everything is listed and tried again. */
 		struct cf_error e2 = { 0 };
-		int mr = make_room(spool, there, plan, floor, &st, &e2);
+		int mr = make_room(spool, there, plan, floor, o->refused, &st, &e2);
 		if (mr) {
 			if (err)
 				*err = e2;
@@ -317,7 +325,7 @@ int push_run(struct repo *spool, struct dst *to, const struct push_opts *o,
 			(unsigned long long)st.missing_locally);
 	/* Another process reading that copy (a restore from it) only delays its retention to
 	 * the next push. */
-	if (rc == 0 && plan && (rc = retain_apply(spool, there, plan, &st, err)) == CF_ELOCKED)
+	if (rc == 0 && plan && (rc = retain_apply(spool, there, plan, o->refused, &st, err)) == CF_ELOCKED)
 		rc = 0;
 out:
 	if (plan)
@@ -450,14 +458,17 @@ int push_all(struct repo *spool, const char *const *urls, const struct dst_optio
 			r->object_lock = dst_object_lock(d);
 			snprintf(r->lock_note, sizeof r->lock_note, "%s", dst_lock_note(d) ?
 				dst_lock_note(d) : "");
+			struct push_names refused = { 0 };
 			struct push_opts oi = o ? *o : (struct push_opts){ 0 };
 			oi.keep = keep ? keep[i] : NULL;
+			oi.refused = &refused;
 			r->code = push_run(spool, d, &oi, &r->st, &r->err);
 			/* Object Lock that never lapses: what the destination holds after its
-			 * retention is what it needs. */
+			 * retention is what it needs, but what waits for its lock to expire. */
 			if (r->code == 0 && dst_object_lock(d))
-				r->lock_code = lock_extend_present(spool, d, (int64_t)time(NULL), 0,
-					&r->lock, &r->lock_err);
+				r->lock_code = lock_extend_present(spool, d, refused.v, refused.n,
+					(int64_t)time(NULL), 0, &r->lock, &r->lock_err);
+			push_names_free(&refused);
 			/* Listed, then served up to where it stopped. */
 			r->reached = r->code == 0 || r->st.sent || r->st.present ||
 				r->st.pending;

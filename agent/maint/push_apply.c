@@ -34,6 +34,7 @@ struct loc {
 
 struct ap {
 	struct repo *spool, *there;
+	struct push_names *refused;
 	struct pk *pk;
 	size_t npk, cappk;
 	struct loc *loc;
@@ -220,14 +221,23 @@ static int ap_load(void *ctx, const uint8_t id[32], struct buf *ret, struct cf_e
 }
 
 /* Deletes ${name}; a refusal by Object Lock is counted, not fatal: a later push retries. */
-static int del_obj(struct dst *d, const char *name, struct push_stats *st, struct cf_error *err)
+static int del_obj(struct ap *A, const char *name, struct push_stats *st, struct cf_error *err)
 {
 	struct cf_error e2 = { 0 };
-	int rc = dst_delete(d, name, &e2);
+	int rc = dst_delete(repo_dst(A->there), name, &e2);
 	if (rc == 0 || rc == CF_ENOENT)
 		return 0;
 	if (rc == CF_EPROTECTED) {
 		st->protected_waiting++;
+		struct push_names *l = A->refused;
+		char *copy = l ? strdup(name) : NULL;
+		void *np = copy ? realloc(l->v, (l->n + 1) * sizeof *l->v) : NULL;
+		if (np) {
+			l->v = np;
+			l->v[l->n++] = copy;
+		} else {
+			free(copy);	/* then it is extended again: kept longer, never lost */
+		}
 		return 1;
 	}
 	if (err)
@@ -311,7 +321,7 @@ static int replace_index(struct ap *A, const struct objs *theirs, struct push_st
 		int mine = 0;
 		for (size_t j = 0; j < nn; j++)
 			mine |= memcmp(nids[j], id, 32) == 0;
-		if (!mine && (rc = del_obj(repo_dst(A->there), theirs->v[i].name, st, err)) == 0)
+		if (!mine && (rc = del_obj(A, theirs->v[i].name, st, err)) == 0)
 			st->removed_indexes++;
 		rc = rc > 0 ? 0 : rc;
 	}
@@ -320,10 +330,10 @@ static int replace_index(struct ap *A, const struct objs *theirs, struct push_st
 }
 
 int retain_apply(struct repo *spool, struct repo *there, struct retain *rt,
-	struct push_stats *st, struct cf_error *err)
+	struct push_names *refused, struct push_stats *st, struct cf_error *err)
 {
 	struct dst *to = repo_dst(there);
-	struct ap A = { .spool = spool, .there = there };
+	struct ap A = { .spool = spool, .there = there, .refused = refused };
 	struct objs theirs = { 0 };
 	uint8_t (*sidx)[32] = NULL;
 	size_t nsidx = 0, changed = 0, foreign = 0;
@@ -337,7 +347,7 @@ int retain_apply(struct repo *spool, struct repo *there, struct retain *rt,
 			continue;
 		char name[80];
 		snprintf(name, sizeof name, "snapshots/%s", rt->all[i]->idhex);
-		int one = del_obj(to, name, st, err);
+		int one = del_obj(&A, name, st, err);
 		if (one < 0) {
 			rc = one;
 			goto out;
@@ -394,7 +404,7 @@ int retain_apply(struct repo *spool, struct repo *there, struct retain *rt,
 			continue;
 		char name[80];
 		pack_name(name, p->id);
-		int one = del_obj(to, name, st, err);
+		int one = del_obj(&A, name, st, err);
 		if (one < 0) {
 			rc = one;
 			goto out;
@@ -412,7 +422,7 @@ int retain_apply(struct repo *spool, struct repo *there, struct retain *rt,
 			continue;
 		snprintf(name, sizeof name, "%s", theirs.v[i].name);
 		if (dst_stat(repo_dst(spool), name, NULL, NULL) == CF_ENOENT &&
-		    (rc = del_obj(to, name, st, err)) < 0)
+		    (rc = del_obj(&A, name, st, err)) < 0)
 			goto out;
 		rc = 0;
 	}

@@ -10,6 +10,7 @@ struct cf_error;
 struct dst;
 struct forget_policy;
 struct pin;
+struct push_names;
 struct push_stats;
 struct repo;
 struct snap;
@@ -60,13 +61,14 @@ int retain_wants(const struct retain *rt, const char *name);
  * that is not pinned, not dated in the future, and older than ${floor} seconds; 1 if one was
  * found. */
 int retain_thin_one(struct retain *rt, int64_t floor);
-/* retain_apply(spool, there, rt, st, err): carries the plan out on the destination: its
+/* retain_apply(spool, there, rt, refused, st, err): carries the plan out on the destination: its
  * snapshots the plan drops, then (when anything changed) a new index for the packs only its
  * own snapshots need, the index objects no longer needed, the packs no snapshot there
  * needs, and the pins of snapshots it no longer holds. Takes the destination's exclusive
- * lock (the caller's shared one is given up). */
+ * lock (the caller's shared one is given up). Deletions Object Lock refuses are counted
+ * and their names added to ${refused} (may be NULL). */
 int retain_apply(struct repo *spool, struct repo *there, struct retain *rt,
-	struct push_stats *st, struct cf_error *err);
+	struct push_names *refused, struct push_stats *st, struct cf_error *err);
 void retain_free(struct retain *rt);
 
 #endif

@@ -57,9 +57,11 @@ int lock_extend_run(struct lock_extend *x, const char *const *names, size_t n, i
 
 void lock_extend_free(struct lock_extend *x);
 
-/* lock_extend_present(r, d, now, flags, ret, err): lock_extend_run over every object of the
- * repository's kinds that ${d} holds (config, keys/, data/, index/, snapshots/). */
-int lock_extend_present(struct repo *r, struct dst *d, int64_t now, int flags,
-	struct lock_extend_stats *ret, struct cf_error *err);
+/* lock_extend_present(r, d, except, nexcept, now, flags, ret, err): lock_extend_run over
+ * every object of the repository's kinds that ${d} holds (config, keys/, data/, index/,
+ * pins/, snapshots/), but the ${nexcept} names of ${except}: objects no snapshot needs any
+ * more, whose deletion the lock refused, are left to expire. */
+int lock_extend_present(struct repo *r, struct dst *d, char *const *except, size_t nexcept,
+	int64_t now, int flags, struct lock_extend_stats *ret, struct cf_error *err);
 
 #endif

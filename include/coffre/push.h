@@ -32,6 +32,13 @@ struct push_stats {
 	int too_small;			/* full even with only the floor's snapshots */
 };
 
+/* Object names, malloc'd (push_names_free). */
+struct push_names {
+	char **v;
+	size_t n;
+};
+void push_names_free(struct push_names *l);
+
 struct push_opts {
 	void (*progress)(void *ctx, const char *name, uint64_t done, uint64_t total);
 	void *ctx;
@@ -41,6 +48,9 @@ struct push_opts {
 	/* When it is full, snapshots younger than this (seconds; 0: PUSH_FLOOR_DEFAULT) and
 	 * pinned ones are never thinned out to make room. */
 	int64_t floor;
+	/* When not NULL, receives the names whose deletion Object Lock refused (to be left to
+	 * expire, never extended). */
+	struct push_names *refused;
 };
 
 #define PUSH_FLOOR_DEFAULT (14 * 86400)

@@ -51,7 +51,11 @@ struct dst {
 	char *url;		/* for messages: never holds a secret */
 	int object_lock;	/* 1 when uploads are protected by Object Lock (verified) */
 	const char *lock_note;	/* plain words on the lock state, for status */
+	int read_only;		/* a view as of a date: the facade refuses writes */
 };
+
+/* dst_refuse_write(d, err): CF_EUSAGE, the words for a write to a read-only view. */
+int dst_refuse_write(const struct dst *d, struct cf_error *err);
 
 extern const struct dst_ops dst_ops_local, dst_ops_s3, dst_ops_sftp;
 

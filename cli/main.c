@@ -400,6 +400,8 @@ int cli_open_repo(struct repo **ret)
 	rc = repo_open_at(g.repo, &opt, &cred, &opened, &err);
 	cli_secret_free(secret);
 	free(fingerprints);
+	if (rc == CF_ENOREPO && g.as_of)
+		return cli_error(CF_EXIT_NOREPO, _("%s at %s (--as-of)"), err.msg, g.as_of);
 	if (rc)
 		return cli_fail(&err);
 	*ret = opened;

@@ -21,7 +21,7 @@ struct cli g;
 
 /* What a command may use beyond its arguments; main owns what it opens and frees it after
  * the command, whatever path the command returns by. */
-enum { NEED_NOTHING = 0, NEED_REPO = 1 };
+enum { NEED_NOTHING = 0, NEED_REPO = 1, AS_OF_OK = 2 };
 
 static const struct command {
 	const char *name;
@@ -31,13 +31,15 @@ static const struct command {
 } commands[] = {
 	{ "init", cmd_init, N_("create a repository"), NEED_NOTHING },
 	{ "backup", cmd_backup, N_("back up folders into a new snapshot"), NEED_REPO },
-	{ "snapshots", cmd_snapshots, N_("list snapshots"), NEED_REPO },
-	{ "ls", cmd_ls, N_("list the files of a snapshot"), NEED_REPO },
-	{ "find", cmd_find, N_("find which snapshots hold a file"), NEED_REPO },
-	{ "diff", cmd_diff, N_("show what changed between two snapshots"), NEED_REPO },
-	{ "restore", cmd_restore, N_("restore a snapshot into a folder"), NEED_REPO },
-	{ "dump", cmd_dump, N_("write a file or a tar/zip archive of a snapshot to stdout"), NEED_REPO },
-	{ "check", cmd_check, N_("verify the repository (--read-data: every byte)"), NEED_REPO },
+	{ "snapshots", cmd_snapshots, N_("list snapshots"), NEED_REPO | AS_OF_OK },
+	{ "ls", cmd_ls, N_("list the files of a snapshot"), NEED_REPO | AS_OF_OK },
+	{ "find", cmd_find, N_("find which snapshots hold a file"), NEED_REPO | AS_OF_OK },
+	{ "diff", cmd_diff, N_("show what changed between two snapshots"), NEED_REPO | AS_OF_OK },
+	{ "restore", cmd_restore, N_("restore a snapshot into a folder"), NEED_REPO | AS_OF_OK },
+	{ "dump", cmd_dump, N_("write a file or a tar/zip archive of a snapshot to stdout"),
+		NEED_REPO | AS_OF_OK },
+	{ "check", cmd_check, N_("verify the repository (--read-data: every byte)"),
+		NEED_REPO | AS_OF_OK },
 	{ "forget", cmd_forget, N_("remove snapshots by a retention policy"), NEED_REPO },
 	{ "pin", cmd_pin, N_("keep a snapshot whatever retention says"), NEED_REPO },
 	{ "unpin", cmd_unpin, N_("let retention apply to a pinned snapshot again"), NEED_REPO },
@@ -55,12 +57,15 @@ static void usage(FILE *f)
 {
 	fprintf(f, _("usage: coffre [--repo DIR] [--password-file F | --recovery-key-file F |\n"
 		     "              --escrow-key-file F --escrow-fingerprints F] [--json] [-q]\n"
-		     "              COMMAND [ARGS]\n\ncommands:\n"));
+		     "              [--as-of DATE] COMMAND [ARGS]\n\ncommands:\n"));
 	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
 		fprintf(f, "  %-14s %s\n", commands[i].name, _(commands[i].help));
 	fprintf(f, _("\nrepositories: a folder, usb:LABEL, s3://host[:port]/bucket[/prefix] "
 		     "(--s3-keys-file F, --s3-region R),\n  sftp://user@host[:port]/path "
 		     "(--sftp-key-file F, --sftp-host-key SHA256:...), --upload-limit 200KiB/s\n"));
+	fprintf(f, _("\n--as-of 2026-11-30T18:00[:00][Z|+01:00]: an S3 repository as it was then\n"
+		     "  (a versioned bucket keeps the old versions), read-only: snapshots, ls, find,\n"
+		     "  diff, restore, dump, check; local time when no zone is given\n"));
 	fprintf(f, _("\nenvironment: COFFRE_REPOSITORY, COFFRE_PASSWORD_FILE, COFFRE_PASSWORD,\n"
 		     "  COFFRE_ESCROW_FINGERPRINTS, COFFRE_S3_KEYS_FILE, COFFRE_S3_REGION,\n"
 		     "  COFFRE_S3_LOCK_DAYS, COFFRE_S3_LOCK_MODE,\n"
@@ -318,6 +323,10 @@ int cli_dst_options(struct dst_options *o)
 		o->s3_lock_days = (int)d;
 	}
 	o->s3_lock_mode = opt_env(g.s3_lock_mode, "COFFRE_S3_LOCK_MODE");
+	if (g.as_of && util_parse_time(g.as_of, 1, &o->as_of_ms) != 0)
+		return cli_error(CF_EXIT_USAGE, _("cannot read the date '%s' of --as-of (for example "
+						  "2026-11-30T18:00, 2026-11-30T18:00:00Z or "
+						  "2026-11-30T18:00+01:00)"), g.as_of);
 	const char *lim = opt_env(g.upload_limit, "COFFRE_UPLOAD_LIMIT");
 	if (lim && *lim && dst_parse_rate(lim, &o->upload_limit))
 		return cli_error(CF_EXIT_USAGE, _("cannot read the upload limit '%s' (for example "
@@ -393,6 +402,8 @@ int cli_open_repo(struct repo **ret)
 	rc = repo_open_at(g.repo, &opt, &cred, &opened, &err);
 	cli_secret_free(secret);
 	free(fingerprints);
+	if (rc == CF_ENOREPO && g.as_of)
+		return cli_error(CF_EXIT_NOREPO, _("%s at %s (--as-of)"), err.msg, g.as_of);
 	if (rc)
 		return cli_fail(&err);
 	*ret = opened;
@@ -431,6 +442,7 @@ static const struct {
 	{ "--sftp-key-file", NULL, &g.sftp_key_file },
 	{ "--sftp-host-key", NULL, &g.sftp_host_key },
 	{ "--upload-limit", NULL, &g.upload_limit },
+	{ "--as-of", NULL, &g.as_of },
 };
 
 /* Takes the global options out of argv wherever they are; returns the new argc. */
@@ -483,6 +495,25 @@ static int parse_globals(int argc, char **argv, int *bad)
 	return out;
 }
 
+/* --as-of: only for commands that only read, on an S3 repository, with a date we read. */
+static int check_as_of(const struct command *c)
+{
+	if (!(c->needs & AS_OF_OK))
+		return cli_error(CF_EXIT_USAGE, _("--as-of only reads: it works with snapshots, ls, "
+						  "find, diff, restore, dump and check, not '%s'"),
+			c->name);
+	const char *kind = g.repo && *g.repo ? dst_url_kind(g.repo) : NULL;
+	if (kind && strcmp(kind, "s3") != 0)
+		return cli_error(CF_EXIT_USAGE, _("--as-of works only with an S3 repository "
+						  "(s3://...): '%s' keeps no past versions"), g.repo);
+	int64_t ms;
+	if (util_parse_time(g.as_of, 1, &ms) != 0)
+		return cli_error(CF_EXIT_USAGE, _("cannot read the date '%s' of --as-of (for example "
+						  "2026-11-30T18:00, 2026-11-30T18:00:00Z or "
+						  "2026-11-30T18:00+01:00)"), g.as_of);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setlocale(LC_ALL, "");
@@ -490,7 +521,7 @@ int main(int argc, char **argv)
 	bindtextdomain("coffre", ld && *ld ? ld : COFFRE_LOCALEDIR);
 	textdomain("coffre");
 	g.repo = getenv("COFFRE_REPOSITORY");
-	int bad = 0;
+	int bad = 0, rc;
 	argc = parse_globals(argc, argv, &bad);
 	if (bad)
 		return CF_EXIT_USAGE;
@@ -510,8 +541,10 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
 		if (strcmp(argv[1], commands[i].name) == 0) {
+			if (g.as_of && (rc = check_as_of(&commands[i])))
+				return rc;
 			running = &commands[i];
-			int rc = commands[i].fn(argc - 1, argv + 1);
+			rc = commands[i].fn(argc - 1, argv + 1);
 			repo_free(opened);
 			opened = NULL;
 			int out = cli_finish_stdout();

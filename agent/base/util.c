@@ -369,6 +369,88 @@ int util_mkdirs(const char *path, unsigned mode)
 	return r;
 }
 
+/* ${n} decimal digits at ${s}, or -1. */
+static int digits(const char *s, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* Days from 1970-01-01 to the given date of the proleptic Gregorian calendar (H. Hinnant's
+ * days_from_civil), so that UTC needs neither timegm nor the TZ variable. */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int util_parse_time(const char *s, int local_ok, int64_t *ret_ms)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	if (strnlen(s, 17) < 16 || s[4] != '-' || s[7] != '-' || s[13] != ':' ||
+	    (s[10] != 'T' && s[10] != 't' && s[10] != ' '))
+		return -1;
+	int y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
+	int h = digits(s + 11, 2), mi = digits(s + 14, 2), sec = 0, ms = 0;
+	const char *p = s + 16;
+	if (*p == ':') {
+		if ((sec = digits(p + 1, 2)) < 0)
+			return -1;
+		p += 3;
+		if (*p == '.') {
+			int n = 0;
+			for (p++; *p >= '0' && *p <= '9'; p++, n++)
+				if (n < 3)
+					ms = ms * 10 + (*p - '0');
+			if (n == 0 || n > 9)
+				return -1;
+			for (; n < 3; n++)
+				ms *= 10;
+		}
+	}
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h < 0 || h > 23 ||
+	    mi < 0 || mi > 59 || sec > 59)
+		return -1;
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (mo == 2 && d == 29 && !leap)
+		return -1;
+	int64_t t;
+	if (*p == 0) {
+		if (!local_ok)
+			return -1;
+		struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
+			.tm_min = mi, .tm_sec = sec, .tm_isdst = -1 };
+		time_t lt = mktime(&tm);
+		if (lt == (time_t)-1)
+			return -1;
+		t = (int64_t)lt;
+	} else {
+		int off = 0;
+		if ((*p == 'Z' || *p == 'z') && p[1] == 0) {
+			off = 0;
+		} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+			int oh = digits(p + 1, 2), om = digits(p + 4, 2);
+			if (oh < 0 || oh > 23 || om < 0 || om > 59)
+				return -1;
+			off = (oh * 60 + om) * 60 * (*p == '-' ? -1 : 1);
+		} else {
+			return -1;
+		}
+		t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
+	}
+	*ret_ms = t * 1000 + ms;
+	return 0;
+}
+
 uint64_t util_now_ns(void)
 {
 	struct timespec ts;

@@ -83,6 +83,12 @@ int util_fsync_parent(const char *path);
 /* util_path(fmt, ...): malloc'd formatted string, or NULL. */
 char *util_path(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* util_parse_time(s, local_ok, ret_ms): an RFC 3339 date and time, "YYYY-MM-DDTHH:MM[:SS[.f]]"
+ * ('T', 't' or a space between date and time) then "Z" or "+HH:MM" / "-HH:MM", as
+ * milliseconds since the epoch; the seconds may be left out. Without a zone it is local time
+ * when ${local_ok}, refused otherwise. Years 1970 to 9999. Returns 0 or -1. */
+int util_parse_time(const char *s, int local_ok, int64_t *ret_ms);
+
 /* util_now_ns(): monotonic clock in nanoseconds. */
 uint64_t util_now_ns(void);
 

@@ -29,13 +29,23 @@ int dst_parse_rate(const char *s, uint64_t *ret)
 	return 0;
 }
 
+int dst_refuse_write(const struct dst *d, struct cf_error *err)
+{
+	return cf_error_set(err, CF_EUSAGE, "read-only: --as-of (%s is opened as it was at a past "
+		"date)", d->url);
+}
+
 int dst_put_file(struct dst *d, const char *name, const char *local_path, struct cf_error *err)
 {
+	if (d->read_only)
+		return dst_refuse_write(d, err);
 	return d->ops->put_file(d, name, local_path, err);
 }
 
 int dst_put_buf(struct dst *d, const char *name, const void *p, size_t n, struct cf_error *err)
 {
+	if (d->read_only)
+		return dst_refuse_write(d, err);
 	return d->ops->put_buf(d, name, p, n, err);
 }
 
@@ -70,6 +80,8 @@ int dst_list(struct dst *d, const char *prefix,
 
 int dst_delete(struct dst *d, const char *name, struct cf_error *err)
 {
+	if (d->read_only)
+		return dst_refuse_write(d, err);
 	return d->ops->del(d, name, err);
 }
 
@@ -104,6 +116,11 @@ int dst_object_lock(const struct dst *d)
 const char *dst_lock_note(const struct dst *d)
 {
 	return d->lock_note;
+}
+
+int dst_read_only(const struct dst *d)
+{
+	return d->read_only;
 }
 
 int dst_is_local(const struct dst *d)
@@ -154,6 +171,8 @@ int dst_open_read(struct dst *d, const char *name, int *ret_fd, struct cf_error 
 
 int dst_put_fd(struct dst *d, const char *name, int fd, struct cf_error *err)
 {
+	if (d->read_only)
+		return dst_refuse_write(d, err);
 	if (!d->ops->put_fd)
 		return cf_error_set(err, CF_EUSAGE, "'%s' cannot store from a file", d->url);
 	return d->ops->put_fd(d, name, fd, err);
@@ -161,10 +180,14 @@ int dst_put_fd(struct dst *d, const char *name, int fd, struct cf_error *err)
 
 int dst_prepare(struct dst *d, const char *const *dirs, size_t n, struct cf_error *err)
 {
+	if (d->read_only)
+		return dst_refuse_write(d, err);
 	return d->ops->prepare ? d->ops->prepare(d, dirs, n, err) : 0;
 }
 
 int dst_cleanup(struct dst *d, struct cf_error *err)
 {
+	if (d->read_only)
+		return 0;
 	return d->ops->cleanup ? d->ops->cleanup(d, err) : 0;
 }

@@ -60,7 +60,11 @@ struct dst {
 	int lock_mode;		/* DST_LOCK_*: what uploads and extensions ask for */
 	int64_t lock_period;	/* seconds they retain an object for */
 	const char *lock_note;	/* plain words on the lock state, for status */
+	int read_only;		/* a view as of a date: the facade refuses writes */
 };
+
+/* dst_refuse_write(d, err): CF_EUSAGE, the words for a write to a read-only view. */
+int dst_refuse_write(const struct dst *d, struct cf_error *err);
 
 extern const struct dst_ops dst_ops_local, dst_ops_s3, dst_ops_sftp;
 

@@ -14,6 +14,10 @@ int dst_open(const char *url, const struct dst_options *opt, struct dst **ret,
 		opt = &none;
 	if (strncmp(url, "s3://", 5) == 0)
 		return dst_s3_open(url, opt, ret, err);
+	/* Only a versioned bucket keeps what a destination held at a past date. */
+	if (opt->as_of_ms > 0)
+		return cf_error_set(err, CF_EUSAGE, "'%s': a view as of a date needs an S3 "
+			"repository (a versioned bucket keeps the old versions)", url);
 	if (strncmp(url, "sftp://", 7) == 0)
 		return dst_sftp_open(url, opt, ret, err);
 	if (strncmp(url, "usb:", 4) == 0)

@@ -1,6 +1,7 @@
 /* dst_s3.c: S3-compatible object storage: put/get/stat/delete, opening. Objects of up to
  * 16 MiB go up in one PUT; larger ones as a resumable multipart upload (dst_s3_multipart.c).
- * Requests in dst_s3_http.c, Object Lock in dst_s3_lock.c, listings in dst_s3_list.c.
+ * Requests in dst_s3_http.c, Object Lock in dst_s3_lock.c, listings in dst_s3_list.c. With
+ * dst_options.as_of_ms, a read-only view of the bucket as it was then (dst_s3_asof.c).
  *
  * URL: s3://host[:port]/bucket[/prefix][?http|?https]. https by default; http when the host
  * is 127.0.0.1, ::1 or localhost, or with "?http". */
@@ -82,12 +83,27 @@ static int s3_put_fd(struct dst *d, const char *name, int fd, struct cf_error *e
 	return s3_put_from(d, name, fd, NULL, err);
 }
 
-static int s3_get(struct dst *d, const char *name, uint64_t max, struct buf *ret,
-	struct cf_error *err)
+/* Query "versionId=V" in ${q}, or nothing when ${version} is NULL. 0 or CF_ENOMEM. */
+static int version_query(struct buf *q, const char *version, struct cf_error *err)
 {
-	struct dst_s3 *s = (struct dst_s3 *)d;
-	struct dst_s3_req r = { .method = "GET", .key = name, .max = max };
+	if (version && (buf_append(q, "versionId=", 10) || dst_s3_url_enc(q, version, 0) ||
+			   buf_put_u8(q, 0))) {
+		buf_free(q);
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* GetObject of ${name}, of its version ${version} unless NULL. */
+static int s3_get_version(struct dst_s3 *s, const char *name, const char *version,
+	uint64_t max, struct buf *ret, struct cf_error *err)
+{
+	struct buf q = { 0 };
+	if (version_query(&q, version, err))
+		return CF_ENOMEM;
+	struct dst_s3_req r = { .method = "GET", .key = name, .query = (char *)q.p, .max = max };
 	int rc = dst_s3_perform(s, &r, err);
+	buf_free(&q);
 	if (rc == 0 && r.status != 200) {
 		/* Error bodies are small; re-read the message only if it fitted. */
 		rc = dst_s3_status_error(s, &r, name, err);
@@ -100,18 +116,28 @@ static int s3_get(struct dst *d, const char *name, uint64_t max, struct buf *ret
 	return rc;
 }
 
-static int s3_get_range(struct dst *d, const char *name, uint64_t off, size_t len, void *out,
+static int s3_get(struct dst *d, const char *name, uint64_t max, struct buf *ret,
 	struct cf_error *err)
 {
-	struct dst_s3 *s = (struct dst_s3 *)d;
+	return s3_get_version((struct dst_s3 *)d, name, NULL, max, ret, err);
+}
+
+/* A byte range of ${name}, of its version ${version} unless NULL. */
+static int s3_get_range_version(struct dst_s3 *s, const char *name, const char *version,
+	uint64_t off, size_t len, void *out, struct cf_error *err)
+{
 	if (len == 0)
 		return 0;
 	char range[64];
 	snprintf(range, sizeof range, "%llu-%llu", (unsigned long long)off,
 		(unsigned long long)(off + len - 1));
-	struct dst_s3_req r = { .method = "GET", .key = name, .range = range,
-		.max = len > S3_MAX_REPLY ? len : S3_MAX_REPLY };
+	struct buf q = { 0 };
+	if (version_query(&q, version, err))
+		return CF_ENOMEM;
+	struct dst_s3_req r = { .method = "GET", .key = name, .query = (char *)q.p,
+		.range = range, .max = len > S3_MAX_REPLY ? len : S3_MAX_REPLY };
 	int rc = dst_s3_perform(s, &r, err);
+	buf_free(&q);
 	if (rc == 0 && r.status == 416)
 		rc = cf_error_set(err, CF_ECORRUPT, "%s: '%s' is shorter than expected", s->d.url, name);
 	else if (rc == 0 && r.status == 200)
@@ -125,6 +151,12 @@ static int s3_get_range(struct dst *d, const char *name, uint64_t off, size_t le
 		memcpy(out, r.reply.p, len);
 	dst_s3_req_done(&r);
 	return rc;
+}
+
+static int s3_get_range(struct dst *d, const char *name, uint64_t off, size_t len, void *out,
+	struct cf_error *err)
+{
+	return s3_get_range_version((struct dst_s3 *)d, name, NULL, off, len, out, err);
 }
 
 /* HeadObject: size, and the version id ("" when the bucket keeps no versions). */
@@ -231,6 +263,7 @@ static int s3_del(struct dst *d, const char *name, struct cf_error *err)
 static void s3_free(struct dst *d)
 {
 	struct dst_s3 *s = (struct dst_s3 *)d;
+	dst_s3_view_unref(s->view);
 	dst_curl_release(&s->net);
 	if (s->secret)
 		sodium_memzero(s->secret, strlen(s->secret));
@@ -257,6 +290,7 @@ static int s3_clone(struct dst *d, struct dst **ret, struct cf_error *err)
 	c->access = strdup(s->access);
 	c->secret = strdup(s->secret);
 	c->d.url = strdup(s->d.url);
+	c->view = dst_s3_view_ref(s->view);
 	int nocurl = dst_curl_clone(&c->net, &s->net);
 	if (!c->base || !c->host || !c->bucket || !c->prefix || !c->access || !c->secret ||
 	    !c->d.url || nocurl) {
@@ -282,6 +316,87 @@ const struct dst_ops dst_ops_s3 = {
 	.clone = s3_clone,
 	.lock_get = dst_s3_lock_get,
 	.lock_extend = dst_s3_lock_extend,
+};
+
+/* ---- the view as of a date (dst_s3_asof.c): reads of the versions it chose, no writes ---- */
+
+static int asof_put_file(struct dst *d, const char *name, const char *src, struct cf_error *err)
+{
+	(void)name, (void)src;
+	return dst_refuse_write(d, err);
+}
+
+static int asof_put_fd(struct dst *d, const char *name, int fd, struct cf_error *err)
+{
+	(void)name, (void)fd;
+	return dst_refuse_write(d, err);
+}
+
+static int asof_put_buf(struct dst *d, const char *name, const void *p, size_t n,
+	struct cf_error *err)
+{
+	(void)name, (void)p, (void)n;
+	return dst_refuse_write(d, err);
+}
+
+static int asof_del(struct dst *d, const char *name, struct cf_error *err)
+{
+	(void)name;
+	return dst_refuse_write(d, err);
+}
+
+/* The version chosen for ${name}, or CF_ENOENT (with a message) when it had none then. */
+static int asof_find(struct dst_s3 *s, const char *name, const char **ret_version,
+	uint64_t *ret_size, struct cf_error *err)
+{
+	if (dst_s3_view_find(s->view, name, ret_version, ret_size) != 0)
+		return cf_error_set(err, CF_ENOENT, "%s: '%s' did not exist at that date", s->d.url,
+			name);
+	return 0;
+}
+
+static int asof_get(struct dst *d, const char *name, uint64_t max, struct buf *ret,
+	struct cf_error *err)
+{
+	struct dst_s3 *s = (struct dst_s3 *)d;
+	const char *version;
+	int rc = asof_find(s, name, &version, NULL, err);
+	return rc ? rc : s3_get_version(s, name, version, max, ret, err);
+}
+
+static int asof_get_range(struct dst *d, const char *name, uint64_t off, size_t len, void *out,
+	struct cf_error *err)
+{
+	struct dst_s3 *s = (struct dst_s3 *)d;
+	const char *version;
+	int rc = asof_find(s, name, &version, NULL, err);
+	return rc ? rc : s3_get_range_version(s, name, version, off, len, out, err);
+}
+
+static int asof_stat(struct dst *d, const char *name, uint64_t *ret_size, struct cf_error *err)
+{
+	return asof_find((struct dst_s3 *)d, name, NULL, ret_size, err);
+}
+
+static int asof_list(struct dst *d, const char *prefix,
+	int (*fn)(void *ctx, const char *name, uint64_t size), void *ctx, struct cf_error *err)
+{
+	(void)err;
+	return dst_s3_view_list(((struct dst_s3 *)d)->view, prefix, fn, ctx);
+}
+
+static const struct dst_ops dst_ops_s3_asof = {
+	.name = "s3",
+	.put_file = asof_put_file,
+	.put_fd = asof_put_fd,
+	.put_buf = asof_put_buf,
+	.get = asof_get,
+	.get_range = asof_get_range,
+	.stat = asof_stat,
+	.list = asof_list,
+	.del = asof_del,
+	.free = s3_free,
+	.clone = s3_clone,
 };
 
 /* Reads "ACCESS\nSECRET\n", refusing a file that group or others can read. */
@@ -417,8 +532,13 @@ int dst_s3_open(const char *url, const struct dst_options *opt, struct dst **ret
 	}
 	if (!rc)
 		rc = dst_curl_open(&s->net, opt, err);
-	if (!rc && s->lock_days > 0)
+	if (!rc && s->lock_days > 0 && opt->as_of_ms <= 0)
 		rc = dst_s3_probe_lock(s, err);
+	if (!rc && opt->as_of_ms > 0) {
+		rc = dst_s3_view_load(s, opt->as_of_ms, &s->view, err);
+		s->d.ops = &dst_ops_s3_asof;
+		s->d.read_only = 1;
+	}
 	if (rc) {
 		s3_free(&s->d);
 		return rc;

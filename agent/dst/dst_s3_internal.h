@@ -1,8 +1,10 @@
 /* dst_s3_internal.h: what the files of the S3 backend share. dst_s3.c: put/get/stat/delete,
  * opening; dst_s3_http.c: signing, one request with retries, errors, XML helpers;
  * dst_s3_multipart.c: resumable multipart uploads; dst_s3_lock.c: Object Lock;
- * dst_s3_list.c: ListObjectsV2 and ListParts. Each calls only the files after it in
- * dst_s3.c, dst_s3_multipart.c, {dst_s3_list.c, dst_s3_lock.c}, dst_s3_http.c.
+ * dst_s3_asof.c: the read-only view of the bucket as it was at a given time;
+ * dst_s3_list.c: ListObjectsV2, ListObjectVersions and ListParts. Each calls only the files
+ * after it in dst_s3.c, dst_s3_multipart.c, dst_s3_asof.c, {dst_s3_list.c, dst_s3_lock.c},
+ * dst_s3_http.c.
  *
  * The parsers of server replies (dst_s3_parse_*) take the reply's bytes as they came, need no
  * handle and no network, read nothing past ${len}, and allocate nothing: a fuzzer can call
@@ -27,6 +29,11 @@
 #define S3_LIST_MAX_PAGES 100000
 #define S3_LIST_MAX_ENTRIES 10000000ul
 #define S3_TOKEN_MAX 1024	/* continuation tokens, with their NUL */
+#define S3_KEY_MAX 1100		/* an object's key (S3: 1024 bytes), with its NUL */
+#define S3_VERSION_MAX 256	/* a version id, with its NUL */
+
+struct dst_s3_view;
+struct dst_s3_version;
 
 struct dst_s3 {
 	struct dst d;	/* first: dst_s3 is a dst */
@@ -41,6 +48,9 @@ struct dst_s3 {
 	int64_t lock_period;	/* seconds an upload is retained: lock_days, or the test setting */
 	char lock_mode[16];
 	int max_keys;
+	/* Set for a read-only view as of a date (dst_s3_asof.c): reads go to the versions it
+	 * chose; shared by clones, freed with the last of them. */
+	struct dst_s3_view *view;
 };
 
 /* One HTTP request and its reply. */
@@ -135,6 +145,42 @@ int dst_s3_until_covers(const char *have, const char *want);
 int dst_s3_keep_retention(struct dst_s3 *s, const char *name, const char *version,
 	const char *until, struct cf_error *err);
 
+/* ---- dst_s3_asof.c ---- */
+
+/* A view: for each key, the newest version whose LastModified is not after the view's time;
+ * a key whose newest such entry is a delete marker, or that has none, is absent. Built by
+ * adding the entries of a listing in its order, then sealed; sealed, it is only read, and may
+ * be shared by threads. */
+
+/* dst_s3_view_new(as_of_ms, ret): an empty view for the time ${as_of_ms}. 0 or CF_ENOMEM. */
+int dst_s3_view_new(int64_t as_of_ms, struct dst_s3_view **ret);
+/* dst_s3_view_add(v, e): one entry, named by ${e}->key (relative to the prefix), in the
+ * order of the listing: of two entries of one key with the same date, the first listed is
+ * the newer (S3 lists the newest first). 0 or CF_ENOMEM. */
+int dst_s3_view_add(struct dst_s3_view *v, const struct dst_s3_version *e);
+/* dst_s3_view_seal(v): chooses, sorts; no more adds. 0 or CF_ENOMEM. */
+int dst_s3_view_seal(struct dst_s3_view *v);
+/* dst_s3_view_find(v, name, ret_version, ret_size): the version chosen for ${name}
+ * (borrowed from ${v}); 0, or CF_ENOENT when absent at the view's time. */
+int dst_s3_view_find(const struct dst_s3_view *v, const char *name, const char **ret_version,
+	uint64_t *ret_size);
+/* dst_s3_view_list(v, prefix, fn, ctx): the present names starting with ${prefix}, in
+ * order, with their sizes; ${fn} returning non-zero stops with that value. */
+int dst_s3_view_list(const struct dst_s3_view *v, const char *prefix,
+	int (*fn)(void *ctx, const char *name, uint64_t size), void *ctx);
+/* dst_s3_view_count(v): how many names are present. */
+size_t dst_s3_view_count(const struct dst_s3_view *v);
+/* dst_s3_view_ref(v) / dst_s3_view_unref(v): one more holder / one less (the last frees;
+ * NULL does nothing). */
+struct dst_s3_view *dst_s3_view_ref(struct dst_s3_view *v);
+void dst_s3_view_unref(struct dst_s3_view *v);
+/* dst_s3_view_load(s, as_of_ms, ret, err): the view of ${s}'s prefix at ${as_of_ms}, from
+ * ListObjectVersions (names without the prefix, temp names left out). Returns 0, CF_EIO
+ * (listing malformed, endless, or versions not listed by the server), CF_ENOMEM, or what the
+ * request returned. */
+int dst_s3_view_load(struct dst_s3 *s, int64_t as_of_ms, struct dst_s3_view **ret,
+	struct cf_error *err);
+
 /* ---- dst_s3_multipart.c ---- */
 
 int dst_s3_put_multipart(struct dst_s3 *s, const char *name, int fd, uint64_t size,
@@ -160,6 +206,37 @@ int dst_s3_parse_list(const char *x, size_t len, const char *where,
  * or ${fn}'s non-zero value. */
 int dst_s3_parse_parts(const char *x, size_t len,
 	int (*fn)(void *ctx, int part, const char *etag, uint64_t size), void *ctx);
+
+/* One entry of a ListObjectVersions reply: a <Version> or a <DeleteMarker>. */
+struct dst_s3_version {
+	const char *key;
+	const char *version;	/* <VersionId>: "null" for an object stored before versioning */
+	uint64_t size;		/* 0 for a delete marker */
+	int64_t mtime_ms;	/* <LastModified>, milliseconds since the epoch */
+	int deleted;		/* a delete marker */
+};
+
+/* Where a truncated ListObjectVersions goes on. */
+struct dst_s3_vpage {
+	int truncated;
+	char key_marker[S3_KEY_MAX];		/* <NextKeyMarker> */
+	char version_marker[S3_VERSION_MAX];	/* <NextVersionIdMarker>, may be "" */
+};
+
+/* dst_s3_parse_versions(x, len, where, fn, ctx, ret, err): calls ${fn} with each <Version>
+ * and <DeleteMarker> in the order of the reply (for each key, S3 lists the newest first);
+ * ${fn} returning non-zero stops with that value. A reply that is no ListVersionsResult, or an
+ * entry without a key, a version id or a date in RFC 3339 with a zone (and a size, for a
+ * version) makes the page malformed. Returns
+ * 0 (and fills ${ret}), ${fn}'s value, or CF_EIO for a malformed page (${where} names the
+ * destination in the message). */
+int dst_s3_parse_versions(const char *x, size_t len, const char *where,
+	int (*fn)(void *ctx, const struct dst_s3_version *v), void *ctx,
+	struct dst_s3_vpage *ret, struct cf_error *err);
+/* dst_s3_list_versions(s, fn, ctx, err): every version and delete marker under the
+ * destination's prefix, page after page (bounded as dst_s3_list is), the key given whole. */
+int dst_s3_list_versions(struct dst_s3 *s,
+	int (*fn)(void *ctx, const struct dst_s3_version *v), void *ctx, struct cf_error *err);
 
 int dst_s3_list(struct dst *d, const char *prefix,
 	int (*fn)(void *ctx, const char *name, uint64_t size), void *ctx, struct cf_error *err);

@@ -31,6 +31,8 @@ static int stage_error(struct dst_stage *s, int rc, uint64_t need, struct cf_err
 int dst_stage_open(struct dst *d, const char *spill_dir, struct dst_stage **ret,
 	struct cf_error *err)
 {
+	if (d->read_only)
+		return dst_refuse_write(d, err);
 	struct dst_stage *s = calloc(1, sizeof *s);
 	if (!s)
 		return cf_error_set(err, CF_ENOMEM, "out of memory");

@@ -112,6 +112,11 @@ int repo_lock(struct repo *r, int exclusive, struct cf_error *err)
 	char hex[33];
 	if (r->lock_path)
 		return cf_error_set(err, CF_EUSAGE, "this repository handle is locked already");
+	/* A view of the past (--as-of) cannot be written, so no lock can be put there, and no
+	 * run can change what it shows: readers go on without one; writers are refused. */
+	if (dst_read_only(r->d))
+		return exclusive ? cf_error_set(err, CF_EUSAGE, "read-only: --as-of (%s)", r->path)
+				 : 0;
 	randombytes_buf(rnd, sizeof rnd);
 	util_hex(hex, rnd, sizeof rnd);
 	r->lock_path = util_path("locks/%s", hex);

@@ -25,6 +25,10 @@ struct dst_options {
 	const char *sftp_host_sha256;	/* pinned host key, "SHA256:base64" as ssh-keygen -l */
 	uint64_t upload_limit;		/* bytes per second, 0 = unlimited */
 	int retries;			/* attempts on connection errors, timeouts, 5xx (default 5) */
+	/* > 0: a read-only view of the destination as it was at this time (milliseconds since
+	 * the epoch): S3 only, from the versions a versioned bucket keeps. Every write and
+	 * delete is refused (CF_EUSAGE). */
+	int64_t as_of_ms;
 };
 
 /* Results that callers tell apart. */
@@ -33,7 +37,8 @@ struct dst_options {
  * CF_EKEY: credentials or host key refused; CF_ENOSPC: destination full; CF_EIO: other. */
 
 /* dst_open(url, opt, ret, err): "/path", "file:///path", "usb:LABEL", "usb:UUID=...",
- * "s3://host[:port]/bucket[/prefix]", "sftp://user@host[:port]/path". */
+ * "s3://host[:port]/bucket[/prefix]", "sftp://user@host[:port]/path". With ${opt}->as_of_ms
+ * only S3 is accepted (CF_EUSAGE for other kinds). */
 int dst_open(const char *url, const struct dst_options *opt, struct dst **ret,
 	struct cf_error *err);
 
@@ -78,6 +83,8 @@ const char *dst_kind(const struct dst *d);
 int dst_object_lock(const struct dst *d);
 /* dst_lock_note(d): plain words on the lock state, for status (may be NULL). */
 const char *dst_lock_note(const struct dst *d);
+/* dst_read_only(d): 1 for a view as of a date (dst_options.as_of_ms): writes are refused. */
+int dst_read_only(const struct dst *d);
 /* dst_is_local(d): objects are files on this machine: reads are cheap and may come from
  * several threads at once on one handle; no prefetch plan is needed. */
 int dst_is_local(const struct dst *d);

@@ -107,7 +107,8 @@ int repo_key_recovery_rotate(struct repo *r, char ret_text[REPO_RECOVERY_TEXT],
 /* repo_lock(r, exclusive, err): take a shared (backup, restore) or exclusive (prune) lock,
  * clearing stale ones: a lock of this host whose process is gone, or another host's lock not
  * refreshed for 30 minutes. While held, a thread rewrites the lock every 5 minutes.
- * CF_ELOCKED if a conflicting lock is live. */
+ * CF_ELOCKED if a conflicting lock is live. On a read-only destination (a view as of a date)
+ * a shared lock is not taken (0) and an exclusive one is refused (CF_EUSAGE). */
 int repo_lock(struct repo *r, int exclusive, struct cf_error *err);
 /* repo_unlock(r): stop refreshing and remove the lock, if any (repo_free does it too). */
 void repo_unlock(struct repo *r);

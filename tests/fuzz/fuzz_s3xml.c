@@ -1,6 +1,7 @@
 /* fuzz_s3xml.c: the S3 server's replies (dst_s3_internal.h): a ListObjectsV2 page, a
- * ListParts reply, an error body, the Object Lock configuration and an object's retention
- * (with its date and mode, read as from the reply's XML and as from HEAD's headers).
+ * ListParts reply, an error body, the Object Lock configuration, an object's retention
+ * (with its date and mode, read as from the reply's XML and as from HEAD's headers) and a
+ * ListObjectVersions page (through the parser into an as-of view, as dst_s3_view_load does).
  * The first byte picks the parser (low 3 bits) and, for some, an output capacity or where
  * the callback stops (the other bits); the rest is the reply's body. Output buffers are
  * allocated at their exact capacity, so that ASan reports a write past them. */
@@ -48,6 +49,43 @@ static void check_date(const char *p, size_t len)
 	FUZZ_CHECK(gmtime_r(&tt, &tm) != NULL);
 	strftime(back, sizeof back, "%Y-%m-%dT%H:%M:%S", &tm);
 	FUZZ_CHECK(memcmp(back, p, 19) == 0);
+}
+
+/* The view's time: 2026-12-01T18:00:00Z. */
+#define AS_OF_MS 1796148000000LL
+
+struct vseen {
+	struct seen s;
+	struct dst_s3_view *v;
+	size_t kept;	/* entries not after the view's time, delete markers or not */
+};
+
+static int on_version(void *ctx, const struct dst_s3_version *e)
+{
+	struct vseen *vs = ctx;
+	FUZZ_CHECK(strlen(e->key) < S3_KEY_MAX && e->version[0] &&
+		   strlen(e->version) < S3_VERSION_MAX);
+	FUZZ_CHECK(e->deleted == 0 || e->deleted == 1);
+	FUZZ_CHECK(!e->deleted || e->size == 0);
+	FUZZ_CHECK(e->mtime_ms >= 0);
+	FUZZ_CHECK(dst_s3_view_add(vs->v, e) == 0);
+	vs->kept += e->mtime_ms <= AS_OF_MS;
+	return ++vs->s.calls == vs->s.stop_at ? STOP : 0;
+}
+
+/* The sealed view: names in strict order, each one found again with its version. */
+static int on_view_name(void *ctx, const char *name, uint64_t size)
+{
+	struct vseen *vs = ctx;
+	static char last[S3_KEY_MAX];
+	if (vs->s.calls++)
+		FUZZ_CHECK(strcmp(last, name) < 0);
+	FUZZ_CHECK(strlen(name) < sizeof last);
+	strcpy(last, name);
+	const char *vid = NULL;
+	uint64_t n = 1;
+	FUZZ_CHECK(dst_s3_view_find(vs->v, name, &vid, &n) == 0 && vid && vid[0] && n == size);
+	return 0;
 }
 
 static char *exact(size_t cap)
@@ -127,12 +165,40 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(on == 0 || (on == 1 && memmem(x, n, "Enabled", 7)));
 		break;
 	}
+	case 7: {
+		struct dst_s3_vpage page;
+		memset(&page, 0xa5, sizeof page);
+		struct vseen vs = { s, NULL, 0 };
+		FUZZ_CHECK(dst_s3_view_new(AS_OF_MS, &vs.v) == 0);
+		int rc = dst_s3_parse_versions(x, n, "fuzz", on_version, &vs, &page, &err);
+		FUZZ_CHECK(rc == 0 || rc == CF_EIO || rc == STOP);
+		FUZZ_CHECK(rc == STOP ? vs.s.calls == vs.s.stop_at : vs.s.calls < vs.s.stop_at);
+		/* A <DeleteMarker> with its key, version id and date takes 100 bytes at least,
+		 * a <Version> more; and the reply names its root. */
+		FUZZ_CHECK(vs.s.calls <= n / 90);
+		FUZZ_CHECK(rc != 0 || memmem(x, n, "<ListVersionsResult", 19));
+		if (rc == 0) {
+			FUZZ_CHECK(page.truncated == 0 || page.truncated == 1);
+			FUZZ_CHECK(memchr(page.key_marker, 0, sizeof page.key_marker) != NULL);
+			FUZZ_CHECK(memchr(page.version_marker, 0, sizeof page.version_marker) != NULL);
+			FUZZ_CHECK(!page.truncated || page.key_marker[0]);
+		}
+		FUZZ_CHECK(dst_s3_view_seal(vs.v) == 0);
+		FUZZ_CHECK(dst_s3_view_count(vs.v) <= vs.kept);
+		vs.s.calls = 0;
+		FUZZ_CHECK(dst_s3_view_list(vs.v, "", on_view_name, &vs) == 0);
+		FUZZ_CHECK(vs.s.calls == dst_s3_view_count(vs.v));
+		dst_s3_view_unref(vs.v);
+		break;
+	}
 	default: {
-		/* One element, as the parsers above look for theirs. */
-		static const char *const tags[] = { "Key", "Size", "ETag", "Code" };
+		/* One element, as the parsers above look for theirs: 5 and an even ${arg} Key,
+		 * odd Code; 6 and an even ${arg} ETag, odd Size. */
+		static const char *const tags[] = { "Key", "Code", "ETag", "Size" };
 		size_t cap = arg ? arg : 1100;
 		char *v = exact(cap);
-		const char *end = dst_s3_xml_get(x, x + n, tags[sel & 3], v, cap);
+		const char *end = dst_s3_xml_get(x, x + n, tags[(sel & 1 ? 0 : 2) + (arg & 1)], v,
+			cap);
 		if (end) {
 			FUZZ_CHECK(end > x && end <= x + n);
 			FUZZ_CHECK(memchr(v, 0, cap) && strlen(v) < (size_t)(end - x));

@@ -1,7 +1,7 @@
 /* dst_tool: a small command line over the dst_ API, for the destination tests.
  *
  *   dst_tool URL [--keys F] [--region R] [--host-key SHA256:..] [--ssh-key F]
- *            [--limit BYTES_PER_S] [--lock-days N] [--retries N]
+ *            [--limit BYTES_PER_S] [--lock-days N] [--retries N] [--as-of DATE]
  *            put NAME FILE | putbuf NAME FILE | get NAME OUT | range NAME OFF LEN OUT |
  *            stat NAME | list PREFIX | del NAME | info | lock NAME |
  *            needed SPOOL PASSWORD_FILE [NAME...]
@@ -29,6 +29,7 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: dst_tool URL [--keys F] [--region R] [--host-key SHA256:..] "
 			"[--ssh-key F] [--limit BYTES_PER_S] [--lock-days N] [--retries N] "
+			"[--as-of DATE] "
 			"put NAME FILE | putbuf NAME FILE | get NAME OUT | range NAME OFF LEN OUT | "
 			"stat NAME | list PREFIX | del NAME | info | lock NAME | "
 			"needed SPOOL PASSWORD_FILE [NAME...]\n");
@@ -91,6 +92,8 @@ int main(int argc, char **argv)
 			opt.s3_lock_days = atoi(v);
 		else if (strcmp(o, "--retries") == 0)
 			opt.retries = atoi(v);
+		else if (strcmp(o, "--as-of") == 0 && util_parse_time(v, 1, &opt.as_of_ms) == 0)
+			;
 		else
 			return usage();
 	}
@@ -140,8 +143,9 @@ int main(int argc, char **argv)
 		if (rc == CF_ENOENT && !err.msg[0])
 			cf_error_set(&err, CF_ENOENT, "'%s' not found", a[0]);
 	} else if (strcmp(cmd, "info") == 0 && n == 0) {
-		printf("url %s\nkind %s\nobject_lock %d\nlock_note %s\n", dst_url(d), dst_kind(d),
-			dst_object_lock(d), dst_lock_note(d) ? dst_lock_note(d) : "");
+		printf("url %s\nkind %s\nobject_lock %d\nlock_note %s\nread_only %d\n", dst_url(d),
+			dst_kind(d), dst_object_lock(d), dst_lock_note(d) ? dst_lock_note(d) : "",
+			dst_read_only(d));
 	} else if (strcmp(cmd, "lock") == 0 && n == 1) {
 		int64_t until = 0;
 		int mode = 0;

@@ -18,6 +18,7 @@
 #include "coffre/dst.h"
 #include "coffre/error.h"
 #include "coffre/pack.h"
+#include "coffre/pin.h"
 #include "coffre/snap.h"
 #include "coffre/tree_walk.h"
 #include "base/idset.h"
@@ -486,6 +487,45 @@ static void on_problem(void *ctx, const char *path, int code, const char *msg)
 	}
 }
 
+/* Snapshots dated in the future are flagged (an attacker's clock makes them); pins must
+ * read (an unreadable one stops every forget) and should name a snapshot. */
+static void check_pins_and_dates(struct ck *c, struct repo *r, struct snap **list, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!list[i]->future)
+			continue;
+		char t[40];
+		snap_time_str(list[i], t);
+		report(c, "warning: snapshot %.8s is dated %s, in the future of the clocks: a forged "
+			"or wrong clock; it is never 'latest' and counts in no retention rule",
+			list[i]->idhex, t);
+		c->res.future_snapshots++;
+	}
+	struct pin *pins = NULL;
+	size_t np = 0, bad = 0;
+	if (pin_list(r, &pins, &np, &bad, NULL) != 0) {
+		report(c, "damaged pins: they cannot be listed");
+		c->res.damaged_pins++;
+		return;
+	}
+	c->res.pins = np;
+	c->res.damaged_pins += bad;
+	if (bad)
+		report(c, "damaged pins: %zu cannot be read (forget refuses to run until they are "
+			"removed)", bad);
+	for (size_t i = 0; i < np; i++) {
+		int found = 0;
+		for (size_t j = 0; j < n && !found; j++)
+			found = memcmp(pins[i].snap, list[j]->id, 32) == 0;
+		if (!found) {
+			char hex[65];
+			util_hex(hex, pins[i].snap, 32);
+			report(c, "note: a pin names snapshot %.8s, which is not here", hex);
+		}
+	}
+	free(pins);
+}
+
 int check_run(struct repo *r, const struct check_opts *o, struct check_result *ret,
 	struct cf_error *err)
 {
@@ -598,6 +638,7 @@ int check_run(struct repo *r, const struct check_opts *o, struct check_result *r
 		report(&c, "damaged snapshots: %zu cannot be read", badsnap);
 		c.res.damaged_snapshots = badsnap;
 	}
+	check_pins_and_dates(&c, r, list, nsnap);
 	for (size_t i = 0; i < nsnap; i++) {
 		c.s = list[i];
 		struct tree_walk_ops ops = { .entry = on_entry, .problem = on_problem, .ctx = &c };
@@ -622,7 +663,7 @@ int check_run(struct repo *r, const struct check_opts *o, struct check_result *r
 	}
 	int damaged = c.res.damaged_packs || c.res.missing_packs || c.res.damaged_indexes ||
 		      c.res.damaged_snapshots || c.res.missing_blobs || c.res.damaged_trees ||
-		      c.res.damaged_blobs;
+		      c.res.damaged_blobs || c.res.damaged_pins;
 	/* 4. Name the files that the damage reaches, in every snapshot. */
 	if (damaged) {
 		c.affected_walk = 1;

@@ -13,6 +13,8 @@ struct check_result {
 	size_t damaged_packs, missing_packs, damaged_indexes, damaged_snapshots;
 	size_t missing_blobs, damaged_blobs, damaged_trees, affected_files;
 	size_t unreferenced_packs, leftovers;
+	size_t future_snapshots;	/* dated in the future: a forged or wrong clock */
+	size_t pins, damaged_pins;
 	uint64_t bytes_read;
 };
 

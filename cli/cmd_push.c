@@ -255,6 +255,15 @@ int cmd_push(int argc, char **argv)
 				(json_int_t)st->pending_bytes, "object_lock", p->lock_note);
 			json_object_set_new(j, "pending_since", st->pending_since ?
 				json_integer(st->pending_since) : json_null());
+			json_t *rj = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
+				"removed_snapshots", (json_int_t)st->removed_snapshots,
+				"removed_indexes", (json_int_t)st->removed_indexes,
+				"removed_packs", (json_int_t)st->removed_packs,
+				"removed_bytes", (json_int_t)st->removed_bytes,
+				"thinned", (json_int_t)st->thinned,
+				"lock_waiting", (json_int_t)st->protected_waiting,
+				"too_small", st->too_small);
+			json_object_set_new(j, "retention", rj);
 			if (p->code)
 				json_object_set_new(j, "error", cli_json_path(p->err.msg));
 			if (p->lock.checked || p->lock_code)
@@ -279,6 +288,16 @@ int cmd_push(int argc, char **argv)
 				cli_bytes(st->sent_bytes, b1), (unsigned long long)st->present,
 				st->duration);
 		}
+		if (!g.quiet && !g.json && (st->removed_snapshots || st->removed_packs))
+			printf(_("%s: retention removed %llu snapshots and %llu packs (%s)\n"),
+				t.url[i], (unsigned long long)st->removed_snapshots,
+				(unsigned long long)st->removed_packs, cli_bytes(st->removed_bytes, b1));
+		if (!g.quiet && !g.json && st->thinned)
+			printf(_("%s: it was full: its %llu oldest snapshots were removed to make "
+				 "room\n"), t.url[i], (unsigned long long)st->thinned);
+		if (!g.quiet && !g.json && st->protected_waiting)
+			printf(_("%s: %llu objects waiting for their lock to expire before they can "
+				 "be deleted\n"), t.url[i], (unsigned long long)st->protected_waiting);
 		if (p->code == 0 && (p->lock.checked || p->lock_code)) {
 			if (!g.quiet && !g.json) {
 				printf(_("%s: Object Lock: %llu objects checked, %llu retentions read, "

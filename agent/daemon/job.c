@@ -20,6 +20,7 @@
 #include "coffre/poison.h"
 #include "coffre/prune.h"
 #include "coffre/push.h"
+#include "coffre/snap.h"
 #include "coffre/repo.h"
 #include "coffre/runmsg.h"
 #include "coffre/sched.h"
@@ -88,6 +89,26 @@ static char *read_password(const char *file, struct cf_error *err)
 	if (!pw)
 		cf_error_sys(err, CF_EIO, "cannot read the password file '%s'", file);
 	return pw;
+}
+
+/* Snapshots dated in the future are a forged clock's mark: said in the run's warnings, so
+ * that status shows them. */
+static void warn_future(struct job *j, struct repo *r)
+{
+	struct snap **list = NULL;
+	size_t n = 0, future = 0;
+	if (snap_list(r, &list, &n, NULL, NULL) != 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		future += list[i]->future != 0;
+	snap_list_free(list, n);
+	if (future) {
+		char msg[200];
+		snprintf(msg, sizeof msg, "%zu snapshots are dated more than 10 minutes in the "
+			"future: a forged or wrong clock; they are kept, never used as 'latest' and "
+			"counted by no retention rule", future);
+		job_warn(j, "snapshots", msg);
+	}
 }
 
 /* The [backup] policy, then prune. */
@@ -255,6 +276,8 @@ void job_run(struct job *j)
 		 * partial. */
 		if (rc == 0 && (res->missing[0] || j->nskip))
 			rc = CF_EPARTIAL;
+		if (rc == 0 || rc == CF_EPARTIAL)
+			warn_future(j, r);
 	}
 	job_set_stats(res, &st);
 	res->warnings += skipped;

@@ -41,12 +41,20 @@ struct ap {
 	size_t nloc, caploc;
 	struct blob_pack **bps;	/* every index object read, kept for the entries */
 	size_t *nbps, nidx;
+	uint8_t (*bpid)[32];	/* the id of each */
 	struct idset si;	/* the spool's index objects */
 };
 
 static int by_pk(const void *a, const void *b)
 {
 	return memcmp(((const struct pk *)a)->id, ((const struct pk *)b)->id, 32);
+}
+
+static struct pk *pk_find(struct ap *A, const uint8_t id[32])
+{
+	struct pk key;
+	memcpy(key.id, id, 32);
+	return A->npk ? bsearch(&key, A->pk, A->npk, sizeof *A->pk, by_pk) : NULL;
 }
 
 /* Adds a pack (unsorted: pk_sort merges the duplicates). */
@@ -128,15 +136,19 @@ static int read_index(struct ap *A, const uint8_t id[32], int from_spool, int co
 		return rc;
 	void *a = realloc(A->bps, (A->nidx + 1) * sizeof *A->bps);
 	void *b = a ? realloc(A->nbps, (A->nidx + 1) * sizeof *A->nbps) : NULL;
+	void *c = b ? realloc(A->bpid, (A->nidx + 1) * sizeof *A->bpid) : NULL;
 	if (a)
 		A->bps = a;
 	if (b)
 		A->nbps = b;
-	if (!a || !b) {
+	if (c)
+		A->bpid = c;
+	if (!a || !b || !c) {
 		blob_packs_free(bp, n);
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
 	}
 	A->bps[A->nidx] = bp;
+	memcpy(A->bpid[A->nidx], id, 32);
 	A->nbps[A->nidx++] = n;
 	for (size_t i = 0; i < n; i++) {
 		struct pk *p = pk_add(A, bp[i].id);
@@ -251,6 +263,7 @@ static void ap_free(struct ap *A)
 		blob_packs_free(A->bps[i], A->nbps[i]);
 	free(A->bps);
 	free(A->nbps);
+	free(A->bpid);
 	free(A->pk);
 	free(A->loc);
 	idset_free(&A->si);
@@ -263,8 +276,10 @@ static int decide_packs(struct ap *A, const struct retain *rt, struct cf_error *
 {
 	struct mark M = { .load = ap_load, .lctx = A, .min_chunk = A->spool->cp.min };
 	int rc = build_locs(A, err);
+	/* Every snapshot still there, kept or not: one whose deletion Object Lock refused keeps
+	 * its data until it goes. */
 	for (size_t i = 0; rc == 0 && i < rt->n; i++)
-		if (rt->on_dst[i] && rt->why[i])
+		if (rt->on_dst[i])
 			rc = mark_tree(&M, rt->all[i]->tree, err);
 	size_t missing = 0;
 	for (size_t i = 0; i < A->npk; i++)
@@ -321,9 +336,23 @@ static int replace_index(struct ap *A, const struct objs *theirs, struct push_st
 		int mine = 0;
 		for (size_t j = 0; j < nn; j++)
 			mine |= memcmp(nids[j], id, 32) == 0;
-		if (!mine && (rc = del_obj(A, theirs->v[i].name, st, err)) == 0)
+		if (mine)
+			continue;
+		if ((rc = del_obj(A, theirs->v[i].name, st, err)) == 0)
 			st->removed_indexes++;
-		rc = rc > 0 ? 0 : rc;
+		if (rc > 0) {
+			/* Still there (Object Lock): what it names stays until it goes. */
+			rc = 0;
+			for (size_t x = 0; x < A->nidx; x++) {
+				if (memcmp(A->bpid[x], id, 32) != 0)
+					continue;
+				for (size_t j = 0; j < A->nbps[x]; j++) {
+					struct pk *p = pk_find(A, A->bps[x][j].id);
+					if (p)
+						p->keep = 1;
+				}
+			}
+		}
 	}
 	free(nids);
 	return rc;

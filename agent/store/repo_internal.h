@@ -90,8 +90,8 @@ int repo_delete_object(struct repo *r, int kind, const uint8_t id[ID_LEN], struc
 
 /* Sealing: XChaCha20-Poly1305 with 24-byte random nonce in front and the 16-byte tag after.
  * repo_seal appends nonce||ciphertext to ${out} and returns 0 or CF_ENOMEM; repo_unseal
- * writes plaintext to ${out} (capacity ${n} - SEAL_OVERHEAD) and returns 0, or
- * CF_ECORRUPT. */
+ * writes plaintext to ${out} (capacity ${n} - SEAL_OVERHEAD; it may be ${sealed} + 24, the
+ * ciphertext itself, to open in place) and returns 0, or CF_ECORRUPT. */
 #define SEAL_OVERHEAD (24 + 16)
 int repo_seal(const struct repo *r, const void *ad, size_t adlen, const void *plain, size_t n,
 	struct buf *out);

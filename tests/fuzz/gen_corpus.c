@@ -2,10 +2,11 @@
  * small shop folder twice into a fresh repository, opens the objects (snapshots, indexes)
  * and the tree blobs the way a restore reads them, and writes their plaintext in the shapes
  * the targets take; the repository's own files (config, key files, a lock, the key cache),
- * the plaintext of its pack headers and a daemon status; then a few hand-made edge cases.
+ * the plaintext of its pack headers, a daemon status, and the messages a run's process sends
+ * the daemon about the second backup; then a few hand-made edge cases.
  *
  *   gen_corpus OUTDIR     (writes OUTDIR/snapshot, index, tree, repoconfig, keyfile, lock,
- *                          keycache, pack, status) */
+ *                          keycache, pack, status, runmsg) */
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
@@ -22,6 +23,7 @@
 #include "coffre/blob.h"
 #include "coffre/error.h"
 #include "coffre/repo.h"
+#include "coffre/runmsg.h"
 #include "coffre/snap.h"
 #include "coffre/state.h"
 #include "coffre/tree.h"
@@ -117,16 +119,16 @@ static void make_source(const char *src)
 		die(p, NULL);
 }
 
-static void backup(struct repo *r, const char *src, const char *tag)
+static void backup(struct repo *r, const char *src, const char *tag, struct backup_stats *st,
+	uint8_t snap[32])
 {
 	const char *paths[] = { src }, *tags[] = { tag };
 	struct backup_opts o = { .paths = paths, .npaths = 1, .tags = tags, .ntags = 1,
 		.hostname = "boutique" };
-	struct backup_stats st;
-	uint8_t snap[32], parent[32];
+	uint8_t parent[32];
 	int hp;
 	struct cf_error err = { 0 };
-	if (backup_run(r, &o, &st, snap, parent, &hp, &err) != 0)
+	if (backup_run(r, &o, st, snap, parent, &hp, &err) != 0)
 		die("backup", &err);
 }
 
@@ -434,6 +436,84 @@ static void statuses(void)
 	free(text);
 }
 
+static void put_msg(const char *name, const struct runmsg *m)
+{
+	static char line[RUNMSG_MAX];
+	size_t n = 0;
+	struct cf_error err = { 0 };
+	if (runmsg_format(m, line, sizeof line, &n, &err))
+		die("runmsg", &err);
+	put("runmsg", name, line, n);
+}
+
+/* The messages of a run's process, as coffred's child sends them after the backup that made
+ * ${st} and ${snap} of ${src}: a progress report, the phases, a destination, the result; then all of
+ * them in one pipe's worth, and strings that are not UTF-8 (sent in hex). */
+static void runmsgs(const char *src, const struct backup_stats *st, const uint8_t snap[32])
+{
+	struct runmsg *m = calloc(1, sizeof *m);
+	if (!m)
+		die("runmsg", NULL);
+	/* A small tree fills no batch, after which a run reports progress: the report is
+	 * made of the run's final figures, on the file it changed last. */
+	struct runmsg progress_msg = { .kind = RUNMSG_PROGRESS };
+	struct runmsg_progress *p = &progress_msg.u.progress;
+	*p = (struct runmsg_progress){ .files_new = st->files_new,
+		.files_changed = st->files_changed, .files_unchanged = st->files_unchanged,
+		.entries = st->entries, .bytes_read = st->bytes_read,
+		.bytes_added = st->bytes_added, .duration = st->duration };
+	snprintf(p->current, sizeof p->current, "%s/factures/facture-0012.txt", src);
+	put_msg("progress", &progress_msg);
+	*m = (struct runmsg){ .kind = RUNMSG_PHASE, .u.phase = "retention" };
+	put_msg("phase-retention", m);
+	*m = (struct runmsg){ .kind = RUNMSG_PHASE, .u.phase = "push" };
+	put_msg("phase-push", m);
+	*m = (struct runmsg){ .kind = RUNMSG_DEST };
+	m->u.dest.index = 1;
+	m->u.dest.d = (struct state_dest){ .name = "cloud", .url = "s3://s3.example.com/coffre",
+		.result = "unreachable", .last_attempt = 1767225600, .pending_since = 1767139200,
+		.pending = 3, .pending_bytes = 4096, .object_lock = 1,
+		.lock_note = "COMPLIANCE, 30 days", .error = "cannot connect to s3.example.com" };
+	put_msg("dest", m);
+	*m = (struct runmsg){ .kind = RUNMSG_RESULT };
+	struct state_run *s = &m->u.result.s;
+	m->u.result.code = CF_EPARTIAL;
+	*s = (struct state_run){ .run = 7, .start = 1767225600, .duration = st->duration,
+		.result = "partial", .files = st->files_new + st->files_changed +
+		st->files_unchanged, .files_new = st->files_new, .files_changed = st->files_changed,
+		.bytes_read = st->bytes_read, .bytes_added = st->bytes_added,
+		.entries = st->entries, .dirs_reused = st->dirs_reused, .warnings = 1,
+		.missing = "/home/compta", .nwarn = 1, .retention = 1, .spool_cleared = 8192 };
+	util_hex(s->snapshot, snap, 32);
+	snprintf(s->warn[0], sizeof s->warn[0], "/srv/partage/fée \"x\": changed");
+	put_msg("result", m);
+	/* One pipe's worth: every message above, one line each. */
+	struct buf all = { 0 };
+	const char *names[] = { "progress", "phase-retention", "dest", "phase-push", "result" };
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		char f[1200];
+		struct buf b = { 0 };
+		snprintf(f, sizeof f, "%s/runmsg/%s", out, names[i]);
+		if (util_read_file(f, RUNMSG_MAX, &b, NULL) || buf_append(&all, b.p, b.len))
+			die(f, NULL);
+		buf_free(&b);
+	}
+	put("runmsg", "pipe", all.p, all.len);
+	buf_free(&all);
+	/* Names that are not UTF-8 travel in hex. */
+	*m = progress_msg;
+	snprintf(m->u.progress.current, sizeof m->u.progress.current, "/srv/partage/f\xe9" "e.txt");
+	put_msg("edge-hex-current", m);
+	*m = (struct runmsg){ .kind = RUNMSG_RESULT };
+	m->u.result.code = CF_EIO;
+	s->nwarn = 2;
+	snprintf(s->result, sizeof s->result, "failed");
+	snprintf(s->error, sizeof s->error, "cannot read '/srv/\xff\xfe'");
+	snprintf(s->warn[0], sizeof s->warn[0], "\x80: unreadable");
+	put_msg("edge-hex-result", m);
+	free(m);
+}
+
 /* Hand-made edge cases of the binary formats. */
 static void edge_cases(void)
 {
@@ -534,13 +614,15 @@ int main(int argc, char **argv)
 	struct repo_cred cred = { .password = "fuzz", .key_cache = 1 };
 	if (repo_init(repo, "fuzz", NULL, rk, idhex, &err) || repo_open(repo, &cred, &r, &err))
 		die("repository", &err);
-	backup(r, src, "premier");
+	struct backup_stats st;
+	uint8_t snap[32];
+	backup(r, src, "premier", &st, snap);
 	char p[700];
 	snprintf(p, sizeof p, "%s/factures/facture-0003.txt", src);
 	write_file(p, "FACTURE 0003\nannulée\n", 22);
 	snprintf(p, sizeof p, "%s/factures/facture-0012.txt", src);
 	write_file(p, "FACTURE 0012\n", 13);
-	backup(r, src, "second");
+	backup(r, src, "second", &st, snap);
 	objects(r, REPO_SNAPSHOT, "snapshot");
 	objects(r, REPO_INDEX, "index");
 	trees(r);
@@ -548,6 +630,7 @@ int main(int argc, char **argv)
 	pack_headers(r, repo);
 	repo_free(r);
 	statuses();
+	runmsgs(src, &st, snap);
 	edge_cases();
 	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return 0;

@@ -147,6 +147,14 @@ int repo_json_get_hex(const struct json_t *o, const char *key, uint8_t *out, siz
 
 /* ---- keys (repo_key.c) ---- */
 
+/* repo_new_keyed(d, master, ret, err): a handle on ${d} (borrowed: the caller frees it after
+ * repo_free) whose keys derive from ${master}, with the default parameters and an id made
+ * from the key; it reads no config and no key file. For the programs that must seal and
+ * open bytes under a key they know (the fuzz targets and their corpus generator). Returns
+ * 0, CF_ENOMEM or CF_EIO (libsodium cannot start). */
+int repo_new_keyed(struct dst *d, const uint8_t master[32], struct repo **ret,
+	struct cf_error *err);
+
 /* repo_keys_derive(k): the subkeys, from k->master. */
 void repo_keys_derive(struct repo_keys *k);
 

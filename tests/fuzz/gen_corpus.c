@@ -3,10 +3,12 @@
  * and the tree blobs the way a restore reads them, and writes their plaintext in the shapes
  * the targets take; the repository's own files (config, key files, a lock, the key cache),
  * the plaintext of its pack headers, a daemon status, and the messages a run's process sends
- * the daemon about the second backup; then a few hand-made edge cases.
+ * the daemon about the second backup; then the same folder backed up by a handle on the fuzz
+ * targets' key (FUZZ_MASTER_KEY), whose packs are written whole; then a few hand-made edge
+ * cases.
  *
  *   gen_corpus OUTDIR     (writes OUTDIR/snapshot, index, tree, repoconfig, keyfile, lock,
- *                          keycache, pack, status, runmsg) */
+ *                          keycache, pack, status, runmsg, packfile) */
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
@@ -21,6 +23,7 @@
 #include "base/util.h"
 #include "coffre/backup.h"
 #include "coffre/blob.h"
+#include "coffre/dst.h"
 #include "coffre/error.h"
 #include "coffre/repo.h"
 #include "coffre/runmsg.h"
@@ -30,6 +33,7 @@
 #include "coffre/tree_walk.h"
 #include "store/pack_internal.h"
 #include "store/repo_internal.h"
+#include "fuzz.h"
 
 #define TREE_SEP "\x00\xffNODE\xff\x00"
 #define TREE_SEP_LEN 8
@@ -342,8 +346,9 @@ static void repo_files(struct repo *r, const char *repo, const char *cache)
 	copy_file(p, "keycache", "key");
 }
 
-/* The plaintext of the headers of a few packs, each after le32 of where it starts. */
-static void pack_headers(struct repo *r, const char *repo)
+/* Calls ${fn} on each of the first ${max} packs of the repository folder ${repo}, with its
+ * bytes. */
+static void each_pack(const char *repo, int max, void (*fn)(int i, const struct buf *b))
 {
 	char p[1200];
 	snprintf(p, sizeof p, "%s/data", repo);
@@ -352,38 +357,101 @@ static void pack_headers(struct repo *r, const char *repo)
 		die(p, NULL);
 	struct dirent *sub;
 	int got = 0;
-	while ((sub = readdir(top)) && got < 4) {
+	while ((sub = readdir(top)) && got < max) {
 		if (sub->d_name[0] == '.')
 			continue;
 		snprintf(p, sizeof p, "%s/data/%s", repo, sub->d_name);
 		DIR *d = opendir(p);
 		struct dirent *de;
-		while (d && (de = readdir(d)) && got < 4) {
+		while (d && (de = readdir(d)) && got < max) {
 			if (de->d_name[0] == '.')
 				continue;
 			char f[1500];
 			snprintf(f, sizeof f, "%s/%s", p, de->d_name);
-			struct buf b = { 0 }, o = { 0 };
+			struct buf b = { 0 };
 			if (util_read_file(f, 64u << 20, &b, NULL) != 0 || b.len < 8 + SEAL_OVERHEAD)
 				die(f, NULL);
-			uint32_t hlen = le32_get(b.p + b.len - 8);
-			uint32_t hoff = (uint32_t)(b.len - 8 - hlen);
-			buf_put_u32(&o, hoff);
-			size_t at = o.len;
-			if (buf_reserve(&o, hlen) ||
-			    repo_unseal(r, PACK_HEADER_MAGIC, 4, b.p + hoff, hlen, o.p + at) != 0)
-				die(f, NULL);
-			o.len = at + hlen - SEAL_OVERHEAD;
-			char name[32];
-			snprintf(name, sizeof name, "header-%d", got++);
-			put("pack", name, o.p, o.len);
+			fn(got++, &b);
 			buf_free(&b);
-			buf_free(&o);
 		}
 		if (d)
 			closedir(d);
 	}
 	closedir(top);
+	if (!got)
+		die("no pack", NULL);
+}
+
+static struct repo *header_repo;
+
+/* The plaintext of a pack's header, after le32 of where it starts. */
+static void pack_header(int i, const struct buf *b)
+{
+	struct buf o = { 0 };
+	uint32_t hlen = le32_get(b->p + b->len - 8);
+	uint32_t hoff = (uint32_t)(b->len - 8 - hlen);
+	buf_put_u32(&o, hoff);
+	size_t at = o.len;
+	if (buf_reserve(&o, hlen) ||
+	    repo_unseal(header_repo, PACK_HEADER_MAGIC, 4, b->p + hoff, hlen, o.p + at) != 0)
+		die("pack header", NULL);
+	o.len = at + hlen - SEAL_OVERHEAD;
+	char name[32];
+	snprintf(name, sizeof name, "header-%d", i);
+	put("pack", name, o.p, o.len);
+	buf_free(&o);
+}
+
+/* The plaintext of the headers of a few packs, each after le32 of where it starts. */
+static void pack_headers(struct repo *r, const char *repo)
+{
+	header_repo = r;
+	each_pack(repo, 4, pack_header);
+}
+
+static void whole_pack(int i, const struct buf *b)
+{
+	char name[32];
+	snprintf(name, sizeof name, "pack-%d", i);
+	put("packfile", name, b->p, b->len);
+	if (i == 0)
+		put("packfile", "edge-truncated", b->p, b->len - 1);
+}
+
+/* Whole packs sealed with FUZZ_MASTER_KEY: a small folder made at ${src} backed up by a
+ * handle on that key into a repository folder of its own (${dir}), by the engine as any
+ * backup; each pack is a seed as it lies on disk, and the first one, cut short of its last
+ * byte, is an edge case. */
+static void keyed_packs(const char *src, const char *dir)
+{
+	static const char *const dirs[] = { "keys", "data", "index", "snapshots", "locks" };
+	struct cf_error err = { 0 };
+	char p[1200];
+	/* Small packs, quick to fuzz: text that compresses (frames of several blobs, in zstd),
+	 * and 6 KiB of noise that does not (a frame stored as it is). */
+	if (mkdir(src, 0755) != 0)
+		die(src, NULL);
+	for (int i = 0; i < 20; i++) {
+		char text[100];
+		int n = snprintf(text, sizeof text, "client %d\nville: %d\n", i, i * 31 % 17);
+		snprintf(p, sizeof p, "%s/client-%02d.vcf", src, i);
+		write_file(p, text, (size_t)n);
+	}
+	uint8_t noise[6144];
+	randombytes_buf(noise, sizeof noise);
+	snprintf(p, sizeof p, "%s/scan.jpg", src);
+	write_file(p, noise, sizeof noise);
+	struct dst *d = NULL;
+	struct repo *r = NULL;
+	if (dst_open(dir, NULL, &d, &err) || dst_prepare(d, dirs, 5, &err) ||
+	    repo_new_keyed(d, FUZZ_MASTER_KEY, &r, &err))
+		die("keyed repository", &err);
+	struct backup_stats st;
+	uint8_t snap[32];
+	backup(r, src, "clef", &st, snap);
+	repo_free(r);
+	dst_free(d);
+	each_pack(dir, 4, whole_pack);
 }
 
 /* A daemon's status as coffred writes it: idle after a partial run with two destinations,
@@ -631,6 +699,10 @@ int main(int argc, char **argv)
 	repo_free(r);
 	statuses();
 	runmsgs(src, &st, snap);
+	char ksrc[700];
+	snprintf(ksrc, sizeof ksrc, "%s/keyed-src", tmp);
+	snprintf(p, sizeof p, "%s/keyed", tmp);
+	keyed_packs(ksrc, p);
 	edge_cases();
 	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return 0;

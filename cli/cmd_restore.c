@@ -17,7 +17,9 @@ static const char restore_usage[] =
 	"  --verify        read the restored files back and compare them with the snapshot\n"
 	"  --keep-privileges  also restore setuid/setgid bits and security.* / trusted.*\n"
 	"                  attributes (left out by default, and counted)\n"
-	"exit: 0 ok, 4 some entries refused or damaged (all others restored)\n";
+	"exit: 0 ok, 4 some entries refused or damaged (all others restored), 3 some entries\n"
+	"not restored because the target's file system takes their names for others already\n"
+	"there (FAT and exFAT ignore case: Facture.pdf and facture.pdf), each named\n";
 
 static void show_progress(void *ctx, const struct restore_stats *st)
 {
@@ -84,7 +86,7 @@ int cmd_restore(int argc, char **argv)
 	if (g.progress)
 		fprintf(stderr, "\r\033[K");
 	char b[32];
-	if (rc == 0 || rc == CF_ECORRUPT) {
+	if (rc == 0 || rc == CF_ECORRUPT || rc == CF_EPARTIAL) {
 		if (!g.json && !g.quiet) {
 			printf(_("restored %llu files, %llu folders, %llu links, %s from snapshot %.8s "
 				 "to %s in %.1f s"),
@@ -101,13 +103,14 @@ int cmd_restore(int argc, char **argv)
 					(unsigned long long)st.unprivileged);
 		} else if (g.json) {
 			printf("{\"snapshot\": \"%s\", \"files\": %llu, \"dirs\": %llu, \"links\": %llu, "
-			       "\"bytes\": %llu, \"refused\": %llu, \"damaged\": %llu, "
+			       "\"bytes\": %llu, \"refused\": %llu, \"damaged\": %llu, \"collisions\": %llu, "
 			       "\"verified\": %llu, \"verify_failed\": %llu, \"unprivileged\": %llu, "
 			       "\"duration\": %.3f}\n",
 				s->idhex, (unsigned long long)st.files, (unsigned long long)st.dirs,
 				(unsigned long long)(st.symlinks + st.hardlinks),
 				(unsigned long long)st.bytes, (unsigned long long)st.refused,
-				(unsigned long long)st.damaged, (unsigned long long)st.verified,
+				(unsigned long long)st.damaged, (unsigned long long)st.collisions,
+				(unsigned long long)st.verified,
 				(unsigned long long)st.verify_failed,
 				(unsigned long long)st.unprivileged, st.duration);
 		}

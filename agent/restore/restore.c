@@ -78,6 +78,9 @@ int restore_run(struct repo *r, const struct snap *s, const struct restore_opts 
 		rc = cf_error_set(err, CF_ECORRUPT, "%llu entries refused, %llu damaged, %llu "
 			"failed verification", (unsigned long long)S->st.refused,
 			(unsigned long long)S->st.damaged, (unsigned long long)S->st.verify_failed);
+	if (rc == 0 && S->st.collisions)
+		rc = cf_error_set(err, CF_EPARTIAL, "%llu entries not restored: their names collide on "
+			"the target's file system", (unsigned long long)S->st.collisions);
 out:
 	if (S->dirfd >= 0)
 		close(S->dirfd);
@@ -98,6 +101,7 @@ out:
 	blob_reader_free(S->br);
 	blobidx_free(x);
 	restore_links_free(S);
+	restore_collided_free(S);
 	buf_free(&S->blob);
 	free(S->vbuf);
 	free(S->path);

@@ -50,6 +50,9 @@ struct restore_ctx {
 	int rootfd, dirfd;
 	char *dir;			/* the snapshot path of dirfd */
 	char *skipdir;			/* a refused directory: nothing under it is written */
+	char **collided;		/* entries not written for a name collision (their
+					 * snapshot paths): the verify pass leaves them out */
+	size_t ncollided;
 	uint64_t t0, last;
 	int fatal;
 	struct cf_error *err;
@@ -63,6 +66,10 @@ struct restore_ctx {
 
 /* restore_problem(S, path, msg): tell the caller about a refused or damaged entry. */
 void restore_problem(struct restore_ctx *S, const char *path, const char *msg);
+/* restore_collided(S, path): 1 when ${path} is, or lies under, an entry left out for a name
+ * collision. restore_collided_free(S) frees their list. */
+int restore_collided(const struct restore_ctx *S, const char *path);
+void restore_collided_free(struct restore_ctx *S);
 /* restore_under(p, dir): 1 when ${p} is ${dir} or inside it ("/" holds everything). */
 int restore_under(const char *p, const char *dir);
 /* restore_selected(o, path): 0 restore, 1 only on the way to an include (dirs), -1 skip. */

@@ -41,7 +41,8 @@ static int on_verify(void *ctx, const char *path, const struct tree_entry *e)
 {
 	struct restore_ctx *S = ctx;
 	int sel = restore_selected(S->o, path);
-	if (sel < 0)
+	/* What a name collision left out is not there to compare: another entry is. */
+	if (sel < 0 || restore_collided(S, path))
 		return 1;
 	if (e->type != TREE_FILE || sel == 1)
 		return 0;

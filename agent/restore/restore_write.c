@@ -3,10 +3,13 @@
  * or zip archive. */
 #include "restore/restore_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -294,6 +297,70 @@ static const char *disk_name(struct restore_ctx *S, const char *path, int from_r
 	return restore_rel_path(S, path);
 }
 
+/* A file system that does not tell some names apart (FAT and exFAT ignore case: "Facture.pdf"
+ * and "facture.pdf" are one file there) would let an entry replace one restored before it,
+ * since the disk writer unlinks what stands at its name. Returns 1 when something stands at
+ * ${aname} (the entry's name for the disk writer, from the working directory) under another
+ * name, which goes to ${other}; 0 when nothing does, or when it bears exactly that name (a
+ * file of the target restored over, as always). */
+static int name_taken(const char *aname, char *other, size_t cap)
+{
+	struct stat st;
+	if (fstatat(AT_FDCWD, aname, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return 0;
+	const char *slash = strrchr(aname, '/');
+	const char *base = slash ? slash + 1 : aname;
+	char *dir = slash ? strndup(aname, (size_t)(slash - aname)) : strdup(".");
+	int fd = dir ? open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+	free(dir);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	int exact = 0;
+	snprintf(other, cap, "another name");
+	for (struct dirent *de; !exact && (de = readdir(d));) {
+		if (strcmp(de->d_name, base) == 0)
+			exact = 1;
+		else if (strcasecmp(de->d_name, base) == 0)
+			snprintf(other, cap, "'%s'", de->d_name);
+	}
+	closedir(d);
+	return !exact;
+}
+
+int restore_collided(const struct restore_ctx *S, const char *path)
+{
+	for (size_t i = 0; i < S->ncollided; i++)
+		if (restore_under(path, S->collided[i]))
+			return 1;
+	return 0;
+}
+
+void restore_collided_free(struct restore_ctx *S)
+{
+	for (size_t i = 0; i < S->ncollided; i++)
+		free(S->collided[i]);
+	free(S->collided);
+	S->collided = NULL;
+	S->ncollided = 0;
+}
+
+/* Notes ${path} as left out for a name collision. */
+static int note_collided(struct restore_ctx *S, const char *path)
+{
+	char **p = realloc(S->collided, (S->ncollided + 1) * sizeof *p);
+	if (!p)
+		return -1;
+	S->collided = p;
+	if (!(p[S->ncollided] = strdup(path)))
+		return -1;
+	S->ncollided++;
+	return 0;
+}
+
 static int rs_select(void *ctx, const char *path, const struct tree_entry *e)
 {
 	struct restore_ctx *S = ctx;
@@ -366,6 +433,24 @@ static int begin_entry(struct restore_ctx *S, const struct restore_feed_item *it
 		if (!(S->aname = disk_name(S, S->path, e->type == TREE_DIR || linked))) {
 			archive_entry_free(ae);
 			return S->fatal;
+		}
+		char other[300];
+		if (name_taken(S->aname, other, sizeof other)) {
+			archive_entry_free(ae);
+			S->st.collisions++;
+			char msg[600];
+			snprintf(msg, sizeof msg, "not restored: the target's file system takes its name "
+				"for %s, which is there already (names that differ only in case?); "
+				"restore it elsewhere with --include", other);
+			restore_problem(S, path, msg);
+			if (note_collided(S, path))
+				return cf_error_set(S->err, CF_ENOMEM, "out of memory");
+			if (e->type == TREE_DIR) {
+				free(S->skipdir);
+				if (!(S->skipdir = strdup(path)))
+					return cf_error_set(S->err, CF_ENOMEM, "out of memory");
+			}
+			return 0;
 		}
 		archive_entry_set_pathname(ae, S->aname);
 	}

@@ -39,7 +39,8 @@ size_t pack_frame_ad(uint8_t ad[4 + 1 + 32], int type, uint8_t flags, const uint
 /* pack_header_parse(bytes, len, end, ret_entries, ret_n): parse the untrusted plaintext of a
  * pack header (a version byte, then the frame list of that version) whose frames must end at
  * or before ${end}. Reads no byte past ${len} (at most PACK_HEADER_MAX), caps the number of
- * blobs before allocating for them, and wants every byte used. ${ret_entries} (malloc'd, the
+ * frames and blobs (by what ${len} can list and what ${end} bytes of frames can hold) before
+ * allocating for them, and wants every byte used. ${ret_entries} (malloc'd, the
  * caller's) and ${ret_n} are written only on success. Returns 0, CF_ECORRUPT or CF_ENOMEM. */
 int pack_header_parse(const uint8_t *bytes, size_t len, uint64_t end,
 	struct pack_entry **ret_entries, size_t *ret_n);

@@ -53,7 +53,10 @@ static int src_read(const struct pack_src *s, void *p, size_t n, uint64_t off,
 int pack_entries_decode(struct rd *rd, uint64_t end, struct pack_entry **ret, size_t *ret_n)
 {
 	uint32_t nframes = rd_u32(rd);
-	if (rd->bad || nframes > rd_left(rd) / (4 + PACK_ENTRY_BYTES_MIN))
+	/* As many frames as the list can name, and as the bytes before ${end} can hold (frames
+	 * follow each other, each at least SEAL_OVERHEAD bytes). */
+	if (rd->bad || nframes > rd_left(rd) / (4 + PACK_ENTRY_BYTES_MIN) ||
+	    nframes > end / SEAL_OVERHEAD)
 		return CF_ECORRUPT;
 	struct pack_entry *e = NULL;
 	size_t n = 0, cap = 0;
@@ -114,7 +117,9 @@ corrupt:
 int pack_entries_decode_v1(struct rd *rd, uint64_t end, struct pack_entry **ret, size_t *ret_n)
 {
 	uint32_t n = rd_u32(rd);
-	if (rd->bad || n > rd_left(rd) / PACK_ENTRY_BYTES_V1 || n > PACK_MAX_BLOBS)
+	/* Format 1 has a frame per blob: as many as the bytes before ${end} can hold. */
+	if (rd->bad || n > rd_left(rd) / PACK_ENTRY_BYTES_V1 || n > PACK_MAX_BLOBS ||
+	    n > end / SEAL_OVERHEAD)
 		return CF_ECORRUPT;
 	struct pack_entry *e = calloc(n ? n : 1, sizeof *e);
 	if (!e)
@@ -176,6 +181,43 @@ int pack_read_header(const struct repo *r, int fd, struct pack_entry **ret_entri
 	return pack_read_header_src(r, &s, ret_entries, ret_n, ret_hdr_off, err);
 }
 
+/* The sealed header is read in steps, its buffer grown only by what has arrived: a trailer
+ * that claims more than the pack gives (a listing or a server may say any size) costs at most
+ * a step more than the bytes really there, never the length it claims. A step is 1 MiB, or an
+ * eighth of what is read, so that a large header costs few copies. */
+#define HEADER_STEP (1u << 20)
+
+static int read_sealed_header(const struct pack_src *src, uint64_t hoff, uint32_t hlen,
+	struct buf *ret, struct cf_error *err)
+{
+	struct buf b = { 0 };
+	int rc = 0;
+	while (b.len < hlen) {
+		size_t step = b.len / 8 > HEADER_STEP ? b.len / 8 : HEADER_STEP;
+		if (step > hlen - b.len)
+			step = hlen - b.len;
+		uint8_t *p = realloc(b.p, b.len + step);
+		if (!p) {
+			rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+			break;
+		}
+		b.p = p;
+		b.cap = b.len + step;
+		rc = src_read(src, b.p + b.len, step, hoff + b.len, err);
+		if (rc == CF_ECORRUPT)
+			rc = cf_error_set(err, CF_ECORRUPT, "pack is truncated");
+		if (rc)
+			break;
+		b.len += step;
+	}
+	if (rc) {
+		buf_free(&b);
+		return rc;
+	}
+	*ret = b;
+	return 0;
+}
+
 int pack_read_header_src(const struct repo *r, const struct pack_src *src,
 	struct pack_entry **ret_entries, size_t *ret_n, uint64_t *ret_hdr_off, struct cf_error *err)
 {
@@ -193,20 +235,15 @@ int pack_read_header_src(const struct repo *r, const struct pack_src *src,
 	if (hlen < SEAL_OVERHEAD + 5 || hlen > size - 8 || hlen > SEAL_OVERHEAD + PACK_HEADER_MAX)
 		return cf_error_set(err, CF_ECORRUPT, "pack header length is invalid");
 	uint64_t hoff = size - 8 - hlen;
-	uint8_t *sealed = malloc(hlen);
-	uint8_t *plain = malloc(hlen);
+	struct buf sealed = { 0 };
 	struct pack_entry *e = NULL;
 	size_t n = 0;
-	if (!sealed || !plain) {
-		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
-		goto out;
-	}
-	rc = src_read(src, sealed, hlen, hoff, err);
-	if (rc == CF_ECORRUPT)
-		rc = cf_error_set(err, CF_ECORRUPT, "pack is truncated");
+	rc = read_sealed_header(src, hoff, hlen, &sealed, err);
 	if (rc)
 		goto out;
-	if (repo_unseal(r, PACK_HEADER_MAGIC, 4, sealed, hlen, plain) != 0) {
+	/* Opened in place: the plaintext takes the ciphertext's bytes, after the nonce. */
+	uint8_t *plain = sealed.p + 24;
+	if (repo_unseal(r, PACK_HEADER_MAGIC, 4, sealed.p, hlen, plain) != 0) {
 		rc = cf_error_set(err, CF_ECORRUPT, "pack header does not authenticate");
 		goto out;
 	}
@@ -221,8 +258,7 @@ int pack_read_header_src(const struct repo *r, const struct pack_src *src,
 	if (ret_hdr_off)
 		*ret_hdr_off = hoff;
 out:
-	free(sealed);
-	free(plain);
+	buf_free(&sealed);
 	return rc;
 }
 

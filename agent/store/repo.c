@@ -233,7 +233,8 @@ fail:
 	return rc;
 }
 
-int repo_attach(const struct repo *src, struct dst *d, struct repo **ret, struct cf_error *err)
+/* A handle on ${d}, borrowed, with room for keys and nothing else set. */
+static int repo_borrow(struct dst *d, struct repo **ret, struct cf_error *err)
 {
 	struct repo *r = calloc(1, sizeof *r);
 	if (!r)
@@ -246,12 +247,46 @@ int repo_attach(const struct repo *src, struct dst *d, struct repo **ret, struct
 		repo_free(r);
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
 	}
+	*ret = r;
+	return 0;
+}
+
+int repo_attach(const struct repo *src, struct dst *d, struct repo **ret, struct cf_error *err)
+{
+	struct repo *r = NULL;
+	int rc = repo_borrow(d, &r, err);
+	if (rc)
+		return rc;
 	memcpy(r->k, src->k, sizeof *r->k);
 	memcpy(r->id, src->id, ID_LEN);
 	memcpy(r->idhex, src->idhex, ID_HEX);
 	r->cp = src->cp;
 	r->chunker = src->chunker;
 	r->pack_size = src->pack_size;
+	*ret = r;
+	return 0;
+}
+
+int repo_new_keyed(struct dst *d, const uint8_t master[32], struct repo **ret,
+	struct cf_error *err)
+{
+	if (sodium_init() < 0)
+		return cf_error_set(err, CF_EIO, "libsodium cannot start");
+	struct repo *r = NULL;
+	int rc = repo_borrow(d, &r, err);
+	if (rc)
+		return rc;
+	memcpy(r->k->master, master, sizeof r->k->master);
+	repo_keys_derive(r->k);
+	/* The id is the key's: two handles on one key share an index cache. */
+	crypto_generichash(r->id, ID_LEN, r->k->blobid, sizeof r->k->blobid, NULL, 0);
+	util_hex(r->idhex, r->id, ID_LEN);
+	r->cp = default_chunk_params;
+	r->pack_size = DEFAULT_PACK_SIZE;
+	if ((rc = chunk_init(&r->chunker, &r->cp, r->k->chunk))) {
+		repo_free(r);
+		return cf_error_set(err, rc, "bad chunker parameters");
+	}
 	*ret = r;
 	return 0;
 }

@@ -90,8 +90,8 @@ int repo_delete_object(struct repo *r, int kind, const uint8_t id[ID_LEN], struc
 
 /* Sealing: XChaCha20-Poly1305 with 24-byte random nonce in front and the 16-byte tag after.
  * repo_seal appends nonce||ciphertext to ${out} and returns 0 or CF_ENOMEM; repo_unseal
- * writes plaintext to ${out} (capacity ${n} - SEAL_OVERHEAD) and returns 0, or
- * CF_ECORRUPT. */
+ * writes plaintext to ${out} (capacity ${n} - SEAL_OVERHEAD; it may be ${sealed} + 24, the
+ * ciphertext itself, to open in place) and returns 0, or CF_ECORRUPT. */
 #define SEAL_OVERHEAD (24 + 16)
 int repo_seal(const struct repo *r, const void *ad, size_t adlen, const void *plain, size_t n,
 	struct buf *out);
@@ -146,6 +146,14 @@ int repo_json_set_hex(struct json_t *o, const char *key, const uint8_t *p, size_
 int repo_json_get_hex(const struct json_t *o, const char *key, uint8_t *out, size_t n);
 
 /* ---- keys (repo_key.c) ---- */
+
+/* repo_new_keyed(d, master, ret, err): a handle on ${d} (borrowed: the caller frees it after
+ * repo_free) whose keys derive from ${master}, with the default parameters and an id made
+ * from the key; it reads no config and no key file. For the programs that must seal and
+ * open bytes under a key they know (the fuzz targets and their corpus generator). Returns
+ * 0, CF_ENOMEM or CF_EIO (libsodium cannot start). */
+int repo_new_keyed(struct dst *d, const uint8_t master[32], struct repo **ret,
+	struct cf_error *err);
 
 /* repo_keys_derive(k): the subkeys, from k->master. */
 void repo_keys_derive(struct repo_keys *k);

@@ -20,6 +20,9 @@ struct restore_stats {
 	uint64_t files, dirs, symlinks, hardlinks, bytes;
 	uint64_t refused;	/* hostile or invalid entries not written */
 	uint64_t damaged;	/* files whose data could not be read back from the repository */
+	uint64_t collisions;	/* entries not written because the target's file system takes
+				 * their name for one already there under another name (FAT and
+				 * exFAT ignore case): never restored over it */
 	uint64_t verified, verify_failed;
 	uint64_t unprivileged;	/* entries restored without setuid/setgid bits or security.*
 				 * and trusted.* attributes (see keep_privileges) */
@@ -37,13 +40,15 @@ struct restore_opts {
 	 * could plant them; 1: restore them as recorded. */
 	int keep_privileges;
 	void (*progress)(void *ctx, const struct restore_stats *st);
-	/* A refused entry or a damaged file, with the reason. */
+	/* A refused entry, a damaged file or a name collision, with the reason. */
 	void (*problem)(void *ctx, const char *path, const char *msg);
 	void *ctx;
 };
 
 /* restore_run(r, s, o, ret_stats, err): 0; CF_ECORRUPT when some entries were refused or
- * damaged (everything else restored); CF_E* on a failure that stopped the restore. */
+ * damaged (everything else restored); else CF_EPARTIAL when some were not written for a name
+ * collision (stats.collisions, each named to o->problem); CF_E* on a failure that stopped
+ * the restore. */
 int restore_run(struct repo *r, const struct snap *s, const struct restore_opts *o,
 	struct restore_stats *ret_stats, struct cf_error *err);
 

@@ -2,10 +2,13 @@
  * small shop folder twice into a fresh repository, opens the objects (snapshots, indexes)
  * and the tree blobs the way a restore reads them, and writes their plaintext in the shapes
  * the targets take; the repository's own files (config, key files, a lock, the key cache),
- * the plaintext of its pack headers and a daemon status; then a few hand-made edge cases.
+ * the plaintext of its pack headers, a daemon status, and the messages a run's process sends
+ * the daemon about the second backup; then the same folder backed up by a handle on the fuzz
+ * targets' key (FUZZ_MASTER_KEY), whose packs are written whole; then a few hand-made edge
+ * cases.
  *
  *   gen_corpus OUTDIR     (writes OUTDIR/snapshot, index, tree, repoconfig, keyfile, lock,
- *                          keycache, pack, status) */
+ *                          keycache, pack, status, runmsg, packfile) */
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
@@ -20,14 +23,17 @@
 #include "base/util.h"
 #include "coffre/backup.h"
 #include "coffre/blob.h"
+#include "coffre/dst.h"
 #include "coffre/error.h"
 #include "coffre/repo.h"
+#include "coffre/runmsg.h"
 #include "coffre/snap.h"
 #include "coffre/state.h"
 #include "coffre/tree.h"
 #include "coffre/tree_walk.h"
 #include "store/pack_internal.h"
 #include "store/repo_internal.h"
+#include "fuzz.h"
 
 #define TREE_SEP "\x00\xffNODE\xff\x00"
 #define TREE_SEP_LEN 8
@@ -117,16 +123,16 @@ static void make_source(const char *src)
 		die(p, NULL);
 }
 
-static void backup(struct repo *r, const char *src, const char *tag)
+static void backup(struct repo *r, const char *src, const char *tag, struct backup_stats *st,
+	uint8_t snap[32])
 {
 	const char *paths[] = { src }, *tags[] = { tag };
 	struct backup_opts o = { .paths = paths, .npaths = 1, .tags = tags, .ntags = 1,
 		.hostname = "boutique" };
-	struct backup_stats st;
-	uint8_t snap[32], parent[32];
+	uint8_t parent[32];
 	int hp;
 	struct cf_error err = { 0 };
-	if (backup_run(r, &o, &st, snap, parent, &hp, &err) != 0)
+	if (backup_run(r, &o, st, snap, parent, &hp, &err) != 0)
 		die("backup", &err);
 }
 
@@ -340,8 +346,9 @@ static void repo_files(struct repo *r, const char *repo, const char *cache)
 	copy_file(p, "keycache", "key");
 }
 
-/* The plaintext of the headers of a few packs, each after le32 of where it starts. */
-static void pack_headers(struct repo *r, const char *repo)
+/* Calls ${fn} on each of the first ${max} packs of the repository folder ${repo}, with its
+ * bytes. */
+static void each_pack(const char *repo, int max, void (*fn)(int i, const struct buf *b))
 {
 	char p[1200];
 	snprintf(p, sizeof p, "%s/data", repo);
@@ -350,38 +357,101 @@ static void pack_headers(struct repo *r, const char *repo)
 		die(p, NULL);
 	struct dirent *sub;
 	int got = 0;
-	while ((sub = readdir(top)) && got < 4) {
+	while ((sub = readdir(top)) && got < max) {
 		if (sub->d_name[0] == '.')
 			continue;
 		snprintf(p, sizeof p, "%s/data/%s", repo, sub->d_name);
 		DIR *d = opendir(p);
 		struct dirent *de;
-		while (d && (de = readdir(d)) && got < 4) {
+		while (d && (de = readdir(d)) && got < max) {
 			if (de->d_name[0] == '.')
 				continue;
 			char f[1500];
 			snprintf(f, sizeof f, "%s/%s", p, de->d_name);
-			struct buf b = { 0 }, o = { 0 };
+			struct buf b = { 0 };
 			if (util_read_file(f, 64u << 20, &b, NULL) != 0 || b.len < 8 + SEAL_OVERHEAD)
 				die(f, NULL);
-			uint32_t hlen = le32_get(b.p + b.len - 8);
-			uint32_t hoff = (uint32_t)(b.len - 8 - hlen);
-			buf_put_u32(&o, hoff);
-			size_t at = o.len;
-			if (buf_reserve(&o, hlen) ||
-			    repo_unseal(r, PACK_HEADER_MAGIC, 4, b.p + hoff, hlen, o.p + at) != 0)
-				die(f, NULL);
-			o.len = at + hlen - SEAL_OVERHEAD;
-			char name[32];
-			snprintf(name, sizeof name, "header-%d", got++);
-			put("pack", name, o.p, o.len);
+			fn(got++, &b);
 			buf_free(&b);
-			buf_free(&o);
 		}
 		if (d)
 			closedir(d);
 	}
 	closedir(top);
+	if (!got)
+		die("no pack", NULL);
+}
+
+static struct repo *header_repo;
+
+/* The plaintext of a pack's header, after le32 of where it starts. */
+static void pack_header(int i, const struct buf *b)
+{
+	struct buf o = { 0 };
+	uint32_t hlen = le32_get(b->p + b->len - 8);
+	uint32_t hoff = (uint32_t)(b->len - 8 - hlen);
+	buf_put_u32(&o, hoff);
+	size_t at = o.len;
+	if (buf_reserve(&o, hlen) ||
+	    repo_unseal(header_repo, PACK_HEADER_MAGIC, 4, b->p + hoff, hlen, o.p + at) != 0)
+		die("pack header", NULL);
+	o.len = at + hlen - SEAL_OVERHEAD;
+	char name[32];
+	snprintf(name, sizeof name, "header-%d", i);
+	put("pack", name, o.p, o.len);
+	buf_free(&o);
+}
+
+/* The plaintext of the headers of a few packs, each after le32 of where it starts. */
+static void pack_headers(struct repo *r, const char *repo)
+{
+	header_repo = r;
+	each_pack(repo, 4, pack_header);
+}
+
+static void whole_pack(int i, const struct buf *b)
+{
+	char name[32];
+	snprintf(name, sizeof name, "pack-%d", i);
+	put("packfile", name, b->p, b->len);
+	if (i == 0)
+		put("packfile", "edge-truncated", b->p, b->len - 1);
+}
+
+/* Whole packs sealed with FUZZ_MASTER_KEY: a small folder made at ${src} backed up by a
+ * handle on that key into a repository folder of its own (${dir}), by the engine as any
+ * backup; each pack is a seed as it lies on disk, and the first one, cut short of its last
+ * byte, is an edge case. */
+static void keyed_packs(const char *src, const char *dir)
+{
+	static const char *const dirs[] = { "keys", "data", "index", "snapshots", "locks" };
+	struct cf_error err = { 0 };
+	char p[1200];
+	/* Small packs, quick to fuzz: text that compresses (frames of several blobs, in zstd),
+	 * and 6 KiB of noise that does not (a frame stored as it is). */
+	if (mkdir(src, 0755) != 0)
+		die(src, NULL);
+	for (int i = 0; i < 20; i++) {
+		char text[100];
+		int n = snprintf(text, sizeof text, "client %d\nville: %d\n", i, i * 31 % 17);
+		snprintf(p, sizeof p, "%s/client-%02d.vcf", src, i);
+		write_file(p, text, (size_t)n);
+	}
+	uint8_t noise[6144];
+	randombytes_buf(noise, sizeof noise);
+	snprintf(p, sizeof p, "%s/scan.jpg", src);
+	write_file(p, noise, sizeof noise);
+	struct dst *d = NULL;
+	struct repo *r = NULL;
+	if (dst_open(dir, NULL, &d, &err) || dst_prepare(d, dirs, 5, &err) ||
+	    repo_new_keyed(d, FUZZ_MASTER_KEY, &r, &err))
+		die("keyed repository", &err);
+	struct backup_stats st;
+	uint8_t snap[32];
+	backup(r, src, "clef", &st, snap);
+	repo_free(r);
+	dst_free(d);
+	each_pack(dir, 4, whole_pack);
 }
 
 /* A daemon's status as coffred writes it: idle after a partial run with two destinations,
@@ -432,6 +502,84 @@ static void statuses(void)
 		die("status", &err);
 	put("status", "running", text, strlen(text));
 	free(text);
+}
+
+static void put_msg(const char *name, const struct runmsg *m)
+{
+	static char line[RUNMSG_MAX];
+	size_t n = 0;
+	struct cf_error err = { 0 };
+	if (runmsg_format(m, line, sizeof line, &n, &err))
+		die("runmsg", &err);
+	put("runmsg", name, line, n);
+}
+
+/* The messages of a run's process, as coffred's child sends them after the backup that made
+ * ${st} and ${snap} of ${src}: a progress report, the phases, a destination, the result; then all of
+ * them in one pipe's worth, and strings that are not UTF-8 (sent in hex). */
+static void runmsgs(const char *src, const struct backup_stats *st, const uint8_t snap[32])
+{
+	struct runmsg *m = calloc(1, sizeof *m);
+	if (!m)
+		die("runmsg", NULL);
+	/* A small tree fills no batch, after which a run reports progress: the report is
+	 * made of the run's final figures, on the file it changed last. */
+	struct runmsg progress_msg = { .kind = RUNMSG_PROGRESS };
+	struct runmsg_progress *p = &progress_msg.u.progress;
+	*p = (struct runmsg_progress){ .files_new = st->files_new,
+		.files_changed = st->files_changed, .files_unchanged = st->files_unchanged,
+		.entries = st->entries, .bytes_read = st->bytes_read,
+		.bytes_added = st->bytes_added, .duration = st->duration };
+	snprintf(p->current, sizeof p->current, "%s/factures/facture-0012.txt", src);
+	put_msg("progress", &progress_msg);
+	*m = (struct runmsg){ .kind = RUNMSG_PHASE, .u.phase = "retention" };
+	put_msg("phase-retention", m);
+	*m = (struct runmsg){ .kind = RUNMSG_PHASE, .u.phase = "push" };
+	put_msg("phase-push", m);
+	*m = (struct runmsg){ .kind = RUNMSG_DEST };
+	m->u.dest.index = 1;
+	m->u.dest.d = (struct state_dest){ .name = "cloud", .url = "s3://s3.example.com/coffre",
+		.result = "unreachable", .last_attempt = 1767225600, .pending_since = 1767139200,
+		.pending = 3, .pending_bytes = 4096, .object_lock = 1,
+		.lock_note = "COMPLIANCE, 30 days", .error = "cannot connect to s3.example.com" };
+	put_msg("dest", m);
+	*m = (struct runmsg){ .kind = RUNMSG_RESULT };
+	struct state_run *s = &m->u.result.s;
+	m->u.result.code = CF_EPARTIAL;
+	*s = (struct state_run){ .run = 7, .start = 1767225600, .duration = st->duration,
+		.result = "partial", .files = st->files_new + st->files_changed +
+		st->files_unchanged, .files_new = st->files_new, .files_changed = st->files_changed,
+		.bytes_read = st->bytes_read, .bytes_added = st->bytes_added,
+		.entries = st->entries, .dirs_reused = st->dirs_reused, .warnings = 1,
+		.missing = "/home/compta", .nwarn = 1, .retention = 1, .spool_cleared = 8192 };
+	util_hex(s->snapshot, snap, 32);
+	snprintf(s->warn[0], sizeof s->warn[0], "/srv/partage/fée \"x\": changed");
+	put_msg("result", m);
+	/* One pipe's worth: every message above, one line each. */
+	struct buf all = { 0 };
+	const char *names[] = { "progress", "phase-retention", "dest", "phase-push", "result" };
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		char f[1200];
+		struct buf b = { 0 };
+		snprintf(f, sizeof f, "%s/runmsg/%s", out, names[i]);
+		if (util_read_file(f, RUNMSG_MAX, &b, NULL) || buf_append(&all, b.p, b.len))
+			die(f, NULL);
+		buf_free(&b);
+	}
+	put("runmsg", "pipe", all.p, all.len);
+	buf_free(&all);
+	/* Names that are not UTF-8 travel in hex. */
+	*m = progress_msg;
+	snprintf(m->u.progress.current, sizeof m->u.progress.current, "/srv/partage/f\xe9" "e.txt");
+	put_msg("edge-hex-current", m);
+	*m = (struct runmsg){ .kind = RUNMSG_RESULT };
+	m->u.result.code = CF_EIO;
+	s->nwarn = 2;
+	snprintf(s->result, sizeof s->result, "failed");
+	snprintf(s->error, sizeof s->error, "cannot read '/srv/\xff\xfe'");
+	snprintf(s->warn[0], sizeof s->warn[0], "\x80: unreadable");
+	put_msg("edge-hex-result", m);
+	free(m);
 }
 
 /* Hand-made edge cases of the binary formats. */
@@ -534,13 +682,15 @@ int main(int argc, char **argv)
 	struct repo_cred cred = { .password = "fuzz", .key_cache = 1 };
 	if (repo_init(repo, "fuzz", NULL, rk, idhex, &err) || repo_open(repo, &cred, &r, &err))
 		die("repository", &err);
-	backup(r, src, "premier");
+	struct backup_stats st;
+	uint8_t snap[32];
+	backup(r, src, "premier", &st, snap);
 	char p[700];
 	snprintf(p, sizeof p, "%s/factures/facture-0003.txt", src);
 	write_file(p, "FACTURE 0003\nannulée\n", 22);
 	snprintf(p, sizeof p, "%s/factures/facture-0012.txt", src);
 	write_file(p, "FACTURE 0012\n", 13);
-	backup(r, src, "second");
+	backup(r, src, "second", &st, snap);
 	objects(r, REPO_SNAPSHOT, "snapshot");
 	objects(r, REPO_INDEX, "index");
 	trees(r);
@@ -548,6 +698,11 @@ int main(int argc, char **argv)
 	pack_headers(r, repo);
 	repo_free(r);
 	statuses();
+	runmsgs(src, &st, snap);
+	char ksrc[700];
+	snprintf(ksrc, sizeof ksrc, "%s/keyed-src", tmp);
+	snprintf(p, sizeof p, "%s/keyed", tmp);
+	keyed_packs(ksrc, p);
 	edge_cases();
 	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return 0;

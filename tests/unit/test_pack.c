@@ -10,6 +10,7 @@
 #include "coffre/repo.h"
 #include "store/pack_internal.h"
 #include "store/repo_internal.h"
+#include "dst/dst_internal.h"
 
 #include "fixture.h"
 
@@ -19,8 +20,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+#ifdef TEST_ASAN
+/* From the sanitizers' allocator interface (sanitizer/allocator_interface.h, which not every
+ * compiler installs). */
+int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void *, size_t),
+	void (*free_hook)(const volatile void *));
+#endif
 
 #define NBLOBS 6
 /* LEB128 length of a value, as the frame list writes it. */
@@ -814,6 +831,96 @@ static void test_empty_pack_and_unfinished(void **state)
 	pack_writer_free(w);
 }
 
+/* A destination as a hostile server plays it: its listing says the pack is LIE_SIZE bytes,
+ * it answers the range of the last 8 bytes with a forged trailer claiming a header of
+ * LIE_HLEN bytes, and holds nothing else past its first bytes. */
+#define LIE_SIZE (200ull << 20)
+#define LIE_HLEN (180u << 20)
+static int lie_get_range(struct dst *d, const char *name, uint64_t off, size_t len, void *out,
+	struct cf_error *err)
+{
+	(void)d;
+	(void)name;
+	if (off == LIE_SIZE - 8 && len == 8) {
+		le32_put(out, LIE_HLEN);
+		memcpy((uint8_t *)out + 4, PACK_TRAILER_MAGIC, 4);
+		return 0;
+	}
+	if (off + len <= 4096) {
+		memset(out, 0, len);
+		return 0;
+	}
+	return cf_error_set(err, CF_ECORRUPT, "shorter than expected");
+}
+
+static const struct dst_ops lie_ops = { .name = "lie", .get_range = lie_get_range };
+
+#ifdef TEST_ASAN
+/* Under ASan an address-space limit cannot work (the shadow memory takes terabytes): watch
+ * every allocation instead. */
+static size_t largest_alloc;
+static void on_malloc(const volatile void *p, size_t n)
+{
+	(void)p;
+	if (n > largest_alloc)
+		largest_alloc = n;
+}
+static void on_free(const volatile void *p)
+{
+	(void)p;
+}
+#endif
+
+/* A forged trailer may claim a header of up to PACK_HEADER_MAX bytes: the reader must
+ * refuse it as damage, allocating no more than the bytes the pack really gives (here a
+ * 64 MiB address-space margin, far below the claimed header). */
+static void test_forged_trailer_length(void **state)
+{
+	(void)state;
+	assert_true(LIE_HLEN > 64u << 20 && LIE_HLEN <= SEAL_OVERHEAD + PACK_HEADER_MAX &&
+		LIE_HLEN <= LIE_SIZE - 8);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+#ifdef TEST_ASAN
+		__sanitizer_install_malloc_and_free_hooks(on_malloc, on_free);
+#else
+		/* What the process maps now, plus a margin. */
+		FILE *f = fopen("/proc/self/statm", "r");
+		unsigned long pages = 0;
+		if (!f || fscanf(f, "%lu", &pages) != 1)
+			_exit(3);
+		fclose(f);
+		struct rlimit rl;
+		rl.rlim_cur = rl.rlim_max =
+			(rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (64u << 20);
+		if (setrlimit(RLIMIT_AS, &rl) != 0)
+			_exit(3);
+#endif
+		struct dst lie = { .ops = &lie_ops, .url = "lie:" };
+		struct pack_src src = { .fd = -1, .d = &lie, .name = "data/00/x", .size = LIE_SIZE };
+		struct pack_entry *e = NULL;
+		size_t n = 0;
+		struct cf_error err = { 0 };
+		int rc = pack_read_header_src(F.r, &src, &e, &n, NULL, &err);
+		if (rc != CF_ECORRUPT) {
+			fprintf(stderr, "pack_read_header_src returned %d (%s)\n", rc, err.msg);
+			_exit(1);
+		}
+#ifdef TEST_ASAN
+		if (largest_alloc > (8u << 20)) {
+			fprintf(stderr, "allocated %zu bytes in one piece\n", largest_alloc);
+			_exit(2);
+		}
+#endif
+		_exit(0);
+	}
+	int st = 0;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -833,6 +940,7 @@ int main(void)
 		cmocka_unit_test(test_multi_blob_frame),
 		cmocka_unit_test(test_forged_header_v2),
 		cmocka_unit_test(test_empty_pack_and_unfinished),
+		cmocka_unit_test(test_forged_trailer_length),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -27,6 +27,9 @@ struct objs {
 };
 
 int push_rank_of(const char *name);
+/* push_objs_add(l, name, size): appends to the list ${l} (a struct objs) an object of a kind
+ * push sends (others are skipped). 0 or CF_ENOMEM. */
+int push_objs_add(void *l, const char *name, uint64_t size);
 /* push_list(d, l, by_rank, err): every repository object of ${d}, sorted by upload order
  * (${by_rank}) or by name (for push_find). */
 int push_list(struct dst *d, struct objs *l, int by_rank, struct cf_error *err);

@@ -354,7 +354,7 @@ int cmd_destinations(int argc, char **argv)
 		struct cf_error err = { 0 };
 		int prc = dst_open(t.url[i], &t.opt[i], &d, &err);
 		if (prc == 0)
-			prc = push_pending(r, d, &st, &err);
+			prc = push_pending(r, d, t.keep[i], &st, &err);
 		if (prc) {
 			int code = cli_fail(&err);
 			if (worst == 0 || code == CF_EXIT_UNREACH)

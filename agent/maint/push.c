@@ -87,18 +87,28 @@ static int diff(struct repo *spool, struct dst *to, struct objs *mine, struct ob
 	return 0;
 }
 
-int push_pending(struct repo *spool, struct dst *to, struct push_stats *ret, struct cf_error *err)
+int push_pending(struct repo *spool, struct dst *to, const struct forget_policy *keep,
+	struct push_stats *ret, struct cf_error *err)
 {
 	struct objs mine = { 0 }, theirs = { 0 };
 	struct push_stats st = { 0 };
+	struct repo *there = NULL;
+	struct retain rt = { 0 }, *plan = NULL;
 	int rc = diff(spool, to, &mine, &theirs, err);
+	/* What the destination's policy would not keep is not pending. */
+	if (rc == 0 && keep && (rc = repo_attach(spool, to, &there, err)) == 0 &&
+	    (rc = retain_plan(spool, there, &theirs, keep, (int64_t)time(NULL), &rt, err)) == 0)
+		plan = &rt;
 	for (size_t i = 0; rc == 0 && i < mine.n; i++) {
 		const struct obj *t = push_find(&theirs, mine.v[i].name);
 		if (t && t->size == mine.v[i].size)
 			st.present++;
-		else
+		else if (!plan || mine.v[i].rank < 4 || retain_wants(plan, mine.v[i].name))
 			note_pending(spool, &mine.v[i], &st);
 	}
+	if (plan)
+		retain_free(plan);
+	repo_free(there);
 	push_objs_free(&mine);
 	push_objs_free(&theirs);
 	if (ret)

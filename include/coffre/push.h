@@ -63,8 +63,10 @@ struct push_opts {
 int push_run(struct repo *spool, struct dst *to, const struct push_opts *o,
 	struct push_stats *ret, struct cf_error *err);
 
-/* push_pending(spool, to, ret, err): what ${to} lacks, by listing both (nothing sent). */
-int push_pending(struct repo *spool, struct dst *to, struct push_stats *ret, struct cf_error *err);
+/* push_pending(spool, to, keep, ret, err): what ${to} lacks, by listing both (nothing sent);
+ * with a policy ${keep}, not counting what that policy would not keep there. */
+int push_pending(struct repo *spool, struct dst *to, const struct forget_policy *keep,
+	struct push_stats *ret, struct cf_error *err);
 
 /* push_clear(spool, to, n, ret_bytes, err): remove from the spool the data packs that every
  * destination in ${to} holds (each listed now, so all must be reachable); metadata (config,

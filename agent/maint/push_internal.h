@@ -1,5 +1,5 @@
-/* push_internal.h: what push.c and push_retain.c share: sorted object listings of a spool
- * and a destination, and a destination's retention plan. */
+/* push_internal.h: what push.c, push_retain.c and push_apply.c share: sorted object
+ * listings of a spool and a destination (push_objs.c), and a destination's retention plan. */
 #ifndef COFFRE_PUSH_INTERNAL_H
 #define COFFRE_PUSH_INTERNAL_H
 
@@ -27,6 +27,9 @@ struct objs {
 };
 
 int push_rank_of(const char *name);
+/* push_obj_add(l, name, size): a dst_list callback adding ${name} to the struct objs ${l}
+ * (objects of no rank are left out); CF_ENOMEM. */
+int push_obj_add(void *l, const char *name, uint64_t size);
 /* push_list(d, l, by_rank, err): every repository object of ${d}, sorted by upload order
  * (${by_rank}) or by name (for push_find). */
 int push_list(struct dst *d, struct objs *l, int by_rank, struct cf_error *err);

@@ -3,7 +3,8 @@
 # never leaves that destination broken.
 #  - COFFRE_PUSH_KILL_SNAPSHOTS backups (default 24; each adds a file of its own and drops
 #    an older one, so old snapshots need packs the newest do not); all pushed to a
-#    destination whose policy keeps them all; then the spool forgets down to its 10 newest and prunes, and one more backup is made;
+#    destination whose policy keeps them all; then the spool forgets down to its 10 newest
+#    and prunes, and one more backup is made;
 #  - the destination's policy becomes keep-last 10: the next push sends the new objects and
 #    must delete snapshots, the index objects the spool no longer has and packs there;
 #  - such a full push is measured (the shortest of three); then COFFRE_PUSH_KILL_RUNS times

@@ -180,15 +180,20 @@ static int send_all(struct repo *spool, struct dst *to, const struct push_opts *
 static int make_room(struct repo *spool, struct repo *there, struct retain *rt, int64_t floor,
 	struct push_names *refused, struct push_stats *st, struct cf_error *err)
 {
-	if (!retain_thin_one(rt, floor)) {
-		st->too_small = 1;
-		return cf_error_set(err, CF_ENOSPC, "%s is too small: it is full with only the "
-			"snapshots of the last %lld days and the pinned ones; the copy it holds stays "
-			"as it is: use a larger drive", dst_url(repo_dst(there)),
-			(long long)(floor / 86400));
+	for (;;) {
+		if (!retain_thin_one(rt, floor)) {
+			st->too_small = 1;
+			return cf_error_set(err, CF_ENOSPC, "%s is too small: it is full with only "
+				"the snapshots of the last %lld days and the pinned ones; the copy it "
+				"holds stays as it is: use a larger drive", dst_url(repo_dst(there)),
+				(long long)(floor / 86400));
+		}
+		st->thinned++;
+		/* Too full even for the index that removing packs needs: thin more. */
+		int rc = retain_apply(spool, there, rt, refused, st, err);
+		if (rc != CF_ENOSPC)
+			return rc;
 	}
-	st->thinned++;
-	return retain_apply(spool, there, rt, refused, st, err);
 }
 
 int push_run(struct repo *spool, struct dst *to, const struct push_opts *o,

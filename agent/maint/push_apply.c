@@ -42,6 +42,7 @@ struct ap {
 	struct blob_pack **bps;	/* every index object read, kept for the entries */
 	size_t *nbps, nidx;
 	uint8_t (*bpid)[32];	/* the id of each */
+	uint8_t *isf;		/* it is the destination's own (the spool has no such object) */
 	struct idset si;	/* the spool's index objects */
 };
 
@@ -137,18 +138,22 @@ static int read_index(struct ap *A, const uint8_t id[32], int from_spool, int co
 	void *a = realloc(A->bps, (A->nidx + 1) * sizeof *A->bps);
 	void *b = a ? realloc(A->nbps, (A->nidx + 1) * sizeof *A->nbps) : NULL;
 	void *c = b ? realloc(A->bpid, (A->nidx + 1) * sizeof *A->bpid) : NULL;
+	void *f = c ? realloc(A->isf, A->nidx + 1) : NULL;
 	if (a)
 		A->bps = a;
 	if (b)
 		A->nbps = b;
 	if (c)
 		A->bpid = c;
-	if (!a || !b || !c) {
+	if (f)
+		A->isf = f;
+	if (!a || !b || !c || !f) {
 		blob_packs_free(bp, n);
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
 	}
 	A->bps[A->nidx] = bp;
 	memcpy(A->bpid[A->nidx], id, 32);
+	A->isf[A->nidx] = (uint8_t)!from_spool;
 	A->nbps[A->nidx++] = n;
 	for (size_t i = 0; i < n; i++) {
 		struct pk *p = pk_add(A, bp[i].id);
@@ -264,6 +269,7 @@ static void ap_free(struct ap *A)
 	free(A->bps);
 	free(A->nbps);
 	free(A->bpid);
+	free(A->isf);
 	free(A->pk);
 	free(A->loc);
 	idset_free(&A->si);
@@ -304,58 +310,118 @@ static int decide_packs(struct ap *A, const struct retain *rt, struct cf_error *
 	return rc;
 }
 
-/* A new index object for the packs only the destination's own snapshots need, unless the
- * index objects it has of its own already name exactly what stays; then the old ones go. */
-static int replace_index(struct ap *A, const struct objs *theirs, struct push_stats *st,
-	struct cf_error *err)
+/* Marks the packs index object ${x} names as staying (its deletion was refused). */
+static void keep_named(struct ap *A, size_t x)
 {
-	int clean = 1;
-	size_t nextra = 0;
-	for (size_t i = 0; i < A->npk; i++) {
-		const struct pk *p = &A->pk[i];
-		if ((p->in_f && !p->keep) || (p->extra && !p->in_f))
-			clean = 0;
-		nextra += p->extra;
+	for (size_t j = 0; j < A->nbps[x]; j++) {
+		struct pk *p = pk_find(A, A->bps[x][j].id);
+		if (p)
+			p->keep = 1;
 	}
-	if (clean)
-		return 0;
-	struct blob_pack *v = calloc(nextra + 1, sizeof *v);
+}
+
+/* The destination's own index objects: one is stale when it names a pack that goes (or that
+ * is not there), useful when it names a pack only the destination's snapshots need. A new
+ * index object for those packs is written when the useful ones that are not stale do not
+ * name them all, or when several would stay; then every own index object not needed goes. */
+static int replace_index(struct ap *A, struct push_stats *st, struct cf_error *err)
+{
+	uint8_t *useful = calloc(A->nidx + 1, 1), *stale = calloc(A->nidx + 1, 1);
 	uint8_t (*nids)[32] = NULL;
-	size_t nn = 0, k = 0;
-	if (!v)
-		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	size_t nn = 0, nextra = 0;
+	int rc = 0, need_new = 0;
+	if (!useful || !stale) {
+		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+		goto out;
+	}
 	for (size_t i = 0; i < A->npk; i++)
-		if (A->pk[i].extra)
-			v[k++] = *A->pk[i].entries;	/* borrowed entries */
-	int rc = nextra ? blob_index_write_all(A->there, v, nextra, &nids, &nn, err) : 0;
-	free(v);
-	for (size_t i = 0; rc == 0 && i < theirs->n; i++) {
-		uint8_t id[32];
-		if (!push_id_of(theirs->v[i].name, "index/", id) || idset_has(&A->si, id))
+		A->pk[i].in_f = 0;	/* from here: named by an own index object that stays */
+	for (size_t x = 0; x < A->nidx; x++) {
+		if (!A->isf[x])
+			continue;
+		for (size_t j = 0; j < A->nbps[x]; j++) {
+			const struct pk *p = pk_find(A, A->bps[x][j].id);
+			if (!p || !p->keep)
+				stale[x] = 1;
+			else if (p->extra)
+				useful[x] = 1;
+		}
+		for (size_t j = 0; useful[x] && !stale[x] && j < A->nbps[x]; j++)
+			pk_find(A, A->bps[x][j].id)->in_f = 1;
+	}
+	size_t nuseful = 0;
+	for (size_t x = 0; x < A->nidx; x++)
+		nuseful += A->isf[x] && useful[x] && !stale[x];
+	for (size_t i = 0; i < A->npk; i++) {
+		nextra += A->pk[i].extra;
+		need_new |= A->pk[i].extra && !A->pk[i].in_f;
+	}
+	/* Several of its own are folded into one: they would pile up, one for each index the
+	 * spool replaced. */
+	need_new |= nuseful > 1;
+	if (need_new) {
+		struct blob_pack *v = calloc(nextra + 1, sizeof *v);
+		size_t k = 0;
+		if (!v) {
+			rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < A->npk; i++)
+			if (A->pk[i].extra)
+				v[k++] = *A->pk[i].entries;	/* borrowed entries */
+		rc = blob_index_write_all(A->there, v, nextra, &nids, &nn, err);
+		free(v);
+		if (rc)
+			goto out;
+	}
+	for (size_t x = 0; x < A->nidx; x++) {
+		if (!A->isf[x] || (!need_new && useful[x] && !stale[x]))
 			continue;
 		int mine = 0;
 		for (size_t j = 0; j < nn; j++)
-			mine |= memcmp(nids[j], id, 32) == 0;
+			mine |= memcmp(nids[j], A->bpid[x], 32) == 0;
 		if (mine)
 			continue;
-		if ((rc = del_obj(A, theirs->v[i].name, st, err)) == 0)
-			st->removed_indexes++;
-		if (rc > 0) {
-			/* Still there (Object Lock): what it names stays until it goes. */
-			rc = 0;
-			for (size_t x = 0; x < A->nidx; x++) {
-				if (memcmp(A->bpid[x], id, 32) != 0)
-					continue;
-				for (size_t j = 0; j < A->nbps[x]; j++) {
-					struct pk *p = pk_find(A, A->bps[x][j].id);
-					if (p)
-						p->keep = 1;
-				}
-			}
+		char name[80] = "index/";
+		util_hex(name + 6, A->bpid[x], 32);
+		int one = del_obj(A, name, st, err);
+		if (one < 0) {
+			rc = one;
+			goto out;
 		}
+		if (one == 0)
+			st->removed_indexes++;
+		else
+			keep_named(A, x);	/* still there (Object Lock): what it names stays */
 	}
+out:
+	free(useful);
+	free(stale);
 	free(nids);
 	return rc;
+}
+
+/* Packs no index object there names: what an interrupted or full push left. No snapshot there
+ * can need them (a snapshot is sent after its index), so they go first, making room for the
+ * index objects that come next. */
+static int remove_unindexed(struct ap *A, struct push_stats *st, struct cf_error *err)
+{
+	for (size_t i = 0; i < A->npk; i++) {
+		struct pk *p = &A->pk[i];
+		if (!p->on_dst || p->covered || p->in_f)
+			continue;
+		char name[80];
+		pack_name(name, p->id);
+		int one = del_obj(A, name, st, err);
+		if (one < 0)
+			return one;
+		if (one == 0) {
+			st->removed_packs++;
+			st->removed_bytes += p->size;
+			p->on_dst = 0;
+		}
+	}
+	return 0;
 }
 
 int retain_apply(struct repo *spool, struct repo *there, struct retain *rt,
@@ -424,8 +490,10 @@ int retain_apply(struct repo *spool, struct repo *there, struct retain *rt,
 			rt->unreadable);
 		goto out;
 	}
-	/* 3. Packs: a new index first, the old index objects, then the packs nothing names. */
-	if (need && ((rc = decide_packs(&A, rt, err)) || (rc = replace_index(&A, &theirs, st, err))))
+	/* 3. Packs: those no index names, a new index, the old index objects, then the packs
+	 * nothing needs. */
+	if (need && ((rc = remove_unindexed(&A, st, err)) || (rc = decide_packs(&A, rt, err)) ||
+	    (rc = replace_index(&A, st, err))))
 		goto out;
 	for (size_t i = 0; need && i < A.npk; i++) {
 		const struct pk *p = &A.pk[i];

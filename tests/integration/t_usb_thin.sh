@@ -144,6 +144,12 @@ done
 info "thinning began on day $thinned_at; days $((PIN_DAY + 1))..$((M - 1)) were removed"
 expect_exit 0 cf --repo "$USB" check --read-data
 info "check --read-data on the drive: $(tail -n 1 "$OUT")"
+# Superseded index objects do not pile up there: at most one of its own besides the spool's.
+expect_exit 0 "$COFFRE_TOOLS/dst_tool" "$USB" list index/
+nidx=$(grep -c '^index/' "$OUT" || true)
+nspool=$(find "$COFFRE_REPOSITORY/index" -type f | wc -l)
+info "index objects: $nidx on the drive, $nspool in the spool"
+[ "$nidx" -le $((nspool + 1)) ] || fail "the drive keeps $nidx index objects for the spool's $nspool"
 expect_exit 0 cf --repo "$USB" restore "$PIN_ID" --target "$TESTDIR/r"
 [ -f "$TESTDIR/r$SRC/day-$PIN_DAY.bin" ] || fail "the pinned snapshot does not restore its day's file"
 rm -rf "$TESTDIR/r"

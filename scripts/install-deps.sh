@@ -11,7 +11,9 @@ PKGS=(build-essential cmake pkg-config gettext python3
 	clang libclang-rt-14-dev
 	# destination tests: sshd, FAT32/exFAT images through FUSE, Swift's s3api, curl
 	openssh-server openssh-client dosfstools exfatprogs fusefat exfat-fuse fuse curl
-	swift swift-proxy swift-account swift-container swift-object python3-swift memcached)
+	swift swift-proxy swift-account swift-container swift-object python3-swift memcached
+	# a faked clock for retention and forged-date tests
+	faketime)
 # nodejs/npm (s3rver) and awscli only when the commands are missing: a nodejs from elsewhere
 # (NodeSource) already brings npm, and Debian's npm would conflict with it.
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)

@@ -57,8 +57,11 @@ static int usb_space_error(struct dst *d, int rc, uint64_t need, struct cf_error
 			(unsigned long long)((need + 1023) >> 10));
 	uint64_t avail = (uint64_t)vs.f_bavail * vs.f_frsize;
 	if (vs.f_blocks == 0) {
-		/* fusefat reports no block counts (its free clusters show as free inodes). */
-		if (!err || err->sys_errno != EPERM)
+		/* fusefat reports no block counts (its free clusters show as free inodes); a
+		 * cluster holds 512 bytes at least. An EPERM with room left is no full drive: taken
+		 * for one, it would have push thin out backups for nothing. */
+		if (!err || err->sys_errno != EPERM ||
+		    (vs.f_files && (uint64_t)vs.f_ffree * 512 >= need + (1u << 16)))
 			return rc;
 		return cf_error_set(err, CF_ENOSPC, "no space left on the drive %s (writing %llu KiB "
 			"failed)", u->d.url, (unsigned long long)((need + 1023) >> 10));

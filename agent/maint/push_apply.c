@@ -8,6 +8,7 @@
 #include "coffre/error.h"
 #include "coffre/forget.h"
 #include "coffre/pack.h"
+#include "coffre/pin.h"
 #include "coffre/push.h"
 #include "coffre/snap.h"
 #include "base/idset.h"
@@ -424,6 +425,20 @@ static int remove_unindexed(struct ap *A, struct push_stats *st, struct cf_error
 	return 0;
 }
 
+/* 1 when the pin ${id} (as the plan read it) names a snapshot the spool holds. */
+static int pin_of_spool_snapshot(const struct retain *rt, const uint8_t id[32])
+{
+	for (size_t i = 0; i < rt->npins; i++) {
+		if (memcmp(rt->pins[i].id, id, 32) != 0)
+			continue;
+		for (size_t j = 0; j < rt->nspool; j++)
+			if (memcmp(rt->all[j]->id, rt->pins[i].snap, 32) == 0)
+				return 1;
+		return 0;
+	}
+	return 0;
+}
+
 int retain_apply(struct repo *spool, struct repo *there, struct retain *rt,
 	struct push_names *refused, struct push_stats *st, struct cf_error *err)
 {
@@ -511,15 +526,15 @@ int retain_apply(struct repo *spool, struct repo *there, struct retain *rt,
 			st->removed_bytes += p->size;
 		}
 	}
-	/* 4. Pins the spool no longer has. */
+	/* 4. Pins unpinned on the spool: those of snapshots the spool still has. A pin of a
+	 * snapshot only the destination holds was set there, and stays. */
 	for (size_t i = 0; i < theirs.n; i++) {
 		uint8_t id[32];
-		char name[80];
-		if (!push_id_of(theirs.v[i].name, "pins/", id))
+		if (!push_id_of(theirs.v[i].name, "pins/", id) ||
+		    dst_stat(repo_dst(spool), theirs.v[i].name, NULL, NULL) != CF_ENOENT ||
+		    !pin_of_spool_snapshot(rt, id))
 			continue;
-		snprintf(name, sizeof name, "%s", theirs.v[i].name);
-		if (dst_stat(repo_dst(spool), name, NULL, NULL) == CF_ENOENT &&
-		    (rc = del_obj(&A, name, st, err)) < 0)
+		if ((rc = del_obj(&A, theirs.v[i].name, st, err)) < 0)
 			goto out;
 		rc = 0;
 	}

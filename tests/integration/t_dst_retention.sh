@@ -50,7 +50,7 @@ fi
 probe=$(timeout 60 faketime -f "@$(day_date 0) 20:00:00" "$COFFRE" --help 2>&1 >/dev/null </dev/null) ||
 	skip "coffre does not run under libfaketime in this build (a clang ASan binary hangs there): ${probe:0:200}"
 
-log "servers: s3rver, sshd; a FAT32 drive image, mounted for the whole test"
+log "servers: s3rver, sshd; a FAT32 drive image"
 printf 'S3RVER\nS3RVER\n' >"$TESTDIR/s3keys"
 chmod 600 "$TESTDIR/s3keys" "$COFFRE_PASSWORD_FILE"
 export COFFRE_S3_KEYS_FILE=$TESTDIR/s3keys
@@ -63,7 +63,13 @@ DEV=$(losetup -f --show "$TESTDIR/fat.img") || skip "losetup cannot attach an im
 LOOPS+=("$DEV")
 MNT=$TESTDIR/mnt-$SUF
 mkdir -p "$MNT" "$TESTDIR/sftp-repo"
-fusefat -o rw+ "$DEV" "$MNT" >/dev/null 2>&1 || fail "cannot mount the FAT32 image"
+# coffre mounts the drive for each run. It is mounted here only to measure it, between runs:
+# coffre does not see a fusefat mount as the drive's (its /proc/self/mounts source is
+# "fusefat") and would mount it a second time, and two FAT drivers writing one device
+# corrupt it.
+fat_mount() { fusefat -o rw+ "$DEV" "$MNT" >/dev/null 2>&1 || fail "cannot mount the FAT32 image"; }
+fusefat_gone() { ! pgrep -f "fusefat -o rw\+ $DEV $MNT" >/dev/null; }
+fat_umount() { umount "$MNT" || fail "cannot unmount the FAT32 image"; wait_for 30 "fusefat exits" fusefat_gone; }
 
 FAT=usb:$LABEL
 S3=s3://127.0.0.1:$PORT/coffre/shop
@@ -209,6 +215,7 @@ declare -A SIZE
 src_bytes() { find "$SRC" -type f -printf '%b\n' | awk '{s += $1 * 512} END {print s + 0}'; }
 sizes() { # DAY
 	local n line="day $1 ($(day_date "$1")) bytes:"
+	fat_mount
 	for n in "${NAMES[@]}"; do
 		SIZE[$n.$1]=$(bytes "$n")
 		line+=" $n $(numfmt --to=iec "${SIZE[$n.$1]}")"
@@ -223,6 +230,7 @@ sizes() { # DAY
 		LIVE[$n.$1]=$(json_get "$LOGDIR/usage.$n.$1" live_bytes)
 		line+=" $n $(numfmt --to=iec "${LIVE[$n.$1]}")"
 	done
+	fat_umount
 	info "$line"
 }
 declare -A LIVE DIR=([spool]=$COFFRE_REPOSITORY [fat]=$MNT/coffre [sftp]=$TESTDIR/sftp-repo)

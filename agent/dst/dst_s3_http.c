@@ -187,6 +187,11 @@ int dst_s3_status_error(struct dst_s3 *s, const struct dst_s3_req *r, const char
 	char code[128], msg[256];
 	dst_s3_parse_error((const char *)r->reply.p, r->reply.len, code, sizeof code, msg,
 		sizeof msg);
+	/* The keys are right: the signature carries this computer's clock, and it is wrong. */
+	if (r->status == 403 && strcmp(code, "RequestTimeTooSkewed") == 0)
+		return cf_error_set(err, CF_EKEY, "%s: the server refuses the request because "
+			"this computer's clock is too far from its own (RequestTimeTooSkewed): set "
+			"the date and time right", s->d.url);
 	if (r->status == 403)
 		return cf_error_set(err, CF_EKEY,
 			"%s: access denied by the server (check the keys)%s%s%s", s->d.url,

@@ -311,6 +311,65 @@ static const struct dst_ops dst_ops_usb = {
 	.write_error = usb_space_error,
 };
 
+/* Where a process's command line names a mount point: a FUSE driver's ("fusefat -o rw+ DEV
+ * DIR"). Malloc'd, or NULL. */
+static char *cmdline_mount(const char *pid)
+{
+	char path[64], b[4096];
+	snprintf(path, sizeof path, "/proc/%.20s/cmdline", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	ssize_t n = read(fd, b, sizeof b - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	b[n] = 0;
+	for (char *arg = b; arg < b + n; arg += strlen(arg) + 1)
+		if (arg[0] == '/' && mounts_find(NULL, arg, NULL))
+			return strdup(arg);
+	return NULL;
+}
+
+/* 1 when another process holds the device ${dev} open: a FUSE driver serving it, which
+ * /proc/self/mounts does not name (fusefat shows "fusefat" as the source); ${*ret_mnt} is
+ * then where it is mounted, when its command line says (else NULL). Two FAT drivers writing
+ * one device corrupt it: such a drive is used where it is, never mounted a second time. */
+static int dev_holder(const char *dev, char **ret_mnt)
+{
+	char rdev[PATH_MAX];
+	*ret_mnt = NULL;
+	if (!realpath(dev, rdev))
+		return 0;
+	DIR *pd = opendir("/proc");
+	int found = 0;
+	struct dirent *p;
+	while (pd && !found && (p = readdir(pd))) {
+		if (p->d_name[0] < '1' || p->d_name[0] > '9' || atol(p->d_name) == (long)getpid())
+			continue;
+		char fdp[64];
+		snprintf(fdp, sizeof fdp, "/proc/%.20s/fd", p->d_name);
+		DIR *fd = opendir(fdp);
+		struct dirent *e;
+		while (fd && !found && (e = readdir(fd))) {
+			char lp[96], target[PATH_MAX];
+			snprintf(lp, sizeof lp, "%s/%.20s", fdp, e->d_name);
+			ssize_t n = readlink(lp, target, sizeof target - 1);
+			if (n > 0) {
+				target[n] = 0;
+				found = strcmp(target, rdev) == 0;
+			}
+		}
+		if (fd)
+			closedir(fd);
+		if (found)
+			*ret_mnt = cmdline_mount(p->d_name);
+	}
+	if (pd)
+		closedir(pd);
+	return found;
+}
+
 static int usb_mount(struct dst_usb *u, const char *type, const char *spec, struct cf_error *err)
 {
 	if (util_mkdirs(u->mnt, 0700) != 0)
@@ -410,11 +469,27 @@ int dst_usb_open(const char *spec, const struct dst_options *opt, struct dst **r
 			rc = cf_error_set(err, CF_ENOMEM, "out of memory");
 			goto out;
 		}
+		char *held = NULL;
 		if (mounts_find(NULL, u->mnt, NULL)) {
 			/* A stale mount of ours (a crash): take it over and unmount it at the end. */
 			u->we_mounted = 1;
 			u->fuse = type && strcmp(type, "ext4") != 0;
+		} else if (dev_holder(u->dev, &held)) {
+			/* A FUSE driver that was just unmounted lets go of the device shortly. */
+			for (int i = 0; !held && i < 8 && dev_holder(u->dev, &held); i++)
+				sleep_ms(250);
+			if (!held && !dev_holder(u->dev, &held))
+				goto mount;
+			if (!held) {
+				rc = cf_error_set(err, CF_EUNREACH, "the drive usb:%s (%s) is in use by "
+					"another program, not mounted where coffre can see: unmount it "
+					"there first", spec, u->dev);
+				goto out;
+			}
+			free(u->mnt);
+			u->mnt = held;	/* a FUSE mount of someone else's: use it, leave it */
 		} else {
+mount:
 			rc = usb_mount(u, type ? type : "auto", spec, err);
 			if (rc)
 				goto out;

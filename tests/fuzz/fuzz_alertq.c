@@ -1,9 +1,11 @@
 /* fuzz_alertq.c: an entry of the alert queue as read back from STATE_DIR/alerts
- * (alertq_parse), and the round trip through alertq_format, which the queue writes with.
+ * (alertq_parse), and the round trip through alertq_format, which the queue writes with; the
+ * same bytes as the conditions' file STATE_DIR/alert-watch.json (alert_watch_parse).
  * Input: the bytes of one entry's file. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "coffre/alert_watch.h"
 #include "coffre/alertq.h"
 #include "coffre/error.h"
 #include "fuzz.h"
@@ -17,6 +19,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(copy);
 	if (size)
 		memcpy(copy, data, size);
+	struct alert_watch w;
+	if (alert_watch_parse(copy, size, &w) == 0)
+		for (int i = 0; i < _ALERT_COND_MAX; i++)
+			FUZZ_CHECK(w.c[i].since >= 0 && w.c[i].last_sent >= 0 && w.first_seen >= 0);
 	struct alertq_entry e, back;
 	memset(&e, 0xa5, sizeof e);
 	int rc = alertq_parse(copy, size, &e);

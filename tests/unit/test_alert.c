@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "coffre/alert.h"
+#include "coffre/alert_watch.h"
 #include "coffre/alertq.h"
 #include "coffre/cfg.h"
 #include "coffre/error.h"
@@ -240,6 +241,58 @@ static void test_cfg(void **state)
 	fx_rm_rf(dir);
 }
 
+/* One start, a reminder every ${reminder}, one end; nothing in between, nothing twice. */
+static void test_watch(void **state)
+{
+	struct alert_open o = { 0 };
+	int64_t next = 0, last = NOW - 100;
+	const long after = 36 * 3600, rem = 24 * 3600;
+	assert_int_equal(alert_watch_step(&o, NOW, last, after, rem, &next), _ALERT_STATE_INVALID);
+	assert_int_equal(next, last + after);
+	int64_t t = last + after;
+	assert_int_equal(alert_watch_step(&o, t, last, after, rem, &next), ALERT_START);
+	assert_int_equal(o.since, last + after);
+	assert_int_equal(next, t + rem);
+	assert_int_equal(alert_watch_step(&o, t + 10, last, after, rem, &next), _ALERT_STATE_INVALID);
+	assert_int_equal(next, t + rem);
+	assert_int_equal(alert_watch_step(&o, t + rem, last, after, rem, &next), ALERT_REMINDER);
+	assert_int_equal(alert_watch_step(&o, t + rem + 1, last, after, rem, &next),
+		_ALERT_STATE_INVALID);
+	/* A clock set back does not silence it for longer than it went back. */
+	assert_int_equal(alert_watch_step(&o, t, last, after, rem, &next), ALERT_REMINDER);
+	/* A good backup ends it, once. */
+	int64_t good = t + rem + 50;
+	assert_int_equal(alert_watch_step(&o, good + 1, good, after, rem, &next), ALERT_END);
+	assert_int_equal(next, good + after);
+	assert_int_equal(alert_watch_step(&o, good + 2, good, after, rem, &next),
+		_ALERT_STATE_INVALID);
+	assert_false(o.open);
+
+	/* Kept across a restart; a damaged file is said. */
+	char dir[256];
+	assert_int_equal(fx_mkdtemp(dir, sizeof dir, "alertwatch"), 0);
+	struct alert_watch w = { .first_seen = NOW }, back;
+	struct cf_error err = { 0 };
+	assert_int_equal(alert_watch_load(dir, &back, &err), 0);
+	assert_int_equal(back.first_seen, 0);
+	w.c[ALERT_UNPROTECTED] = (struct alert_open){ 1, NOW + 5, NOW + 9 };
+	assert_int_equal(alert_watch_save(dir, &w, &err), 0);
+	assert_int_equal(alert_watch_load(dir, &back, &err), 0);
+	assert_int_equal(back.first_seen, NOW);
+	assert_true(back.c[ALERT_UNPROTECTED].open);
+	assert_int_equal(back.c[ALERT_UNPROTECTED].since, NOW + 5);
+	assert_int_equal(back.c[ALERT_UNPROTECTED].last_sent, NOW + 9);
+	assert_false(back.c[ALERT_BEHIND].open);
+	static const char *const hostile[] = { "", "{}", "{\"v\":1,\"first_seen\":-3}",
+		"{\"v\":1,\"conditions\":[]}", "{\"v\":1,\"conditions\":{\"unprotected\":7}}" };
+	for (size_t i = 0; i < sizeof hostile / sizeof *hostile; i++)
+		assert_int_equal(alert_watch_parse((const uint8_t *)hostile[i], strlen(hostile[i]),
+			&back), CF_ECORRUPT);
+	const char *later = "{\"v\":1,\"conditions\":{\"ransomware\":{\"since\":1}}}";
+	assert_int_equal(alert_watch_parse((const uint8_t *)later, strlen(later), &back), 0);
+	fx_rm_rf(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -248,6 +301,7 @@ int main(void)
 		cmocka_unit_test(test_queue),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_cfg),
+		cmocka_unit_test(test_watch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

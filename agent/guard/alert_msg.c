@@ -275,18 +275,26 @@ int alert_render(const struct alert_event *ev, const char *lang, const char *sho
 
 	struct buf s = { 0 }, b = { 0 };
 	int end = ev->state == ALERT_END;
-	int bad = 0;
-	if (ev->state == ALERT_REMINDER) {
+	int bad = expand(&s, end ? w->end_subject : w->subject, f, nf);
+	if (ev->state == ALERT_REMINDER && !bad) {
+		/* "[shop] Rappel : ...": the shop first still, for the filters of mail readers. */
 		const char *pre = fr ? "Rappel : " : "Reminder: ";
-		bad |= buf_append(&s, pre, strlen(pre));
+		const char *subj = (const char *)s.p;
+		size_t at = strlen(f[0].val) + 3;	/* every subject starts "[{shop}] " */
+		if (s.len < at + 1 || subj[0] != '[' || strncmp(subj + at - 2, "] ", 2) != 0)
+			at = 0;
+		struct buf r = { 0 };
+		bad |= buf_append(&r, subj, at) | buf_append(&r, pre, strlen(pre)) |
+			buf_append(&r, subj + at, s.len - at);
+		buf_free(&s);
+		s = r;
 		char line[300];
 		fmt_span(d, sizeof d, ev->at - ev->since, fr);
-		snprintf(line, sizeof line, fr ? "Rappel : ce problème dure toujours, depuis %s "
+		snprintf(line, sizeof line, fr ? "Rappel : ce problème dure toujours, depuis le %s "
 			"(%s).\n\n" : "Reminder: this problem still lasts, since %s (%s).\n\n",
 			f[5].val, d);
 		bad |= buf_append(&b, line, strlen(line));
 	}
-	bad |= expand(&s, end ? w->end_subject : w->subject, f, nf);
 	bad |= expand(&b, end ? w->end_body : w->body, f, nf);
 	if (bad) {
 		buf_free(&s);

@@ -46,8 +46,8 @@ static void test_texts(void **state)
 					assert_null(strchr(t.body, '{'));
 					assert_non_null(strstr(t.subject, "[Boulangerie]"));
 					if (s == ALERT_REMINDER)
-						assert_non_null(strstr(t.subject, l == 0 ? "Rappel" :
-							"Reminder"));
+						assert_ptr_equal(strstr(t.subject, l == 0 ?
+							"Rappel : " : "Reminder: "), t.subject + 14);
 					alert_text_release(&t);
 				}
 	}

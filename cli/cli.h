@@ -57,6 +57,7 @@ int cmd_unpin(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_alert(int argc, char **argv);
 
 /* cli_fail(err): print "coffre: <message>" and return the exit code for ${err}. */
 int cli_fail(const struct cf_error *err);
@@ -64,6 +65,12 @@ int cli_fail(const struct cf_error *err);
 int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* cli_usage(usage): print the command's usage to stderr, return CF_EXIT_USAGE. */
 int cli_usage(const char *usage);
+struct cfg;
+/* cli_load_config(argc, argv, usage, ret_file, ret): the options after a command's verb
+ * (--config FILE, nothing else), then the configuration loaded into ${ret} (problems printed).
+ * Returns 0 or the exit code. */
+int cli_load_config(int argc, char **argv, const char *usage, const char **ret_file,
+	struct cfg **ret);
 /* cli_help(argc, argv, usage): if --help or -h is among the args, print usage and return 1. */
 int cli_help(int argc, char **argv, const char *usage);
 

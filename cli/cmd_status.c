@@ -516,32 +516,11 @@ int cmd_config(int argc, char **argv)
 		return 0;
 	if (argc < 2 || strcmp(argv[1], "check") != 0)
 		return cli_usage(config_usage);
-	static const struct option opts[] = { { "config", required_argument, NULL, 'c' }, { 0 } };
-	const char *file = CFG_DEFAULT_PATH;
-	int c;
-	argc--;
-	argv++;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
-		if (c == 'c')
-			file = optarg;
-		else
-			return cli_usage(config_usage);
-	}
-	if (optind != argc)
-		return cli_usage(config_usage);
+	const char *file = NULL;
 	struct cfg *cf = NULL;
-	char *problems = NULL;
-	struct cf_error err = { 0 };
-	int rc = cfg_load(file, &cf, &problems, &err);
-	if (rc == CF_EUSAGE) {
-		fflush(stdout);
-		fputs(problems, stderr);
-		free(problems);
-		return cli_error(CF_EXIT_ERROR, "%s", err.msg);
-	}
+	int rc = cli_load_config(argc - 1, argv + 1, config_usage, &file, &cf);
 	if (rc)
-		return cli_error(CF_EXIT_ERROR, "%s", err.msg);
+		return rc;
 	if (!g.quiet)
 		printf(_("%s: valid (%zu folders, repository %s)\n"), file, cf->npaths,
 			cf->repository);

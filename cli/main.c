@@ -1,5 +1,6 @@
 /* main.c: the coffre command: global options, then one subcommand from the table. */
 #include <errno.h>
+#include <getopt.h>
 #include <locale.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "cli.h"
 #include "base/util.h"
+#include "coffre/cfg.h"
 #include "coffre/dst.h"
 #include "coffre/repo.h"
 #include "coffre/snap.h"
@@ -51,6 +53,8 @@ static const struct command {
 	{ "status", cmd_status, N_("ask coffred how the backups go"), NEED_NOTHING },
 	{ "log", cmd_log, N_("list coffred's recent backup runs"), NEED_NOTHING },
 	{ "config", cmd_config, N_("check coffred's configuration (config check)"), NEED_NOTHING },
+	{ "alert", cmd_alert, N_("send a test alert through every channel (alert test)"),
+		NEED_NOTHING },
 };
 
 static void usage(FILE *f)
@@ -106,6 +110,36 @@ void cli_secret_free(char *s)
 		return;
 	sodium_memzero(s, strlen(s));
 	free(s);
+}
+
+int cli_load_config(int argc, char **argv, const char *usage, const char **ret_file,
+	struct cfg **ret)
+{
+	static const struct option opts[] = { { "config", required_argument, NULL, 'c' }, { 0 } };
+	const char *file = CFG_DEFAULT_PATH;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		if (c == 'c')
+			file = optarg;
+		else
+			return cli_usage(usage);
+	}
+	if (optind != argc)
+		return cli_usage(usage);
+	char *problems = NULL;
+	struct cf_error err = { 0 };
+	int rc = cfg_load(file, ret, &problems, &err);
+	if (rc == CF_EUSAGE) {
+		fflush(stdout);
+		fputs(problems, stderr);
+		free(problems);
+		return cli_error(CF_EXIT_ERROR, "%s", err.msg);
+	}
+	if (rc)
+		return cli_error(CF_EXIT_ERROR, "%s", err.msg);
+	*ret_file = file;
+	return 0;
 }
 
 int cli_usage(const char *u)

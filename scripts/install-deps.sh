@@ -10,6 +10,8 @@ PKGS=(build-essential cmake pkg-config gettext python3
 	# the fuzz build (scripts/build.sh fuzz): clang and its libFuzzer runtime
 	clang libclang-rt-14-dev
 	# destination tests: sshd, FAT32/exFAT images through FUSE, Swift's s3api, curl
+	# alert tests: an SMTP sink (aiosmtpd) and its test certificate
+	python3-aiosmtpd openssl
 	openssh-server openssh-client dosfstools exfatprogs fusefat exfat-fuse fuse curl
 	swift swift-proxy swift-account swift-container swift-object python3-swift memcached
 	# a faked clock for retention and forged-date tests

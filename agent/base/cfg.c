@@ -9,6 +9,7 @@
 
 #include <ini.h>
 
+#include "base/cfg_alert.h"
 #include "coffre/cfg.h"
 #include "coffre/error.h"
 
@@ -28,7 +29,7 @@ struct parse {
 	char *problems;
 	size_t plen;
 	int nproblems, oom;
-	int line_repo, line_pwfile, line_sched;
+	int line_repo, line_pwfile, line_sched, line_alert;
 	int path_lines[1024];	/* the line of each path (0 past the first 1024) */
 	int dest_lines[CFG_MAX_DESTS];	/* the first line of each destination's keys */
 	unsigned char dest_bad[CFG_MAX_DESTS];	/* its url was refused (said already) */
@@ -326,9 +327,18 @@ static int handler(void *user, const char *section, const char *name, const char
 	} else if (strncmp(section, "destination", 11) == 0 &&
 		   (section[11] == ' ' || section[11] == 0)) {
 		rc = dest_key(p, section + 11 + strspn(section + 11, " "), name, value);
+	} else if (strcmp(section, "alert") == 0) {
+		char msg[700];
+		if (!p->line_alert)
+			p->line_alert = p->line;
+		int r = cfg_alert_key(&c->alert, name, value, msg, sizeof msg);
+		if (r > 0)
+			problem(p, p->line, "%s", msg);
+		else if (r < 0)
+			rc = -1;
 	} else if (!*section) {
-		problem(p, p->line, "key '%s' outside any section (expected [backup], [daemon] or "
-			"[destination NAME])", name);
+		problem(p, p->line, "key '%s' outside any section (expected [backup], [daemon], "
+			"[destination NAME] or [alert])", name);
 	} else {
 		problem(p, p->line, "unknown section [%s] (key '%s')", section, name);
 	}
@@ -403,6 +413,7 @@ void cfg_free(struct cfg *c)
 	free(c->socket);
 	free(c->socket_group);
 	free(c->state_dir);
+	cfg_alert_release(&c->alert);
 	free(c);
 }
 
@@ -484,6 +495,12 @@ const struct cfg_dest *cfg_find_dest(const struct cfg *c, const char *s)
 	return NULL;
 }
 
+static void alert_problem(void *ctx, const char *msg)
+{
+	struct parse *p = ctx;
+	problem(p, p->line_alert, "%s", msg);
+}
+
 static void validate(struct parse *p)
 {
 	struct cfg *c = p->c;
@@ -521,6 +538,8 @@ static void validate(struct parse *p)
 				"snapshot there would be forgotten", d->name);
 	}
 	validate_dests(p);
+	if (cfg_alert_validate(&c->alert, alert_problem, p))
+		p->oom = 1;
 }
 
 /* Parses ${len} bytes of ${text}, named ${file} in problems. */
@@ -539,6 +558,7 @@ static int load(const char *text, size_t len, const char *file, struct cfg **ret
 		.within = FORGET_WITHIN_DEFAULT };
 	c->run_timeout = CFG_DEFAULT_RUN_TIMEOUT;
 	c->run_idle = 1;
+	cfg_alert_init(&c->alert);
 	for (size_t i = 0; i < sizeof default_excludes / sizeof *default_excludes; i++)
 		if (push(&c->excludes, &c->nexcludes, default_excludes[i]))
 			p.oom = 1;

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "coffre/alert_watch.h"
 #include "coffre/backup.h"
 #include "coffre/state.h"
 
@@ -25,7 +26,7 @@ struct watch;
 #define STOP_GRACE 4			/* seconds to wait for a cancelled backup */
 #define PUSH_RETRY 3600			/* a destination left behind is tried again after this
 					 * (COFFRED_PUSH_RETRY for tests) */
-#define LOOP_MAX 12			/* file descriptors the event loop serves */
+#define LOOP_MAX 14			/* file descriptors the event loop serves */
 
 /* A run's result as the daemon keeps it: what the status and the history show, and more. */
 struct result {
@@ -107,6 +108,12 @@ struct daemon {
 	long push_retry;
 	int next_push_only;	/* the timer is for a retry of destinations, not a backup */
 	size_t unwatched;	/* folders the watcher could not watch, last reported */
+	/* alerts (alerts.c): their timer, their delivery's process, the conditions */
+	int afd, alert_pidfd;	/* -1: none */
+	pid_t alert_child;	/* 0: none */
+	int alert_again;	/* something was queued while it ran */
+	int64_t alert_check_next, alert_queue_next;	/* 0: nothing to wait for */
+	struct alert_watch alert_watch;
 };
 
 /* main.c */
@@ -130,6 +137,13 @@ void job_notify(struct daemon *d);
 int child_start(struct daemon *d, struct job *j);
 void child_stop(struct daemon *d);
 void child_send(int fd, const struct runmsg *m);
+
+/* alerts.c: the conditions, their events and the queue's delivery. alerts_start at start and
+ * after a reload (sets up what [alert] asks for, then checks); alerts_check after a run;
+ * alerts_stop at the end. */
+void alerts_start(struct daemon *d);
+void alerts_check(struct daemon *d);
+void alerts_stop(struct daemon *d);
 
 /* roots.c: the protected folders and their watches */
 int roots_build_watch(struct daemon *d, const struct cfg *c);

@@ -600,6 +600,8 @@ after:
 	if (!d->stopping)
 		job_rearm(d);
 	status_write(d, 1);
+	if (!d->stopping)
+		alerts_check(d);	/* a good backup ends "not protected" at once */
 }
 
 /* job_stop(d): cancel the running backup and wait a little for it (child.c). */

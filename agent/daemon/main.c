@@ -223,6 +223,7 @@ static void shut_down(struct daemon *d)
 	sd_notify(0, "STOPPING=1");
 	logf_("stopping");
 	job_stop(d);
+	alerts_stop(d);
 	status_write(d, 1);
 	if (d->ctl >= 0) {
 		close(d->ctl);
@@ -244,7 +245,8 @@ int main(int argc, char **argv)
 	static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' }, { 0 } };
 	static struct daemon D = { .cfg_file = CFG_DEFAULT_PATH, .ctl = -1, .wdfd = -1,
-		.rfd = -1, .retry_delay = RETRY_DELAY, .pipefd = -1, .pidfd = -1, .killfd = -1 };
+		.rfd = -1, .retry_delay = RETRY_DELAY, .pipefd = -1, .pidfd = -1, .killfd = -1,
+		.afd = -1, .alert_pidfd = -1 };
 	struct daemon *d = &D;
 	int c, rc;
 	const char *rd = getenv("COFFRED_RETRY_DELAY");	/* tests */
@@ -286,6 +288,7 @@ int main(int argc, char **argv)
 		d->last_change = time(NULL);	/* changes made while stopped are unknown */
 	logf_("started (pid %d), control socket '%s'", (int)getpid(), d->cfg->socket);
 	job_rearm(d);
+	alerts_start(d);
 	sd_notify(0, "READY=1");
 	run_loop(d);
 	shut_down(d);

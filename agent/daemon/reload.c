@@ -85,6 +85,7 @@ void reload_apply(struct daemon *d, struct cfg *c)
 	if (c->schedule.kind == SCHED_AFTER_CHANGE)
 		d->last_change = time(NULL);	/* the new folders get their first backup */
 	logf_("configuration reloaded from '%s'", d->cfg_file);
+	alerts_start(d);	/* [alert] may be new, or its durations changed */
 }
 
 /* reload(d): on SIGHUP. */

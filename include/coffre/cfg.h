@@ -31,6 +31,31 @@ struct cfg_dest {
 	unsigned keep_set;	/* which keep-* keys the section set (bits of cfg.c) */
 };
 
+#define CFG_ALERT_MAX_RCPT 16
+#define CFG_DEFAULT_REMINDER (24 * 3600)
+#define CFG_DEFAULT_UNPROTECTED_AFTER (36 * 3600)
+#define CFG_DEFAULT_BEHIND_AFTER (7 * 24 * 3600)
+
+/* The [alert] section: who is told, through which channels, and when (cfg_alert.c). A
+ * channel is configured when its address is set: mail with mail-to and smtp-url, the
+ * webhook with webhook-url. */
+struct cfg_alert {
+	char *mail_to[CFG_ALERT_MAX_RCPT];	/* mail-to = ... (several) */
+	size_t nmail_to;
+	char *mail_from;	/* default: coffre@HOST */
+	char *smtp_url;		/* smtp://host[:port] (STARTTLS required) or smtps:// */
+	char *smtp_user;
+	char *smtp_password_file;	/* mode 600, first line */
+	char *webhook_url;	/* https://, or http:// on the loopback */
+	char *webhook_header;	/* "Name: value", sent with each POST */
+	char *ca_file;		/* PEM certificates trusted instead of the system's */
+	char language[3];	/* "fr" or "en"; "" until validated (then from the locale) */
+	char *shop_name;	/* default: the host name */
+	long reminder;		/* seconds between reminders while a condition lasts */
+	long unprotected_after;	/* seconds without a good backup before "not protected" */
+	long behind_after;	/* seconds a destination may go without a complete push */
+};
+
 /* A loaded configuration (a value record: read its fields, release with cfg_free). */
 struct cfg {
 	char *file;
@@ -51,6 +76,7 @@ struct cfg {
 	long run_timeout;	/* [daemon] run-timeout, seconds: a run silent this long is
 				 * stopped */
 	int run_idle;		/* [daemon] run-priority = idle (nice 10, idle I/O) or normal */
+	struct cfg_alert alert;	/* [alert] */
 };
 
 /* cfg_load(file, ret, ret_problems, err): parse and validate ${file}. Returns 0 and sets
@@ -63,6 +89,10 @@ int cfg_load(const char *file, struct cfg **ret, char **ret_problems, struct cf_
 int cfg_parse(const char *text, size_t len, const char *name, struct cfg **ret,
 	char **ret_problems, struct cf_error *err);
 void cfg_free(struct cfg *c);
+
+/* cfg_alert_mail(a), cfg_alert_webhook(a): whether the channel is configured. */
+int cfg_alert_mail(const struct cfg_alert *a);
+int cfg_alert_webhook(const struct cfg_alert *a);
 
 /* cfg_dest_options(d, ret): the settings of ${d} for dst_open (strings borrowed from ${d}). */
 void cfg_dest_options(const struct cfg_dest *d, struct dst_options *ret);

@@ -68,7 +68,7 @@ for it in $(seq 1 "$RUNS"); do
 	ms=$((RANDOM % 301))
 	if [ $((it % 3)) = 0 ]; then
 		what=prune
-		expect_exit 0 cf forget --keep-last 2
+		expect_exit 0 cf forget --keep-last 2 --keep-within 0
 		"$COFFRE" prune >"$LOGDIR/killed.$it.out" 2>&1 </dev/null &
 	else
 		what=backup

@@ -169,7 +169,7 @@ expect_exit 0 cf --repo "$R2" --json snapshots
 	fail "expected 2 snapshots"
 
 log "forget --keep-last 1: refused by the lock, said plainly, nothing claimed"
-expect_exit 1 cf --repo "$R2" --s3-lock-days 1 forget --keep-last 1
+expect_exit 1 cf --repo "$R2" --s3-lock-days 1 forget --keep-last 1 --keep-within 0
 grep -q 'protected by Object Lock' "$ERR" || { cat "$OUT" "$ERR"; fail "no plain Object Lock error"; }
 grep -qi 'check the keys' "$ERR" && fail "the lock is reported as a key problem"
 info "$(tail -n 1 "$ERR")"

@@ -15,7 +15,7 @@ for b in ceph-mon ceph-osd radosgw radosgw-admin; do
 	command -v "$b" >/dev/null || skip "$b is not installed (ceph-mon, ceph-osd, radosgw: scripts/install-deps.sh)"
 done
 export COFFRE_RETRY_BASE_MS=20
-L=80	# the lock period, in seconds: room for a push inside its last half
+L=80	# the lock period, in seconds
 export COFFRE_TEST_LOCK_SECONDS=$L
 RGW=$TESTDIR/rgw
 cleanup_hook() { "$SERVERS/radosgw.sh" stop "$RGW" 2>/dev/null || true; }
@@ -89,6 +89,12 @@ WANT=$(snapshot_ids | sort | tr '\n' ' ' | sed 's/ $//')
 push
 [ "$REMOVED" = 0 ] || fail "a locked snapshot was reported removed"
 [ "$WAITING" -ge 1 ] || fail "the refused deletion is not counted ($WAITING)"
+# What waits is left out of the lock step: it checks every other object there, and only them.
+CHECKED=$(json_get "$OUT" 0.lock.checked)
+expect_exit 0 tool list ""
+NOBJ=$(grep -cE '^(config|keys/|data/|index/|pins/|snapshots/)' "$OUT" || true)
+[ $((CHECKED + WAITING)) = "$NOBJ" ] ||
+	fail "the lock step checked $CHECKED objects; $NOBJ are there, $WAITING waiting"
 expect_exit 0 tool list snapshots/
 grep -q "snapshots/$S1" "$OUT" || fail "the locked snapshot is gone"
 expect_exit 0 cf --repo "$S3" check --read-data
@@ -99,9 +105,12 @@ log "near its date, a push extends what is needed but not what waits"
 wait_for $((2 * L)) "the first snapshot to come within half the period" \
 	eval '[ "$(now)" -ge $((U1 - L / 2 + 1)) ]'
 push
-[ "$(now)" -lt "$U1" ] || fail "the push ended after the lock's date: the machine is too slow for L=$L"
-[ "$REMOVED" = 0 ] || fail "a locked snapshot was reported removed"
-[ "$(until_of "snapshots/$S1")" = "$U1" ] || fail "the snapshot waiting for deletion was extended"
+if [ "$(now)" -lt "$U1" ]; then
+	[ "$REMOVED" = 0 ] || fail "a locked snapshot was reported removed"
+	[ "$(until_of "snapshots/$S1")" = "$U1" ] || fail "the snapshot waiting for deletion was extended"
+else
+	info "(the push ended after the lock's date: a loaded machine; the count above proves it)"
+fi
 UC=$(until_of config)
 [ "$UC" -gt $((U1 + 1)) ] || fail "the config was not extended ($UC <= $U1)"
 

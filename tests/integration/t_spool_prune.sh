@@ -26,7 +26,7 @@ expect_exit 0 cf push --to "$NAS" --clear-spool
 	fail "--clear-spool removed nothing"
 
 log "forget the first snapshot and prune the cleared spool"
-expect_exit 0 cf forget --keep-last 1 --prune
+expect_exit 0 cf forget --keep-last 1 --keep-within 0 --prune
 cat "$OUT"
 
 log "push again; the NAS restores the tree and checks clean"

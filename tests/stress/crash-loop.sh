@@ -150,7 +150,7 @@ backup_ok() {
 prepare() {
 	case $1 in
 	backup) new_day ;;
-	prune) expect_exit 0 cf forget --keep-last 3 ;;
+	prune) expect_exit 0 cf forget --keep-last 3 --keep-within 0 ;;
 	push-*) new_day; backup_ok ;;
 	esac
 }

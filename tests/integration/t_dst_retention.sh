@@ -256,6 +256,11 @@ for ((d = 0; d < DAYS; d++)); do
 		echo "$id" >"$PINS.dst"
 	elif [ "$d" = "$UNPIN_DAY" ]; then
 		at "$d" 20:05 "$COFFRE" unpin "$(cat "$PINS.spool")" -q || fail "unpin failed"
+		# Pushed while the spool still holds the snapshot: a pin follows the spool's unpin
+		# only then (one unpinned and forgotten before any push stays pinned there).
+		at "$d" 20:06 "$COFFRE" push --config "$CONF" --to fat --to sftp -q ||
+			fail "day $d: push after unpin failed"
+		cf push --config "$CONF" --to s3 -q || fail "day $d: push to s3 after unpin failed"
 		mv "$PINS.dst" "$MAYBE"
 		: >"$PINS.spool"
 		: >"$PINS.dst"

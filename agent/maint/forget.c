@@ -120,14 +120,22 @@ static int has_tag(const struct snap *s, const struct forget_policy *p)
 struct ranked {
 	int64_t t;
 	size_t i;
+	const struct snap *s;
 };
 
+/* By the effective time, then as snapshots are ordered (time, time_ns, id): two backups in
+ * the same second are told apart by their nanoseconds, never by where the caller's list put
+ * them (a destination's own snapshots come after the spool's). */
 static int by_time(const void *a, const void *b)
 {
 	const struct ranked *x = a, *y = b;
 	if (x->t != y->t)
 		return x->t < y->t ? -1 : 1;
-	return x->i < y->i ? -1 : x->i > y->i;
+	if (x->s->time != y->s->time)
+		return x->s->time < y->s->time ? -1 : 1;
+	if (x->s->time_ns != y->s->time_ns)
+		return x->s->time_ns < y->s->time_ns ? -1 : 1;
+	return memcmp(x->s->id, y->s->id, sizeof x->s->id);
 }
 
 int forget_decide(struct snap **list, size_t n, const struct forget_policy *p,
@@ -160,7 +168,7 @@ int forget_decide(struct snap **list, size_t n, const struct forget_policy *p,
 		/* A forged date counts in no rule, and what a pin or a tag keeps anyway takes no
 		 * rule's slot. */
 		if (!(why[i] & (FORGET_KEEP_FUTURE | FORGET_KEEP_PINNED | FORGET_KEEP_TAG)))
-			v[m++] = (struct ranked){ t, i };
+			v[m++] = (struct ranked){ t, i, s };
 	}
 	if (m > 1)
 		qsort(v, m, sizeof *v, by_time);

@@ -455,6 +455,27 @@ static void test_decide_recorded(void **state)
 	set_free(&s);
 }
 
+/* Two backups in the same second, listed newest first (a destination's own snapshots come
+ * after the spool's): keep-last 1 keeps the later one by its nanoseconds. Before, the list's
+ * order decided, and a push removed the newer one from the destination. */
+static void test_decide_same_second(void **state)
+{
+	(void)state;
+	struct set s;
+	daily(&s, 3, 2024, 3, 1);
+	s.v[0].time = s.v[1].time = s.v[2].time;
+	s.v[0].time_ns = 900000000;
+	s.v[1].time_ns = 100000000;
+	s.v[2].time_ns = 500000000;
+	struct forget_policy p = { .last = 1 };
+	uint8_t why[3];
+	assert_int_equal(forget_decide(s.list, s.n, &p, NULL, s.v[2].time + 60, why), 1);
+	assert_int_equal(why[0], FORGET_KEEP_RULE);
+	assert_int_equal(why[1], 0);
+	assert_int_equal(why[2], 0);
+	set_free(&s);
+}
+
 static void test_decide_within_pins_tags(void **state)
 {
 	(void)state;
@@ -508,6 +529,7 @@ int main(void)
 		cmocka_unit_test(test_keep_monthly_yearly),
 		cmocka_unit_test(test_decide_future),
 		cmocka_unit_test(test_decide_recorded),
+		cmocka_unit_test(test_decide_same_second),
 		cmocka_unit_test(test_decide_within_pins_tags),
 		cmocka_unit_test(test_prune_run),
 	};

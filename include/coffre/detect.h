@@ -43,6 +43,11 @@ const char *detect_magic_name(enum detect_magic m);
  * uniform random bytes give. Compressed data (JPEG, zip, zstd) is close to random but fails
  * this test far more often than ciphertext does, which Shannon entropy cannot tell apart. */
 int detect_block_random(const uint8_t *p, size_t n);
+/* detect_block_random_text(p, n): 1 when the ${n} bytes (same bounds) are base64 text (line
+ * breaks and padding aside) whose 64 symbols are as evenly spread as random bytes encoded
+ * in base64 give: ciphertext written as text. A profile counts a block as random when
+ * either test says so. */
+int detect_block_random_text(const uint8_t *p, size_t n);
 
 /* A file's profile: its magic and, over sampled blocks, how many look random. Built by
  * feeding its bytes in order, as the backup reads them (any piece sizes). */
@@ -56,12 +61,16 @@ struct detect_profile {
 	uint8_t buf[DETECT_BLOCK];
 	uint32_t fill;
 	uint64_t next;		/* offset of the next block to sample */
+	uint64_t bits;		/* bit i: the i-th kept sample was random (thinned on the way) */
 };
 
 /* detect_profile_init(p): empty. */
 void detect_profile_init(struct detect_profile *p);
 /* detect_profile_feed(p, data, n): the next ${n} bytes. Samples the first block, then blocks
- * spread so that a file of any size costs at most 64 blocks, whatever its size. */
+ * spread so that a file of any size costs at most 64 blocks, whatever its size: every block
+ * on a grid whose step starts at one block and doubles, dropping every other kept sample,
+ * each time 64 samples are held (so 32 to 64 blocks evenly spread over the whole file, and
+ * block 0 always among them). */
 void detect_profile_feed(struct detect_profile *p, const uint8_t *data, size_t n);
 /* detect_profile_end(p): the last, partial block counts when it is at least 1024 bytes. */
 void detect_profile_end(struct detect_profile *p);

@@ -62,15 +62,18 @@ struct detect_profile {
 	uint32_t fill;
 	uint64_t next;		/* offset of the next block to sample */
 	uint64_t bits;		/* bit i: the i-th kept sample was random (thinned on the way) */
+	uint8_t shift;		/* the grid's step: 2^shift blocks */
 };
 
 /* detect_profile_init(p): empty. */
 void detect_profile_init(struct detect_profile *p);
 /* detect_profile_feed(p, data, n): the next ${n} bytes. Samples the first block, then blocks
- * spread so that a file of any size costs at most 64 blocks, whatever its size: every block
- * on a grid whose step starts at one block and doubles, dropping every other kept sample,
- * each time 64 samples are held (so 32 to 64 blocks evenly spread over the whole file, and
- * block 0 always among them). */
+ * spread so that a file of any size costs at most 64 blocks, whatever its size: one block in
+ * each step of a grid whose step starts at one block and doubles, dropping every other kept
+ * sample, each time 64 samples are held (so 32 to 64 blocks spread over the whole file,
+ * block 0 always among them). Within a step the block is drawn from the step's number, not
+ * from the content: the same places for two versions of a file of about the same size, and
+ * no periodic pattern of partial encryption falls between the samples. */
 void detect_profile_feed(struct detect_profile *p, const uint8_t *data, size_t n);
 /* detect_profile_end(p): the last, partial block counts when it is at least 1024 bytes. */
 void detect_profile_end(struct detect_profile *p);

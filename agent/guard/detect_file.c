@@ -241,21 +241,27 @@ void detect_profile_init(struct detect_profile *p)
 	memset(p, 0, sizeof *p);
 }
 
-/* The block sampled in step k of a grid of 2^shift blocks: a fixed draw from (k, shift)
- * (splitmix64's finaliser), so that the samples do not all sit at the same phase. */
-static uint64_t grid_block(uint64_t k, unsigned shift)
+/* A fixed draw from (k, shift) (splitmix64's finaliser): the place of the block sampled in
+ * step k of the grid of 2^shift blocks from its low bits, and which of the two samples of
+ * steps 2k and 2k + 1 step k keeps when the step doubles from its top bit. */
+static uint64_t draw(uint64_t k, unsigned shift)
 {
 	uint64_t z = k * 0x9e3779b97f4a7c15u ^ (uint64_t)shift << 56;
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-	z ^= z >> 31;
-	uint64_t step = UINT64_C(1) << shift;
-	return k * step + (z & (step - 1));
+	return z ^ (z >> 31);
 }
 
-/* One sampled block of ${n} bytes in p->buf, in step p->blocks of the grid. When 64 samples
- * are held the even ones are kept: sample 2j lies in step j of the grid of twice the step,
- * as does this block, which was drawn in step 64 of the old grid. */
+static uint64_t grid_block(uint64_t k, unsigned shift)
+{
+	uint64_t step = UINT64_C(1) << shift;
+	return k * step + (draw(k, shift) & (step - 1));
+}
+
+/* One sampled block of ${n} bytes in p->buf, in step p->blocks of the grid. Each sample lies
+ * anywhere in its step with the same chance (block 0 aside, always kept): drawn so, or
+ * kept by a coin from two that lie anywhere in the two halves. Once 64 are held, the next block to sample is already that
+ * of step 32 of the grid of twice the step, and taking it halves the samples. */
 static void sample(struct detect_profile *p, size_t n)
 {
 	int r = detect_block_random(p->buf, n) || detect_block_random_text(p->buf, n);
@@ -263,17 +269,20 @@ static void sample(struct detect_profile *p, size_t n)
 		p->head_random = (uint8_t)r;
 	if (p->blocks == SAMPLES_MAX) {
 		uint64_t kept = 0;
-		for (unsigned i = 0; i < SAMPLES_MAX / 2; i++)
-			kept |= ((p->bits >> (2 * i)) & 1) << i;
+		p->shift++;
+		for (unsigned j = 0; j < SAMPLES_MAX / 2; j++) {
+			unsigned c = j ? (unsigned)(draw(j, p->shift) >> 63) : 0;	/* block 0 stays */
+			kept |= ((p->bits >> (2 * j + c)) & 1) << j;
+		}
 		p->bits = kept;
 		p->blocks = SAMPLES_MAX / 2;
-		p->shift++;
 	}
 	if (r)
 		p->bits |= UINT64_C(1) << p->blocks;
 	p->blocks++;
 	p->random = (uint32_t)__builtin_popcountll(p->bits);
-	p->next = grid_block(p->blocks, p->shift) * DETECT_BLOCK;
+	p->next = DETECT_BLOCK * (p->blocks == SAMPLES_MAX ?
+		grid_block(SAMPLES_MAX / 2, p->shift + 1u) : grid_block(p->blocks, p->shift));
 }
 
 void detect_profile_feed(struct detect_profile *p, const uint8_t *data, size_t n)

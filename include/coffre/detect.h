@@ -73,7 +73,8 @@ void detect_profile_init(struct detect_profile *p);
  * sample, each time 64 samples are held (so 32 to 64 blocks spread over the whole file,
  * block 0 always among them). Within a step the block is drawn from the step's number, not
  * from the content: the same places for two versions of a file of about the same size, and
- * no periodic pattern of partial encryption falls between the samples. */
+ * no periodic pattern of partial encryption falls between the samples (the kept one of two
+ * drawn by a coin likewise). */
 void detect_profile_feed(struct detect_profile *p, const uint8_t *data, size_t n);
 /* detect_profile_end(p): the last, partial block counts when it is at least 1024 bytes. */
 void detect_profile_end(struct detect_profile *p);

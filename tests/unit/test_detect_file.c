@@ -127,9 +127,9 @@ static unsigned share(const struct buf *b)
 }
 
 /* What every format must show: its magic; no flag for an edit that keeps the format; the
- * flags ${enc} for the whole file encrypted; a flag for its first 4 KiB encrypted, and for
- * three blocks in four encrypted past the first; ${b64} among those of the ciphertext in
- * base64. */
+ * flags ${enc} for the whole file encrypted; a flag for its first 4 KiB encrypted, random
+ * for them encrypted but the magic, and for three blocks in four encrypted past the first;
+ * ${b64} among those of the ciphertext in base64. */
 static void check_format(const char *what, const struct buf *orig, const struct buf *edit,
 	unsigned magic, unsigned enc, unsigned b64)
 {
@@ -149,6 +149,11 @@ static void check_format(const char *what, const struct buf *orig, const struct 
 	copy(&x, orig);
 	encrypt(&x, 0, 4096);
 	assert_int_not_equal(compare(orig, &x), 0);
+
+	/* The head encrypted but its first 64 bytes, the magic kept: the head turned random. */
+	copy(&x, orig);
+	encrypt(&x, 64, 4096);
+	assert_int_equal(compare(orig, &x) & RANDOM, RANDOM);
 
 	copy(&x, orig);
 	for (size_t off = DETECT_BLOCK; off < x.len; off += DETECT_BLOCK)

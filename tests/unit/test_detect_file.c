@@ -128,8 +128,8 @@ static unsigned share(const struct buf *b)
 
 /* What every format must show: its magic; no flag for an edit that keeps the format; the
  * flags ${enc} for the whole file encrypted; a flag for its first 4 KiB encrypted, random
- * for them encrypted but the magic, and for three blocks in four encrypted past the first;
- * ${b64} among those of the ciphertext in base64. */
+ * for them encrypted but the magic, and for three blocks in four or one in two encrypted
+ * past the first; ${b64} among those of the ciphertext in base64. */
 static void check_format(const char *what, const struct buf *orig, const struct buf *edit,
 	unsigned magic, unsigned enc, unsigned b64)
 {
@@ -161,6 +161,13 @@ static void check_format(const char *what, const struct buf *orig, const struct 
 			encrypt(&x, off, off + DETECT_BLOCK);
 	if (orig->len >= 8 * DETECT_BLOCK)
 		assert_int_equal(compare(orig, &x) & RANDOM, RANDOM);
+
+	/* Every other block, the head kept (attacker --spread 50). */
+	copy(&x, orig);
+	for (size_t off = DETECT_BLOCK; off < x.len; off += 2 * DETECT_BLOCK)
+		encrypt(&x, off, off + DETECT_BLOCK);
+	if (orig->len >= 16 * DETECT_BLOCK)
+		assert_int_equal(compare(orig, &x), RANDOM);
 
 	copy(&x, orig);
 	encrypt(&x, 0, x.len);

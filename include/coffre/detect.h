@@ -40,8 +40,11 @@ const char *detect_magic_name(enum detect_magic m);
 
 /* detect_block_random(p, n): 1 when the ${n} bytes (at most DETECT_BLOCK; at least 1024 to
  * count) look like ciphertext: their chi-square over 256 byte counters falls in the band
- * uniform random bytes give. Compressed data (JPEG, zip, zstd) is close to random but fails
- * this test far more often than ciphertext does, which Shannon entropy cannot tell apart. */
+ * uniform random bytes give. JPEG, PNG and office documents' deflated XML are close to
+ * random but fail this test far more often than ciphertext does, which Shannon entropy
+ * cannot tell apart. General compressors' output (gzip, zstd, a zip of mixed files) and a
+ * PDF's streams pass it for most blocks (measured in detect_file.c): for them only the
+ * magic and detect_file_compare's rules tell. */
 int detect_block_random(const uint8_t *p, size_t n);
 /* detect_block_random_text(p, n): 1 when the ${n} bytes (same bounds) are base64 text (line
  * breaks and padding aside) whose 64 symbols are as evenly spread as random bytes encoded

@@ -7,6 +7,8 @@ PKGS=(build-essential cmake pkg-config gettext python3
 	libsodium-dev libzstd-dev libarchive-dev libsqlite3-dev libjansson-dev libcmocka-dev
 	libinih-dev libsystemd-dev libcurl4-openssl-dev libblkid-dev
 	attr util-linux systemd
+	# the ransomware signals' tests: pictures to profile, a test attacker (AES-256-CTR)
+	libjpeg-dev libpng-dev libssl-dev
 	# the fuzz build (scripts/build.sh fuzz): clang and its libFuzzer runtime
 	clang libclang-rt-14-dev
 	# destination tests: sshd, FAT32/exFAT images through FUSE, Swift's s3api, curl

@@ -10,37 +10,48 @@
 /* The band of the chi-square over 256 byte counters that counts a block as random. Under
  * the uniform hypothesis the statistic follows a chi-square law with 255 degrees of freedom
  * (mean 255, deviation 22.6) whatever the block's size from 1024 bytes (at least 4 expected
- * per counter); the band is its mean ± 3.5 deviations on the Wilson–Hilferty scale, so that
- * about 1 ciphertext block in 2,000 falls outside. Measured per 4096-byte block (median,
- * 5th–95th percentile, share inside the band):
- *	random bytes, AES-256-CTR output	255, 219–293	99.9 %
- *	JPEG photos (8 real files, 0.9 MB)	515, 359–9991	 3 %
- *	PNG images (deflate)			1606, 416–52221	 3 %
- *	ODS/ODT, DOCX-like (deflated XML)	491–542, 405–760	 0 %
- *	PDF documents (flate streams)		313, 233–579	56 %
- *	zip of mixed office files (deflate)	282, 230–622	70 %
- *	gzip -6 of a mixed tar			272, 223–632	79 %
- *	zstd -3 / -19 of the same tar		266 / 258	82 / 94 %
- *	plain CSV text				35000		 0 %
+ * per counter); the band is its mean ± 4 deviations on the Wilson–Hilferty scale: 48,828
+ * blocks of /dev/urandom gave 5 outside [174, 356] (1 in 10,000; ± 3.5 deviations,
+ * [183, 342], let 1 in 2,000 out, and a whole-file AES-CTR head block was among them).
+ * Measured per 4096-byte block (5th percentile, median, 95th, share inside the band):
+ *	AES-256-CTR output (a 8.7 MB tar)	219	255	293	100 %
+ *	JPEG photos (8 real files, 0.9 MB)	359	515	9991	4.5 %
+ *	PNG images (deflate, 30 files)		416	1606	52221	3.5 %
+ *	ODS, ODT (deflated XML)			459	495	3730	0 %
+ *	DOCX-like (deflated XML, 0.6 MB)	449	542	664	0 %
+ *	PDF manuals (flate streams)		233	313	579	63 %
+ *	zip of mixed office files (deflate)	230	282	622	76 %
+ *	gzip -6 of a mixed tar			223	272	632	83 %
+ *	zstd -3 / -19 of the same tar		224/222	266/258	1491/343 85/96 %
+ *	plain CSV text				33967	34973	35984	0 %
  * So the band sets ciphertext apart from images and office documents, not from general
- * purpose compressors (gzip, zstd, a zip of compressed data), whose output is as flat as
- * ciphertext at this scale: detect_file_compare never relies on the share of random blocks
- * alone for a file that was random-ish already. A block below the band is too flat for
- * chance (a counter, a repeated 0..255 table) and is not random either. */
-#define CHI2_LO 183.0
-#define CHI2_HI 342.0
-/* The same over the 64 symbols of base64 (63 degrees of freedom, ± 3.5 deviations). */
-#define CHI2_B64_LO 31.0
-#define CHI2_B64_HI 110.0
+ * purpose compressors (gzip, zstd, a zip of compressed data) nor from a PDF's streams, whose
+ * output is as flat as ciphertext at this scale: detect_file_compare relies on the share of
+ * random blocks only for a file that was mostly not random. A block below the band is too
+ * flat for chance (a counter, a repeated 0..255 table) and is not random either. */
+#define CHI2_LO 174.0
+#define CHI2_HI 356.0
+/* The same over the 64 symbols of base64 (63 degrees of freedom, ± 4 deviations). */
+#define CHI2_B64_LO 27.0
+#define CHI2_B64_HI 119.0
 
-/* When a change turned a file random (detect_file_compare), measured on the same files:
- * the share of random sampled blocks of plain documents (CSV, ODS, DOCX, real JPEG and PNG,
- * SQLite holding text) stays under 10 % and any of them encrypted gives 95–100 %, while
- * compressed files hold 70–95 % before and after a normal edit. */
+/* When a change turned a file random (detect_file_compare). The share of random sampled
+ * blocks, measured per file (78 files): CSV, ODS/ODT and DOCX-like 0 %; real JPEG 0–20 %
+ * (5.7 % over all blocks); real PNG 0–25 % (2.2 %); PDF manuals 54–67 %; the shop
+ * generator's PDFs 10–88 % and its SQLite 52 % (random filler); gzip, zstd and a zip of
+ * mixed files 75–100 %. Any of them encrypted whole: 100 %. Half the 4 KiB blocks
+ * encrypted (the odd ones): 33–66 % for the files under 25 % before, hence a floor of
+ * 30 %. With 32 to 64 samples a share moves by about 7 points between two versions by
+ * chance alone: a rise of 25 is over three times that. A file of a few blocks moves by
+ * whole blocks: the share is not read under 8 (its head and magic still are). */
+#define SHARE_BLOCKS_MIN 8
 #define SHARE_BEFORE_MAX 25	/* percent: the file was mostly not random… */
-#define SHARE_AFTER_MIN 50	/* …and at least half its blocks are now… */
-#define SHARE_RISE_MIN 40	/* …a rise of this many points (encrypting half counts) */
-#define HEAD_SHARE_MAX 50	/* a head that turned random counts when the file was under */
+#define SHARE_AFTER_MIN 30	/* …and at least this share of its blocks are now… */
+#define SHARE_RISE_MIN 25	/* …a rise of this many points */
+/* A head that turned random counts for a file under this share: over it (PDF manuals,
+ * gzip, zstd), a normal rewrite can make its first block as flat as ciphertext, and the
+ * magic (a format break) is what tells. */
+#define HEAD_SHARE_MAX 50
 
 static uint16_t le16(const uint8_t *p)
 {
@@ -239,28 +250,48 @@ void detect_profile_init(struct detect_profile *p)
 	memset(p, 0, sizeof *p);
 }
 
-/* One sampled block, the sample of ordinal p->blocks, at offset p->next. The grid's step is
- * not stored: p->next is always p->blocks × step blocks when a sample is taken. */
+/* A fixed draw from (k, shift) (splitmix64's finaliser): the place of the block sampled in
+ * step k of the grid of 2^shift blocks from its low bits, and which of the two samples of
+ * steps 2k and 2k + 1 step k keeps when the step doubles from its top bit. */
+static uint64_t draw(uint64_t k, unsigned shift)
+{
+	uint64_t z = k * 0x9e3779b97f4a7c15u ^ (uint64_t)shift << 56;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+	return z ^ (z >> 31);
+}
+
+static uint64_t grid_block(uint64_t k, unsigned shift)
+{
+	uint64_t step = UINT64_C(1) << shift;
+	return k * step + (draw(k, shift) & (step - 1));
+}
+
+/* One sampled block of ${n} bytes in p->buf, in step p->blocks of the grid. Each sample lies
+ * anywhere in its step with the same chance (block 0 aside, always kept): drawn so, or
+ * kept by a coin from two that lie anywhere in the two halves. Once 64 are held, the next block to sample is already that
+ * of step 32 of the grid of twice the step, and taking it halves the samples. */
 static void sample(struct detect_profile *p, size_t n)
 {
-	uint64_t step = p->blocks ? p->next / ((uint64_t)p->blocks * DETECT_BLOCK) : 1;
 	int r = detect_block_random(p->buf, n) || detect_block_random_text(p->buf, n);
 	if (p->blocks == 0)
 		p->head_random = (uint8_t)r;
 	if (p->blocks == SAMPLES_MAX) {
-		/* Keep the even ordinals: the grid of twice the step, block 0 included. */
 		uint64_t kept = 0;
-		for (unsigned i = 0; i < SAMPLES_MAX / 2; i++)
-			kept |= ((p->bits >> (2 * i)) & 1) << i;
+		p->shift++;
+		for (unsigned j = 0; j < SAMPLES_MAX / 2; j++) {
+			unsigned c = j ? (unsigned)(draw(j, p->shift) >> 63) : 0;	/* block 0 stays */
+			kept |= ((p->bits >> (2 * j + c)) & 1) << j;
+		}
 		p->bits = kept;
 		p->blocks = SAMPLES_MAX / 2;
-		step *= 2;
 	}
 	if (r)
 		p->bits |= UINT64_C(1) << p->blocks;
 	p->blocks++;
 	p->random = (uint32_t)__builtin_popcountll(p->bits);
-	p->next += step * DETECT_BLOCK;
+	p->next = DETECT_BLOCK * (p->blocks == SAMPLES_MAX ?
+		grid_block(SAMPLES_MAX / 2, p->shift + 1u) : grid_block(p->blocks, p->shift));
 }
 
 void detect_profile_feed(struct detect_profile *p, const uint8_t *data, size_t n)
@@ -327,7 +358,8 @@ unsigned detect_file_compare(const struct detect_profile *before,
 	if (!before->head_random && after->head_random && rb < HEAD_SHARE_MAX * bb)
 		flags |= DETECT_FILE_TURNED_RANDOM;
 	/* ra / ba - rb / bb >= rise, as ra·bb - rb·ba >= rise·ba·bb */
-	if (rb < SHARE_BEFORE_MAX * bb && ra >= SHARE_AFTER_MIN * ba &&
+	if (bb >= SHARE_BLOCKS_MIN && ba >= SHARE_BLOCKS_MIN &&
+		rb < SHARE_BEFORE_MAX * bb && ra >= SHARE_AFTER_MIN * ba &&
 		ra * bb >= rb * ba + SHARE_RISE_MIN * ba * bb)
 		flags |= DETECT_FILE_TURNED_RANDOM;
 	return flags;

@@ -40,8 +40,11 @@ const char *detect_magic_name(enum detect_magic m);
 
 /* detect_block_random(p, n): 1 when the ${n} bytes (at most DETECT_BLOCK; at least 1024 to
  * count) look like ciphertext: their chi-square over 256 byte counters falls in the band
- * uniform random bytes give. Compressed data (JPEG, zip, zstd) is close to random but fails
- * this test far more often than ciphertext does, which Shannon entropy cannot tell apart. */
+ * uniform random bytes give. JPEG, PNG and office documents' deflated XML are close to
+ * random but fail this test far more often than ciphertext does, which Shannon entropy
+ * cannot tell apart. General compressors' output (gzip, zstd, a zip of mixed files) and a
+ * PDF's streams pass it for most blocks (measured in detect_file.c): for them only the
+ * magic and detect_file_compare's rules tell. */
 int detect_block_random(const uint8_t *p, size_t n);
 /* detect_block_random_text(p, n): 1 when the ${n} bytes (same bounds) are base64 text (line
  * breaks and padding aside) whose 64 symbols are as evenly spread as random bytes encoded
@@ -62,15 +65,19 @@ struct detect_profile {
 	uint32_t fill;
 	uint64_t next;		/* offset of the next block to sample */
 	uint64_t bits;		/* bit i: the i-th kept sample was random (thinned on the way) */
+	uint8_t shift;		/* the grid's step: 2^shift blocks */
 };
 
 /* detect_profile_init(p): empty. */
 void detect_profile_init(struct detect_profile *p);
 /* detect_profile_feed(p, data, n): the next ${n} bytes. Samples the first block, then blocks
- * spread so that a file of any size costs at most 64 blocks, whatever its size: every block
- * on a grid whose step starts at one block and doubles, dropping every other kept sample,
- * each time 64 samples are held (so 32 to 64 blocks evenly spread over the whole file, and
- * block 0 always among them). */
+ * spread so that a file of any size costs at most 64 blocks, whatever its size: one block in
+ * each step of a grid whose step starts at one block and doubles, dropping every other kept
+ * sample, each time 64 samples are held (so 32 to 64 blocks spread over the whole file,
+ * block 0 always among them). Within a step the block is drawn from the step's number, not
+ * from the content: the same places for two versions of a file of about the same size, and
+ * no periodic pattern of partial encryption falls between the samples (the kept one of two
+ * drawn by a coin likewise). */
 void detect_profile_feed(struct detect_profile *p, const uint8_t *data, size_t n);
 /* detect_profile_end(p): the last, partial block counts when it is at least 1024 bytes. */
 void detect_profile_end(struct detect_profile *p);

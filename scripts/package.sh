@@ -83,6 +83,8 @@ deb=$(find "$work" -maxdepth 1 -name "coffre_${version}_*.deb")
 echo "== lintian $(basename "$deb")" >&2
 lintian --fail-on error "$deb" >&2 || die "lintian reports errors in $(basename "$deb")"
 
+# One package in OUTDIR, so that `apt-get install ./OUTDIR/coffre_*.deb` names one file.
+rm -f "$out"/coffre_*.deb "$out"/coffre-dbgsym_*.deb
 cp "$deb" "$out/"
 find "$work" -maxdepth 1 -name "coffre-dbgsym_${version}_*.deb" -exec cp {} "$out/" \;
 echo "$out/$(basename "$deb")"

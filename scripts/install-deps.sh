@@ -17,7 +17,9 @@ PKGS=(build-essential cmake pkg-config gettext python3
 	openssh-server openssh-client dosfstools exfatprogs fusefat exfat-fuse fuse curl
 	swift swift-proxy swift-account swift-container swift-object python3-swift memcached
 	# a faked clock for retention and forged-date tests
-	faketime)
+	faketime
+	# the Debian package (scripts/package.sh, t_package)
+	debhelper dpkg-dev fakeroot lintian)
 # nodejs/npm (s3rver) and awscli only when the commands are missing: a nodejs from elsewhere
 # (NodeSource) already brings npm, and Debian's npm would conflict with it.
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)

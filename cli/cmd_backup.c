@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "coffre/backup.h"
+#include "coffre/detect.h"
 #include "coffre/repo.h"
 #include "base/util.h"
 
@@ -18,7 +19,10 @@ static const char backup_usage[] =
 	"previous snapshot of the same paths are not read again.\n"
 	"  --exclude GLOB  skip names matching GLOB (the full path when GLOB has a '/')\n"
 	"  --tag TAG       label the snapshot\n"
-	"exit: 0 ok, 3 snapshot made but some files could not be read\n";
+	"Changed files are compared with their previous version: a format that broke (a PDF\n"
+	"that is no longer one) or content that turned random are a ransomware's marks.\n"
+	"exit: 0 ok, 3 snapshot made but some files could not be read, 5 snapshot made but it\n"
+	"holds a ransomware's marks on several files (said on stderr and in --json)\n";
 
 static atomic_int stop;
 
@@ -53,6 +57,17 @@ static void show_warning(void *ctx, const char *path, const char *msg)
 }
 
 int cmd_backup_now(int argc, char **argv);	/* cmd_status.c */
+
+/* Any kind of mark over its threshold (detect.h's defaults): unlike coffred, a lone backup
+ * has no watch to confirm with, so one kind suffices to say so. */
+static int suspicious(const struct backup_stats *st)
+{
+	struct detect_policy p;
+	detect_policy_default(&p);
+	return st->suspect_format >= p.threshold[DETECT_FORMAT] ||
+	       st->suspect_random >= p.threshold[DETECT_RANDOM] ||
+	       st->suspect_notes >= p.threshold[DETECT_NOTE];
+}
 
 int cmd_backup(int argc, char **argv)
 {
@@ -136,6 +151,14 @@ int cmd_backup(int argc, char **argv)
 		json_object_set_new(j, "duration", json_real(st.duration));
 		json_object_set_new(j, "warnings", json_incref(warnings));
 		json_object_set_new(j, "partial", json_boolean(rc == CF_EPARTIAL));
+		json_t *sus = json_object();
+		json_object_set_new(sus, "format_broken", json_integer((json_int_t)st.suspect_format));
+		json_object_set_new(sus, "turned_random", json_integer((json_int_t)st.suspect_random));
+		json_object_set_new(sus, "ransom_notes", json_integer((json_int_t)st.suspect_notes));
+		json_object_set_new(sus, "first", st.suspect_path[0] ? json_string(st.suspect_path) :
+			json_null());
+		json_object_set_new(j, "suspicious", json_boolean(suspicious(&st)));
+		json_object_set_new(j, "suspect", sus);
 		json_dumpf(j, stdout, JSON_INDENT(2));
 		putchar('\n');
 		json_decref(j);
@@ -150,7 +173,16 @@ int cmd_backup(int argc, char **argv)
 			printf(_("%llu files could not be read completely: see the warnings above\n"),
 				(unsigned long long)st.warnings);
 	}
-	rc = rc == CF_EPARTIAL ? CF_EXIT_PARTIAL : 0;
+	if (suspicious(&st)) {
+		fprintf(stderr, _("coffre: WARNING: this backup saw files changed the way ransomware "
+				  "changes them (%llu whose format broke, %llu turned random, %llu "
+				  "ransom notes; first: %s): check them before trusting this snapshot\n"),
+			(unsigned long long)st.suspect_format, (unsigned long long)st.suspect_random,
+			(unsigned long long)st.suspect_notes, st.suspect_path);
+		rc = CF_EXIT_SUSPECT;
+	} else {
+		rc = rc == CF_EPARTIAL ? CF_EXIT_PARTIAL : 0;
+	}
 out:
 	json_decref(warnings);
 	free(ex);

@@ -58,8 +58,20 @@ struct run {
 	 * only below them does the parent hold whole folders. */
 	char *const *parent_paths;
 	size_t parent_npaths;
+	/* The profile of the file being read (a changed one), fed by bstore_read; NULL when
+	 * none is wanted. */
+	struct detect_profile *prof;
 	struct cf_error *err;
 };
+
+/* backup_detect.c: a changed file's previous version's profile (bdetect_before: 0, or -1
+ * when it cannot be read, e.g. its packs were cleared from the spool), and the marks of a
+ * read file (bdetect_after: counts them in R->st). */
+struct detect_profile;
+int bdetect_before(struct run *R, const struct tree_entry *pe, struct detect_profile *ret);
+void bdetect_after(struct run *R, const char *path, const struct detect_profile *before,
+	struct detect_profile *after);
+void bdetect_new(struct run *R, const char *path, const char *name);
 
 /* Is ${p} equal to ${dir} or below it? ("/" holds everything.) */
 static inline int backup_under(const char *p, const char *dir)

@@ -11,6 +11,7 @@
 #include "backup/backup_internal.h"
 #include "coffre/blob.h"
 #include "coffre/chunk.h"
+#include "coffre/detect.h"
 #include "coffre/packer.h"
 #include "store/repo_internal.h"
 
@@ -270,6 +271,8 @@ int bstore_read(struct run *R, int fd, const char *path, uint64_t size, struct p
 			}
 			if (n == 0)
 				eof = 1;
+			if (R->prof && n > 0)
+				detect_profile_feed(R->prof, b->data + b->len, (size_t)n);
 			b->len += (size_t)n;
 			R->st.bytes_read += (uint64_t)n;
 			if (size && total + (b->len - start) >= size)

@@ -15,6 +15,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "coffre/detect.h"
 #include "coffre/dst.h"
 #include "coffre/tree_walk.h"
 #include "store/repo_internal.h"
@@ -143,6 +144,8 @@ static int read_file(struct run *R, int dirfd, const char *name, const char *pat
 		if (copy >= 0 || held)
 			changed = 0;
 		if (changed && attempt < 2 && !backup_cancelled(R)) {
+			if (R->prof)
+				detect_profile_init(R->prof);
 			pf->ignore = pf->nsub;
 			bstore_content_reset(&pf->c);
 			xa->len = 0;
@@ -199,7 +202,23 @@ static int scan_entry(struct run *R, struct dirq *q, int dirfd, const char *name
 		struct pend *pf = btree_dirq_add_file(q, &e);
 		if (!pf)
 			return cf_error_set(R->err, CF_ENOMEM, "out of memory");
+		/* A changed file: its new bytes against its previous version's. */
+		struct detect_profile *prof = NULL;
+		if (pe && pe->type == TREE_FILE && pe->size > 0 &&
+		    (prof = malloc(2 * sizeof *prof)) && bdetect_before(R, pe, &prof[0]) != 0) {
+			free(prof);
+			prof = NULL;
+		}
+		if (prof)
+			detect_profile_init(&prof[1]);
+		R->prof = prof ? &prof[1] : NULL;
 		rc = read_file(R, dirfd, name, path, pf);
+		R->prof = NULL;
+		if (rc == 0 && prof)
+			bdetect_after(R, path, &prof[0], &prof[1]);
+		else if (rc == 0 && !pe)
+			bdetect_new(R, path, name);
+		free(prof);
 		pf->reading = 0;
 		if (rc == BACKUP_SKIPPED)
 			pf->skip = 1;

@@ -25,6 +25,10 @@ struct backup_stats {
 	uint64_t data_blobs, tree_blobs;
 	uint64_t warnings;
 	uint64_t dirs_reused;		/* folders taken whole from the parent (clean) */
+	/* A ransomware's marks on changed files, against their previous version (detect.h):
+	 * a format that broke, content that turned random; and new ransom-note files. */
+	uint64_t suspect_format, suspect_random, suspect_notes;
+	char suspect_path[256];		/* the first file so marked, "" if none */
 	double duration;
 	const char *current;		/* file being read, for progress (borrowed: valid during
 					 * the progress call only; NULL once the run is over) */

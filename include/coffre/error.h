@@ -28,6 +28,7 @@ enum cf_exit {
 	CF_EXIT_USAGE = 2,
 	CF_EXIT_PARTIAL = 3,
 	CF_EXIT_INTEGRITY = 4,
+	CF_EXIT_SUSPECT = 5,	/* a ransomware alarm holds, or a backup saw an attack's marks */
 	CF_EXIT_NOREPO = 10,
 	CF_EXIT_LOCKED = 11,
 	CF_EXIT_KEY = 12,

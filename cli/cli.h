@@ -58,6 +58,7 @@ int cmd_status(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_alert(int argc, char **argv);
+int cmd_alarm(int argc, char **argv);
 
 /* cli_fail(err): print "coffre: <message>" and return the exit code for ${err}. */
 int cli_fail(const struct cf_error *err);

@@ -5,18 +5,28 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "coffre/alarm.h"
+#include "coffre/detect.h"
+#include "coffre/error.h"
 #include "coffre/repo.h"
 #include "coffre/restore.h"
 #include "coffre/snap.h"
+#include "base/util.h"
 
 static const char restore_usage[] =
 	"usage: coffre restore SNAPSHOT|latest --target DIR [--include PATH]... [--verify]\n"
+	"       coffre restore --before-attack [--target DIR] [--yes] [--include PATH]...\n"
 	"Restores the snapshot under DIR (a backed-up /home/shop/Documents comes back as\n"
 	"DIR/home/shop/Documents). Entries that would leave DIR are refused and named.\n"
 	"  --include PATH  restore only PATH (a path as 'coffre ls' shows it) and what is below\n"
 	"  --verify        read the restored files back and compare them with the snapshot\n"
 	"  --keep-privileges  also restore setuid/setgid bits and security.* / trusted.*\n"
 	"                  attributes (left out by default, and counted)\n"
+	"  --before-attack the snapshot the last ransomware alarm pinned (the last one made\n"
+	"                  before the attack), from the repository alone; without --target,\n"
+	"                  into the original place (/), over the files there, once confirmed\n"
+	"  --yes           no confirmation\n"
+	"  --with-canaries also restore the ransomware watch's control files (left out)\n"
 	"exit: 0 ok, 4 some entries refused or damaged (all others restored), 3 some entries\n"
 	"not restored because the target's file system takes their names for others already\n"
 	"there (FAT and exFAT ignore case: Facture.pdf and facture.pdf), each named\n";
@@ -41,17 +51,48 @@ static void show_problem(void *ctx, const char *path, const char *msg)
 	fprintf(stderr, "coffre: '%s': %s\n", path, msg);
 }
 
+/* --before-attack: the snapshot of the last alarm's pin (${spec}, hex), and the original
+ * place as the target unless one was given, once confirmed. */
+static int before_attack(struct repo *r, char spec[65], const char **target, int yes)
+{
+	uint8_t id[32];
+	int64_t when = 0;
+	struct cf_error err = { 0 };
+	int rc = alarm_find_pin(r, id, &when, &err);
+	if (rc == CF_ENOENT)
+		return cli_error(CF_EXIT_ERROR, "%s", _("no ransomware alarm has pinned a snapshot "
+			"in this repository: choose one with 'coffre snapshots'"));
+	if (rc)
+		return cli_fail(&err);
+	util_hex(spec, id, 32);
+	if (*target)
+		return 0;
+	*target = "/";
+	if (yes)
+		return 0;
+	fprintf(stderr, _("coffre: restoring snapshot %.8s (the last before the attack) into its "
+			  "original place, over the files there. Type yes to go on: "), spec);
+	char line[16] = "";
+	if (!isatty(STDIN_FILENO) || !fgets(line, sizeof line, stdin) ||
+	    (strcmp(line, "yes\n") != 0 && strcmp(line, "oui\n") != 0))
+		return cli_error(CF_EXIT_USAGE, "%s", _("not confirmed: nothing was restored (--yes "
+			"confirms, --target DIR restores elsewhere)"));
+	return 0;
+}
+
 int cmd_restore(int argc, char **argv)
 {
 	if (cli_help(argc, argv, restore_usage))
 		return 0;
 	static const struct option opts[] = { { "target", required_argument, NULL, 't' },
 		{ "include", required_argument, NULL, 'i' }, { "verify", no_argument, NULL, 'v' },
-		{ "keep-privileges", no_argument, NULL, 'P' }, { 0 } };
+		{ "keep-privileges", no_argument, NULL, 'P' },
+		{ "before-attack", no_argument, NULL, 'B' }, { "yes", no_argument, NULL, 'y' },
+		{ "with-canaries", no_argument, NULL, 'C' }, { 0 } };
 	const char **inc = calloc((size_t)argc, sizeof *inc);
 	size_t ninc = 0;
 	const char *target = NULL;
-	int verify = 0, keep_priv = 0, c, rc;
+	int verify = 0, keep_priv = 0, before = 0, yes = 0, canaries = 0, c, rc;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "t:i:", opts, NULL)) != -1) {
 		if (c == 't')
@@ -62,24 +103,43 @@ int cmd_restore(int argc, char **argv)
 			verify = 1;
 		else if (c == 'P')
 			keep_priv = 1;
+		else if (c == 'B')
+			before = 1;
+		else if (c == 'y')
+			yes = 1;
+		else if (c == 'C')
+			canaries = 1;
 		else {
 			free(inc);
 			return cli_usage(restore_usage);
 		}
 	}
-	if (optind != argc - 1 || !target) {
+	if (before ? optind != argc : (optind != argc - 1 || !target)) {
 		free(inc);
 		return cli_usage(restore_usage);
 	}
 	struct repo *r = NULL;
 	struct snap **list = NULL, *s = NULL;
 	size_t n = 0;
-	if ((rc = cli_open_repo(&r)) || (rc = cli_snapshot(r, argv[optind], &list, &n, &s))) {
+	char spec[65];
+	if ((rc = cli_open_repo(&r))) {
 		free(inc);
 		return rc;
 	}
+	if (before && (rc = before_attack(r, spec, &target, yes))) {
+		free(inc);
+		return rc;
+	}
+	if ((rc = cli_snapshot(r, before ? spec : argv[optind], &list, &n, &s))) {
+		free(inc);
+		return rc;
+	}
+	const char *skip[3];
+	for (int k = 0; k < 3; k++)
+		skip[k] = detect_canary_name((enum detect_canary_kind)k);
 	struct restore_opts o = { .target = target, .includes = inc, .nincludes = ninc,
-		.verify = verify, .keep_privileges = keep_priv, .progress = show_progress, .problem = show_problem };
+		.verify = verify, .keep_privileges = keep_priv, .skip_names = canaries ? NULL : skip,
+		.nskip_names = canaries ? 0 : 3, .progress = show_progress, .problem = show_problem };
 	struct restore_stats st = { 0 };
 	struct cf_error err = { 0 };
 	rc = restore_run(r, s, &o, &st, &err);

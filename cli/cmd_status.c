@@ -141,6 +141,20 @@ static int last_failed(const struct state_status *s)
 static void print_summary(const struct state_status *s)
 {
 	char t[64], names[512] = "", behind[512] = "";
+	if (s->alarm.active) {
+		day_time((time_t)s->alarm.since, t);
+		printf(_("RANSOMWARE ALARM: files changed like an attack does, since %s (%llu files "
+			 "touched, first: %s).\n"), t, (unsigned long long)s->alarm.touched,
+			s->alarm.first_path[0] ? s->alarm.first_path : "?");
+		if (s->alarm.clean[0]) {
+			day_time((time_t)s->alarm.clean_time, t);
+			printf(_("The last clean snapshot, %.8s of %s, is pinned. To get it back: "
+				 "coffre restore --before-attack\n"), s->alarm.clean, t);
+		} else {
+			printf("%s\n", _("The last clean snapshot is being pinned."));
+		}
+		printf("%s\n", _("Once the computer is safe: coffre alarm clear"));
+	}
 	if (s->last_success <= 0) {
 		printf("%s\n", _("No backup yet."));
 	} else {
@@ -281,7 +295,7 @@ int cmd_status(int argc, char **argv)
 	else if ((rc = state_status_format(&s, &text, &err)) == 0)
 		put_text(text);
 	if (rc == 0)
-		rc = last_failed(&s) ? CF_EXIT_ERROR : 0;
+		rc = s.alarm.active ? CF_EXIT_SUSPECT : last_failed(&s) ? CF_EXIT_ERROR : 0;
 	else
 		rc = cli_fail(&err);
 	state_status_release(&s);
@@ -526,4 +540,69 @@ int cmd_config(int argc, char **argv)
 			cf->repository);
 	cfg_free(cf);
 	return 0;
+}
+
+static const char alarm_usage[] =
+	"usage: coffre alarm [clear] [--socket PATH] [--config FILE]\n"
+	"  show the ransomware alarm (exit 5 while it holds), or clear it once the computer\n"
+	"  is safe: watching starts afresh, the control files are put back, retention and\n"
+	"  USB drives resume; the pinned clean snapshot stays pinned (coffre unpin)\n";
+
+int cmd_alarm(int argc, char **argv)
+{
+	if (cli_help(argc, argv, alarm_usage))
+		return 0;
+	static const struct option opts[] = { { "socket", required_argument, NULL, 's' },
+		{ "config", required_argument, NULL, 'c' }, { 0 } };
+	char *sock = NULL;
+	const char *config = NULL;
+	int c, rc, clear = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "s:c:", opts, NULL)) != -1) {
+		if (c == 's') {
+			free(sock);
+			sock = strdup(optarg);
+		} else if (c == 'c') {
+			config = optarg;
+		} else {
+			free(sock);
+			return cli_usage(alarm_usage);
+		}
+	}
+	if (optind < argc && strcmp(argv[optind], "clear") == 0) {
+		clear = 1;
+		optind++;
+	}
+	if (optind != argc) {
+		free(sock);
+		return cli_usage(alarm_usage);
+	}
+	if (!sock && config && (rc = from_config(config, &sock, NULL)))
+		return rc;
+	const char *path = sock ? sock : CFG_DEFAULT_SOCKET;
+	struct cf_error err = { 0 };
+	struct state_status s;
+	struct state_ack ack = { 0 };
+	rc = clear ? ask(path, CTL_ALARM_CLEAR, NULL, &ack, &err) : ask(path, CTL_STATUS, &s, NULL,
+		&err);
+	if (rc) {
+		rc = ctl_fail(&err, path);
+		free(sock);
+		return rc;
+	}
+	free(sock);
+	if (clear) {
+		if (!ack.ok)
+			return cli_error(CF_EXIT_ERROR, "%s", ack.error[0] ? ack.error : "?");
+		printf("%s\n", _("The ransomware alarm is cleared: watching starts afresh."));
+		return cli_finish_stdout();
+	}
+	if (!s.alarm.active)
+		printf("%s\n", _("No ransomware alarm."));
+	else
+		print_summary(&s);
+	rc = s.alarm.active ? CF_EXIT_SUSPECT : 0;
+	state_status_release(&s);
+	int out = cli_finish_stdout();
+	return out ? out : rc;
 }

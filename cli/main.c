@@ -53,6 +53,8 @@ static const struct command {
 	{ "status", cmd_status, N_("ask coffred how the backups go"), NEED_NOTHING },
 	{ "log", cmd_log, N_("list coffred's recent backup runs"), NEED_NOTHING },
 	{ "config", cmd_config, N_("check coffred's configuration (config check)"), NEED_NOTHING },
+	{ "alarm", cmd_alarm, N_("show or clear the ransomware alarm (alarm clear)"),
+		NEED_NOTHING },
 	{ "alert", cmd_alert, N_("send a test alert through every channel (alert test)"),
 		NEED_NOTHING },
 };

@@ -336,9 +336,18 @@ static int handler(void *user, const char *section, const char *name, const char
 			problem(p, p->line, "%s", msg);
 		else if (r < 0)
 			rc = -1;
+	} else if (strcmp(section, "detect") == 0) {
+		int *flag = strcmp(name, "canaries") == 0 ? &c->detect_canaries :
+			    strcmp(name, "enabled") == 0 ? &c->detect_enabled : NULL;
+		if (!flag)
+			problem(p, p->line, "unknown key '%s' in section [detect]", name);
+		else if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0)
+			*flag = value[0] == 'y';
+		else
+			problem(p, p->line, "'%s' must be yes or no, not '%s'", name, value);
 	} else if (!*section) {
 		problem(p, p->line, "key '%s' outside any section (expected [backup], [daemon], "
-			"[destination NAME] or [alert])", name);
+			"[destination NAME], [alert] or [detect])", name);
 	} else {
 		problem(p, p->line, "unknown section [%s] (key '%s')", section, name);
 	}
@@ -558,6 +567,8 @@ static int load(const char *text, size_t len, const char *file, struct cfg **ret
 		.within = FORGET_WITHIN_DEFAULT };
 	c->run_timeout = CFG_DEFAULT_RUN_TIMEOUT;
 	c->run_idle = 1;
+	c->detect_canaries = 1;
+	c->detect_enabled = 1;
 	cfg_alert_init(&c->alert);
 	for (size_t i = 0; i < sizeof default_excludes / sizeof *default_excludes; i++)
 		if (push(&c->excludes, &c->nexcludes, default_excludes[i]))

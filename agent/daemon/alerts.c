@@ -162,6 +162,39 @@ static void push(struct daemon *d, struct alert_event *ev)
 	deliver(d);
 }
 
+/* The ransomware alarm: open while it holds (a person clears it), recalled every reminder. */
+static void check_attack(struct daemon *d, int64_t now, int64_t *next)
+{
+	struct alert_open *o = &d->alert_watch.c[ALERT_ATTACK];
+	enum alert_state st = _ALERT_STATE_INVALID;
+	long reminder = d->cfg->alert.reminder;
+	if (d->alarm.active && !o->open) {
+		*o = (struct alert_open){ .open = 1, .since = d->alarm.since, .last_sent = now };
+		st = ALERT_START;
+	} else if (d->alarm.active && reminder > 0 && now >= o->last_sent + reminder) {
+		o->last_sent = now;
+		st = ALERT_REMINDER;
+	} else if (!d->alarm.active && o->open) {
+		o->open = 0;
+		st = ALERT_END;
+	}
+	if (d->alarm.active && reminder > 0) {
+		int64_t t = o->last_sent + reminder;
+		if (!*next || t < *next)
+			*next = t;
+	}
+	if (st == _ALERT_STATE_INVALID)
+		return;
+	struct alert_event ev;
+	struct cf_error err = { 0 };
+	alert_event_init(&ev, ALERT_ATTACK, st, o->since, now);
+	ev.last_ok = d->alarm.clean_time;
+	logf_("alert: ransomware alarm: %s", alert_state_name(st));
+	if (alert_watch_save(d->cfg->state_dir, &d->alert_watch, &err))
+		logf_("warning: alerts: %s", err.msg);
+	push(d, &ev);
+}
+
 void alerts_check(struct daemon *d)
 {
 	if (!enabled(d) || d->afd < 0)
@@ -184,6 +217,8 @@ void alerts_check(struct daemon *d)
 			logf_("warning: alerts: %s", err.msg);
 		push(d, &ev);
 	}
+	check_attack(d, now, &next);
+	d->alert_check_next = next;
 	arm(d);
 }
 

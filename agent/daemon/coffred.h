@@ -10,6 +10,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "coffre/alarm.h"
 #include "coffre/alert_watch.h"
 #include "coffre/backup.h"
 #include "coffre/state.h"
@@ -58,6 +59,8 @@ struct job {
 	size_t nexcludes;
 	struct state_dest *dests;	/* a copy of the daemon's, one per cfg->dests */
 	size_t ndests;
+	struct alarm alarm;	/* a copy of the daemon's: while active, no retention, USB
+				 * drives left alone, snapshots tagged "suspect" */
 	struct result res;
 };
 
@@ -114,6 +117,9 @@ struct daemon {
 	int alert_again;	/* something was queued while it ran */
 	int64_t alert_check_next, alert_queue_next;	/* 0: nothing to wait for */
 	struct alert_watch alert_watch;
+	/* the ransomware watch (guard.c) and its alarm */
+	struct guard *guard;
+	struct alarm alarm;
 };
 
 /* main.c */
@@ -144,6 +150,20 @@ void child_send(int fd, const struct runmsg *m);
 void alerts_start(struct daemon *d);
 void alerts_check(struct daemon *d);
 void alerts_stop(struct daemon *d);
+
+/* guard.c: the ransomware watch. guard_attach before the roots are added to a new watcher
+ * (places the canaries, observes the events); guard_save keeps the alarm; guard_after_run
+ * learns the clean snapshot a run pinned; guard_backup_done after a good backup (its marks
+ * of an attack count as signals); guard_clear
+ * when a person clears the alarm (1 if there was one). */
+struct guard;
+void guard_attach(struct daemon *d, struct watch *w, const struct cfg *c);
+void guard_save(struct daemon *d);
+void guard_poll(struct daemon *d);	/* after watch_process: raise what it decided */
+void guard_after_run(struct daemon *d);
+void guard_backup_done(struct daemon *d, const struct state_run *s);
+int guard_clear(struct daemon *d);
+void guard_free(struct daemon *d);
 
 /* roots.c: the protected folders and their watches */
 int roots_build_watch(struct daemon *d, const struct cfg *c);

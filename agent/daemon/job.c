@@ -13,6 +13,7 @@
 #include <sodium.h>
 #include <systemd/sd-daemon.h>
 
+#include "coffre/alarm.h"
 #include "coffre/backup.h"
 #include "coffre/cfg.h"
 #include "coffre/error.h"
@@ -111,6 +112,22 @@ static void warn_future(struct job *j, struct repo *r)
 	}
 }
 
+/* Under a ransomware alarm, before its first snapshot: the last one made before the attack
+ * is pinned, and the alarm file says which (the daemon reads it back after the run). */
+static void alarm_pin_clean(struct job *j, struct repo *r)
+{
+	struct cf_error err = { 0 };
+	if (j->alarm.clean[0])
+		return;
+	int rc = alarm_pin(r, &j->alarm, &err);
+	if (rc == 0) {
+		if (alarm_save(j->cfg->state_dir, &j->alarm, &err))
+			logf_("error: ransomware alarm: %s", err.msg);
+	} else {
+		logf_("warning: ransomware alarm: %s", err.msg);
+	}
+}
+
 /* The [backup] policy, then prune. */
 static int run_retention(struct repo *r, const struct cfg *c, struct cf_error *err)
 {
@@ -147,20 +164,34 @@ static void push_dests(struct job *j, struct repo *r)
 		logf_("error: out of memory");
 		goto out;
 	}
+	/* Under a ransomware alarm: no retention on any copy, and a USB drive is not mounted
+	 * on the attacked machine until a person clears the alarm. */
+	size_t *at = calloc(n ? n : 1, sizeof *at), m = 0;
+	if (!at) {
+		logf_("error: out of memory");
+		goto out;
+	}
 	for (size_t i = 0; i < n; i++) {
-		urls[i] = c->dests[i].url;
-		keep[i] = &c->dests[i].keep;
-		cfg_dest_options(&c->dests[i], &opts[i]);
+		if (j->alarm.active && strncmp(c->dests[i].url, "usb:", 4) == 0) {
+			snprintf(j->dests[i].result, sizeof j->dests[i].result, "held");
+			continue;
+		}
+		at[m] = i;
+		urls[m] = c->dests[i].url;
+		keep[m] = j->alarm.active ? NULL : &c->dests[i].keep;
+		cfg_dest_options(&c->dests[i], &opts[m]);
+		m++;
 	}
 	struct push_opts po = { .progress = job_push_progress, .ctx = j, .cancel = j->cancel };
 	struct cf_error cerr = { 0 };
-	push_all(r, urls, opts, keep, n, c->clear_spool, &po, pr, &res->spool_cleared, &cerr);
+	push_all(r, urls, opts, keep, m, c->clear_spool && !j->alarm.active, &po, pr,
+		&res->spool_cleared, &cerr);
 	if (cerr.code)
 		snprintf(res->spool_clear_error, sizeof res->spool_clear_error, "%s", cerr.msg);
 	time_t now = time(NULL);
-	for (size_t i = 0; i < n; i++) {
-		struct state_dest *ds = &j->dests[i];
-		const struct push_result *p = &pr[i];
+	for (size_t k = 0; k < m; k++) {
+		struct state_dest *ds = &j->dests[at[k]];
+		const struct push_result *p = &pr[k];
 		ds->last_attempt = now;
 		snprintf(ds->result, sizeof ds->result, "%s", push_outcome(p->code, j->cancel));
 		ds->sent = p->st.sent;
@@ -218,6 +249,7 @@ static void push_dests(struct job *j, struct repo *r)
 			(unsigned long long)res->spool_cleared);
 	if (res->spool_clear_error[0])
 		logf_("warning: the spool is kept: %s", res->spool_clear_error);
+	free(at);
 out:
 	free(urls);
 	free(keep);
@@ -235,6 +267,10 @@ void job_set_stats(struct state_run *s, const struct backup_stats *st)
 	s->entries = st->entries;
 	s->dirs_reused = st->dirs_reused;
 	s->warnings = st->warnings;
+	s->suspect_format = st->suspect_format;
+	s->suspect_random = st->suspect_random;
+	s->suspect_notes = st->suspect_notes;
+	snprintf(s->suspect_path, sizeof s->suspect_path, "%s", st->suspect_path);
 }
 
 void job_run(struct job *j)
@@ -264,6 +300,12 @@ void job_run(struct job *j)
 			.nexcludes = j->nexcludes, .clean = job_clean, .warn = job_warn,
 			.progress = job_progress, .ctx = j, .cancel = j->cancel,
 		};
+		static const char *const suspect[] = { "suspect" };
+		if (j->alarm.active) {
+			o.tags = suspect;
+			o.ntags = 1;
+			alarm_pin_clean(j, r);
+		}
 		uint8_t id[32], parent[32];
 		int has_parent = 0;
 		for (; skipped < j->nskip; skipped++)
@@ -289,7 +331,8 @@ void job_run(struct job *j)
 			atomic_load(j->cancel) ? "cancelled" : "failed");
 		snprintf(res->error, sizeof res->error, "%s", err.msg[0] ? err.msg : "error");
 	}
-	if ((rc == 0 || rc == CF_EPARTIAL) && j->do_prune && !atomic_load(j->cancel)) {
+	if ((rc == 0 || rc == CF_EPARTIAL) && j->do_prune && !j->alarm.active &&
+	    !atomic_load(j->cancel)) {
 		struct cf_error perr = { 0 };
 		job_phase(j, "retention");
 		if (run_retention(r, j->cfg, &perr))
@@ -521,6 +564,7 @@ void job_start(struct daemon *d, int push_only)
 		snprintf(res->warn[res->nwarn++], sizeof res->warn[0], "%.280s", res->missing);
 	d->now_requested = 0;
 	j->do_prune = !push_only && now - d->last_prune >= PRUNE_EVERY;
+	j->alarm = d->alarm;
 	res->start = now;
 	res->full_scan = wi.full_scan || wi.incomplete;
 	atomic_store(&d->cancel, 0);
@@ -556,6 +600,7 @@ void job_finish(struct daemon *d)
 	struct result *r = &j->res;
 	const struct state_run *s = &r->s;
 	memcpy(d->dests, j->dests, d->cfg->ndests * sizeof *d->dests);
+	guard_after_run(d);
 	if (r->push_only) {
 		if (r->code)
 			logf_("run #%llu: %s", (unsigned long long)s->run, s->error);
@@ -567,6 +612,7 @@ void job_finish(struct daemon *d)
 	job_note_poison(d);
 	if (r->code == 0 || r->code == CF_EPARTIAL) {
 		watch_clear(d->w, d->mark);
+		guard_backup_done(d, s);
 		d->last_success = s->start;
 		if (s->full_scan)
 			d->last_full = s->start;

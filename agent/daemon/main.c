@@ -230,6 +230,7 @@ static void shut_down(struct daemon *d)
 		unlink(d->cfg->socket);
 	}
 	watch_free(d->w);
+	guard_free(d);
 	free(d->missing);
 	free(d->dests);
 	if (d->rfd >= 0)

@@ -46,6 +46,7 @@ static void on_parents(struct daemon *d)
 static void on_changes(struct daemon *d)
 {
 	int k = watch_process(d->w);
+	guard_poll(d);
 	if (k > 0)
 		roots_check(d);
 	roots_report(d);
@@ -131,6 +132,7 @@ int roots_build_watch(struct daemon *d, const struct cfg *c)
 		logf_("error: %s", err.msg);
 		return -1;
 	}
+	guard_attach(d, w, c);
 	for (size_t i = 0; i < c->npaths; i++)
 		if (watch_add_root(w, c->paths[i], &err))
 			logf_("warning: %s", err.msg);

@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include "coffre/error.h"
+#include "coffre/detect.h"
 #include "coffre/state.h"
 #include "base/util.h"
 
@@ -53,6 +54,10 @@ static json_t *run_json(const struct state_run *r)
 	json_object_set_new(o, "bytes_added", u64(r->bytes_added));
 	json_object_set_new(o, "entries", u64(r->entries));
 	json_object_set_new(o, "dirs_reused", u64(r->dirs_reused));
+	json_object_set_new(o, "suspect_format", u64(r->suspect_format));
+	json_object_set_new(o, "suspect_random", u64(r->suspect_random));
+	json_object_set_new(o, "suspect_notes", u64(r->suspect_notes));
+	json_object_set_new(o, "suspect_path", str_or_null(r->suspect_path));
 	json_object_set_new(o, "warnings", u64(r->warnings));
 	json_object_set_new(o, "duration", json_real(r->duration));
 	json_object_set_new(o, "full_scan", json_boolean(r->full_scan));
@@ -118,6 +123,27 @@ static json_t *progress_json(const struct state_progress *p)
 	return c;
 }
 
+/* The ransomware alarm, or null: what fired, since when, and the way back. */
+static json_t *alarm_json(const struct alarm *a)
+{
+	if (!a->active)
+		return json_null();
+	json_t *o = json_object(), *k = json_array();
+	for (int i = 0; i < DETECT_NKINDS; i++)
+		if (a->kinds & (1u << i))
+			json_array_append_new(k, json_string(detect_kind_name((enum detect_kind)i)));
+	json_object_set_new(o, "since", time_or_null(a->since));
+	json_object_set_new(o, "raised", time_or_null(a->raised));
+	json_object_set_new(o, "kinds", u64(a->kinds));
+	json_object_set_new(o, "signals", k);
+	json_object_set_new(o, "touched", u64(a->touched));
+	json_object_set_new(o, "first_path", json_string(a->first_path));
+	json_object_set_new(o, "clean_snapshot", str_or_null(a->clean));
+	json_object_set_new(o, "clean_time", time_or_null(a->clean_time));
+	json_object_set_new(o, "restore", json_string("coffre restore --before-attack"));
+	return o;
+}
+
 static json_t *status_json(const struct state_status *s)
 {
 	json_t *o = json_object();
@@ -162,6 +188,7 @@ static json_t *status_json(const struct state_status *s)
 	json_object_set_new(o, "clear_spool", json_boolean(s->clear_spool));
 	json_object_set_new(o, "destinations", dests_json(s));
 	json_object_set_new(o, "last_retention", time_or_null(s->last_retention));
+	json_object_set_new(o, "alarm", alarm_json(&s->alarm));
 	return o;
 }
 
@@ -343,6 +370,10 @@ static void parse_run(struct pj *p, json_t *o, struct state_run *r)
 	get_u64(p, o, "bytes_added", &r->bytes_added);
 	get_u64(p, o, "entries", &r->entries);
 	get_u64(p, o, "dirs_reused", &r->dirs_reused);
+	get_u64(p, o, "suspect_format", &r->suspect_format);
+	get_u64(p, o, "suspect_random", &r->suspect_random);
+	get_u64(p, o, "suspect_notes", &r->suspect_notes);
+	get_strk(p, o, "suspect_path", r->suspect_path, sizeof r->suspect_path);
 	get_u64(p, o, "warnings", &r->warnings);
 	get_real(p, o, "duration", &r->duration);
 	get_bool(p, o, "full_scan", &r->full_scan);
@@ -460,6 +491,22 @@ static void parse_status(struct pj *p, json_t *o, struct state_status *s)
 	get_bool(p, o, "next_is_push_retry", &s->next_is_push_retry);
 	get_bool(p, o, "clear_spool", &s->clear_spool);
 	get_time(p, o, "last_retention", &s->last_retention);
+	json_t *al = get_kind(p, o, "alarm", 0);
+	if ((s->alarm.active = al != NULL)) {
+		time_t t;
+		uint64_t v;
+		get_time(p, al, "since", &t);
+		s->alarm.since = t;
+		get_time(p, al, "raised", &t);
+		s->alarm.raised = t;
+		get_time(p, al, "clean_time", &t);
+		s->alarm.clean_time = t;
+		get_u64(p, al, "kinds", &v);
+		s->alarm.kinds = (unsigned)v;
+		get_u64(p, al, "touched", &s->alarm.touched);
+		get_strk(p, al, "first_path", s->alarm.first_path, sizeof s->alarm.first_path);
+		get_strk(p, al, "clean_snapshot", s->alarm.clean, sizeof s->alarm.clean);
+	}
 	parse_lists(p, o, s);
 }
 

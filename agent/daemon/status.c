@@ -79,6 +79,7 @@ static int build(struct daemon *d, struct state_status *s)
 		s->ndests = c->ndests;
 	}
 	s->last_retention = d->last_prune;
+	s->alarm = d->alarm;
 	return s->config && s->repository && s->watched && s->dests ? 0 : CF_ENOMEM;
 }
 
@@ -195,6 +196,12 @@ void status_on_ctl(struct daemon *d)
 			free(text);
 		} else if (strcmp(req, CTL_BACKUP) == 0) {
 			on_backup(d, fd);
+		} else if (strcmp(req, CTL_ALARM_CLEAR) == 0) {
+			struct state_ack a = { .ok = guard_clear(d) };
+			if (!a.ok)
+				snprintf(a.error, sizeof a.error, "no ransomware alarm was raised");
+			status_write(d, 1);
+			reply_ack(fd, &a);
 		} else {
 			struct state_ack a = { .ok = 0 };
 			snprintf(a.error, sizeof a.error, "unknown request");

@@ -44,7 +44,37 @@ struct watch {
 	uint64_t drops;		/* watches given back so far */
 	void (*warn)(void *ctx, const char *msg);
 	void *ctx;
+	watch_observer obs;
+	void *obs_ctx;
 };
+
+void watch_set_observer(struct watch *w, watch_observer fn, void *ctx)
+{
+	pthread_mutex_lock(&w->mu);
+	w->obs = fn;
+	w->obs_ctx = ctx;
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* The observer's view of an event's mask: one kind, the first that applies. */
+static void observe(struct watch *w, uint32_t mask, const char *dir, const char *name)
+{
+	static const struct {
+		uint32_t bit;
+		enum watch_ev ev;
+	} kinds[] = {
+		{ IN_CREATE, WATCH_EV_CREATE }, { IN_CLOSE_WRITE, WATCH_EV_WRITE },
+		{ IN_DELETE, WATCH_EV_DELETE }, { IN_MOVED_FROM, WATCH_EV_MOVED_FROM },
+		{ IN_MOVED_TO, WATCH_EV_MOVED_TO },
+	};
+	if (!w->obs)
+		return;
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+		if (mask & kinds[i].bit) {
+			w->obs(w->obs_ctx, kinds[i].ev, dir, name, (mask & IN_ISDIR) != 0);
+			return;
+		}
+}
 
 static void warnf(struct watch *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -258,14 +288,19 @@ static int add_tree(struct watch *w, const char *path, int dirty, int depth)
 	while ((e = readdir(d))) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN)
+		if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) {
+			if (w->obs)
+				w->obs(w->obs_ctx, WATCH_EV_EXISTS, path, e->d_name, 0);
 			continue;
+		}
 		char *sub = NULL;
 		if (asprintf(&sub, "%s/%s", strcmp(path, "/") == 0 ? "" : path, e->d_name) < 0)
 			continue;
 		if (e->d_type == DT_UNKNOWN) {
 			struct stat st;
 			if (lstat(sub, &st) != 0 || !S_ISDIR(st.st_mode)) {
+				if (w->obs)
+					w->obs(w->obs_ctx, WATCH_EV_EXISTS, path, e->d_name, 0);
 				free(sub);
 				continue;
 			}
@@ -381,6 +416,8 @@ int watch_process(struct watch *w)
 				w->full_scan = 1;
 				w->full_scan_gen = w->gen;
 				changes++;
+				if (w->obs)
+					w->obs(w->obs_ctx, WATCH_EV_OVERFLOW, "", "", 0);
 				warnf(w, "too many changes at once (inotify queue overflow): the next "
 					"backup reads every folder; raising fs.inotify.max_queued_events "
 					"helps");
@@ -396,6 +433,9 @@ int watch_process(struct watch *w)
 			if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
 				/* The folder itself went away: its parent (if watched) saw it too;
 				 * a root going away makes the root dirty. */
+				if (w->obs)
+					w->obs(w->obs_ctx, ev->mask & IN_DELETE_SELF ? WATCH_EV_DELETE :
+						WATCH_EV_MOVED_FROM, dir, "", 1);
 				mark_dirty(w, dir);
 				changes++;
 				char *copy = strdup(dir);
@@ -407,6 +447,8 @@ int watch_process(struct watch *w)
 			}
 			mark_dirty(w, dir);
 			changes++;
+			if (ev->len)
+				observe(w, ev->mask, dir, ev->name);
 			if (!ev->len || !(ev->mask & IN_ISDIR))
 				continue;
 			char *sub = NULL;

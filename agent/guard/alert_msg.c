@@ -107,6 +107,45 @@ static const struct cond_row {
 			"The backup copy \"{dest}\" received a complete backup ({at}); the delay "
 			"lasted {lasted}.\n"
 			"There is nothing to do.\n" } },
+	[ALERT_ATTACK] = { "attack", ALERT_CRITICAL,
+		.fr = { "[{shop}] ALERTE : attaque probable par rançongiciel sur {host}",
+			"coffre a vu sur l'ordinateur {host}, depuis le {since}, des fichiers "
+			"modifiés comme le fait un rançongiciel (un logiciel qui chiffre les "
+			"fichiers pour demander une rançon).\n"
+			"La dernière sauvegarde propre, faite avant l'attaque, est mise de côté : "
+			"aucun nettoyage automatique ne l'effacera.\n"
+			"\n"
+			"Que faire, tout de suite :\n"
+			"- débranchez l'ordinateur {host} du réseau (câble et Wi-Fi), sans "
+			"l'éteindre ;\n"
+			"- ne branchez aucune clé ni aucun disque de sauvegarde dessus ;\n"
+			"- appelez la personne qui s'occupe de votre informatique et transmettez-"
+			"lui ce message : elle restaurera les fichiers avec la commande "
+			"« coffre restore --before-attack » ;\n"
+			"- ne payez pas de rançon.\n",
+			"[{shop}] Alerte levée sur {host}",
+			"L'alerte de rançongiciel sur l'ordinateur {host} a été levée par une "
+			"personne ({at}), après {lasted}.\n"
+			"La surveillance reprend normalement.\n" },
+		.en = { "[{shop}] ALERT: likely ransomware attack on {host}",
+			"coffre has seen files on the computer {host} changed the way ransomware "
+			"changes them (software that encrypts files to demand a ransom), since "
+			"{since}.\n"
+			"The last clean backup, made before the attack, is set aside: no "
+			"automatic clean-up will delete it.\n"
+			"\n"
+			"What to do, now:\n"
+			"- disconnect the computer {host} from the network (cable and Wi-Fi), "
+			"without switching it off;\n"
+			"- do not plug any backup stick or drive into it;\n"
+			"- call the person who looks after your computers and pass this message "
+			"on: they will restore the files with the command "
+			"\"coffre restore --before-attack\";\n"
+			"- do not pay a ransom.\n",
+			"[{shop}] Alert cleared on {host}",
+			"The ransomware alert on the computer {host} was cleared by a person "
+			"({at}), after {lasted}.\n"
+			"Watching goes on as usual.\n" } },
 };
 
 static const char *const state_names[_ALERT_STATE_MAX] = { "start", "reminder", "end" };

@@ -49,6 +49,12 @@ int restore_under(const char *p, const char *dir)
 /* 0: restore, 1: only on the way to an include (dirs), -1: skip. */
 int restore_selected(const struct restore_opts *o, const char *path)
 {
+	if (o && o->nskip_names) {
+		const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+		for (size_t i = 0; i < o->nskip_names; i++)
+			if (strcmp(base, o->skip_names[i]) == 0)
+				return -1;
+	}
 	if (!o || o->nincludes == 0)
 		return 0;
 	int way = 0;

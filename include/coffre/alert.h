@@ -21,6 +21,7 @@ enum alert_cond {
 	ALERT_TEST = 0,		/* "test": coffre alert test */
 	ALERT_UNPROTECTED,	/* "unprotected": no good backup for more than unprotected-after */
 	ALERT_BEHIND,		/* "behind": a destination not reached for more than behind-after */
+	ALERT_ATTACK,		/* "attack": the ransomware alarm (detect.h, alarm.h) */
 	_ALERT_COND_MAX,
 	_ALERT_COND_INVALID = -1
 };

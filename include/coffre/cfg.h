@@ -70,6 +70,8 @@ struct cfg {
 	struct cfg_dest *dests;	/* [destination NAME] sections, in file order */
 	size_t ndests;
 	int clear_spool;	/* [backup] clear-spool = yes */
+	int detect_canaries;	/* [detect] canaries = yes (default) */
+	int detect_enabled;	/* [detect] enabled = yes (default) */
 	char *socket;		/* [daemon] socket */
 	char *socket_group;	/* [daemon] socket-group: may use the socket besides root */
 	char *state_dir;	/* [daemon] state-dir */

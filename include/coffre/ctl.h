@@ -9,6 +9,8 @@ struct cf_error;
 /* Requests. */
 #define CTL_STATUS "status"	/* reply: the status JSON */
 #define CTL_BACKUP "backup"	/* reply: {"ok":true} or {"ok":false,"error":"..."} */
+#define CTL_ALARM_CLEAR "alarm-clear"	/* a person clears the ransomware alarm; reply as
+					 * for backup ("error" says when there was none) */
 
 /* ctl_listen(path, err): create the directory if needed (mode 0755), replace a stale
  * socket, listen with mode 0600 (root only). Returns the listening fd or a CF_E* code. */

@@ -39,6 +39,10 @@ struct restore_opts {
 	 * capabilities, SELinux labels) are not restored, since a snapshot from another machine
 	 * could plant them; 1: restore them as recorded. */
 	int keep_privileges;
+	/* Entries with one of these names are left out (the ransomware watch's control files,
+	 * detect_canary_name). */
+	const char *const *skip_names;
+	size_t nskip_names;
 	void (*progress)(void *ctx, const struct restore_stats *st);
 	/* A refused entry, a damaged file or a name collision, with the reason. */
 	void (*problem)(void *ctx, const char *path, const char *msg);

@@ -15,6 +15,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "coffre/alarm.h"
 #include <time.h>
 
 struct cf_error;
@@ -33,6 +35,8 @@ struct state_run {
 	char snapshot[65];	/* hex id; "": none */
 	uint64_t files, files_new, files_changed;
 	uint64_t bytes_read, bytes_added, entries, dirs_reused, warnings;
+	uint64_t suspect_format, suspect_random, suspect_notes;	/* backup_stats' */
+	char suspect_path[256];
 	int full_scan;
 	char error[600];	/* "": none */
 	char missing[600];	/* protected folders left out because missing; "": none */
@@ -111,6 +115,7 @@ struct state_status {
 	struct state_dest *dests;
 	size_t ndests;
 	time_t last_retention;
+	struct alarm alarm;	/* the ransomware alarm; alarm.active 0: none */
 };
 
 /* state_status_release(s): free what ${s} owns and zero it. */

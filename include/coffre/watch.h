@@ -16,6 +16,26 @@ int watch_new(void (*warn)(void *ctx, const char *msg), void *ctx, struct watch 
 	struct cf_error *err);
 void watch_free(struct watch *w);
 
+/* What the watcher saw of one entry, for an observer (the ransomware signals): never needed
+ * to back up, so an observer that keeps nothing costs nothing. */
+enum watch_ev {
+	WATCH_EV_EXISTS,	/* found when its folder was first watched */
+	WATCH_EV_CREATE,
+	WATCH_EV_WRITE,		/* written and closed (IN_CLOSE_WRITE) */
+	WATCH_EV_DELETE,
+	WATCH_EV_MOVED_FROM,
+	WATCH_EV_MOVED_TO,
+	WATCH_EV_OVERFLOW,	/* the kernel's queue overflowed: events were lost (no name) */
+};
+
+/* watch_set_observer(w, fn, ctx): ${fn} is called for every entry event, on the thread of
+ * watch_process or watch_add_root, with the folder ${dir} and the entry's ${name} ("" for
+ * WATCH_EV_OVERFLOW; "" also for a watched folder that went away itself, then ${dir} is that
+ * folder), ${is_dir} set for folders. It must not call the watcher back. */
+typedef void (*watch_observer)(void *ctx, enum watch_ev ev, const char *dir, const char *name,
+	int is_dir);
+void watch_set_observer(struct watch *w, watch_observer fn, void *ctx);
+
 /* watch_fd(w): the inotify descriptor to poll for reading. */
 int watch_fd(const struct watch *w);
 

@@ -147,7 +147,8 @@ PY
 
 # manifest DIR [--exclude REL]...: canonical sorted listing of the tree under DIR, one line per
 # entry (DIR itself is "."): path, type, mode, size, mtime (s), symlink target, sha256, hard-link
-# group, and uid:gid when running as root. Paths and targets are escaped (\\ \n \t \xNN) so
+# group, and uid:gid when running as root. coffred's control files (!coffre-canary-*, left out
+# of restores by default) are left out. Paths and targets are escaped (\\ \n \t \xNN) so
 # newlines and non-UTF-8 bytes are unambiguous. Hard-link groups ("h1", "h2"...) number the
 # files that share an inode within the tree, in path order; "-" for a single name.
 # Directory sizes are left out (filesystem-dependent). An excluded entry and its content are
@@ -229,7 +230,7 @@ def walk(rel):
     if stat.S_ISDIR(st.st_mode):
         for name in os.listdir(full):
             r = name if rel == b"." else rel + b"/" + name
-            if r in excl:
+            if r in excl or name.startswith(b"!coffre-canary-"):
                 continue
             walk(r)
 walk(b".")

@@ -45,6 +45,10 @@ schedule = after-change 1s
 [daemon]
 socket = $SOCK
 state-dir = $STATE
+# Changes in bulk to existing files while the kernel's queue overflows (section f) is what
+# an attack that floods the watcher does: this test is about the watcher, not the alarm.
+[detect]
+enabled = no
 CONF
 
 COFFRED_RETRY_DELAY=2 "$COFFRED" --config "$CONF" 2>"$DLOG" &

@@ -151,7 +151,8 @@ static void print_summary(const struct state_status *s)
 			printf(_("The last clean snapshot, %.8s of %s, is pinned. To get it back: "
 				 "coffre restore --before-attack\n"), s->alarm.clean, t);
 		} else {
-			printf("%s\n", _("The last clean snapshot is being pinned."));
+			printf("%s\n", _("The last clean snapshot is being pinned; then, to get it "
+					 "back: coffre restore --before-attack"));
 		}
 		printf("%s\n", _("Once the computer is safe: coffre alarm clear"));
 	}

@@ -1,7 +1,7 @@
 /* guard.c: coffred's watch for ransomware. The watcher's events (watch.h) feed the signals of
  * detect.h: canaries written, renamed or deleted; renames to extensions never seen in the
- * protected tree; ransom-note names; deletions of files older than the last backup; existing
- * files changed far faster than usual; a queue overflow. When the decision raises the alarm,
+ * protected tree; ransom-note names; old files deleted once a copy with a new extension
+ * appeared beside them; existing files changed far faster than usual; a queue overflow. When the decision raises the alarm,
  * it is kept in the state folder (alarm.h) until a person clears it, the alert goes out, and
  * a run starts at once: it pins the last clean snapshot and takes a snapshot tagged
  * "suspect"; while the alarm holds, no retention runs anywhere and USB drives are left alone.
@@ -104,6 +104,7 @@ struct guard {
 	uint8_t key[crypto_shorthash_KEYBYTES];
 	struct hset exts;	/* extensions present in the protected tree */
 	struct hset created;	/* paths created since the last backup */
+	struct hset shadows;	/* paths P for which P.EXT was created, EXT never seen before */
 	struct hset minute;	/* existing paths changed in the current minute */
 	int64_t minute_at;
 	struct canary *can;
@@ -300,6 +301,19 @@ static void signal_(struct guard *g, enum detect_kind k, const char *dir, const 
 		g->raise_at = now;
 }
 
+/* ${name} (in ${dir}) was created with an extension never seen: remember the name it would
+ * shadow ("invoice.pdf" for "invoice.pdf.locked"). */
+static void shadow_add(struct guard *g, const char *dir, const char *name, const char *ext)
+{
+	size_t n = strlen(name), e = strlen(ext);
+	if (n <= e + 1)
+		return;
+	char *stem = strndup(name, n - e - 1);
+	if (stem)
+		hset_add(&g->shadows, hash2(g, dir, stem));
+	free(stem);
+}
+
 static void observe(void *ctx, enum watch_ev ev, const char *dir, const char *name, int is_dir)
 {
 	struct guard *g = ctx;
@@ -343,12 +357,20 @@ static void observe(void *ctx, enum watch_ev ev, const char *dir, const char *na
 			g->touched++;
 			signal_(g, DETECT_RENAME, dir, name, now);
 		}
-		if (ev == WATCH_EV_CREATE && ext[0])
-			hset_add(&g->exts, hash_ext(g, ext));
-		hset_add(&g->created, ph);
+		/* A file moved in is an existing file under a new name: its writes count. */
+		if (ev == WATCH_EV_CREATE) {
+			if (ext[0] && !hset_has(&g->exts, hash_ext(g, ext)))
+				shadow_add(g, dir, name, ext);
+			else if (ext[0])
+				hset_add(&g->exts, hash_ext(g, ext));
+			hset_add(&g->created, ph);
+		}
 		break;
 	case WATCH_EV_DELETE:
-		if (!hset_has(&g->created, ph)) {
+		/* An old file deleted once a copy of it with a new extension appeared beside it
+		 * (encrypted to a new file, then the original deleted). Deletions alone do not
+		 * count: zipping a year of invoices and deleting them is a shop's right. */
+		if (!hset_has(&g->created, ph) && hset_has(&g->shadows, ph)) {
 			g->touched++;
 			signal_(g, DETECT_DELETE, dir, name, now);
 		}
@@ -575,6 +597,7 @@ void guard_free(struct daemon *d)
 	detect_free(g->det);
 	hset_clear(&g->exts);
 	hset_clear(&g->created);
+	hset_clear(&g->shadows);
 	hset_clear(&g->minute);
 	canaries_free(g);
 	free(g);

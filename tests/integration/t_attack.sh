@@ -9,7 +9,8 @@
 #    the shop's password, runs `forget --keep-last 1 --prune`: the pin keeps it;
 #  - `coffre restore --before-attack` gives the pre-attack tree back bit-exact (the control
 #    files left out), from the repository alone, after coffred is gone;
-#  - `coffre alarm clear` ends the alarm.
+#  - the "attack" alert reaches a webhook sink, and its end once `coffre alarm clear` ends
+#    the alarm.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 setup
@@ -29,7 +30,27 @@ mkdir -p "$TOP"
 expect_exit 0 cf init -q
 python3 "$SHOP_GEN" --scale small --seed 7 "$SRC" >"$LOGDIR/gen.out" 2>&1 ||
 	{ cat "$LOGDIR/gen.out"; fail "make-shop-data failed"; }
-daemon_conf "$CONF" "after-change 1 s" "$SOCK" "$STATE" -- "$TOP"
+# The alert goes to a webhook sink (tests/servers/hook_sink.py).
+PY=/usr/bin/python3
+HP=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+HOOKS=$TESTDIR/hooks.jsonl
+$PY "$COFFRE_TESTS/servers/hook_sink.py" "$HP" "$HOOKS" >"$LOGDIR/hook.out" 2>&1 &
+BG_PIDS+=("$!")
+wait_for 30 "webhook sink ready" grep -q ready "$LOGDIR/hook.out"
+# hook STATE: the sink got the "attack" alert in that state.
+hook() {
+	[ -f "$HOOKS" ] && $PY - "$HOOKS" "$1" <<'PY'
+import json, sys
+for l in open(sys.argv[1], encoding="utf-8"):
+    d = json.loads(json.loads(l)["body"])
+    if d["condition"] == "attack" and d["state"] == sys.argv[2]:
+        sys.exit(0)
+sys.exit(1)
+PY
+}
+daemon_conf "$CONF" "after-change 1 s" "$SOCK" "$STATE" "[alert]" \
+	"webhook-url = http://127.0.0.1:$HP/hook" "language = fr" "shop-name = Boutique test" \
+	-- "$TOP"
 "$COFFRED" --config "$CONF" 2>"$DLOG" &
 DPID=$!
 BG_PIDS+=("$DPID")
@@ -94,6 +115,8 @@ info "alarm $(python3 -c "print(round($RAISED + 1 - $FIRST, 1))") s after the fi
 expect_exit 5 cf status --socket "$SOCK"
 grep -q 'restore --before-attack' "$OUT" || { cat "$OUT"; fail "status does not say the way back"; }
 expect_exit 5 cf alarm --socket "$SOCK"
+wait_for 60 "the attack alert at the webhook sink" hook start
+info "the attack alert reached the webhook sink"
 
 log "the clean snapshot is pinned, and outlives the attacker's forget --prune"
 pinned() {
@@ -132,5 +155,6 @@ wait_for 30 "coffred's control socket" test -S "$SOCK"
 expect_exit 5 cf alarm --socket "$SOCK"
 expect_exit 0 cf alarm clear --socket "$SOCK"
 expect_exit 0 cf alarm --socket "$SOCK"
+wait_for 60 "the end of the attack alert at the webhook sink" hook end
 expect_exit 1 cf alarm clear --socket "$SOCK"
 pass

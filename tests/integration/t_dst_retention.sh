@@ -317,10 +317,19 @@ export XDG_CACHE_HOME=$TESTDIR/cache
 
 log "each place's size stays flat once its policy is full"
 # The shop grows (new invoices, appended pages), so flat means: what a place stores beyond
-# what its own snapshots reach does not grow (spool, fat, sftp: x1.3 at most from day 30 to
-# day 59), and S3, with the spool's policy, stores what the spool stores (x1.3 at most).
+# what its own snapshots reach does not grow (x1.3 at most from day 30 to day 59) where its
+# policy is full by day 30 (spool: 7 days and 4 weeks; sftp: 3 days), and S3, with the
+# spool's policy, stores what the spool stores (x1.3 at most). The drive's policy (14 days
+# and 8 weeks) fills only near day 56: its figures are shown, not judged (it keeps older
+# packs beside the spool's repacked ones while its weeks accumulate: x1.15 to x1.5 at day
+# 30, x1.75 at day 59 here).
 if [ "$DAYS" -ge 60 ]; then
-	for n in spool fat sftp; do
+	python3 - fat "${SIZE[fat.30]}" "${LIVE[fat.30]}" "${SIZE[fat.$last]}" "${LIVE[fat.$last]}" <<'PY'
+import sys
+n, a, la, b, lb = sys.argv[1], *map(int, sys.argv[2:])
+print("   %s: day 30 %d bytes for %d reached (x%.2f), day 59 %d for %d (x%.2f) (not judged)" % (n, a, la, a / la, b, lb, b / lb))
+PY
+	for n in spool sftp; do
 		python3 - "$n" "${SIZE[$n.30]}" "${LIVE[$n.30]}" "${SIZE[$n.$last]}" "${LIVE[$n.$last]}" <<'PY' ||
 import sys
 n, a, la, b, lb = sys.argv[1], *map(int, sys.argv[2:])

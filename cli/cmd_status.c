@@ -18,7 +18,8 @@ static const char status_usage[] =
 	"watched folders.\n"
 	"  --socket PATH  the daemon's control socket (default " CFG_DEFAULT_SOCKET ")\n"
 	"  --config FILE  take the socket from this configuration\n"
-	"exit: 0 ok, 1 the last backup failed, 13 coffred is not answering\n";
+	"exit: 0 ok, 1 the last backup failed or an alert condition is open (shown first), 5 the\n"
+	"ransomware alarm holds, 13 coffred is not answering\n";
 
 static const char now_usage[] =
 	"usage: coffre backup --now [--json] [--socket PATH | --config FILE]\n"
@@ -141,6 +142,11 @@ static int last_failed(const struct state_status *s)
 static void print_summary(const struct state_status *s)
 {
 	char t[64], names[512] = "", behind[512] = "";
+	/* The open conditions first, in the words of their alerts. */
+	for (size_t i = 0; i < s->nalerts; i++) {
+		day_time(s->alerts[i].since, t);
+		printf(_("ALERT (%s, since %s): %s\n"), s->alerts[i].cond, t, s->alerts[i].message);
+	}
 	if (s->alarm.active) {
 		day_time((time_t)s->alarm.since, t);
 		printf(_("RANSOMWARE ALARM: files changed like an attack does, since %s (%llu files "
@@ -296,7 +302,8 @@ int cmd_status(int argc, char **argv)
 	else if ((rc = state_status_format(&s, &text, &err)) == 0)
 		put_text(text);
 	if (rc == 0)
-		rc = s.alarm.active ? CF_EXIT_SUSPECT : last_failed(&s) ? CF_EXIT_ERROR : 0;
+		rc = s.alarm.active ? CF_EXIT_SUSPECT : last_failed(&s) || s.nalerts ? CF_EXIT_ERROR :
+			0;
 	else
 		rc = cli_fail(&err);
 	state_status_release(&s);

@@ -162,23 +162,25 @@ static void push(struct daemon *d, struct alert_event *ev)
 	deliver(d);
 }
 
-/* The ransomware alarm: open while it holds (a person clears it), recalled every reminder. */
-static void check_attack(struct daemon *d, int64_t now, int64_t *next)
+/* A condition that holds while ${active} says so: opened once (since ${since}), recalled
+ * every reminder, closed once. ${last_ok} goes in its events. */
+static void check_flag(struct daemon *d, enum alert_cond c, int active, int64_t since,
+	int64_t last_ok, int64_t now, int64_t *next)
 {
-	struct alert_open *o = &d->alert_watch.c[ALERT_ATTACK];
+	struct alert_open *o = &d->alert_watch.c[c];
 	enum alert_state st = _ALERT_STATE_INVALID;
 	long reminder = d->cfg->alert.reminder;
-	if (d->alarm.active && !o->open) {
-		*o = (struct alert_open){ .open = 1, .since = d->alarm.since, .last_sent = now };
+	if (active && !o->open) {
+		*o = (struct alert_open){ .open = 1, .since = since, .last_sent = now };
 		st = ALERT_START;
-	} else if (d->alarm.active && reminder > 0 && now >= o->last_sent + reminder) {
+	} else if (active && reminder > 0 && now >= o->last_sent + reminder) {
 		o->last_sent = now;
 		st = ALERT_REMINDER;
-	} else if (!d->alarm.active && o->open) {
+	} else if (!active && o->open) {
 		o->open = 0;
 		st = ALERT_END;
 	}
-	if (d->alarm.active && reminder > 0) {
+	if (active && reminder > 0) {
 		int64_t t = o->last_sent + reminder;
 		if (!*next || t < *next)
 			*next = t;
@@ -187,9 +189,9 @@ static void check_attack(struct daemon *d, int64_t now, int64_t *next)
 		return;
 	struct alert_event ev;
 	struct cf_error err = { 0 };
-	alert_event_init(&ev, ALERT_ATTACK, st, o->since, now);
-	ev.last_ok = d->alarm.clean_time;
-	logf_("alert: ransomware alarm: %s", alert_state_name(st));
+	alert_event_init(&ev, c, st, o->since, now);
+	ev.last_ok = last_ok;
+	logf_("alert: %s: %s", alert_cond_name(c), alert_state_name(st));
 	if (alert_watch_save(d->cfg->state_dir, &d->alert_watch, &err))
 		logf_("warning: alerts: %s", err.msg);
 	push(d, &ev);
@@ -217,9 +219,42 @@ void alerts_check(struct daemon *d)
 			logf_("warning: alerts: %s", err.msg);
 		push(d, &ev);
 	}
-	check_attack(d, now, &next);
+	/* The ransomware alarm holds until a person clears it. */
+	check_flag(d, ALERT_ATTACK, d->alarm.active, d->alarm.since, d->alarm.clean_time, now,
+		&next);
+	/* Three backups in a row failed or left files out; a good one ends it. */
+	check_flag(d, ALERT_FAILED, d->fail_streak >= 3, d->fail_since, d->last_success, now,
+		&next);
 	d->alert_check_next = next;
 	arm(d);
+}
+
+size_t alerts_open(struct daemon *d, struct state_alert *out, size_t max)
+{
+	size_t n = 0;
+	if (!enabled(d))
+		return 0;
+	char host[256];
+	alert_host(host, sizeof host);
+	for (int c = 0; c < _ALERT_COND_MAX && n < max; c++) {
+		const struct alert_open *o = &d->alert_watch.c[c];
+		if (!o->open || c == ALERT_TEST)
+			continue;
+		struct alert_event ev;
+		struct alert_text t = { 0 };
+		alert_event_init(&ev, (enum alert_cond)c, ALERT_START, o->since, (int64_t)time(NULL));
+		ev.last_ok = c == ALERT_ATTACK ? d->alarm.clean_time : d->last_success;
+		struct state_alert *x = &out[n++];
+		snprintf(x->cond, sizeof x->cond, "%s", alert_cond_name((enum alert_cond)c));
+		x->since = (time_t)o->since;
+		if (alert_render(&ev, d->cfg->alert.language, d->cfg->alert.shop_name ?
+				d->cfg->alert.shop_name : host, host, &t, NULL) == 0)
+			snprintf(x->message, sizeof x->message, "%s", t.subject);
+		else
+			snprintf(x->message, sizeof x->message, "%s", x->cond);
+		alert_text_release(&t);
+	}
+	return n;
 }
 
 static void on_timer(struct daemon *d)

@@ -117,6 +117,8 @@ struct daemon {
 	int alert_again;	/* something was queued while it ran */
 	int64_t alert_check_next, alert_queue_next;	/* 0: nothing to wait for */
 	struct alert_watch alert_watch;
+	int fail_streak;	/* backups in a row that failed or left files out */
+	time_t fail_since;	/* the first of them */
 	/* the ransomware watch (guard.c) and its alarm */
 	struct guard *guard;
 	struct alarm alarm;
@@ -150,6 +152,8 @@ void child_send(int fd, const struct runmsg *m);
 void alerts_start(struct daemon *d);
 void alerts_check(struct daemon *d);
 void alerts_stop(struct daemon *d);
+/* alerts_open(d, out, max): the conditions open now, their subject in [alert]'s language. */
+size_t alerts_open(struct daemon *d, struct state_alert *out, size_t max);
 
 /* guard.c: the ransomware watch. guard_attach before the roots are added to a new watcher
  * (places the canaries, observes the events); guard_save keeps the alarm; guard_after_run

@@ -610,6 +610,12 @@ void job_finish(struct daemon *d)
 	d->last = *r;
 	d->has_last = 1;
 	job_note_poison(d);
+	if (r->code == 0) {
+		d->fail_streak = 0;
+	} else if (strcmp(s->result, "cancelled") != 0) {
+		if (!d->fail_streak++)
+			d->fail_since = s->start;
+	}
 	if (r->code == 0 || r->code == CF_EPARTIAL) {
 		watch_clear(d->w, d->mark);
 		guard_backup_done(d, s);

@@ -189,6 +189,15 @@ static json_t *status_json(const struct state_status *s)
 	json_object_set_new(o, "destinations", dests_json(s));
 	json_object_set_new(o, "last_retention", time_or_null(s->last_retention));
 	json_object_set_new(o, "alarm", alarm_json(&s->alarm));
+	json_t *al = json_array();
+	for (size_t i = 0; i < s->nalerts && i < STATE_ALERTS_MAX; i++) {
+		json_t *e = json_object();
+		json_object_set_new(e, "condition", json_string(s->alerts[i].cond));
+		json_object_set_new(e, "since", time_or_null(s->alerts[i].since));
+		json_object_set_new(e, "message", json_string(s->alerts[i].message));
+		json_array_append_new(al, e);
+	}
+	json_object_set_new(o, "alerts", al);
 	return o;
 }
 
@@ -506,6 +515,19 @@ static void parse_status(struct pj *p, json_t *o, struct state_status *s)
 		get_u64(p, al, "touched", &s->alarm.touched);
 		get_strk(p, al, "first_path", s->alarm.first_path, sizeof s->alarm.first_path);
 		get_strk(p, al, "clean_snapshot", s->alarm.clean, sizeof s->alarm.clean);
+	}
+	json_t *alv = get_kind(p, o, "alerts", 1);
+	size_t ai;
+	json_t *ae;
+	json_array_foreach(alv, ai, ae) {
+		if (s->nalerts >= STATE_ALERTS_MAX) {
+			bad(p, "alerts");
+			break;
+		}
+		struct state_alert *x = &s->alerts[s->nalerts++];
+		get_strk(p, ae, "condition", x->cond, sizeof x->cond);
+		get_time(p, ae, "since", &x->since);
+		get_strk(p, ae, "message", x->message, sizeof x->message);
 	}
 	parse_lists(p, o, s);
 }

@@ -80,6 +80,7 @@ static int build(struct daemon *d, struct state_status *s)
 	}
 	s->last_retention = d->last_prune;
 	s->alarm = d->alarm;
+	s->nalerts = alerts_open(d, s->alerts, STATE_ALERTS_MAX);
 	return s->config && s->repository && s->watched && s->dests ? 0 : CF_ENOMEM;
 }
 

@@ -146,6 +146,35 @@ static const struct cond_row {
 			"The ransomware alert on the computer {host} was cleared by a person "
 			"({at}), after {lasted}.\n"
 			"Watching goes on as usual.\n" } },
+	[ALERT_FAILED] = { "failed", ALERT_WARNING,
+		.fr = { "[{shop}] Les sauvegardes échouent depuis le {since}",
+			"Sur l'ordinateur {host}, les trois dernières sauvegardes ont échoué ou "
+			"n'ont pas pu lire tous les fichiers, depuis le {since}.\n"
+			"La dernière sauvegarde complète date {last}.\n"
+			"\n"
+			"Que faire :\n"
+			"- sur l'ordinateur {host}, la commande « coffre status » dit l'erreur ;\n"
+			"- si c'est un fichier ouvert ou un disque débranché, fermez-le ou "
+			"rebranchez-le ; sinon transmettez ce message et l'erreur à la personne "
+			"qui s'occupe de votre informatique.\n",
+			"[{shop}] Retour à la normale : une sauvegarde a réussi",
+			"Une sauvegarde a de nouveau réussi sur l'ordinateur {host} ({at}) ; les "
+			"échecs ont duré {lasted}.\n"
+			"Il n'y a rien à faire.\n" },
+		.en = { "[{shop}] Backups have been failing since {since}",
+			"On the computer {host}, the last three backups failed or could not read "
+			"every file, since {since}.\n"
+			"The last complete backup was made {last}.\n"
+			"\n"
+			"What to do:\n"
+			"- on the computer {host}, the command \"coffre status\" says the error;\n"
+			"- if it is an open file or an unplugged drive, close it or plug it back; "
+			"otherwise pass this message and the error on to the person who looks "
+			"after your computers.\n",
+			"[{shop}] Back to normal: a backup succeeded",
+			"A backup succeeded again on the computer {host} ({at}); the failures "
+			"lasted {lasted}.\n"
+			"There is nothing to do.\n" } },
 };
 
 static const char *const state_names[_ALERT_STATE_MAX] = { "start", "reminder", "end" };

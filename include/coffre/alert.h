@@ -22,6 +22,7 @@ enum alert_cond {
 	ALERT_UNPROTECTED,	/* "unprotected": no good backup for more than unprotected-after */
 	ALERT_BEHIND,		/* "behind": a destination not reached for more than behind-after */
 	ALERT_ATTACK,		/* "attack": the ransomware alarm (detect.h, alarm.h) */
+	ALERT_FAILED,		/* "failed": three backups in a row failed or left files out */
 	_ALERT_COND_MAX,
 	_ALERT_COND_INVALID = -1
 };

@@ -84,6 +84,8 @@ struct state_watched {
 	char state[16];
 };
 
+#define STATE_ALERTS_MAX 8
+
 /* The whole status. A struct state_status owns ${config}, ${repository}, ${watched} (and
  * each path) and ${dests}: zero it, fill it with malloc'd memory, state_status_release()
  * it. Times: 0 means none. */
@@ -116,6 +118,14 @@ struct state_status {
 	size_t ndests;
 	time_t last_retention;
 	struct alarm alarm;	/* the ransomware alarm; alarm.active 0: none */
+	/* The alert conditions open now ([alert] configured), each with its message's subject
+	 * in the configured language. */
+	size_t nalerts;
+	struct state_alert {
+		char cond[16];
+		time_t since;
+		char message[300];
+	} alerts[STATE_ALERTS_MAX];
 };
 
 /* state_status_release(s): free what ${s} owns and zero it. */

@@ -301,6 +301,29 @@ static void signal_(struct guard *g, enum detect_kind k, const char *dir, const 
 		g->raise_at = now;
 }
 
+#define NOTE_MAX (64u << 10)	/* a note is short; bigger new files are not read */
+
+/* 1 when the regular file ${dir}/${name}, at most NOTE_MAX bytes, reads as a ransom note. */
+static int note_text_at(const char *dir, const char *name)
+{
+	char *path = util_path("%s/%s", dir, name);
+	int fd = path ? open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK) : -1;
+	free(path);
+	if (fd < 0)
+		return 0;
+	struct stat st;
+	int hit = 0;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (uint64_t)st.st_size <= NOTE_MAX) {
+		uint8_t *b = malloc((size_t)st.st_size);
+		ssize_t n = b ? read(fd, b, (size_t)st.st_size) : -1;
+		hit = n > 0 && detect_note_text(b, (size_t)n);
+		free(b);
+	}
+	close(fd);
+	return hit;
+}
+
 /* ${name} (in ${dir}) was created with an extension never seen: remember the name it would
  * shadow ("invoice.pdf" for "invoice.pdf.locked"). */
 static void shadow_add(struct guard *g, const char *dir, const char *name, const char *ext)
@@ -376,8 +399,12 @@ static void observe(void *ctx, enum watch_ev ev, const char *dir, const char *na
 		}
 		break;
 	case WATCH_EV_WRITE:
-		if (hset_has(&g->created, ph))
+		if (hset_has(&g->created, ph)) {
+			/* A new small file that reads as a ransom note, whatever its name. */
+			if (!detect_note_name(name, NULL, 0) && note_text_at(dir, name))
+				signal_(g, DETECT_NOTE, dir, name, now);
 			break;
+		}
 		if (now / 60 != g->minute_at / 60) {
 			hset_clear(&g->minute);
 			g->minute_at = now;

@@ -393,6 +393,29 @@ _daemon_ran() {
 	[ "$r" != "?" ] && [ "$r" != null ] && [ "$r" -ge "$1" ] && [ "$(json_try "$ST" state)" = idle ]
 }
 
+# hook_sink_start: a webhook sink (tests/servers/hook_sink.py) on a free port of 127.0.0.1;
+# sets HP (its port) and HOOKS (the POSTs it got, one JSON line each).
+hook_sink_start() {
+	HP=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	HOOKS=$TESTDIR/hooks.jsonl
+	/usr/bin/python3 "$COFFRE_TESTS/servers/hook_sink.py" "$HP" "$HOOKS" >"$LOGDIR/hook.out" 2>&1 &
+	BG_PIDS+=("$!")
+	wait_for 30 "webhook sink ready" grep -q ready "$LOGDIR/hook.out"
+}
+
+# hook_count COND STATE: how many alerts of condition COND in state STATE the sink got.
+hook_count() {
+	[ -f "$HOOKS" ] || { echo 0; return; }
+	/usr/bin/python3 - "$HOOKS" "$1" "$2" <<'PY'
+import json, sys
+n = 0
+for l in open(sys.argv[1], encoding="utf-8"):
+    d = json.loads(json.loads(l)["body"])
+    n += d["condition"] == sys.argv[2] and d["state"] == sys.argv[3]
+print(n)
+PY
+}
+
 # usb_test_setup: skip unless FAT32 drive images can be attached and mounted here; sets SUF
 # (a suffix for drive labels, also in their mount points) and LOOPS (loop devices to detach).
 usb_test_setup() {

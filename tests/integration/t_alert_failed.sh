@@ -6,24 +6,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 setup
 daemon_setup
-PY=/usr/bin/python3
-HP=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-HOOKS=$TESTDIR/hooks.jsonl
-$PY "$COFFRE_TESTS/servers/hook_sink.py" "$HP" "$HOOKS" >"$LOGDIR/hook.out" 2>&1 &
-BG_PIDS+=("$!")
-wait_for 30 "webhook sink ready" grep -q ready "$LOGDIR/hook.out"
-# count STATE: the sink's POSTs of the condition "failed" in that state.
-count() {
-	[ -f "$HOOKS" ] || { echo 0; return; }
-	$PY - "$HOOKS" "$1" <<'PY'
-import json, sys
-n = 0
-for l in open(sys.argv[1], encoding="utf-8"):
-    d = json.loads(json.loads(l)["body"])
-    n += d["condition"] == "failed" and d["state"] == sys.argv[2]
-print(n)
-PY
-}
+hook_sink_start
+count() { hook_count failed "$1"; }
 at_least() { [ "$(count "$1")" -ge "$2" ]; }
 chmod 600 "$COFFRE_PASSWORD_FILE"
 mkdir -p "$TESTDIR/src"
@@ -43,9 +27,10 @@ mv "$COFFRE_REPOSITORY" "$TESTDIR/repo.away"
 echo change >>"$TESTDIR/src/f.txt"
 wait_for 90 "the start of 'failed' at the sink" at_least start 1
 expect_exit 1 cf status --socket "$SOCK"
-head -n 1 "$OUT" | grep -q "ALERT (failed" || { cat "$OUT"; fail "status does not show the condition first"; }
+read -r FIRST <"$OUT"
+[[ $FIRST == "ALERT (failed"* ]] || { cat "$OUT"; fail "status does not show the condition first"; }
 grep -q "Les sauvegardes échouent" "$OUT" || { cat "$OUT"; fail "not in the configured language"; }
-info "$(head -n 1 "$OUT")"
+info "$FIRST"
 expect_exit 1 cf status --json --socket "$SOCK"
 [ "$(json_get "$OUT" alerts.0.condition)" = failed ] || fail "status --json lists no open condition"
 

@@ -30,24 +30,9 @@ mkdir -p "$TOP"
 expect_exit 0 cf init -q
 python3 "$SHOP_GEN" --scale small --seed 7 "$SRC" >"$LOGDIR/gen.out" 2>&1 ||
 	{ cat "$LOGDIR/gen.out"; fail "make-shop-data failed"; }
-# The alert goes to a webhook sink (tests/servers/hook_sink.py).
-PY=/usr/bin/python3
-HP=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-HOOKS=$TESTDIR/hooks.jsonl
-$PY "$COFFRE_TESTS/servers/hook_sink.py" "$HP" "$HOOKS" >"$LOGDIR/hook.out" 2>&1 &
-BG_PIDS+=("$!")
-wait_for 30 "webhook sink ready" grep -q ready "$LOGDIR/hook.out"
-# hook STATE: the sink got the "attack" alert in that state.
-hook() {
-	[ -f "$HOOKS" ] && $PY - "$HOOKS" "$1" <<'PY'
-import json, sys
-for l in open(sys.argv[1], encoding="utf-8"):
-    d = json.loads(json.loads(l)["body"])
-    if d["condition"] == "attack" and d["state"] == sys.argv[2]:
-        sys.exit(0)
-sys.exit(1)
-PY
-}
+# The alert goes to a webhook sink.
+hook_sink_start
+hook() { [ "$(hook_count attack "$1")" -ge 1 ]; }
 daemon_conf "$CONF" "after-change 1 s" "$SOCK" "$STATE" "[alert]" \
 	"webhook-url = http://127.0.0.1:$HP/hook" "language = fr" "shop-name = Boutique test" \
 	-- "$TOP"

@@ -14,6 +14,9 @@
 #include "coffre/cfg.h"
 #include "coffre/forget.h"
 
+const char *const cfg_alert_locale_files[] = { "/etc/locale.conf", "/etc/default/locale",
+	NULL };
+
 static int set_str(char **slot, const char *v)
 {
 	char *d = strdup(v);
@@ -176,14 +179,55 @@ int cfg_alert_key(struct cfg_alert *a, const char *name, const char *v, char *ms
 	return say(msg, n, "unknown key '%s' in section [alert]", name);
 }
 
-/* The language of the locale the configuration is read in: fr for any French locale. */
-static const char *locale_language(void)
+/* "fr" or "en" for a locale name; NULL for none or the neutral C/POSIX locales, which say
+ * nothing of the reader's language. */
+static const char *lang_of(const char *v, size_t n)
+{
+	if (n == 0 || (n >= 1 && v[0] == 'C' && (n == 1 || v[1] == '.')) ||
+	    (n == 5 && strncmp(v, "POSIX", 5) == 0))
+		return NULL;
+	return n >= 2 && strncmp(v, "fr", 2) == 0 ? "fr" : "en";
+}
+
+/* The language a locale file (KEY=value lines, values maybe quoted) gives, or NULL. */
+static const char *file_language(const char *path)
+{
+	char text[4096];
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	size_t n = fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	text[n] = 0;
+	static const char *const keys[] = { "LC_ALL=", "LC_MESSAGES=", "LANG=" };
+	for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
+		for (char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+			l += strspn(l, " \t");
+			if (strncmp(l, keys[k], strlen(keys[k])) != 0)
+				continue;
+			const char *v = l + strlen(keys[k]);
+			v += *v == '"' || *v == '\'';
+			const char *r = lang_of(v, strcspn(v, "\"'\n \t"));
+			if (r)
+				return r;
+		}
+	return NULL;
+}
+
+const char *cfg_alert_locale_language(const char *const *files)
 {
 	static const char *const vars[] = { "LC_ALL", "LC_MESSAGES", "LANG" };
 	for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
 		const char *v = getenv(vars[i]);
-		if (v && *v)
-			return strncmp(v, "fr", 2) == 0 ? "fr" : "en";
+		const char *r = v ? lang_of(v, strlen(v)) : NULL;
+		if (r)
+			return r;
+	}
+	/* A service may start with no locale of its own: the system's then. */
+	for (size_t i = 0; files && files[i]; i++) {
+		const char *r = file_language(files[i]);
+		if (r)
+			return r;
 	}
 	return "en";
 }
@@ -192,7 +236,7 @@ int cfg_alert_validate(struct cfg_alert *a, void (*problem)(void *, const char *
 {
 	char msg[700];
 	if (!a->language[0])
-		memcpy(a->language, locale_language(), 3);
+		memcpy(a->language, cfg_alert_locale_language(cfg_alert_locale_files), 3);
 	if (!a->shop_name) {
 		char host[256] = "";
 		if (gethostname(host, sizeof host - 1) != 0 || !host[0])

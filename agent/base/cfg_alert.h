@@ -20,4 +20,12 @@ int cfg_alert_key(struct cfg_alert *a, const char *name, const char *value, char
  * through ${problem}(${ctx}, message). Returns 0, or -1 when out of memory. */
 int cfg_alert_validate(struct cfg_alert *a, void (*problem)(void *, const char *), void *ctx);
 
+/* cfg_alert_locale_language(files): "fr" or "en", the language of the first real locale among
+ * LC_ALL, LC_MESSAGES and LANG; when the environment has none (a service started without a
+ * locale, or the C locale), the system's, from the NULL-ended list of ${files} (KEY=value
+ * lines: cfg_alert_locale_files, /etc/locale.conf and /etc/default/locale); "en" when nothing
+ * says. */
+extern const char *const cfg_alert_locale_files[];
+const char *cfg_alert_locale_language(const char *const *files);
+
 #endif

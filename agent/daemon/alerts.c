@@ -42,10 +42,11 @@ static struct alertq *queue_open(struct daemon *d)
 	return q;
 }
 
-/* The timer at the earlier of the condition's next look and the queue's next retry. */
-static void arm(struct daemon *d)
+/* The timer at the earlier of the conditions' next look (on their clock: alerts_now) and
+ * the queue's next retry. */
+void alerts_arm(struct daemon *d)
 {
-	int64_t t = d->alert_check_next;
+	int64_t t = d->alert_check_next ? d->alert_check_next - d->clock_offset : 0;
 	if (d->alert_queue_next && (!t || d->alert_queue_next < t))
 		t = d->alert_queue_next;
 	struct itimerspec its = { 0 };
@@ -142,17 +143,17 @@ static void on_child(struct daemon *d)
 	queue_next(d);
 	if (d->alert_again || (d->alert_queue_next && d->alert_queue_next <= time(NULL)))
 		deliver(d);
-	arm(d);
+	alerts_arm(d);
 }
 
-static void push(struct daemon *d, struct alert_event *ev)
+void alerts_push(struct daemon *d, struct alert_event *ev)
 {
 	struct alertq *q = queue_open(d);
 	struct cf_error err = { 0 };
 	size_t dropped = 0;
 	if (!q)
 		return;
-	if (alertq_push(q, ev, ev->at, &dropped, &err))
+	if (alertq_push(q, ev, (int64_t)time(NULL), &dropped, &err))
 		logf_("warning: alerts: cannot queue the %s of '%s': %s", alert_state_name(ev->state),
 			alert_cond_name(ev->cond), err.msg);
 	else if (dropped)
@@ -162,99 +163,10 @@ static void push(struct daemon *d, struct alert_event *ev)
 	deliver(d);
 }
 
-/* A condition that holds while ${active} says so: opened once (since ${since}), recalled
- * every reminder, closed once. ${last_ok} goes in its events. */
-static void check_flag(struct daemon *d, enum alert_cond c, int active, int64_t since,
-	int64_t last_ok, int64_t now, int64_t *next)
-{
-	struct alert_open *o = &d->alert_watch.c[c];
-	enum alert_state st = _ALERT_STATE_INVALID;
-	long reminder = d->cfg->alert.reminder;
-	if (active && !o->open) {
-		*o = (struct alert_open){ .open = 1, .since = since, .last_sent = now };
-		st = ALERT_START;
-	} else if (active && reminder > 0 && now >= o->last_sent + reminder) {
-		o->last_sent = now;
-		st = ALERT_REMINDER;
-	} else if (!active && o->open) {
-		o->open = 0;
-		st = ALERT_END;
-	}
-	if (active && reminder > 0) {
-		int64_t t = o->last_sent + reminder;
-		if (!*next || t < *next)
-			*next = t;
-	}
-	if (st == _ALERT_STATE_INVALID)
-		return;
-	struct alert_event ev;
-	struct cf_error err = { 0 };
-	alert_event_init(&ev, c, st, o->since, now);
-	ev.last_ok = last_ok;
-	logf_("alert: %s: %s", alert_cond_name(c), alert_state_name(st));
-	if (alert_watch_save(d->cfg->state_dir, &d->alert_watch, &err))
-		logf_("warning: alerts: %s", err.msg);
-	push(d, &ev);
-}
-
 void alerts_check(struct daemon *d)
 {
-	if (!enabled(d) || d->afd < 0)
-		return;
-	const struct cfg_alert *a = &d->cfg->alert;
-	int64_t now = (int64_t)time(NULL), next = 0;
-	struct alert_open *o = &d->alert_watch.c[ALERT_UNPROTECTED];
-	int64_t ref = d->last_success > 0 ? (int64_t)d->last_success : d->alert_watch.first_seen;
-	enum alert_state st = alert_watch_step(o, now, ref, a->unprotected_after, a->reminder,
-		&next);
-	d->alert_check_next = next;
-	if (st != _ALERT_STATE_INVALID) {
-		struct alert_event ev;
-		struct cf_error err = { 0 };
-		alert_event_init(&ev, ALERT_UNPROTECTED, st, o->since, now);
-		ev.last_ok = d->last_success;
-		logf_("alert: not protected (no good backup for more than %ld s): %s",
-			a->unprotected_after, alert_state_name(st));
-		if (alert_watch_save(d->cfg->state_dir, &d->alert_watch, &err))
-			logf_("warning: alerts: %s", err.msg);
-		push(d, &ev);
-	}
-	/* The ransomware alarm holds until a person clears it. */
-	check_flag(d, ALERT_ATTACK, d->alarm.active, d->alarm.since, d->alarm.clean_time, now,
-		&next);
-	/* Three backups in a row failed or left files out; a good one ends it. */
-	check_flag(d, ALERT_FAILED, d->fail_streak >= 3, d->fail_since, d->last_success, now,
-		&next);
-	d->alert_check_next = next;
-	arm(d);
-}
-
-size_t alerts_open(struct daemon *d, struct state_alert *out, size_t max)
-{
-	size_t n = 0;
-	if (!enabled(d))
-		return 0;
-	char host[256];
-	alert_host(host, sizeof host);
-	for (int c = 0; c < _ALERT_COND_MAX && n < max; c++) {
-		const struct alert_open *o = &d->alert_watch.c[c];
-		if (!o->open || c == ALERT_TEST)
-			continue;
-		struct alert_event ev;
-		struct alert_text t = { 0 };
-		alert_event_init(&ev, (enum alert_cond)c, ALERT_START, o->since, (int64_t)time(NULL));
-		ev.last_ok = c == ALERT_ATTACK ? d->alarm.clean_time : d->last_success;
-		struct state_alert *x = &out[n++];
-		snprintf(x->cond, sizeof x->cond, "%s", alert_cond_name((enum alert_cond)c));
-		x->since = (time_t)o->since;
-		if (alert_render(&ev, d->cfg->alert.language, d->cfg->alert.shop_name ?
-				d->cfg->alert.shop_name : host, host, &t, NULL) == 0)
-			snprintf(x->message, sizeof x->message, "%s", t.subject);
-		else
-			snprintf(x->message, sizeof x->message, "%s", x->cond);
-		alert_text_release(&t);
-	}
-	return n;
+	if (enabled(d) && d->afd >= 0)
+		alerts_judge(d);
 }
 
 static void on_timer(struct daemon *d)

@@ -116,9 +116,12 @@ struct daemon {
 	pid_t alert_child;	/* 0: none */
 	int alert_again;	/* something was queued while it ran */
 	int64_t alert_check_next, alert_queue_next;	/* 0: nothing to wait for */
-	struct alert_watch alert_watch;
-	int fail_streak;	/* backups in a row that failed or left files out */
-	time_t fail_since;	/* the first of them */
+	struct alert_watch alert_watch;	/* also the run of failed backups (kept with it) */
+	int64_t clock_offset;	/* the test clock's (COFFRED_TEST_CLOCK), 0 otherwise */
+	int64_t restarted_at;	/* started again after a crash at this time, 0: not */
+	char restart_detail[200];
+	int64_t config_refused_at;	/* a reload refused the configuration, 0: none since */
+	char config_problem[300];
 	/* the ransomware watch (guard.c) and its alarm */
 	struct guard *guard;
 	struct alarm alarm;
@@ -154,6 +157,21 @@ void alerts_check(struct daemon *d);
 void alerts_stop(struct daemon *d);
 /* alerts_open(d, out, max): the conditions open now, their subject in [alert]'s language. */
 size_t alerts_open(struct daemon *d, struct state_alert *out, size_t max);
+/* alerts_push(d, ev): queue ${ev} and start its delivery; alerts_arm(d): set the timer to
+ * the next moment anything can change (d->alert_check_next, the queue's next retry). */
+void alerts_push(struct daemon *d, struct alert_event *ev);
+void alerts_arm(struct daemon *d);
+
+/* alerts_cond.c: judging the conditions. alerts_now is the clock they are judged by (the
+ * real one, moved by the test clock's offset in tests); alerts_judge decides every condition
+ * and queues what starts, is recalled or ends. alerts_mark_running at start (notes whether
+ * the previous coffred of this boot crashed) and alerts_mark_stopped at a clean end;
+ * alerts_config_refused when a reload refuses the configuration. */
+int64_t alerts_now(struct daemon *d);
+void alerts_judge(struct daemon *d);
+void alerts_mark_running(struct daemon *d);
+void alerts_mark_stopped(struct daemon *d);
+void alerts_config_refused(struct daemon *d, const char *why);
 
 /* guard.c: the ransomware watch. guard_attach before the roots are added to a new watcher
  * (places the canaries, observes the events); guard_save keeps the alarm; guard_after_run

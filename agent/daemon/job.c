@@ -214,6 +214,7 @@ static void push_dests(struct job *j, struct repo *r)
 			logf_("destination '%s': %llu objects waiting for their lock to expire before "
 				"they can be deleted", ds->name,
 				(unsigned long long)p->st.protected_waiting);
+		ds->lock_failed = p->lock_code != 0;
 		if (p->lock_code)
 			logf_("warning: destination '%s': the Object Lock of its objects could not be "
 				"extended: %s", ds->name, p->lock_err.msg);
@@ -611,10 +612,10 @@ void job_finish(struct daemon *d)
 	d->has_last = 1;
 	job_note_poison(d);
 	if (r->code == 0) {
-		d->fail_streak = 0;
+		d->alert_watch.fail_streak = 0;
 	} else if (strcmp(s->result, "cancelled") != 0) {
-		if (!d->fail_streak++)
-			d->fail_since = s->start;
+		if (!d->alert_watch.fail_streak++)
+			d->alert_watch.fail_since = s->start;
 	}
 	if (r->code == 0 || r->code == CF_EPARTIAL) {
 		watch_clear(d->w, d->mark);

@@ -224,6 +224,7 @@ static void shut_down(struct daemon *d)
 	logf_("stopping");
 	job_stop(d);
 	alerts_stop(d);
+	alerts_mark_stopped(d);
 	status_write(d, 1);
 	if (d->ctl >= 0) {
 		close(d->ctl);
@@ -289,6 +290,7 @@ int main(int argc, char **argv)
 		d->last_change = time(NULL);	/* changes made while stopped are unknown */
 	logf_("started (pid %d), control socket '%s'", (int)getpid(), d->cfg->socket);
 	job_rearm(d);
+	alerts_mark_running(d);
 	alerts_start(d);
 	sd_notify(0, "READY=1");
 	run_loop(d);

@@ -85,6 +85,8 @@ void reload_apply(struct daemon *d, struct cfg *c)
 	if (c->schedule.kind == SCHED_AFTER_CHANGE)
 		d->last_change = time(NULL);	/* the new folders get their first backup */
 	logf_("configuration reloaded from '%s'", d->cfg_file);
+	d->config_refused_at = 0;	/* the configuration on disk is accepted again */
+	d->config_problem[0] = 0;
 	alerts_start(d);	/* [alert] may be new, or its durations changed */
 }
 
@@ -98,6 +100,12 @@ void reload(struct daemon *d)
 	if (cfg_load(d->cfg_file, &c, &problems, &err)) {
 		reload_print_problems(problems);
 		logf_("error: %s: keeping the current configuration", err.msg);
+		/* Its first problem, in the alert: what to mend, without the whole list. */
+		size_t first = problems ? strcspn(problems, "\n") : 0;
+		char why[1024];
+		snprintf(why, sizeof why, "%s%s%.*s", err.msg, first ? ": " : "", (int)first,
+			problems ? problems : "");
+		alerts_config_refused(d, why);
 		free(problems);
 		return;
 	}

@@ -97,6 +97,7 @@ static json_t *dest_json(const struct state_dest *ds)
 	json_object_set_new(e, "thinned", u64(ds->thinned));
 	json_object_set_new(e, "too_small", json_boolean(ds->too_small));
 	json_object_set_new(e, "lock_until", time_or_null(ds->lock_until));
+	json_object_set_new(e, "lock_failed", json_boolean(ds->lock_failed));
 	return e;
 }
 
@@ -424,6 +425,7 @@ static void parse_dest(struct pj *p, json_t *e, struct state_dest *ds)
 	get_u64(p, e, "thinned", &ds->thinned);
 	get_bool(p, e, "too_small", &ds->too_small);
 	get_time(p, e, "lock_until", &ds->lock_until);
+	get_bool(p, e, "lock_failed", &ds->lock_failed);
 }
 
 static void parse_progress(struct pj *p, json_t *c, struct state_progress *g)

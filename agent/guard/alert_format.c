@@ -46,6 +46,8 @@ int alert_webhook_json(const struct alert_event *ev, const struct cfg_alert *a,
 	bad |= json_object_set_new(details, "last_success", time_or_null(ev->last_ok));
 	bad |= json_object_set_new(details, "destination",
 		ev->dest[0] ? json_string(ev->dest) : json_null());
+	bad |= json_object_set_new(details, "reason",
+		ev->detail[0] ? json_string(ev->detail) : json_null());
 	bad |= json_object_set_new(o, "schema", json_string("coffre-alert/1"));
 	bad |= json_object_set_new(o, "id", json_string(ev->id));
 	bad |= json_object_set_new(o, "shop", json_string(shop));

@@ -1,14 +1,6 @@
-/* alert_msg.c: the conditions and what their messages say, in French and English.
- *
- * One row a condition: its stable name, its severity, and for each language the subject and
- * body of its start (a reminder says the same, announced as a reminder) and of its end. The
- * texts are here rather than in the gettext catalogue: a message is written in the language
- * of the configuration ([alert] language), whatever the locale of the daemon that sends it.
- *
- * Words in braces are filled in: {shop} {host} {dest}, {last} (the last good backup or
- * complete push, "depuis le 12 novembre à 19:02"), {ago} (how long ago that was), {since}
- * (when the problem began), {at} (when this message was made), {lasted} (from {since} to
- * {at}). */
+/* alert_msg.c: the conditions' names and severities, and an event in words (the texts are in
+ * alert_words.c). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,181 +12,26 @@
 #include "base/util.h"
 #include "coffre/alert.h"
 #include "coffre/error.h"
-
-struct words {
-	const char *subject, *body, *end_subject, *end_body;
-};
-
-static const struct cond_row {
-	const char *name;
-	enum alert_severity severity;
-	struct words fr, en;
-} conds[_ALERT_COND_MAX] = {
-	[ALERT_TEST] = { "test", ALERT_INFO,
-		.fr = { "[{shop}] Test des alertes de coffre",
-			"Ceci est un message d'essai envoyé par coffre depuis l'ordinateur {host}.\n"
-			"Il vous est parvenu : les alertes fonctionnent. Si les sauvegardes de "
-			"{shop} s'arrêtent, vous serez prévenu ici.\n"
-			"Il n'y a rien à faire.\n",
-			"[{shop}] Test des alertes de coffre",
-			"Fin de l'essai des alertes de coffre sur l'ordinateur {host}.\n"
-			"Il n'y a rien à faire.\n" },
-		.en = { "[{shop}] coffre alert test",
-			"This is a test message sent by coffre from the computer {host}.\n"
-			"It reached you: alerts work. If the backups of {shop} stop, you will be "
-			"told here.\n"
-			"There is nothing to do.\n",
-			"[{shop}] coffre alert test",
-			"End of the test of coffre's alerts on the computer {host}.\n"
-			"There is nothing to do.\n" } },
-	[ALERT_UNPROTECTED] = { "unprotected", ALERT_CRITICAL,
-		.fr = { "[{shop}] Données non protégées : aucune sauvegarde {last}",
-			"Aucune sauvegarde n'a réussi sur l'ordinateur {host} {last} ({ago}).\n"
-			"Si cet ordinateur tombait en panne ou était attaqué maintenant, le travail "
-			"fait depuis serait perdu.\n"
-			"\n"
-			"Que faire :\n"
-			"- vérifiez que l'ordinateur {host} est allumé et que le service coffre "
-			"fonctionne (commande : coffre status) ;\n"
-			"- si un message d'erreur apparaît, transmettez-le à la personne qui "
-			"s'occupe de votre informatique.\n",
-			"[{shop}] Retour à la normale : une sauvegarde a réussi",
-			"Une sauvegarde a de nouveau réussi sur l'ordinateur {host} ({at}).\n"
-			"Les données de {shop} sont de nouveau protégées ; le problème a duré "
-			"{lasted}.\n"
-			"Il n'y a rien à faire.\n" },
-		.en = { "[{shop}] Data not protected: no backup {last}",
-			"No backup has succeeded on the computer {host} {last} ({ago}).\n"
-			"If this computer broke down or were attacked now, the work done since "
-			"then would be lost.\n"
-			"\n"
-			"What to do:\n"
-			"- check that the computer {host} is switched on and that the coffre "
-			"service runs (command: coffre status);\n"
-			"- if an error message shows, pass it on to the person who looks after "
-			"your computers.\n",
-			"[{shop}] Back to normal: a backup succeeded",
-			"A backup succeeded again on the computer {host} ({at}).\n"
-			"The data of {shop} is protected again; the problem lasted {lasted}.\n"
-			"There is nothing to do.\n" } },
-	[ALERT_BEHIND] = { "behind", ALERT_WARNING,
-		.fr = { "[{shop}] La copie « {dest} » n'a rien reçu {last}",
-			"La copie de sauvegarde « {dest} » n'a reçu aucune sauvegarde complète "
-			"{last} ({ago}).\n"
-			"\n"
-			"Que faire :\n"
-			"- si c'est une clé ou un disque USB : branchez-le sur l'ordinateur "
-			"{host} ; coffre le met à jour tout seul, puis vous pourrez le "
-			"débrancher et le ranger ;\n"
-			"- si c'est un stockage sur Internet : vérifiez la connexion, puis "
-			"transmettez ce message à la personne qui s'occupe de votre "
-			"informatique.\n",
-			"[{shop}] Retour à la normale : la copie « {dest} » est à jour",
-			"La copie de sauvegarde « {dest} » a reçu une sauvegarde complète "
-			"({at}) ; le retard a duré {lasted}.\n"
-			"Il n'y a rien à faire.\n" },
-		.en = { "[{shop}] The copy \"{dest}\" has received nothing {last}",
-			"The backup copy \"{dest}\" has received no complete backup {last} "
-			"({ago}).\n"
-			"\n"
-			"What to do:\n"
-			"- if it is a USB stick or drive: plug it into the computer {host}; "
-			"coffre brings it up to date by itself, then you may unplug it and put "
-			"it away;\n"
-			"- if it is storage on the Internet: check the connection, then pass this "
-			"message on to the person who looks after your computers.\n",
-			"[{shop}] Back to normal: the copy \"{dest}\" is up to date",
-			"The backup copy \"{dest}\" received a complete backup ({at}); the delay "
-			"lasted {lasted}.\n"
-			"There is nothing to do.\n" } },
-	[ALERT_ATTACK] = { "attack", ALERT_CRITICAL,
-		.fr = { "[{shop}] ALERTE : attaque probable par rançongiciel sur {host}",
-			"coffre a vu sur l'ordinateur {host}, depuis le {since}, des fichiers "
-			"modifiés comme le fait un rançongiciel (un logiciel qui chiffre les "
-			"fichiers pour demander une rançon).\n"
-			"La dernière sauvegarde propre, faite avant l'attaque, est mise de côté : "
-			"aucun nettoyage automatique ne l'effacera.\n"
-			"\n"
-			"Que faire, tout de suite :\n"
-			"- débranchez l'ordinateur {host} du réseau (câble et Wi-Fi), sans "
-			"l'éteindre ;\n"
-			"- ne branchez aucune clé ni aucun disque de sauvegarde dessus ;\n"
-			"- appelez la personne qui s'occupe de votre informatique et transmettez-"
-			"lui ce message : elle restaurera les fichiers avec la commande "
-			"« coffre restore --before-attack » ;\n"
-			"- ne payez pas de rançon.\n",
-			"[{shop}] Alerte levée sur {host}",
-			"L'alerte de rançongiciel sur l'ordinateur {host} a été levée par une "
-			"personne ({at}), après {lasted}.\n"
-			"La surveillance reprend normalement.\n" },
-		.en = { "[{shop}] ALERT: likely ransomware attack on {host}",
-			"coffre has seen files on the computer {host} changed the way ransomware "
-			"changes them (software that encrypts files to demand a ransom), since "
-			"{since}.\n"
-			"The last clean backup, made before the attack, is set aside: no "
-			"automatic clean-up will delete it.\n"
-			"\n"
-			"What to do, now:\n"
-			"- disconnect the computer {host} from the network (cable and Wi-Fi), "
-			"without switching it off;\n"
-			"- do not plug any backup stick or drive into it;\n"
-			"- call the person who looks after your computers and pass this message "
-			"on: they will restore the files with the command "
-			"\"coffre restore --before-attack\";\n"
-			"- do not pay a ransom.\n",
-			"[{shop}] Alert cleared on {host}",
-			"The ransomware alert on the computer {host} was cleared by a person "
-			"({at}), after {lasted}.\n"
-			"Watching goes on as usual.\n" } },
-	[ALERT_FAILED] = { "failed", ALERT_WARNING,
-		.fr = { "[{shop}] Les sauvegardes échouent depuis le {since}",
-			"Sur l'ordinateur {host}, les trois dernières sauvegardes ont échoué ou "
-			"n'ont pas pu lire tous les fichiers, depuis le {since}.\n"
-			"La dernière sauvegarde complète date {last}.\n"
-			"\n"
-			"Que faire :\n"
-			"- sur l'ordinateur {host}, la commande « coffre status » dit l'erreur ;\n"
-			"- si c'est un fichier ouvert ou un disque débranché, fermez-le ou "
-			"rebranchez-le ; sinon transmettez ce message et l'erreur à la personne "
-			"qui s'occupe de votre informatique.\n",
-			"[{shop}] Retour à la normale : une sauvegarde a réussi",
-			"Une sauvegarde a de nouveau réussi sur l'ordinateur {host} ({at}) ; les "
-			"échecs ont duré {lasted}.\n"
-			"Il n'y a rien à faire.\n" },
-		.en = { "[{shop}] Backups have been failing since {since}",
-			"On the computer {host}, the last three backups failed or could not read "
-			"every file, since {since}.\n"
-			"The last complete backup was made {last}.\n"
-			"\n"
-			"What to do:\n"
-			"- on the computer {host}, the command \"coffre status\" says the error;\n"
-			"- if it is an open file or an unplugged drive, close it or plug it back; "
-			"otherwise pass this message and the error on to the person who looks "
-			"after your computers.\n",
-			"[{shop}] Back to normal: a backup succeeded",
-			"A backup succeeded again on the computer {host} ({at}); the failures "
-			"lasted {lasted}.\n"
-			"There is nothing to do.\n" } },
-};
+#include "guard/alert_words.h"
 
 static const char *const state_names[_ALERT_STATE_MAX] = { "start", "reminder", "end" };
 
 const char *alert_cond_name(enum alert_cond c)
 {
-	return c >= 0 && c < _ALERT_COND_MAX ? conds[c].name : NULL;
+	return c >= 0 && c < _ALERT_COND_MAX ? alert_words[c].name : NULL;
 }
 
 enum alert_cond alert_cond_parse(const char *name)
 {
 	for (int i = 0; i < _ALERT_COND_MAX; i++)
-		if (strcmp(conds[i].name, name) == 0)
+		if (strcmp(alert_words[i].name, name) == 0)
 			return (enum alert_cond)i;
 	return _ALERT_COND_INVALID;
 }
 
 enum alert_severity alert_cond_severity(enum alert_cond c)
 {
-	return c >= 0 && c < _ALERT_COND_MAX ? conds[c].severity : ALERT_INFO;
+	return c >= 0 && c < _ALERT_COND_MAX ? alert_words[c].severity : ALERT_INFO;
 }
 
 const char *alert_severity_name(enum alert_severity s)
@@ -228,6 +65,42 @@ void alert_event_init(struct alert_event *ev, enum alert_cond cond, enum alert_s
 	ev->state = state;
 	ev->since = since;
 	ev->at = now;
+}
+
+/* The length of the UTF-8 sequence at ${p} (at most ${n} bytes), 0 when it is not one. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	size_t len = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+	if (!len || len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+void alert_event_detail(struct alert_event *ev, const char *fmt, ...)
+{
+	char raw[ALERT_DETAIL_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof raw, fmt, ap);
+	va_end(ap);
+	const unsigned char *p = (const unsigned char *)raw;
+	size_t n = strlen(raw), o = 0;
+	for (size_t i = 0; i < n && o + 1 < sizeof ev->detail;) {
+		size_t len = p[i] < 0x80 ? 1 : utf8_len(p + i, n - i);
+		if (len > 1 && o + len < sizeof ev->detail) {
+			memcpy(ev->detail + o, p + i, len);
+			o += len;
+			i += len;
+			continue;
+		}
+		/* One line of text: controls become spaces, broken sequences '?'. */
+		ev->detail[o++] = p[i] < 0x20 || p[i] == 0x7f ? ' ' : p[i] < 0x80 ? (char)p[i] : '?';
+		i += len > 1 ? len : 1;
+	}
+	ev->detail[o] = 0;
 }
 
 void alert_host(char *out, size_t n)
@@ -282,7 +155,7 @@ static void fmt_span(char *out, size_t n, int64_t s, int fr)
 
 struct fill {
 	const char *key;
-	char val[200];
+	char val[ALERT_DETAIL_MAX + 40];
 };
 
 /* ${tmpl} with each {key} of ${f} replaced, appended to ${b}. */
@@ -317,9 +190,9 @@ int alert_render(const struct alert_event *ev, const char *lang, const char *sho
 	    ev->state >= _ALERT_STATE_MAX)
 		return cf_error_set(err, CF_EUSAGE, "alert event out of range");
 	int fr = lang && strcmp(lang, "fr") == 0;
-	const struct words *w = fr ? &conds[ev->cond].fr : &conds[ev->cond].en;
+	const struct alert_words *w = fr ? &alert_words[ev->cond].fr : &alert_words[ev->cond].en;
 	struct fill f[] = { { "shop", "" }, { "host", "" }, { "dest", "" }, { "last", "" },
-		{ "ago", "" }, { "since", "" }, { "at", "" }, { "lasted", "" } };
+		{ "ago", "" }, { "since", "" }, { "at", "" }, { "lasted", "" }, { "detail", "" } };
 	char d[100];
 	snprintf(f[0].val, sizeof f[0].val, "%s", shop);
 	snprintf(f[1].val, sizeof f[1].val, "%s", host);
@@ -339,6 +212,9 @@ int alert_render(const struct alert_event *ev, const char *lang, const char *sho
 	fmt_date(d, sizeof d, ev->at, fr);
 	snprintf(f[6].val, sizeof f[6].val, fr ? "le %s" : "on %s", d);
 	fmt_span(f[7].val, sizeof f[7].val, ev->at - ev->since, fr);
+	if (ev->detail[0])	/* a line of its own, only when there is one */
+		snprintf(f[8].val, sizeof f[8].val, fr ? "Détail : %.*s\n" : "Detail: %.*s\n",
+			ALERT_DETAIL_MAX - 1, ev->detail);
 	size_t nf = sizeof f / sizeof *f;
 
 	struct buf s = { 0 }, b = { 0 };

@@ -44,6 +44,30 @@ enum alert_state alert_watch_step(struct alert_open *o, int64_t now, int64_t ref
 	return _ALERT_STATE_INVALID;
 }
 
+struct alert_open *alert_watch_dest(struct alert_watch *w, enum alert_cond cond,
+	const char *dest, int create)
+{
+	for (size_t i = 0; i < w->nd; i++)
+		if (w->d[i].cond == cond && strcmp(w->d[i].dest, dest) == 0)
+			return &w->d[i].o;
+	if (!create || w->nd >= ALERT_WATCH_DESTS || strlen(dest) >= ALERT_DEST_MAX)
+		return NULL;
+	struct alert_dest_open *e = &w->d[w->nd++];
+	memset(e, 0, sizeof *e);
+	e->cond = cond;
+	snprintf(e->dest, sizeof e->dest, "%s", dest);
+	return &e->o;
+}
+
+void alert_watch_tidy(struct alert_watch *w)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < w->nd; i++)
+		if (w->d[i].o.open)
+			w->d[k++] = w->d[i];
+	w->nd = k;
+}
+
 static int get_time(json_t *o, const char *k, int64_t *ret)
 {
 	json_t *v = json_object_get(o, k);
@@ -65,9 +89,14 @@ int alert_watch_parse(const uint8_t *p, size_t len, struct alert_watch *ret)
 	struct alert_watch w;
 	memset(&w, 0, sizeof w);
 	json_t *v = json_object_get(o, "v"), *conds = json_object_get(o, "conditions");
+	json_t *dests = json_object_get(o, "destinations");
+	int64_t streak = 0;
 	int bad = !json_is_object(o) || !json_is_integer(v) ||
 		json_integer_value(v) != WATCH_VERSION || get_time(o, "first_seen", &w.first_seen) ||
-		(conds && !json_is_object(conds));
+		(conds && !json_is_object(conds)) || (dests && !json_is_array(dests)) ||
+		get_time(o, "fail_streak", &streak) || streak > 1000000 ||
+		get_time(o, "fail_since", &w.fail_since);
+	w.fail_streak = (int)streak;
 	const char *name;
 	json_t *c;
 	if (!bad && conds)
@@ -79,6 +108,28 @@ int alert_watch_parse(const uint8_t *p, size_t len, struct alert_watch *ret)
 			if (!json_is_object(c) || get_time(c, "since", &op->since) ||
 			    get_time(c, "last_sent", &op->last_sent)) {
 				bad = 1;
+				break;
+			}
+			op->open = 1;
+		}
+	size_t i;
+	json_t *e;
+	if (!bad && dests)
+		json_array_foreach(dests, i, e) {
+			json_t *cn = json_object_get(e, "condition"), *dn = json_object_get(e, "dest");
+			if (!json_is_object(e) || !json_is_string(cn) || !json_is_string(dn) ||
+			    json_string_length(dn) >= ALERT_DEST_MAX ||
+			    strlen(json_string_value(dn)) != json_string_length(dn)) {
+				bad = 1;
+				break;
+			}
+			enum alert_cond id = alert_cond_parse(json_string_value(cn));
+			if (id == _ALERT_COND_INVALID)
+				continue;
+			struct alert_open *op = alert_watch_dest(&w, id, json_string_value(dn), 1);
+			if (!op || op->open || get_time(e, "since", &op->since) ||
+			    get_time(e, "last_sent", &op->last_sent)) {
+				bad = 1;	/* too many, a duplicate, or a bad time */
 				break;
 			}
 			op->open = 1;
@@ -111,9 +162,21 @@ int alert_watch_load(const char *dir, struct alert_watch *ret, struct cf_error *
 int alert_watch_save(const char *dir, const struct alert_watch *w, struct cf_error *err)
 {
 	json_t *conds = json_object();
-	json_t *o = json_pack("{s:i, s:I}", "v", WATCH_VERSION, "first_seen",
-		(json_int_t)w->first_seen);
-	int bad = !conds || !o;
+	json_t *dests = json_array();
+	json_t *o = json_pack("{s:i, s:I, s:I, s:I}", "v", WATCH_VERSION, "first_seen",
+		(json_int_t)w->first_seen, "fail_streak", (json_int_t)w->fail_streak, "fail_since",
+		(json_int_t)w->fail_since);
+	int bad = !conds || !o || !dests;
+	for (size_t i = 0; i < w->nd && !bad; i++)
+		if (w->d[i].o.open)
+			bad = json_array_append_new(dests, json_pack("{s:s, s:s, s:I, s:I}",
+				"condition", alert_cond_name(w->d[i].cond), "dest", w->d[i].dest,
+				"since", (json_int_t)w->d[i].o.since, "last_sent",
+				(json_int_t)w->d[i].o.last_sent));
+	if (!bad) {
+		bad = json_object_set_new(o, "destinations", dests);	/* takes ${dests} */
+		dests = NULL;
+	}
 	for (int i = 0; i < _ALERT_COND_MAX && !bad; i++)
 		if (w->c[i].open)
 			bad = json_object_set_new(conds, alert_cond_name((enum alert_cond)i),
@@ -126,6 +189,7 @@ int alert_watch_save(const char *dir, const struct alert_watch *w, struct cf_err
 	char *text = bad ? NULL : json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	json_decref(conds);
+	json_decref(dests);
 	char *path = util_path("%s/%s", dir, ALERT_WATCH_FILE);
 	int rc = !text || !path ? cf_error_set(err, CF_ENOMEM, "out of memory") :
 		util_write_atomic(path, text, strlen(text), 0, err);

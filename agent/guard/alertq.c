@@ -134,7 +134,8 @@ int alertq_parse(const uint8_t *p, size_t len, struct alertq_entry *ret)
 		(e.ev.state = alert_state_parse(state)) == _ALERT_STATE_INVALID;
 	bad = bad || get_int(o, "since", TIME_MAX, &e.ev.since) ||
 		get_int(o, "at", TIME_MAX, &e.ev.at) || get_int(o, "last_ok", TIME_MAX, &e.ev.last_ok);
-	bad = bad || get_str(o, "dest", e.ev.dest, sizeof e.ev.dest, 0);
+	bad = bad || get_str(o, "dest", e.ev.dest, sizeof e.ev.dest, 0) ||
+		get_str(o, "detail", e.ev.detail, sizeof e.ev.detail, 0);
 	bad = bad || get_int(o, "attempts", 1000000, &attempts) ||
 		get_int(o, "next_try", TIME_MAX, &e.next_try) ||
 		get_int(o, "done", ALERTQ_MAIL | ALERTQ_WEBHOOK, &done);
@@ -150,11 +151,11 @@ int alertq_parse(const uint8_t *p, size_t len, struct alertq_entry *ret)
 
 int alertq_format(const struct alertq_entry *e, char **ret, struct cf_error *err)
 {
-	json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:I, s:I, s:I, s:s}",
+	json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:I, s:s}",
 		"v", ENTRY_VERSION, "id", e->ev.id, "condition", alert_cond_name(e->ev.cond),
 		"state", alert_state_name(e->ev.state), "since", (json_int_t)e->ev.since,
 		"at", (json_int_t)e->ev.at, "last_ok", (json_int_t)e->ev.last_ok,
-		"dest", e->ev.dest, "attempts", (json_int_t)e->attempts,
+		"dest", e->ev.dest, "detail", e->ev.detail, "attempts", (json_int_t)e->attempts,
 		"next_try", (json_int_t)e->next_try, "done", (json_int_t)e->done,
 		"last_error", e->last_error);
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;

@@ -23,6 +23,11 @@ enum alert_cond {
 	ALERT_BEHIND,		/* "behind": a destination not reached for more than behind-after */
 	ALERT_ATTACK,		/* "attack": the ransomware alarm (detect.h, alarm.h) */
 	ALERT_FAILED,		/* "failed": three backups in a row failed or left files out */
+	ALERT_FULL,		/* "full": a destination has no room left */
+	ALERT_REFUSED,		/* "refused": a destination refuses the keys */
+	ALERT_LOCK,		/* "lock": a destination's Object Lock is gone or about to lapse */
+	ALERT_RESTARTED,	/* "restarted": coffred started again after it crashed */
+	ALERT_CONFIG,		/* "config": a changed configuration was refused at reload */
 	_ALERT_COND_MAX,
 	_ALERT_COND_INVALID = -1
 };
@@ -40,6 +45,7 @@ enum alert_state {
 
 #define ALERT_ID_LEN 32		/* hex characters of an event's id */
 #define ALERT_DEST_MAX 64	/* bytes of a destination's name (with its NUL) */
+#define ALERT_DETAIL_MAX 300	/* bytes of an event's detail (with its NUL) */
 
 /* One event: a value record. Times are seconds since the epoch; 0 means none. */
 struct alert_event {
@@ -49,7 +55,10 @@ struct alert_event {
 	int64_t since;		/* when the condition began */
 	int64_t at;		/* when this event was made */
 	int64_t last_ok;	/* the last good backup (unprotected) or complete push (behind) */
-	char dest[ALERT_DEST_MAX];	/* the destination (behind); "" otherwise */
+	char dest[ALERT_DEST_MAX];	/* the destination (behind, full, refused, lock); ""
+					 * otherwise */
+	char detail[ALERT_DETAIL_MAX];	/* the reason in the system's words (the server's
+					 * refusal, the configuration's problem); "" none */
 };
 
 /* alert_cond_name(c): "unprotected"...; NULL for a value out of range. */
@@ -67,6 +76,11 @@ enum alert_state alert_state_parse(const char *name);
 /* alert_event_init(ev, cond, state, since, now): a new event with a fresh random id. */
 void alert_event_init(struct alert_event *ev, enum alert_cond cond, enum alert_state state,
 	int64_t since, int64_t now);
+
+/* alert_event_detail(ev, fmt, ...): ${ev}'s detail, formatted, made one line of valid UTF-8
+ * (control bytes become spaces, broken sequences '?'), cut to fit. */
+void alert_event_detail(struct alert_event *ev, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* An event in words. */
 struct alert_text {

@@ -23,11 +23,31 @@ struct alert_open {
 	int64_t last_sent;	/* its start or its last reminder */
 };
 
+/* A condition of one destination (behind, full, refused, lock). */
+struct alert_dest_open {
+	enum alert_cond cond;
+	char dest[ALERT_DEST_MAX];
+	struct alert_open o;
+};
+
+#define ALERT_WATCH_DESTS 256	/* destination conditions kept (64 destinations, 4 each) */
+
 struct alert_watch {
 	int64_t first_seen;	/* when coffred first watched: "since" while no backup ever
 				 * succeeded */
-	struct alert_open c[_ALERT_COND_MAX];
+	struct alert_open c[_ALERT_COND_MAX];	/* the conditions of the whole shop */
+	struct alert_dest_open d[ALERT_WATCH_DESTS];	/* open ones first, ${nd} of them */
+	size_t nd;
+	int fail_streak;	/* backups in a row that failed or left files out... */
+	int64_t fail_since;	/* ...since the first of them: a crash loop does not reset it */
 };
+
+/* alert_watch_dest(w, cond, dest, create): the entry of ${cond} on ${dest}; when there is
+ * none, a new closed one if ${create} (NULL when full or not ${create}). */
+struct alert_open *alert_watch_dest(struct alert_watch *w, enum alert_cond cond,
+	const char *dest, int create);
+/* alert_watch_tidy(w): drops the closed destination entries. */
+void alert_watch_tidy(struct alert_watch *w);
 
 /* alert_watch_step(o, now, ref, after, reminder, ret_next): where condition ${o} stands at
  * ${now}, when the last good thing happened at ${ref} (a backup, a push) and the condition

@@ -66,6 +66,7 @@ struct state_dest {
 	uint64_t thinned;		/* snapshots removed early because it was full */
 	int too_small;			/* full even with only the floor's snapshots */
 	time_t lock_until;		/* the earliest retain-until of what it needs, 0: unknown */
+	int lock_failed;		/* the last push could not extend the locks */
 };
 
 /* The run going on. */
@@ -84,7 +85,7 @@ struct state_watched {
 	char state[16];
 };
 
-#define STATE_ALERTS_MAX 8
+#define STATE_ALERTS_MAX 16
 
 /* The whole status. A struct state_status owns ${config}, ${repository}, ${watched} (and
  * each path) and ${dests}: zero it, fill it with malloc'd memory, state_status_release()

@@ -71,6 +71,7 @@ _cleanup() {
 	local rc=$? p
 	trap - EXIT
 	if declare -F cleanup_hook >/dev/null; then cleanup_hook || true; fi
+	if [ -n "${RGW:-}" ]; then "$COFFRE_TESTS/servers/radosgw.sh" stop "$RGW" 2>/dev/null || true; fi
 	for p in "${BG_PIDS[@]}"; do
 		kill "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
@@ -393,6 +394,17 @@ _daemon_ran() {
 	[ "$r" != "?" ] && [ "$r" != null ] && [ "$r" -ge "$1" ] && [ "$(json_try "$ST" state)" = idle ]
 }
 
+# daemon_hup: SIGHUP to coffred ($DPID), and wait until it has served it: its log ($DLOG)
+# says it reloads, and it answers a request on $SOCK (served after the reload, on its loop).
+daemon_hup() {
+	local n
+	n=$(_daemon_reloads)
+	kill -HUP "$DPID"
+	wait_for 30 "coffred's reload" test "$(_daemon_reloads)" -gt "$n"
+	cf status --socket "$SOCK" >/dev/null 2>&1 || true
+}
+_daemon_reloads() { grep -c "reloading the configuration" "$DLOG" || true; }
+
 # hook_sink_start: a webhook sink (tests/servers/hook_sink.py) on a free port of 127.0.0.1;
 # sets HP (its port) and HOOKS (the POSTs it got, one JSON line each).
 hook_sink_start() {
@@ -403,17 +415,45 @@ hook_sink_start() {
 	wait_for 30 "webhook sink ready" grep -q ready "$LOGDIR/hook.out"
 }
 
-# hook_count COND STATE: how many alerts of condition COND in state STATE the sink got.
+# hook_count COND STATE [DEST]: how many alerts of condition COND in state STATE (of the
+# destination DEST) the sink got.
 hook_count() {
 	[ -f "$HOOKS" ] || { echo 0; return; }
-	/usr/bin/python3 - "$HOOKS" "$1" "$2" <<'PY'
+	/usr/bin/python3 - "$HOOKS" "$1" "$2" "${3:-}" <<'PY'
 import json, sys
 n = 0
 for l in open(sys.argv[1], encoding="utf-8"):
     d = json.loads(json.loads(l)["body"])
-    n += d["condition"] == sys.argv[2] and d["state"] == sys.argv[3]
+    n += d["condition"] == sys.argv[2] and d["state"] == sys.argv[3] and (
+        not sys.argv[4] or d["details"]["destination"] == sys.argv[4])
 print(n)
 PY
+}
+
+# rgw_need: skip unless a one-node Ceph cluster with radosgw and the AWS CLI can run here.
+rgw_need() {
+	local b
+	for b in ceph-mon ceph-osd radosgw radosgw-admin; do
+		command -v "$b" >/dev/null || skip "$b is not installed (ceph-mon, ceph-osd, radosgw: scripts/install-deps.sh)"
+	done
+	command -v aws >/dev/null || skip "the AWS CLI (aws) is not installed (awscli)"
+}
+
+# rgw_start: starts it (tests/servers/radosgw.sh; RGW_DEBUG passes through) in RGW=$TESTDIR/rgw,
+# stopped when the test ends; sets PORT and exports COFFRE_S3_KEYS_FILE and the AWS CLI's
+# credentials for it.
+rgw_start() {
+	RGW=$TESTDIR/rgw
+	log "starting a one-node Ceph cluster with radosgw"
+	local t0=$SECONDS
+	PORT=$("$COFFRE_TESTS/servers/radosgw.sh" start "$RGW" 2>"$LOGDIR/rgw-start.err") ||
+		{ cat "$LOGDIR/rgw-start.err"; fail "radosgw did not start"; }
+	info "up in $((SECONDS - t0)) s on port $PORT"
+	export COFFRE_S3_KEYS_FILE=$RGW/keys
+	AWS_ACCESS_KEY_ID=$(sed -n 1p "$RGW/keys")
+	AWS_SECRET_ACCESS_KEY=$(sed -n 2p "$RGW/keys")
+	export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION=us-east-1
+	export AWS_CONFIG_FILE=$TESTDIR/aws-config AWS_SHARED_CREDENTIALS_FILE=$TESTDIR/aws-credentials
 }
 
 # usb_test_setup: skip unless FAT32 drive images can be attached and mounted here; sets SUF

@@ -69,7 +69,7 @@ ids=$($PY -c 'import json,sys; print(len({json.loads(json.loads(l)["body"])["id"
 [ "$ids" = "$(posts)" ] || fail "an event reached the webhook twice"
 # No storm: a failed mail attempt per new event at most (the start's mail waits 30 s; each
 # new reminder replaces the one before in the queue).
-events=$(grep -c "alert: not protected" "$LOGDIR/coffred.log")
+events=$(grep -c "alert: unprotected: " "$LOGDIR/coffred.log")
 fails=$(grep -c "not delivered" "$LOGDIR/coffred.log")
 info "$events events, $fails rounds with a refusal"
 [ "$fails" -le "$events" ] || fail "$fails refused rounds for $events events: a storm"

@@ -12,27 +12,14 @@
 #  - coffre destinations says the mode and the earliest retain-until date.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 setup
-SERVERS=$COFFRE_TESTS/servers
-for b in ceph-mon ceph-osd radosgw radosgw-admin; do
-	command -v "$b" >/dev/null || skip "$b is not installed (ceph-mon, ceph-osd, radosgw: scripts/install-deps.sh)"
-done
-command -v aws >/dev/null || skip "the AWS CLI (aws) is not installed (awscli)"
+rgw_need
 export COFFRE_RETRY_BASE_MS=20
 L=60	# the lock period, in seconds: a first push with its read-back takes 5-15 s here
 export COFFRE_TEST_LOCK_SECONDS=$L COFFRE_S3_LOCK_DAYS=1
 DST_TOOL=$COFFRE_TOOLS/dst_tool
 
-RGW=$TESTDIR/rgw
-cleanup_hook() { "$SERVERS/radosgw.sh" stop "$RGW" 2>/dev/null || true; }
 
-log "starting a one-node Ceph cluster with radosgw"
-PORT=$("$SERVERS/radosgw.sh" start "$RGW" 2>"$LOGDIR/rgw-start.err") ||
-	{ cat "$LOGDIR/rgw-start.err"; fail "radosgw did not start"; }
-export COFFRE_S3_KEYS_FILE=$RGW/keys
-AWS_ACCESS_KEY_ID=$(sed -n 1p "$RGW/keys")
-AWS_SECRET_ACCESS_KEY=$(sed -n 2p "$RGW/keys")
-export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION=us-east-1
-export AWS_CONFIG_FILE=$TESTDIR/aws-config AWS_SHARED_CREDENTIALS_FILE=$TESTDIR/aws-credentials
+rgw_start
 s3api() { aws --endpoint-url "http://127.0.0.1:$PORT" s3api "$@"; }
 BUCKET=coffre-lockext
 expect_exit 0 s3api create-bucket --bucket "$BUCKET" --object-lock-enabled-for-bucket

@@ -10,27 +10,14 @@
 #    snapshots and checks clean.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 setup
-SERVERS=$COFFRE_TESTS/servers
-for b in ceph-mon ceph-osd radosgw radosgw-admin; do
-	command -v "$b" >/dev/null || skip "$b is not installed (ceph-mon, ceph-osd, radosgw: scripts/install-deps.sh)"
-done
+rgw_need
 export COFFRE_RETRY_BASE_MS=20
 L=80	# the lock period, in seconds
 export COFFRE_TEST_LOCK_SECONDS=$L
-RGW=$TESTDIR/rgw
-cleanup_hook() { "$SERVERS/radosgw.sh" stop "$RGW" 2>/dev/null || true; }
-log "starting a one-node Ceph cluster with radosgw"
-PORT=$("$SERVERS/radosgw.sh" start "$RGW" 2>"$LOGDIR/rgw-start.err") ||
-	{ cat "$LOGDIR/rgw-start.err"; fail "radosgw did not start"; }
-export COFFRE_S3_KEYS_FILE=$RGW/keys
+rgw_start
 BUCKET=coffre-lockret
 S3=s3://127.0.0.1:$PORT/$BUCKET/shop
 tool() { "$COFFRE_TOOLS/dst_tool" "$S3" --keys "$RGW/keys" --lock-days 1 "$@"; }
-command -v aws >/dev/null || skip "the AWS CLI (aws) is not installed (awscli)"
-AWS_ACCESS_KEY_ID=$(sed -n 1p "$RGW/keys")
-AWS_SECRET_ACCESS_KEY=$(sed -n 2p "$RGW/keys")
-export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION=us-east-1
-export AWS_CONFIG_FILE=$TESTDIR/aws-config AWS_SHARED_CREDENTIALS_FILE=$TESTDIR/aws-credentials
 expect_exit 0 aws --endpoint-url "http://127.0.0.1:$PORT" s3api create-bucket \
 	--bucket "$BUCKET" --object-lock-enabled-for-bucket
 now() { date +%s; }

@@ -55,7 +55,9 @@ def check_hook(path, index, checks):
     for k in ("since", "at"):
         if not TIME.match(d[k]): fail(f"{k} {d[k]!r}")
     det = d["details"]
-    if set(det) != {"last_success", "destination"}: fail(f"details keys {sorted(det)}")
+    if set(det) != {"last_success", "destination", "reason"}: fail(f"details keys {sorted(det)}")
+    if det["reason"] is not None and (not isinstance(det["reason"], str) or "\n" in det["reason"]):
+        fail("reason")
     if det["last_success"] is not None and not TIME.match(det["last_success"]): fail("last_success")
     if det["destination"] is not None and not isinstance(det["destination"], str): fail("destination")
     if not rec["headers"].get("content-type", "").startswith("application/json"):

@@ -147,6 +147,9 @@ static void print_summary(const struct state_status *s)
 		day_time(s->alerts[i].since, t);
 		printf(_("ALERT (%s, since %s): %s\n"), s->alerts[i].cond, t, s->alerts[i].message);
 	}
+	if (s->alerts_waiting && s->alerts_error[0])
+		printf(_("Alerts not delivered yet (%llu waiting, tried again later): %s\n"),
+			(unsigned long long)s->alerts_waiting, s->alerts_error);
 	if (s->alarm.active) {
 		day_time((time_t)s->alarm.since, t);
 		printf(_("RANSOMWARE ALARM: files changed like an attack does, since %s (%llu files "

@@ -114,7 +114,8 @@ static void deliver(struct daemon *d)
 	}
 }
 
-/* When the queue's next retry is due (0: empty), from the entries themselves. */
+/* When the queue's next retry is due (0: empty), how many events wait and why the last one
+ * tried failed, from the entries themselves. */
 static void queue_next(struct daemon *d)
 {
 	struct alertq *q = queue_open(d);
@@ -122,10 +123,18 @@ static void queue_next(struct daemon *d)
 	size_t n = 0;
 	struct cf_error err = { 0 };
 	d->alert_queue_next = 0;
-	if (q && alertq_list(q, &v, &n, NULL, &err) == 0)
-		for (size_t i = 0; i < n; i++)
+	d->alerts_waiting = 0;
+	d->alerts_error[0] = 0;
+	if (q && alertq_list(q, &v, &n, NULL, &err) == 0) {
+		d->alerts_waiting = n;
+		for (size_t i = 0; i < n; i++) {
 			if (!d->alert_queue_next || v[i].next_try < d->alert_queue_next)
 				d->alert_queue_next = v[i].next_try;
+			if (v[i].last_error[0])	/* the entries come oldest first */
+				snprintf(d->alerts_error, sizeof d->alerts_error, "%s",
+					v[i].last_error);
+		}
+	}
 	free(v);
 	alertq_free(q);
 }

@@ -116,6 +116,8 @@ struct daemon {
 	pid_t alert_child;	/* 0: none */
 	int alert_again;	/* something was queued while it ran */
 	int64_t alert_check_next, alert_queue_next;	/* 0: nothing to wait for */
+	size_t alerts_waiting;	/* events in the queue, and why the last try failed */
+	char alerts_error[512];
 	struct alert_watch alert_watch;	/* also the run of failed backups (kept with it) */
 	int64_t clock_offset;	/* the test clock's (COFFRED_TEST_CLOCK), 0 otherwise */
 	int64_t restarted_at;	/* started again after a crash at this time, 0: not */

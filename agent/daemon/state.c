@@ -199,6 +199,11 @@ static json_t *status_json(const struct state_status *s)
 		json_array_append_new(al, e);
 	}
 	json_object_set_new(o, "alerts", al);
+	json_t *q = json_object();
+	json_object_set_new(q, "waiting", u64(s->alerts_waiting));
+	json_object_set_new(q, "last_error", s->alerts_error[0] ? json_string(s->alerts_error) :
+		json_null());
+	json_object_set_new(o, "alert_queue", q);
 	return o;
 }
 
@@ -530,6 +535,11 @@ static void parse_status(struct pj *p, json_t *o, struct state_status *s)
 		get_strk(p, ae, "condition", x->cond, sizeof x->cond);
 		get_time(p, ae, "since", &x->since);
 		get_strk(p, ae, "message", x->message, sizeof x->message);
+	}
+	json_t *q = get_kind(p, o, "alert_queue", 0);
+	if (q) {
+		get_u64(p, q, "waiting", &s->alerts_waiting);
+		get_strk(p, q, "last_error", s->alerts_error, sizeof s->alerts_error);
 	}
 	parse_lists(p, o, s);
 }

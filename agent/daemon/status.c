@@ -81,6 +81,8 @@ static int build(struct daemon *d, struct state_status *s)
 	s->last_retention = d->last_prune;
 	s->alarm = d->alarm;
 	s->nalerts = alerts_open(d, s->alerts, STATE_ALERTS_MAX);
+	s->alerts_waiting = d->alerts_waiting;
+	snprintf(s->alerts_error, sizeof s->alerts_error, "%s", d->alerts_error);
 	return s->config && s->repository && s->watched && s->dests ? 0 : CF_ENOMEM;
 }
 

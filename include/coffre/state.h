@@ -127,6 +127,9 @@ struct state_status {
 		time_t since;
 		char message[300];
 	} alerts[STATE_ALERTS_MAX];
+	/* Their delivery: events waiting in the queue, and why the last try of one failed. */
+	uint64_t alerts_waiting;
+	char alerts_error[512];	/* "": none */
 };
 
 /* state_status_release(s): free what ${s} owns and zero it. */

@@ -7,6 +7,8 @@
 #  - its locks about to lapse (the test clock 19 h on: less than a quarter of the period
 #    left, as when the destination stays out of reach): "lock" opens again; the clock back:
 #    its end;
+#  - a second destination given S3 keys the server does not know: "refused" (critical, the
+#    server's refusal as its reason); the right keys put in its keys file: one end;
 #  - each episode: one start, a reminder or more, one end.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -32,8 +34,11 @@ conf() {	# BUCKET
 		"webhook-url = http://127.0.0.1:$HP/hook" "language = fr" \
 		"shop-name = Boutique test" "reminder = 3 s" "[destination nuage]" \
 		"url = s3://127.0.0.1:$PORT/$1/shop" "s3-keys-file = $RGW/keys" "s3-lock-days = 1" \
-		-- "$TESTDIR/src"
+		"[destination autre]" "url = s3://127.0.0.1:$PORT/coffre-nolock/other" \
+		"s3-keys-file = $TESTDIR/other-keys" -- "$TESTDIR/src"
 }
+printf 'AKIAWRONGWRONGWRONG1\nwrongsecretwrongsecretwrongsecret12345\n' >"$TESTDIR/other-keys"
+chmod 600 "$TESTDIR/other-keys"
 conf coffre-nolock
 COFFRED_RETRY_DELAY=3600 "$COFFRED" --config "$CONF" 2>"$DLOG" &
 DPID=$!
@@ -52,17 +57,28 @@ for l in open(sys.argv[1], encoding="utf-8"):
     d = json.loads(json.loads(l)["body"])
     if d["condition"] == "lock" and d["state"] == "start":
         print(d["details"]["reason"], d["severity"])
+    if d["condition"] == "refused" and d["state"] == "start":
+        print("refused:", d["details"]["reason"], d["severity"])
 PY
 cat "$LOGDIR/reason"
 grep -q "NOT supported.* critical$" "$LOGDIR/reason" || fail "the reason or the severity"
+grep -q "^refused: .* critical$" "$LOGDIR/reason" || fail "the refusal's reason or severity"
 
-log "moved to a bucket with Object Lock: its end"
+wait_for 60 "the start of 'refused'" test "$(hook_count refused start autre)" -ge 1
+wait_for 30 "a reminder of 'refused'" test "$(hook_count refused reminder autre)" -ge 1
+
+log "moved to a bucket with Object Lock: its end; the right keys for the other: its end"
+cp "$RGW/keys" "$TESTDIR/other-keys"
 conf coffre-lock
 daemon_hup
 echo change >>"$TESTDIR/src/f.txt"
 expect_exit 0 cf backup --now --socket "$SOCK"
 wait_for 60 "the end of 'lock'" at_least end 1
 [ "$(count start)" = 1 ] || fail "$(count start) starts"
+wait_for 60 "the end of 'refused'" test "$(hook_count refused end autre)" -ge 1
+[ "$(hook_count refused start autre)" = 1 ] || fail "$(hook_count refused start autre) starts of 'refused'"
+[ "$(hook_count refused end autre)" = 1 ] || fail "$(hook_count refused end autre) ends of 'refused'"
+info "refused: 1 start, $(hook_count refused reminder autre) reminders, 1 end"
 
 log "19 h on the clock: the locks about to lapse; back: its end"
 echo $((19 * 3600)) >"$CLOCK"

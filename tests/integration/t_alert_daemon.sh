@@ -5,7 +5,7 @@
 #    first watched, then reminders;
 #  - coffred restarted while the condition lasts: no second start (kept in the state folder);
 #  - a backup succeeds: one "back to normal" at once;
-#  - the latency from each event to the webhook sink is printed.
+#  - the latency from each event to the webhook sink and to the SMTP sink is printed.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 setup
@@ -117,14 +117,24 @@ seq = "".join(json.loads(json.loads(l)["body"])["state"][0] for l in open(sys.ar
 print("   events at the webhook sink: " + seq + " (s start, r reminder, e end)")
 sys.exit(0 if re.match(r"^sr+e", seq) else 1)
 PY
-$PY - "$HOOKS" <<'PY'
-import calendar, json, sys, time
-worst = 0
+$PY - "$HOOKS" "$TESTDIR/mail/new" <<'PY'
+import calendar, email, json, os, re, sys, time
+worst, made = 0, {}
 for l in open(sys.argv[1], encoding="utf-8"):
     r = json.loads(l); d = json.loads(r["body"])
     at = calendar.timegm(time.strptime(d["at"], "%Y-%m-%dT%H:%M:%SZ"))
+    made[d["id"]] = at
     worst = max(worst, r["received"] - at)
 print("   latency from an event to the webhook sink: at most %.2f s (whole-second event times)" % worst)
+# A mail's Message-ID carries its event's id: its file's time at the sink against the event's.
+mworst, n = 0, 0
+for f in os.listdir(sys.argv[2]):
+    p = os.path.join(sys.argv[2], f)
+    m = re.match(r"<([0-9a-f]{32})\.", email.message_from_binary_file(open(p, "rb"))["Message-ID"])
+    if m and m.group(1) in made:
+        n += 1
+        mworst = max(mworst, os.stat(p).st_mtime - made[m.group(1)])
+print("   latency from an event to the SMTP sink: at most %.2f s over %d mails" % (mworst, n))
 PY
 grep -q "alerts: 1 delivered" "$LOGDIR/coffred.log" || fail "no delivery in coffred's log"
 pass

@@ -28,8 +28,8 @@ msgids() {
 		/^msgstr/ && inid { gsub(/""/, "", s); if (s != "") print s; inid = 0 }
 	' "$1"
 }
-msgattrib --untranslated --no-obsolete -o "$TMP/untranslated.po" "$TMP/fr.po"
-msgattrib --only-fuzzy --no-obsolete -o "$TMP/fuzzy.po" "$TMP/fr.po"
+msgattrib --force-po --untranslated --no-obsolete -o "$TMP/untranslated.po" "$TMP/fr.po"
+msgattrib --force-po --only-fuzzy --no-obsolete -o "$TMP/fuzzy.po" "$TMP/fr.po"
 msgids "$TMP/untranslated.po" >"$TMP/untranslated"
 msgids "$TMP/fuzzy.po" >"$TMP/fuzzy"
 msgids "$TMP/fr.po" >"$TMP/all"

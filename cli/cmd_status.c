@@ -325,7 +325,7 @@ static int ask(const char *sock, const char *req, struct state_status *ret,
 		state_ack_parse(reply, strlen(reply), ret_ack, err);
 	free(reply);
 	if (rc == CF_ECORRUPT)
-		cf_error_set(err, CF_EIO, "coffred sent an unreadable reply");
+		cf_error_set(err, CF_EIO, "%s", _("coffred sent an unreadable reply"));
 	return rc ? err->code : 0;
 }
 

@@ -87,6 +87,15 @@ static int diff(struct repo *spool, struct dst *to, struct objs *mine, struct ob
 	return 0;
 }
 
+/* Whether the spool's object ${m}, which the destination lacks, is to go there: a snapshot
+ * (or its pin) its policy keeps; a pack or an index object it needs (push_select.c). */
+static int wanted(const struct obj *m, const struct retain *rt, const struct push_sel *sel)
+{
+	if (rt && m->rank >= 4 && !retain_wants(rt, m->name))
+		return 0;
+	return push_sel_wants(sel, m->name) || push_sel_own(sel, m->name);
+}
+
 int push_pending(struct repo *spool, struct dst *to, const struct forget_policy *keep,
 	struct push_stats *ret, struct cf_error *err)
 {
@@ -94,20 +103,26 @@ int push_pending(struct repo *spool, struct dst *to, const struct forget_policy 
 	struct push_stats st = { 0 };
 	struct repo *there = NULL;
 	struct retain rt = { 0 }, *plan = NULL;
+	struct push_sel sel = { 0 };
 	int rc = diff(spool, to, &mine, &theirs, err);
+	if (rc == 0)
+		rc = repo_attach(spool, to, &there, err);
 	/* What the destination's policy would not keep is not pending. */
-	if (rc == 0 && keep && (rc = repo_attach(spool, to, &there, err)) == 0 &&
+	if (rc == 0 && keep &&
 	    (rc = retain_plan(spool, there, &theirs, keep, (int64_t)time(NULL), &rt, err)) == 0)
 		plan = &rt;
+	if (rc == 0)
+		push_select(spool, there, &mine, &theirs, plan, &sel, NULL);
 	for (size_t i = 0; rc == 0 && i < mine.n; i++) {
 		const struct obj *t = push_find(&theirs, mine.v[i].name);
 		if (t && t->size == mine.v[i].size)
 			st.present++;
-		else if (!plan || mine.v[i].rank < 4 || retain_wants(plan, mine.v[i].name))
+		else if (wanted(&mine.v[i], plan, &sel))
 			note_pending(spool, &mine.v[i], &st);
 	}
 	if (plan)
 		retain_free(plan);
+	push_sel_free(&sel);
 	repo_free(there);
 	push_objs_free(&mine);
 	push_objs_free(&theirs);
@@ -129,12 +144,27 @@ static int send_one(struct repo *spool, struct dst *to, const struct obj *m,
 	return rc ? rc : verify(spool, to, m, err);
 }
 
-/* Sends what ${to} lacks, in order. A snapshot (or its pin) the destination's plan does not
- * keep is not sent. On failure, what is left counts as pending. */
-static int send_all(struct repo *spool, struct dst *to, const struct push_opts *o,
-	const struct objs *mine, const struct objs *theirs, const struct retain *rt,
-	struct push_stats *st, struct cf_error *err)
+/* Writes the destination's own version of a spool index object (after its packs). */
+static int send_own(struct repo *there, const struct push_own *own, struct push_stats *st,
+	struct cf_error *err)
 {
+	uint8_t (*ids)[32] = NULL;
+	size_t n = 0;
+	int rc = blob_index_write_all(there, own->packs, own->n, &ids, &n, err);
+	free(ids);
+	if (rc == 0)
+		st->own_indexes += n;
+	return rc;
+}
+
+/* Sends what ${to} lacks and needs, in order. A snapshot (or its pin) the destination's plan
+ * does not keep is not sent, nor a pack whose blobs it holds already (${sel}). On failure,
+ * what is left counts as pending. */
+static int send_all(struct repo *spool, struct repo *there, const struct push_opts *o,
+	const struct objs *mine, const struct objs *theirs, const struct retain *rt,
+	const struct push_sel *sel, struct push_stats *st, struct cf_error *err)
+{
+	struct dst *to = repo_dst(there);
 	int rc = 0;
 	for (size_t i = 0; i < mine->n; i++) {
 		const struct obj *m = &mine->v[i];
@@ -143,10 +173,16 @@ static int send_all(struct repo *spool, struct dst *to, const struct push_opts *
 			st->present++;
 			continue;
 		}
-		if (rt && m->rank >= 4 && !retain_wants(rt, m->name))
+		if (!wanted(m, rt, sel)) {
+			st->skipped += m->rank < 4;
 			continue;
+		}
+		const struct push_own *own = push_sel_own(sel, m->name);
 		if (o && o->cancel && atomic_load(o->cancel)) {
 			rc = cf_error_set(err, CF_EIO, "cancelled");
+		} else if (own) {
+			if ((rc = send_own(there, own, st, err)) == 0)
+				continue;
 		} else {
 			if (o && o->progress)
 				o->progress(o->ctx, m->name, i, mine->n);
@@ -163,7 +199,7 @@ static int send_all(struct repo *spool, struct dst *to, const struct push_opts *
 			for (size_t j = i; j < mine->n; j++) {
 				const struct obj *tj = push_find(theirs, mine->v[j].name);
 				if ((!tj || tj->size != mine->v[j].size) &&
-				    (!rt || mine->v[j].rank < 4 || retain_wants(rt, mine->v[j].name)))
+				    wanted(&mine->v[j], rt, sel))
 					note_pending(spool, &mine->v[j], st);
 			}
 			return rc;
@@ -222,7 +258,10 @@ int push_run(struct repo *spool, struct dst *to, const struct push_opts *o,
 	}
 	for (;;) {
 		struct push_stats before = st;
-		rc = send_all(spool, to, o, &mine, &theirs, plan, &st, err);
+		struct push_sel sel = { 0 };
+		push_select(spool, there, &mine, &theirs, plan, &sel, NULL);
+		rc = send_all(spool, there, o, &mine, &theirs, plan, &sel, &st, err);
+		push_sel_free(&sel);
 		if (rc != CF_ENOSPC || !plan)
 			break;
 		/* Room is made, then everything is listed and tried again. */

@@ -195,7 +195,8 @@ static int build_locs(struct ap *A, struct cf_error *err)
 }
 
 /* The best place of blob ${id}: a pack the destination holds under the spool's index first,
- * then any it holds; NULL when it holds none. */
+ * then one the spool holds too (compact: repacked by the spool's prune), then any it holds;
+ * NULL when it holds none. */
 static const struct loc *best_loc(struct ap *A, const uint8_t id[32])
 {
 	struct pack_entry ke;
@@ -214,7 +215,7 @@ static const struct loc *best_loc(struct ap *A, const uint8_t id[32])
 			continue;
 		if (p->covered)
 			return l;
-		if (!best)
+		if (!best || (p->local && !A->pk[best->pack].local))
 			best = l;
 	}
 	return best;
@@ -472,6 +473,13 @@ int retain_apply(struct repo *spool, struct repo *there, struct retain *rt,
 	if ((rc = push_list(to, &theirs, 0, err)) ||
 	    (rc = repo_list(spool, REPO_INDEX, &sidx, &nsidx, err)))
 		goto out;
+	/* The snapshots there now: with those this push sent (the plan was made before). Their
+	 * data is not always under the spool's index there (push_select.c). */
+	for (size_t i = 0; i < rt->n; i++) {
+		char name[80];
+		snprintf(name, sizeof name, "snapshots/%s", rt->all[i]->idhex);
+		rt->on_dst[i] = push_find(&theirs, name) != NULL;
+	}
 	for (size_t i = 0; i < nsidx; i++)
 		if (idset_add(&A.si, sidx[i])) {
 			rc = cf_error_set(err, CF_ENOMEM, "out of memory");

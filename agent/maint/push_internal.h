@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/idset.h"
+
+struct blob_pack;
 struct cf_error;
 struct dst;
 struct forget_policy;
@@ -73,5 +76,34 @@ int retain_thin_one(struct retain *rt, int64_t floor);
 int retain_apply(struct repo *spool, struct repo *there, struct retain *rt,
 	struct push_names *refused, struct push_stats *st, struct cf_error *err);
 void retain_free(struct retain *rt);
+
+/* What a destination needs of the spool (push_select.c). */
+struct push_own {	/* a spool index object written there as the destination's own */
+	uint8_t idx[32];
+	struct blob_pack *packs;	/* the packs it names that the destination holds or gets */
+	size_t n, nall;			/* ${n} of them; ${nall} allocated */
+};
+
+struct push_sel {
+	int active;		/* 0: no selection, everything is sent */
+	struct idset send;	/* the spool packs to send */
+	struct idset skip_index;	/* spool index objects whose every blob is there */
+	struct push_own *own;
+	size_t nown;
+};
+
+/* push_select(spool, there, mine, theirs, rt, ret, err): decides, from what the destination
+ * ${there} holds (${theirs}, its index objects) and what its plan ${rt} keeps (NULL: no
+ * retention there), which packs and index objects of the spool (${mine}) it needs. 0, or
+ * CF_E* with ${ret} inactive (then everything is sent). */
+int push_select(struct repo *spool, struct repo *there, const struct objs *mine,
+	const struct objs *theirs, const struct retain *rt, struct push_sel *ret,
+	struct cf_error *err);
+/* push_sel_wants(s, name): 0 when the spool's object ${name} is not to be sent as it is (a
+ * pack whose blobs are all there, an index object not needed or written as its own). */
+int push_sel_wants(const struct push_sel *s, const char *name);
+/* push_sel_own(s, name): the destination's own version of index object ${name}, or NULL. */
+const struct push_own *push_sel_own(const struct push_sel *s, const char *name);
+void push_sel_free(struct push_sel *s);
 
 #endif

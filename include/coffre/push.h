@@ -20,6 +20,9 @@ struct repo;
 struct push_stats {
 	uint64_t sent, sent_bytes;	/* objects uploaded by this run */
 	uint64_t present;		/* objects the destination had already */
+	uint64_t skipped;		/* spool packs and index objects not sent: their blobs
+					 * are there already (in packs the spool repacked) */
+	uint64_t own_indexes;		/* index objects written there instead of the spool's */
 	uint64_t verified;		/* objects read back and found sound */
 	uint64_t pending, pending_bytes;	/* still missing there after the run */
 	uint64_t missing_locally;	/* the destination lacks objects the spool no longer has */

@@ -320,15 +320,18 @@ log "each place's size stays flat once its policy is full"
 # what its own snapshots reach does not grow (x1.3 at most from day 30 to day 59) where its
 # policy is full by day 30 (spool: 7 days and 4 weeks; sftp: 3 days), and S3, with the
 # spool's policy, stores what the spool stores (x1.3 at most). The drive's policy (14 days
-# and 8 weeks) fills only near day 56: its figures are shown, not judged (it keeps older
-# packs beside the spool's repacked ones while its weeks accumulate: x1.15 to x1.5 at day
-# 30, x1.75 at day 59 here).
+# and 8 weeks) fills only near day 56, and it keeps snapshots the spool no longer has: it
+# must not hold the spool's repacked packs beside the old ones its older snapshots need
+# (push_select.c): at most x1.3 what its snapshots reach at day 59 (x1.75 when every
+# repacked pack was sent).
 if [ "$DAYS" -ge 60 ]; then
-	python3 - fat "${SIZE[fat.30]}" "${LIVE[fat.30]}" "${SIZE[fat.$last]}" "${LIVE[fat.$last]}" <<'PY'
+	python3 - fat "${SIZE[fat.30]}" "${LIVE[fat.30]}" "${SIZE[fat.$last]}" "${LIVE[fat.$last]}" <<'PY' ||
 import sys
 n, a, la, b, lb = sys.argv[1], *map(int, sys.argv[2:])
-print("   %s: day 30 %d bytes for %d reached (x%.2f), day 59 %d for %d (x%.2f) (not judged)" % (n, a, la, a / la, b, lb, b / lb))
+print("   %s: day 30 %d bytes for %d reached (x%.2f), day 59 %d for %d (x%.2f)" % (n, a, la, a / la, b, lb, b / lb))
+sys.exit(0 if b / lb <= 1.3 else 1)
 PY
+		fail "the drive stores the spool's repacked packs beside its old ones"
 	for n in spool sftp; do
 		python3 - "$n" "${SIZE[$n.30]}" "${LIVE[$n.30]}" "${SIZE[$n.$last]}" "${LIVE[$n.$last]}" <<'PY' ||
 import sys

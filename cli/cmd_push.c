@@ -255,6 +255,10 @@ int cmd_push(int argc, char **argv)
 				(json_int_t)st->pending_bytes, "object_lock", p->lock_note);
 			json_object_set_new(j, "pending_since", st->pending_since ?
 				json_integer(st->pending_since) : json_null());
+			/* Not sent: their blobs are there already (push_select.c). */
+			json_object_set_new(j, "skipped", json_integer((json_int_t)st->skipped));
+			json_object_set_new(j, "own_indexes",
+				json_integer((json_int_t)st->own_indexes));
 			json_t *rj = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
 				"removed_snapshots", (json_int_t)st->removed_snapshots,
 				"removed_indexes", (json_int_t)st->removed_indexes,

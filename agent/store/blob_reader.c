@@ -168,7 +168,7 @@ static int remote_fd(struct blob_reader *br, const uint8_t id[ID_LEN])
 		br->hits[h].n = 0;
 		br->nhits++;
 	}
-	if (++br->hits[h].n < WHOLE_PACK_AFTER)
+	if (++br->hits[h].n < WHOLE_PACK_AFTER || br->r->exact_reads)
 		return -1;
 	char name[80];
 	pack_name(name, id);
@@ -242,8 +242,10 @@ static int plan_rehash(struct prefetch *pf, size_t nslot)
 int blob_reader_plan(struct blob_reader *br, const uint8_t id[32])
 {
 	struct blob_loc loc;
-	if (dst_is_local(br->r->d) || blobidx_get(br->x, id, &loc) != 0)
-		return 0;	/* local packs need no plan; a missing blob fails when read */
+	/* Local packs need no plan; exact reads fetch frame by frame; a missing blob fails when
+	 * read. */
+	if (dst_is_local(br->r->d) || br->r->exact_reads || blobidx_get(br->x, id, &loc) != 0)
+		return 0;
 	struct prefetch *pf = br->pf;
 	if (!pf) {
 		if (!(pf = br->pf = calloc(1, sizeof *pf)))
@@ -483,8 +485,13 @@ static int reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *
 		int fd = pack_fd(br, loc.pack, err);
 		if (fd < 0)
 			return fd;
+		/* A frame not in the slot is read from the pack file: count it as fetched. */
+		int again = fc->ok && fc->offset == loc.e.offset && fc->stored == loc.e.stored &&
+			    memcmp(fc->pack, loc.pack, ID_LEN) == 0;
 		struct pack_src src = { .fd = fd };
 		rc = read(br->r, &src, loc.pack, &loc.e, fc, ret, err);
+		if (!again)
+			dst_note_read(br->r->d, loc.e.stored);
 	} else {
 		/* A pack fetched ahead, or fetched whole; otherwise only this blob's frame
 		 * travels (a ranged read). */

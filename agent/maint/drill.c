@@ -223,6 +223,8 @@ static int choose(struct drill *D)
 	progress(D, "oldest", 0, 0);
 	if ((rc = walk(D, D->oldest, &D->old_files)) != 0)
 		return rc < 0 ? 0 : rc;
+	/* Its own restore fetches the frames it needs again, those of the latest included. */
+	idset_free(&D->charged);
 	struct drill_chooser o = c;
 	o.limit = old_part;
 	o.used = 0;

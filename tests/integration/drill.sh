@@ -1,5 +1,14 @@
 # drill.sh: what the restore drill tests share (sourced after lib.sh by t_drill*.sh).
 
+# drill_setup: lib.sh's setup, then SRC (the shop), STATE (coffred's state folder) and CONF
+# (its configuration) in the test folder.
+drill_setup() {
+	setup
+	SRC=$TESTDIR/src
+	STATE=$TESTDIR/state
+	CONF=$TESTDIR/coffre.conf
+}
+
 # drill_shop DIR SEED: a tiny generated shop (gen-data.py) whose accounting file is a real
 # SQLite database (gen-data's grand-livre.db only looks like one, and a drill's
 # integrity_check would rightly refuse it).

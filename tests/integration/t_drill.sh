@@ -13,10 +13,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/drill.sh"
-setup
-SRC=$TESTDIR/src
-STATE=$TESTDIR/state
-CONF=$TESTDIR/coffre.conf
+drill_setup
 NAS=$TESTDIR/nas
 mkdir -p "$NAS"
 DESTS=("[destination nas]" "url = $NAS")

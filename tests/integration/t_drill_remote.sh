@@ -7,11 +7,8 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/drill.sh"
-setup
+drill_setup
 SERVERS=$COFFRE_TESTS/servers
-SRC=$TESTDIR/src
-STATE=$TESTDIR/state
-CONF=$TESTDIR/coffre.conf
 export COFFRE_RETRY_BASE_MS=20
 DESTS=()
 NAMES=()

@@ -42,9 +42,26 @@ static void on_signal(int sig)
 	stop_sig = sig;
 }
 
+/* A test hook: with COFFRE_TEST_DRILL_STOP=FILE, at the restore's first progress the command
+ * creates FILE and stops itself (SIGSTOP), so that a test can signal a drill caught in the
+ * middle of its restore. */
+static void test_stop(const char *phase)
+{
+	static int done;
+	const char *file = getenv("COFFRE_TEST_DRILL_STOP");
+	if (done || !file || !*file || strcmp(phase, "restore") != 0)
+		return;
+	done = 1;
+	FILE *f = fopen(file, "we");
+	if (f)
+		fclose(f);
+	raise(SIGSTOP);
+}
+
 static void show_progress(void *ctx, const char *phase, uint64_t done, uint64_t total)
 {
 	const char *name = ctx;
+	test_stop(phase);
 	if (!g.progress)
 		return;
 	fprintf(stderr, "\r\033[K%s: %s", name, phase);

@@ -94,6 +94,7 @@ static void idset_clear(struct idset *s)
 	s->n = 0;
 }
 
+/* Adds the frame that holds blob ${id} to those pending, unless charged already. */
 static int frame_ref(void *ctx, const uint8_t id[32], uint32_t len)
 {
 	struct drill *D = ctx;
@@ -113,6 +114,14 @@ static int frame_ref(void *ctx, const uint8_t id[32], uint32_t len)
 	return 0;
 }
 
+/* Loads a node of a file's chunk list: the restore reads it too, so its frame is charged. */
+static int list_load(void *ctx, const uint8_t id[32], struct buf *ret, struct cf_error *err)
+{
+	struct drill *D = ctx;
+	int rc = frame_ref(D, id, 0);
+	return rc ? rc : blob_reader_load(D->br, id, ret, err);
+}
+
 static int cost(void *ctx, const struct drill_file *f, uint64_t *ret)
 {
 	struct drill *D = ctx;
@@ -121,7 +130,7 @@ static int cost(void *ctx, const struct drill_file *f, uint64_t *ret)
 	D->pending_cost = 0;
 	drill_file_entry(f, &e);
 	/* A chunk list that cannot be read costs nothing here: the restore names it. */
-	int rc = tree_walk_refs(blob_reader_load, D->br, &e, frame_ref, D, NULL);
+	int rc = tree_walk_refs(list_load, D, &e, frame_ref, D, NULL);
 	if (rc == CF_ENOMEM)
 		return rc;
 	*ret = D->pending_cost;

@@ -49,6 +49,21 @@ drill_conf() {
 	} >"$file"
 }
 
+# drill_nas SEED [LINE...]: a shop (drill_shop SEED) in SRC, a configuration whose one
+# destination is the folder NAS (its section's further LINEs), init, a backup and a push.
+drill_nas() {
+	local seed=$1
+	shift
+	NAS=$TESTDIR/nas
+	mkdir -p "$NAS"
+	drill_conf "$CONF" "$STATE" "[destination nas]" "url = $NAS" "$@"
+	log "a shop, a backup, a push to the folder nas"
+	drill_shop "$SRC" "$seed"
+	expect_exit 0 cf init
+	expect_exit 0 cf backup "$SRC" -q
+	expect_exit 0 cf push --config "$CONF"
+}
+
 # drill_report FILE DEST KEY: a field of destination DEST's report in a drill --json output.
 drill_report() {
 	python3 - "$1" "$2" "$3" <<'PY' || fail "no report of '$2' with '$3' in $1"

@@ -14,16 +14,9 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/drill.sh"
 drill_setup
-NAS=$TESTDIR/nas
 PRISTINE=$TESTDIR/pristine
-mkdir -p "$NAS"
-drill_conf "$CONF" "$STATE" "[destination nas]" "url = $NAS" "drill-budget = 8M"
-
-log "a shop, two backups (the second changes only a time), pushed to the folder"
-drill_shop "$SRC" 53
-expect_exit 0 cf init
-expect_exit 0 cf backup "$SRC" -q
-expect_exit 0 cf push --config "$CONF"
+drill_nas 53 "drill-budget = 8M"
+log "a second backup, where only a time changed, pushed"
 (cd "$NAS" && find data index -type f | sort) >"$LOGDIR/objects.1"
 touch -d '2024-03-01 12:00' "$SRC/clients/notes.txt"
 expect_exit 0 cf backup "$SRC" -q

@@ -14,16 +14,8 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/drill.sh"
 drill_setup
-NAS=$TESTDIR/nas
 BUDGET=524288
-mkdir -p "$NAS"
-drill_conf "$CONF" "$STATE" "[destination nas]" "url = $NAS" "drill-budget = 512K"
-
-log "a shop, a backup, a push"
-drill_shop "$SRC" 55
-expect_exit 0 cf init
-expect_exit 0 cf backup "$SRC" -q
-expect_exit 0 cf push --config "$CONF"
+drill_nas 55 "drill-budget = 512K"
 STORED=$(du -sb "$NAS/data" | cut -f1)
 # Each drill's rotation gets the budget less the database (chosen every time, when it fits),
 # so the files take about STORED / (BUDGET - database) drills; twice that, and two more, bound N.

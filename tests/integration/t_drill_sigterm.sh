@@ -11,16 +11,8 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/drill.sh"
 drill_setup
-NAS=$TESTDIR/nas
 STOP=$TESTDIR/stopped
-mkdir -p "$NAS"
-drill_conf "$CONF" "$STATE" "[destination nas]" "url = $NAS"
-
-log "a shop, a backup, a push"
-drill_shop "$SRC" 54
-expect_exit 0 cf init
-expect_exit 0 cf backup "$SRC" -q
-expect_exit 0 cf push --config "$CONF"
+drill_nas 54
 
 stopped() { grep -q '^State:.*T' "/proc/$1/status" 2>/dev/null; }
 scratch_files() { [ -n "$(find "$STATE/drill" -path '*drill-scratch-*/latest/*' -type f -print -quit)" ]; }

@@ -546,7 +546,7 @@ static void record(struct drill *D, int64_t end)
 
 int drill_run(const struct drill_opts *o, struct drill_report **ret, struct cf_error *err)
 {
-	struct drill D = { .o = o, .err = err, .as_root = geteuid() == 0 };
+	struct drill D = { .o = o, .err = err, .as_root = geteuid() == 0, .snap_hex = "" };
 	struct drill_report *R = D.rep = calloc(1, sizeof *R);
 	if (!R || !(R->url = strdup(o->url)) ||
 	    !(R->destination = strdup(o->name ? o->name : o->url))) {

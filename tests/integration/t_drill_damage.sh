@@ -8,7 +8,8 @@
 #      snapshot's changed folders, left): index on index/<id>, and on the files of those
 #      folders whose content it located;
 #  (d) the latest snapshot's tree pack gone (a backup where only a time changed adds no
-#      data pack, only the trees): tree on the snapshot's root.
+#      data pack, only the trees): tree on the snapshot's root;
+#  (e) a snapshot object damaged: snapshot, on snapshots/.
 # The budget (8M) is above what the shop stores, so every file is in the drill's selection.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -85,6 +86,12 @@ log "(d) the latest snapshot's tree pack $TREEPACK gone"
 fresh
 rm "$NAS/$TREEPACK"
 damaged d tree '^/$'
+
+log "(e) a snapshot object damaged (the other still drills)"
+fresh
+first=$(ls "$NAS/snapshots" | head -n 1)
+flip_byte "$NAS/snapshots/$first"
+damaged e snapshot '^snapshots/$'
 
 log "repaired: the pristine copy drills again"
 fresh

@@ -32,7 +32,8 @@ static const char drill_usage[] =
 	"  --state-dir DIR the state folder, over the configuration's\n"
 	"  --list          name every file restored (with --json: \"drilled\")\n"
 	"exit: 0 every destination drilled passed, 6 a drill failed (each problem named), 13 a\n"
-	"destination unreachable, 12 wrong password, 1 another error\n";
+	"destination unreachable, 12 wrong password, 11 locked (or a drill of it under way),\n"
+	"1 another error\n";
 
 /* The signal that asked the drill to stop (an int: what drill_opts.cancel reads). */
 static volatile int stop_sig;

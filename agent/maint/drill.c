@@ -3,8 +3,10 @@
 #include "coffre/drill.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +36,7 @@ struct drill {
 	struct blob_reader *br;
 	struct drill_state st;
 	char *id, *state_path, *scratch;
+	int lock_fd;		/* flock: one drill of a destination at a time on this machine */
 	struct snap **snaps;
 	size_t nsnaps;
 	struct snap *latest, *oldest;
@@ -457,7 +460,21 @@ static int prepare(struct drill *D)
 		rc = cf_error_set(D->err, CF_ENOMEM, "out of memory");
 	else if (util_mkdirs(dir, 0700) != 0 || util_mkdirs(parent, 0700) != 0)
 		rc = cf_error_sys(D->err, CF_EIO, "cannot create '%s'", parent);
+	/* Two drills of one destination would share its scratch folder and state. */
+	char *lock = rc ? NULL : util_path("%s/%s.lock", dir, D->id);
 	free(dir);
+	if (rc || !lock) {
+		free(lock);
+		return rc ? rc : cf_error_set(D->err, CF_ENOMEM, "out of memory");
+	}
+	D->lock_fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (D->lock_fd < 0)
+		rc = cf_error_sys(D->err, CF_EIO, "cannot open '%s'", lock);
+	else if (flock(D->lock_fd, LOCK_EX | LOCK_NB) != 0)
+		rc = errno == EWOULDBLOCK ? cf_error_set(D->err, CF_ELOCKED, "a drill of '%s' is "
+			"under way", o->name ? o->name : o->url) :
+			cf_error_sys(D->err, CF_EIO, "cannot lock '%s'", lock);
+	free(lock);
 	if (rc)
 		return rc;
 	struct cf_error e2 = { 0 };
@@ -546,7 +563,8 @@ static void record(struct drill *D, int64_t end)
 
 int drill_run(const struct drill_opts *o, struct drill_report **ret, struct cf_error *err)
 {
-	struct drill D = { .o = o, .err = err, .as_root = geteuid() == 0, .snap_hex = "" };
+	struct drill D = { .o = o, .err = err, .as_root = geteuid() == 0, .snap_hex = "",
+		.lock_fd = -1 };
 	struct drill_report *R = D.rep = calloc(1, sizeof *R);
 	if (!R || !(R->url = strdup(o->url)) ||
 	    !(R->destination = strdup(o->name ? o->name : o->url))) {
@@ -604,6 +622,8 @@ int drill_run(const struct drill_opts *o, struct drill_report **ret, struct cf_e
 	drill_state_release(&D.st);
 	free(D.id);
 	free(D.state_path);
+	if (D.lock_fd >= 0)
+		close(D.lock_fd);
 	free(D.scratch);
 	*ret = R;
 	return rc;

@@ -30,7 +30,8 @@
  * Contract. The engine prints nothing. drill_run returns 0 when the drill ran, whether it
  * passed or not (report->ok), CF_ECANCELED when *cancel was set (scratch removed, lock
  * released, state unchanged), or the CF_E* that kept it from running (the destination
- * unreachable, no repository, a wrong password, locked, ...): then report->code and
+ * unreachable, no repository, a wrong password, locked, CF_ELOCKED too when a drill of the
+ * same destination is under way on this machine, ...): then report->code and
  * report->err say so. The report is written in every case but CF_ENOMEM. One thread; the
  * options are borrowed for the call. The destination is locked shared (as a restore), so a
  * backup or push beside it is safe. */

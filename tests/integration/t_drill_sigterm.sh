@@ -2,6 +2,8 @@
 # t_drill_sigterm.sh: a drill caught in the middle of its restore (the command stops itself
 # there under COFFRE_TEST_DRILL_STOP, with its scratch folder filling and its lock on the
 # destination):
+#  - meanwhile a second drill of that destination is refused (11) and leaves the first's
+#    scratch folder alone;
 #  - SIGTERM: it ends by that signal, the scratch folder removed and no lock left; the state
 #    records no drill;
 #  - SIGKILL: the scratch folder and the lock stay behind; the next drill has removed the
@@ -30,8 +32,11 @@ caught() {
 	[ -n "$(ls -A "$NAS/locks")" ] || fail "no lock on the destination during the drill"
 }
 
-log "SIGTERM in the middle of the restore"
+log "SIGTERM in the middle of the restore; meanwhile a second drill of nas is refused (11)"
 caught
+expect_exit 11 cf drill --config "$CONF"
+grep -q "a drill of 'nas' is under way" "$ERR" || fail "the second drill does not say why: $(cat "$ERR")"
+scratch_files || fail "the second drill touched the first one's scratch folder"
 kill -TERM "$DPID"
 kill -CONT "$DPID"
 rc=0

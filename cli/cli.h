@@ -59,6 +59,7 @@ int cmd_log(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_alert(int argc, char **argv);
 int cmd_alarm(int argc, char **argv);
+int cmd_drill(int argc, char **argv);
 
 /* cli_fail(err): print "coffre: <message>" and return the exit code for ${err}. */
 int cli_fail(const struct cf_error *err);
@@ -82,6 +83,12 @@ int cli_dst_options(struct dst_options *ret);
  * handle belongs to main, which frees it after the command (the command's table entry says
  * NEED_REPO). Exit code or 0. */
 int cli_open_repo(struct repo **ret);
+struct repo_cred;
+/* cli_credentials(ret, ret_secret, ret_fingerprints): the password, recovery key or escrow
+ * key the options and environment give (read or asked for once). ${ret} points into
+ * ${*ret_secret} and ${*ret_fingerprints}, the caller's (cli_secret_free, free). Exit code or
+ * 0. */
+int cli_credentials(struct repo_cred *ret, char **ret_secret, char **ret_fingerprints);
 /* cli_read_password(prompt, confirm, ret): from file, env or terminal (malloc'd). */
 int cli_read_password(const char *file, const char *prompt, int confirm, char **ret);
 /* cli_password_held(): the last cli_read_password came from a file or the environment, so
@@ -104,6 +111,29 @@ struct json_t;
 void cli_json_set_path(struct json_t *o, const char *key, const char *path);
 /* cli_json_path(path): a JSON string for ${path}, bad bytes as U+FFFD. */
 struct json_t *cli_json_path(const char *path);
+
+/* The destinations of one command: URLs with their settings, and the configured
+ * destination each is (NULL for a URL given alone). */
+struct cfg;
+struct cfg_dest;
+struct forget_policy;
+struct targets {
+	const char **url;
+	struct dst_options *opt;
+	const struct forget_policy **keep;	/* a configured destination's retention */
+	const struct cfg_dest **dest;
+	size_t n;
+	struct cfg *cfg;	/* coffred's configuration when it was read */
+};
+#define CLI_TARGETS_ALL 1	/* every configured destination, besides those given */
+#define CLI_TARGETS_CONFIG 2	/* read the configuration when present, even with --to */
+/* cli_targets(t, tos, nto, config, flags): the destinations ${tos} (URLs or names of
+ * [destination NAME] sections of ${config}, default CFG_DEFAULT_PATH), or without any the
+ * configuration's; a configuration read also gives the repository and its password file
+ * when not set otherwise. Exit code or 0; ${t} is released by cli_targets_free in any case. */
+int cli_targets(struct targets *t, const char *const *tos, size_t nto, const char *config,
+	int flags);
+void cli_targets_free(struct targets *t);
 
 /* cli_finish_stdout(): flush and check stdout; an exit code (0 when fine). */
 int cli_finish_stdout(void);

@@ -42,69 +42,6 @@ static void show_progress(void *ctx, const char *name, uint64_t done, uint64_t t
 	}
 }
 
-/* The destinations of one command: URLs with their settings. */
-struct targets {
-	const char **url;
-	struct dst_options *opt;
-	const struct forget_policy **keep;	/* a configured destination's retention */
-	size_t n;
-	struct cfg *cfg;
-};
-
-static void targets_free(struct targets *t)
-{
-	free(t->url);
-	free(t->opt);
-	free(t->keep);
-	cfg_free(t->cfg);
-}
-
-/* Loads coffred's configuration when it names this spool (or no spool is given: then the
- * repository and its password file come from it). ${required}: a failure is an error. */
-static int load_config(const char *file, int required, struct cfg **ret)
-{
-	struct cfg *c = NULL;
-	char *problems = NULL;
-	struct cf_error err = { 0 };
-	*ret = NULL;
-	int rc = cfg_load(file ? file : CFG_DEFAULT_PATH, &c, &problems, &err);
-	if (rc) {
-		if (!file && rc == CF_ENOENT)
-			return 0;	/* no daemon here: --to is the only source */
-		if (problems)
-			fputs(problems, stderr);
-		free(problems);
-		return required || file ? cli_error(CF_EXIT_ERROR, "%s", err.msg) : 0;
-	}
-	if (g.repo && strcmp(g.repo, c->repository) != 0) {
-		if (file || required) {
-			int code = cli_error(CF_EXIT_USAGE, _("the configuration '%s' is for the "
-				"repository '%s', not '%s'"), c->file, c->repository, g.repo);
-			cfg_free(c);
-			return code;
-		}
-		cfg_free(c);
-		return 0;
-	}
-	if (!g.repo)
-		g.repo = c->repository;
-	if (!g.password_file && !getenv("COFFRE_PASSWORD_FILE") && !getenv("COFFRE_PASSWORD"))
-		g.password_file = c->password_file;
-	*ret = c;
-	return 0;
-}
-
-static void add_target(struct targets *t, const char *url, const struct dst_options *o,
-	const struct forget_policy *keep)
-{
-	for (size_t i = 0; i < t->n; i++)
-		if (strcmp(t->url[i], url) == 0)
-			return;
-	t->url[t->n] = url;
-	t->keep[t->n] = keep;
-	t->opt[t->n++] = *o;
-}
-
 /* --to URL (with the options of the command line), else the configuration's; with
  * --clear-spool, the configuration's are added to those given. */
 static int parse_targets(int argc, char **argv, struct targets *t, int *clear, const char *usage)
@@ -113,54 +50,27 @@ static int parse_targets(int argc, char **argv, struct targets *t, int *clear, c
 		{ "config", required_argument, NULL, 'c' },
 		{ "clear-spool", no_argument, NULL, 'x' }, { 0 } };
 	const char *config = NULL;
-	int c, rc, nto = 0;
+	const char **tos = calloc((size_t)argc + 1, sizeof *tos);
+	size_t nto = 0;
+	int c;
 	memset(t, 0, sizeof *t);
+	if (!tos)
+		return cli_error(CF_EXIT_ERROR, "%s", _("out of memory"));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 't')
-			nto++;
+			tos[nto++] = optarg;
 		else if (c == 'c')
 			config = optarg;
 		else if (c == 'x' && clear)
 			*clear = 1;
 		else
-			return cli_usage(usage);
+			break;
 	}
-	if (optind != argc)
-		return cli_usage(usage);
-	/* The configuration is read when it gives the destinations, or when clearing the spool
-	 * must take every destination into account. */
-	if ((config || nto == 0 || (clear && *clear)) &&
-	    (rc = load_config(config, nto == 0, &t->cfg)))
-		return rc;
-	size_t max = (size_t)nto + (t->cfg ? t->cfg->ndests : 0);
-	t->url = calloc(max + 1, sizeof *t->url);
-	t->opt = calloc(max + 1, sizeof *t->opt);
-	t->keep = calloc(max + 1, sizeof *t->keep);
-	if (!t->url || !t->opt || !t->keep)
-		return cli_error(CF_EXIT_ERROR, "%s", _("out of memory"));
-	struct dst_options o;
-	if ((rc = cli_dst_options(&o)))
-		return rc;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
-		if (c == 't') {
-			/* A configured destination named or given by its URL keeps its settings. */
-			const struct cfg_dest *cd = t->cfg ? cfg_find_dest(t->cfg, optarg) : NULL;
-			struct dst_options co;
-			if (cd)
-				cfg_dest_options(cd, &co);
-			add_target(t, cd ? cd->url : optarg, cd ? &co : &o, cd ? &cd->keep : NULL);
-		}
-	for (size_t i = 0; t->cfg && (nto == 0 || (clear && *clear)) && i < t->cfg->ndests; i++) {
-		struct dst_options co;
-		cfg_dest_options(&t->cfg->dests[i], &co);
-		add_target(t, t->cfg->dests[i].url, &co, &t->cfg->dests[i].keep);
-	}
-	if (t->n == 0)
-		return cli_error(CF_EXIT_USAGE, "%s", _("no destination: give --to URL, or add "
-			"[destination NAME] sections to the configuration"));
-	return 0;
+	int rc = c != -1 || optind != argc ? cli_usage(usage) :
+		cli_targets(t, tos, nto, config, clear && *clear ? CLI_TARGETS_ALL : 0);
+	free(tos);
+	return rc;
 }
 
 static void print_since(int64_t since)
@@ -337,7 +247,7 @@ int cmd_push(int argc, char **argv)
 	rc = worst;
 done:
 	free(res);
-	targets_free(&t);
+	cli_targets_free(&t);
 	json_decref(out);
 	return rc;
 }
@@ -414,7 +324,7 @@ int cmd_destinations(int argc, char **argv)
 	}
 	rc = worst;
 done:
-	targets_free(&t);
+	cli_targets_free(&t);
 	json_decref(out);
 	return rc;
 }

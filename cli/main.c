@@ -49,6 +49,8 @@ static const struct command {
 	{ "rebuild-index", cmd_rebuild_index, N_("rebuild the index from the packs"), NEED_REPO },
 	{ "key", cmd_key, N_("change the password or the recovery key"), NEED_REPO },
 	{ "push", cmd_push, N_("send the spool's new objects to USB drives and remote storage"), NEED_REPO },
+	{ "drill", cmd_drill, N_("prove that each destination restores (a restore drill)"),
+		NEED_NOTHING },
 	{ "destinations", cmd_destinations, N_("show what each destination still lacks"), NEED_REPO },
 	{ "status", cmd_status, N_("ask coffred how the backups go"), NEED_NOTHING },
 	{ "log", cmd_log, N_("list coffred's recent backup runs"), NEED_NOTHING },
@@ -77,6 +79,7 @@ static void usage(FILE *f)
 		     "  COFFRE_S3_LOCK_DAYS, COFFRE_S3_LOCK_MODE,\n"
 		     "  COFFRE_SFTP_KEY_FILE, COFFRE_SFTP_HOST_KEY, COFFRE_UPLOAD_LIMIT\n"
 		     "exit codes: 0 ok, 1 error, 2 usage, 3 partial backup, 4 damaged data,\n"
+		     "            5 ransomware alarm, 6 restore drill failed,\n"
 		     "            10 no repository, 11 locked, 12 wrong password or key,\n"
 		     "            13 destination unreachable\n"));
 }
@@ -370,28 +373,11 @@ int cli_dst_options(struct dst_options *o)
 	return 0;
 }
 
-static const struct command *running;
-static struct repo *opened;
-
-int cli_open_repo(struct repo **ret)
+int cli_credentials(struct repo_cred *ret, char **ret_secret, char **ret_fingerprints)
 {
-	if (!running || !(running->needs & NEED_REPO))
-		return cli_error(CF_EXIT_ERROR, "internal error: '%s' does not declare NEED_REPO",
-			running ? running->name : "?");
-	if (opened) {
-		*ret = opened;
-		return 0;
-	}
-	if (!g.repo || !*g.repo)
-		return cli_error(CF_EXIT_NOREPO, "%s",
-			_("no repository given (--repo or COFFRE_REPOSITORY)"));
 	struct repo_cred cred = { 0 };
 	char *secret = NULL, *fingerprints = NULL;
 	int rc;
-	struct stat st;
-	/* A local folder that is not there: say so before asking for a password. */
-	if (!strstr(g.repo, "://") && strncmp(g.repo, "usb:", 4) != 0 && stat(g.repo, &st) != 0)
-		return cli_error(CF_EXIT_NOREPO, _("no repository at '%s'"), g.repo);
 	if (g.escrow_file) {
 		secret = util_read_first_line(g.escrow_file);
 		if (!secret)
@@ -428,6 +414,36 @@ int cli_open_repo(struct repo **ret)
 		cred.password = secret;
 		cred.key_cache = cli_password_held();
 	}
+	*ret = cred;
+	*ret_secret = secret;
+	*ret_fingerprints = fingerprints;
+	return 0;
+}
+
+static const struct command *running;
+static struct repo *opened;
+
+int cli_open_repo(struct repo **ret)
+{
+	if (!running || !(running->needs & NEED_REPO))
+		return cli_error(CF_EXIT_ERROR, "internal error: '%s' does not declare NEED_REPO",
+			running ? running->name : "?");
+	if (opened) {
+		*ret = opened;
+		return 0;
+	}
+	if (!g.repo || !*g.repo)
+		return cli_error(CF_EXIT_NOREPO, "%s",
+			_("no repository given (--repo or COFFRE_REPOSITORY)"));
+	struct repo_cred cred = { 0 };
+	char *secret = NULL, *fingerprints = NULL;
+	int rc;
+	struct stat st;
+	/* A local folder that is not there: say so before asking for a password. */
+	if (!strstr(g.repo, "://") && strncmp(g.repo, "usb:", 4) != 0 && stat(g.repo, &st) != 0)
+		return cli_error(CF_EXIT_NOREPO, _("no repository at '%s'"), g.repo);
+	if ((rc = cli_credentials(&cred, &secret, &fingerprints)))
+		return rc;
 	struct cf_error err = { 0 };
 	struct dst_options opt;
 	if ((rc = cli_dst_options(&opt))) {

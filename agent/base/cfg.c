@@ -10,6 +10,7 @@
 #include <ini.h>
 
 #include "base/cfg_alert.h"
+#include "base/util.h"
 #include "coffre/cfg.h"
 #include "coffre/error.h"
 
@@ -240,6 +241,10 @@ static int dest_key(struct parse *p, const char *dname, const char *name, const 
 		if (dst_parse_rate(value, &d->upload_limit))
 			problem(p, p->line, "destination '%s': cannot read the upload limit '%s' "
 				"(for example 200KiB/s)", dname, value);
+	} else if (strcmp(name, "drill-budget") == 0) {
+		if (util_parse_size(value, &d->drill_budget) || d->drill_budget == 0)
+			problem(p, p->line, "destination '%s': cannot read the drill budget '%s' "
+				"(bytes, for example 64M or 1G)", dname, value);
 	} else if (strncmp(name, "keep-", 5) == 0 && (bit = parse_keep_key(p, name, value,
 			&d->keep))) {
 		d->keep_set |= bit;

@@ -72,6 +72,7 @@ static const struct {
 	{ CF_ENOMEM, "out of memory" },
 	{ CF_EPASSWORD, "wrong password or key" },
 	{ CF_EPROTECTED, "protected by Object Lock" },
+	{ CF_ECANCELED, "stopped on request" },
 };
 
 const char *cf_code_str(int code)

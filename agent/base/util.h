@@ -89,6 +89,10 @@ char *util_path(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * when ${local_ok}, refused otherwise. Years 1970 to 9999. Returns 0 or -1. */
 int util_parse_time(const char *s, int local_ok, int64_t *ret_ms);
 
+/* util_parse_size(s, ret): a size in bytes: "1048576", "512K", "64M", "2G", "1T" (powers of
+ * 1024; "KiB", "MB"... read the same). 0 or -1. */
+int util_parse_size(const char *s, uint64_t *ret);
+
 /* util_now_ns(): monotonic clock in nanoseconds. */
 uint64_t util_now_ns(void);
 

@@ -3,12 +3,50 @@
 #include "coffre/dst.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "coffre/error.h"
+#include "base/util.h"
 #include "dst/dst_internal.h"
+
+struct dst_meter {
+	atomic_uint_fast64_t bytes_read;
+	atomic_int refs;
+};
+
+int dst_meter_attach(struct dst *d, const struct dst *from, struct dst **ret,
+	struct cf_error *err)
+{
+	if (from && from->meter) {
+		atomic_fetch_add(&from->meter->refs, 1);
+		d->meter = from->meter;
+	} else {
+		struct dst_meter *m = calloc(1, sizeof *m);
+		if (!m) {
+			dst_free(d);
+			return cf_error_set(err, CF_ENOMEM, "out of memory");
+		}
+		atomic_init(&m->bytes_read, 0);
+		atomic_init(&m->refs, 1);
+		d->meter = m;
+	}
+	*ret = d;
+	return 0;
+}
+
+uint64_t dst_bytes_read(const struct dst *d)
+{
+	return d->meter ? (uint64_t)atomic_load(&d->meter->bytes_read) : 0;
+}
+
+void dst_note_read(struct dst *d, uint64_t n)
+{
+	if (d->meter)
+		atomic_fetch_add(&d->meter->bytes_read, n);
+}
 
 int dst_parse_rate(const char *s, uint64_t *ret)
 {
@@ -51,13 +89,21 @@ int dst_put_buf(struct dst *d, const char *name, const void *p, size_t n, struct
 
 int dst_get(struct dst *d, const char *name, uint64_t max, struct buf *ret, struct cf_error *err)
 {
-	return d->ops->get(d, name, max, ret, err);
+	size_t before = ret->len;
+	int rc = d->ops->get(d, name, max, ret, err);
+	/* Backends append to ${ret} or replace it: count what it now holds of this object. */
+	if (rc == 0)
+		dst_note_read(d, ret->len >= before ? ret->len - before : ret->len);
+	return rc;
 }
 
 int dst_get_range(struct dst *d, const char *name, uint64_t off, size_t len, void *out,
 	struct cf_error *err)
 {
-	return d->ops->get_range(d, name, off, len, out, err);
+	int rc = d->ops->get_range(d, name, off, len, out, err);
+	if (rc == 0)
+		dst_note_read(d, len);
+	return rc;
 }
 
 int dst_stat(struct dst *d, const char *name, uint64_t *ret_size, struct cf_error *err)
@@ -87,15 +133,21 @@ int dst_delete(struct dst *d, const char *name, struct cf_error *err)
 
 void dst_free(struct dst *d)
 {
-	if (d)
-		d->ops->free(d);
+	if (!d)
+		return;
+	if (d->meter && atomic_fetch_sub(&d->meter->refs, 1) == 1)
+		free(d->meter);
+	d->meter = NULL;
+	d->ops->free(d);
 }
 
 int dst_clone(struct dst *d, struct dst **ret, struct cf_error *err)
 {
 	if (!d->ops->clone)
 		return cf_error_set(err, CF_EUSAGE, "'%s' cannot open a second connection", d->url);
-	return d->ops->clone(d, ret, err);
+	struct dst *c = NULL;
+	int rc = d->ops->clone(d, &c, err);
+	return rc ? rc : dst_meter_attach(c, d, ret, err);
 }
 
 const char *dst_url(const struct dst *d)

@@ -52,6 +52,9 @@ struct dst_ops {
 	int (*write_error)(struct dst *d, int rc, uint64_t need, struct cf_error *err);
 };
 
+/* Bytes read from a destination, shared by a handle and its clones (dst_bytes_read). */
+struct dst_meter;
+
 /* Every backend's state starts with this. */
 struct dst {
 	const struct dst_ops *ops;
@@ -61,7 +64,15 @@ struct dst {
 	int64_t lock_period;	/* seconds they retain an object for */
 	const char *lock_note;	/* plain words on the lock state, for status */
 	int read_only;		/* a view as of a date: the facade refuses writes */
+	struct dst_meter *meter;	/* set by dst_open and dst_clone; NULL for handles a
+					 * backend opens inside another (counted by the outer) */
 };
+
+/* dst_meter_attach(d, from, ret, err): ${d} counts its reads with ${from}'s (a clone), or on
+ * a meter of its own when ${from} is NULL or has none; then ${*ret} = ${d}. 0, or CF_ENOMEM
+ * (${d} is freed). */
+int dst_meter_attach(struct dst *d, const struct dst *from, struct dst **ret,
+	struct cf_error *err);
 
 /* dst_refuse_write(d, err): CF_EUSAGE, the words for a write to a read-only view. */
 int dst_refuse_write(const struct dst *d, struct cf_error *err);

@@ -6,7 +6,7 @@
 #include "coffre/error.h"
 #include "dst/dst_internal.h"
 
-int dst_open(const char *url, const struct dst_options *opt, struct dst **ret,
+static int open_kind(const char *url, const struct dst_options *opt, struct dst **ret,
 	struct cf_error *err)
 {
 	static const struct dst_options none = { 0 };
@@ -27,6 +27,14 @@ int dst_open(const char *url, const struct dst_options *opt, struct dst **ret,
 	if (strstr(url, "://"))
 		return cf_error_set(err, CF_EUSAGE, "unknown kind of destination '%s'", url);
 	return dst_local_open(url, ret, err);
+}
+
+int dst_open(const char *url, const struct dst_options *opt, struct dst **ret,
+	struct cf_error *err)
+{
+	struct dst *d = NULL;
+	int rc = open_kind(url, opt, &d, err);
+	return rc ? rc : dst_meter_attach(d, NULL, ret, err);
 }
 
 const char *dst_url_kind(const char *url)

@@ -36,7 +36,9 @@ int restore_run(struct repo *r, const struct snap *s, const struct restore_opts 
 	S->vfd = -1;
 	S->rootfd = S->dirfd = -1;
 	S->t0 = util_now_ns();
-	if ((rc = repo_lock(r, 0, err)))
+	/* A caller that holds a lock on the handle (a drill, across several restores) keeps it. */
+	int own_lock = r->lock_path == NULL;
+	if (own_lock && (rc = repo_lock(r, 0, err)))
 		goto out;
 	if ((rc = restore_open_reader(S, &x, err)))
 		goto out;
@@ -107,6 +109,7 @@ out:
 	free(S->path);
 	free(S->skipdir);
 	free(S);
-	repo_unlock(r);
+	if (own_lock)
+		repo_unlock(r);
 	return rc;
 }

@@ -55,6 +55,8 @@ int restore_selected(const struct restore_opts *o, const char *path)
 			if (strcmp(base, o->skip_names[i]) == 0)
 				return -1;
 	}
+	if (o && o->select)
+		return o->select(o->ctx, path);
 	if (!o || o->nincludes == 0)
 		return 0;
 	int way = 0;
@@ -592,6 +594,10 @@ int restore_write_all(struct restore_ctx *S, const uint8_t root[32])
 		return rc;
 	struct restore_feed_item it;
 	while ((rc = restore_feed_next(f, &it, S->err)) == 1) {
+		if (S->o && S->o->cancel && *S->o->cancel) {
+			rc = cf_error_set(S->err, CF_ECANCELED, "restore stopped on request");
+			break;
+		}
 		switch (it.kind) {
 		case RESTORE_FEED_PROBLEM:
 			if (!S->skipdir || !restore_under(it.path, S->skipdir))

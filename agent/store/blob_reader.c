@@ -17,8 +17,14 @@
 
 #define OPEN_PACKS 8
 #define OPEN_FRAMES 4
-/* A frame this large (only a huge blob makes one) is not kept once read. */
+/* With exact reads (a drill), a frame evicted and needed again is fetched again, beyond what
+ * the drill counted: more frames are kept. Measured on a small shop's drills of 512 KiB,
+ * 4 frames a type fetched up to a third more than chosen, 64 nothing more. */
+#define OPEN_FRAMES_EXACT 64
+/* A frame this large (only a huge blob makes one) is not kept once read; with exact reads,
+ * which keep many more, smaller ones already (64 a type of 256 KiB at most: 32 MiB). */
 #define KEEP_FRAME_MAX (2u << 20)
+#define KEEP_FRAME_MAX_EXACT (256u << 10)
 
 struct blob_reader {
 	struct repo *r;
@@ -42,8 +48,9 @@ struct blob_reader {
 	 * frames per blob type are kept, so that the chunk-list and folder nodes read along
 	 * the way, and a chunk many files share (a logo in every invoice), do not push out
 	 * the frame of the file being read. */
-	struct pack_frame fc[_BLOB_TYPE_MAX][OPEN_FRAMES];
-	uint64_t fc_used[_BLOB_TYPE_MAX][OPEN_FRAMES];
+	struct pack_frame fc[_BLOB_TYPE_MAX][OPEN_FRAMES_EXACT];
+	uint64_t fc_used[_BLOB_TYPE_MAX][OPEN_FRAMES_EXACT];
+	int nframes;		/* slots in use a type: OPEN_FRAMES, or OPEN_FRAMES_EXACT */
 };
 
 #define WHOLE_PACK_AFTER 4
@@ -93,6 +100,7 @@ int blob_reader_new(struct repo *r, struct blobidx *x, struct blob_reader **ret,
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
 	br->r = r;
 	br->x = x;
+	br->nframes = r->exact_reads ? OPEN_FRAMES_EXACT : OPEN_FRAMES;
 	for (int i = 0; i < OPEN_PACKS; i++)
 		br->open[i].fd = -1;
 	*ret = br;
@@ -111,7 +119,7 @@ void blob_reader_free(struct blob_reader *br)
 			close(br->open[i].fd);
 	free(br->hits);
 	for (int t = 0; t < _BLOB_TYPE_MAX; t++)
-		for (int i = 0; i < OPEN_FRAMES; i++)
+		for (int i = 0; i < br->nframes; i++)
 			pack_frame_release(&br->fc[t][i]);
 	free(br);
 }
@@ -168,7 +176,7 @@ static int remote_fd(struct blob_reader *br, const uint8_t id[ID_LEN])
 		br->hits[h].n = 0;
 		br->nhits++;
 	}
-	if (++br->hits[h].n < WHOLE_PACK_AFTER)
+	if (++br->hits[h].n < WHOLE_PACK_AFTER || br->r->exact_reads)
 		return -1;
 	char name[80];
 	pack_name(name, id);
@@ -242,8 +250,10 @@ static int plan_rehash(struct prefetch *pf, size_t nslot)
 int blob_reader_plan(struct blob_reader *br, const uint8_t id[32])
 {
 	struct blob_loc loc;
-	if (dst_is_local(br->r->d) || blobidx_get(br->x, id, &loc) != 0)
-		return 0;	/* local packs need no plan; a missing blob fails when read */
+	/* Local packs need no plan; exact reads fetch frame by frame; a missing blob fails when
+	 * read. */
+	if (dst_is_local(br->r->d) || br->r->exact_reads || blobidx_get(br->x, id, &loc) != 0)
+		return 0;
 	struct prefetch *pf = br->pf;
 	if (!pf) {
 		if (!(pf = br->pf = calloc(1, sizeof *pf)))
@@ -448,7 +458,7 @@ static struct pack_frame *frame_slot(struct blob_reader *br, int t, const uint8_
 	const struct pack_entry *e)
 {
 	int victim = 0;
-	for (int i = 0; i < OPEN_FRAMES; i++) {
+	for (int i = 0; i < br->nframes; i++) {
 		struct pack_frame *f = &br->fc[t][i];
 		if (f->ok && f->offset == e->offset && f->stored == e->stored &&
 		    memcmp(f->pack, pack, ID_LEN) == 0) {
@@ -483,8 +493,13 @@ static int reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *
 		int fd = pack_fd(br, loc.pack, err);
 		if (fd < 0)
 			return fd;
+		/* A frame not in the slot is read from the pack file: count it as fetched. */
+		int again = fc->ok && fc->offset == loc.e.offset && fc->stored == loc.e.stored &&
+			    memcmp(fc->pack, loc.pack, ID_LEN) == 0;
 		struct pack_src src = { .fd = fd };
 		rc = read(br->r, &src, loc.pack, &loc.e, fc, ret, err);
+		if (!again)
+			dst_note_read(br->r->d, loc.e.stored);
 	} else {
 		/* A pack fetched ahead, or fetched whole; otherwise only this blob's frame
 		 * travels (a ranged read). */
@@ -496,7 +511,8 @@ static int reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *
 		struct pack_src src = { .fd = fd, .d = br->r->d, .name = name };
 		rc = read(br->r, &src, loc.pack, &loc.e, fc, ret, err);
 	}
-	if (fc->plain && fc->plain->cap > KEEP_FRAME_MAX)
+	size_t keep = br->r->exact_reads ? KEEP_FRAME_MAX_EXACT : KEEP_FRAME_MAX;
+	if (fc->plain && fc->plain->cap > keep)
 		pack_frame_release(fc);
 	if (rc && err) {
 		char hex[ID_HEX], msg[sizeof err->msg];

@@ -153,7 +153,23 @@ void repo_free(struct repo *r)
 		sodium_free(r->k);
 	free(r->opened_keyfile);
 	free(r->path);
+	free(r->cache_base);
 	free(r);
+}
+
+int repo_set_cache_dir(struct repo *r, const char *dir, struct cf_error *err)
+{
+	char *c = strdup(dir);
+	if (!c)
+		return cf_error_set(err, CF_ENOMEM, "out of memory");
+	free(r->cache_base);
+	r->cache_base = c;
+	return 0;
+}
+
+void repo_set_exact_reads(struct repo *r, int on)
+{
+	r->exact_reads = on != 0;
 }
 
 int repo_init(const char *path, const char *password, const char *escrow_pub_hex,

@@ -65,6 +65,8 @@ struct repo {
 	pthread_cond_t lock_cv;
 	int lock_thread_on, lock_stop;
 	uint64_t bytes_written;	/* bytes this handle added to the repository */
+	char *cache_base;	/* repo_set_cache_dir: local caches go here, not the user's */
+	int exact_reads;	/* repo_set_exact_reads */
 };
 
 /* ---- objects and sealing (repo_object.c) ---- */
@@ -123,7 +125,8 @@ int repo_config_parse(const uint8_t *bytes, size_t len, const char *name,
 
 /* ---- helpers of the repository files (repo_util.c) ---- */
 
-/* repo_cache_dir(r): $XDG_CACHE_HOME/coffre/<repo id> (created; malloc'd) or NULL. */
+/* repo_cache_dir(r): $XDG_CACHE_HOME/coffre/<repo id>, or the folder repo_set_cache_dir
+ * gave (created; malloc'd) or NULL. */
 char *repo_cache_dir(const struct repo *r);
 
 /* Object names under a prefix of the destination (repo_names_list): a malloc'd array of

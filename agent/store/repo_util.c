@@ -73,7 +73,9 @@ char *repo_cache_dir(const struct repo *r)
 	const char *xdg = getenv("XDG_CACHE_HOME");
 	const char *home = getenv("HOME");
 	char *base;
-	if (xdg && *xdg)
+	if (r->cache_base)
+		base = strdup(r->cache_base);
+	else if (xdg && *xdg)
 		base = util_path("%s/coffre", xdg);
 	else if (geteuid() == 0)
 		base = strdup("/var/cache/coffre");

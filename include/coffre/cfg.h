@@ -25,6 +25,7 @@ struct cfg_dest {
 	char *s3_keys_file, *s3_region, *s3_lock_mode, *sftp_key_file, *sftp_host_key;
 	int s3_lock_days;
 	uint64_t upload_limit;	/* bytes per second, 0: none */
+	uint64_t drill_budget;	/* bytes a restore drill may fetch (drill.h), 0: its default */
 	/* Its retention: the [backup] policy, with the keep-* keys of its own section over it
 	 * (a USB drive may keep more generations than the spool). */
 	struct forget_policy keep;

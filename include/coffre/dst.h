@@ -73,6 +73,16 @@ void dst_free(struct dst *d);
  * thread (a handle is used by one thread at a time). CF_EUSAGE when the kind has none. */
 int dst_clone(struct dst *d, struct dst **ret, struct cf_error *err);
 
+/* ---- what was read ---- */
+
+/* dst_bytes_read(d): the bytes read from the destination through ${d} and the handles cloned
+ * from it (whole objects and ranges, and what readers noted with dst_note_read), since
+ * dst_open. Safe from any thread. */
+uint64_t dst_bytes_read(const struct dst *d);
+/* dst_note_read(d, n): ${n} bytes were read from a file that dst_open_read gave (the facade
+ * does not see those reads): they count in dst_bytes_read. */
+void dst_note_read(struct dst *d, uint64_t n);
+
 /* ---- what a destination is ---- */
 
 /* dst_url(d): the destination's name for messages; never holds a secret. */

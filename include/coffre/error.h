@@ -19,6 +19,7 @@ enum cf_code {
 	CF_ENOMEM = -16,
 	CF_EPASSWORD = -17,	/* wrong password or key: it unseals no key of the repository */
 	CF_EPROTECTED = -18,	/* the destination refuses to delete: Object Lock until a date */
+	CF_ECANCELED = -19,	/* stopped on request (a signal), after cleaning up */
 };
 
 /* Process exit codes, one table (documented in coffre(1)). */
@@ -29,6 +30,8 @@ enum cf_exit {
 	CF_EXIT_PARTIAL = 3,
 	CF_EXIT_INTEGRITY = 4,
 	CF_EXIT_SUSPECT = 5,	/* a ransomware alarm holds, or a backup saw an attack's marks */
+	CF_EXIT_DRILL = 6,	/* a restore drill failed: a destination did not give back what its
+				 * snapshots promise */
 	CF_EXIT_NOREPO = 10,
 	CF_EXIT_LOCKED = 11,
 	CF_EXIT_KEY = 12,

@@ -86,6 +86,18 @@ struct dst *repo_dst(struct repo *r);
 /* repo_free(r): unlock, close, wipe the keys; repo_free(NULL) does nothing. */
 void repo_free(struct repo *r);
 
+/* repo_set_cache_dir(r, dir, err): from now on the local caches of ${r} (the blob index, packs
+ * fetched whole or ahead) live under ${dir}/<repository id> instead of the user's cache;
+ * ${dir} is the caller's to remove once ${r} is freed. With an empty ${dir}, every index and
+ * pack is read from the destination, as on a machine that never saw it (restore drills).
+ * The key cache is another matter: repo_cred.key_cache. 0 or CF_ENOMEM. */
+int repo_set_cache_dir(struct repo *r, const char *dir, struct cf_error *err);
+/* repo_set_exact_reads(r, on): with ${on}, a remote repository is read only where a wanted
+ * blob lies: no pack fetched whole because many of its blobs are read, no span fetched
+ * ahead unless every byte of it is wanted, so that the bytes fetched follow the blobs read
+ * (a drill within a byte budget). Slower on many small reads; off by default. */
+void repo_set_exact_reads(struct repo *r, int on);
+
 /* repo_path(r), repo_id_hex(r): the repository's place (for messages) and id, borrowed. */
 const char *repo_path(const struct repo *r);
 const char *repo_id_hex(const struct repo *r);

@@ -2,7 +2,8 @@
  * exporting it as a tar or zip archive.
  *
  * Contract. Results as each function says, CF_E* codes from include/coffre/error.h with a
- * message in ${err}. Both take a shared lock on the repository themselves. A restore never
+ * message in ${err}. Both take a shared lock on the repository themselves, unless the handle
+ * holds one already (repo_lock), which they leave held. A restore never
  * writes outside its target. Callbacks (progress, problem) run on the calling thread; the
  * restore's own reader thread never calls them. The options and the snapshot are borrowed
  * for the call. */
@@ -43,6 +44,14 @@ struct restore_opts {
 	 * detect_canary_name). */
 	const char *const *skip_names;
 	size_t nskip_names;
+	/* When set, it chooses instead of ${includes}: 0 restore the entry at ${path} and what is
+	 * below it, 1 a directory only on the way to what is chosen (its entry, then a look
+	 * inside), -1 neither. Called from the restore's reader thread and the verify pass
+	 * with ${ctx}: it must only read what does not change during the restore. */
+	int (*select)(void *ctx, const char *path);
+	/* When set, the restore stops between entries once *${cancel} is non-zero
+	 * (CF_ECANCELED); a signal handler may set it. */
+	const volatile int *cancel;
 	void (*progress)(void *ctx, const struct restore_stats *st);
 	/* A refused entry, a damaged file or a name collision, with the reason. */
 	void (*problem)(void *ctx, const char *path, const char *msg);
@@ -51,8 +60,8 @@ struct restore_opts {
 
 /* restore_run(r, s, o, ret_stats, err): 0; CF_ECORRUPT when some entries were refused or
  * damaged (everything else restored); else CF_EPARTIAL when some were not written for a name
- * collision (stats.collisions, each named to o->problem); CF_E* on a failure that stopped
- * the restore. */
+ * collision (stats.collisions, each named to o->problem); CF_ECANCELED when o->cancel was
+ * set; CF_E* on a failure that stopped the restore. */
 int restore_run(struct repo *r, const struct snap *s, const struct restore_opts *o,
 	struct restore_stats *ret_stats, struct cf_error *err);
 

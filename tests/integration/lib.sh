@@ -297,6 +297,19 @@ compare_trees() {
 	info "trees identical ($(wc -l <"$ma") entries): $b"
 }
 
+# flip_byte FILE: one bit of the byte in the middle of FILE turned over, in place (size and
+# name unchanged).
+flip_byte() {
+	python3 - "$1" <<'PY' || fail "cannot flip a byte of $1"
+import os, sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(os.path.getsize(sys.argv[1]) // 2)
+    b = f.read(1)
+    f.seek(-1, 1)
+    f.write(bytes([b[0] ^ 0x20]))
+PY
+}
+
 # is_sparse FILE: true if the blocks allocated to FILE hold less than half its size.
 is_sparse() {
 	local blocks unit size

@@ -129,15 +129,7 @@ PY
 
 log "(a) one byte flipped in the middle of $PACK"
 fresh a
-python3 - "$REPO/$PACK" <<'PY'
-import os, sys
-p = sys.argv[1]
-with open(p, "r+b") as f:
-    f.seek(os.path.getsize(p) // 2)
-    b = f.read(1)
-    f.seek(-1, 1)
-    f.write(bytes([b[0] ^ 0x20]))
-PY
+flip_byte "$REPO/$PACK"
 check_damaged a
 
 log "(b) $PACK truncated to half its size"

@@ -302,7 +302,7 @@ static void test_destinations(void **state)
 		"clear-spool = yes\n[destination drive-A]\nurl = usb:COFFRE-A\n"
 		"[destination cloud]\nurl = s3://s3.example.net/bk/shop\ns3-keys-file = %s\n"
 		"s3-region = eu-west-3\ns3-lock-days = 30\ns3-lock-mode = COMPLIANCE\n"
-		"upload-limit = 200KiB/s\n", src1, pw, keys);
+		"upload-limit = 200KiB/s\ndrill-budget = 64M\n", src1, pw, keys);
 	struct cfg *c = NULL;
 	char *problems = NULL;
 	struct cf_error err = { 0 };
@@ -318,6 +318,7 @@ static void test_destinations(void **state)
 	assert_string_equal(o.s3_lock_mode, "COMPLIANCE");
 	assert_int_equal(o.s3_lock_days, 30);
 	assert_int_equal(o.upload_limit, 200 * 1024);
+	assert_true(c->dests[1].drill_budget == 64u << 20 && c->dests[0].drill_budget == 0);
 	assert_ptr_equal(cfg_find_dest(c, "cloud"), &c->dests[1]);
 	assert_ptr_equal(cfg_find_dest(c, "usb:COFFRE-A"), &c->dests[0]);
 	assert_null(cfg_find_dest(c, "nowhere"));
@@ -341,7 +342,9 @@ static void test_destinations(void **state)
 		"url = ftp://h/x\n"				/* 15 */
 		"[destination box]\n"				/* 16 */
 		"url = sftp://u@h/x\n"				/* 17 */
-		"upload-limit = fast\n",			/* 18 */
+		"upload-limit = fast\n"			/* 18 */
+		"drill-budget = 0\n"				/* 19 */
+		"drill-budget = lots\n",			/* 20 */
 		src1, pw, keys);
 	assert_int_equal(cfg_load(conf, &c, &problems, &err), CF_EUSAGE);
 	const char *want[] = {
@@ -355,6 +358,8 @@ static void test_destinations(void **state)
 		":17: destination 'box' needs 'sftp-key-file'",
 		":17: destination 'box' needs 'sftp-host-key'",
 		":18: destination 'box': cannot read the upload limit 'fast'",
+		":19: destination 'box': cannot read the drill budget '0'",
+		":20: destination 'box': cannot read the drill budget 'lots'",
 	};
 	for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
 		if (!has_line(problems, want[i]))

@@ -69,6 +69,54 @@ static void when(time_t t, char out[40])
 	strftime(out, 40, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
+/* "3 min 10 s", "2 h 40 min", "45 s". */
+static void span(double secs, char out[40])
+{
+	long s = secs < 0 ? 0 : (long)(secs + 0.5);
+	if (s >= 3600)
+		snprintf(out, 40, "%ld h %ld min", s / 3600, s % 3600 / 60);
+	else if (s >= 60)
+		snprintf(out, 40, "%ld min %ld s", s / 60, s % 60);
+	else
+		snprintf(out, 40, "%ld s", s);
+}
+
+/* The last restore drill of ${e}: proven when, how much, how fresh; and the time a full
+ * restore from it would take at the speed it measured. */
+static void print_drill(const struct state_dest *e)
+{
+	char t[40], b[32], d[40];
+	if (!e->drill_result[0]) {
+		printf("    %s\n", _("restore not proven yet (a drill follows the first complete "
+			"push)"));
+		return;
+	}
+	when(e->drill_time, t);
+	if (strcmp(e->drill_result, "failed") == 0)
+		printf(_("    RESTORE DRILL FAILED (%s), %llu problems: %s\n"), t,
+			(unsigned long long)e->drill_failures, e->drill_error);
+	else if (strcmp(e->drill_result, "error") == 0)
+		printf(_("    the restore drill could not run (%s): %s\n"), t, e->drill_error);
+	if (e->drill_last_ok) {
+		time_t age = time(NULL) - e->drill_last_ok;
+		when(e->drill_last_ok, t);
+		span(e->drill_seconds, d);
+		if (strcmp(e->drill_result, "ok") == 0)
+			printf(_("    last proven restore: %s, %llu files, %s, in %s"), t,
+				(unsigned long long)e->drill_files, cli_bytes(e->drill_bytes, b), d);
+		else
+			printf(_("    last proven restore: %s"), t);
+		printf("%s\n", age > 15 * 86400 ? _(" (RED: more than 15 days ago)") :
+			age > 8 * 86400 ? _(" (amber: more than 8 days ago)") : "");
+	}
+	if (e->drill_estimate > 0 && e->drill_last_ok) {
+		span(e->drill_estimate, d);
+		when(e->drill_last_ok, t);
+		printf(_("    full restore from %s: about %s at the speed measured on %s\n"),
+			e->name, d, t);
+	}
+}
+
 static void print_destinations(const struct state_dest *v, size_t n)
 {
 	if (n)
@@ -109,6 +157,7 @@ static void print_destinations(const struct state_dest *v, size_t n)
 		else if (e->thinned)
 			printf(_("    was full: its %lld oldest snapshots were removed to make room\n"),
 				(long long)e->thinned);
+		print_drill(e);
 	}
 }
 

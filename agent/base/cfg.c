@@ -192,6 +192,20 @@ static struct cfg_dest *dest_get(struct parse *p, const char *name, int *oom)
 	return &nd[c->ndests++];
 }
 
+/* drill = weekly | daily | off | DURATION (at least a minute, but in tests). */
+static int parse_drill(const char *v, long *ret)
+{
+	if (strcmp(v, "weekly") == 0)
+		*ret = 7 * 86400;
+	else if (strcmp(v, "daily") == 0)
+		*ret = 86400;
+	else if (strcmp(v, "off") == 0)
+		*ret = 0;
+	else if (sched_parse_duration(v, ret) || *ret <= 0)
+		return -1;
+	return 0;
+}
+
 static int dest_key(struct parse *p, const char *dname, const char *name, const char *value)
 {
 	int oom = 0;
@@ -241,6 +255,11 @@ static int dest_key(struct parse *p, const char *dname, const char *name, const 
 		if (dst_parse_rate(value, &d->upload_limit))
 			problem(p, p->line, "destination '%s': cannot read the upload limit '%s' "
 				"(for example 200KiB/s)", dname, value);
+	} else if (strcmp(name, "drill") == 0) {
+		if (parse_drill(value, &d->drill_every))
+			problem(p, p->line, "destination '%s': drill must be weekly, daily, off or a "
+				"duration such as '3 h', not '%s'", dname, value);
+		d->drill_set = 1;
 	} else if (strcmp(name, "drill-budget") == 0) {
 		if (util_parse_size(value, &d->drill_budget) || d->drill_budget == 0)
 			problem(p, p->line, "destination '%s': cannot read the drill budget '%s' "
@@ -289,6 +308,10 @@ static int handler(void *user, const char *section, const char *name, const char
 				problem(p, p->line, "schedule '%s' not understood (expected 'daily HH:MM', "
 					"'every N h', 'every N min' or 'after-change DELAY' such as "
 					"'after-change 10 min')", value);
+		} else if (strcmp(name, "drill") == 0) {
+			if (parse_drill(value, &c->drill_every))
+				problem(p, p->line, "drill must be weekly, daily, off or a duration such "
+					"as '3 h', not '%s'", value);
 		} else if (strcmp(name, "clear-spool") == 0) {
 			if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0)
 				c->clear_spool = value[0] == 'y';
@@ -547,6 +570,8 @@ static void validate(struct parse *p)
 			else
 				d->keep.within = c->keep.within;
 		}
+		if (!d->drill_set)
+			d->drill_every = c->drill_every;
 		if (d->keep_set && forget_policy_empty(&d->keep))
 			problem(p, p->dest_lines[i], "destination '%s': every keep-* rule is 0: every "
 				"snapshot there would be forgotten", d->name);
@@ -571,6 +596,7 @@ static int load(const char *text, size_t len, const char *file, struct cfg **ret
 	c->keep = (struct forget_policy){ .daily = 14, .weekly = 8, .monthly = 24,
 		.within = FORGET_WITHIN_DEFAULT };
 	c->run_timeout = CFG_DEFAULT_RUN_TIMEOUT;
+	c->drill_every = 7 * 86400;	/* a restore proven every week */
 	c->run_idle = 1;
 	c->detect_canaries = 1;
 	c->detect_enabled = 1;

@@ -4,7 +4,7 @@
  * or a crash loop neither repeats a start nor forgets one (alert_watch.h).
  *
  * The shop's conditions: unprotected, attack, failed, restarted, config. Each destination's:
- * behind, full, refused, lock. A destination that leaves the configuration takes its open
+ * behind, full, refused, lock, drill. A destination that leaves the configuration takes its open
  * conditions with it (logged, no "back to normal": it was not mended).
  *
  * COFFRED_TEST_CLOCK (tests only) names a file holding a number of seconds by which the
@@ -25,6 +25,7 @@
 #include "coffre/error.h"
 #include "coffred.h"
 
+#define DRILL_STALE (15 * 86400)	/* "drill" opens when none passed for this long */
 #define RESTART_QUIET 3600	/* "restarted" ends once coffred has run this long since */
 #define RUN_MARK "coffred.run"	/* in the state dir while coffred runs: pid, boot id */
 
@@ -160,6 +161,18 @@ static void judge_dest(struct daemon *d, size_t i, int64_t now, int64_t *next)
 	a.detail = trouble ? why : "";
 	if ((o = alert_watch_dest(w, ALERT_LOCK, ds->name, 1)))
 		flag(d, ALERT_LOCK, o, trouble, ds->last_attempt, now, next, &a);
+	/* Its restore drills: the last one failed, or none passed for 15 days (counted from
+	 * when coffred first watched, before the first). */
+	if (cd->drill_every > 0 && (o = alert_watch_dest(w, ALERT_DRILL, ds->name, 1))) {
+		int64_t ok = ds->drill_last_ok ? (int64_t)ds->drill_last_ok : w->first_seen;
+		int failed = strcmp(ds->drill_result, "failed") == 0;
+		int stale = ds->last_complete && now >= ok + DRILL_STALE;
+		if (!failed && !stale && ds->last_complete)
+			want(next, ok + DRILL_STALE);
+		a.detail = failed ? ds->drill_error : "";
+		flag(d, ALERT_DRILL, o, failed || stale, failed ? ds->drill_time : ok + DRILL_STALE,
+			now, next, &a);
+	}
 }
 
 /* Destination conditions of destinations no longer configured. */

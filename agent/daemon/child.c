@@ -36,6 +36,7 @@ static void on_term(int sig)
 	(void)sig;
 	if (cancel_flag)
 		atomic_store(cancel_flag, 1);
+	drill_cancel = 1;
 }
 
 void child_send(int fd, const struct runmsg *m)

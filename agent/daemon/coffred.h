@@ -16,6 +16,7 @@
 #include "coffre/state.h"
 
 struct cfg;
+struct cfg_dest;
 struct poison;
 struct runmsg;
 struct runmsg_buf;
@@ -33,8 +34,14 @@ struct watch;
 struct result {
 	struct state_run s;
 	int code;		/* CF_* of the backup */
-	int push_only;		/* no backup: a retry of destinations left behind */
+	int push_only;		/* no backup: JOB_PUSH, a retry of destinations left behind;
+				 * JOB_DRILL, restore drills */
 };
+
+/* What a run does (job_start). */
+#define JOB_BACKUP 0	/* a backup, its retention and its push */
+#define JOB_PUSH 1	/* the push to destinations left behind */
+#define JOB_DRILL 2	/* restore drills of the destinations due (drills.c) */
 
 /* What a running backup has done so far, for `coffre status` and `coffre backup --now`. */
 struct progress {
@@ -61,6 +68,7 @@ struct job {
 	size_t ndests;
 	struct alarm alarm;	/* a copy of the daemon's: while active, no retention, USB
 				 * drives left alone, snapshots tagged "suspect" */
+	uint8_t *drill;		/* JOB_DRILL: per cfg->dests, drill it now */
 	struct result res;
 };
 
@@ -109,7 +117,7 @@ struct daemon {
 	int has_last;
 	struct state_dest *dests;	/* one per cfg->dests */
 	long push_retry;
-	int next_push_only;	/* the timer is for a retry of destinations, not a backup */
+	int next_push_only;	/* the timer is for JOB_PUSH or JOB_DRILL, not a backup */
 	size_t unwatched;	/* folders the watcher could not watch, last reported */
 	/* alerts (alerts.c): their timer, their delivery's process, the conditions */
 	int afd, alert_pidfd;	/* -1: none */
@@ -144,6 +152,16 @@ void job_finish(struct daemon *d);	/* on the loop: the run's process has ended *
 void job_stop(struct daemon *d);
 void job_rearm(struct daemon *d);
 void job_notify(struct daemon *d);
+
+/* drills.c: restore drills. drills_due: when the destination is next due (0: not while it
+ * stands so); drills_next: the earliest of all, and (${now_due}, per destination, may be
+ * NULL) which are due now; drills_run, in the run's process: the drills ${j}->drill asks
+ * for, their outcome in ${j}->dests. */
+struct repo_cred;
+time_t drills_due(const struct cfg_dest *cd, const struct state_dest *ds, long retry);
+time_t drills_next(struct daemon *d, uint8_t *now_due);
+void drills_run(struct job *j, const struct repo_cred *cred);
+extern volatile int drill_cancel;	/* set by SIGTERM in the run's process */
 
 /* child.c: the run's process. child_start forks it (0, or -1 said); child_stop ends it
  * (SIGTERM, SIGKILL after STOP_GRACE s); child_send, in that process, sends a message. */

@@ -286,6 +286,22 @@ void job_run(struct job *j)
 	char *pw = read_password(j->cfg->password_file, &err);
 	struct repo_cred cred = { .password = pw, .key_cache = repo_key_cache_wanted() };
 	int rc = pw ? 0 : err.code;
+	if (j->res.push_only == JOB_DRILL) {
+		/* Drills open each destination as a fresh machine would: not the spool. */
+		if (rc == 0)
+			drills_run(j, &cred);
+		if (pw)
+			sodium_memzero(pw, strlen(pw));
+		free(pw);
+		j->res.code = rc;
+		snprintf(res->result, sizeof res->result, "%s", rc ? "failed" : "ok");
+		if (rc)
+			snprintf(res->error, sizeof res->error, "%s", err.msg);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		res->duration = (double)(t1.tv_sec - t0.tv_sec) +
+			(double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		return;
+	}
 	if (rc == 0 && j->npaths == 0 && !j->res.push_only)
 		rc = cf_error_set(&err, CF_ENOENT, "no protected folder is present (%s)",
 			res->missing);
@@ -399,6 +415,11 @@ void job_rearm(struct daemon *d)
 			d->next_push_only = 1;
 		}
 	}
+	time_t drill = d->running ? 0 : drills_next(d, NULL);
+	if (drill && (due <= 0 || drill < due)) {
+		due = drill;
+		d->next_push_only = JOB_DRILL;
+	}
 	d->next_due = due;
 	struct itimerspec its = { 0 };
 	if (due > 0)
@@ -413,6 +434,7 @@ void job_rearm(struct daemon *d)
 
 static void job_free(struct job *j)
 {
+	free(j->drill);
 	free((void *)j->paths);
 	free(j->dests);
 	for (size_t i = 0; i < j->nskip; i++)
@@ -526,6 +548,16 @@ void job_start(struct daemon *d, int push_only)
 		return;
 	}
 	j->res.push_only = push_only;
+	if (push_only == JOB_DRILL) {
+		j->drill = calloc(d->cfg->ndests + 1, 1);
+		if (!j->drill) {
+			logf_("error: out of memory");
+			job_free(j);
+			free(paths);
+			return;
+		}
+		drills_next(d, j->drill);
+	}
 	time_t now = time(NULL);
 	if (now - d->last_full >= FULL_SCAN_EVERY)
 		watch_request_full_scan(d->w);
@@ -580,7 +612,9 @@ void job_start(struct daemon *d, int push_only)
 		job_free(j);
 		return;
 	}
-	if (push_only)
+	if (push_only == JOB_DRILL)
+		logf_("run #%llu started: restore drills", (unsigned long long)res->run);
+	else if (push_only)
 		logf_("run #%llu started: sending the backups to the destinations left behind",
 			(unsigned long long)res->run);
 	else

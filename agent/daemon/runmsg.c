@@ -56,6 +56,17 @@ static const struct field dest_fields[] = {
 	FLD(struct state_dest, thinned, F_U64),
 	FLD(struct state_dest, too_small, F_INT),
 	FLD(struct state_dest, lock_until, F_TIME),
+	FLD(struct state_dest, lock_failed, F_INT),
+	FLD(struct state_dest, drill_result, F_STR),
+	FLD(struct state_dest, drill_time, F_TIME),
+	FLD(struct state_dest, drill_last_ok, F_TIME),
+	FLD(struct state_dest, drill_files, F_U64),
+	FLD(struct state_dest, drill_bytes, F_U64),
+	FLD(struct state_dest, drill_failures, F_U64),
+	FLD(struct state_dest, drill_seconds, F_DBL),
+	FLD(struct state_dest, drill_throughput, F_DBL),
+	FLD(struct state_dest, drill_estimate, F_DBL),
+	FLD(struct state_dest, drill_error, F_STR),
 	{ 0 }
 };
 

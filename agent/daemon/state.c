@@ -98,6 +98,18 @@ static json_t *dest_json(const struct state_dest *ds)
 	json_object_set_new(e, "too_small", json_boolean(ds->too_small));
 	json_object_set_new(e, "lock_until", time_or_null(ds->lock_until));
 	json_object_set_new(e, "lock_failed", json_boolean(ds->lock_failed));
+	json_t *dr = json_object();
+	json_object_set_new(dr, "result", str_or_null(ds->drill_result));
+	json_object_set_new(dr, "time", time_or_null(ds->drill_time));
+	json_object_set_new(dr, "last_ok", time_or_null(ds->drill_last_ok));
+	json_object_set_new(dr, "files", u64(ds->drill_files));
+	json_object_set_new(dr, "bytes", u64(ds->drill_bytes));
+	json_object_set_new(dr, "failures", u64(ds->drill_failures));
+	json_object_set_new(dr, "seconds", json_real(ds->drill_seconds));
+	json_object_set_new(dr, "throughput", json_real(ds->drill_throughput));
+	json_object_set_new(dr, "full_restore_estimate", json_real(ds->drill_estimate));
+	json_object_set_new(dr, "error", str_or_null(ds->drill_error));
+	json_object_set_new(e, "drill", dr);
 	return e;
 }
 
@@ -431,6 +443,19 @@ static void parse_dest(struct pj *p, json_t *e, struct state_dest *ds)
 	get_bool(p, e, "too_small", &ds->too_small);
 	get_time(p, e, "lock_until", &ds->lock_until);
 	get_bool(p, e, "lock_failed", &ds->lock_failed);
+	json_t *dr = get_kind(p, e, "drill", 0);
+	if (dr) {
+		get_strk(p, dr, "result", ds->drill_result, sizeof ds->drill_result);
+		get_time(p, dr, "time", &ds->drill_time);
+		get_time(p, dr, "last_ok", &ds->drill_last_ok);
+		get_u64(p, dr, "files", &ds->drill_files);
+		get_u64(p, dr, "bytes", &ds->drill_bytes);
+		get_u64(p, dr, "failures", &ds->drill_failures);
+		get_real(p, dr, "seconds", &ds->drill_seconds);
+		get_real(p, dr, "throughput", &ds->drill_throughput);
+		get_real(p, dr, "full_restore_estimate", &ds->drill_estimate);
+		get_strk(p, dr, "error", ds->drill_error, sizeof ds->drill_error);
+	}
 }
 
 static void parse_progress(struct pj *p, json_t *c, struct state_progress *g)

@@ -293,4 +293,37 @@ const struct alert_row alert_words[_ALERT_COND_MAX] = {
 			"[{shop}] Back to normal: coffre's configuration accepted",
 			"The configuration of coffre on the computer {host} was accepted ({at}).\n"
 			"There is nothing to do.\n" } },
+	[ALERT_DRILL] = { "drill", ALERT_CRITICAL,
+		.fr = { "[{shop}] La copie « {dest} » ne se restaure pas correctement",
+			"L'exercice de restauration de la copie « {dest} » a échoué, ou aucun n'a "
+			"réussi depuis le {since} : rien ne prouve que les fichiers de {shop} "
+			"pourraient en être récupérés.\n"
+			"{detail}"
+			"\n"
+			"Que faire :\n"
+			"- transmettez ce message à la personne qui s'occupe de votre informatique : "
+			"elle peut relancer l'exercice avec la commande « coffre drill » et vérifier "
+			"la copie avec « coffre check » ;\n"
+			"- si c'est une clé ou un disque USB, branchez-le sur l'ordinateur {host} "
+			"pour que l'exercice puisse avoir lieu.\n",
+			"[{shop}] Retour à la normale : la copie « {dest} » se restaure",
+			"Un exercice de restauration de la copie « {dest} » a réussi ({at}) ; le "
+			"problème a duré {lasted}.\n"
+			"Il n'y a rien à faire.\n" },
+		.en = { "[{shop}] The copy \"{dest}\" does not restore properly",
+			"The restore drill of the copy \"{dest}\" failed, or none has passed since "
+			"{since}: nothing proves that the files of {shop} could be got back from "
+			"it.\n"
+			"{detail}"
+			"\n"
+			"What to do:\n"
+			"- pass this message on to the person who looks after your computers: they "
+			"can run the drill again with the command \"coffre drill\" and check the copy "
+			"with \"coffre check\";\n"
+			"- if it is a USB stick or drive, plug it into the computer {host} so that "
+			"the drill can take place.\n",
+			"[{shop}] Back to normal: the copy \"{dest}\" restores",
+			"A restore drill of the copy \"{dest}\" passed ({at}); the problem lasted "
+			"{lasted}.\n"
+			"There is nothing to do.\n" } },
 };

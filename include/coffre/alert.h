@@ -28,6 +28,8 @@ enum alert_cond {
 	ALERT_LOCK,		/* "lock": a destination's Object Lock is gone or about to lapse */
 	ALERT_RESTARTED,	/* "restarted": coffred started again after it crashed */
 	ALERT_CONFIG,		/* "config": a changed configuration was refused at reload */
+	ALERT_DRILL,		/* "drill": a destination's restore drill failed, or none
+				 * passed for 15 days */
 	_ALERT_COND_MAX,
 	_ALERT_COND_INVALID = -1
 };

@@ -26,6 +26,9 @@ struct cfg_dest {
 	int s3_lock_days;
 	uint64_t upload_limit;	/* bytes per second, 0: none */
 	uint64_t drill_budget;	/* bytes a restore drill may fetch (drill.h), 0: its default */
+	long drill_every;	/* seconds between coffred's restore drills of it, 0: none
+				 * (drill = weekly, the [backup] default) */
+	int drill_set;		/* its section said drill = */
 	/* Its retention: the [backup] policy, with the keep-* keys of its own section over it
 	 * (a USB drive may keep more generations than the spool). */
 	struct forget_policy keep;
@@ -76,6 +79,7 @@ struct cfg {
 	char *socket;		/* [daemon] socket */
 	char *socket_group;	/* [daemon] socket-group: may use the socket besides root */
 	char *state_dir;	/* [daemon] state-dir */
+	long drill_every;	/* [backup] drill = weekly (default) | daily | off | DURATION */
 	long run_timeout;	/* [daemon] run-timeout, seconds: a run silent this long is
 				 * stopped */
 	int run_idle;		/* [daemon] run-priority = idle (nice 10, idle I/O) or normal */

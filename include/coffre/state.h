@@ -67,6 +67,13 @@ struct state_dest {
 	int too_small;			/* full even with only the floor's snapshots */
 	time_t lock_until;		/* the earliest retain-until of what it needs, 0: unknown */
 	int lock_failed;		/* the last push could not extend the locks */
+	/* Its last restore drill (drill.h), as coffred ran it: */
+	char drill_result[16];		/* "" (none yet), ok, failed, error (it could not run) */
+	time_t drill_time, drill_last_ok;	/* when it ended; the last one that passed */
+	uint64_t drill_files, drill_bytes, drill_failures;
+	double drill_seconds, drill_throughput;	/* bytes fetched per second */
+	double drill_estimate;		/* seconds a full restore from it would take */
+	char drill_error[300];		/* the first problem, or why it could not run */
 };
 
 /* The run going on. */

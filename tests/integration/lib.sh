@@ -425,7 +425,7 @@ hook_sink_start() {
 	HOOKS=$TESTDIR/hooks.jsonl
 	/usr/bin/python3 "$COFFRE_TESTS/servers/hook_sink.py" "$HP" "$HOOKS" >"$LOGDIR/hook.out" 2>&1 &
 	BG_PIDS+=("$!")
-	wait_for 30 "webhook sink ready" grep -q ready "$LOGDIR/hook.out"
+	wait_for 30 "webhook sink ready" grep -qs ready "$LOGDIR/hook.out"
 }
 
 # hook_count COND STATE [DEST]: how many alerts of condition COND in state STATE (of the

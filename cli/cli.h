@@ -27,7 +27,7 @@ struct cli {
 	const char *s3_lock_mode;
 	const char *sftp_key_file;
 	const char *sftp_host_key;
-	const char *upload_limit;
+	const char *upload_limit, *download_limit;
 	const char *as_of;	/* --as-of DATE: the repository as it was then (S3, read-only) */
 	int json;
 	int quiet;

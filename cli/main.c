@@ -370,6 +370,10 @@ int cli_dst_options(struct dst_options *o)
 	if (lim && *lim && dst_parse_rate(lim, &o->upload_limit))
 		return cli_error(CF_EXIT_USAGE, _("cannot read the upload limit '%s' (for example "
 						  "200KiB/s)"), lim);
+	lim = opt_env(g.download_limit, "COFFRE_DOWNLOAD_LIMIT");
+	if (lim && *lim && dst_parse_rate(lim, &o->download_limit))
+		return cli_error(CF_EXIT_USAGE, _("cannot read the download limit '%s' (for "
+						  "example 2MiB/s)"), lim);
 	return 0;
 }
 
@@ -494,6 +498,7 @@ static const struct {
 	{ "--sftp-key-file", NULL, &g.sftp_key_file },
 	{ "--sftp-host-key", NULL, &g.sftp_host_key },
 	{ "--upload-limit", NULL, &g.upload_limit },
+	{ "--download-limit", NULL, &g.download_limit },
 	{ "--as-of", NULL, &g.as_of },
 };
 

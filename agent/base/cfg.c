@@ -251,6 +251,10 @@ static int dest_key(struct parse *p, const char *dname, const char *name, const 
 				"fingerprint that ssh-keygen -l prints, not '%s'", dname, value);
 		else
 			return set_str(&d->sftp_host_key, value);
+	} else if (strcmp(name, "download-limit") == 0) {
+		if (dst_parse_rate(value, &d->download_limit))
+			problem(p, p->line, "destination '%s': cannot read the download limit '%s' "
+				"(for example 2MiB/s)", dname, value);
 	} else if (strcmp(name, "upload-limit") == 0) {
 		if (dst_parse_rate(value, &d->upload_limit))
 			problem(p, p->line, "destination '%s': cannot read the upload limit '%s' "
@@ -522,6 +526,7 @@ void cfg_dest_options(const struct cfg_dest *d, struct dst_options *o)
 	o->sftp_key_file = d->sftp_key_file;
 	o->sftp_host_sha256 = d->sftp_host_key;
 	o->upload_limit = d->upload_limit;
+	o->download_limit = d->download_limit;
 }
 
 const struct cfg_dest *cfg_find_dest(const struct cfg *c, const char *s)

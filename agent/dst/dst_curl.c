@@ -34,6 +34,7 @@ int dst_curl_open(struct dst_curl *h, const struct dst_options *opt, struct cf_e
 	h->retries = opt->retries > 0 ? opt->retries : 5;
 	h->base_ms = dst_curl_env_long("COFFRE_RETRY_BASE_MS", 500);
 	h->upload_limit = opt->upload_limit;
+	h->download_limit = opt->download_limit;
 	if (!(h->curl = curl_easy_init()))
 		return cf_error_set(err, CF_ENOMEM, "cannot create a libcurl handle");
 	return 0;
@@ -57,6 +58,8 @@ void dst_curl_rate_cap(const struct dst_curl *h, CURL *c)
 {
 	if (h->upload_limit)
 		curl_easy_setopt(c, CURLOPT_MAX_SEND_SPEED_LARGE, (curl_off_t)h->upload_limit);
+	if (h->download_limit)
+		curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)h->download_limit);
 }
 
 size_t dst_curl_read_cb(char *dst, size_t size, size_t nmemb, void *ud)

@@ -17,6 +17,7 @@ struct dst_curl {
 	int retries;		/* attempts in all, at least 1 */
 	long base_ms;		/* first backoff; doubles each attempt, 30 s at most */
 	uint64_t upload_limit;	/* bytes per second, 0 = unlimited */
+	uint64_t download_limit;
 };
 
 /* dst_curl_load(err): load libcurl and initialise libsodium (its jitter and hashes).

@@ -25,6 +25,7 @@ struct cfg_dest {
 	char *s3_keys_file, *s3_region, *s3_lock_mode, *sftp_key_file, *sftp_host_key;
 	int s3_lock_days;
 	uint64_t upload_limit;	/* bytes per second, 0: none */
+	uint64_t download_limit;	/* likewise for reads (restores, drills) */
 	uint64_t drill_budget;	/* bytes a restore drill may fetch (drill.h), 0: its default */
 	long drill_every;	/* seconds between coffred's restore drills of it, 0: none
 				 * (drill = weekly, the [backup] default) */

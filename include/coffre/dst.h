@@ -24,6 +24,7 @@ struct dst_options {
 	const char *sftp_key_file;	/* private key for key authentication */
 	const char *sftp_host_sha256;	/* pinned host key, "SHA256:base64" as ssh-keygen -l */
 	uint64_t upload_limit;		/* bytes per second, 0 = unlimited */
+	uint64_t download_limit;	/* likewise for what is read (S3, SFTP) */
 	int retries;			/* attempts on connection errors, timeouts, 5xx (default 5) */
 	/* > 0: a read-only view of the destination as it was at this time (milliseconds since
 	 * the epoch): S3 only, from the versions a versioned bucket keeps. Every write and

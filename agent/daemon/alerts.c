@@ -205,6 +205,7 @@ void alerts_start(struct daemon *d)
 		logf_("warning: alerts: %s; starting afresh", err.msg);
 		memset(&d->alert_watch, 0, sizeof d->alert_watch);
 	}
+	d->alert_saved_streak = d->alert_watch.fail_streak;
 	if (!d->alert_watch.first_seen) {
 		d->alert_watch.first_seen = (int64_t)time(NULL);
 		if (alert_watch_save(d->cfg->state_dir, &d->alert_watch, &err))

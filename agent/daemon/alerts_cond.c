@@ -47,6 +47,7 @@ int64_t alerts_now(struct daemon *d)
 static void save(struct daemon *d)
 {
 	struct cf_error err = { 0 };
+	d->alert_saved_streak = d->alert_watch.fail_streak;
 	if (alert_watch_save(d->cfg->state_dir, &d->alert_watch, &err))
 		logf_("warning: alerts: %s", err.msg);
 }
@@ -216,7 +217,10 @@ void alerts_judge(struct daemon *d)
 	for (size_t i = 0; i < d->cfg->ndests; i++)
 		judge_dest(d, i, now, &next);
 	alert_watch_tidy(w);
-	save(d);	/* the run of failures too */
+	if (w->fail_streak != d->alert_saved_streak) {	/* the run of failures is kept too */
+		save(d);
+		d->alert_saved_streak = w->fail_streak;
+	}
 	d->alert_check_next = next;
 	alerts_arm(d);
 }

@@ -127,6 +127,7 @@ struct daemon {
 	size_t alerts_waiting;	/* events in the queue, and why the last try failed */
 	char alerts_error[512];
 	struct alert_watch alert_watch;	/* also the run of failed backups (kept with it) */
+	int alert_saved_streak;	/* the run of failures alert-watch.json holds */
 	int64_t clock_offset;	/* the test clock's (COFFRED_TEST_CLOCK), 0 otherwise */
 	int64_t restarted_at;	/* started again after a crash at this time, 0: not */
 	char restart_detail[200];

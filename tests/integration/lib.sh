@@ -413,10 +413,12 @@ daemon_hup() {
 	local n
 	n=$(_daemon_reloads)
 	kill -HUP "$DPID"
-	wait_for 30 "coffred's reload" test "$(_daemon_reloads)" -gt "$n"
+	wait_for 30 "coffred's reload" _daemon_reloaded_past "$n"
 	cf status --socket "$SOCK" >/dev/null 2>&1 || true
 }
 _daemon_reloads() { grep -c "reloading the configuration" "$DLOG" || true; }
+# Counted at each try: an argument "$(_daemon_reloads)" would be counted once, before waiting.
+_daemon_reloaded_past() { [ "$(_daemon_reloads)" -gt "$1" ]; }
 
 # hook_sink_start: a webhook sink (tests/servers/hook_sink.py) on a free port of 127.0.0.1;
 # sets HP (its port) and HOOKS (the POSTs it got, one JSON line each).
@@ -442,6 +444,10 @@ for l in open(sys.argv[1], encoding="utf-8"):
 print(n)
 PY
 }
+
+# hook_at_least N COND STATE [DEST]: the sink got N alerts or more of COND in STATE (counted
+# at each try of wait_for).
+hook_at_least() { local n=$1; shift; [ "$(hook_count "$@")" -ge "$n" ]; }
 
 # rgw_need: skip unless a one-node Ceph cluster with radosgw and the AWS CLI can run here.
 rgw_need() {

@@ -72,6 +72,7 @@ PY
 }
 at_least() { [ "$(count "$1")" -ge "$2" ]; }
 mails() { ls "$TESTDIR/mail/new" 2>/dev/null | wc -l; }
+mails_at_least() { [ "$(mails)" -ge "$1" ]; }
 start_daemon() {
 	COFFRED_RETRY_DELAY=3600 "$COFFRED" --config "$CONF" 2>>"$LOGDIR/coffred.log" &
 	DPID=$!
@@ -86,7 +87,7 @@ wait_for 30 "a reminder" at_least reminder 1
 [ "$(count start)" = 1 ] || fail "$(count start) start messages"
 $PY "$SERVERS/alert_check.py" hook "$HOOKS" 0 condition=unprotected state=start \
 	severity=critical "message~Aucune sauvegarde n'a réussi" || fail "the start's JSON"
-wait_for 30 "the mails" test "$(mails)" -ge 2
+wait_for 30 "the mails" mails_at_least 2
 s=$(grep -l "X-Coffre-State: start" "$TESTDIR"/mail/new/*) || fail "no start mail"
 [ "$(wc -l <<<"$s")" = 1 ] || fail "more than one start mail"
 $PY "$SERVERS/alert_check.py" mail "$s" "subject~[Boulangerie Dupont] Données non protégées" \

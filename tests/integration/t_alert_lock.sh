@@ -64,8 +64,8 @@ cat "$LOGDIR/reason"
 grep -q "NOT supported.* critical$" "$LOGDIR/reason" || fail "the reason or the severity"
 grep -q "^refused: .* critical$" "$LOGDIR/reason" || fail "the refusal's reason or severity"
 
-wait_for 60 "the start of 'refused'" test "$(hook_count refused start autre)" -ge 1
-wait_for 30 "a reminder of 'refused'" test "$(hook_count refused reminder autre)" -ge 1
+wait_for 60 "the start of 'refused'" hook_at_least 1 refused start autre
+wait_for 30 "a reminder of 'refused'" hook_at_least 1 refused reminder autre
 
 log "moved to a bucket with Object Lock: its end; the right keys for the other: its end"
 cp "$RGW/keys" "$TESTDIR/other-keys"
@@ -75,7 +75,7 @@ echo change >>"$TESTDIR/src/f.txt"
 expect_exit 0 cf backup --now --socket "$SOCK"
 wait_for 60 "the end of 'lock'" at_least end 1
 [ "$(count start)" = 1 ] || fail "$(count start) starts"
-wait_for 60 "the end of 'refused'" test "$(hook_count refused end autre)" -ge 1
+wait_for 60 "the end of 'refused'" hook_at_least 1 refused end autre
 [ "$(hook_count refused start autre)" = 1 ] || fail "$(hook_count refused start autre) starts of 'refused'"
 [ "$(hook_count refused end autre)" = 1 ] || fail "$(hook_count refused end autre) ends of 'refused'"
 info "refused: 1 start, $(hook_count refused reminder autre) reminders, 1 end"

@@ -177,6 +177,7 @@ int cmd_push(int argc, char **argv)
 				"thinned", (json_int_t)st->thinned,
 				"lock_waiting", (json_int_t)st->protected_waiting,
 				"too_small", st->too_small);
+			json_object_set_new(rj, "deferred", json_boolean(st->retain_deferred));
 			json_object_set_new(j, "retention", rj);
 			if (p->code)
 				json_object_set_new(j, "error", cli_json_path(p->err.msg));
@@ -206,6 +207,9 @@ int cmd_push(int argc, char **argv)
 			printf(_("%s: retention removed %llu snapshots and %llu packs (%s)\n"),
 				t.url[i], (unsigned long long)st->removed_snapshots,
 				(unsigned long long)st->removed_packs, cli_bytes(st->removed_bytes, b1));
+		if (!g.quiet && !g.json && st->retain_deferred)
+			printf(_("%s: another process (a restore drill or a restore) is reading it: "
+				 "its retention waits for the next push\n"), t.url[i]);
 		if (!g.quiet && !g.json && st->thinned)
 			printf(_("%s: it was full: its %llu oldest snapshots were removed to make "
 				 "room\n"), t.url[i], (unsigned long long)st->thinned);

@@ -207,6 +207,9 @@ static void push_dests(struct job *j, struct repo *r)
 				"bytes)", ds->name, (unsigned long long)p->st.removed_snapshots,
 				(unsigned long long)p->st.removed_packs,
 				(unsigned long long)p->st.removed_bytes);
+		if (p->st.retain_deferred)
+			logf_("destination '%s': another process is reading it; its retention waits "
+				"for the next push", ds->name);
 		if (p->st.thinned)
 			logf_("destination '%s' was full: %llu of its oldest snapshots removed to "
 				"make room", ds->name, (unsigned long long)p->st.thinned);

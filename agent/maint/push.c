@@ -288,8 +288,10 @@ int push_run(struct repo *spool, struct dst *to, const struct push_opts *o,
 			(unsigned long long)st.missing_locally);
 	/* Another process reading that copy (a restore from it) only delays its retention to
 	 * the next push. */
-	if (rc == 0 && plan && (rc = retain_apply(spool, there, plan, o->refused, &st, err)) == CF_ELOCKED)
+	if (rc == 0 && plan && (rc = retain_apply(spool, there, plan, o->refused, &st, err)) == CF_ELOCKED) {
+		st.retain_deferred = 1;
 		rc = 0;
+	}
 out:
 	if (plan)
 		retain_free(plan);

@@ -33,6 +33,8 @@ struct push_stats {
 	uint64_t thinned;		/* snapshots removed early because it was full */
 	uint64_t protected_waiting;	/* deletions Object Lock refused: a later push retries */
 	int too_small;			/* full even with only the floor's snapshots */
+	int retain_deferred;		/* another process (a drill, a restore) was reading it:
+					 * its retention waits for the next push */
 };
 
 /* Object names, malloc'd (push_names_free). */

@@ -74,6 +74,7 @@ _cleanup() {
 	if [ -n "${RGW:-}" ]; then "$COFFRE_TESTS/servers/radosgw.sh" stop "$RGW" 2>/dev/null || true; fi
 	for p in "${BG_PIDS[@]}"; do
 		kill "$p" 2>/dev/null || true
+		kill -CONT "$p" 2>/dev/null || true	# a stopped process would never see the TERM
 		wait "$p" 2>/dev/null || true
 	done
 	if [ -n "${TESTDIR:-}" ] && [ -d "$TESTDIR" ]; then

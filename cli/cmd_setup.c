@@ -444,7 +444,7 @@ static void print_protected(long when)
 	struct tm tm;
 	if (localtime_r(&t, &tm))
 		strftime(hm, sizeof hm, "%H:%M", &tm);
-	printf("\n%s\n", "");
+	printf("\n");
 	printf(_("Protected: last backup today %s\n"), hm);
 }
 
@@ -616,7 +616,7 @@ static int parse(struct setup *s, int argc, char **argv)
 		return cli_usage(setup_usage);
 	const char *const abs[] = { s->config, s->spool, s->state_dir, s->where.root };
 	for (size_t i = 0; i < sizeof abs / sizeof *abs; i++)
-		if (abs[i] && !setup_path_ok(abs[i]))
+		if (abs[i] && *abs[i] && !setup_path_ok(abs[i]))
 			return cli_error(CF_EXIT_USAGE, _("'%s' must be a full path (starting with /, "
 							  "without ';' or '#')"), abs[i]);
 	return 0;

@@ -269,15 +269,17 @@ char *cli_prompt_tty(const char *prompt)
 		return NULL;
 	setvbuf(tty, NULL, _IONBF, 0);
 	struct termios old, raw;
-	fputs(prompt, tty);
-	fflush(tty);
 	int fd = fileno(tty);
 	int restore = tcgetattr(fd, &old) == 0;
+	/* Echo off before the prompt shows: what is typed as soon as it shows is neither
+	 * echoed nor flushed away. */
 	if (restore) {
 		raw = old;
 		raw.c_lflag &= ~(tcflag_t)ECHO;
 		tcsetattr(fd, TCSAFLUSH, &raw);
 	}
+	fputs(prompt, tty);
+	fflush(tty);
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n = getline(&line, &cap, tty);

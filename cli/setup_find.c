@@ -239,6 +239,17 @@ static int find_samba(const struct setup_where *w, struct setup_folders *l)
 	if (!file)
 		s.oom = 1;
 	if (text) {
+		/* smb.conf indents its keys, which inih would read as the previous value's
+		 * continuation lines: the text goes to inih without them. */
+		char *o = text;
+		for (const char *p = text; *p;) {
+			p += strspn(p, " \t");
+			while (*p && *p != '\n')
+				*o++ = *p++;
+			if (*p)
+				*o++ = *p++;
+		}
+		*o = 0;
 		/* Lines inih finds wrong are skipped; the others still count. */
 		FILE *f = fmemopen(text, strlen(text), "r");
 		if (f) {

@@ -430,10 +430,11 @@ static int check_config(const char *file, struct cfg **ret)
 
 static void print_key(const char *rec)
 {
-	printf("\n%s\n\n    %s\n\n%s\n", _("RECOVERY KEY: write it down on paper now, or print "
-				   "it with 'coffre recovery-sheet', and keep it away from this "
-				   "computer. With it alone, the backups can be restored even if "
-				   "the passphrase is lost."), rec,
+	/* "Recovery key:" as coffre init prints it, untranslated, for scripts. */
+	printf("\n%s\n\nRecovery key: %s\n\n%s\n", _("RECOVERY KEY: write it down on paper now, "
+				   "or print it with 'coffre recovery-sheet', and keep it away from "
+				   "this computer. With it alone, the backups can be restored even "
+				   "if the passphrase is lost."), rec,
 		_("It is shown only this once."));
 }
 
@@ -489,6 +490,13 @@ static int do_setup(struct setup *s)
 	if (repo_open_at(s->spool, &opt, &cred, &r, &err) != 0) {
 		rc = cli_fail(&err);
 		goto out;
+	}
+	if (s->escrow_hex) {
+		/* The escrow holder records it: only a repository it recorded opens with its
+		 * secret half. */
+		char fp[REPO_FINGERPRINT_TEXT];
+		repo_escrow_fingerprint(r, fp);
+		printf(_("Escrow fingerprint (for the escrow holder's list): %s\n"), fp);
 	}
 	if (!g.quiet)
 		printf("%s\n", _("First backup:"));

@@ -8,6 +8,7 @@
 #    coffred started (--start-daemon); the time from start to protected is printed;
 #  - a second setup is refused; --add-drive adds a second drive, copies the backups there
 #    and makes the running coffred reload;
+#  - --escrow-key: no passphrase asked, the escrow key opens the first snapshot;
 #  - the questions, through a pseudo-terminal (python's pty): Enter at every prompt and the
 #    passphrase twice give a working setup; the prompts are counted (the passphrase is the
 #    only question that is not a confirmation); a weak passphrase gets a plain sentence.
@@ -92,7 +93,7 @@ ms=$(( (${t1/./} - ${t0/./}) / 1000 ))
 info "setup to first protected backup, small shop ($(du -sh "$R/home/alice/Documents" | cut -f1)), drive $([ $FAT = 1 ] && echo FAT32 || echo folder): $((ms / 1000)).$(printf '%03d' $((ms % 1000))) s"
 grep -q -E "^Protected: last backup today [0-9]{2}:[0-9]{2}$" "$OUT" ||
 	{ cat "$OUT"; fail "setup does not end with 'Protected: last backup today HH:MM'"; }
-KEY=$(grep -E -o '^    [0-9a-f]{4}(-[0-9a-f]{4}){15}$' "$OUT" | tr -d ' ') ||
+KEY=$(grep -E -o '^Recovery key: [0-9a-f]{4}(-[0-9a-f]{4}){15}$' "$OUT" | cut -d' ' -f3) ||
 	{ cat "$OUT"; fail "no recovery key printed"; }
 grep -q "coffre recovery-sheet" "$OUT" || fail "the recovery sheet command is not mentioned"
 printf '%s\n' "$KEY" >"$TESTDIR/recovery"
@@ -152,6 +153,23 @@ two_dests() {
 wait_for 30 "coffred lists the second drive after the reload" two_dests
 expect_exit 2 cf setup --add-drive --yes --config "$C" --drive "$TESTDIR/drive2"
 kill "$DPID"
+
+log "setup --yes --escrow-key: no passphrase to give, the escrow key opens the backups"
+expect_exit 0 cf key escrow-keygen
+grep '^public:' "$OUT" >"$TESTDIR/escrow.pub"
+sed -n 's/^secret: //p' "$OUT" >"$TESTDIR/escrow.sec"
+X=$TESTDIR/x
+mkdir -p "$X/root/home/shop/Documents"
+echo "devis" >"$X/root/home/shop/Documents/devis.txt"
+expect_exit 0 env -u COFFRE_PASSWORD_FILE "$COFFRE" setup --yes --search-root "$X/root" \
+	--smb-conf /dev/null --config "$X/etc/coffre.conf" --spool "$X/spool" --no-drive \
+	--escrow-key "$TESTDIR/escrow.pub"
+sed -n 's/^Escrow fingerprint.*: //p' "$OUT" >"$X/fingerprints"
+[ -s "$X/fingerprints" ] || { cat "$OUT"; fail "no escrow fingerprint printed"; }
+[ "$(wc -c <"$X/etc/password")" -ge 33 ] || fail "no random password kept for coffred"
+expect_exit 0 cf --repo "$X/spool" --escrow-key-file "$TESTDIR/escrow.sec" \
+	--escrow-fingerprints "$X/fingerprints" snapshots --json
+[ "$(n_snaps "$OUT")" = 1 ] || fail "the escrow key opens $(n_snaps "$OUT") snapshots, not 1"
 
 log "the questions, through a terminal"
 expect_exit 2 cf setup "${S[@]}"

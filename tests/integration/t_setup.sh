@@ -28,7 +28,13 @@ export PATH=$TESTDIR/bin:$PATH
 export COFFRED
 
 cleanup_hook() {
-	local m
+	local m p
+	# coffred started by setup --start-daemon, even when the test stopped before its pid was
+	# taken: the pid its status file gives.
+	p=$(json_try "$STATE/status.json" pid)
+	case $p in [1-9]*)
+		grep -q -F "$TESTDIR" "/proc/$p/cmdline" 2>/dev/null && kill "$p" 2>/dev/null ;;
+	esac
 	for m in $(awk -v d="$TESTDIR/" 'index($2, d) == 1 {print $2}' /proc/self/mounts); do
 		fusermount -u "$m" 2>/dev/null || umount "$m" 2>/dev/null || true
 	done

@@ -499,7 +499,7 @@ static int do_setup(struct setup *s)
 		printf(_("Escrow fingerprint (for the escrow holder's list): %s\n"), fp);
 	}
 	if (!g.quiet)
-		printf("%s\n", _("First backup:"));
+		printf("\n%s\n", _("First backup:"));
 	rc = setup_first_backup(r, (const char *const *)cfg->paths, cfg->npaths, s->drive.url,
 		&when);
 	repo_free(r);

@@ -6,8 +6,8 @@
 #    without /dev/fuse): the configuration (0640) and password file (0600) written and valid,
 #    the first snapshot in the spool and on the drive, the recovery key printed and working,
 #    coffred started (--start-daemon); the time from start to protected is printed;
-#  - a second setup is refused; --add-drive adds a second drive, copies the backups there
-#    and makes the running coffred reload;
+#  - a second setup is refused; --add-drive adds a second drive (a FAT32 image on a loop
+#    device, named by its label), copies the backups there and makes coffred reload;
 #  - --escrow-key: no passphrase asked, the escrow key opens the first snapshot;
 #  - the questions, through a pseudo-terminal (python's pty): Enter at every prompt and the
 #    passphrase twice give a working setup; the prompts are counted (the passphrase is the
@@ -35,6 +35,7 @@ cleanup_hook() {
 	case $p in [1-9]*)
 		grep -q -F "$TESTDIR" "/proc/$p/cmdline" 2>/dev/null && kill "$p" 2>/dev/null ;;
 	esac
+	if [ -n "${SUF:-}" ]; then usb_release; fi
 	for m in $(awk -v d="$TESTDIR/" 'index($2, d) == 1 {print $2}' /proc/self/mounts); do
 		fusermount -u "$m" 2>/dev/null || umount "$m" 2>/dev/null || true
 	done
@@ -144,21 +145,36 @@ expect_exit 2 cf --password-file "$TESTDIR/password" setup --yes "${S[@]}" --no-
 grep -q -- "--add-drive" "$ERR" || fail "the refusal does not say how to add a drive"
 
 log "setup --add-drive: a second drive, filled now, coffred reloads"
-mkdir -p "$TESTDIR/drive2"
-expect_exit 0 cf setup --add-drive --yes --config "$C" --drive "$TESTDIR/drive2"
+# A FAT32 image on a loop device, given as a device: named usb:LABEL, mounted by coffre.
+D2=$TESTDIR/drive2 D2URL=$TESTDIR/drive2/coffre
+mkdir -p "$D2"
+if [ $FAT = 1 ] && command -v losetup >/dev/null; then
+	SUF=$(od -An -N2 -tx2 /dev/urandom | tr -d ' ' | tr a-f A-F)
+	LOOPS=()
+	truncate -s 128M "$TESTDIR/fat2.img"
+	mkfs.vfat -F 32 -n "CFS$SUF" "$TESTDIR/fat2.img" >/dev/null || fail "mkfs.vfat failed"
+	if L=$(losetup -f --show "$TESTDIR/fat2.img" 2>/dev/null); then
+		LOOPS+=("$L")
+		D2=$L D2URL=usb:CFS$SUF
+	else
+		info "losetup cannot attach an image here: the second drive is a folder"
+	fi
+fi
+expect_exit 0 cf setup --add-drive --yes --config "$C" --drive "$D2"
 grep -q -x "\[destination drive-2\]" "$C" || { cat "$C"; fail "no [destination drive-2]"; }
-grep -q -x "url = $TESTDIR/drive2/coffre" "$C" || { cat "$C"; fail "the second drive's url"; }
+grep -q -x "url = $D2URL" "$C" || { cat "$C"; fail "the second drive is not $D2URL"; }
 [ "$(stat -c %a "$C")" = 640 ] || fail "coffre.conf has mode $(stat -c %a "$C") after --add-drive"
 grep -q "reads the new configuration" "$OUT" || { cat "$OUT"; fail "coffred was not told to reload"; }
-expect_exit 0 cf --repo "$TESTDIR/drive2/coffre" --password-file "$E/password" snapshots --json
-[ "$(n_snaps "$OUT")" -ge 1 ] || fail "the second drive holds no snapshot"
 two_dests() {
 	cf status --json --config "$C" >"$LOGDIR/status2.json" 2>/dev/null &&
 		[ "$(json_try "$LOGDIR/status2.json" destinations.1.name)" = drive-2 ]
 }
 wait_for 30 "coffred lists the second drive after the reload" two_dests
-expect_exit 2 cf setup --add-drive --yes --config "$C" --drive "$TESTDIR/drive2"
+expect_exit 2 cf setup --add-drive --yes --config "$C" --drive "$D2"
 kill "$DPID"
+wait_for 10 "coffred stops" gone "$DPID"
+expect_exit 0 cf --repo "$D2URL" --password-file "$E/password" snapshots --json
+[ "$(n_snaps "$OUT")" -ge 1 ] || fail "the second drive holds no snapshot"
 
 log "setup --yes --escrow-key: no passphrase to give, the escrow key opens the backups"
 expect_exit 0 cf key escrow-keygen

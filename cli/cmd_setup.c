@@ -158,6 +158,11 @@ static int choose_pass(struct setup *s)
 		return 0;
 	}
 	if (s->yes) {
+		/* --yes asks nothing, not even on a terminal. */
+		const char *env = getenv("COFFRE_PASSWORD_FILE");
+		if (!g.password_file && !(env && *env) && !getenv("COFFRE_PASSWORD"))
+			return cli_error(CF_EXIT_USAGE, "%s", _("with --yes, give the passphrase with "
+				"--password-file FILE (or COFFRE_PASSWORD_FILE), or an escrow key"));
 		int rc = cli_read_password(g.password_file, NULL, 0, &s->pass);
 		if (rc)
 			return rc;

@@ -143,6 +143,10 @@ kill -0 "$DPID" || fail "coffred ($DPID) is not running"
 log "a second setup is refused"
 expect_exit 2 cf --password-file "$TESTDIR/password" setup --yes "${S[@]}" --no-drive
 grep -q -- "--add-drive" "$ERR" || fail "the refusal does not say how to add a drive"
+expect_exit 2 env -u COFFRE_PASSWORD_FILE "$COFFRE" setup --yes --search-root "$R" \
+	--config "$TESTDIR/none/coffre.conf" --spool "$TESTDIR/none/spool" --no-drive
+grep -q -- "--password-file" "$ERR" || fail "--yes without a passphrase does not say how to give one"
+[ ! -e "$TESTDIR/none" ] || fail "setup --yes without a passphrase wrote something"
 
 log "setup --add-drive: a second drive, filled now, coffred reloads"
 # A FAT32 image on a loop device, given as a device: named usb:LABEL, mounted by coffre.

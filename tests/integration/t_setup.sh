@@ -11,7 +11,8 @@
 #  - --escrow-key: no passphrase asked, the escrow key opens the first snapshot;
 #  - the questions, through a pseudo-terminal (python's pty): Enter at every prompt and the
 #    passphrase twice give a working setup; the prompts are counted (the passphrase is the
-#    only question that is not a confirmation); a weak passphrase gets a plain sentence.
+#    only question that is not a confirmation); a weak passphrase gets a plain sentence;
+#    in French, a folder found is unticked and another added by its path.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 setup
 daemon_setup
@@ -204,15 +205,20 @@ I=$TESTDIR/i
 mkdir -p "$I/root/home/shop/Documents" "$I/drive"
 echo "facture" >"$I/root/home/shop/Documents/f.txt"
 cat >"$TESTDIR/drive_tty.py" <<'PY'
-# Drives coffre setup through a pseudo-terminal: Enter at every prompt (each ends with " > "),
-# except the passphrase prompts, which get the next passphrase of the list.
-import os, pty, select, sys, time
-log, argv, pws = sys.argv[1], sys.argv[3:], sys.argv[2].split(",")
+# Drives coffre setup through a pseudo-terminal. Each prompt ends with " > "; the passphrase
+# prompts (those matching PASSWORD_RE) get the next passphrase of the list, the others the
+# next answer of theirs, or Enter once there is none.
+#   drive_tty.py LOG PASSWORD_RE PASSPHRASES ANSWERS COMMAND...   (lists: comma-separated)
+import os, pty, re, select, sys, time
+log, pw_re, argv = sys.argv[1], re.compile(sys.argv[2]), sys.argv[5:]
+pws = sys.argv[3].split(",")
+answers = sys.argv[4].split(",") if sys.argv[4] else []
 pid, fd = pty.fork()
 if pid == 0:
     os.execvp(argv[0], argv)
-out, seen, prompts, deadline = b"", 0, [], time.time() + 90
-while time.time() < deadline:
+out, seen, prompts, deadline = b"", 0, [], time.time() + 40
+# A prompt asked again and again (an answer refused each time) ends the run as well.
+while time.time() < deadline and len(prompts) < 12:
     r, _, _ = select.select([fd], [], [], 0.5)
     if r:
         try:
@@ -226,7 +232,10 @@ while time.time() < deadline:
         line = out.rsplit(b"\n", 1)[-1].decode("utf-8", "replace").strip("\r")
         prompts.append(line)
         seen = len(out)
-        answer = (pws.pop(0) if pws else "") if "assphrase" in line else ""
+        if pw_re.search(line):
+            answer = pws.pop(0) if pws else ""
+        else:
+            answer = answers.pop(0) if answers else ""
         os.write(fd, answer.encode() + b"\n")
 else:
     os.kill(pid, 9)
@@ -237,7 +246,7 @@ sys.exit(os.waitstatus_to_exitcode(st))
 PY
 PASS="le chat dort sur la caisse"
 RC=0
-python3 "$TESTDIR/drive_tty.py" "$LOGDIR/pty.out" "abc123,$PASS,$PASS" "$COFFRE" setup \
+python3 "$TESTDIR/drive_tty.py" "$LOGDIR/pty.out" assphrase "abc123,$PASS,$PASS" "" "$COFFRE" setup \
 	--search-root "$I/root" --smb-conf /dev/null --config "$I/etc/coffre.conf" \
 	--spool "$I/spool" --state-dir "$I/state" --drive "$I/drive" || RC=$?
 P=$LOGDIR/pty.out.prompts
@@ -256,4 +265,28 @@ printf '%s' "$PASS" >"$TESTDIR/ipass"
 expect_exit 0 cf --repo "$I/drive/coffre" --password-file "$TESTDIR/ipass" snapshots --json
 [ "$(n_snaps "$OUT")" = 1 ] || fail "the interactive setup's drive holds no snapshot"
 grep -q -x "path = $I/root/home/shop/Documents" "$I/etc/coffre.conf" || fail "the folder was not kept"
+
+# In French, untick the folder found and add another one instead.
+LD=$(dirname "$COFFRE")/../po
+if [ -f "$LD/fr/LC_MESSAGES/coffre.mo" ]; then
+	log "en français : décocher le dossier trouvé, en ajouter un autre"
+	F=$TESTDIR/f
+	mkdir -p "$F/root/home/shop/Documents" "$F/compta"
+	echo "bilan" >"$F/compta/bilan.txt"
+	RC=0
+	LC_ALL=C.UTF-8 LANGUAGE=fr COFFRE_LOCALEDIR=$LD python3 "$TESTDIR/drive_tty.py" "$LOGDIR/fr.out" \
+		"hrase de passe" "$PASS,$PASS" "1,$F/compta" "$COFFRE" setup \
+		--search-root "$F/root" --smb-conf /dev/null --config "$F/etc/coffre.conf" \
+		--spool "$F/spool" --state-dir "$F/state" --no-drive || RC=$?
+	[ "$RC" = 0 ] || { cat "$LOGDIR/fr.out"; fail "the French setup exited $RC"; }
+	info "prompts:"; sed 's/^/     /' "$LOGDIR/fr.out.prompts"
+	[ "$(wc -l <"$LOGDIR/fr.out.prompts")" = 5 ] || fail "expected 5 prompts (untick, add, Enter, passphrase twice)"
+	grep -q "Tapez un numéro" "$LOGDIR/fr.out.prompts" || fail "the folders prompt is not in French"
+	grep -q -E "Protégé : dernière sauvegarde aujourd'hui [0-9]{2}:[0-9]{2}" "$LOGDIR/fr.out" ||
+		{ cat "$LOGDIR/fr.out"; fail "the French setup did not end protected"; }
+	grep -q -x "path = $F/compta" "$F/etc/coffre.conf" || fail "the folder added is not protected"
+	! grep -q "path = $F/root" "$F/etc/coffre.conf" || fail "the folder unticked is protected"
+else
+	info "French part skipped: no catalogue in $LD"
+fi
 pass

@@ -37,6 +37,15 @@ struct setup_where {
  * size; a folder inside one already listed (or the same one) is not added twice. Returns 0 or
  * -1 (out of memory). */
 int setup_find_folders(const struct setup_where *w, struct setup_folders *l);
+/* setup_samba_paths(text, fn, ctx): call ${fn}(ctx, share, path) for each share's absolute
+ * path in the smb.conf ${text} (which is modified), leaving out [global], [homes],
+ * [printers], [print$] and paths holding '%'. Stops at the first non-zero return of ${fn}
+ * and returns it; 0 when done; -1 when the text cannot be read. */
+int setup_samba_paths(char *text, int (*fn)(void *ctx, const char *share, const char *path),
+	void *ctx);
+/* setup_dolibarr_root(text): the first well-formed value of $dolibarr_main_data_root
+ * (quoted, on one line, shorter than PATH_MAX) in the conf.php ${text}, malloc'd, or NULL. */
+char *setup_dolibarr_root(const char *text);
 /* setup_folders_add(l, path, why, owner): add ${path} if it is a folder not yet covered;
  * 1 when added, 0 when not (missing, not a folder, already covered, a name the
  * configuration cannot hold), -1 when out of memory. */

@@ -209,8 +209,9 @@ static char *read_text(const char *path)
 /* ---- Samba ---- */
 
 struct samba {
-	struct setup_folders *l;
-	int oom;
+	int (*fn)(void *ctx, const char *share, const char *path);
+	void *ctx;
+	int rc;
 };
 
 static int samba_key(void *user, const char *section, const char *name, const char *value)
@@ -219,15 +220,45 @@ static int samba_key(void *user, const char *section, const char *name, const ch
 	/* [global] sets no share; [homes] is the users' homes (found above); [printers] and
 	 * print$ hold spool files and drivers. A path with %U and the like depends on who
 	 * connects. */
-	if (strcasecmp(section, "global") == 0 || strcasecmp(section, "homes") == 0 ||
+	if (s->rc || strcasecmp(section, "global") == 0 || strcasecmp(section, "homes") == 0 ||
 	    strcasecmp(section, "printers") == 0 || strcasecmp(section, "print$") == 0)
 		return 1;
 	if ((strcasecmp(name, "path") != 0 && strcasecmp(name, "directory") != 0) ||
 	    value[0] != '/' || strchr(value, '%'))
 		return 1;
-	if (setup_folders_add(s->l, value, SETUP_SAMBA, section) < 0)
-		s->oom = 1;
+	s->rc = s->fn(s->ctx, section, value);
 	return 1;
+}
+
+int setup_samba_paths(char *text, int (*fn)(void *ctx, const char *share, const char *path),
+	void *ctx)
+{
+	/* smb.conf indents its keys, which inih would read as the previous value's
+	 * continuation lines: the text goes to inih without them. */
+	char *o = text;
+	for (const char *p = text; *p;) {
+		p += strspn(p, " \t");
+		while (*p && *p != '\n')
+			*o++ = *p++;
+		if (*p)
+			*o++ = *p++;
+	}
+	*o = 0;
+	struct samba s = { fn, ctx, 0 };
+	/* Lines inih finds wrong are skipped; the others still count. */
+	if (!*text)
+		return 0;
+	FILE *f = fmemopen(text, strlen(text), "r");
+	if (!f)
+		return -1;
+	ini_parse_file(f, samba_key, &s);
+	fclose(f);
+	return s.rc;
+}
+
+static int samba_add(void *ctx, const char *share, const char *path)
+{
+	return setup_folders_add(ctx, path, SETUP_SAMBA, share) < 0 ? -1 : 0;
 }
 
 static int find_samba(const struct setup_where *w, struct setup_folders *l)
@@ -235,37 +266,17 @@ static int find_samba(const struct setup_where *w, struct setup_folders *l)
 	char *def = w->smb_conf ? NULL : util_path("%s/etc/samba/smb.conf", w->root);
 	const char *file = w->smb_conf ? w->smb_conf : def;
 	char *text = file ? read_text(file) : NULL;
-	struct samba s = { l, 0 };
-	if (!file)
-		s.oom = 1;
-	if (text) {
-		/* smb.conf indents its keys, which inih would read as the previous value's
-		 * continuation lines: the text goes to inih without them. */
-		char *o = text;
-		for (const char *p = text; *p;) {
-			p += strspn(p, " \t");
-			while (*p && *p != '\n')
-				*o++ = *p++;
-			if (*p)
-				*o++ = *p++;
-		}
-		*o = 0;
-		/* Lines inih finds wrong are skipped; the others still count. */
-		FILE *f = fmemopen(text, strlen(text), "r");
-		if (f) {
-			ini_parse_file(f, samba_key, &s);
-			fclose(f);
-		}
-	}
+	int rc = file ? 0 : -1;
+	if (text && setup_samba_paths(text, samba_add, l) != 0)
+		rc = -1;
 	free(text);
 	free(def);
-	return s.oom ? -1 : 0;
+	return rc;
 }
 
 /* ---- Dolibarr ---- */
 
-/* The value of "$dolibarr_main_data_root = '...';" in ${text}, malloc'd, or NULL. */
-static char *dolibarr_root(const char *text)
+char *setup_dolibarr_root(const char *text)
 {
 	static const char key[] = "$dolibarr_main_data_root";
 	for (const char *p = strstr(text, key); p; p = strstr(p + 1, key)) {
@@ -298,7 +309,7 @@ static int find_dolibarr(const char *root, struct setup_folders *l)
 		if (glob(pattern, GLOB_NOSORT, NULL, &gl) == 0) {
 			for (size_t k = 0; rc == 0 && k < gl.gl_pathc; k++) {
 				char *text = read_text(gl.gl_pathv[k]);
-				char *dir = text ? dolibarr_root(text) : NULL;
+				char *dir = text ? setup_dolibarr_root(text) : NULL;
 				if (dir && dir[0] == '/' && setup_folders_add(l, dir, SETUP_DOLIBARR,
 								  NULL) < 0)
 					rc = -1;

@@ -254,12 +254,14 @@ static int choose_folders(struct setup *s)
 	}
 	screen(_("Folders to protect"));
 	for (;;) {
-		if (l->n)
+		if (l->n) {
 			show_folders(l);
-		else
+			printf("\n%s\n", _("To change the list, type a number to tick or untick its "
+					    "folder, or the full path of a folder to add."));
+		} else {
 			printf("%s\n", _("No folder was found by itself."));
-		char *a = ask(l->n ? _("Type a number to tick or untick it, a folder to add it, "
-				       "or Enter to go on") :
+		}
+		char *a = ask(l->n ? _("Enter alone to keep this list") :
 				     _("Type the folder to protect (for example /home/shop/Documents)"));
 		if (!a)
 			return cli_error(CF_EXIT_USAGE, "%s", _("setup stopped: no answer"));

@@ -281,7 +281,7 @@ if [ -f "$LD/fr/LC_MESSAGES/coffre.mo" ]; then
 	[ "$RC" = 0 ] || { cat "$LOGDIR/fr.out"; fail "the French setup exited $RC"; }
 	info "prompts:"; sed 's/^/     /' "$LOGDIR/fr.out.prompts"
 	[ "$(wc -l <"$LOGDIR/fr.out.prompts")" = 5 ] || fail "expected 5 prompts (untick, add, Enter, passphrase twice)"
-	grep -q "Tapez un numéro" "$LOGDIR/fr.out.prompts" || fail "the folders prompt is not in French"
+	grep -q "Entrée seule" "$LOGDIR/fr.out.prompts" || fail "the folders prompt is not in French"
 	grep -q -E "Protégé : dernière sauvegarde aujourd'hui [0-9]{2}:[0-9]{2}" "$LOGDIR/fr.out" ||
 		{ cat "$LOGDIR/fr.out"; fail "the French setup did not end protected"; }
 	grep -q -x "path = $F/compta" "$F/etc/coffre.conf" || fail "the folder added is not protected"

@@ -507,14 +507,18 @@ static int do_setup(struct setup *s)
 	}
 	if (!g.quiet)
 		printf("\n%s\n", _("First backup:"));
-	rc = setup_first_backup(r, (const char *const *)cfg->paths, cfg->npaths, s->drive.url,
-		&when);
+	rc = setup_first_backup(r, (const char *const *)cfg->paths, cfg->npaths, &when);
+	int sent = rc == 0 && s->drive.url ? setup_push(r, s->drive.url) : 0;
 	repo_free(r);
-	if (rc)
-		goto out;
-	if ((rc = setup_start_daemon(s->config, s->start_daemon)))
-		goto out;
-	print_protected(when);
+	/* The configuration is good: coffred takes over whatever happened to the first
+	 * backup (it backs up again soon after it starts, and copies to the drive then). */
+	int started = setup_start_daemon(s->config, s->start_daemon);
+	if (rc == 0 && sent == 0)
+		print_protected(when);
+	else if (rc == 0)
+		printf("\n%s\n", _("Backed up on this computer, but not yet on the drive (see "
+				    "above): coffred copies it there at its next backup."));
+	rc = rc ? rc : sent ? sent : started;
 out:
 	cfg_free(cfg);
 	free(pwfile);
@@ -534,6 +538,10 @@ static int add_drive(struct setup *s)
 		return rc;
 	if ((rc = choose_drive(s, cfg)))
 		goto out;
+	if (!s->drive.url) {
+		rc = cli_error(CF_EXIT_USAGE, "%s", _("no drive added"));
+		goto out;
+	}
 	char name[32];
 	for (int i = 2; i < 1000; i++) {
 		snprintf(name, sizeof name, "drive-%d", i);
@@ -562,6 +570,9 @@ static int add_drive(struct setup *s)
 	if (!g.quiet)
 		printf(_("The drive %s is added to %s as [destination %s].\n"), what, s->config,
 			name);
+	/* coffred serves the drive from now on, even if the copy below fails. */
+	if (setup_reload_daemon(cfg->socket ? cfg->socket : CFG_DEFAULT_SOCKET) && !g.quiet)
+		printf("%s\n", _("coffred reads the new configuration."));
 	/* A first copy now: the drive is protecting from the moment it is added. */
 	if (cfg->password_file && cfg->repository) {
 		if ((rc = cli_read_password(cfg->password_file, NULL, 0, &pw)))
@@ -572,11 +583,8 @@ static int add_drive(struct setup *s)
 			rc = cli_fail(&err);
 			goto out;
 		}
-		if ((rc = setup_push(r, s->drive.url)))
-			goto out;
+		rc = setup_push(r, s->drive.url);
 	}
-	if (setup_reload_daemon(cfg->socket ? cfg->socket : CFG_DEFAULT_SOCKET) && !g.quiet)
-		printf("%s\n", _("coffred reads the new configuration."));
 out:
 	repo_free(r);
 	cli_secret_free(pw);

@@ -103,11 +103,10 @@ char *setup_conf_text(const struct setup_conf *c);
 char *setup_conf_dest(const char *text, const char *name, const char *url, const char *what);
 
 struct repo;
-/* setup_first_backup(r, paths, n, drive_url, ret_when): a backup of the ${n} ${paths} into
- * ${r}, its progress shown, then sent to ${drive_url} (NULL: none) and read back there; the
- * time of the snapshot in ${ret_when}. Prints what went wrong; returns 0 or an exit code. */
-int setup_first_backup(struct repo *r, const char *const *paths, size_t n,
-	const char *drive_url, long *ret_when);
+/* setup_first_backup(r, paths, n, ret_when): a backup of the ${n} ${paths} into ${r}, its
+ * progress shown; the time of the snapshot in ${ret_when}. Prints what went wrong; returns
+ * 0 or an exit code. */
+int setup_first_backup(struct repo *r, const char *const *paths, size_t n, long *ret_when);
 /* setup_push(r, url): send what ${r} holds to ${url}, read back (progress shown). Prints what
  * went wrong; returns 0 or an exit code. */
 int setup_push(struct repo *r, const char *url);

@@ -82,8 +82,7 @@ int setup_push(struct repo *r, const char *url)
 	return 0;
 }
 
-int setup_first_backup(struct repo *r, const char *const *paths, size_t n,
-	const char *drive_url, long *ret_when)
+int setup_first_backup(struct repo *r, const char *const *paths, size_t n, long *ret_when)
 {
 	struct backup_opts o = { .paths = paths, .npaths = n, .progress = backup_progress,
 		.warn = backup_warn };
@@ -107,8 +106,6 @@ int setup_first_backup(struct repo *r, const char *const *paths, size_t n,
 				(unsigned long long)st.warnings);
 	}
 	fflush(stdout);
-	if (drive_url && (rc = setup_push(r, drive_url)) != 0)
-		return rc;
 	return 0;
 }
 

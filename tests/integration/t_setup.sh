@@ -8,7 +8,8 @@
 #    coffred started (--start-daemon); the time from start to protected is printed;
 #  - a second setup is refused; --add-drive adds a second drive (a FAT32 image on a loop
 #    device, named by its label), copies the backups there and makes coffred reload;
-#  - --escrow-key: no passphrase asked, the escrow key opens the first snapshot;
+#  - --escrow-key: no passphrase asked, the escrow key opens the first snapshot; a drive
+#    that cannot be written leaves the backup on the computer, said so, exit 1;
 #  - the questions, through a pseudo-terminal (python's pty): Enter at every prompt and the
 #    passphrase twice give a working setup; the prompts are counted (the passphrase is the
 #    only question that is not a confirmation); a weak passphrase gets a plain sentence;
@@ -181,16 +182,20 @@ wait_for 10 "coffred stops" gone "$DPID"
 expect_exit 0 cf --repo "$D2URL" --password-file "$E/password" snapshots --json
 [ "$(n_snaps "$OUT")" -ge 1 ] || fail "the second drive holds no snapshot"
 
-log "setup --yes --escrow-key: no passphrase to give, the escrow key opens the backups"
+log "setup --yes --escrow-key: no passphrase to give, the escrow key opens the backups; a bad drive"
 expect_exit 0 cf key escrow-keygen
 grep '^public:' "$OUT" >"$TESTDIR/escrow.pub"
 sed -n 's/^secret: //p' "$OUT" >"$TESTDIR/escrow.sec"
 X=$TESTDIR/x
-mkdir -p "$X/root/home/shop/Documents"
+mkdir -p "$X/root/home/shop/Documents" "$X/bad"
 echo "devis" >"$X/root/home/shop/Documents/devis.txt"
-expect_exit 0 env -u COFFRE_PASSWORD_FILE "$COFFRE" setup --yes --search-root "$X/root" \
-	--smb-conf /dev/null --config "$X/etc/coffre.conf" --spool "$X/spool" --no-drive \
+# Its drive cannot be written (where the repository goes is a file): backed up here only.
+touch "$X/bad/coffre"
+expect_exit 1 env -u COFFRE_PASSWORD_FILE "$COFFRE" setup --yes --search-root "$X/root" \
+	--smb-conf /dev/null --config "$X/etc/coffre.conf" --spool "$X/spool" --drive "$X/bad" \
 	--escrow-key "$TESTDIR/escrow.pub"
+grep -q "not yet on the drive" "$OUT" || { cat "$OUT"; fail "a drive that failed is not said plainly"; }
+! grep -q "^Protected" "$OUT" || fail "protected, without the drive"
 sed -n 's/^Escrow fingerprint.*: //p' "$OUT" >"$X/fingerprints"
 [ -s "$X/fingerprints" ] || { cat "$OUT"; fail "no escrow fingerprint printed"; }
 [ "$(wc -c <"$X/etc/password")" -ge 33 ] || fail "no random password kept for coffred"

@@ -37,6 +37,7 @@ struct cli {
 extern struct cli g;
 
 /* Every command: argc/argv hold the command name then its own arguments. */
+int cmd_setup(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_snapshots(int argc, char **argv);
@@ -96,6 +97,9 @@ int cli_read_password(const char *file, const char *prompt, int confirm, char **
 int cli_password_held(void);
 /* cli_secret_free(s): wipe a password or key string, then free it (NULL is fine). */
 void cli_secret_free(char *s);
+/* cli_prompt_tty(prompt): one line typed on the terminal without echo (malloc'd, for
+ * cli_secret_free), or NULL when there is none. */
+char *cli_prompt_tty(const char *prompt);
 /* cli_prompt_password(prompt, confirm, ret): ask on the terminal only. */
 int cli_prompt_password(const char *prompt, int confirm, char **ret);
 

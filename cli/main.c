@@ -31,6 +31,8 @@ static const struct command {
 	const char *help;
 	int needs;
 } commands[] = {
+	{ "setup", cmd_setup, N_("set coffre up on this computer: folders, drive, passphrase, "
+		"first backup"), NEED_NOTHING },
 	{ "init", cmd_init, N_("create a repository"), NEED_NOTHING },
 	{ "backup", cmd_backup, N_("back up folders into a new snapshot"), NEED_REPO },
 	{ "snapshots", cmd_snapshots, N_("list snapshots"), NEED_REPO | AS_OF_OK },
@@ -260,22 +262,24 @@ static char *read_small_file(const char *path)
 	return text;
 }
 
-static char *prompt_tty(const char *prompt)
+char *cli_prompt_tty(const char *prompt)
 {
 	FILE *tty = fopen("/dev/tty", "r+e");
 	if (!tty)
 		return NULL;
 	setvbuf(tty, NULL, _IONBF, 0);
 	struct termios old, raw;
-	fputs(prompt, tty);
-	fflush(tty);
 	int fd = fileno(tty);
 	int restore = tcgetattr(fd, &old) == 0;
+	/* Echo off before the prompt shows: what is typed as soon as it shows is neither
+	 * echoed nor flushed away. */
 	if (restore) {
 		raw = old;
 		raw.c_lflag &= ~(tcflag_t)ECHO;
 		tcsetattr(fd, TCSAFLUSH, &raw);
 	}
+	fputs(prompt, tty);
+	fflush(tty);
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n = getline(&line, &cap, tty);
@@ -294,9 +298,9 @@ static char *prompt_tty(const char *prompt)
 
 int cli_prompt_password(const char *prompt, int confirm, char **ret)
 {
-	char *pw = prompt_tty(prompt);
+	char *pw = cli_prompt_tty(prompt);
 	if (pw && confirm) {
-		char *again = prompt_tty(_("repeat the password: "));
+		char *again = cli_prompt_tty(_("repeat the password: "));
 		if (!again || strcmp(again, pw) != 0) {
 			cli_secret_free(again);
 			cli_secret_free(pw);

@@ -93,6 +93,11 @@ int util_parse_time(const char *s, int local_ok, int64_t *ret_ms);
  * 1024; "KiB", "MB"... read the same). 0 or -1. */
 int util_parse_size(const char *s, uint64_t *ret);
 
+/* util_run(argv, quiet): run ${argv} (found in PATH) and wait for it; with ${quiet} its
+ * standard streams are /dev/null, else ours. Returns its exit status, or -1 when it could not
+ * run or was killed. */
+int util_run(char *const argv[], int quiet);
+
 /* util_now_ns(): monotonic clock in nanoseconds. */
 uint64_t util_now_ns(void);
 

@@ -192,29 +192,6 @@ static int mounts_find(const char *dev, const char *mnt, char **ret_mnt)
 	return found;
 }
 
-/* Runs argv, waits for it; returns its exit status or -1. */
-static int run(char *const argv[])
-{
-	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (nul >= 0) {
-			dup2(nul, 0);
-			dup2(nul, 1);
-			dup2(nul, 2);
-		}
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -264,7 +241,7 @@ static int usb_unmount(struct dst_usb *u)
 	int rc = umount2(u->mnt, 0);
 	if (rc != 0 && u->fuse) {
 		char *argv[] = { "fusermount", "-u", u->mnt, NULL };
-		rc = run(argv) == 0 ? 0 : -1;
+		rc = util_run(argv, 1) == 0 ? 0 : -1;
 	}
 	if (rc != 0)
 		rc = umount2(u->mnt, MNT_DETACH);
@@ -378,11 +355,11 @@ static int usb_mount(struct dst_usb *u, const char *type, const char *spec, stru
 	if (strcmp(type, "vfat") == 0 || strcmp(type, "msdos") == 0) {
 		char *argv[] = { "fusefat", "-o", "rw+", u->dev, u->mnt, NULL };
 		u->fuse = 1;
-		rc = run(argv);
+		rc = util_run(argv, 1);
 	} else if (strcmp(type, "exfat") == 0) {
 		char *argv[] = { "mount.exfat-fuse", u->dev, u->mnt, NULL };
 		u->fuse = 1;
-		rc = run(argv);
+		rc = util_run(argv, 1);
 	} else {
 		if (mount(u->dev, u->mnt, type, MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0)
 			rc = 0;

@@ -118,3 +118,14 @@ const char *fx_template_idhex(void)
 {
 	return tmpl_idhex;
 }
+
+void fx_write(const char *path, const char *fmt, ...)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	assert_int_equal(fclose(f), 0);
+}

@@ -24,6 +24,12 @@ int fx_mkdtemp(char *buf, size_t size, const char *name);
 void fx_rm_rf(const char *path);
 
 /**
+ * fx_write(path, fmt, ...): write the formatted text to ${path} (created or emptied). Any
+ * failure fails the running test.
+ */
+void fx_write(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/**
  * fx_copy_tree(from, to): copy the files and folders under ${from} to ${to}, which must not
  * exist (folders mode 0700, files 0600). Any failure fails the running test.
  */

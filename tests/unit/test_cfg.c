@@ -51,13 +51,13 @@ static void write_conf(const char *fmt, ...) __attribute__((format(printf, 1, 2)
 
 static void write_conf(const char *fmt, ...)
 {
-	FILE *f = fopen(conf, "w");
-	assert_non_null(f);
+	char text[8192];
 	va_list ap;
 	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
+	int n = vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
-	fclose(f);
+	assert_true(n >= 0 && (size_t)n < sizeof text);
+	fx_write(conf, "%s", text);
 }
 
 static void test_minimal_defaults(void **state)

@@ -1,0 +1,248 @@
+/* test_setup_find.c: what coffre setup finds (cli/setup_find.c) and writes (cli/setup_conf.c)
+ * on a machine made in a temporary folder: users' folders, Samba shares, Dolibarr's
+ * documents, and hostile files (symlinked, huge, odd values) that must yield nothing wrong. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "setup.h"
+#include "coffre/cfg.h"
+#include "coffre/error.h"
+
+#include "fixture.h"
+
+static char dir[256];
+
+static void mk(const char *rel)
+{
+	char p[512];
+	snprintf(p, sizeof p, "%s/%s", dir, rel);
+	char *s = p + strlen(dir) + 1;
+	for (char *c = s; *c; c++) {
+		if (*c == '/') {
+			*c = 0;
+			mkdir(p, 0755);
+			*c = '/';
+		}
+	}
+	mkdir(p, 0755);
+}
+
+/* ${rel} under the test's folder, into ${out}. */
+static const char *at(char out[512], const char *rel)
+{
+	snprintf(out, 512, "%s/%s", dir, rel);
+	return out;
+}
+
+#define put(rel, ...) fx_write(at((char[512]){ 0 }, rel), __VA_ARGS__)
+
+/* The folders found on the machine made under ${rel}. */
+static void find_all(const char *rel, const char *smb_conf, struct setup_folders *l)
+{
+	char root[512];
+	struct setup_where w = { .root = at(root, rel), .smb_conf = smb_conf };
+	assert_int_equal(setup_find_folders(&w, l), 0);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (fx_mkdtemp(dir, sizeof dir, "setup"))
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	fx_rm_rf(dir);
+	return 0;
+}
+
+/* The index of the folder ending in ${suffix}, or -1. */
+static int find(const struct setup_folders *l, const char *suffix)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		size_t a = strlen(l->v[i].path), b = strlen(suffix);
+		if (a >= b && strcmp(l->v[i].path + a - b, suffix) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+static void finds_users_shares_and_dolibarr(void **state)
+{
+	(void)state;
+	mk("r/home/alice/Documents/devis");
+	mk("r/home/bob/Bureau");
+	mk("r/home/bob/Musique");
+	mk("r/root/Desktop");
+	mk("share");
+	mk("doli");
+	mk("r/etc/samba");
+	mk("r/var/www/erp/htdocs/conf");
+	put("r/home/alice/Documents/devis/d1.txt", "0123456789");
+	put("r/home/alice/Documents/f.txt", "abc");
+	put("r/etc/samba/smb.conf",
+		"[global]\n   path = %s/share\n[homes]\n   path = %s/r/home\n"
+		"[compta]\n   comment = x\n   path = %s/share\n[printers]\n   path = %s/doli\n"
+		"[perso]\n   path = /home/%%U\n",
+		dir, dir, dir, dir);
+	put("r/var/www/erp/htdocs/conf/conf.php",
+		"<?php\n$dolibarr_main_data_root_x='/nope';\n$dolibarr_main_data_root = \"%s/doli\";\n",
+		dir);
+	struct setup_folders l = { 0 };
+	find_all("r", NULL, &l);
+	assert_int_equal(l.n, 5);
+	int a = find(&l, "/home/alice/Documents");
+	assert_true(a >= 0);
+	assert_int_equal(l.v[a].why, SETUP_DOCUMENTS);
+	assert_string_equal(l.v[a].owner, "alice");
+	assert_int_equal(l.v[a].bytes, 13);
+	assert_int_equal(l.v[a].files, 2);
+	assert_true(l.v[a].ticked);
+	assert_true(find(&l, "/home/bob/Bureau") >= 0);
+	assert_true(find(&l, "/root/Desktop") >= 0);
+	assert_int_equal(find(&l, "/home/bob/Musique"), -1);
+	int s = find(&l, "/share");
+	assert_true(s >= 0);
+	assert_int_equal(l.v[s].why, SETUP_SAMBA);
+	assert_string_equal(l.v[s].owner, "compta");
+	int d = find(&l, "/doli");
+	assert_true(d >= 0);
+	assert_int_equal(l.v[d].why, SETUP_DOLIBARR);
+	setup_folders_release(&l);
+}
+
+static void nested_folders_are_listed_once(void **state)
+{
+	(void)state;
+	mk("n/a/b");
+	char a[300], b[300];
+	snprintf(a, sizeof a, "%s/n/a", dir);
+	snprintf(b, sizeof b, "%s/n/a/b", dir);
+	struct setup_folders l = { 0 };
+	assert_int_equal(setup_folders_add(&l, b, SETUP_GIVEN, NULL), 1);
+	assert_int_equal(setup_folders_add(&l, b, SETUP_GIVEN, NULL), 0);
+	assert_int_equal(setup_folders_add(&l, a, SETUP_GIVEN, NULL), 1);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(find(&l, "/n/a"), 0);
+	assert_int_equal(setup_folders_add(&l, b, SETUP_GIVEN, NULL), 0);
+	assert_int_equal(setup_folders_add(&l, "relative", SETUP_GIVEN, NULL), 0);
+	assert_int_equal(setup_folders_add(&l, "/nonexistent-coffre", SETUP_GIVEN, NULL), 0);
+	setup_folders_release(&l);
+}
+
+/* Files that are not what they should be give nothing, and no crash. */
+static void hostile_files_give_nothing(void **state)
+{
+	(void)state;
+	mk("h/etc/samba");
+	mk("h/etc/dolibarr");
+	mk("h/usr/share/dolibarr/htdocs/conf");
+	mk("h/var/www/a/htdocs/conf");
+	mk("secret");
+	mk("odd;dir");
+	/* A symlinked smb.conf (its last component) is not followed. */
+	put("real.conf", "[s]\npath = %s/secret\n", dir);
+	char from[512], to[512];
+	snprintf(from, sizeof from, "%s/real.conf", dir);
+	snprintf(to, sizeof to, "%s/h/etc/samba/smb.conf", dir);
+	assert_int_equal(symlink(from, to), 0);
+	/* conf.php: unterminated, relative, a value the configuration cannot hold, too big. */
+	put("h/etc/dolibarr/conf.php", "$dolibarr_main_data_root = '%s/secret", dir);
+	put("h/usr/share/dolibarr/htdocs/conf/conf.php", "$dolibarr_main_data_root='secret';\n"
+		"$dolibarr_main_data_root='%s/odd;dir';\n$dolibarr_main_data_root=;\n"
+		"$dolibarr_main_data_root", dir);
+	char big[512];
+	snprintf(big, sizeof big, "%s/h/var/www/a/htdocs/conf/conf.php", dir);
+	FILE *f = fopen(big, "w");
+	assert_non_null(f);
+	fprintf(f, "$dolibarr_main_data_root='%s/secret';\n", dir);
+	assert_int_equal(fseek(f, 2 << 20, SEEK_SET), 0);
+	fputc('\n', f);
+	fclose(f);
+	struct setup_folders l = { 0 };
+	find_all("h", NULL, &l);
+	assert_int_equal(l.n, 0);
+	/* An smb.conf of long lines and binary bytes: read, nothing found. */
+	char *junk = malloc(70000);
+	assert_non_null(junk);
+	for (size_t i = 0; i < 69999; i++)
+		junk[i] = (char)(i % 7 == 0 ? '\n' : i % 5 == 0 ? '[' : (int)(i * 31 % 256) | 1);
+	junk[69999] = 0;
+	put("junk.conf", "%s\n[x]\npath = %s/odd;dir\n", junk, dir);
+	free(junk);
+	char junkf[512];
+	find_all("h", at(junkf, "junk.conf"), &l);
+	assert_int_equal(l.n, 0);
+	setup_folders_release(&l);
+}
+
+/* What setup writes is a configuration coffred accepts, and its modes are kept. */
+static void written_config_loads(void **state)
+{
+	(void)state;
+	mk("c/docs");
+	mk("c/etc");
+	char docs[300], conf[300], pw[300], spool[300];
+	snprintf(docs, sizeof docs, "%s/c/docs", dir);
+	snprintf(conf, sizeof conf, "%s/c/etc/coffre.conf", dir);
+	snprintf(pw, sizeof pw, "%s/c/etc/password", dir);
+	snprintf(spool, sizeof spool, "%s/c/spool", dir);
+	const char *paths[] = { docs };
+	struct setup_conf c = { .paths = paths, .npaths = 1, .spool = spool, .password_file = pw,
+		.drive_url = "usb:KINGSTON", .drive_name = "KINGSTON (32 GB)" };
+	char *text = setup_conf_text(&c);
+	assert_non_null(text);
+	char *more = setup_conf_dest(text, "drive-2", "/mnt/second/coffre", "second");
+	assert_non_null(more);
+	assert_int_equal(setup_write_file(pw, "pw\n", 0600, NULL), 0);
+	assert_int_equal(setup_write_file(conf, more, 0640, "no-such-group-coffre"), 0);
+	struct stat st;
+	assert_int_equal(stat(conf, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(stat(pw, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	struct cfg *cfg = NULL;
+	char *problems = NULL;
+	struct cf_error err = { 0 };
+	int rc = cfg_load(conf, &cfg, &problems, &err);
+	if (rc && problems)
+		fprintf(stderr, "%s", problems);
+	assert_int_equal(rc, 0);
+	assert_int_equal(cfg->npaths, 1);
+	assert_int_equal(cfg->ndests, 2);
+	assert_string_equal(cfg->dests[0].url, "usb:KINGSTON");
+	assert_string_equal(cfg->dests[1].name, "drive-2");
+	cfg_free(cfg);
+	free(problems);
+	free(text);
+	free(more);
+	assert_false(setup_path_ok("relative"));
+	assert_false(setup_path_ok("/a;b"));
+	assert_false(setup_path_ok("/a\nb"));
+	assert_false(setup_path_ok("/a "));
+	assert_true(setup_path_ok("/srv/Données partagées"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(finds_users_shares_and_dolibarr, setup, teardown),
+		cmocka_unit_test_setup_teardown(nested_folders_are_listed_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(hostile_files_give_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(written_config_loads, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -48,6 +48,9 @@ struct drill {
 	struct idset sel, way, failed;
 	const char *snap_hex;		/* the snapshot the failures being found concern */
 	int as_root;
+	/* The full-restore estimate's measures: when the metadata was read (and what was known
+	 * then), and how long the latest snapshot's restore took for how many bytes. */
+	uint64_t t0, meta_ns, restore_ns, restore_bytes;
 };
 
 static int cancelled(const struct drill *D)
@@ -526,6 +529,8 @@ static int run(struct drill *D)
 	if ((rc = choose(D)) || cancelled(D))
 		return rc ? rc : CF_ECANCELED;
 	R->bytes_metadata = dst_bytes_read(repo_dst(D->r));
+	uint64_t t_chosen = util_now_ns();
+	D->meta_ns = t_chosen - D->t0;
 	/* The restore opens the index again (from the cache just made) and a reader of its own. */
 	blob_reader_free(D->br);
 	D->br = NULL;
@@ -533,6 +538,8 @@ static int run(struct drill *D)
 	D->x = NULL;
 	if ((rc = drill_snapshot(D, D->latest, &D->files, "latest")))
 		return rc;
+	D->restore_ns = util_now_ns() - t_chosen;
+	D->restore_bytes = R->bytes;
 	if (!D->o->full && D->oldest && R->chosen.oldest)
 		rc = drill_snapshot(D, D->oldest, &D->old_files, "oldest");
 	return rc;
@@ -571,7 +578,7 @@ int drill_run(const struct drill_opts *o, struct drill_report **ret, struct cf_e
 		drill_report_free(R);
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
 	}
-	uint64_t t0 = util_now_ns();
+	uint64_t t0 = D.t0 = util_now_ns();
 	R->started = o->now ? o->now : (int64_t)time(NULL);
 	R->full = o->full;
 	R->ok = 1;
@@ -590,7 +597,15 @@ int drill_run(const struct drill_opts *o, struct drill_report **ret, struct cf_e
 	R->seconds = (double)(util_now_ns() - t0) / 1e9;
 	if (R->seconds > 0)
 		R->throughput = (double)R->bytes_fetched / R->seconds;
-	if (R->throughput > 0)
+	/* A full restore reads the same metadata, then every file at the pace this drill's
+	 * restore went (fetch, decrypt, write, check; per byte of the files, so that the
+	 * compression ratio and what the reader fetches again are counted as they were). A drill
+	 * that restored too little to time falls back to what it fetched in all. */
+	if (D.restore_bytes >= (1u << 20) && D.restore_ns > 0)
+		R->estimate_full_restore_seconds = ((double)D.meta_ns +
+			(double)R->snapshot_bytes * (double)D.restore_ns /
+			(double)D.restore_bytes) / 1e9;
+	else if (R->throughput > 0)
 		R->estimate_full_restore_seconds = (double)R->snapshot_bytes / R->throughput;
 	if (prepared) {
 		if (drill_scratch_remove(D.scratch) != 0 && errno != ENOENT) {

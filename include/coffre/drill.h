@@ -125,7 +125,8 @@ struct drill_report {
 	uint64_t snapshot_files, snapshot_bytes;	/* the latest snapshot's regular files */
 	uint64_t sqlite_checked, live_compared, metadata_checked;
 	double throughput;			/* bytes_fetched / seconds */
-	double estimate_full_restore_seconds;	/* snapshot_bytes / throughput */
+	double estimate_full_restore_seconds;	/* the metadata's time, then snapshot_bytes at
+						 * the pace of this drill's restore */
 	uint64_t nfailures;			/* all of them */
 	struct drill_failure *failures;		/* the first DRILL_MAX_FAILURES */
 	size_t nlisted;

@@ -148,13 +148,14 @@ struct cli_sheet_opts {
 	const char *language;	/* "fr" or "en" */
 	const char *shop;
 	const struct cfg *cfg;	/* coffred's configuration for this repository, or NULL */
+	int quiet;		/* nothing on stdout: the caller prints the key and the paths */
 };
 /* cli_sheet_check(o): the options are usable (a language we write, a folder we can write
  * in), checked before a key is made. Exit code or 0. */
 int cli_sheet_check(const struct cli_sheet_opts *o);
 /* cli_sheet_write(key, o): write the sheet for the recovery key ${key} and say what to do
- * with it; when it cannot be written, the key is printed so that it is not lost. Exit code
- * or 0. */
+ * with it; when it cannot be written, the key is printed (unless ${o}->quiet) so that it is
+ * not lost. Exit code or 0. */
 int cli_sheet_write(const char *key, const struct cli_sheet_opts *o);
 
 /* cli_finish_stdout(): flush and check stdout; an exit code (0 when fine). */

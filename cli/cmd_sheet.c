@@ -124,21 +124,22 @@ int cli_sheet_write(const char *key, const struct cli_sheet_opts *o)
 		rc = sheet_write(&s, dir, &err);
 	}
 	places_free(pl, urls, s.nplaces);
-	if (rc) {
+	if (rc && !o->quiet) {
 		/* The key exists now and the previous one is retired: it must not be lost. */
 		printf("%s\n", _("The recovery sheet could not be written. Write the new recovery key "
 				 "down by hand:"));
 		printf("Recovery key: %s\n", key);
+	}
+	if (rc)
 		return cli_error(cf_exit_code(rc), _("cannot write the recovery sheet in '%s': %s"),
 			dir, err.msg);
-	}
-	if (g.json) {
+	if (!o->quiet && g.json) {
 		json_t *j = json_pack("{s:s++, s:s++, s:s}", "pdf", dir, "/", SHEET_PDF, "html", dir,
 			"/", SHEET_HTML, "language", s.language);
 		json_dumpf(j, stdout, JSON_INDENT(2));
 		putchar('\n');
 		json_decref(j);
-	} else {
+	} else if (!o->quiet) {
 		printf(_("recovery sheet written: %s/%s and %s/%s\n"), dir, SHEET_PDF, dir,
 			SHEET_HTML);
 	}

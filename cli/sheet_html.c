@@ -13,7 +13,8 @@
 static const char style[] =
 	"body{font-family:'DejaVu Sans',Arial,sans-serif;font-size:11pt;max-width:180mm;"
 	"margin:10mm auto;color:#000;background:#fff}\n"
-	"h1{font-size:18pt;margin:0 0 2mm}h2{font-size:13pt;margin:5mm 0 2mm}\n"
+	"h1{font-size:18pt;margin:0 0 2mm}.shop{font-size:15pt;font-weight:bold;margin:0 0 2mm}\n"
+	"h2{font-size:13pt;margin:5mm 0 2mm}\n"
 	".warn{border:2px solid #000;padding:2mm 3mm;font-weight:bold}\n"
 	".key{display:flex;justify-content:space-between;align-items:flex-start;gap:6mm}\n"
 	".key pre{font-family:'DejaVu Sans Mono','Courier New',monospace;font-size:19pt;"
@@ -96,8 +97,8 @@ static int page(struct buf *b, const struct sheet *s, const struct sheet_words *
 	    sheet_html_escape(b, w->title) || add(b, " — ") || sheet_html_escape(b, s->shop) ||
 	    add(b, "</title>\n<style>\n") || add(b, style) || add(b, "</style>\n</head>\n<body>\n"))
 		return -1;
-	if (add(b, "<h1>") || sheet_html_escape(b, w->title) || add(b, " — ") ||
-	    sheet_html_escape(b, s->shop) || add(b, "</h1>\n<p>") ||
+	if (element(b, "h1", w->title) || add(b, "<p class=\"shop\">") ||
+	    sheet_html_escape(b, s->shop) || add(b, "</p>\n<p>") ||
 	    sheet_html_escape(b, w->made_on) || add(b, " ") || sheet_html_escape(b, s->date) ||
 	    add(b, "</p>\n<p class=\"warn\">") || sheet_html_escape(b, w->warning) ||
 	    add(b, "</p>\n"))

@@ -154,9 +154,10 @@ static int layout(struct pen *p, const struct sheet *s, const struct sheet_words
 	char line[1024];
 	cairo_set_source_rgb(p->cr, 0, 0, 0);
 	p->y = MARGIN + 14;
-	snprintf(line, sizeof line, "%s — %s", w->title, s->shop);
 	font(p, SANS, 1, 19);
-	para(p, MARGIN, TEXT_W, 24, line);
+	para(p, MARGIN, TEXT_W, 24, w->title);
+	font(p, SANS, 1, 15);
+	para(p, MARGIN, TEXT_W, 20, s->shop);
 	snprintf(line, sizeof line, "%s %s", w->made_on, s->date);
 	font(p, SANS, 0, 11);
 	para(p, MARGIN, TEXT_W, 16, line);

@@ -7,6 +7,7 @@
 
 #include <cairo-pdf.h>
 #include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <sodium.h>
 
 #include "sheet.h"
@@ -247,5 +248,10 @@ out:
 	if (cairo_surface_status(surf) != CAIRO_STATUS_SUCCESS)
 		rc = -1;
 	cairo_surface_destroy(surf);
+	/* cairo and fontconfig keep the fonts they found in caches for the process's life; the
+	 * sheet is their only use, so they go now rather than at exit (where leak checkers count
+	 * them). */
+	cairo_debug_reset_static_data();
+	FcFini();
 	return rc;
 }

@@ -8,7 +8,7 @@ PKGS=(build-essential cmake pkg-config gettext python3
 	libinih-dev libsystemd-dev libcurl4-openssl-dev libblkid-dev
 	# the recovery sheet: a PDF drawn with cairo, a QR code from libqrencode; its test reads
 	# them back (pdftotext and pdftoppm from poppler, zbarimg)
-	libcairo2-dev libqrencode-dev fonts-dejavu-core poppler-utils zbar-tools
+	libcairo2-dev libfontconfig-dev libqrencode-dev fonts-dejavu-core poppler-utils zbar-tools
 	attr util-linux systemd
 	# the ransomware signals' tests: pictures to profile, a test attacker (AES-256-CTR)
 	libjpeg-dev libpng-dev libssl-dev

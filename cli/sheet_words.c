@@ -37,12 +37,14 @@ static const struct sheet_words fr = {
 	.steps_label = "Pour tout restaurer sur un nouvel ordinateur",
 	.step = {
 		"Installez coffre sur le nouvel ordinateur (Debian ou Ubuntu) :",
-		"Branchez le disque USB des sauvegardes. Pour un stockage S3, demandez ses clés "
-		"d'accès à la personne qui l'a mis en place et mettez-les dans un fichier lisible "
-		"par vous seul (identifiant, puis clé secrète, une par ligne) :",
+		"Branchez le disque USB des sauvegardes. Pour un stockage S3 ou un serveur SFTP, "
+		"demandez ses clés d'accès à la personne qui l'a mis en place ; les clés S3 vont "
+		"dans un fichier lisible par vous seul (identifiant, puis clé secrète, une par "
+		"ligne) :",
 		"Tapez la clé de secours ci-dessus dans un fichier, sur une ligne (ou scannez le "
 		"QR code) :",
-		"Affichez la liste des sauvegardes (les dates et leurs numéros) :",
+		"Affichez la liste des sauvegardes (dates et numéros) ; si cette copie manque, "
+		"mettez après --repo un autre emplacement de la liste ci-dessus :",
 		"Restaurez la dernière sauvegarde et vérifiez-la ; les fichiers reviennent sous "
 		"/srv/restore. Supprimez ensuite /root/recovery.txt.",
 	},
@@ -71,11 +73,12 @@ static const struct sheet_words en = {
 	.steps_label = "To restore everything on a new computer",
 	.step = {
 		"Install coffre on the new computer (Debian or Ubuntu):",
-		"Plug in the backup USB drive. For S3 storage, ask the person who set it up for its "
-		"access keys and put them in a file only you can read (key id, then secret key, one "
-		"a line):",
+		"Plug in the backup USB drive. For S3 storage or an SFTP server, ask the person who "
+		"set it up for its access keys; S3 keys go in a file only you can read (key id, then "
+		"secret key, one a line):",
 		"Type the recovery key above into a file, on one line (or scan the QR code):",
-		"List the backups (their dates and ids):",
+		"List the backups (dates and ids); if this copy is missing, put another place of "
+		"the list above after --repo:",
 		"Restore the latest backup and check it; the files come back under /srv/restore. "
 		"Then delete /root/recovery.txt.",
 	},

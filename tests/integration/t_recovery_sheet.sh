@@ -144,4 +144,19 @@ EN=$(zbarimg --raw -q "$LOGDIR/sheet-en.png" 2>>"$LOGDIR/zbarimg.err") || fail "
 expect_exit 12 cf --recovery-key-file "$T/new.key" snapshots
 printf '%s\n' "$EN" >"$T/en.key"
 expect_exit 0 cf --recovery-key-file "$T/en.key" snapshots
+
+log "many destinations still make one page, whose QR code still reads"
+for i in $(seq 1 14); do
+	printf '[destination usb-%02d]\nurl = usb:COFFRE-%02d-with-a-rather-long-label\n' "$i" "$i"
+done >>"$CONF"
+expect_exit 0 cf --recovery-key-file "$T/en.key" recovery-sheet --out "$SHEET" --config "$CONF"
+grep -q "Pages: *1$" <<<"$(pdfinfo "$PDF")" || fail "16 places make more than one page"
+pdftotext "$PDF" "$LOGDIR/sheet-many.txt" || fail "pdftotext failed"
+grep -qF "usb:COFFRE-14-with-a-rather-long-label" "$LOGDIR/sheet-many.txt" ||
+	fail "the last destination is not on the page"
+pdftoppm -r 150 -png -singlefile "$PDF" "$LOGDIR/sheet-many" || fail "pdftoppm failed"
+MANY=$(zbarimg --raw -q "$LOGDIR/sheet-many.png" 2>>"$LOGDIR/zbarimg.err") ||
+	fail "zbarimg found no QR code on the shrunk page"
+printf '%s\n' "$MANY" >"$T/many.key"
+expect_exit 0 cf --recovery-key-file "$T/many.key" snapshots
 pass

@@ -159,4 +159,22 @@ MANY=$(zbarimg --raw -q "$LOGDIR/sheet-many.png" 2>>"$LOGDIR/zbarimg.err") ||
 	fail "zbarimg found no QR code on the shrunk page"
 printf '%s\n' "$MANY" >"$T/many.key"
 expect_exit 0 cf --recovery-key-file "$T/many.key" snapshots
+
+log "init --sheet: the sheet of a new repository holds the key init prints"
+mkdir "$T/sheet2"
+printf 'another password\n' >"$T/password2"
+chmod 600 "$T/password2"
+expect_exit 2 cf --repo "$T/repo2" --password-file "$T/password2" init --sheet "$T/sheet2" \
+	--language xx
+[ ! -e "$T/repo2" ] || fail "init with a bad --language made a repository"
+expect_exit 0 cf --json --repo "$T/repo2" --password-file "$T/password2" init --sheet "$T/sheet2" \
+	--shop-name "Atelier Neuf" --language en
+KEY2=$(json_get "$OUT" recovery_key)
+[ "$(json_get "$OUT" sheet.pdf)" = "$T/sheet2/coffre-recovery-sheet.pdf" ] || fail "init --json: no sheet.pdf"
+pdftoppm -r 150 -png -singlefile "$T/sheet2/coffre-recovery-sheet.pdf" "$LOGDIR/sheet2" ||
+	fail "pdftoppm failed"
+[ "$(zbarimg --raw -q "$LOGDIR/sheet2.png" 2>>"$LOGDIR/zbarimg.err")" = "$KEY2" ] ||
+	fail "the QR code of init's sheet is not the key init printed"
+grep -qF "Atelier Neuf" <<<"$(pdftotext "$T/sheet2/coffre-recovery-sheet.pdf" -)" ||
+	fail "init's sheet lacks the shop's name"
 pass

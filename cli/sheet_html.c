@@ -25,7 +25,7 @@ static const char style[] =
 	"ol{padding-left:6mm}li{margin-bottom:1mm}ul{padding-left:5mm;margin:0}\n"
 	"@page{size:A4;margin:12mm}\n"
 	"@media print{body{margin:0;max-width:none;font-size:10pt}h2{margin-top:4mm}"
-	".key svg{width:45mm;height:45mm}*{-webkit-print-color-adjust:exact;"
+	".key svg{width:45mm;height:45mm}.key,li{break-inside:avoid}*{-webkit-print-color-adjust:exact;"
 	"print-color-adjust:exact}}\n";
 
 /* Appends text from a format (only for what needs no escaping: numbers, fixed markup). */

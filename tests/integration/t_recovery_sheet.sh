@@ -160,6 +160,17 @@ MANY=$(zbarimg --raw -q "$LOGDIR/sheet-many.png" 2>>"$LOGDIR/zbarimg.err") ||
 printf '%s\n' "$MANY" >"$T/many.key"
 expect_exit 0 cf --recovery-key-file "$T/many.key" snapshots
 
+log "a sheet that cannot be written: the new key is printed, and it opens the repository"
+mkdir -p "$T/blocked/coffre-recovery-sheet.pdf"
+expect_exit 1 cf --recovery-key-file "$T/many.key" recovery-sheet --out "$T/blocked" \
+	--config "$CONF"
+grep -q "cannot write the recovery sheet" "$ERR" || fail "no error said the sheet is not written"
+sed -n 's/^Recovery key: //p' "$OUT" >"$T/printed.key"
+[ -s "$T/printed.key" ] || fail "the key of a sheet not written was not printed"
+expect_exit 12 cf --recovery-key-file "$T/many.key" snapshots
+expect_exit 0 cf --recovery-key-file "$T/printed.key" snapshots
+[ -z "$(find "$T/blocked" -name '*.tmp')" ] || fail "temporary files left in $T/blocked"
+
 log "init --sheet: the sheet of a new repository holds the key init prints"
 mkdir "$T/sheet2"
 printf 'another password\n' >"$T/password2"

@@ -61,6 +61,7 @@ int cmd_config(int argc, char **argv);
 int cmd_alert(int argc, char **argv);
 int cmd_alarm(int argc, char **argv);
 int cmd_drill(int argc, char **argv);
+int cmd_recovery_sheet(int argc, char **argv);
 
 /* cli_fail(err): print "coffre: <message>" and return the exit code for ${err}. */
 int cli_fail(const struct cf_error *err);
@@ -138,6 +139,28 @@ struct targets {
 int cli_targets(struct targets *t, const char *const *tos, size_t nto, const char *config,
 	int flags);
 void cli_targets_free(struct targets *t);
+/* cli_repo_config(file, required, ret): coffred's configuration ${file} (NULL: the default,
+ * which may be missing) when it names the repository given (or none is given: then the
+ * repository and its password file come from it); ${*ret} is NULL when it was not read.
+ * ${required}: a failure is an error. Exit code or 0. */
+int cli_repo_config(const char *file, int required, struct cfg **ret);
+
+/* The recovery sheet (cmd_sheet.c): where, in which language, for which shop (NULL: from
+ * the configuration, else the locale and the host name). */
+struct cli_sheet_opts {
+	const char *out;	/* folder, default "." */
+	const char *language;	/* "fr" or "en" */
+	const char *shop;
+	const struct cfg *cfg;	/* coffred's configuration for this repository, or NULL */
+	int quiet;		/* nothing on stdout: the caller prints the key and the paths */
+};
+/* cli_sheet_check(o): the options are usable (a language we write, a folder we can write
+ * in), checked before a key is made. Exit code or 0. */
+int cli_sheet_check(const struct cli_sheet_opts *o);
+/* cli_sheet_write(key, o): write the sheet for the recovery key ${key} and say what to do
+ * with it; when it cannot be written, the key is printed (unless ${o}->quiet) so that it is
+ * not lost. Exit code or 0. */
+int cli_sheet_write(const char *key, const struct cli_sheet_opts *o);
 
 /* cli_finish_stdout(): flush and check stdout; an exit code (0 when fine). */
 int cli_finish_stdout(void);

@@ -5,15 +5,19 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "cli.h"
+#include "sheet.h"
+#include "coffre/cfg.h"
 #include "coffre/dst.h"
 #include "coffre/repo.h"
 
 static const char init_usage[] =
-	"usage: coffre init [--escrow-key HEX]\n"
+	"usage: coffre init [--escrow-key HEX] [--sheet DIR [--language fr|en] [--shop-name NAME]]\n"
 	"Creates the repository given by --repo. Prints the recovery key once: write it down\n"
-	"and keep it apart from the computer; with it alone the data can be restored.\n";
+	"and keep it apart from the computer; with it alone the data can be restored.\n"
+	"  --sheet DIR  also write the recovery sheet to print (as 'coffre recovery-sheet')\n";
 
 static void print_recovery(const char *text)
 {
@@ -30,22 +34,32 @@ int cmd_init(int argc, char **argv)
 		return 0;
 	const char *escrow = NULL;
 	static const struct option opts[] = { { "escrow-key", required_argument, NULL, 'e' },
-		{ 0 } };
-	int c;
+		{ "sheet", required_argument, NULL, 's' },
+		{ "language", required_argument, NULL, 'l' },
+		{ "shop-name", required_argument, NULL, 'n' }, { 0 } };
+	struct cli_sheet_opts sheet = { 0 };
+	int c, rc;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'e')
 			escrow = optarg;
+		else if (c == 's')
+			sheet.out = optarg;
+		else if (c == 'l')
+			sheet.language = optarg;
+		else if (c == 'n')
+			sheet.shop = optarg;
 		else
 			return cli_usage(init_usage);
 	}
-	if (optind != argc)
+	if (optind != argc || ((sheet.language || sheet.shop) && !sheet.out))
 		return cli_usage(init_usage);
 	if (!g.repo || !*g.repo)
 		return cli_error(CF_EXIT_USAGE, "%s", _("no repository given (--repo or COFFRE_REPOSITORY)"));
+	if (sheet.out && (rc = cli_sheet_check(&sheet)))
+		return rc;
 	char *pw = NULL;
-	int rc = cli_read_password(g.password_file, _("new password: "), 1, &pw);
-	if (rc)
+	if ((rc = cli_read_password(g.password_file, _("new password: "), 1, &pw)))
 		return rc;
 	if (!*pw) {
 		cli_secret_free(pw);
@@ -72,11 +86,25 @@ int cmd_init(int argc, char **argv)
 	cli_secret_free(pw);
 	if (rc)
 		return cli_fail(&err);
+	int sheet_rc = 0;
+	if (sheet.out) {
+		/* The destinations come from coffred's configuration when it is for this
+		 * repository; a sheet without them still restores from the repository. */
+		struct cfg *cfg = NULL;
+		if (cli_repo_config(NULL, 0, &cfg) == 0)
+			sheet.cfg = cfg;
+		sheet.quiet = 1;
+		sheet_rc = cli_sheet_write(rec, &sheet);
+		cfg_free(cfg);
+	}
 	if (g.json) {
 		json_t *o = json_pack("{s:s, s:s, s:s}", "id", id, "recovery_key", rec, "repository",
 			g.repo);
 		if (fp[0])
 			json_object_set_new(o, "escrow_fingerprint", json_string(fp));
+		if (sheet.out && !sheet_rc)
+			json_object_set_new(o, "sheet", json_pack("{s:s++, s:s++}", "pdf", sheet.out,
+				"/", SHEET_PDF, "html", sheet.out, "/", SHEET_HTML));
 		json_dumpf(o, stdout, JSON_INDENT(2));
 		putchar('\n');
 		json_decref(o);
@@ -85,8 +113,12 @@ int cmd_init(int argc, char **argv)
 		print_recovery(rec);
 		if (fp[0])
 			printf(_("Escrow fingerprint (for the escrow holder's list): %s\n"), fp);
+		if (sheet.out && !sheet_rc)
+			printf(_("recovery sheet written: %s/%s and %s/%s\n"), sheet.out, SHEET_PDF,
+				sheet.out, SHEET_HTML);
 	}
-	return 0;
+	sodium_memzero(rec, sizeof rec);
+	return sheet_rc;
 }
 
 static const char key_usage[] =

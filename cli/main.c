@@ -50,6 +50,8 @@ static const struct command {
 	{ "prune", cmd_prune, N_("remove data no snapshot needs"), NEED_REPO },
 	{ "rebuild-index", cmd_rebuild_index, N_("rebuild the index from the packs"), NEED_REPO },
 	{ "key", cmd_key, N_("change the password or the recovery key"), NEED_REPO },
+	{ "recovery-sheet", cmd_recovery_sheet,
+		N_("make a new recovery key and its sheet to print (PDF, HTML)"), NEED_REPO },
 	{ "push", cmd_push, N_("send the spool's new objects to USB drives and remote storage"), NEED_REPO },
 	{ "drill", cmd_drill, N_("prove that each destination restores (a restore drill)"),
 		NEED_NOTHING },

@@ -18,9 +18,7 @@ void cli_targets_free(struct targets *t)
 	memset(t, 0, sizeof *t);
 }
 
-/* Loads coffred's configuration when it names this spool (or no spool is given: then the
- * repository and its password file come from it). ${required}: a failure is an error. */
-static int load_config(const char *file, int required, struct cfg **ret)
+int cli_repo_config(const char *file, int required, struct cfg **ret)
 {
 	struct cfg *c = NULL;
 	char *problems = NULL;
@@ -73,7 +71,7 @@ int cli_targets(struct targets *t, const char *const *tos, size_t nto, const cha
 	/* The configuration is read when it gives the destinations, when all of them are
 	 * wanted besides those given, or when the command wants it anyway. */
 	if ((config || nto == 0 || (flags & (CLI_TARGETS_ALL | CLI_TARGETS_CONFIG))) &&
-	    (rc = load_config(config, nto == 0, &t->cfg)))
+	    (rc = cli_repo_config(config, nto == 0, &t->cfg)))
 		return rc;
 	size_t max = nto + (t->cfg ? t->cfg->ndests : 0);
 	t->url = calloc(max + 1, sizeof *t->url);

@@ -6,6 +6,9 @@ SUDO=""
 PKGS=(build-essential cmake pkg-config gettext python3
 	libsodium-dev libzstd-dev libarchive-dev libsqlite3-dev libjansson-dev libcmocka-dev
 	libinih-dev libsystemd-dev libcurl4-openssl-dev libblkid-dev
+	# the recovery sheet: a PDF drawn with cairo, a QR code from libqrencode; its test reads
+	# them back (pdftotext and pdftoppm from poppler, zbarimg)
+	libcairo2-dev libfontconfig-dev libqrencode-dev fonts-dejavu-core poppler-utils zbar-tools
 	attr util-linux systemd
 	# the ransomware signals' tests: pictures to profile, a test attacker (AES-256-CTR)
 	libjpeg-dev libpng-dev libssl-dev

@@ -103,7 +103,7 @@ log "the package's fields and contents"
 DEPENDS=$(dpkg-deb -f "$DEB" Depends)
 info "Depends: $DEPENDS"
 for lib in libcurl4 libsodium23 libzstd1 libarchive13 libsqlite3-0 libjansson4 libinih1 \
-	libblkid1 libsystemd0; do
+	libblkid1 libsystemd0 libcairo2 libfontconfig1 libqrencode4 fonts-dejavu-core; do
 	[[ ", $DEPENDS," == *", $lib "* || ", $DEPENDS," == *", $lib,"* ]] || fail "Depends lacks $lib"
 done
 dpkg-deb -c "$DEB" >"$LOGDIR/contents"

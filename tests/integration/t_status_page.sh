@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# t_status_page.sh: coffred's status page (status-page = PORT), seen by Debian's headless
+# chromium in French and in English, in three states, each also screenshotted beside the
+# build (status-page-green.png, -amber.png, -red.png):
+#  - green after a good backup: "Protégé" / "Protected", the copy "à jour" / "up to date";
+#  - amber with the copy behind for longer than behind-after (its folder replaced by a file):
+#    "Attention", "en retard depuis" / "behind since";
+#  - red with the repository moved away (the backup fails): "Non protégé" / "Not protected";
+# and: the security headers, no address but 127.0.0.1 in the page, the button only with the
+# token of coffre status --page; POST /backup refused (403, no backup) without the token or
+# from another site, accepted (a backup runs) with both; 404/405 for the rest; no wake-up of
+# coffred in 10 s with nobody looking.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+setup
+daemon_setup
+command -v chromium >/dev/null || skip "chromium is not installed (apt-get install chromium)"
+command -v curl >/dev/null || skip "curl is not installed"
+PNG_DIR=$(cd "$COFFRE_TOOLS/.." && pwd)
+PP=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+BASE=http://127.0.0.1:$PP
+chmod 600 "$COFFRE_PASSWORD_FILE"
+mkdir -p "$TESTDIR/src" "$TESTDIR/usb"
+echo "facture 1" >"$TESTDIR/src/f.txt"
+expect_exit 0 cf init -q
+# conf DRILL: the configuration, the copy drilled every DRILL (off: never).
+conf() {
+	daemon_conf "$CONF" "daily 03:00" "$SOCK" "$STATE" "status-page = $PP" "[alert]" \
+		"shop-name = Boulangerie test" "behind-after = 2 s" "[destination usb]" \
+		"url = $TESTDIR/usb/coffre" "drill = $1" -- "$TESTDIR/src"
+}
+conf "3 s"
+COFFRE_LOCALEDIR=$COFFRE_TOOLS/../po COFFRED_RETRY_DELAY=3600 "$COFFRED" --config "$CONF" \
+	2>"$DLOG" &
+DPID=$!
+BG_PIDS+=("$DPID")
+wait_for 30 "coffred's control socket" test -S "$SOCK"
+serves() { curl -s -o /dev/null "$BASE/"; }
+wait_for 30 "the status page on $BASE" serves
+
+# page LANG NAME: the DOM as chromium shows it with Accept-Language LANG, into $LOGDIR/NAME.
+CHROME=(timeout 60 chromium --headless --no-sandbox --disable-gpu --timeout=15000)
+page() {
+	"${CHROME[@]}" --user-data-dir="$TESTDIR/chrome-$1" --accept-lang="$1" --lang="$1" \
+		--dump-dom "$BASE/" 2>/dev/null >"$LOGDIR/$2" || true
+	grep -q 'id="verdict"' "$LOGDIR/$2" || fail "chromium showed no status page ($2)"
+}
+shot() {
+	rm -f "$PNG_DIR/status-page-$1.png"
+	"${CHROME[@]}" --user-data-dir="$TESTDIR/chrome-fr" --accept-lang=fr --lang=fr \
+		--screenshot="$PNG_DIR/status-page-$1.png" --window-size=1100,1500 "$BASE/" \
+		2>/dev/null || true
+	test -s "$PNG_DIR/status-page-$1.png" || fail "no screenshot of the $1 state"
+	info "screenshot: $PNG_DIR/status-page-$1.png"
+}
+# expect STATE FILE WORDS...: the page in FILE is STATE and says each of WORDS.
+expect() {
+	local st=$1 f=$LOGDIR/$2 w
+	shift 2
+	grep -q "class=\"v $st\"" "$f" || { grep -o 'class="v [a-z]*"[^<]*' "$f" >&2 || true
+		fail "$(basename "$f"): not $st"; }
+	for w in "$@"; do
+		grep -qF "$w" "$f" || fail "$(basename "$f") does not say '$w'"
+	done
+}
+verdict_is() { curl -s -H 'Accept-Language: en' "$BASE/" >"$LOGDIR/now.html" &&
+	grep -q "class=\"v $1\"" "$LOGDIR/now.html"; }
+status_json() { cf status --json --socket "$SOCK" >"$ST" 2>/dev/null || true; }
+drilled() { status_json; [ "$(json_try "$ST" destinations.0.drill.result)" = ok ] &&
+	[ "$(json_try "$ST" state)" = idle ]; }
+idle() { status_json; [ "$(json_try "$ST" state)" = idle ]; }
+
+log "coffre status --page: the address with its token"
+expect_exit 0 cf status --page --socket "$SOCK"
+URL=$(cat "$OUT")
+[[ $URL =~ ^http://127\.0\.0\.1:$PP/\?token=[0-9a-f]{64}$ ]] || fail "status --page said '$URL'"
+TOKEN=${URL##*token=}
+[ "$(stat -c %a "$STATE/page-token")" = 640 ] || [ "$(stat -c %a "$STATE/page-token")" = 600 ] ||
+	fail "the token file is mode $(stat -c %a "$STATE/page-token")"
+
+log "green: a good backup, its copy and its restore drill"
+expect_exit 0 cf backup --now --socket "$SOCK"
+wait_for 60 "the restore drill of the copy" drilled
+page fr green-fr.html
+expect green green-fr.html "Protégé" "Dernière sauvegarde" "à jour" \
+	"Dernière restauration vérifiée" "Les 30 derniers jours" "Boulangerie test"
+page en green-en.html
+expect green green-en.html "Protected" "Last backup" "up to date" "Last proven restore" \
+	"The last 30 days"
+grep -q '<svg' "$LOGDIR/green-en.html" || fail "no chart"
+conf off	# no more drills: the runs below are the backups asked for
+daemon_hup
+wait_for 30 "coffred idle" idle
+shot green
+
+log "the page: headers, addresses, no secret, the button only with the token"
+curl -s -D "$LOGDIR/headers" -o "$LOGDIR/plain.html" "$BASE/"
+for h in "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; img-src data:" \
+	"X-Frame-Options: DENY" "Referrer-Policy: no-referrer" "Cache-Control: no-store"; do
+	grep -qiF "$h" "$LOGDIR/headers" || fail "no header '$h'"
+done
+if grep -oE 'https?://[^"'"'"' <>)]*' "$LOGDIR/plain.html" "$LOGDIR/green-fr.html" |
+	grep -v ':http://127\.0\.0\.1:' >"$LOGDIR/urls"; then
+	cat "$LOGDIR/urls" >&2
+	fail "the page names an address other than 127.0.0.1"
+fi
+grep -qiE '<(script|link|img|iframe)|src=|@import|url\(' "$LOGDIR/plain.html" &&
+	fail "the page loads something"
+grep -qF 'correct horse' "$LOGDIR/plain.html" && fail "the page shows the passphrase"
+grep -q '<form' "$LOGDIR/plain.html" && fail "a button without the token"
+grep -qF "$TOKEN" "$LOGDIR/plain.html" && fail "the token in the page without the token"
+curl -s -o "$LOGDIR/token.html" "$URL"
+grep -q '<form method=post action="/backup">' "$LOGDIR/token.html" || fail "no button with the token"
+curl -s -o "$LOGDIR/badtoken.html" "$BASE/?token=${TOKEN%?}0"
+[ "${TOKEN: -1}" = 0 ] || ! grep -q '<form' "$LOGDIR/badtoken.html" || fail "a button with a wrong token"
+
+log "only GET / and POST /backup"
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+[ "$(code "$BASE/nothing")" = 404 ] || fail "GET /nothing is not 404"
+[ "$(code -X PUT "$BASE/")" = 405 ] || fail "PUT / is not 405"
+[ "$(code "$BASE/backup")" = 405 ] || fail "GET /backup is not 405"
+[ "$(code -H "Host: evil.example:$PP" "$BASE/")" = 403 ] || fail "another Host is served"
+
+log "POST /backup: refused without the token or from another site, accepted with both"
+status_json
+RUNS=$(json_get "$ST" runs)
+[ "$(code -X POST -d token=0 "$BASE/backup")" = 403 ] || fail "a wrong token is accepted"
+[ "$(code -X POST -d x=1 "$BASE/backup")" = 403 ] || fail "no token is accepted"
+[ "$(code -X POST -H 'Origin: http://evil.example' -d "token=$TOKEN" "$BASE/backup")" = 403 ] ||
+	fail "a POST from another site is accepted"
+[ "$(code -X POST -H 'Sec-Fetch-Site: cross-site' -d "token=$TOKEN" "$BASE/backup")" = 403 ] ||
+	fail "a cross-site POST is accepted"
+[ "$(code -X POST -H "Host: evil.example:$PP" -d "token=$TOKEN" "$BASE/backup")" = 403 ] ||
+	fail "a POST to another Host is accepted"
+status_json
+[ "$(json_get "$ST" runs)" = "$RUNS" ] || fail "a refused POST started a run"
+[ "$(code -X POST -H "Origin: $BASE" -H 'Sec-Fetch-Site: same-origin' -d "token=$TOKEN" \
+	"$BASE/backup")" = 303 ] || fail "the page's own POST is refused"
+ran_more() { status_json; [ "$(json_try "$ST" runs)" -gt "$RUNS" ] &&
+	[ "$(json_try "$ST" state)" = idle ]; }
+wait_for 60 "the backup asked for by the page" ran_more
+[ "$(json_get "$ST" last_backup.run)" -gt "$RUNS" ] || fail "no backup after the page's POST"
+[ "$(json_get "$ST" last_backup.result)" = ok ] || fail "the page's backup did not succeed"
+
+log "amber: the copy behind for longer than behind-after"
+mv "$TESTDIR/usb/coffre" "$TESTDIR/usb/away"
+echo "not a folder" >"$TESTDIR/usb/coffre"
+echo "facture 2" >"$TESTDIR/src/g.txt"
+expect_exit 0 cf backup --now --socket "$SOCK"
+wait_for 30 "the page turning amber" verdict_is amber
+page fr amber-fr.html
+expect amber amber-fr.html "Attention" "en retard depuis" "La copie « usb » n'a rien reçu" \
+	"Que faire"
+page en amber-en.html
+expect amber amber-en.html "Attention" "behind since" "The copy \"usb\" has received nothing" \
+	"What to do"
+shot amber
+
+log "red: the repository moved away, the backup fails"
+mv "$COFFRE_REPOSITORY" "$TESTDIR/repo.away"
+expect_exit 1 cf backup --now --socket "$SOCK"
+wait_for 30 "the page turning red" verdict_is red
+page fr red-fr.html
+expect red red-fr.html "Non protégé" "La sauvegarde lancée aujourd'hui"
+page en red-en.html
+expect red red-en.html "Not protected" "failed"
+shot red
+
+log "idle: nobody looking, no wake-up in 10 s"
+wait_for 30 "coffred idle" idle
+field() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$DPID/status"; }
+asleep() { [ -z "$(pgrep -P "$DPID" || true)" ] &&
+	[ "$(awk '{ print $3 }' "/proc/$DPID/stat")" = S ]; }
+wait_for 30 "coffred asleep" asleep
+V0=$(field voluntary_ctxt_switches)
+sleep 10	# not a wait: the idle time observed
+V1=$(field voluntary_ctxt_switches)
+info "voluntary context switches in 10 s: $((V1 - V0))"
+[ "$V1" = "$V0" ] || fail "coffred woke up $((V1 - V0)) times in 10 s with nobody looking"
+pass

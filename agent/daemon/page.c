@@ -71,11 +71,11 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 static void arm(struct page *pg)
 {
 	MHD_UNSIGNED_LONG_LONG ms = 0;
-	const union MHD_DaemonInfo *ci = MHD_get_daemon_info(pg->mhd,
+	const union MHD_DaemonInfo *ci = page_dl.get_daemon_info(pg->mhd,
 		MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 	struct itimerspec its = { 0 };
 	/* Nobody connected: no timer at all (MHD has nothing to time out). */
-	if (ci && ci->num_connections > 0 && MHD_get_timeout(pg->mhd, &ms) == MHD_YES) {
+	if (ci && ci->num_connections > 0 && page_dl.get_timeout(pg->mhd, &ms) == MHD_YES) {
 		its.it_value.tv_sec = (time_t)(ms / 1000);
 		its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
 		if (ms == 0)
@@ -87,7 +87,7 @@ static void arm(struct page *pg)
 
 static void on_ready(struct daemon *d)
 {
-	MHD_run(d->page->mhd);
+	page_dl.run(d->page->mhd);
 	arm(d->page);
 }
 
@@ -104,26 +104,26 @@ static void on_timer(struct daemon *d)
 static enum MHD_Result answer(struct MHD_Connection *c, unsigned code, const char *type,
 	void *body, size_t len, const char *location)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, body,
+	struct MHD_Response *r = page_dl.create_response_from_buffer(len, body,
 		MHD_RESPMEM_MUST_FREE);
 	if (!r) {
 		free(body);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, "Content-Type", type);
-	MHD_add_response_header(r, "Content-Security-Policy",
+	page_dl.add_response_header(r, "Content-Type", type);
+	page_dl.add_response_header(r, "Content-Security-Policy",
 		"default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
 		"form-action 'self'; frame-ancestors 'none'");
-	MHD_add_response_header(r, "X-Frame-Options", "DENY");
-	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
-	MHD_add_response_header(r, "Cache-Control", "no-store");
-	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	page_dl.add_response_header(r, "X-Frame-Options", "DENY");
+	page_dl.add_response_header(r, "Referrer-Policy", "no-referrer");
+	page_dl.add_response_header(r, "Cache-Control", "no-store");
+	page_dl.add_response_header(r, "X-Content-Type-Options", "nosniff");
 	if (code == MHD_HTTP_METHOD_NOT_ALLOWED)
-		MHD_add_response_header(r, "Allow", location);
+		page_dl.add_response_header(r, "Allow", location);
 	else if (location)
-		MHD_add_response_header(r, "Location", location);
-	enum MHD_Result rc = MHD_queue_response(c, code, r);
-	MHD_destroy_response(r);
+		page_dl.add_response_header(r, "Location", location);
+	enum MHD_Result rc = page_dl.queue_response(c, code, r);
+	page_dl.destroy_response(r);
 	return rc;
 }
 
@@ -147,15 +147,15 @@ static int token_ok(const struct page *pg, const char *given, size_t len)
  * rebinding) does not read it, and a POST from any other site is refused. */
 static int same_site(const struct page *pg, struct MHD_Connection *c, int post)
 {
-	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+	const char *host = page_dl.lookup_connection_value(c, MHD_HEADER_KIND, "Host");
 	if (!host || (strcmp(host, pg->host_ip) != 0 && strcmp(host, pg->host_name) != 0))
 		return 0;
 	if (!post)
 		return 1;
-	const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+	const char *origin = page_dl.lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
 	if (origin && strcmp(origin, pg->origin_ip) != 0 && strcmp(origin, pg->origin_name) != 0)
 		return 0;
-	const char *site = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
+	const char *site = page_dl.lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
 	return !site || strcmp(site, "same-origin") == 0 || strcmp(site, "none") == 0;
 }
 
@@ -168,7 +168,7 @@ static enum MHD_Result show(struct page *pg, struct MHD_Connection *c)
 	struct buf b = { 0 };
 	struct cf_error err = { 0 };
 	char host[256];
-	const char *tok = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
+	const char *tok = page_dl.lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
 	time_t now = time(NULL);
 	alert_host(host, sizeof host);
 	char *hist = state_history_path(d->cfg->state_dir);
@@ -181,7 +181,7 @@ static enum MHD_Result show(struct page *pg, struct MHD_Connection *c)
 	struct page_view v = { .s = &s, .days = days, .host = host, .now = now,
 		.shop = d->cfg->alert.shop_name ? d->cfg->alert.shop_name : host,
 		.token = tok && token_ok(pg, tok, strlen(tok)) ? pg->token : NULL,
-		.fr = page_prefers_fr(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		.fr = page_prefers_fr(page_dl.lookup_connection_value(c, MHD_HEADER_KIND,
 			"Accept-Language")),
 		.unprotected_after = d->cfg->alert.unprotected_after,
 		.behind_after = d->cfg->alert.behind_after };
@@ -261,7 +261,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				return MHD_NO;
 			*ctx = p;
 			/* NULL for a body that is not a form: then no token is found. */
-			p->pp = MHD_create_post_processor(c, 512, on_field, p);
+			p->pp = page_dl.create_post_processor(c, 512, on_field, p);
 			return MHD_YES;
 		}
 		if (*upload_size) {
@@ -269,7 +269,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			if (p->len > PAGE_BODY_MAX)
 				p->too_big = 1;
 			else if (p->pp && !p->too_big)
-				MHD_post_process(p->pp, upload, *upload_size);
+				page_dl.post_process(p->pp, upload, *upload_size);
 			*upload_size = 0;
 			return MHD_YES;
 		}
@@ -294,7 +294,7 @@ static void on_done(void *cls, struct MHD_Connection *c, void **ctx,
 	(void)cls, (void)c, (void)why;
 	if (p) {
 		if (p->pp)
-			MHD_destroy_post_processor(p->pp);
+			page_dl.destroy_post_processor(p->pp);
 		sodium_memzero(p->token, sizeof p->token);
 		free(p);
 		*ctx = NULL;
@@ -362,12 +362,18 @@ void page_start(struct daemon *d)
 	snprintf(pg->host_name, sizeof pg->host_name, "localhost:%d", pg->port);
 	snprintf(pg->origin_ip, sizeof pg->origin_ip, "http://127.0.0.1:%d", pg->port);
 	snprintf(pg->origin_name, sizeof pg->origin_name, "http://localhost:%d", pg->port);
+	char why[300];
+	if (page_dl_load(why, sizeof why)) {
+		logf_("warning: no status page: cannot load libmicrohttpd (%s); install it "
+			"(Debian: apt-get install libmicrohttpd12)", why);
+		goto fail;
+	}
 	gettext_setup();
 	if (write_token(pg, c))
 		goto fail;
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)pg->port),
 		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	pg->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, (uint16_t)pg->port, NULL,
+	pg->mhd = page_dl.start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, (uint16_t)pg->port, NULL,
 		NULL, on_request, pg, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)PAGE_CONNECTIONS,
@@ -379,7 +385,7 @@ void page_start(struct daemon *d)
 			pg->port);
 		goto fail;
 	}
-	const union MHD_DaemonInfo *ei = MHD_get_daemon_info(pg->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	const union MHD_DaemonInfo *ei = page_dl.get_daemon_info(pg->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	pg->efd = ei ? ei->epoll_fd : -1;
 	pg->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	d->page = pg;
@@ -400,7 +406,7 @@ fail:
 	if (pg->tfd >= 0)
 		close(pg->tfd);
 	if (pg->mhd)
-		MHD_stop_daemon(pg->mhd);
+		page_dl.stop_daemon(pg->mhd);
 	if (pg->token_file)
 		unlink(pg->token_file);
 	free(pg->token_file);
@@ -416,7 +422,7 @@ void page_stop(struct daemon *d)
 	loop_del(d, pg->efd);
 	loop_del(d, pg->tfd);
 	close(pg->tfd);
-	MHD_stop_daemon(pg->mhd);
+	page_dl.stop_daemon(pg->mhd);
 	unlink(pg->token_file);
 	free(pg->token_file);
 	sodium_memzero(pg->token, sizeof pg->token);

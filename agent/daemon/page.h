@@ -32,6 +32,28 @@ struct page_view {
 	time_t now;
 };
 
+/* libmicrohttpd's functions, loaded by page_dl_load (page_dl.c) when the page is on. */
+#ifdef MHD_VERSION
+struct page_dl {
+	__typeof__(MHD_start_daemon) *start_daemon;
+	__typeof__(MHD_stop_daemon) *stop_daemon;
+	__typeof__(MHD_get_daemon_info) *get_daemon_info;
+	__typeof__(MHD_run) *run;
+	__typeof__(MHD_get_timeout) *get_timeout;
+	__typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
+	__typeof__(MHD_add_response_header) *add_response_header;
+	__typeof__(MHD_queue_response) *queue_response;
+	__typeof__(MHD_destroy_response) *destroy_response;
+	__typeof__(MHD_lookup_connection_value) *lookup_connection_value;
+	__typeof__(MHD_create_post_processor) *create_post_processor;
+	__typeof__(MHD_post_process) *post_process;
+	__typeof__(MHD_destroy_post_processor) *destroy_post_processor;
+};
+extern struct page_dl page_dl;
+#endif
+/* page_dl_load(why, n): load libmicrohttpd once. 0, or -1 with the reason in ${why}. */
+int page_dl_load(char *why, size_t n);
+
 /* page_html(v, ret): the page for ${v}, appended to ${ret} (the caller frees it). Returns 0,
  * or -1 when out of memory. */
 int page_html(const struct page_view *v, struct buf *ret);

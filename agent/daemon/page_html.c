@@ -227,7 +227,8 @@ static void part_last(struct out *o, const struct page_view *v)
 		escf(o, _("The backup started %s failed:"), t);
 		put(o, " ");
 		esc(o, s->last.error[0] ? s->last.error : "?");
-		put(o, "</p>");
+		putf(o, "</p><p>%s</p>", _("What to do: if a drive is unplugged, plug it back; "
+			"otherwise pass this page on to the person who looks after your computers."));
 	} else if (s->has_last && strcmp(s->last.result, "partial") == 0) {
 		when(s->last.start, v->now, t);
 		put(o, "<p class=late>");
@@ -410,8 +411,12 @@ int page_html(const struct page_view *v, struct buf *ret)
 	struct out o = { .b = ret };
 	struct judged *j = malloc(sizeof *j);
 	char t[64];
-	if (!j)
+	const char *lang = getenv("LANGUAGE");
+	char *saved = lang ? strdup(lang) : NULL;
+	if (!j || (lang && !saved)) {
+		free(j);
 		return -1;
+	}
 	use_lang(v->fr);
 	judge(v, j);
 	part_head(&o, v, j);
@@ -428,8 +433,12 @@ int page_html(const struct page_view *v, struct buf *ret)
 	escf(&o, _("updated %s, every minute"), t);
 	put(&o, "</small></p></body></html>\n");
 	free(j);
-	unsetenv("LANGUAGE");
+	if (saved)
+		setenv("LANGUAGE", saved, 1);
+	else
+		unsetenv("LANGUAGE");
 	++_nl_msg_cat_cntr;
+	free(saved);
 	return o.bad ? -1 : 0;
 }
 

@@ -6,6 +6,8 @@
 #  - amber with the copy behind for longer than behind-after (its folder replaced by a file):
 #    "Attention", "en retard depuis" / "behind since";
 #  - red with the repository moved away (the backup fails): "Non protégé" / "Not protected";
+#  - red with a control file changed (the ransomware alarm): "Attaque suspectée" / "Attack
+#    suspected", with what to do (status-page-attack.png);
 # and: the security headers, no address but 127.0.0.1 in the page, the button only with the
 # token of coffre status --page; POST /backup refused (403, no backup) without the token or
 # from another site, accepted (a backup runs) with both; 404/405 for the rest; no wake-up of
@@ -114,6 +116,16 @@ grep -q '<form method=post action="/backup">' "$LOGDIR/token.html" || fail "no b
 curl -s -o "$LOGDIR/badtoken.html" "$BASE/?token=${TOKEN%?}0"
 [ "${TOKEN: -1}" = 0 ] || ! grep -q '<form' "$LOGDIR/badtoken.html" || fail "a button with a wrong token"
 
+log "the language: French when the browser ranks it above English"
+lang_of() { curl -s -H "Accept-Language: $1" "$BASE/" | grep -o '<html lang=[a-z]*' |
+	cut -d= -f2; }
+for al in "fr" "fr-CH, fr;q=0.9, en;q=0.8" "de, fr;q=0.7, en;q=0.5" "en;q=0.5, fr"; do
+	[ "$(lang_of "$al")" = fr ] || fail "Accept-Language '$al' did not give French"
+done
+for al in "" "en" "en-US,en;q=0.9,fr;q=0.8" "en, fr" "de" "fr;q=0, en;q=0.1"; do
+	[ "$(lang_of "$al")" = en ] || fail "Accept-Language '$al' did not give English"
+done
+
 log "only GET / and POST /backup"
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 [ "$(code "$BASE/nothing")" = 404 ] || fail "GET /nothing is not 404"
@@ -165,6 +177,21 @@ expect red red-fr.html "Non protégé" "La sauvegarde lancée aujourd'hui"
 page en red-en.html
 expect red red-en.html "Not protected" "failed"
 shot red
+
+log "red: a control file changed, the ransomware alarm"
+CANARY=$(find "$TESTDIR/src" -name '*coffre-canary*' | head -n 1)
+[ -n "$CANARY" ] || fail "no control file in the protected folder"
+echo "chiffré" >>"$CANARY"
+wait_for 30 "the page saying attack" verdict_is red
+attacked() { curl -s -H 'Accept-Language: fr' "$BASE/" >"$LOGDIR/now.html" &&
+	grep -q 'Attaque suspectée' "$LOGDIR/now.html"; }
+wait_for 30 "the page saying attack" attacked
+page fr attack-fr.html
+expect red attack-fr.html "Attaque suspectée" "débranchez l'ordinateur" "ne payez pas de rançon"
+page en attack-en.html
+expect red attack-en.html "Attack suspected" "do not pay a ransom"
+shot attack
+expect_exit 0 cf alarm clear --socket "$SOCK"
 
 log "idle: nobody looking, no wake-up in 10 s"
 wait_for 30 "coffred idle" idle

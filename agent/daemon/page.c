@@ -101,8 +101,10 @@ static void on_timer(struct daemon *d)
 
 /* ---- answers ---- */
 
+/* Answer ${code} with ${body} (malloc'd, taken) and the page's headers; ${where} is the
+ * Allow header of a 405, the Location of a redirection (NULL: none). */
 static enum MHD_Result answer(struct MHD_Connection *c, unsigned code, const char *type,
-	void *body, size_t len, const char *location)
+	void *body, size_t len, const char *where)
 {
 	struct MHD_Response *r = page_dl.create_response_from_buffer(len, body,
 		MHD_RESPMEM_MUST_FREE);
@@ -118,22 +120,21 @@ static enum MHD_Result answer(struct MHD_Connection *c, unsigned code, const cha
 	page_dl.add_response_header(r, "Referrer-Policy", "no-referrer");
 	page_dl.add_response_header(r, "Cache-Control", "no-store");
 	page_dl.add_response_header(r, "X-Content-Type-Options", "nosniff");
-	if (code == MHD_HTTP_METHOD_NOT_ALLOWED)
-		page_dl.add_response_header(r, "Allow", location);
-	else if (location)
-		page_dl.add_response_header(r, "Location", location);
+	if (where)
+		page_dl.add_response_header(r, code == MHD_HTTP_METHOD_NOT_ALLOWED ? "Allow" :
+			"Location", where);
 	enum MHD_Result rc = page_dl.queue_response(c, code, r);
 	page_dl.destroy_response(r);
 	return rc;
 }
 
 static enum MHD_Result answer_text(struct MHD_Connection *c, unsigned code, const char *text,
-	const char *allow)
+	const char *where)
 {
 	char *body = strdup(text);
 	if (!body)
 		return MHD_NO;
-	return answer(c, code, "text/plain; charset=utf-8", body, strlen(body), allow);
+	return answer(c, code, "text/plain; charset=utf-8", body, strlen(body), where);
 }
 
 /* ${given} (NULL: none) is the token, compared in constant time. */
@@ -172,11 +173,11 @@ static enum MHD_Result show(struct page *pg, struct MHD_Connection *c)
 	time_t now = time(NULL);
 	alert_host(host, sizeof host);
 	char *hist = state_history_path(d->cfg->state_dir);
-	if (!hist || state_days_read(hist, now, PAGE_DAYS, days, &err)) {
-		if (hist)
-			logf_("warning: status page: history by day: %s", err.msg);
-		state_days_read("", now, PAGE_DAYS, days, NULL);
-	}
+	/* A history that cannot be read draws empty days (what it read is kept). */
+	if (!hist)
+		memset(days, 0, sizeof days);
+	else if (state_days_read(hist, now, PAGE_DAYS, days, &err))
+		logf_("warning: status page: history by day: %s", err.msg);
 	free(hist);
 	struct page_view v = { .s = &s, .days = days, .host = host, .now = now,
 		.shop = d->cfg->alert.shop_name ? d->cfg->alert.shop_name : host,

@@ -225,6 +225,14 @@ static char *tmp_dir(void)
 	return d;
 }
 
+static void rm_dir(const char *dir)
+{
+	char *cmd = NULL;
+	assert_true(asprintf(&cmd, "rm -rf '%s'", dir) > 0);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+}
+
 static void append(const char *path, uint64_t from, uint64_t to)
 {
 	for (uint64_t i = from; i <= to; i++) {
@@ -291,10 +299,7 @@ static void test_history(void **state)
 	fclose(f);
 	assert_int_equal(state_history_read(junk, 20, &rows, &n, &err), CF_ECORRUPT);
 	assert_int_not_equal(state_history_append(junk, &(struct state_run){ 0 }, &err), 0);
-	char *cmd = NULL;
-	assert_true(asprintf(&cmd, "rm -rf '%s'", dir) > 0);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
+	rm_dir(dir);
 	free(junk);
 	free(path);
 	free(dir);
@@ -356,10 +361,7 @@ static void test_days(void **state)
 	assert_int_equal(state_days_read(path, now, 30, d, &err), 0);
 	assert_int_equal(d[29].backups, 3);
 	assert_int_equal(d[0].backups, 1);
-	char *cmd = NULL;
-	assert_true(asprintf(&cmd, "rm -rf '%s'", dir) > 0);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
+	rm_dir(dir);
 	free(path);
 	free(dir);
 }

@@ -256,7 +256,7 @@ static void part_dests(struct out *o, const struct page_view *v)
 		const struct state_dest *e = &s->dests[i];
 		put(o, "<li class=dest><b>");
 		esc(o, e->name);
-		put(o, "</b> : ");
+		put(o, v->fr ? "</b> : " : "</b>: ");
 		if (strcmp(e->result, "complete") == 0) {
 			when(e->last_complete, v->now, t);
 			escf(o, _("up to date (%s)"), t);
@@ -336,10 +336,11 @@ static void part_conds(struct out *o, const struct page_view *v, const struct ju
 	}
 }
 
-/* One bar chart of ${n} values (a day each), inline SVG: ${fill} bars, ${fill2} stacked on
- * them for ${v2} (NULL: none), the largest value named at the top. */
+/* One bar chart of PAGE_DAYS values (a day each), inline SVG: ${fill} bars (${in_bytes}: of
+ * bytes), ${fill2} stacked on them for ${v2} (NULL: none), the largest value named at the
+ * top; each bar's title says its day and value. */
 static void chart(struct out *o, const struct page_view *v, const double *v1, const double *v2,
-	const char *fill, const char *fill2, const char *title, const char *top)
+	int in_bytes, const char *fill, const char *fill2, const char *title, const char *top)
 {
 	const int bw = 20, h = 90, w = PAGE_DAYS * bw;
 	double max = 0;
@@ -357,12 +358,18 @@ static void chart(struct out *o, const struct page_view *v, const double *v1, co
 		struct tm tm;
 		localtime_r(&v->days[i].day, &tm);
 		strftime(d, sizeof d, "%d/%m", &tm);
+		char n1[32], n2[32];
+		if (in_bytes)
+			bytes((uint64_t)v1[i], n1);
+		else
+			snprintf(n1, sizeof n1, "%.0f", v1[i]);
+		snprintf(n2, sizeof n2, "%.0f", v2 ? v2[i] : 0);
 		if (h1)
-			putf(o, "<rect x=%d y=%d width=%d height=%d fill=\"%s\"><title>%s</title>"
-				"</rect>", i * bw + 2, h - h1, bw - 4, h1, fill, d);
+			putf(o, "<rect x=%d y=%d width=%d height=%d fill=\"%s\"><title>%s: %s"
+				"</title></rect>", i * bw + 2, h - h1, bw - 4, h1, fill, d, n1);
 		if (h2)
-			putf(o, "<rect x=%d y=%d width=%d height=%d fill=\"%s\"><title>%s</title>"
-				"</rect>", i * bw + 2, h - h1 - h2, bw - 4, h2, fill2, d);
+			putf(o, "<rect x=%d y=%d width=%d height=%d fill=\"%s\"><title>%s: %s"
+				"</title></rect>", i * bw + 2, h - h1 - h2, bw - 4, h2, fill2, d, n2);
 	}
 	for (int i = PAGE_DAYS - 1; i >= 0; i -= 7) {
 		struct tm tm;
@@ -391,9 +398,9 @@ static void part_history(struct out *o, const struct page_view *v)
 	}
 	putf(o, "<h2>%s</h2>", _("The last 30 days"));
 	snprintf(top, sizeof top, "%.0f", maxn);
-	chart(o, v, n, f, "#1b7f3b", "#b3261e", _("Backups a day (red: failed)"), top);
+	chart(o, v, n, f, 0, "#1b7f3b", "#b3261e", _("Backups a day (red: failed)"), top);
 	bytes(maxb, mb);
-	chart(o, v, b, NULL, "#2b5fad", NULL, _("Bytes added a day"), mb);
+	chart(o, v, b, NULL, 1, "#2b5fad", NULL, _("Bytes added a day"), mb);
 }
 
 /* The action, only for who came with the token (coffre status --page). */

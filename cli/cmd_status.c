@@ -306,8 +306,8 @@ static int ctl_fail(const struct cf_error *err, const char *sock)
 static int print_page(const struct state_status *s)
 {
 	if (s->page_port <= 0)
-		return cli_error(CF_EXIT_ERROR, "%s", _("the status page is off (set status-page = "
-			"PORT in the [daemon] section of the configuration)"));
+		return cli_error(CF_EXIT_ERROR, "%s", _("the status page is off (set "
+			"status-page = PORT in the [daemon] section of the configuration)"));
 	struct buf b = { 0 };
 	struct cf_error err = { 0 };
 	int fd = open(s->page_token_file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);

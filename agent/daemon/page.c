@@ -57,6 +57,7 @@ struct post {
 	size_t token_len;
 };
 
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char line[512];
@@ -386,7 +387,8 @@ void page_start(struct daemon *d)
 			pg->port);
 		goto fail;
 	}
-	const union MHD_DaemonInfo *ei = page_dl.get_daemon_info(pg->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	const union MHD_DaemonInfo *ei = page_dl.get_daemon_info(pg->mhd,
+		MHD_DAEMON_INFO_EPOLL_FD);
 	pg->efd = ei ? ei->epoll_fd : -1;
 	pg->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	d->page = pg;

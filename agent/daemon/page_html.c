@@ -164,7 +164,8 @@ static void judge(const struct page_view *v, struct judged *j)
 			ev = (struct alert_event){ .cond = ALERT_BEHIND, .at = v->now,
 				.since = e->pending_since + v->behind_after,
 				.last_ok = e->last_complete };
-			snprintf(ev.dest, sizeof ev.dest, "%.*s", (int)sizeof ev.dest - 1, e->name);
+			snprintf(ev.dest, sizeof ev.dest, "%.*s", (int)sizeof ev.dest - 1,
+				e->name);
 			add_cond(j, &ev);
 		}
 		if (strcmp(e->drill_result, "failed") == 0)
@@ -228,7 +229,8 @@ static void part_last(struct out *o, const struct page_view *v)
 		put(o, " ");
 		esc(o, s->last.error[0] ? s->last.error : "?");
 		putf(o, "</p><p>%s</p>", _("What to do: if a drive is unplugged, plug it back; "
-			"otherwise pass this page on to the person who looks after your computers."));
+			"otherwise pass this page on to the person who looks after your "
+			"computers."));
 	} else if (s->has_last && strcmp(s->last.result, "partial") == 0) {
 		when(s->last.start, v->now, t);
 		put(o, "<p class=late>");
@@ -304,7 +306,8 @@ static void part_drill(struct out *o, const struct page_view *v)
 	for (size_t i = 0; i < s->ndests; i++)
 		if (strcmp(s->dests[i].drill_result, "failed") == 0) {
 			put(o, "<p class=late>");
-			escf(o, _("The last restore drill of the copy %s failed."), s->dests[i].name);
+			escf(o, _("The last restore drill of the copy %s failed."),
+				s->dests[i].name);
 			put(o, "</p>");
 		}
 }
@@ -369,7 +372,8 @@ static void chart(struct out *o, const struct page_view *v, const double *v1, co
 				"</title></rect>", i * bw + 2, h - h1, bw - 4, h1, fill, d, n1);
 		if (h2)
 			putf(o, "<rect x=%d y=%d width=%d height=%d fill=\"%s\"><title>%s: %s"
-				"</title></rect>", i * bw + 2, h - h1 - h2, bw - 4, h2, fill2, d, n2);
+				"</title></rect>", i * bw + 2, h - h1 - h2, bw - 4, h2, fill2, d,
+				n2);
 	}
 	for (int i = PAGE_DAYS - 1; i >= 0; i -= 7) {
 		struct tm tm;

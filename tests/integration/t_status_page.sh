@@ -10,7 +10,8 @@
 #    suspected", with what to do (status-page-attack.png);
 # and: the security headers, no address but 127.0.0.1 in the page, the button only with the
 # token of coffre status --page; POST /backup refused (403, no backup) without the token or
-# from another site, accepted (a backup runs) with both; 404/405 for the rest; no wake-up of
+# from another site (also a real one: a page elsewhere that submits the form in chromium),
+# accepted (a backup runs) with both; 404/405 for the rest; no wake-up of
 # coffred in 10 s with nobody looking.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -160,6 +161,23 @@ RUNS=$(json_get "$ST" runs)
 	fail "a cross-site POST is accepted"
 [ "$(code -X POST -H "Host: evil.example:$PP" -d "token=$TOKEN" "$BASE/backup")" = 403 ] ||
 	fail "a POST to another Host is accepted"
+# A real browser on another site (another port of 127.0.0.1 is another origin) that knows
+# the token and submits the form on its own: chromium sends its Origin, coffred refuses.
+mkdir -p "$TESTDIR/evil"
+printf '<form method=post action="%s/backup"><input name=token value="%s"></form>%s\n' \
+	"$BASE" "$TOKEN" '<script>document.forms[0].submit()</script>' >"$TESTDIR/evil/index.html"
+EP=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+/usr/bin/python3 -m http.server "$EP" --bind 127.0.0.1 --directory "$TESTDIR/evil" \
+	>"$LOGDIR/evil.log" 2>&1 &
+BG_PIDS+=("$!")
+evil_serves() { curl -s -o /dev/null "http://127.0.0.1:$EP/"; }
+wait_for 30 "the other site" evil_serves
+refusals() { grep -c "backup request from another site refused" "$DLOG" || true; }
+R0=$(refusals)
+"${CHROME[@]}" --user-data-dir="$TESTDIR/chrome-evil" --virtual-time-budget=5000 \
+	--dump-dom "http://127.0.0.1:$EP/" >"$LOGDIR/evil.html" 2>/dev/null || true
+refused_more() { [ "$(refusals)" -gt "$1" ]; }
+wait_for 30 "the refusal of the other site's form" refused_more "$R0"
 status_json
 [ "$(json_get "$ST" runs)" = "$RUNS" ] || fail "a refused POST started a run"
 [ "$(code -X POST -H "Origin: $BASE" -H 'Sec-Fetch-Site: same-origin' -d "token=$TOKEN" \

@@ -11,8 +11,8 @@
 # and: the security headers, no address but 127.0.0.1 in the page, the button only with the
 # token of coffre status --page; POST /backup refused (403, no backup) without the token or
 # from another site (also a real one: a page elsewhere that submits the form in chromium),
-# accepted (a backup runs) with both; 404/405 for the rest; no wake-up of
-# coffred in 10 s with nobody looking.
+# accepted (a backup runs) with both; 404/405 for the rest; a silent connection closed after
+# its timeout; no wake-up of coffred in 10 s with nobody looking.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 setup
@@ -202,6 +202,14 @@ expect amber amber-en.html "Attention" "behind since" "The copy \"usb\" has rece
 	"What to do"
 shot amber
 
+log "a connection that says nothing is closed after its timeout (10 s), meanwhile"
+exec 7<>"/dev/tcp/127.0.0.1/$PP"
+timeout 60 cat <&7 >/dev/null &
+SILENT=$!
+BG_PIDS+=("$SILENT")
+exec 7>&-
+T0=$SECONDS
+
 log "red: the repository moved away, the backup fails"
 mv "$COFFRE_REPOSITORY" "$TESTDIR/repo.away"
 expect_exit 1 cf backup --now --socket "$SOCK"
@@ -226,6 +234,11 @@ page en attack-en.html
 expect red attack-en.html "Attack suspected" "do not pay a ransom"
 shot attack
 expect_exit 0 cf alarm clear --socket "$SOCK"
+
+silent_closed() { ! kill -0 "$SILENT" 2>/dev/null; }
+wait_for 30 "coffred closing the silent connection" silent_closed
+wait "$SILENT" || fail "the silent connection was not closed by coffred (timeout 60 s)"
+info "the silent connection closed after about $((SECONDS - T0)) s"
 
 log "idle: nobody looking, no wake-up in 10 s"
 wait_for 30 "coffred idle" idle

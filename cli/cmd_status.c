@@ -1,10 +1,14 @@
 /* cmd_status.c: coffre status, coffre log, coffre config check (the daemon's side). */
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "cli.h"
 #include "coffre/cfg.h"
@@ -13,9 +17,11 @@
 #include "base/util.h"
 
 static const char status_usage[] =
-	"usage: coffre status [--json] [--socket PATH | --config FILE]\n"
+	"usage: coffre status [--json | --page] [--socket PATH | --config FILE]\n"
 	"Asks coffred how the backups go: the last one, the next one, pending changes and the\n"
 	"watched folders.\n"
+	"  --page         print the address of the status page, with the token that lets it\n"
+	"                 start a backup (status-page in [daemon])\n"
 	"  --socket PATH  the daemon's control socket (default " CFG_DEFAULT_SOCKET ")\n"
 	"  --config FILE  take the socket from this configuration\n"
 	"exit: 0 ok, 1 the last backup failed or an alert condition is open (shown first), 5 the\n"
@@ -295,6 +301,36 @@ static int ctl_fail(const struct cf_error *err, const char *sock)
 	return cli_fail(err);
 }
 
+/* The status page's address with its token (read with O_NOFOLLOW: the file is the
+ * daemon's, in a folder root owns). */
+static int print_page(const struct state_status *s)
+{
+	if (s->page_port <= 0)
+		return cli_error(CF_EXIT_ERROR, "%s", _("the status page is off (set "
+			"status-page = PORT in the [daemon] section of the configuration)"));
+	struct buf b = { 0 };
+	struct cf_error err = { 0 };
+	int fd = open(s->page_token_file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int rc = fd < 0 ? cf_error_sys(&err, CF_EIO, "cannot open '%s'", s->page_token_file) :
+		util_read_fd(fd, s->page_token_file, 256, &b, &err);
+	if (fd >= 0)
+		close(fd);
+	size_t len = 0;
+	while (rc == 0 && len < b.len && isxdigit(b.p[len]))
+		len++;
+	if (rc == 0 && len == 0)
+		rc = cf_error_set(&err, CF_ECORRUPT, "'%s' holds no token", s->page_token_file);
+	if (rc) {
+		buf_free(&b);
+		return cli_error(CF_EXIT_ERROR, _("cannot read the status page's token: %s (only "
+			"root and the members of the socket's group may)"), err.msg);
+	}
+	printf("http://127.0.0.1:%d/?token=%.*s\n", s->page_port, (int)len, (const char *)b.p);
+	sodium_memzero(b.p, b.len);
+	buf_free(&b);
+	return cli_finish_stdout();
+}
+
 /* Prints ${text} and a newline; frees it. */
 static void put_text(char *text)
 {
@@ -309,10 +345,10 @@ int cmd_status(int argc, char **argv)
 		return 0;
 	static const struct option opts[] = { { "socket", required_argument, NULL, 's' },
 		{ "config", required_argument, NULL, 'c' }, { "json", no_argument, NULL, 'j' },
-		{ 0 } };
+		{ "page", no_argument, NULL, 'p' }, { 0 } };
 	char *sock = NULL;
 	const char *config = NULL;
-	int c, rc;
+	int c, rc, page = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "s:c:", opts, NULL)) != -1) {
 		if (c == 's') {
@@ -322,6 +358,8 @@ int cmd_status(int argc, char **argv)
 			config = optarg;
 		else if (c == 'j')
 			g.json = 1;
+		else if (c == 'p')
+			page = 1;
 		else {
 			free(sock);
 			return cli_usage(status_usage);
@@ -349,6 +387,11 @@ int cmd_status(int argc, char **argv)
 	if (rc)
 		return cli_error(CF_EXIT_ERROR, "%s", _("coffred sent an unreadable status"));
 	char *text = NULL;
+	if (page) {
+		rc = print_page(&s);
+		state_status_release(&s);
+		return rc;
+	}
 	if (!g.json)
 		print_status(&s);
 	else if ((rc = state_status_format(&s, &text, &err)) == 0)

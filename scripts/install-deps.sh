@@ -5,7 +5,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 PKGS=(build-essential cmake pkg-config gettext python3
 	libsodium-dev libzstd-dev libarchive-dev libsqlite3-dev libjansson-dev libcmocka-dev
-	libinih-dev libsystemd-dev libcurl4-openssl-dev libblkid-dev
+	libinih-dev libsystemd-dev libcurl4-openssl-dev libblkid-dev libmicrohttpd-dev
 	# the recovery sheet: a PDF drawn with cairo, a QR code from libqrencode; its test reads
 	# them back (pdftotext and pdftoppm from poppler, zbarimg)
 	libcairo2-dev libfontconfig-dev libqrencode-dev fonts-dejavu-core poppler-utils zbar-tools
@@ -21,6 +21,8 @@ PKGS=(build-essential cmake pkg-config gettext python3
 	swift swift-proxy swift-account swift-container swift-object python3-swift memcached
 	# a faked clock for retention and forged-date tests
 	faketime
+	# the status page's test: a headless browser and a font for its screenshots
+	chromium fonts-dejavu-core
 	# the Debian package (scripts/package.sh, t_package)
 	debhelper dpkg-dev fakeroot lintian)
 # nodejs/npm (s3rver) and awscli only when the commands are missing: a nodejs from elsewhere

@@ -347,6 +347,14 @@ static int handler(void *user, const char *section, const char *name, const char
 			if (sched_parse_duration(value, &c->run_timeout))
 				problem(p, p->line, "run-timeout '%s' not understood (expected a "
 					"duration such as '30 min', '2 h' or '90 s')", value);
+		} else if (strcmp(name, "status-page") == 0) {
+			char *end = NULL;
+			long port = strcmp(value, "off") == 0 ? 0 : strtol(value, &end, 10);
+			if (end && (end == value || *end || port < 1 || port > 65535))
+				problem(p, p->line, "status-page must be off or a port number (1 to "
+					"65535), not '%s'", value);
+			else
+				c->status_page = (int)port;
 		} else if (strcmp(name, "run-priority") == 0) {
 			if (strcmp(value, "idle") == 0 || strcmp(value, "normal") == 0)
 				c->run_idle = value[0] == 'i';

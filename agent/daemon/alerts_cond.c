@@ -225,14 +225,12 @@ void alerts_judge(struct daemon *d)
 	alerts_arm(d);
 }
 
-size_t alerts_open(struct daemon *d, struct state_alert *out, size_t max)
+size_t alerts_open_events(struct daemon *d, struct alert_event *out, size_t max)
 {
 	const struct alert_watch *w = &d->alert_watch;
 	size_t n = 0;
 	if (!cfg_alert_mail(&d->cfg->alert) && !cfg_alert_webhook(&d->cfg->alert))
 		return 0;
-	char host[256];
-	alert_host(host, sizeof host);
 	for (size_t k = 0; k < _ALERT_COND_MAX + w->nd && n < max; k++) {
 		const struct alert_open *o = k < _ALERT_COND_MAX ? &w->c[k] :
 			&w->d[k - _ALERT_COND_MAX].o;
@@ -240,21 +238,32 @@ size_t alerts_open(struct daemon *d, struct state_alert *out, size_t max)
 			w->d[k - _ALERT_COND_MAX].cond;
 		if (!o->open || c == ALERT_TEST)
 			continue;
-		struct alert_event ev;
-		struct alert_text t = { 0 };
-		alert_event_init(&ev, c, ALERT_START, o->since, alerts_now(d));
-		ev.last_ok = c == ALERT_ATTACK ? d->alarm.clean_time : d->last_success;
+		struct alert_event *ev = &out[n++];
+		alert_event_init(ev, c, ALERT_START, o->since, alerts_now(d));
+		ev->last_ok = c == ALERT_ATTACK ? d->alarm.clean_time : d->last_success;
 		if (k >= _ALERT_COND_MAX) {
 			const char *name = w->d[k - _ALERT_COND_MAX].dest;
-			snprintf(ev.dest, sizeof ev.dest, "%s", name);
+			snprintf(ev->dest, sizeof ev->dest, "%s", name);
 			for (size_t i = 0; i < d->cfg->ndests; i++)
 				if (strcmp(d->dests[i].name, name) == 0)
-					ev.last_ok = d->dests[i].last_complete;
+					ev->last_ok = d->dests[i].last_complete;
 		}
-		struct state_alert *x = &out[n++];
-		snprintf(x->cond, sizeof x->cond, "%s", alert_cond_name(c));
-		x->since = (time_t)o->since;
-		if (alert_render(&ev, d->cfg->alert.language, d->cfg->alert.shop_name ?
+	}
+	return n;
+}
+
+size_t alerts_open(struct daemon *d, struct state_alert *out, size_t max)
+{
+	struct alert_event ev[STATE_ALERTS_MAX];
+	size_t n = alerts_open_events(d, ev, max < STATE_ALERTS_MAX ? max : STATE_ALERTS_MAX);
+	char host[256];
+	alert_host(host, sizeof host);
+	for (size_t i = 0; i < n; i++) {
+		struct alert_text t = { 0 };
+		struct state_alert *x = &out[i];
+		snprintf(x->cond, sizeof x->cond, "%s", alert_cond_name(ev[i].cond));
+		x->since = (time_t)ev[i].since;
+		if (alert_render(&ev[i], d->cfg->alert.language, d->cfg->alert.shop_name ?
 				d->cfg->alert.shop_name : host, host, &t, NULL) == 0)
 			snprintf(x->message, sizeof x->message, "%s", t.subject);
 		else

@@ -19,6 +19,7 @@ struct cfg;
 struct cfg_dest;
 struct poison;
 struct runmsg;
+struct page;
 struct runmsg_buf;
 struct watch;
 
@@ -28,7 +29,7 @@ struct watch;
 #define STOP_GRACE 4			/* seconds to wait for a cancelled backup */
 #define PUSH_RETRY 3600			/* a destination left behind is tried again after this
 					 * (COFFRED_PUSH_RETRY for tests) */
-#define LOOP_MAX 14			/* file descriptors the event loop serves */
+#define LOOP_MAX 16			/* file descriptors the event loop serves */
 
 /* A run's result as the daemon keeps it: what the status and the history show, and more. */
 struct result {
@@ -133,6 +134,8 @@ struct daemon {
 	char restart_detail[200];
 	int64_t config_refused_at;	/* a reload refused the configuration, 0: none since */
 	char config_problem[300];
+	/* the status page (page.c), NULL when off */
+	struct page *page;
 	/* the ransomware watch (guard.c) and its alarm */
 	struct guard *guard;
 	struct alarm alarm;
@@ -178,6 +181,8 @@ void alerts_check(struct daemon *d);
 void alerts_stop(struct daemon *d);
 /* alerts_open(d, out, max): the conditions open now, their subject in [alert]'s language. */
 size_t alerts_open(struct daemon *d, struct state_alert *out, size_t max);
+/* alerts_open_events(d, out, max): the same as events (their start), for alert_render. */
+size_t alerts_open_events(struct daemon *d, struct alert_event *out, size_t max);
 /* alerts_push(d, ev): queue ${ev} and start its delivery; alerts_arm(d): set the timer to
  * the next moment anything can change (d->alert_check_next, the queue's next retry). */
 void alerts_push(struct daemon *d, struct alert_event *ev);
@@ -226,5 +231,21 @@ void status_write(struct daemon *d, int durable);
 void status_read(struct daemon *d);
 void status_record(struct daemon *d, const struct result *r);
 void status_on_ctl(struct daemon *d);	/* the loop's handler of the control socket */
+/* status_build(d, s): the status of ${d} into ${s} (zeroed; the caller releases it). 0 or
+ * CF_ENOMEM. */
+int status_build(struct daemon *d, struct state_status *s);
+/* status_request_backup(d, ret): a backup asked for (coffre backup --now, the status page):
+ * a run going on may have started before the caller's changes, so another one follows it.
+ * ${ret} names the run to wait for, or says why none starts. */
+struct state_ack;
+void status_request_backup(struct daemon *d, struct state_ack *ret);
+
+/* page.c: the status page on 127.0.0.1 ([daemon] status-page), served on the loop by
+ * libmicrohttpd. page_start at start (nothing when off: said in the log when it cannot
+ * start); page_stop at the end; page_describe: its port (0: off) and token file for the
+ * status. */
+void page_start(struct daemon *d);
+void page_stop(struct daemon *d);
+void page_describe(const struct daemon *d, int *ret_port, char *token_file, size_t n);
 
 #endif

@@ -1,7 +1,7 @@
 /* main.c: coffred, the backup daemon: start-up, signals and the event loop. One epoll over
  * the inotify fds (roots.c), a timerfd for the schedule, the pipe, pidfd and silence timer
- * of the running job's process (child.c), a signalfd, the systemd watchdog and the control socket (status.c), each served
- * by its entry in the loop's table. */
+ * of the running job's process (child.c), a signalfd, the systemd watchdog, the control socket
+ * (status.c) and the status page (page.c), each served by its entry in the loop's table. */
 #include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
@@ -223,6 +223,7 @@ static void shut_down(struct daemon *d)
 	sd_notify(0, "STOPPING=1");
 	logf_("stopping");
 	job_stop(d);
+	page_stop(d);
 	alerts_stop(d);
 	alerts_mark_stopped(d);
 	status_write(d, 1);
@@ -288,6 +289,7 @@ int main(int argc, char **argv)
 	roots_check(d);
 	if (d->cfg->schedule.kind == SCHED_AFTER_CHANGE)
 		d->last_change = time(NULL);	/* changes made while stopped are unknown */
+	page_start(d);
 	logf_("started (pid %d), control socket '%s'", (int)getpid(), d->cfg->socket);
 	job_rearm(d);
 	alerts_mark_running(d);

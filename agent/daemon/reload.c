@@ -63,6 +63,9 @@ void reload_apply(struct daemon *d, struct cfg *c)
 	if (d->cfg && strcmp(d->cfg->socket, c->socket) != 0)
 		logf_("warning: the control socket moves only at restart (still '%s')",
 			d->cfg->socket);
+	if (d->cfg && d->cfg->status_page != c->status_page)
+		logf_("warning: the status page changes only at restart (still %s)",
+			d->page ? "on" : "off");
 	if (roots_build_watch(d, c)) {
 		logf_("keeping the previous configuration");
 		cfg_free(c);

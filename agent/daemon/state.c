@@ -216,6 +216,12 @@ static json_t *status_json(const struct state_status *s)
 	json_object_set_new(q, "last_error", s->alerts_error[0] ? json_string(s->alerts_error) :
 		json_null());
 	json_object_set_new(o, "alert_queue", q);
+	json_t *pg = json_object();
+	json_object_set_new(pg, "port", json_integer(s->page_port));
+	json_object_set_new(pg, "token_file", json_string(s->page_token_file));
+	json_object_set_new(o, "status_page", s->page_port > 0 ? pg : json_null());
+	if (s->page_port <= 0)
+		json_decref(pg);
 	return o;
 }
 
@@ -566,6 +572,11 @@ static void parse_status(struct pj *p, json_t *o, struct state_status *s)
 		get_u64(p, q, "waiting", &s->alerts_waiting);
 		get_strk(p, q, "last_error", s->alerts_error, sizeof s->alerts_error);
 	}
+	json_t *pg = get_kind(p, o, "status_page", 0);
+	uint64_t port = 0;
+	get_u64(p, pg, "port", &port);
+	s->page_port = port <= 65535 ? (int)port : 0;
+	get_strk(p, pg, "token_file", s->page_token_file, sizeof s->page_token_file);
 	parse_lists(p, o, s);
 }
 

@@ -31,8 +31,7 @@ static void build_progress(struct daemon *d, struct state_progress *g)
 	g->duration = st.duration;
 }
 
-/* The status of ${d} into ${s} (zeroed; the caller releases it). 0 or CF_ENOMEM. */
-static int build(struct daemon *d, struct state_status *s)
+int status_build(struct daemon *d, struct state_status *s)
 {
 	const struct cfg *c = d->cfg;
 	struct watch_info wi;
@@ -83,6 +82,7 @@ static int build(struct daemon *d, struct state_status *s)
 	s->nalerts = alerts_open(d, s->alerts, STATE_ALERTS_MAX);
 	s->alerts_waiting = d->alerts_waiting;
 	snprintf(s->alerts_error, sizeof s->alerts_error, "%s", d->alerts_error);
+	page_describe(d, &s->page_port, s->page_token_file, sizeof s->page_token_file);
 	return s->config && s->repository && s->watched && s->dests ? 0 : CF_ENOMEM;
 }
 
@@ -94,7 +94,7 @@ void status_write(struct daemon *d, int durable)
 	struct state_status s = { 0 };
 	struct cf_error err = { 0 };
 	char *path = state_status_path(d->cfg->state_dir);
-	if (path && build(d, &s) == 0 &&
+	if (path && status_build(d, &s) == 0 &&
 	    state_status_write(path, &s, durable ? 0 : STATE_NOSYNC, &err))
 		logf_("warning: cannot write the status file: %s", err.msg);
 	state_status_release(&s);
@@ -151,6 +151,8 @@ void status_record(struct daemon *d, const struct result *r)
 			path ? err.msg : "out of memory");
 	else if (rc)
 		logf_("warning: history: %s", err.msg);
+	if (rc == 0 && !r->push_only && state_days_add(path, &r->s, &err))
+		logf_("warning: history by day: %s", err.msg);
 	free(path);
 }
 
@@ -162,9 +164,7 @@ static void reply_ack(int fd, const struct state_ack *a)
 	free(text);
 }
 
-/* A backup asked for: a run going on may have started before the caller's changes, so
- * another one follows it. The reply names the run to wait for. */
-static void on_backup(struct daemon *d, int fd)
+void status_request_backup(struct daemon *d, struct state_ack *ret)
 {
 	struct state_ack a = { .ok = 1 };
 	if (d->running) {
@@ -179,6 +179,13 @@ static void on_backup(struct daemon *d, int fd)
 			snprintf(a.error, sizeof a.error,
 				"cannot start a backup (see the daemon's log)");
 	}
+	*ret = a;
+}
+
+static void on_backup(struct daemon *d, int fd)
+{
+	struct state_ack a;
+	status_request_backup(d, &a);
 	reply_ack(fd, &a);
 }
 
@@ -192,7 +199,7 @@ void status_on_ctl(struct daemon *d)
 		if (strcmp(req, CTL_STATUS) == 0) {
 			struct state_status s = { 0 };
 			char *text = NULL;
-			if (build(d, &s) == 0)
+			if (status_build(d, &s) == 0)
 				state_status_format(&s, &text, NULL);
 			state_status_release(&s);
 			ctl_reply(fd, text ? text : "{}");

@@ -84,6 +84,7 @@ struct cfg {
 	long run_timeout;	/* [daemon] run-timeout, seconds: a run silent this long is
 				 * stopped */
 	int run_idle;		/* [daemon] run-priority = idle (nice 10, idle I/O) or normal */
+	int status_page;	/* [daemon] status-page = PORT on 127.0.0.1, 0: off (default) */
 	struct cfg_alert alert;	/* [alert] */
 };
 

@@ -137,6 +137,10 @@ struct state_status {
 	/* Their delivery: events waiting in the queue, and why the last try of one failed. */
 	uint64_t alerts_waiting;
 	char alerts_error[512];	/* "": none */
+	/* The status page (page.c): its port on 127.0.0.1, 0 when off, and the file holding
+	 * the token of its actions (the token itself is never in the status). */
+	int page_port;
+	char page_token_file[600];
 };
 
 /* state_status_release(s): free what ${s} owns and zero it. */
@@ -220,6 +224,24 @@ int state_history_read(const char *path, size_t limit, struct state_history_row 
 /* state_history_format(rows, n, ret_text, err): ${rows} as a JSON array (malloc'd, indented,
  * no final newline), as coffre log --json shows them. 0 or CF_ENOMEM. */
 int state_history_format(const struct state_history_row *rows, size_t n, char **ret_text,
+	struct cf_error *err);
+
+/* The history by day (a table of history.db kept beside the runs, STATE_DAYS_KEPT days):
+ * how many backups made a snapshot, how many failed, and the bytes they added. */
+#define STATE_DAYS_KEPT 62
+struct state_day {
+	time_t day;		/* local midnight that starts it */
+	uint64_t backups, failed, bytes_added;
+};
+
+/* state_days_add(path, r, err): count the run ${r} in its day (local time). Returns 0,
+ * CF_EIO, CF_ECORRUPT or CF_ENOMEM. */
+int state_days_add(const char *path, const struct state_run *r, struct cf_error *err);
+
+/* state_days_read(path, now, n, ret, err): the ${n} days up to the one of ${now}, oldest
+ * first, in ${ret} (n entries; days without runs are zero). A history that does not exist
+ * reads as empty. Returns 0, CF_EIO or CF_ECORRUPT. */
+int state_days_read(const char *path, time_t now, size_t n, struct state_day *ret,
 	struct cf_error *err);
 
 #endif

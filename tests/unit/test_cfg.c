@@ -89,6 +89,7 @@ static void test_minimal_defaults(void **state)
 	assert_string_equal(c->state_dir, CFG_DEFAULT_STATE_DIR);
 	assert_int_equal(c->run_timeout, 30 * 60);
 	assert_int_equal(c->run_idle, 1);
+	assert_int_equal(c->status_page, 0);
 	cfg_free(c);
 }
 
@@ -99,7 +100,7 @@ static void test_every_key(void **state)
 		"repository = /srv/coffre\npassword-file = %s\nschedule = every 2 h\n"
 		"keep-daily = 7\nkeep-weekly = 4\nkeep-monthly = 0\n\n[daemon]\n"
 		"socket = /tmp/x.sock\nsocket-group = staff\nstate-dir = /tmp/state\n"
-		"run-timeout = 5s\nrun-priority = normal\n", src1, src2,
+		"run-timeout = 5s\nrun-priority = normal\nstatus-page = 8419\n", src1, src2,
 		pw);
 	struct cfg *c = NULL;
 	char *problems = NULL;
@@ -119,6 +120,7 @@ static void test_every_key(void **state)
 	assert_string_equal(c->state_dir, "/tmp/state");
 	assert_int_equal(c->run_timeout, 5);
 	assert_int_equal(c->run_idle, 0);
+	assert_int_equal(c->status_page, 8419);
 	cfg_free(c);
 }
 
@@ -145,7 +147,8 @@ static void test_problems_line_by_line(void **state)
 		"[daemon]\n"			/* 12 */
 		"socket-group = a b\n"		/* 13 */
 		"run-timeout = soon\n"		/* 14 */
-		"run-priority = low\n",		/* 15 */
+		"run-priority = low\n"		/* 15 */
+		"status-page = 80000\n",	/* 16 */
 		src1, dir, pw);
 	struct cfg *c = NULL;
 	char *problems = NULL;
@@ -174,7 +177,9 @@ static void test_problems_line_by_line(void **state)
 	assert_true(has_line(problems, want));
 	snprintf(want, sizeof want, "%s:15: 'run-priority' must be idle or normal", conf);
 	assert_true(has_line(problems, want));
-	assert_true(strstr(err.msg, "10 problems") != NULL);
+	snprintf(want, sizeof want, "%s:16: status-page must be off or a port number", conf);
+	assert_true(has_line(problems, want));
+	assert_true(strstr(err.msg, "11 problems") != NULL);
 	free(problems);
 	chmod(pw, 0600);
 }

@@ -1,5 +1,6 @@
 /* test_state.c: the daemon's status and history (agent/daemon/state.c): what is written reads
- * back the same, hostile bytes are refused, the history survives WAL and reopening. */
+ * back the same, hostile bytes are refused, the history survives WAL and reopening; the
+ * history by day (state_days.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -81,6 +82,8 @@ static void fill_status(struct state_status *s)
 	snprintf(s->dests[1].name, sizeof s->dests[1].name, "s3");
 	snprintf(s->dests[1].url, sizeof s->dests[1].url, "s3://host/bucket");
 	s->last_retention = 1709000000;
+	s->page_port = 8419;
+	snprintf(s->page_token_file, sizeof s->page_token_file, "/var/lib/coffre/page-token");
 }
 
 static void test_round_trip(void **state)
@@ -106,6 +109,8 @@ static void test_round_trip(void **state)
 	assert_string_equal(back.last.error, s.last.error);
 	assert_true(back.running);
 	assert_int_equal(back.progress.files, 99);
+	assert_int_equal(back.page_port, 8419);
+	assert_string_equal(back.page_token_file, "/var/lib/coffre/page-token");
 	assert_int_equal(state_status_format(&back, &b, NULL), 0);
 	assert_string_equal(a, b);
 	free(b);
@@ -220,6 +225,14 @@ static char *tmp_dir(void)
 	return d;
 }
 
+static void rm_dir(const char *dir)
+{
+	char *cmd = NULL;
+	assert_true(asprintf(&cmd, "rm -rf '%s'", dir) > 0);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+}
+
 static void append(const char *path, uint64_t from, uint64_t to)
 {
 	for (uint64_t i = from; i <= to; i++) {
@@ -286,11 +299,69 @@ static void test_history(void **state)
 	fclose(f);
 	assert_int_equal(state_history_read(junk, 20, &rows, &n, &err), CF_ECORRUPT);
 	assert_int_not_equal(state_history_append(junk, &(struct state_run){ 0 }, &err), 0);
-	char *cmd = NULL;
-	assert_true(asprintf(&cmd, "rm -rf '%s'", dir) > 0);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
+	rm_dir(dir);
 	free(junk);
+	free(path);
+	free(dir);
+}
+
+/* The history by day: runs land in their local day, failures apart, bytes of good backups
+ * only; empty days read as zero; only STATE_DAYS_KEPT days stay. */
+static void test_days(void **state)
+{
+	(void)state;
+	char *dir = tmp_dir();
+	char *path = state_history_path(dir);
+	struct state_day d[30];
+	struct cf_error err = { 0 };
+	setenv("TZ", "Europe/Paris", 1);
+	tzset();
+	/* No history yet: 30 empty days, each a local midnight, the last today's. */
+	time_t now = 1764759600;	/* 2025-12-03 12:00 in Paris */
+	assert_int_equal(state_days_read(path, now, 30, d, &err), 0);
+	assert_int_equal(d[29].day, 1764716400);	/* 2025-12-03 00:00 */
+	assert_int_equal(d[0].day, 1764716400 - 29 * 86400);
+	assert_int_equal(d[29].backups + d[0].backups, 0);
+	struct state_run r = { .start = now - 3600, .bytes_added = 1000 };
+	snprintf(r.result, sizeof r.result, "ok");
+	snprintf(r.snapshot, sizeof r.snapshot, "ab");
+	assert_int_equal(state_days_add(path, &r, NULL), 0);
+	r.bytes_added = 500;
+	snprintf(r.result, sizeof r.result, "partial");
+	assert_int_equal(state_days_add(path, &r, NULL), 0);
+	snprintf(r.result, sizeof r.result, "failed");
+	r.snapshot[0] = 0;
+	assert_int_equal(state_days_add(path, &r, NULL), 0);
+	r.start = now - 86400;	/* yesterday */
+	snprintf(r.result, sizeof r.result, "ok");
+	snprintf(r.snapshot, sizeof r.snapshot, "cd");
+	r.bytes_added = 7;
+	assert_int_equal(state_days_add(path, &r, NULL), 0);
+	assert_int_equal(state_days_read(path, now, 30, d, &err), 0);
+	assert_int_equal(d[29].backups, 2);
+	assert_int_equal(d[29].failed, 1);
+	assert_int_equal(d[29].bytes_added, 1500);
+	assert_int_equal(d[28].backups, 1);
+	assert_int_equal(d[28].bytes_added, 7);
+	assert_int_equal(d[27].backups, 0);
+	/* 100 days of backups: the oldest go. */
+	for (int i = 0; i < 100; i++) {
+		r.start = now - (time_t)i * 86400;
+		assert_int_equal(state_days_add(path, &r, NULL), 0);
+	}
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM days", -1, &st, NULL),
+		SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), STATE_DAYS_KEPT);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	assert_int_equal(state_days_read(path, now, 30, d, &err), 0);
+	assert_int_equal(d[29].backups, 3);
+	assert_int_equal(d[0].backups, 1);
+	rm_dir(dir);
 	free(path);
 	free(dir);
 }
@@ -302,6 +373,7 @@ int main(void)
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_ack),
 		cmocka_unit_test(test_history),
+		cmocka_unit_test(test_days),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

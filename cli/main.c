@@ -132,6 +132,14 @@ int cli_load_config(int argc, char **argv, const char *usage, const char **ret_f
 	}
 	if (optind != argc)
 		return cli_usage(usage);
+	int rc = cli_read_config(file, ret);
+	if (rc == 0)
+		*ret_file = file;
+	return rc;
+}
+
+int cli_read_config(const char *file, struct cfg **ret)
+{
 	char *problems = NULL;
 	struct cf_error err = { 0 };
 	int rc = cfg_load(file, ret, &problems, &err);
@@ -143,7 +151,6 @@ int cli_load_config(int argc, char **argv, const char *usage, const char **ret_f
 	}
 	if (rc)
 		return cli_error(CF_EXIT_ERROR, "%s", err.msg);
-	*ret_file = file;
 	return 0;
 }
 

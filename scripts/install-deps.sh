@@ -18,6 +18,8 @@ PKGS=(build-essential cmake pkg-config gettext python3
 	swift swift-proxy swift-account swift-container swift-object python3-swift memcached
 	# a faked clock for retention and forged-date tests
 	faketime
+	# database dump tests: private MariaDB and PostgreSQL servers started by the tests
+	mariadb-server mariadb-client postgresql postgresql-client
 	# the Debian package (scripts/package.sh, t_package)
 	debhelper dpkg-dev fakeroot lintian)
 # nodejs/npm (s3rver) and awscli only when the commands are missing: a nodejs from elsewhere

@@ -40,6 +40,8 @@ static const struct command {
 	{ "restore", cmd_restore, N_("restore a snapshot into a folder"), NEED_REPO | AS_OF_OK },
 	{ "dump", cmd_dump, N_("write a file or a tar/zip archive of a snapshot to stdout"),
 		NEED_REPO | AS_OF_OK },
+	{ "restore-db", cmd_restore_db, N_("load a database dump of a snapshot into its server"),
+		NEED_REPO | AS_OF_OK },
 	{ "check", cmd_check, N_("verify the repository (--read-data: every byte)"),
 		NEED_REPO | AS_OF_OK },
 	{ "forget", cmd_forget, N_("remove snapshots by a retention policy"), NEED_REPO },

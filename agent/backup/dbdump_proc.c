@@ -96,13 +96,17 @@ void dbproc_release(struct dbproc *p)
 	p->errfd = -1;
 }
 
+static const char *reason_of(const char *text);
+
 /* The line of the client's stderr that says what went wrong (the first naming an error,
- * else the last), printable, into ${out}. */
-static void stderr_line(const struct dbproc *p, char *out, size_t n)
+ * else the last), printable, into ${out}; what it means for the shop in ${*ret_why} (NULL
+ * when no line of it is recognised). */
+static void stderr_line(const struct dbproc *p, char *out, size_t n, const char **ret_why)
 {
 	char text[2048];
 	struct stat st;
 	out[0] = 0;
+	*ret_why = NULL;
 	if (p->errfd < 0 || fstat(p->errfd, &st) != 0)
 		return;
 	off_t from = st.st_size > (off_t)sizeof text - 1 ? st.st_size - (off_t)sizeof text + 1 : 0;
@@ -110,6 +114,7 @@ static void stderr_line(const struct dbproc *p, char *out, size_t n)
 	if (got <= 0)
 		return;
 	text[got] = 0;
+	*ret_why = reason_of(text);
 	const char *pick = NULL, *last = NULL;
 	for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		if (!*l || strspn(l, " \t\r") == strlen(l))
@@ -133,7 +138,7 @@ static void stderr_line(const struct dbproc *p, char *out, size_t n)
 }
 
 /* What the client's words mean, in the shop's terms; NULL when not recognised. */
-static const char *reason_of(const char *line)
+static const char *reason_of(const char *text)
 {
 	static const struct {
 		const char *pat, *reason;
@@ -154,7 +159,7 @@ static const char *reason_of(const char *line)
 		{ "does not exist", "the server has no such database" },
 	};
 	for (size_t i = 0; i < sizeof known / sizeof *known; i++)
-		if (strstr(line, known[i].pat))
+		if (strstr(text, known[i].pat))
 			return known[i].reason;
 	return NULL;
 }
@@ -163,9 +168,9 @@ int dbproc_failure(const struct dbdump *d, const struct dbproc *p, int status,
 	const char *what, struct cf_error *err)
 {
 	char line[320];
+	const char *why;
 	(void)d;
-	stderr_line(p, line, sizeof line);
-	const char *why = reason_of(line);
+	stderr_line(p, line, sizeof line, &why);
 	if (WIFSIGNALED(status))
 		return cf_error_set(err, CF_EIO, "%s: %s was killed by signal %d before the end%s%s",
 			what, p->prog, WTERMSIG(status), line[0] ? ": " : "", line);

@@ -59,6 +59,7 @@ static int dump_one(struct run *R, struct dbdump *d, struct dirq *q, const char 
 	int rc = bstore_read(R, fd, path, 0, pf, &total);
 	R->tap = NULL;
 	R->tap_ctx = NULL;
+	R->st.current = NULL;	/* ${path} is the caller's, freed after this */
 	close(fd);	/* a client still writing gets EPIPE */
 	pf->reading = 0;
 	if (rc && rc != BACKUP_SKIPPED) {

@@ -81,8 +81,12 @@ int dbproc_wait(struct dbproc *p, int kill_first)
 		return 0;
 	if (kill_first)
 		kill(p->pid, SIGTERM);
-	while (waitpid(p->pid, &st, 0) < 0 && errno == EINTR)
-		;
+	while (waitpid(p->pid, &st, 0) < 0) {
+		if (errno != EINTR) {
+			st = 255 << 8;	/* not known to have succeeded: a failure */
+			break;
+		}
+	}
 	p->pid = 0;
 	return st;
 }

@@ -8,11 +8,9 @@ set -euo pipefail
 setup
 daemon_setup
 hook_sink_start
-count() { hook_count failed "$1"; }
-at_least() { [ "$(count "$1")" -ge "$2" ]; }
 chmod 600 "$COFFRE_PASSWORD_FILE"
 mkdir -p "$TESTDIR/src" "$TESTDIR/clients"
-echo facture >"$TESTDIR/src/f.txt"
+echo "commande 1" >"$TESTDIR/src/commandes.txt"
 expect_exit 0 cf init -q
 daemon_conf "$CONF" "daily 03:00" "$SOCK" "$STATE" "[alert]" \
 	"webhook-url = http://127.0.0.1:$HP/hook" "language = en" \
@@ -31,7 +29,7 @@ for i in 1 2 3; do
 done
 expect_exit "0|1" cf status --json --socket "$SOCK"
 [ "$(json_get "$OUT" last_backup.result)" = partial ] || fail "the run is not partial"
-wait_for 30 "the start of 'failed' at the sink" at_least start 1
+wait_for 30 "the start of 'failed' at the sink" hook_at_least 1 failed start
 
 log "a whole dump: the condition ends"
 cat >"$TESTDIR/clients/mariadb-dump" <<'SH'
@@ -40,8 +38,8 @@ printf 'CREATE TABLE t (id INT);\n-- Dump completed on 2026-12-03 10:00:00\n'
 SH
 chmod +x "$TESTDIR/clients/mariadb-dump"
 expect_exit 0 cf backup --now --socket "$SOCK"
-wait_for 30 "the end of 'failed' at the sink" at_least end 1
+wait_for 30 "the end of 'failed' at the sink" hook_at_least 1 failed end
 cf dump latest /databases/shop/dolibarr.sql >"$TESTDIR/d.sql" || fail "the dump is not in the snapshot"
 grep -q '^-- Dump completed' "$TESTDIR/d.sql" || fail "the dump stored differs"
-[ "$(count start)" = 1 ] || fail "$(count start) starts of 'failed'"
+[ "$(hook_count failed start)" = 1 ] || fail "$(hook_count failed start) starts of 'failed'"
 pass

@@ -61,13 +61,9 @@ static int dump_one(struct run *R, struct dbdump *d, struct dirq *q, const char 
 	R->tap_ctx = NULL;
 	R->st.current = NULL;	/* ${path} is the caller's, freed after this */
 	close(fd);	/* a client still writing gets EPIPE */
-	pf->reading = 0;
-	if (rc && rc != BACKUP_SKIPPED) {
-		dbdump_finish(d, 1, &derr);
-		pf->skip = 1;
-		return rc;
-	}
-	if (rc == BACKUP_SKIPPED) {	/* the pipe failed: warned */
+	/* Whether the entry goes into the tree is settled before it is marked read: only
+	 * then may a flush take it. */
+	if (rc) {	/* BACKUP_SKIPPED: the pipe failed (warned); or CF_E* */
 		dbdump_finish(d, 1, &derr);
 		pf->skip = 1;
 	} else if (dbdump_finish(d, 0, &derr)) {
@@ -78,6 +74,9 @@ static int dump_one(struct run *R, struct dbdump *d, struct dirq *q, const char 
 		pf->e.size = total;
 		R->st.files_new++;
 	}
+	pf->reading = 0;
+	if (rc && rc != BACKUP_SKIPPED)
+		return rc;
 	return btree_dirq_flush(R, q);
 }
 

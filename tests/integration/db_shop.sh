@@ -50,8 +50,10 @@ import os, random, sys, time
 first, count, writer, stop = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4]
 rnd = random.Random(first)
 out = sys.stdout
+pool = "".join(rnd.choice("abcdefghijklmnopqrstuvwxyz ") for _ in range(1 << 18))
 def word(n):
-    return "".join(rnd.choice("abcdefghijklmnopqrstuvwxyz ") for _ in range(n))
+    i = rnd.randrange(0, len(pool) - n)
+    return pool[i:i + n]
 if first == 1:
     out.write("CREATE TABLE customers (id INT PRIMARY KEY, name VARCHAR(80), city VARCHAR(40));\n")
     out.write("CREATE TABLE invoices (id INT PRIMARY KEY, customer INT, n_lines INT, total INT, "

@@ -252,8 +252,8 @@ int cmd_restore_db(int argc, char **argv)
 	if ((rc = pick_snapshot(r, list, n, spec, db, &f, &s)))
 		goto out;
 	if (!db && f.n > 1) {
-		fprintf(stderr, _("coffre: snapshot %.8s holds several databases of '%s': choose one "
-				  "with --db:"), s->idhex, name);
+		fprintf(stderr, _("coffre: snapshot %.8s holds several databases of '%s': "
+				  "choose one with --db:"), s->idhex, name);
 		for (size_t i = 0; i < f.n; i++)
 			fprintf(stderr, " %s", f.dbs[i]);
 		fputc('\n', stderr);

@@ -120,7 +120,8 @@ static void stderr_line(const struct dbproc *p, char *out, size_t n, const char 
 	text[got] = 0;
 	*ret_why = reason_of(text);
 	const char *pick = NULL, *last = NULL;
-	for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+	char *save = NULL;
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		if (!*l || strspn(l, " \t\r") == strlen(l))
 			continue;
 		last = l;
@@ -176,8 +177,9 @@ int dbproc_failure(const struct dbdump *d, const struct dbproc *p, int status,
 	(void)d;
 	stderr_line(p, line, sizeof line, &why);
 	if (WIFSIGNALED(status))
-		return cf_error_set(err, CF_EIO, "%s: %s was killed by signal %d before the end%s%s",
-			what, p->prog, WTERMSIG(status), line[0] ? ": " : "", line);
+		return cf_error_set(err, CF_EIO,
+			"%s: %s was killed by signal %d before the end%s%s", what, p->prog,
+			WTERMSIG(status), line[0] ? ": " : "", line);
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	return cf_error_set(err, CF_EIO, "%s: %s (%s exited with status %d%s%s)", what,
 		why ? why : "the database client failed", p->prog, code, line[0] ? ": " : "",
@@ -207,8 +209,11 @@ static int only_closing_lines(const char *p, const char *end)
 
 int dbdump_trailer_ok(int kind, const char *tail, size_t n)
 {
-	const char *mark = kind == DBDUMP_MARIADB ? "-- Dump completed" :
-			   kind == DBDUMP_POSTGRESQL ? "-- PostgreSQL database dump complete" : NULL;
+	const char *mark = NULL;
+	if (kind == DBDUMP_MARIADB)
+		mark = "-- Dump completed";
+	else if (kind == DBDUMP_POSTGRESQL)
+		mark = "-- PostgreSQL database dump complete";
 	if (!mark || !tail)
 		return 0;
 	size_t ml = strlen(mark);

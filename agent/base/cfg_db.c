@@ -31,8 +31,8 @@ static int add_databases(struct dbdump_source *s, const char *v, char *msg, size
 	int rc = 0;
 	for (char *t = strtok_r(copy, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
 		if (!dbdump_name_ok(s->kind < 0 ? DBDUMP_POSTGRESQL : s->kind, t)) {
-			rc = cfg_say(msg, n, "database '%s': '%s' is not a database name that can be "
-				"dumped", s->name, t);
+			rc = cfg_say(msg, n, "database '%s': '%s' is not a database name that "
+				"can be dumped", s->name, t);
 			break;
 		}
 		char **nv = realloc(s->databases, (s->ndatabases + 1) * sizeof *nv);
@@ -59,10 +59,11 @@ int cfg_db_key(struct cfg *c, const char *name, const char *key, const char *v, 
 			s = &c->dbs[i];
 	if (!s) {
 		if (!cfg_name_ok(name) || name[0] == '.')	/* a folder's name */
-			return cfg_say(msg, n, "database server name '%s' is not valid (letters, digits, "
-				"'-', '_' and '.', at most 64)", name);
+			return cfg_say(msg, n, "database server name '%s' is not valid (letters, "
+				"digits, '-', '_' and '.', at most 64)", name);
 		if (c->ndbs == CFG_MAX_DBS)
-			return cfg_say(msg, n, "too many [database] sections (at most %d)", CFG_MAX_DBS);
+			return cfg_say(msg, n, "too many [database] sections (at most %d)",
+				CFG_MAX_DBS);
 		struct dbdump_source *nd = realloc(c->dbs, (c->ndbs + 1) * sizeof *nd);
 		if (!nd)
 			return -1;
@@ -77,16 +78,16 @@ int cfg_db_key(struct cfg *c, const char *name, const char *key, const char *v, 
 	if (strcmp(key, "kind") == 0) {
 		int k = dbdump_kind_parse(v);
 		if (k < 0)
-			return cfg_say(msg, n, "database '%s': kind must be mariadb or postgresql, not "
-				"'%s'", name, v);
+			return cfg_say(msg, n, "database '%s': kind must be mariadb or postgresql, "
+				"not '%s'", name, v);
 		s->kind = k;
 		return 0;
 	}
 	if (strcmp(key, "socket") == 0 || strcmp(key, "client-dir") == 0 ||
 	    strcmp(key, "password-file") == 0) {
 		if (v[0] != '/')
-			return cfg_say(msg, n, "database '%s': %s '%s' is not an absolute path", name, key,
-				v);
+			return cfg_say(msg, n, "database '%s': %s '%s' is not an absolute path",
+				name, key, v);
 		char **slot = key[0] == 's' ? &s->socket : key[0] == 'c' ? &s->client_dir :
 			&s->password_file;
 		return cfg_set_str(slot, v);
@@ -101,8 +102,8 @@ int cfg_db_key(struct cfg *c, const char *name, const char *key, const char *v, 
 		errno = 0;
 		long p = strtol(v, &end, 10);
 		if (errno || end == v || *end || p < 1 || p > 65535)
-			return cfg_say(msg, n, "database '%s': port must be a number from 1 to 65535, "
-				"not '%s'", name, v);
+			return cfg_say(msg, n, "database '%s': port must be a number from 1 to "
+				"65535, not '%s'", name, v);
 		s->port = (int)p;
 		return 0;
 	}
@@ -114,15 +115,16 @@ int cfg_db_key(struct cfg *c, const char *name, const char *key, const char *v, 
 int cfg_db_check(const struct dbdump_source *s, char *msg, size_t n)
 {
 	if (s->kind < 0)
-		return cfg_say(msg, n, "database '%s' has no 'kind' (mariadb or postgresql)", s->name);
+		return cfg_say(msg, n, "database '%s' has no 'kind' (mariadb or postgresql)",
+			s->name);
 	if (s->socket && s->host)
 		return cfg_say(msg, n, "database '%s': give 'socket' or 'host', not both", s->name);
 	if (s->port && !s->host && !(s->kind == DBDUMP_POSTGRESQL && s->socket))
 		return cfg_say(msg, n, "database '%s': 'port' goes with 'host'", s->name);
 	for (size_t i = 0; i < s->ndatabases; i++)
 		if (!dbdump_name_ok(s->kind, s->databases[i]))
-			return cfg_say(msg, n, "database '%s': '%s' is not a database name that can be "
-				"dumped", s->name, s->databases[i]);
+			return cfg_say(msg, n, "database '%s': '%s' is not a database name that "
+				"can be dumped", s->name, s->databases[i]);
 	return 0;
 }
 

@@ -62,6 +62,7 @@ int cmd_alert(int argc, char **argv);
 int cmd_alarm(int argc, char **argv);
 int cmd_drill(int argc, char **argv);
 int cmd_recovery_sheet(int argc, char **argv);
+int cmd_restore_db(int argc, char **argv);
 
 /* cli_fail(err): print "coffre: <message>" and return the exit code for ${err}. */
 int cli_fail(const struct cf_error *err);
@@ -75,6 +76,9 @@ struct cfg;
  * Returns 0 or the exit code. */
 int cli_load_config(int argc, char **argv, const char *usage, const char **ret_file,
 	struct cfg **ret);
+/* cli_read_config(file, ret): the configuration ${file} loaded into ${ret} (problems
+ * printed). Returns 0 or the exit code. */
+int cli_read_config(const char *file, struct cfg **ret);
 /* cli_help(argc, argv, usage): if --help or -h is among the args, print usage and return 1. */
 int cli_help(int argc, char **argv, const char *usage);
 

@@ -8,21 +8,25 @@
 
 #include "cli.h"
 #include "coffre/backup.h"
+#include "coffre/cfg.h"
 #include "coffre/detect.h"
 #include "coffre/repo.h"
 #include "base/util.h"
 
 static const char backup_usage[] =
 	"usage: coffre backup PATH... [--exclude GLOB]... [--tag TAG]... [--host NAME]\n"
+	"                             [--config FILE]\n"
 	"       coffre backup --now [--socket PATH | --config FILE]  (ask coffred; see --now --help)\n"
 	"Backs the paths up into a new snapshot. Files whose size, times and inode match the\n"
 	"previous snapshot of the same paths are not read again.\n"
 	"  --exclude GLOB  skip names matching GLOB (the full path when GLOB has a '/')\n"
 	"  --tag TAG       label the snapshot\n"
+	"  --config FILE   also dump the database servers of its [database NAME] sections\n"
+	"                  into /databases/NAME/DB.sql; without PATH, back up its folders\n"
 	"Changed files are compared with their previous version: a format that broke (a PDF\n"
 	"that is no longer one) or content that turned random are a ransomware's marks.\n"
-	"exit: 0 ok, 3 snapshot made but some files could not be read, 5 snapshot made but it\n"
-	"holds a ransomware's marks on several files (said on stderr and in --json)\n";
+	"exit: 0 ok, 3 snapshot made but some files or database dumps could not be read, 5\n"
+	"snapshot made but it holds a ransomware's marks on several files (said on stderr and in --json)\n";
 
 static atomic_int stop;
 
@@ -78,11 +82,12 @@ int cmd_backup(int argc, char **argv)
 		return 0;
 	static const struct option opts[] = { { "exclude", required_argument, NULL, 'e' },
 		{ "tag", required_argument, NULL, 't' }, { "host", required_argument, NULL, 'H' },
-		{ 0 } };
+		{ "config", required_argument, NULL, 'c' }, { 0 } };
 	const char **ex = calloc((size_t)argc, sizeof *ex);
 	const char **tags = calloc((size_t)argc, sizeof *tags);
 	size_t nex = 0, ntags = 0;
-	const char *host = NULL;
+	const char *host = NULL, *config = NULL;
+	struct cfg *cfg = NULL;
 	int c, rc;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "e:t:", opts, NULL)) != -1) {
@@ -92,27 +97,33 @@ int cmd_backup(int argc, char **argv)
 			tags[ntags++] = optarg;
 		else if (c == 'H')
 			host = optarg;
+		else if (c == 'c')
+			config = optarg;
 		else {
 			free(ex);
 			free(tags);
 			return cli_usage(backup_usage);
 		}
 	}
-	if (optind >= argc) {
+	if (optind >= argc && !config) {
 		free(ex);
 		free(tags);
 		return cli_usage(backup_usage);
 	}
 	struct repo *r = NULL;
-	if ((rc = cli_open_repo(&r))) {
+	if ((config && (rc = cli_read_config(config, &cfg))) || (rc = cli_open_repo(&r))) {
+		cfg_free(cfg);
 		free(ex);
 		free(tags);
 		return rc;
 	}
 	json_t *warnings = json_array();
+	int own_paths = optind < argc;
 	struct backup_opts o = {
-		.paths = (const char *const *)(argv + optind),
-		.npaths = (size_t)(argc - optind),
+		.paths = own_paths ? (const char *const *)(argv + optind) :
+				     (const char *const *)cfg->paths,
+		.npaths = own_paths ? (size_t)(argc - optind) : cfg->npaths,
+		.dbs = cfg ? cfg->dbs : NULL, .ndbs = cfg ? cfg->ndbs : 0,
 		.excludes = ex, .nexcludes = nex, .tags = tags, .ntags = ntags,
 		.hostname = host, .progress = show_progress, .warn = show_warning,
 		.ctx = warnings, .cancel = &stop,
@@ -170,7 +181,8 @@ int cmd_backup(int argc, char **argv)
 			cli_bytes(st.bytes_added, b2), cli_bytes(st.bytes_stored, b3), st.duration);
 		printf(_("snapshot %.8s saved\n"), hex);
 		if (rc == CF_EPARTIAL)
-			printf(_("%llu files could not be read completely: see the warnings above\n"),
+			printf(_("%llu files or database dumps could not be read completely: see the "
+				 "warnings above\n"),
 				(unsigned long long)st.warnings);
 	}
 	if (suspicious(&st)) {
@@ -185,6 +197,7 @@ int cmd_backup(int argc, char **argv)
 	}
 out:
 	json_decref(warnings);
+	cfg_free(cfg);
 	free(ex);
 	free(tags);
 	return rc;

@@ -42,6 +42,8 @@ static const struct command {
 	{ "restore", cmd_restore, N_("restore a snapshot into a folder"), NEED_REPO | AS_OF_OK },
 	{ "dump", cmd_dump, N_("write a file or a tar/zip archive of a snapshot to stdout"),
 		NEED_REPO | AS_OF_OK },
+	{ "restore-db", cmd_restore_db, N_("load a database dump of a snapshot into its server"),
+		NEED_REPO | AS_OF_OK },
 	{ "check", cmd_check, N_("verify the repository (--read-data: every byte)"),
 		NEED_REPO | AS_OF_OK },
 	{ "forget", cmd_forget, N_("remove snapshots by a retention policy"), NEED_REPO },
@@ -136,6 +138,14 @@ int cli_load_config(int argc, char **argv, const char *usage, const char **ret_f
 	}
 	if (optind != argc)
 		return cli_usage(usage);
+	int rc = cli_read_config(file, ret);
+	if (rc == 0)
+		*ret_file = file;
+	return rc;
+}
+
+int cli_read_config(const char *file, struct cfg **ret)
+{
 	char *problems = NULL;
 	struct cf_error err = { 0 };
 	int rc = cfg_load(file, ret, &problems, &err);
@@ -147,7 +157,6 @@ int cli_load_config(int argc, char **argv, const char *usage, const char **ret_f
 	}
 	if (rc)
 		return cli_error(CF_EXIT_ERROR, "%s", err.msg);
-	*ret_file = file;
 	return 0;
 }
 

@@ -23,6 +23,8 @@ PKGS=(build-essential cmake pkg-config gettext python3
 	faketime
 	# the status page's test: a headless browser and a font for its screenshots
 	chromium fonts-dejavu-core
+	# database dump tests: private MariaDB and PostgreSQL servers started by the tests
+	mariadb-server mariadb-client postgresql postgresql-client
 	# the Debian package (scripts/package.sh, t_package)
 	debhelper dpkg-dev fakeroot lintian)
 # nodejs/npm (s3rver) and awscli only when the commands are missing: a nodejs from elsewhere

@@ -61,6 +61,10 @@ struct run {
 	/* The profile of the file being read (a changed one), fed by bstore_read; NULL when
 	 * none is wanted. */
 	struct detect_profile *prof;
+	/* Shown every byte bstore_read reads when set (a database dump's trailer). */
+	void (*tap)(void *ctx, const void *p, size_t n);
+	void *tap_ctx;
+	int dbs_done;		/* the databases folder is in the root tree */
 	struct cf_error *err;
 };
 
@@ -94,7 +98,7 @@ static inline void backup_warn(struct run *R, const char *path, const char *msg,
 {
 	R->st.warnings++;
 	if (R->o->warn) {
-		char line[256];
+		char line[1024];
 		snprintf(line, sizeof line, "%s%s%s", msg, e ? ": " : "", e ? strerror(e) : "");
 		R->o->warn(R->o->ctx, path, line);
 	}
@@ -244,5 +248,13 @@ int bstore_drain(struct run *R);
 int bstore_finish(struct run *R);
 /* bstore_release(R): wait for an index commit still under way (after a failure). */
 void bstore_release(struct run *R);
+
+/* ---- backup_db.c: database dumps ---- */
+
+/* bdb_add(R, q): the folder DBDUMP_DIR of the snapshot's root, holding a dump of each
+ * database of R->o->dbs, added to the root's queue ${q} (entries before it in name order
+ * must be in already). A dump that cannot be made whole is left out with a warning. Returns
+ * 0 or CF_E* (out of memory, the run cancelled, the repository failing). */
+int bdb_add(struct run *R, struct dirq *q);
 
 #endif

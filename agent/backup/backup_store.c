@@ -273,6 +273,8 @@ int bstore_read(struct run *R, int fd, const char *path, uint64_t size, struct p
 				eof = 1;
 			if (R->prof && n > 0)
 				detect_profile_feed(R->prof, b->data + b->len, (size_t)n);
+			if (R->tap && n > 0)
+				R->tap(R->tap_ctx, b->data + b->len, (size_t)n);
 			b->len += (size_t)n;
 			R->st.bytes_read += (uint64_t)n;
 			if (size && total + (b->len - start) >= size)

@@ -15,6 +15,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "coffre/dbdump.h"
 #include "coffre/detect.h"
 #include "coffre/dst.h"
 #include "coffre/tree_walk.h"
@@ -399,6 +400,19 @@ static int build_virtual(struct run *R, const char *dir, char *const *paths, siz
 		while (j < np && strncmp(paths[j], full, fl) == 0 &&
 		       (paths[j][fl] == 0 || paths[j][fl] == '/'))
 			j++;
+		/* The database dumps' folder goes in at its place in name order. */
+		if (depth == 0 && !R->dbs_done && strcmp(name, DBDUMP_DIR) >= 0) {
+			if (strcmp(name, DBDUMP_DIR) == 0) {
+				R->dbs_done = 1;
+				if (R->o->ndbs)
+					backup_warn(R, "/" DBDUMP_DIR, "the database dumps are left "
+						"out: a folder of that name is backed up", 0);
+			} else if ((rc = bdb_add(R, &q))) {
+				free(name);
+				free(full);
+				break;
+			}
+		}
 		const struct tree_entry *pe = bparent_find(&pd, name);
 		struct stat st;
 		if (strcmp(paths[i], full) == 0) {
@@ -424,6 +438,8 @@ static int build_virtual(struct run *R, const char *dir, char *const *paths, siz
 	}
 	if (dfd >= 0)
 		close(dfd);
+	if (rc == 0 && depth == 0 && !R->dbs_done)
+		rc = bdb_add(R, &q);
 	if (rc == 0)
 		rc = btree_dirq_finish(R, &q, ret_tree);
 	btree_dirq_release(&q);
@@ -436,7 +452,11 @@ int scan_root(struct run *R, char *const *paths, size_t np, const uint8_t *paren
 {
 	if (strcmp(paths[0], "/") != 0)
 		return build_virtual(R, "/", paths, np, parent_tree, 0, ret_tree);
-	/* "/" itself, the only path (the others were inside it). */
+	/* "/" itself, the only path (the others were inside it): its own folders fill the
+	 * root, and the database dumps have no place there. */
+	if (R->o->ndbs)
+		backup_warn(R, "/" DBDUMP_DIR, "the database dumps are left out: '/' is backed "
+			"up whole", 0);
 	int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return cf_error_sys(R->err, CF_EIO, "cannot open '/'");

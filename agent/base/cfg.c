@@ -10,8 +10,11 @@
 #include <ini.h>
 
 #include "base/cfg_alert.h"
+#include "base/cfg_db.h"
+#include "base/cfg_util.h"
 #include "base/util.h"
 #include "coffre/cfg.h"
+#include "coffre/dbdump.h"
 #include "coffre/error.h"
 
 #define CFG_MAX_DESTS 32
@@ -34,6 +37,7 @@ struct parse {
 	int path_lines[1024];	/* the line of each path (0 past the first 1024) */
 	int dest_lines[CFG_MAX_DESTS];	/* the first line of each destination's keys */
 	unsigned char dest_bad[CFG_MAX_DESTS];	/* its url was refused (said already) */
+	int db_lines[CFG_MAX_DBS];	/* the first line of each [database] section's keys */
 };
 
 static void problem(struct parse *p, int line, const char *fmt, ...)
@@ -99,16 +103,6 @@ static int has_dots(const char *p)
 	return 0;
 }
 
-static int set_str(char **slot, const char *v)
-{
-	char *d = strdup(v);
-	if (!d)
-		return -1;
-	free(*slot);
-	*slot = d;
-	return 0;
-}
-
 static int parse_keep(struct parse *p, const char *name, const char *v, int *slot)
 {
 	char *end;
@@ -150,17 +144,6 @@ static unsigned parse_keep_key(struct parse *p, const char *name, const char *v,
 	return 0;
 }
 
-static int valid_dest_name(const char *n)
-{
-	if (!*n || strlen(n) > 64)
-		return 0;
-	for (; *n; n++)
-		if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') ||
-		      (*n >= '0' && *n <= '9') || *n == '-' || *n == '_' || *n == '.'))
-			return 0;
-	return 1;
-}
-
 /* The destination named ${name}, added on its first key. NULL (problem said) if refused. */
 static struct cfg_dest *dest_get(struct parse *p, const char *name, int *oom)
 {
@@ -168,7 +151,7 @@ static struct cfg_dest *dest_get(struct parse *p, const char *name, int *oom)
 	for (size_t i = 0; i < c->ndests; i++)
 		if (strcmp(c->dests[i].name, name) == 0)
 			return &c->dests[i];
-	if (!valid_dest_name(name)) {
+	if (!cfg_name_ok(name)) {
 		problem(p, p->line, "destination name '%s' is not valid (letters, digits, '-', '_' "
 			"and '.', at most 64)", name);
 		return NULL;
@@ -223,15 +206,15 @@ static int dest_key(struct parse *p, const char *dname, const char *name, const 
 			problem(p, p->line, "destination '%s': folder '%s' is not an absolute path",
 				dname, value);
 		else
-			return set_str(&d->url, value);
+			return cfg_set_str(&d->url, value);
 		p->dest_bad[d - p->c->dests] = 1;
 	} else if (strcmp(name, "s3-keys-file") == 0) {
-		return set_str(&d->s3_keys_file, value);
+		return cfg_set_str(&d->s3_keys_file, value);
 	} else if (strcmp(name, "s3-region") == 0) {
-		return set_str(&d->s3_region, value);
+		return cfg_set_str(&d->s3_region, value);
 	} else if (strcmp(name, "s3-lock-mode") == 0) {
 		if (strcmp(value, "GOVERNANCE") == 0 || strcmp(value, "COMPLIANCE") == 0)
-			return set_str(&d->s3_lock_mode, value);
+			return cfg_set_str(&d->s3_lock_mode, value);
 		problem(p, p->line, "destination '%s': s3-lock-mode must be GOVERNANCE or "
 			"COMPLIANCE, not '%s'", dname, value);
 	} else if (strcmp(name, "s3-lock-days") == 0) {
@@ -244,13 +227,13 @@ static int dest_key(struct parse *p, const char *dname, const char *name, const 
 		else
 			d->s3_lock_days = (int)n;
 	} else if (strcmp(name, "sftp-key-file") == 0) {
-		return set_str(&d->sftp_key_file, value);
+		return cfg_set_str(&d->sftp_key_file, value);
 	} else if (strcmp(name, "sftp-host-key") == 0) {
 		if (strncmp(value, "SHA256:", 7) != 0)
 			problem(p, p->line, "destination '%s': sftp-host-key must be the SHA256:... "
 				"fingerprint that ssh-keygen -l prints, not '%s'", dname, value);
 		else
-			return set_str(&d->sftp_host_key, value);
+			return cfg_set_str(&d->sftp_host_key, value);
 	} else if (strcmp(name, "download-limit") == 0) {
 		if (dst_parse_rate(value, &d->download_limit))
 			problem(p, p->line, "destination '%s': cannot read the download limit '%s' "
@@ -302,10 +285,10 @@ static int handler(void *user, const char *section, const char *name, const char
 				rc = -1;
 		} else if (strcmp(name, "repository") == 0) {
 			p->line_repo = p->line;
-			rc = set_str(&c->repository, value);
+			rc = cfg_set_str(&c->repository, value);
 		} else if (strcmp(name, "password-file") == 0) {
 			p->line_pwfile = p->line;
-			rc = set_str(&c->password_file, value);
+			rc = cfg_set_str(&c->password_file, value);
 		} else if (strcmp(name, "schedule") == 0) {
 			p->line_sched = p->line;
 			if (sched_parse(value, &c->schedule))
@@ -332,17 +315,17 @@ static int handler(void *user, const char *section, const char *name, const char
 			if (value[0] != '/')
 				problem(p, p->line, "socket '%s' is not an absolute path", value);
 			else
-				rc = set_str(&c->socket, value);
+				rc = cfg_set_str(&c->socket, value);
 		} else if (strcmp(name, "socket-group") == 0) {
 			if (!value[0] || strpbrk(value, " :/\t"))
 				problem(p, p->line, "socket-group '%s' is not a group name", value);
 			else
-				rc = set_str(&c->socket_group, value);
+				rc = cfg_set_str(&c->socket_group, value);
 		} else if (strcmp(name, "state-dir") == 0) {
 			if (value[0] != '/')
 				problem(p, p->line, "state-dir '%s' is not an absolute path", value);
 			else
-				rc = set_str(&c->state_dir, value);
+				rc = cfg_set_str(&c->state_dir, value);
 		} else if (strcmp(name, "run-timeout") == 0) {
 			if (sched_parse_duration(value, &c->run_timeout))
 				problem(p, p->line, "run-timeout '%s' not understood (expected a "
@@ -367,6 +350,17 @@ static int handler(void *user, const char *section, const char *name, const char
 	} else if (strncmp(section, "destination", 11) == 0 &&
 		   (section[11] == ' ' || section[11] == 0)) {
 		rc = dest_key(p, section + 11 + strspn(section + 11, " "), name, value);
+	} else if (strncmp(section, "database", 8) == 0 && (section[8] == ' ' || !section[8])) {
+		char msg[700];
+		int idx;
+		int r = cfg_db_key(c, section + 8 + strspn(section + 8, " "), name, value, msg,
+			sizeof msg, &idx);
+		if (idx >= 0 && !p->db_lines[idx])
+			p->db_lines[idx] = p->line;
+		if (r > 0)
+			problem(p, p->line, "%s", msg);
+		else if (r < 0)
+			rc = -1;
 	} else if (strcmp(section, "alert") == 0) {
 		char msg[700];
 		if (!p->line_alert)
@@ -387,7 +381,7 @@ static int handler(void *user, const char *section, const char *name, const char
 			problem(p, p->line, "'%s' must be yes or no, not '%s'", name, value);
 	} else if (!*section) {
 		problem(p, p->line, "key '%s' outside any section (expected [backup], [daemon], "
-			"[destination NAME], [alert] or [detect])", name);
+			"[destination NAME], [database NAME], [alert] or [detect])", name);
 	} else {
 		problem(p, p->line, "unknown section [%s] (key '%s')", section, name);
 	}
@@ -454,6 +448,9 @@ void cfg_free(struct cfg *c)
 		free(d->sftp_host_key);
 	}
 	free(c->dests);
+	for (size_t i = 0; i < c->ndbs; i++)
+		cfg_db_release(&c->dbs[i]);
+	free(c->dbs);
 	free(c->paths);
 	free(c->excludes);
 	free(c->file);
@@ -590,6 +587,14 @@ static void validate(struct parse *p)
 				"snapshot there would be forgotten", d->name);
 	}
 	validate_dests(p);
+	for (size_t i = 0; i < c->ndbs; i++) {
+		char msg[700];
+		if (cfg_db_check(&c->dbs[i], msg, sizeof msg))
+			problem(p, p->db_lines[i], "%s", msg);
+		else if (c->dbs[i].password_file)
+			check_secret_file(p, p->db_lines[i], "database password file",
+				c->dbs[i].password_file);
+	}
 	if (cfg_alert_validate(&c->alert, alert_problem, p))
 		p->oom = 1;
 }
@@ -642,13 +647,13 @@ static int load(const char *text, size_t len, const char *file, struct cfg **ret
 		problem(&p, bad, "syntax error (expected '[section]', 'key = value' or a comment)");
 	else if (bad < 0)
 		p.oom = 1;
-	if (!c->socket && set_str(&c->socket, CFG_DEFAULT_SOCKET))
+	if (!c->socket && cfg_set_str(&c->socket, CFG_DEFAULT_SOCKET))
 		p.oom = 1;
-	if (!c->socket_group && set_str(&c->socket_group, CFG_DEFAULT_SOCKET_GROUP))
+	if (!c->socket_group && cfg_set_str(&c->socket_group, CFG_DEFAULT_SOCKET_GROUP))
 		p.oom = 1;
-	if (!c->state_dir && set_str(&c->state_dir, CFG_DEFAULT_STATE_DIR))
+	if (!c->state_dir && cfg_set_str(&c->state_dir, CFG_DEFAULT_STATE_DIR))
 		p.oom = 1;
-	if (set_str(&c->file, file))
+	if (cfg_set_str(&c->file, file))
 		p.oom = 1;
 	validate(&p);
 	if (p.oom) {

@@ -2,6 +2,7 @@
  * which channels (mail, webhook), in which language, and when. cfg.c hands each key here and
  * says the problems found; nothing here calls back into it but through ${problem}. */
 #include "base/cfg_alert.h"
+#include "base/cfg_util.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -16,26 +17,6 @@
 
 const char *const cfg_alert_locale_files[] = { "/etc/locale.conf", "/etc/default/locale",
 	NULL };
-
-static int set_str(char **slot, const char *v)
-{
-	char *d = strdup(v);
-	if (!d)
-		return -1;
-	free(*slot);
-	*slot = d;
-	return 0;
-}
-
-static int say(char *msg, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int say(char *msg, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, n, fmt, ap);
-	va_end(ap);
-	return 1;
-}
 
 /* A mail address as a mail server takes it in MAIL FROM / RCPT TO: local@domain, printable,
  * no blank, no angle bracket, no control character (a CR or LF would forge commands). */
@@ -107,10 +88,10 @@ int cfg_alert_key(struct cfg_alert *a, const char *name, const char *v, char *ms
 {
 	if (strcmp(name, "mail-to") == 0) {
 		if (!valid_addr(v))
-			return say(msg, n, "mail-to '%s' is not a mail address (name@domain, one "
+			return cfg_say(msg, n, "mail-to '%s' is not a mail address (name@domain, one "
 				"per line)", v);
 		if (a->nmail_to == CFG_ALERT_MAX_RCPT)
-			return say(msg, n, "too many mail-to addresses (at most %d)",
+			return cfg_say(msg, n, "too many mail-to addresses (at most %d)",
 				CFG_ALERT_MAX_RCPT);
 		if (!(a->mail_to[a->nmail_to] = strdup(v)))
 			return -1;
@@ -119,64 +100,64 @@ int cfg_alert_key(struct cfg_alert *a, const char *name, const char *v, char *ms
 	}
 	if (strcmp(name, "mail-from") == 0) {
 		if (!valid_addr(v))
-			return say(msg, n, "mail-from '%s' is not a mail address (name@domain)", v);
-		return set_str(&a->mail_from, v);
+			return cfg_say(msg, n, "mail-from '%s' is not a mail address (name@domain)", v);
+		return cfg_set_str(&a->mail_from, v);
 	}
 	if (strcmp(name, "smtp-url") == 0) {
 		size_t scheme = strncmp(v, "smtp://", 7) == 0 ? 7 :
 			strncmp(v, "smtps://", 8) == 0 ? 8 : 0;
 		if (!scheme || !v[scheme] || !printable(v))
-			return say(msg, n, "smtp-url '%s' must be smtp://host[:port] (STARTTLS) or "
+			return cfg_say(msg, n, "smtp-url '%s' must be smtp://host[:port] (STARTTLS) or "
 				"smtps://host[:port] (TLS from the start)", v);
-		return set_str(&a->smtp_url, v);
+		return cfg_set_str(&a->smtp_url, v);
 	}
 	if (strcmp(name, "smtp-user") == 0) {
 		if (!*v || !printable(v))
-			return say(msg, n, "smtp-user must be a non-empty user name");
-		return set_str(&a->smtp_user, v);
+			return cfg_say(msg, n, "smtp-user must be a non-empty user name");
+		return cfg_set_str(&a->smtp_user, v);
 	}
 	if (strcmp(name, "smtp-password-file") == 0)
-		return set_str(&a->smtp_password_file, v);
+		return cfg_set_str(&a->smtp_password_file, v);
 	if (strcmp(name, "webhook-url") == 0) {
 		if (!printable(v) || (strncmp(v, "https://", 8) != 0 && !loopback_http(v)) ||
 		    strlen(v) < 9)
-			return say(msg, n, "webhook-url '%s' must be https://... (http:// only to "
+			return cfg_say(msg, n, "webhook-url '%s' must be https://... (http:// only to "
 				"127.0.0.1, localhost or [::1])", v);
-		return set_str(&a->webhook_url, v);
+		return cfg_set_str(&a->webhook_url, v);
 	}
 	if (strcmp(name, "webhook-header") == 0) {
 		const char *colon = strchr(v, ':');
 		if (!colon || colon == v || !printable(v) || strcspn(v, " \t") < (size_t)(colon - v))
-			return say(msg, n, "webhook-header must be 'Name: value' on one line, such "
+			return cfg_say(msg, n, "webhook-header must be 'Name: value' on one line, such "
 				"as 'Authorization: Bearer TOKEN'");
-		return set_str(&a->webhook_header, v);
+		return cfg_set_str(&a->webhook_header, v);
 	}
 	if (strcmp(name, "ca-file") == 0) {
 		if (v[0] != '/')
-			return say(msg, n, "ca-file '%s' is not an absolute path", v);
-		return set_str(&a->ca_file, v);
+			return cfg_say(msg, n, "ca-file '%s' is not an absolute path", v);
+		return cfg_set_str(&a->ca_file, v);
 	}
 	if (strcmp(name, "language") == 0) {
 		if (strcmp(v, "fr") != 0 && strcmp(v, "en") != 0)
-			return say(msg, n, "language must be fr or en, not '%s'", v);
+			return cfg_say(msg, n, "language must be fr or en, not '%s'", v);
 		memcpy(a->language, v, 3);
 		return 0;
 	}
 	if (strcmp(name, "shop-name") == 0) {
 		if (!*v || strlen(v) > 120 || !printable(v))
-			return say(msg, n, "shop-name must be one line of at most 120 characters");
-		return set_str(&a->shop_name, v);
+			return cfg_say(msg, n, "shop-name must be one line of at most 120 characters");
+		return cfg_set_str(&a->shop_name, v);
 	}
 	long *slot = strcmp(name, "reminder") == 0 ? &a->reminder :
 		strcmp(name, "unprotected-after") == 0 ? &a->unprotected_after :
 		strcmp(name, "behind-after") == 0 ? &a->behind_after : NULL;
 	if (slot) {
 		if (duration(v, slot))
-			return say(msg, n, "'%s' must be a duration such as '24 h', '7 d', '90 min' "
+			return cfg_say(msg, n, "'%s' must be a duration such as '24 h', '7 d', '90 min' "
 				"or '30 s', not '%s'", name, v);
 		return 0;
 	}
-	return say(msg, n, "unknown key '%s' in section [alert]", name);
+	return cfg_say(msg, n, "unknown key '%s' in section [alert]", name);
 }
 
 /* "fr" or "en" for a locale name; NULL for none or the neutral C/POSIX locales, which say
@@ -241,7 +222,7 @@ int cfg_alert_validate(struct cfg_alert *a, void (*problem)(void *, const char *
 		char host[256] = "";
 		if (gethostname(host, sizeof host - 1) != 0 || !host[0])
 			strcpy(host, "coffre");
-		if (set_str(&a->shop_name, host))
+		if (cfg_set_str(&a->shop_name, host))
 			return -1;
 	}
 	if (a->nmail_to && !a->smtp_url)

@@ -319,6 +319,7 @@ void job_run(struct job *j)
 			.excludes = (const char *const *)j->excludes,
 			.nexcludes = j->nexcludes, .clean = job_clean, .warn = job_warn,
 			.progress = job_progress, .ctx = j, .cancel = j->cancel,
+			.dbs = j->cfg->dbs, .ndbs = j->cfg->ndbs,
 		};
 		static const char *const suspect[] = { "suspect" };
 		if (j->alarm.active) {

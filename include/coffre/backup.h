@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 struct cf_error;
+struct dbdump_source;
 struct repo;
 
 struct backup_stats {
@@ -43,6 +44,10 @@ struct backup_opts {
 	const char *const *tags;
 	size_t ntags;
 	const char *hostname;		/* NULL: this host */
+	/* Database servers dumped into the snapshot's /databases/NAME/DB.sql (dbdump.h); a
+	 * dump that fails or is incomplete is left out with a warning (the run is partial). */
+	const struct dbdump_source *dbs;
+	size_t ndbs;
 	/* Called about four times a second while the run goes on. */
 	void (*progress)(void *ctx, const struct backup_stats *st);
 	/* When set, a folder for which it returns 1 had no change at or below it since the

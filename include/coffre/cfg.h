@@ -11,6 +11,7 @@
 #include "coffre/sched.h"
 
 struct cf_error;
+struct dbdump_source;
 
 #define CFG_DEFAULT_PATH "/etc/coffre/coffre.conf"
 #define CFG_DEFAULT_SOCKET "/run/coffre/coffred.sock"
@@ -86,6 +87,8 @@ struct cfg {
 	int run_idle;		/* [daemon] run-priority = idle (nice 10, idle I/O) or normal */
 	int status_page;	/* [daemon] status-page = PORT on 127.0.0.1, 0: off (default) */
 	struct cfg_alert alert;	/* [alert] */
+	struct dbdump_source *dbs;	/* [database NAME] sections, in file order */
+	size_t ndbs;
 };
 
 /* cfg_load(file, ret, ret_problems, err): parse and validate ${file}. Returns 0 and sets

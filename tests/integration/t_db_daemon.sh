@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# t_db_daemon.sh: for coffred, a database dump that fails makes the run partial, named in its
+# warnings; three such runs in a row open the "failed" condition (a webhook sink gets its
+# start), and a run whose dump succeeds closes it. No server needed: the dump's client is
+# missing (client-dir is an empty folder), then a stand-in client writes a whole dump.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+setup
+daemon_setup
+hook_sink_start
+chmod 600 "$COFFRE_PASSWORD_FILE"
+mkdir -p "$TESTDIR/src" "$TESTDIR/clients"
+echo "commande 1" >"$TESTDIR/src/commandes.txt"
+expect_exit 0 cf init -q
+daemon_conf "$CONF" "daily 03:00" "$SOCK" "$STATE" "[alert]" \
+	"webhook-url = http://127.0.0.1:$HP/hook" "language = en" \
+	"[database shop]" "kind = mariadb" "socket = $TESTDIR/no-server.sock" \
+	"client-dir = $TESTDIR/clients" "databases = dolibarr" -- "$TESTDIR/src"
+"$COFFRED" --config "$CONF" 2>"$DLOG" &
+DPID=$!
+BG_PIDS+=("$DPID")
+wait_for 30 "coffred's control socket" test -S "$SOCK"
+
+log "three runs whose dump cannot be made: partial, then the 'failed' condition"
+for i in 1 2 3; do
+	expect_exit 3 cf backup --now --socket "$SOCK"
+	grep -q "database 'dolibarr' not backed up.*'mariadb-dump' is missing" "$OUT" "$ERR" ||
+		fail "run $i: the dump's failure is not named: $(cat "$OUT" "$ERR")"
+done
+expect_exit "0|1" cf status --json --socket "$SOCK"
+[ "$(json_get "$OUT" last_backup.result)" = partial ] || fail "the run is not partial"
+wait_for 30 "the start of 'failed' at the sink" hook_at_least 1 failed start
+
+log "a whole dump: the condition ends"
+cat >"$TESTDIR/clients/mariadb-dump" <<'SH'
+#!/bin/sh
+printf 'CREATE TABLE t (id INT);\n-- Dump completed on 2026-12-03 10:00:00\n'
+SH
+chmod +x "$TESTDIR/clients/mariadb-dump"
+expect_exit 0 cf backup --now --socket "$SOCK"
+wait_for 30 "the end of 'failed' at the sink" hook_at_least 1 failed end
+cf dump latest /databases/shop/dolibarr.sql >"$TESTDIR/d.sql" || fail "the dump is not in the snapshot"
+grep -q '^-- Dump completed' "$TESTDIR/d.sql" || fail "the dump stored differs"
+[ "$(hook_count failed start)" = 1 ] || fail "$(hook_count failed start) starts of 'failed'"
+pass

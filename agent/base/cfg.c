@@ -16,6 +16,7 @@
 #include "coffre/cfg.h"
 #include "coffre/dbdump.h"
 #include "coffre/error.h"
+#include "coffre/signdoc.h"
 
 #define CFG_MAX_DESTS 32
 /* inih reads a line into a buffer of INI_MAX_LINE bytes (200 in Debian's libinih, built with
@@ -33,7 +34,7 @@ struct parse {
 	char *problems;
 	size_t plen;
 	int nproblems, oom;
-	int line_repo, line_pwfile, line_sched, line_alert;
+	int line_repo, line_pwfile, line_sched, line_alert, line_fed;
 	int path_lines[1024];	/* the line of each path (0 past the first 1024) */
 	int dest_lines[CFG_MAX_DESTS];	/* the first line of each destination's keys */
 	unsigned char dest_bad[CFG_MAX_DESTS];	/* its url was refused (said already) */
@@ -370,6 +371,20 @@ static int handler(void *user, const char *section, const char *name, const char
 			problem(p, p->line, "%s", msg);
 		else if (r < 0)
 			rc = -1;
+	} else if (strcmp(section, "federation") == 0) {
+		char **f = strcmp(name, "shop-id") == 0 ? &c->fed.shop_id :
+			   strcmp(name, "federation-key") == 0 ? &c->fed.federation_key :
+			   strcmp(name, "status-url") == 0 ? &c->fed.status_url :
+			   strcmp(name, "status-keys-file") == 0 ? &c->fed.status_keys_file :
+			   strcmp(name, "status-key-file") == 0 ? &c->fed.status_key_file : NULL;
+		if (!p->line_fed)
+			p->line_fed = p->line;
+		if (!f)
+			problem(p, p->line, "unknown key '%s' in section [federation]", name);
+		else if (*f)
+			problem(p, p->line, "'%s' given twice in [federation]", name);
+		else if (!(*f = strdup(value)))
+			rc = -1;
 	} else if (strcmp(section, "detect") == 0) {
 		int *flag = strcmp(name, "canaries") == 0 ? &c->detect_canaries :
 			    strcmp(name, "enabled") == 0 ? &c->detect_enabled : NULL;
@@ -381,7 +396,7 @@ static int handler(void *user, const char *section, const char *name, const char
 			problem(p, p->line, "'%s' must be yes or no, not '%s'", name, value);
 	} else if (!*section) {
 		problem(p, p->line, "key '%s' outside any section (expected [backup], [daemon], "
-			"[destination NAME], [database NAME], [alert] or [detect])", name);
+			"[destination NAME], [database NAME], [alert], [detect] or [federation])", name);
 	} else {
 		problem(p, p->line, "unknown section [%s] (key '%s')", section, name);
 	}
@@ -460,6 +475,11 @@ void cfg_free(struct cfg *c)
 	free(c->socket_group);
 	free(c->state_dir);
 	cfg_alert_release(&c->alert);
+	free(c->fed.shop_id);
+	free(c->fed.federation_key);
+	free(c->fed.status_url);
+	free(c->fed.status_keys_file);
+	free(c->fed.status_key_file);
 	free(c);
 }
 
@@ -474,6 +494,33 @@ static void check_secret_file(struct parse *p, int line, const char *what, const
 	else if (st.st_mode & (S_IRWXG | S_IRWXO))
 		problem(p, line, "%s '%s' is readable by group or others (mode %04o); run: "
 			"chmod 600 '%s'", what, f, (unsigned)(st.st_mode & 07777), f);
+}
+
+/* [federation]: all or nothing, a shop id fit for an object name, a well-formed public key,
+ * an s3:// status URL, secret files of mode 600. */
+static void validate_fed(struct parse *p)
+{
+	const struct cfg_fed *f = &p->c->fed;
+	if (!p->line_fed)
+		return;
+	if (!f->shop_id || !f->federation_key || !f->status_url || !f->status_keys_file ||
+	    !f->status_key_file) {
+		problem(p, p->line_fed, "[federation] needs shop-id, federation-key, status-url, "
+			"status-keys-file and status-key-file (coffre enroll writes them)");
+		return;
+	}
+	size_t n = strlen(f->shop_id);
+	if (n == 0 || n > 64 || strspn(f->shop_id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
+			"QRSTUVWXYZ0123456789-_.") != n || f->shop_id[0] == '.')
+		problem(p, p->line_fed, "shop-id '%s' must be 1 to 64 letters, digits, '-', '_' or "
+			"'.', not starting with '.'", f->shop_id);
+	uint8_t pk[SIGNDOC_PK_BYTES];
+	if (signdoc_key_parse(f->federation_key, pk, sizeof pk))
+		problem(p, p->line_fed, "federation-key is not a public key (base64 of 32 bytes)");
+	if (strncmp(f->status_url, "s3://", 5) != 0)
+		problem(p, p->line_fed, "status-url must be an s3:// URL, not '%s'", f->status_url);
+	check_secret_file(p, p->line_fed, "status keys file", f->status_keys_file);
+	check_secret_file(p, p->line_fed, "status key file", f->status_key_file);
 }
 
 static void validate_dests(struct parse *p)
@@ -595,6 +642,7 @@ static void validate(struct parse *p)
 			check_secret_file(p, p->db_lines[i], "database password file",
 				c->dbs[i].password_file);
 	}
+	validate_fed(p);
 	if (cfg_alert_validate(&c->alert, alert_problem, p))
 		p->oom = 1;
 }

@@ -62,6 +62,19 @@ struct cfg_alert {
 	long behind_after;	/* seconds a destination may go without a complete push */
 };
 
+/* [federation]: what an enrolled shop needs to report to its federation (written by
+ * coffre enroll). Each key is NULL when absent; the section is in use when shop_id is set,
+ * and then every key is required. */
+struct cfg_fed {
+	char *shop_id;		/* shop-id: letters, digits, '-', '_', '.' (at most 64) */
+	char *federation_key;	/* federation-key: the federation's Ed25519 public key, base64 */
+	char *status_url;	/* status-url: s3://HOST[:PORT]/BUCKET[/PREFIX]; the shop's
+				 * status object is PREFIX/status/SHOP.json there */
+	char *status_keys_file;	/* status-keys-file: S3 keys for status-url (mode 600) */
+	char *status_key_file;	/* status-key-file: the shop's Ed25519 secret key, base64
+				 * (mode 600) */
+};
+
 /* A loaded configuration (a value record: read its fields, release with cfg_free). */
 struct cfg {
 	char *file;
@@ -87,6 +100,7 @@ struct cfg {
 	int run_idle;		/* [daemon] run-priority = idle (nice 10, idle I/O) or normal */
 	int status_page;	/* [daemon] status-page = PORT on 127.0.0.1, 0: off (default) */
 	struct cfg_alert alert;	/* [alert] */
+	struct cfg_fed fed;	/* [federation] */
 	struct dbdump_source *dbs;	/* [database NAME] sections, in file order */
 	size_t ndbs;
 };

@@ -374,6 +374,66 @@ static void test_destinations(void **state)
 	unlink(keys);
 }
 
+/* [federation]: all keys read; a section missing a key, a bad shop id or key, a non-S3 status
+ * URL, or a secret file readable by others are each a problem. */
+static void test_federation(void **state)
+{
+	(void)state;
+	const char *key = "CHRAXWqzWO4Dm3LP8BdRFHpS5wQEVUQmTn4NWOSXO0E=";
+	char sk[300];
+	snprintf(sk, sizeof sk, "%s/status.key", dir);
+	fx_write(sk, "x\n");
+	chmod(sk, 0600);
+	struct cfg *c = NULL;
+	char *problems = NULL;
+	struct cf_error err = { 0 };
+	write_conf("[backup]\npath = %s\nrepository = /srv/spool\npassword-file = %s\n"
+		"[federation]\nshop-id = shop-0042\nfederation-key = %s\n"
+		"status-url = s3://127.0.0.1:9000/fede\nstatus-keys-file = %s\n"
+		"status-key-file = %s\n", src1, pw, key, sk, sk);
+	assert_int_equal(cfg_load(conf, &c, &problems, &err), 0);
+	assert_string_equal(c->fed.shop_id, "shop-0042");
+	assert_string_equal(c->fed.federation_key, key);
+	assert_string_equal(c->fed.status_url, "s3://127.0.0.1:9000/fede");
+	assert_string_equal(c->fed.status_key_file, sk);
+	cfg_free(c);
+	const char *bad[][2] = {
+		{ "shop-id = ../x\n", "shop-id '../x' must be" },
+		{ "shop-id = a\nshop-id = b\n", "given twice" },
+		{ "federation-key = AAAA\n", "not a public key" },
+		{ "status-url = https://x/y\n", "must be an s3:// URL" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		int id = strncmp(bad[i][0], "shop-id", 7) == 0;
+		int fk = strncmp(bad[i][0], "federation-key", 14) == 0;
+		int su = strncmp(bad[i][0], "status-url", 10) == 0;
+		write_conf("[backup]\npath = %s\nrepository = /srv/spool\npassword-file = %s\n"
+			"[federation]\n%s%s%s%s%s%s%s%sstatus-keys-file = %s\nstatus-key-file = %s\n",
+			src1, pw, bad[i][0], id ? "" : "shop-id = s1\n", fk ? "" : "federation-key = ",
+			fk ? "" : key, fk ? "" : "\n", su ? "" : "status-url = s3://h/b", su ? "" : "\n",
+			"", sk, sk);
+		problems = NULL;
+		assert_int_not_equal(cfg_load(conf, &c, &problems, &err), 0);
+		assert_non_null(problems);
+		assert_non_null(strstr(problems, bad[i][1]));
+		free(problems);
+	}
+	write_conf("[backup]\npath = %s\nrepository = /srv/spool\npassword-file = %s\n"
+		"[federation]\nshop-id = s1\n", src1, pw);
+	problems = NULL;
+	assert_int_not_equal(cfg_load(conf, &c, &problems, &err), 0);
+	assert_non_null(strstr(problems, "[federation] needs shop-id"));
+	free(problems);
+	chmod(sk, 0644);
+	write_conf("[backup]\npath = %s\nrepository = /srv/spool\npassword-file = %s\n"
+		"[federation]\nshop-id = s1\nfederation-key = %s\nstatus-url = s3://h/b\n"
+		"status-keys-file = %s\nstatus-key-file = %s\n", src1, pw, key, sk, sk);
+	problems = NULL;
+	assert_int_not_equal(cfg_load(conf, &c, &problems, &err), 0);
+	assert_non_null(strstr(problems, "status key"));
+	free(problems);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -384,6 +444,7 @@ int main(void)
 		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_load_from_pipe),
 		cmocka_unit_test(test_destinations),
+		cmocka_unit_test(test_federation),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

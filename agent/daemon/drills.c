@@ -20,6 +20,9 @@
 #include "coffred.h"
 
 #define DRILL_FIRST_DELAY 3600
+/* A database larger than the budget is restored and checked whole by a full drill, at most
+ * this often (it would otherwise only ever be proven by hand). */
+#define DRILL_FULL_EVERY (30 * 86400)
 
 time_t drills_due(const struct cfg_dest *cd, const struct state_dest *ds, long retry)
 {
@@ -53,6 +56,10 @@ static void note(struct state_dest *ds, const struct drill_report *r, int rc,
 		return;
 	}
 	snprintf(ds->drill_result, sizeof ds->drill_result, "%s", r->ok ? "ok" : "failed");
+	if (r->full)
+		ds->drill_full_time = ds->drill_time;
+	else
+		ds->drill_db_too_big = r->databases_too_big;
 	if (r->ok)
 		ds->drill_last_ok = ds->drill_time;
 	ds->drill_files = r->files;
@@ -80,13 +87,16 @@ void drills_run(struct job *j, const struct repo_cred *cred)
 			continue;
 		struct dst_options dopt;
 		cfg_dest_options(cd, &dopt);
+		int full = ds->drill_db_too_big &&
+			(!ds->drill_full_time || time(NULL) - ds->drill_full_time >= DRILL_FULL_EVERY);
 		struct drill_opts o = { .url = cd->url, .dst_opt = &dopt, .name = cd->name,
 			.cred = cred, .state_dir = c->state_dir, .budget = cd->drill_budget,
-			.cancel = &drill_cancel };
+			.full = full, .cancel = &drill_cancel };
 		struct drill_report *r = NULL;
 		struct cf_error err = { 0 };
 		drill_cancel = atomic_load(j->cancel);
-		logf_("restore drill of '%s' (%s) started", cd->name, cd->url);
+		logf_("restore drill of '%s' (%s) started%s", cd->name, cd->url, full ?
+			", in full: a database there is larger than the budget (once a month)" : "");
 		int rc = drill_run(&o, &r, &err);
 		if (rc == CF_ECANCELED) {
 			drill_report_free(r);

@@ -67,6 +67,8 @@ static const struct field dest_fields[] = {
 	FLD(struct state_dest, drill_throughput, F_DBL),
 	FLD(struct state_dest, drill_estimate, F_DBL),
 	FLD(struct state_dest, drill_error, F_STR),
+	FLD(struct state_dest, drill_full_time, F_TIME),
+	FLD(struct state_dest, drill_db_too_big, F_U64),
 	{ 0 }
 };
 

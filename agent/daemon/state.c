@@ -109,6 +109,8 @@ static json_t *dest_json(const struct state_dest *ds)
 	json_object_set_new(dr, "throughput", json_real(ds->drill_throughput));
 	json_object_set_new(dr, "full_restore_estimate", json_real(ds->drill_estimate));
 	json_object_set_new(dr, "error", str_or_null(ds->drill_error));
+	json_object_set_new(dr, "full_time", time_or_null(ds->drill_full_time));
+	json_object_set_new(dr, "databases_too_big", u64(ds->drill_db_too_big));
 	json_object_set_new(e, "drill", dr);
 	return e;
 }
@@ -461,6 +463,8 @@ static void parse_dest(struct pj *p, json_t *e, struct state_dest *ds)
 		get_real(p, dr, "throughput", &ds->drill_throughput);
 		get_real(p, dr, "full_restore_estimate", &ds->drill_estimate);
 		get_strk(p, dr, "error", ds->drill_error, sizeof ds->drill_error);
+		get_time(p, dr, "full_time", &ds->drill_full_time);
+		get_u64(p, dr, "databases_too_big", &ds->drill_db_too_big);
 	}
 }
 

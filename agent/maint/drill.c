@@ -157,6 +157,9 @@ static int charge(void *ctx, const struct drill_file *f)
 static void skipped(void *ctx, const struct drill_file *f, uint64_t c)
 {
 	struct drill *D = ctx;
+	D->rep->too_big++;
+	if (drill_is_db_name(f->path))
+		D->rep->databases_too_big++;
 	drill_warn(D->rep, "'%s' needs %llu bytes, more than this part of the budget: only a "
 		"full drill restores it", f->path, (unsigned long long)c);
 }

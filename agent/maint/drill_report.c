@@ -196,6 +196,9 @@ int drill_report_json(const struct drill_report *r, char **ret_text)
 		fails = NULL;
 		bad |= json_object_set_new(o, "snapshot", jhex(r->snapshot));
 		bad |= json_object_set_new(o, "oldest_snapshot", jhex(r->oldest));
+		bad |= json_object_set_new(o, "too_big", json_integer((json_int_t)r->too_big));
+		bad |= json_object_set_new(o, "databases_too_big",
+			json_integer((json_int_t)r->databases_too_big));
 		bad |= json_object_set_new(o, "warnings", jstrs(r->warnings, r->nwarnings));
 		if (r->code)
 			bad |= json_object_set_new(o, "error", jstr(r->err.msg));

@@ -124,6 +124,10 @@ struct drill_report {
 	struct drill_counts chosen;
 	uint64_t snapshot_files, snapshot_bytes;	/* the latest snapshot's regular files */
 	uint64_t sqlite_checked, live_compared, metadata_checked;
+	/* Files, and SQLite databases among them, that no part of the budget could ever hold:
+	 * only a full drill restores them (coffred makes one a month while there are such
+	 * databases). */
+	uint64_t too_big, databases_too_big;
 	double throughput;			/* bytes_fetched / seconds */
 	double estimate_full_restore_seconds;	/* the metadata's time, then snapshot_bytes at
 						 * the pace of this drill's restore */

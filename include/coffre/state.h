@@ -74,6 +74,8 @@ struct state_dest {
 	double drill_seconds, drill_throughput;	/* bytes fetched per second */
 	double drill_estimate;		/* seconds a full restore from it would take */
 	char drill_error[300];		/* the first problem, or why it could not run */
+	time_t drill_full_time;		/* the last full drill coffred made of it */
+	uint64_t drill_db_too_big;	/* databases its last budgeted drill could not hold */
 };
 
 /* The run going on. */

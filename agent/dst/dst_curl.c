@@ -2,6 +2,7 @@
 #include "dst/dst_curl.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,11 +41,28 @@ int dst_curl_open(struct dst_curl *h, const struct dst_options *opt, struct cf_e
 	return 0;
 }
 
-int dst_curl_clone(struct dst_curl *to, const struct dst_curl *from)
+struct dst_curl_share {
+	atomic_int handles;
+};
+
+int dst_curl_clone(struct dst_curl *to, struct dst_curl *from)
 {
 	*to = *from;
-	to->curl = curl_easy_init();
-	return to->curl ? 0 : -1;
+	to->share = NULL;
+	if (!(to->curl = curl_easy_init()))
+		return -1;
+	/* Made before the threads start (blob_reader_prefetch, check): no race on share. */
+	if ((from->upload_limit || from->download_limit) && !from->share) {
+		if (!(from->share = malloc(sizeof *from->share))) {
+			curl_easy_cleanup(to->curl);
+			to->curl = NULL;
+			return -1;
+		}
+		atomic_init(&from->share->handles, 1);
+	}
+	if ((to->share = from->share))
+		atomic_fetch_add(&to->share->handles, 1);
+	return 0;
 }
 
 void dst_curl_release(struct dst_curl *h)
@@ -52,14 +70,24 @@ void dst_curl_release(struct dst_curl *h)
 	if (h->curl)
 		curl_easy_cleanup(h->curl);
 	h->curl = NULL;
+	if (h->share && atomic_fetch_sub(&h->share->handles, 1) == 1)
+		free(h->share);
+	h->share = NULL;
 }
 
 void dst_curl_rate_cap(const struct dst_curl *h, CURL *c)
 {
+	/* A cap per transfer: handles fetching side by side split it, so that together they
+	 * stay within what the shop allowed. */
+	uint64_t n = h->share ? (uint64_t)atomic_load(&h->share->handles) : 1;
+	if (n < 1)
+		n = 1;
 	if (h->upload_limit)
-		curl_easy_setopt(c, CURLOPT_MAX_SEND_SPEED_LARGE, (curl_off_t)h->upload_limit);
+		curl_easy_setopt(c, CURLOPT_MAX_SEND_SPEED_LARGE,
+			(curl_off_t)(h->upload_limit / n ? h->upload_limit / n : 1));
 	if (h->download_limit)
-		curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)h->download_limit);
+		curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE,
+			(curl_off_t)(h->download_limit / n ? h->download_limit / n : 1));
 }
 
 size_t dst_curl_read_cb(char *dst, size_t size, size_t nmemb, void *ud)

@@ -18,6 +18,9 @@ struct dst_curl {
 	long base_ms;		/* first backoff; doubles each attempt, 30 s at most */
 	uint64_t upload_limit;	/* bytes per second, 0 = unlimited */
 	uint64_t download_limit;
+	/* The handles cloned from one another (threads fetching side by side) share the limits:
+	 * each caps its transfers at limit / handles (NULL: never cloned, alone). */
+	struct dst_curl_share *share;
 };
 
 /* dst_curl_load(err): load libcurl and initialise libsodium (its jitter and hashes).
@@ -30,7 +33,7 @@ int dst_curl_open(struct dst_curl *h, const struct dst_options *opt, struct cf_e
 
 /* dst_curl_clone(to, from): ${from}'s settings and a handle of its own in ${to}. Returns 0,
  * or -1 when no handle could be made (then to->curl is NULL). */
-int dst_curl_clone(struct dst_curl *to, const struct dst_curl *from);
+int dst_curl_clone(struct dst_curl *to, struct dst_curl *from);
 
 /* dst_curl_release(h): frees the handle; dst_curl_release of a zeroed ${h} does nothing. */
 void dst_curl_release(struct dst_curl *h);

@@ -250,12 +250,13 @@ static int s3_setup(void *ctx, CURL *c, struct cf_error *err)
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
 	if (r->range)
 		curl_easy_setopt(c, CURLOPT_RANGE, r->range);
+	/* Every request, GETs too: download-limit caps restores and drills. */
+	dst_curl_rate_cap(&s->net, c);
 	if (strcmp(r->method, "PUT") == 0) {
 		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(c, CURLOPT_READFUNCTION, dst_curl_read_cb);
 		curl_easy_setopt(c, CURLOPT_READDATA, &t->up);
 		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_len);
-		dst_curl_rate_cap(&s->net, c);
 	} else if (strcmp(r->method, "POST") == 0) {
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body ? r->body : "");

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# t_download_limit.sh: download-limit caps what is read from S3 in all, not per connection.
+# A full drill (whole packs fetched by prefetch threads beside the reader, each with its
+# own connection) of about 12 MiB of incompressible data through download-limit = 2MiB/s
+# must take at least 80% of fetched / limit: a lower bound, which a busy machine only makes
+# easier to meet. Before the threads shared the cap, each connection had it whole and the
+# drill went up to three times as fast.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/drill.sh"
+drill_setup
+SERVERS=$COFFRE_TESTS/servers
+[ -x "$SERVERS/node_modules/.bin/s3rver" ] && command -v node >/dev/null ||
+	skip "s3rver is not installed (npm install --prefix tests/servers)"
+cleanup_hook() { "$SERVERS/s3rver.sh" stop "$TESTDIR/s3" 2>/dev/null || true; }
+port=$("$SERVERS/s3rver.sh" start "$TESTDIR/s3" coffre) || fail "s3rver did not start"
+printf 'S3RVER\nS3RVER\n' >"$TESTDIR/s3keys"
+chmod 600 "$TESTDIR/s3keys"
+LIMIT=$((2 * 1024 * 1024))
+drill_conf "$CONF" "$STATE" "[destination cloud]" "url = s3://127.0.0.1:$port/coffre/shop" \
+	"s3-keys-file = $TESTDIR/s3keys" "download-limit = 2MiB/s"
+mkdir -p "$SRC"
+for i in 1 2 3 4 5 6; do head -c 2000000 /dev/urandom >"$SRC/scan-$i.pdf"; done
+expect_exit 0 cf init -q
+expect_exit 0 cf backup "$SRC" -q
+expect_exit 0 cf push --config "$CONF"
+
+log "a full drill through download-limit = 2MiB/s"
+expect_exit 0 cf --json drill --config "$CONF" --full
+read -r FETCHED SECS < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))[0]; assert r["ok"]; print(r["bytes_fetched"], r["seconds"])' "$OUT")
+MIN=$(python3 -c 'import sys; print("%.1f" % (0.8 * int(sys.argv[1]) / int(sys.argv[2])))' "$FETCHED" "$LIMIT")
+info "fetched $FETCHED bytes in $SECS s (at least $MIN s at the limit)"
+[ "$FETCHED" -ge 11000000 ] || fail "the drill fetched only $FETCHED bytes"
+python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= float(sys.argv[2]) else 1)' "$SECS" "$MIN" ||
+	fail "$FETCHED bytes in $SECS s: faster than download-limit allows ($MIN s at least)"
+pass

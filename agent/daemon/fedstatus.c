@@ -255,6 +255,10 @@ void fedstatus_start(struct daemon *d)
 {
 	if (!enabled(d) || d->fed_tfd >= 0)
 		return;
+	if (sodium_init() < 0) {
+		logf_("warning: federation: libsodium cannot start: no status is sent");
+		return;
+	}
 	d->fed_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (d->fed_tfd < 0 || loop_add(d, d->fed_tfd, on_timer)) {
 		logf_("warning: federation: cannot set up its timer: %s", strerror(errno));

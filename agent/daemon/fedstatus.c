@@ -230,7 +230,7 @@ static void on_child(struct daemon *d)
 	close(d->fed_pidfd);
 	d->fed_pidfd = -1;
 	d->fed_child = 0;
-	if (d->fed_again && !d->stopping)
+	if (d->fed_again && !d->stopping && enabled(d))
 		send_status(d);
 }
 
@@ -239,6 +239,12 @@ static void on_timer(struct daemon *d)
 	uint64_t v;
 	if (read(d->fed_tfd, &v, sizeof v) < 0 && errno != EAGAIN)
 		logf_("warning: federation: timer: %s", strerror(errno));
+	if (!enabled(d)) {	/* [federation] was removed by a reload */
+		loop_del(d, d->fed_tfd);
+		close(d->fed_tfd);
+		d->fed_tfd = -1;
+		return;
+	}
 	send_status(d);
 	arm(d);
 }

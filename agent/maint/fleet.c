@@ -7,6 +7,8 @@
  * A replayed object is caught two ways: its seq is below the highest seen (rollback), and
  * one re-put with the same seq does not make the shop look alive, since its freshness is when
  * the server first stored that seq. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,34 +190,33 @@ static void from_cache(struct fleet_shop *s, json_t *c)
 	}
 }
 
-/* Fetches, verifies and applies the object of ${s} (registry shop ${k}); the new cache
- * entry in ${ne}. Errors of the bucket stop the run; a bad object is the shop's problem. */
-static int fetch(struct run *r, struct fleet_shop *s, size_t k, const struct dst_entry *e,
-	json_t *old, json_t *ne, struct cf_error *err)
+/* An object to fetch: what the listing said of it, then what its GET gave. */
+struct want {
+	size_t k;		/* its shop in the registry */
+	char *name;
+	uint64_t size;
+	int64_t mtime;
+	struct buf body;
+	int rc;			/* of its GET; CF_ECORRUPT: past the bound */
+	struct cf_error err;
+};
+
+/* Verifies and applies the fetched object ${w} of ${s}; the new cache entry in ${ne}. */
+static void apply(struct run *r, struct fleet_shop *s, struct want *w, json_t *old, json_t *ne)
 {
-	struct buf b = { 0 };
 	uint8_t *payload = NULL;
 	size_t plen;
 	struct cf_error verr = { 0 };
-	int rc = 0;
 	const char *why = NULL;
-	if (e->size > FLEET_STATUS_MAX) {
+	if (w->size > FLEET_STATUS_MAX || w->rc == CF_ECORRUPT)
 		why = "larger than 64 KiB";
-	} else {
-		rc = dst_get(r->dst, e->name, FLEET_STATUS_MAX, &b, err);
-		if (rc == CF_ECORRUPT)	/* grew past the bound since the listing */
-			why = "larger than 64 KiB", rc = 0;
-		if (rc)
-			goto out;
-		r->rep->fetched++;
-		if (!why && signdoc_open("status", r->reg[k].pk, (const char *)b.p, b.len, &payload,
-				    &plen, &verr))
-			why = "not signed by the shop's key";
-	}
+	else if (signdoc_open("status", r->reg[w->k].pk, (const char *)w->body.p, w->body.len,
+			 &payload, &plen, &verr))
+		why = "not signed by the shop's key";
 	uint64_t max_seq = (uint64_t)jint(old, "max_seq"), seq = 0;
 	int64_t first = jint(old, "first_stored");
 	struct fleet_shop t = *s;
-	if (!why && fleet_status_apply(&t, (const char *)payload, e->mtime, &seq))
+	if (!why && fleet_status_apply(&t, (const char *)payload, w->mtime, &seq))
 		why = t.why;
 	if (why) {
 		from_cache(s, old);
@@ -232,7 +233,7 @@ static int fetch(struct run *r, struct fleet_shop *s, size_t k, const struct dst
 		json_object_set_new(ne, "why", json_string(s->why));
 	} else {
 		if (seq > max_seq || !first)
-			first = e->mtime > 0 ? e->mtime : r->rep->now;
+			first = w->mtime > 0 ? w->mtime : r->rep->now;
 		max_seq = seq;
 		*s = t;
 		s->seq = seq, s->stored = first;
@@ -244,16 +245,15 @@ static int fetch(struct run *r, struct fleet_shop *s, size_t k, const struct dst
 		json_object_set(ne, "payload", json_object_get(old, "payload"));
 	json_object_set_new(ne, "max_seq", json_integer((json_int_t)max_seq));
 	json_object_set_new(ne, "first_stored", json_integer((json_int_t)first));
-out:
 	free(payload);
-	buf_free(&b);
-	return rc;
 }
 
 struct listed {
 	struct run *r;
 	int rc;
 	struct cf_error *err;
+	struct want *wants;	/* the objects to fetch */
+	size_t nwants, cap;
 };
 
 static int on_object(void *ctx, const struct dst_entry *e)
@@ -289,8 +289,22 @@ static int on_object(void *ctx, const struct dst_entry *e)
 		return l->rc = cf_error_set(l->err, CF_ENOMEM, "out of memory");
 	int same = old && e->mtime >= 0 && !strcmp(jstr(old, "etag"), e->etag) &&
 		jint(old, "size") == (int64_t)e->size && jint(old, "mtime") == e->mtime;
-	if (!same)
-		return l->rc = fetch(r, s, k, e, old, ne, l->err);
+	if (!same) {
+		if (l->nwants == l->cap) {
+			size_t cap = l->cap ? l->cap * 2 : 256;
+			struct want *p = realloc(l->wants, cap * sizeof *p);
+			if (!p)
+				return l->rc = cf_error_set(l->err, CF_ENOMEM, "out of memory");
+			l->wants = p, l->cap = cap;
+		}
+		struct want *w = &l->wants[l->nwants];
+		*w = (struct want){ .k = k, .name = strdup(e->name), .size = e->size,
+			.mtime = e->mtime };
+		if (!w->name)
+			return l->rc = cf_error_set(l->err, CF_ENOMEM, "out of memory");
+		l->nwants++;
+		return 0;
+	}
 	/* Unchanged: the cache's verdict stands. */
 	const char *verdict = jstr(old, "verdict");
 	json_object_update_missing(ne, old);
@@ -301,6 +315,67 @@ static int on_object(void *ctx, const struct dst_entry *e)
 		s->problems |= FLEET_ROLLBACK;
 	if (strcmp(verdict, "ok"))
 		snprintf(s->why, sizeof s->why, "%s", jstr(old, "why"));
+	return 0;
+}
+
+/* The GETs of the objects that changed, by up to FETCH_THREADS connections at once (each a
+ * clone of the bucket's handle): a cold run over thousands of shops is bound by round trips,
+ * not by bandwidth. */
+#define FETCH_THREADS 8
+
+struct pool {
+	struct dst *dst;	/* this worker's handle */
+	struct want *wants;
+	size_t n;
+	atomic_size_t *next;
+};
+
+static void *fetch_worker(void *arg)
+{
+	struct pool *p = arg;
+	for (;;) {
+		size_t i = atomic_fetch_add(p->next, 1);
+		if (i >= p->n)
+			break;
+		struct want *w = &p->wants[i];
+		if (w->size <= FLEET_STATUS_MAX)
+			w->rc = dst_get(p->dst, w->name, FLEET_STATUS_MAX, &w->body, &w->err);
+	}
+	return NULL;
+}
+
+static int fetch_all(struct run *r, struct want *wants, size_t n, struct cf_error *err)
+{
+	struct pool pools[FETCH_THREADS];
+	pthread_t th[FETCH_THREADS];
+	atomic_size_t next = 0;
+	size_t nt = n < FETCH_THREADS ? n : FETCH_THREADS, started = 0;
+	for (size_t t = 0; t < nt; t++) {
+		pools[t] = (struct pool){ r->dst, wants, n, &next };
+		if (t && dst_clone(r->dst, &pools[t].dst, err))
+			break;
+		if (pthread_create(&th[t], NULL, fetch_worker, &pools[t])) {
+			if (t)
+				dst_free(pools[t].dst);
+			break;
+		}
+		started++;
+	}
+	if (!started && n)
+		fetch_worker(&pools[0]);	/* no thread: here, one at a time */
+	for (size_t t = 0; t < started; t++) {
+		pthread_join(th[t], NULL);
+		if (t)
+			dst_free(pools[t].dst);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (wants[i].rc && wants[i].rc != CF_ECORRUPT) {
+			*err = wants[i].err;
+			return wants[i].rc;
+		}
+		if (wants[i].size <= FLEET_STATUS_MAX)
+			r->rep->fetched++;
+	}
 	return 0;
 }
 
@@ -335,8 +410,20 @@ int fleet_run(const struct fleet_options *o, struct fleet_report *ret, struct cf
 		rc = dst_open(o->bucket, &dopt, &r.dst, err);
 	if (rc)
 		goto out;
-	struct listed l = { &r, 0, err };
+	struct listed l = { &r, 0, err, NULL, 0, 0 };
 	rc = dst_list_meta(r.dst, "status/", on_object, &l, err);
+	if (rc == 0)
+		rc = fetch_all(&r, l.wants, l.nwants, err);
+	for (size_t i = 0; i < l.nwants; i++) {
+		struct want *w = &l.wants[i];
+		const char *id = r.shops[w->k].id;
+		if (rc == 0)
+			apply(&r, &r.shops[w->k], w, json_object_get(r.cache, id),
+				json_object_get(r.next, id));
+		free(w->name);
+		buf_free(&w->body);
+	}
+	free(l.wants);
 	if (rc)
 		goto out;
 	/* Shops whose object is gone keep what the cache knew of them (a later rollback is

@@ -4,6 +4,8 @@
 # (drilled every 4 s):
 #  - a backup and a drill: the shop's status object appears, signed, and `coffre fleet`
 #    says the shop is protected (exit 0); a second run fetches nothing (cache);
+#  - coffred started again with a 2 s period (COFFRED_FED_EVERY): it reports on its own and
+#    its seq goes on from where it was (no rollback);
 #  - 37 h later (--now): the shop is silent (exit 1);
 #  - an old object put back after a newer one: rollback; an object signed by another key:
 #    bad signature; an object of a shop the registry lacks: unknown shop;
@@ -58,14 +60,14 @@ wait_for 90 "the shop protected in the fleet view (a backup and a proven restore
 cp "$OUT" "$LOGDIR/fleet-healthy.txt"
 grep -q "1 shops: 1 protected, 0 need attention" "$OUT" || fail "summary: $(cat "$OUT")"
 grep -q "federation: status sent" "$DLOG" || fail "coffred does not log the status it sent"
-[ "$(stat -c %a "$STATE/fed-status.seq")" != "" ] || fail "no seq kept in the state dir"
+[ -s "$STATE/fed-status.seq" ] || fail "no seq kept in the state dir"
 fleet --json
 cp "$OUT" "$LOGDIR/fleet.json"
 [ "$(json_get "$OUT" list.0.id)" = boul-1 ] || fail "the shop is not listed"
 [ "$(json_get "$OUT" list.0.protected)" = true ] || fail "not protected in --json"
 [ "$(json_get "$OUT" traffic.fetched)" = 0 ] || info "fetched again: the shop sent a new status"
 
-log "the shop silent: 37 h later"
+log "a newer status after a backup"
 expect_exit 0 "$DST_TOOL" "$BUCKET" --keys "$KEYS" get status/boul-1.json "$TESTDIR/old.json"
 sent() { grep -c "federation: status sent" "$DLOG" || true; }
 n=$(sent)
@@ -74,6 +76,22 @@ more_sent() { [ "$(sent)" -gt "$n" ]; }
 wait_for 30 "a newer status after the backup" more_sent
 kill "$DPID"
 wait "$DPID" 2>/dev/null || true
+
+log "coffred started again, no run, a 2 s period: it reports on its own, seq goes on"
+sed -i '/^drill = /d' "$CONF"
+n=$(sent)
+COFFRED_FED_EVERY=2 "$COFFRED" --config "$CONF" 2>>"$DLOG" &
+DPID=$!
+BG_PIDS+=("$DPID")
+three_more() { [ "$(sent)" -ge $((n + 3)) ]; }
+wait_for 30 "three statuses sent by the timer" three_more
+kill "$DPID"
+wait "$DPID" 2>/dev/null || true
+fleet
+[ "$FRC" = 0 ] || fail "after a restart: $(cat "$OUT")"
+[ "$(cat "$STATE/fed-status.seq")" -ge 5 ] || fail "seq: $(cat "$STATE/fed-status.seq")"
+
+log "the shop silent: 37 h later"
 fleet --now $(($(date +%s) + 37 * 3600))
 [ "$FRC" = 1 ] || fail "silent shop: exit $FRC"
 grep -q "^boul-1 (Boulangerie Martin): .*silent for 3[78] h" "$OUT" || fail "not silent: $(cat "$OUT")"

@@ -163,7 +163,7 @@ int fleet_out_html(const struct fleet_report *r, struct buf *b)
 	char sum[200], d[32], detail[1024];
 	fleet_out_summary(r, sum, sizeof sum);
 	int bad = buf_append(b, html_head, strlen(html_head)) || buf_appendf(b, "<h1>") ||
-		esc(b, _("Fleet")) || buf_appendf(b, " — %s UTC</h1>\n<p class=\"sum\">", date(r->now, d)) ||
+		esc(b, _("Fleet")) || buf_appendf(b, " — %s</h1>\n<p class=\"sum\">", date(r->now, d)) ||
 		esc(b, sum) || buf_appendf(b, "</p>\n");
 	for (size_t i = 0; i < r->nshops && !bad; i++) {
 		const struct fleet_shop *s = &r->shops[i];

@@ -29,7 +29,7 @@ struct watch;
 #define STOP_GRACE 4			/* seconds to wait for a cancelled backup */
 #define PUSH_RETRY 3600			/* a destination left behind is tried again after this
 					 * (COFFRED_PUSH_RETRY for tests) */
-#define LOOP_MAX 16			/* file descriptors the event loop serves */
+#define LOOP_MAX 20			/* file descriptors the event loop serves */
 
 /* A run's result as the daemon keeps it: what the status and the history show, and more. */
 struct result {

@@ -265,7 +265,8 @@ void fedstatus_start(struct daemon *d)
 		logf_("warning: federation: libsodium cannot start: no status is sent");
 		return;
 	}
-	d->fed_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	/* Boot time: the hours a suspended PC sleeps count towards the 6 h. */
+	d->fed_tfd = timerfd_create(CLOCK_BOOTTIME, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (d->fed_tfd < 0 || loop_add(d, d->fed_tfd, on_timer)) {
 		logf_("warning: federation: cannot set up its timer: %s", strerror(errno));
 		if (d->fed_tfd >= 0)

@@ -8,7 +8,8 @@
 #    its seq goes on from where it was (no rollback);
 #  - 37 h later (--now): the shop is silent (exit 1);
 #  - an old object put back after a newer one: rollback; an object signed by another key:
-#    bad signature; an object of a shop the registry lacks: unknown shop;
+#    bad signature; an object of a shop the registry lacks: unknown shop; an object past
+#    64 KiB: refused without being fetched;
 #  - --require-lock on a bucket without Object Lock: store not locked;
 #  - a registry not signed by the federation: refused (exit 4).
 set -euo pipefail
@@ -130,6 +131,13 @@ expect_exit 0 "$DST_TOOL" "$BUCKET" --keys "$KEYS" put status/intrus.json "$TEST
 fleet
 grep -q "^intrus: unknown shop" "$OUT" || fail "unknown shop not shown: $(cat "$OUT")"
 grep -q "2 shops: 0 protected, 2 need attention" "$OUT" || fail "summary: $(cat "$OUT")"
+
+log "an object past 64 KiB: refused unread"
+head -c 70000 /dev/zero | tr '\0' x >"$TESTDIR/big.json"
+expect_exit 0 "$DST_TOOL" "$BUCKET" --keys "$KEYS" put status/boul-1.json "$TESTDIR/big.json"
+fleet --json
+[ "$(json_get "$OUT" traffic.fetched)" = 0 ] || fail "an object past 64 KiB was fetched"
+grep -q "larger than 64 KiB" "$OUT" || fail "an object past 64 KiB not refused: $(cat "$OUT")"
 
 log "the old object again and --require-lock: store not locked"
 expect_exit 0 "$DST_TOOL" "$BUCKET" --keys "$KEYS" put status/boul-1.json "$TESTDIR/old.json"

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -132,7 +133,10 @@ static char *payload(struct daemon *d, uint64_t seq)
 	json_object_set_new(o, "destinations", dests);
 	json_object_set_new(o, "alerts", alerts);
 	json_object_set_new(o, "alarm", json_boolean(s.alarm.active));
-	json_object_set_new(o, "free_bytes", json_null());
+	/* Room left where the spool is: a full disk stops the backups first. */
+	struct statvfs vfs;
+	json_object_set_new(o, "free_bytes", statvfs(d->cfg->repository, &vfs) == 0 ?
+		json_integer((json_int_t)((uint64_t)vfs.f_bavail * vfs.f_frsize)) : json_null());
 	char *text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	state_status_release(&s);

@@ -70,6 +70,16 @@ cp "$OUT" "$LOGDIR/fleet.json"
 
 log "a newer status after a backup"
 expect_exit 0 "$DST_TOOL" "$BUCKET" --keys "$KEYS" get status/boul-1.json "$TESTDIR/old.json"
+python3 - "$TESTDIR/old.json" <<'PY' || fail "the status object does not hold the shared format"
+import base64, json, sys
+d = json.load(open(sys.argv[1]))
+assert d["kind"] == "status" and d["v"] == 1, d
+p = json.loads(base64.b64decode(d["payload"]))
+assert p["shop"] == "boul-1" and p["seq"] >= 1 and p["version"].startswith("coffre "), p
+assert isinstance(p["free_bytes"], int) and p["alarm"] is False and p["alerts"] == [], p
+assert p["last_good_backup"] and p["last_proven_restore"], p
+assert p["destinations"][0]["name"] == "cloud" and p["destinations"][0]["state"] == "ok", p
+PY
 sent() { grep -c "federation: status sent" "$DLOG" || true; }
 n=$(sent)
 expect_exit 0 cf backup --now --socket "$SOCK"

@@ -65,6 +65,8 @@ static const struct command {
 		NEED_NOTHING },
 	{ "alert", cmd_alert, N_("send a test alert through every channel (alert test)"),
 		NEED_NOTHING },
+	{ "fleet", cmd_fleet, N_("show which shops of a federation need attention"),
+		NEED_NOTHING },
 };
 
 static void usage(FILE *f)

@@ -44,6 +44,21 @@ int buf_append(struct buf *b, const void *data, size_t n)
 	return 0;
 }
 
+int buf_appendf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || buf_reserve(b, (size_t)n + 1))
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf((char *)b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
 int buf_put_u8(struct buf *b, uint8_t v)
 {
 	return buf_append(b, &v, 1);

@@ -73,13 +73,7 @@ static void deliver(struct daemon *d)
 		return;
 	}
 	if (pid == 0) {
-		/* SIGTERM ends it (alerts_stop); SIGPIPE stays blocked, as TLS writes may raise it. */
-		sigset_t m;
-		sigemptyset(&m);
-		sigaddset(&m, SIGTERM);
-		sigaddset(&m, SIGINT);
-		sigaddset(&m, SIGHUP);
-		sigprocmask(SIG_UNBLOCK, &m, NULL);
+		loop_child_signals();	/* SIGTERM ends it (*_stop) */
 		struct alertq *q = queue_open(d);
 		struct alertq_report r;
 		struct cf_error err = { 0 };
@@ -102,16 +96,8 @@ static void deliver(struct daemon *d)
 	}
 	d->alert_child = pid;
 	d->alert_again = 0;
-	d->alert_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (d->alert_pidfd < 0 || loop_add(d, d->alert_pidfd, on_child)) {
-		/* Unwatchable: wait for it here rather than lose track of it. */
-		logf_("warning: alerts: cannot watch their delivery: %s", strerror(errno));
-		if (d->alert_pidfd >= 0)
-			close(d->alert_pidfd);
-		d->alert_pidfd = -1;
-		waitpid(pid, NULL, 0);
+	if (loop_watch_child(d, pid, &d->alert_pidfd, on_child, "alerts"))
 		d->alert_child = 0;
-	}
 }
 
 /* When the queue's next retry is due (0: empty), how many events wait and why the last one
@@ -227,14 +213,8 @@ void alerts_start(struct daemon *d)
 
 void alerts_stop(struct daemon *d)
 {
-	if (d->alert_child) {
-		kill(d->alert_child, SIGTERM);
-		waitpid(d->alert_child, NULL, 0);
-		d->alert_child = 0;
-	}
-	if (d->alert_pidfd >= 0)
-		close(d->alert_pidfd);
+	loop_end_child(&d->alert_child, &d->alert_pidfd);
 	if (d->afd >= 0)
 		close(d->afd);
-	d->alert_pidfd = d->afd = -1;
+	d->afd = -1;
 }

@@ -29,7 +29,7 @@ struct watch;
 #define STOP_GRACE 4			/* seconds to wait for a cancelled backup */
 #define PUSH_RETRY 3600			/* a destination left behind is tried again after this
 					 * (COFFRED_PUSH_RETRY for tests) */
-#define LOOP_MAX 16			/* file descriptors the event loop serves */
+#define LOOP_MAX 20			/* file descriptors the event loop serves */
 
 /* A run's result as the daemon keeps it: what the status and the history show, and more. */
 struct result {
@@ -134,6 +134,10 @@ struct daemon {
 	char restart_detail[200];
 	int64_t config_refused_at;	/* a reload refused the configuration, 0: none since */
 	char config_problem[300];
+	/* the status object for the federation (fedstatus.c): its timer and upload */
+	int fed_tfd, fed_pidfd;	/* -1: none */
+	pid_t fed_child;	/* 0: none */
+	int fed_again;		/* a run ended while it uploaded: send again after it */
 	/* the status page (page.c), NULL when off */
 	struct page *page;
 	/* the ransomware watch (guard.c) and its alarm */
@@ -147,6 +151,17 @@ void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int loop_add(struct daemon *d, int fd, void (*fn)(struct daemon *d));
 /* loop_del(d, fd): stop serving ${fd} (it stays open). */
 void loop_del(struct daemon *d, int fd);
+/* loop_watch_child(d, pid, ret_pidfd, fn, what): serve the end of the helper process ${pid}
+ * with ${fn} (through a pidfd); when it cannot be watched, says so (${what} names it),
+ * waits for it here and returns -1 (*${ret_pidfd} -1). loop_end_child(pid, pidfd): stops
+ * and reaps such a process if there is one (*${pid} 0), closes its pidfd (-1). */
+int loop_watch_child(struct daemon *d, pid_t pid, int *ret_pidfd,
+	void (*fn)(struct daemon *d), const char *what);
+void loop_end_child(pid_t *pid, int *pidfd);
+/* loop_child_signals(): in a helper process just forked, SIGTERM, SIGINT and SIGHUP end it
+ * again (the loop blocks them for its signalfd); SIGPIPE stays blocked, as TLS writes may
+ * raise it. */
+void loop_child_signals(void);
 
 /* job.c: runs (a backup, its retention and its push; or a push alone) and their timer */
 void job_start(struct daemon *d, int push_only);
@@ -198,6 +213,13 @@ void alerts_judge(struct daemon *d);
 void alerts_mark_running(struct daemon *d);
 void alerts_mark_stopped(struct daemon *d);
 void alerts_config_refused(struct daemon *d, const char *why);
+
+/* fedstatus.c: the status object sent to the federation ([federation]). fedstatus_start at
+ * start and after a reload (sends one, then at least every 6 h); fedstatus_after_run after
+ * each run; fedstatus_stop at the end. Nothing without [federation]. */
+void fedstatus_start(struct daemon *d);
+void fedstatus_after_run(struct daemon *d);
+void fedstatus_stop(struct daemon *d);
 
 /* guard.c: the ransomware watch. guard_attach before the roots are added to a new watcher
  * (places the canaries, observes the events); guard_save keeps the alarm; guard_after_run

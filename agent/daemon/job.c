@@ -693,6 +693,8 @@ after:
 	status_write(d, 1);
 	if (!d->stopping)
 		alerts_check(d);	/* a good backup ends "not protected" at once */
+	if (!d->stopping)
+		fedstatus_after_run(d);
 }
 
 /* job_stop(d): cancel the running backup and wait a little for it (child.c). */

@@ -14,7 +14,9 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
@@ -95,6 +97,43 @@ void loop_del(struct daemon *d, int fd)
 			d->loop[i] = d->loop[--d->nloop];
 			break;
 		}
+}
+
+int loop_watch_child(struct daemon *d, pid_t pid, int *ret_pidfd,
+	void (*fn)(struct daemon *d), const char *what)
+{
+	*ret_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (*ret_pidfd >= 0 && loop_add(d, *ret_pidfd, fn) == 0)
+		return 0;
+	/* Unwatchable: wait for it here rather than lose track of it. */
+	logf_("warning: %s: cannot watch the process: %s", what, strerror(errno));
+	if (*ret_pidfd >= 0)
+		close(*ret_pidfd);
+	*ret_pidfd = -1;
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+void loop_child_signals(void)
+{
+	sigset_t m;
+	sigemptyset(&m);
+	sigaddset(&m, SIGTERM);
+	sigaddset(&m, SIGINT);
+	sigaddset(&m, SIGHUP);
+	sigprocmask(SIG_UNBLOCK, &m, NULL);
+}
+
+void loop_end_child(pid_t *pid, int *pidfd)
+{
+	if (*pid) {
+		kill(*pid, SIGTERM);
+		waitpid(*pid, NULL, 0);
+		*pid = 0;
+	}
+	if (*pidfd >= 0)
+		close(*pidfd);
+	*pidfd = -1;
 }
 
 /* The entry of ${fd}, or NULL (an event for a descriptor closed meanwhile). */
@@ -224,6 +263,7 @@ static void shut_down(struct daemon *d)
 	logf_("stopping");
 	job_stop(d);
 	page_stop(d);
+	fedstatus_stop(d);
 	alerts_stop(d);
 	alerts_mark_stopped(d);
 	status_write(d, 1);
@@ -249,7 +289,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' }, { 0 } };
 	static struct daemon D = { .cfg_file = CFG_DEFAULT_PATH, .ctl = -1, .wdfd = -1,
 		.rfd = -1, .retry_delay = RETRY_DELAY, .pipefd = -1, .pidfd = -1, .killfd = -1,
-		.afd = -1, .alert_pidfd = -1 };
+		.afd = -1, .alert_pidfd = -1, .fed_tfd = -1, .fed_pidfd = -1 };
 	struct daemon *d = &D;
 	int c, rc;
 	const char *rd = getenv("COFFRED_RETRY_DELAY");	/* tests */
@@ -294,6 +334,7 @@ int main(int argc, char **argv)
 	job_rearm(d);
 	alerts_mark_running(d);
 	alerts_start(d);
+	fedstatus_start(d);
 	sd_notify(0, "READY=1");
 	run_loop(d);
 	shut_down(d);

@@ -91,6 +91,7 @@ void reload_apply(struct daemon *d, struct cfg *c)
 	d->config_refused_at = 0;	/* the configuration on disk is accepted again */
 	d->config_problem[0] = 0;
 	alerts_start(d);	/* [alert] may be new, or its durations changed */
+	fedstatus_start(d);	/* [federation] may be new */
 }
 
 /* reload(d): on SIGHUP. */

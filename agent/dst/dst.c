@@ -14,6 +14,7 @@
 
 struct dst_meter {
 	atomic_uint_fast64_t bytes_read;
+	atomic_uint_fast64_t requests, bytes_in;
 	atomic_int refs;
 };
 
@@ -30,6 +31,8 @@ int dst_meter_attach(struct dst *d, const struct dst *from, struct dst **ret,
 			return cf_error_set(err, CF_ENOMEM, "out of memory");
 		}
 		atomic_init(&m->bytes_read, 0);
+		atomic_init(&m->requests, 0);
+		atomic_init(&m->bytes_in, 0);
 		atomic_init(&m->refs, 1);
 		d->meter = m;
 	}
@@ -46,6 +49,20 @@ void dst_note_read(struct dst *d, uint64_t n)
 {
 	if (d->meter)
 		atomic_fetch_add(&d->meter->bytes_read, n);
+}
+
+void dst_note_traffic(struct dst *d, uint64_t bytes_in)
+{
+	if (d->meter) {
+		atomic_fetch_add(&d->meter->requests, 1);
+		atomic_fetch_add(&d->meter->bytes_in, bytes_in);
+	}
+}
+
+void dst_traffic(const struct dst *d, uint64_t *ret_requests, uint64_t *ret_bytes_in)
+{
+	*ret_requests = d->meter ? (uint64_t)atomic_load(&d->meter->requests) : 0;
+	*ret_bytes_in = d->meter ? (uint64_t)atomic_load(&d->meter->bytes_in) : 0;
 }
 
 int dst_parse_rate(const char *s, uint64_t *ret)
@@ -122,6 +139,27 @@ int dst_list(struct dst *d, const char *prefix,
 	int (*fn)(void *ctx, const char *name, uint64_t size), void *ctx, struct cf_error *err)
 {
 	return d->ops->list(d, prefix, fn, ctx, err);
+}
+
+struct meta_plain {
+	int (*fn)(void *ctx, const struct dst_entry *e);
+	void *ctx;
+};
+
+static int meta_plain_one(void *ctx, const char *name, uint64_t size)
+{
+	struct meta_plain *m = ctx;
+	struct dst_entry e = { name, size, -1, "" };
+	return m->fn(m->ctx, &e);
+}
+
+int dst_list_meta(struct dst *d, const char *prefix,
+	int (*fn)(void *ctx, const struct dst_entry *e), void *ctx, struct cf_error *err)
+{
+	if (d->ops->list_meta)
+		return d->ops->list_meta(d, prefix, fn, ctx, err);
+	struct meta_plain m = { fn, ctx };
+	return d->ops->list(d, prefix, meta_plain_one, &m, err);
 }
 
 int dst_delete(struct dst *d, const char *name, struct cf_error *err)

@@ -28,6 +28,9 @@ struct dst_ops {
 	int (*list)(struct dst *d, const char *prefix,
 		int (*fn)(void *ctx, const char *name, uint64_t size), void *ctx,
 		struct cf_error *err);
+	/* A listing with dates and ETags (may be NULL: dst_list_meta falls back on list). */
+	int (*list_meta)(struct dst *d, const char *prefix,
+		int (*fn)(void *ctx, const struct dst_entry *e), void *ctx, struct cf_error *err);
 	int (*del)(struct dst *d, const char *name, struct cf_error *err);
 	void (*free)(struct dst *d);
 	/* A second handle on the same place, with its own connection (may be NULL). */
@@ -73,6 +76,9 @@ struct dst {
  * (${d} is freed). */
 int dst_meter_attach(struct dst *d, const struct dst *from, struct dst **ret,
 	struct cf_error *err);
+
+/* dst_note_traffic(d, bytes_in): one request was sent, ${bytes_in} bytes came back. */
+void dst_note_traffic(struct dst *d, uint64_t bytes_in);
 
 /* dst_refuse_write(d, err): CF_EUSAGE, the words for a write to a read-only view. */
 int dst_refuse_write(const struct dst *d, struct cf_error *err);

@@ -311,6 +311,7 @@ const struct dst_ops dst_ops_s3 = {
 	.stat = s3_stat,
 	.mtime = s3_mtime,
 	.list = dst_s3_list,
+	.list_meta = dst_s3_list_meta,
 	.del = s3_del,
 	.free = s3_free,
 	.clone = s3_clone,

@@ -279,6 +279,11 @@ static int s3_done(void *ctx, CURL *c, CURLcode cc, struct cf_error *err)
 	t->h = NULL;
 	if (cc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_off_t body = 0;
+	long head = 0;
+	curl_easy_getinfo(c, CURLINFO_SIZE_DOWNLOAD_T, &body);
+	curl_easy_getinfo(c, CURLINFO_HEADER_SIZE, &head);
+	dst_note_traffic(&s->d, (uint64_t)(body > 0 ? body : 0) + (uint64_t)(head > 0 ? head : 0));
 	if (cc == CURLE_WRITE_ERROR && r->too_big)
 		return cf_error_set(err, CF_ECORRUPT, "%s: reply for '%s' is larger than %llu bytes",
 			s->d.url, r->key ? r->key : "/", (unsigned long long)r->max);

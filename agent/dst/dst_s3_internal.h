@@ -30,6 +30,7 @@
 #define S3_LIST_MAX_ENTRIES 10000000ul
 #define S3_TOKEN_MAX 1024	/* continuation tokens, with their NUL */
 #define S3_KEY_MAX 1100		/* an object's key (S3: 1024 bytes), with its NUL */
+#define S3_ETAG_MAX 128		/* an ETag as listed, quotes included */
 #define S3_VERSION_MAX 256	/* a version id, with its NUL */
 
 struct dst_s3_view;
@@ -194,12 +195,13 @@ struct dst_s3_page {
 	char token[S3_TOKEN_MAX];	/* <NextContinuationToken>, set when truncated */
 };
 
-/* dst_s3_parse_list(x, len, where, fn, ctx, ret, err): calls ${fn} with the key and size of
- * each <Contents> in turn; ${fn} returning non-zero stops with that value. Returns 0 (and
+/* dst_s3_parse_list(x, len, where, fn, ctx, ret, err): calls ${fn} with the key, size,
+ * LastModified (-1 when absent or unreadable) and ETag ("" when absent) of each <Contents>
+ * in turn; ${fn} returning non-zero stops with that value. Returns 0 (and
  * fills ${ret}), ${fn}'s value, or CF_EIO for a malformed page (${where} names the
  * destination in the message). */
 int dst_s3_parse_list(const char *x, size_t len, const char *where,
-	int (*fn)(void *ctx, const char *key, uint64_t size), void *ctx,
+	int (*fn)(void *ctx, const struct dst_entry *e), void *ctx,
 	struct dst_s3_page *ret, struct cf_error *err);
 /* dst_s3_parse_parts(x, len, fn, ctx): calls ${fn} with the number, ETag and size of each
  * well-formed <Part> of a ListParts reply (others are skipped: they are sent again). Returns 0
@@ -240,6 +242,8 @@ int dst_s3_list_versions(struct dst_s3 *s,
 
 int dst_s3_list(struct dst *d, const char *prefix,
 	int (*fn)(void *ctx, const char *name, uint64_t size), void *ctx, struct cf_error *err);
+int dst_s3_list_meta(struct dst *d, const char *prefix,
+	int (*fn)(void *ctx, const struct dst_entry *e), void *ctx, struct cf_error *err);
 /* dst_s3_list_parts(s, name, upload_id, fn, ctx, ret_gone, err): the parts the server holds
  * for ${upload_id}, through ${fn} as dst_s3_parse_parts gives them; *${ret_gone} = 1 when
  * the upload is gone or the server cannot list its parts. */

@@ -9,7 +9,7 @@
 #include "dst/dst_s3_internal.h"
 
 int dst_s3_parse_list(const char *x, size_t len, const char *where,
-	int (*fn)(void *ctx, const char *key, uint64_t size), void *ctx,
+	int (*fn)(void *ctx, const struct dst_entry *e), void *ctx,
 	struct dst_s3_page *ret, struct cf_error *err)
 {
 	if (!x)
@@ -24,7 +24,15 @@ int dst_s3_parse_list(const char *x, size_t len, const char *where,
 		if (!dst_s3_xml_get(c, ce, "Key", key, sizeof key) ||
 		    !dst_s3_xml_get(c, ce, "Size", size, sizeof size) || dst_s3_parse_u64(size, &n))
 			return cf_error_set(err, CF_EIO, "%s: malformed listing entry", where);
-		int rc = fn(ctx, key, n);
+		char when[64], etag[S3_ETAG_MAX] = "";
+		int64_t ms;
+		struct dst_entry e = { key, n, -1, etag };
+		if (dst_s3_xml_get(c, ce, "LastModified", when, sizeof when) &&
+		    util_parse_time(when, 0, &ms) == 0)
+			e.mtime = ms / 1000;
+		if (!dst_s3_xml_get(c, ce, "ETag", etag, sizeof etag))
+			etag[0] = 0;
+		int rc = fn(ctx, &e);
 		if (rc)
 			return rc;
 		p = ce + 11;
@@ -163,14 +171,16 @@ struct list_ctx {
 	struct dst_s3 *s;
 	size_t pl;	/* length of s->prefix */
 	int (*fn)(void *ctx, const char *name, uint64_t size);
+	int (*meta)(void *ctx, const struct dst_entry *e);	/* instead of fn when set */
 	void *ctx;
 	unsigned long entries;
 	int capped;	/* past S3_LIST_MAX_ENTRIES */
 };
 
-static int list_one(void *ctx, const char *key, uint64_t size)
+static int list_one(void *ctx, const struct dst_entry *e)
 {
 	struct list_ctx *l = ctx;
+	const char *key = e->name;
 	if (++l->entries > S3_LIST_MAX_ENTRIES) {
 		l->capped = 1;
 		return CF_EIO;	/* the caller words the message */
@@ -180,7 +190,12 @@ static int list_one(void *ctx, const char *key, uint64_t size)
 	size_t kl = strlen(key);
 	if (kl > 4 && strcmp(key + kl - 4, ".tmp") == 0)
 		return 0;
-	return l->fn(l->ctx, key + l->pl, size);
+	if (l->meta) {
+		struct dst_entry under = *e;
+		under.name = key + l->pl;
+		return l->meta(l->ctx, &under);
+	}
+	return l->fn(l->ctx, key + l->pl, e->size);
 }
 
 /* The query of one page. Parameters in sorted order: SigV4's canonical query wants them so. */
@@ -196,11 +211,29 @@ static int list_query(struct buf *q, const struct dst_s3 *s, const char *token, 
 	return bad ? -1 : 0;
 }
 
+static int list_run(struct dst_s3 *s, const char *prefix, struct list_ctx *lp,
+	struct cf_error *err);
+
 int dst_s3_list(struct dst *d, const char *prefix,
 	int (*fn)(void *ctx, const char *name, uint64_t size), void *ctx, struct cf_error *err)
 {
 	struct dst_s3 *s = (struct dst_s3 *)d;
-	struct list_ctx l = { s, strlen(s->prefix), fn, ctx, 0, 0 };
+	struct list_ctx l = { s, strlen(s->prefix), fn, NULL, ctx, 0, 0 };
+	return list_run(s, prefix, &l, err);
+}
+
+int dst_s3_list_meta(struct dst *d, const char *prefix,
+	int (*fn)(void *ctx, const struct dst_entry *e), void *ctx, struct cf_error *err)
+{
+	struct dst_s3 *s = (struct dst_s3 *)d;
+	struct list_ctx l = { s, strlen(s->prefix), NULL, fn, ctx, 0, 0 };
+	return list_run(s, prefix, &l, err);
+}
+
+static int list_run(struct dst_s3 *s, const char *prefix, struct list_ctx *lp,
+	struct cf_error *err)
+{
+	struct list_ctx l = *lp;
 	struct dst_s3_page page = { 0 };
 	char token[S3_TOKEN_MAX] = "";
 	char *full = util_path("%s%s", s->prefix, prefix);

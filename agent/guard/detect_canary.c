@@ -35,27 +35,11 @@ const char *detect_canary_name(enum detect_canary_kind kind)
 	return NULL;
 }
 
-__attribute__((format(printf, 2, 3)))
-static int bprintf(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || buf_reserve(b, (size_t)n + 1))
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf((char *)b->p + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-	return 0;
-}
-
 /* RFC 4180: CRLF, quoted fields; a UTF-8 byte order mark so that spreadsheets read the
  * accents right. */
 static int make_csv(const char *hex, struct buf *b)
 {
-	return bprintf(b, "\xef\xbb\xbf" "lang,message,id\r\n"
+	return buf_appendf(b, "\xef\xbb\xbf" "lang,message,id\r\n"
 		"fr,\"" LINE_FR "\",%s\r\n"
 		"en,\"" LINE_EN "\",%s\r\n", hex, hex);
 }
@@ -67,41 +51,41 @@ static int make_pdf(const char *hex, struct buf *b)
 	size_t off[7];
 	struct buf content = { 0 };
 	int r = -1;
-	if (bprintf(&content, "BT /F1 12 Tf 56 770 Td (" LINE_FR_PDF ") Tj\n"
+	if (buf_appendf(&content, "BT /F1 12 Tf 56 770 Td (" LINE_FR_PDF ") Tj\n"
 			"0 -20 Td (" LINE_EN ") Tj\n/F1 7 Tf 0 -20 Td (%s) Tj ET\n", hex))
 		goto out;
-	if (bprintf(b, "%%PDF-1.4\n%%\xe2\xe3\xcf\xd3\n"))
+	if (buf_appendf(b, "%%PDF-1.4\n%%\xe2\xe3\xcf\xd3\n"))
 		goto out;
 	off[1] = b->len;
-	if (bprintf(b, "1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"))
+	if (buf_appendf(b, "1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"))
 		goto out;
 	off[2] = b->len;
-	if (bprintf(b, "2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n"))
+	if (buf_appendf(b, "2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n"))
 		goto out;
 	off[3] = b->len;
-	if (bprintf(b, "3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]\n"
+	if (buf_appendf(b, "3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]\n"
 			"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>\nendobj\n"))
 		goto out;
 	off[4] = b->len;
-	if (bprintf(b, "4 0 obj\n<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica\n"
+	if (buf_appendf(b, "4 0 obj\n<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica\n"
 			"/Encoding /WinAnsiEncoding >>\nendobj\n"))
 		goto out;
 	off[5] = b->len;
-	if (bprintf(b, "5 0 obj\n<< /Length %zu >>\nstream\n", content.len) ||
+	if (buf_appendf(b, "5 0 obj\n<< /Length %zu >>\nstream\n", content.len) ||
 		buf_append(b, content.p, content.len) ||
-		bprintf(b, "endstream\nendobj\n"))
+		buf_appendf(b, "endstream\nendobj\n"))
 		goto out;
 	off[6] = b->len;
-	if (bprintf(b, "6 0 obj\n<< /Title (coffre) /Subject (" LINE_EN ") /Keywords (%s) >>\n"
+	if (buf_appendf(b, "6 0 obj\n<< /Title (coffre) /Subject (" LINE_EN ") /Keywords (%s) >>\n"
 			"endobj\n", hex))
 		goto out;
 	size_t xref = b->len;
-	if (bprintf(b, "xref\n0 7\n0000000000 65535 f \n"))
+	if (buf_appendf(b, "xref\n0 7\n0000000000 65535 f \n"))
 		goto out;
 	for (int i = 1; i <= 6; i++)
-		if (bprintf(b, "%010zu 00000 n \n", off[i]))
+		if (buf_appendf(b, "%010zu 00000 n \n", off[i]))
 			goto out;
-	if (bprintf(b, "trailer\n<< /Size 7 /Root 1 0 R /Info 6 0 R /ID [<%s> <%s>] >>\n"
+	if (buf_appendf(b, "trailer\n<< /Size 7 /Root 1 0 R /Info 6 0 R /ID [<%s> <%s>] >>\n"
 			"startxref\n%zu\n%%%%EOF\n", hex, hex, xref))
 		goto out;
 	r = 0;
@@ -161,7 +145,7 @@ static int make_ods(const char *hex, struct buf *b)
 	int r = -1;
 	if (!a || !e)
 		goto out;
-	if (bprintf(&content, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	if (buf_appendf(&content, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 			"<office:document-content "
 			"xmlns:office=\"urn:oasis:names:tc:opendocument:xmlns:office:1.0\" "
 			"xmlns:table=\"urn:oasis:names:tc:opendocument:xmlns:table:1.0\" "

@@ -67,6 +67,19 @@ int dst_mtime(struct dst *d, const char *name, int64_t *ret, struct cf_error *er
  * its size; ${fn} returning non-zero stops the listing with that value. */
 int dst_list(struct dst *d, const char *prefix,
 	int (*fn)(void *ctx, const char *name, uint64_t size), void *ctx, struct cf_error *err);
+/* One object of a listing with what the destination says of it. */
+struct dst_entry {
+	const char *name;	/* under the listed prefix's destination root */
+	uint64_t size;
+	int64_t mtime;		/* when the destination stored it, by its clock (S3
+				 * LastModified), seconds since the epoch; -1 when unknown */
+	const char *etag;	/* S3 ETag as listed (quotes kept), "" when unknown */
+};
+
+/* dst_list_meta(d, prefix, fn, ctx, err): as dst_list, with each object's date and ETag
+ * when the kind lists them (S3); other kinds give mtime -1 and etag "". */
+int dst_list_meta(struct dst *d, const char *prefix,
+	int (*fn)(void *ctx, const struct dst_entry *e), void *ctx, struct cf_error *err);
 /* dst_delete: only prune and lock release use it. CF_ENOENT is not an error for callers. */
 int dst_delete(struct dst *d, const char *name, struct cf_error *err);
 void dst_free(struct dst *d);
@@ -80,6 +93,10 @@ int dst_clone(struct dst *d, struct dst **ret, struct cf_error *err);
  * from it (whole objects and ranges, and what readers noted with dst_note_read), since
  * dst_open. Safe from any thread. */
 uint64_t dst_bytes_read(const struct dst *d);
+/* dst_traffic(d, ret_requests, ret_bytes_in): the requests sent to a network destination
+ * through ${d} and its clones (each attempt counts) and the bytes received for them
+ * (headers and bodies), since dst_open; 0 for kinds that are not reached over a network. */
+void dst_traffic(const struct dst *d, uint64_t *ret_requests, uint64_t *ret_bytes_in);
 /* dst_note_read(d, n): ${n} bytes were read from a file that dst_open_read gave (the facade
  * does not see those reads): they count in dst_bytes_read. */
 void dst_note_read(struct dst *d, uint64_t n);

@@ -18,11 +18,12 @@ struct seen {
 	size_t calls, stop_at;
 };
 
-static int on_key(void *ctx, const char *key, uint64_t size)
+static int on_key(void *ctx, const struct dst_entry *e)
 {
 	struct seen *s = ctx;
-	/* dst_s3_parse_list decodes into a buffer of 1100 bytes. */
-	FUZZ_CHECK(strlen(key) < 1100);
+	/* dst_s3_parse_list decodes into buffers of 1100 and 128 bytes. */
+	FUZZ_CHECK(strlen(e->name) < 1100 && strlen(e->etag) < 128);
+	FUZZ_CHECK(e->mtime >= -1);
 	return ++s->calls == s->stop_at ? STOP : 0;
 }
 

@@ -564,6 +564,8 @@ static void record(struct drill *D, int64_t end)
 	l->failures = R->nfailures;
 	l->seconds = R->seconds;
 	l->throughput = R->throughput;
+	if (R->ok && R->full && R->snapshot_bytes >= (1u << 20))
+		D->st.full_pace = R->seconds / (double)R->snapshot_bytes;
 	if (R->ok) {
 		l->last_ok = end;
 		memcpy(D->st.baseline, l->snapshot, sizeof D->st.baseline);
@@ -610,6 +612,9 @@ int drill_run(const struct drill_opts *o, struct drill_report **ret, struct cf_e
 			(double)D.restore_bytes) / 1e9;
 	else if (R->throughput > 0)
 		R->estimate_full_restore_seconds = (double)R->snapshot_bytes / R->throughput;
+	/* Once a full drill has passed, its own pace is the better measure. */
+	if (prepared && !R->full && D.st.full_pace > 0)
+		R->estimate_full_restore_seconds = D.st.full_pace * (double)R->snapshot_bytes;
 	if (prepared) {
 		if (drill_scratch_remove(D.scratch) != 0 && errno != ENOENT) {
 			drill_warn(R, "cannot remove the scratch folder '%s': %s (removed at the "

@@ -29,6 +29,10 @@ struct drill_state {
 	char baseline[65];
 	int64_t baseline_time;
 	struct drill_last last;
+	/* Seconds per byte of the files that the last full drill that passed took: a restore
+	 * of everything fetches whole packs side by side, which a budgeted drill's frame by
+	 * frame reads cannot measure; 0 until one has run. */
+	double full_pace;
 	char *scratch;			/* the scratch folder of a drill under way (malloc'd) */
 };
 

@@ -119,6 +119,9 @@ int drill_state_parse(const uint8_t *bytes, size_t len, struct drill_state *ret)
 		if (strcmp(result, result_names[i]) == 0)
 			l->result = i;
 	bad |= l->result < 0;
+	/* Optional (states written before it have none). */
+	if (!bad && json_object_get(o, "full_pace") && get_real(o, "full_pace", &s.full_pace))
+		bad = 1;
 	if (!bad) {
 		const char *h = json_string_value(json_object_get(o, "snapshot"));
 		memcpy(l->snapshot, h, strlen(h) + 1);
@@ -181,6 +184,8 @@ int drill_state_encode(const struct drill_state *s, const char *name, const char
 		l->seconds, "throughput", l->throughput);
 	sodium_memzero(key, sizeof key);
 	if (o && s->scratch && json_object_set_new(o, "scratch", json_string(s->scratch)))
+		json_object_clear(o);
+	if (o && s->full_pace > 0 && json_object_set_new(o, "full_pace", json_real(s->full_pace)))
 		json_object_clear(o);
 	char *t = o && json_object_size(o) ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 	json_decref(o);

@@ -178,6 +178,7 @@ int cmd_push(int argc, char **argv)
 				"lock_waiting", (json_int_t)st->protected_waiting,
 				"too_small", st->too_small);
 			json_object_set_new(rj, "deferred", json_boolean(st->retain_deferred));
+			json_object_set_new(rj, "denied", json_integer((json_int_t)st->denied));
 			json_object_set_new(j, "retention", rj);
 			if (p->code)
 				json_object_set_new(j, "error", cli_json_path(p->err.msg));
@@ -216,6 +217,11 @@ int cmd_push(int argc, char **argv)
 		if (!g.quiet && !g.json && st->protected_waiting)
 			printf(_("%s: %llu objects waiting for their lock to expire before they can "
 				 "be deleted\n"), t.url[i], (unsigned long long)st->protected_waiting);
+		if (!g.quiet && !g.json && st->denied)
+			printf(_("%s: the destination refuses deletions with these keys: retention "
+				 "there is left to its owner (%llu objects its policy drops stay; the "
+				 "next push tries again)\n"), t.url[i],
+				(unsigned long long)st->denied);
 		if (p->code == 0 && (p->lock.checked || p->lock_code)) {
 			if (!g.quiet && !g.json) {
 				printf(_("%s: Object Lock: %llu objects checked, %llu retentions read, "

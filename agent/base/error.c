@@ -47,6 +47,7 @@ int cf_exit_code(int code)
 	case CF_ENOREPO: return CF_EXIT_NOREPO;
 	case CF_ELOCKED: return CF_EXIT_LOCKED;
 	case CF_EKEY: return CF_EXIT_KEY;
+	case CF_EDENIED: return CF_EXIT_KEY;
 	case CF_EPASSWORD: return CF_EXIT_KEY;
 	case CF_EUNREACH: return CF_EXIT_UNREACH;
 	default: return CF_EXIT_ERROR;
@@ -73,6 +74,7 @@ static const struct {
 	{ CF_EPASSWORD, "wrong password or key" },
 	{ CF_EPROTECTED, "protected by Object Lock" },
 	{ CF_ECANCELED, "stopped on request" },
+	{ CF_EDENIED, "deletion refused with these keys" },
 };
 
 const char *cf_code_str(int code)

@@ -203,7 +203,8 @@ static int s3_mtime(struct dst *d, const char *name, int64_t *ret, struct cf_err
 }
 
 
-/* A refused DELETE of a version: say so plainly when Object Lock is the reason. */
+/* A refused DELETE of a version: say so plainly when Object Lock is the reason, and when
+ * the keys may not delete there (a bucket policy that grants writes, not deletions). */
 static int s3_del_refused(struct dst_s3 *s, struct dst_s3_req *r, const char *name,
 	const char *version, struct cf_error *err)
 {
@@ -218,6 +219,14 @@ static int s3_del_refused(struct dst_s3 *s, struct dst_s3_req *r, const char *na
 	    mode[0] && dst_s3_until_covers(until, ts))
 		return cf_error_set(err, CF_EPROTECTED, "%s: '%s' is protected by Object Lock (%s) until %.19s "
 			"UTC: the server refuses to delete it before then", s->d.url, name, mode, until);
+	char code[128], msg[256];
+	dst_s3_parse_error((const char *)r->reply.p, r->reply.len, code, sizeof code, msg,
+		sizeof msg);
+	/* The HEAD just before was allowed: the keys are good, deleting is not theirs. */
+	if (strcmp(code, "AccessDenied") == 0)
+		return cf_error_set(err, CF_EDENIED, "%s: the destination refuses deletions with "
+			"these keys: retention there is left to its owner ('%s' stays)", s->d.url,
+			name);
 	return dst_s3_status_error(s, r, name, err);
 }
 

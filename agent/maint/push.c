@@ -278,8 +278,7 @@ int push_run(struct repo *spool, struct dst *to, const struct push_opts *o,
 		st.pending_bytes = before.pending_bytes;
 		st.pending_since = before.pending_since;
 		st.present = before.present;
-		repo_unlock(there);
-		if ((rc = push_list(to, &theirs, 0, err)) || (rc = repo_lock(there, 0, err)))
+		if ((rc = repo_lock_mode(there, 0, err)) || (rc = push_list(to, &theirs, 0, err)))
 			break;
 	}
 	if (rc == 0 && st.missing_locally)
@@ -292,6 +291,9 @@ int push_run(struct repo *spool, struct dst *to, const struct push_opts *o,
 		st.retain_deferred = 1;
 		rc = 0;
 	}
+	/* A lock the keys may not delete stays behind: let it be a shared one. */
+	if (rc == 0 && plan)
+		repo_lock_mode(there, 0, NULL);
 out:
 	if (plan)
 		retain_free(plan);

@@ -36,6 +36,7 @@ struct loc {
 struct ap {
 	struct repo *spool, *there;
 	struct push_names *refused;
+	int denied;			/* the keys may not delete there: no more attempts */
 	struct pk *pk;
 	size_t npk, cappk;
 	struct loc *loc;
@@ -239,24 +240,36 @@ static int ap_load(void *ctx, const uint8_t id[32], struct buf *ret, struct cf_e
 	return pack_read_blob_src(A->spool, &src, l->e, ret, err);
 }
 
-/* Deletes ${name}; a refusal by Object Lock is counted, not fatal: a later push retries. */
+/* Notes ${name} as left there (never extended again: it is not needed). */
+static void note_refused(struct ap *A, const char *name)
+{
+	struct push_names *l = A->refused;
+	char *copy = l ? strdup(name) : NULL;
+	void *np = copy ? realloc(l->v, (l->n + 1) * sizeof *l->v) : NULL;
+	if (np) {
+		l->v = np;
+		l->v[l->n++] = copy;
+	} else {
+		free(copy);	/* then it is extended again: kept longer, never lost */
+	}
+}
+
+/* Deletes ${name}; a refusal by Object Lock is counted, not fatal: a later push retries.
+ * So is a refusal of the keys themselves: after the first, this push tries no more (each
+ * would be refused the same way), and a later push tries again. */
 static int del_obj(struct ap *A, const char *name, struct push_stats *st, struct cf_error *err)
 {
 	struct cf_error e2 = { 0 };
-	int rc = dst_delete(repo_dst(A->there), name, &e2);
+	int rc = A->denied ? CF_EDENIED : dst_delete(repo_dst(A->there), name, &e2);
 	if (rc == 0 || rc == CF_ENOENT)
 		return 0;
-	if (rc == CF_EPROTECTED) {
-		st->protected_waiting++;
-		struct push_names *l = A->refused;
-		char *copy = l ? strdup(name) : NULL;
-		void *np = copy ? realloc(l->v, (l->n + 1) * sizeof *l->v) : NULL;
-		if (np) {
-			l->v = np;
-			l->v[l->n++] = copy;
-		} else {
-			free(copy);	/* then it is extended again: kept longer, never lost */
-		}
+	if (rc == CF_EPROTECTED || rc == CF_EDENIED) {
+		if (rc == CF_EPROTECTED)
+			st->protected_waiting++;
+		else
+			st->denied++;
+		A->denied |= rc == CF_EDENIED;
+		note_refused(A, name);
 		return 1;
 	}
 	if (err)
@@ -448,8 +461,7 @@ int retain_apply(struct repo *spool, struct repo *there, struct retain *rt,
 	struct objs theirs = { 0 };
 	uint8_t (*sidx)[32] = NULL;
 	size_t nsidx = 0, changed = 0, foreign = 0;
-	repo_unlock(there);
-	int rc = repo_lock(there, 1, err);
+	int rc = repo_lock_mode(there, 1, err);
 	if (rc)
 		return rc;
 	/* 1. Its snapshots the plan drops: nothing else depends on them. */

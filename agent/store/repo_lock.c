@@ -90,6 +90,57 @@ static int lock_conflicts(struct repo *r, const char *path, int want_exclusive)
 	return want_exclusive || l.exclusive;
 }
 
+/* 1 if a live lock other than ours conflicts with a lock of the kind ${exclusive}. */
+static int others_conflict(struct repo *r, int exclusive)
+{
+	const char *hex = r->lock_path + 6;
+	struct repo_names l = { 0 };
+	int conflict = 0;
+	if (repo_names_list(r, "locks/", &l, NULL) == 0) {
+		for (size_t i = 0; i < l.n; i++) {
+			const char *base = l.v[i] + 6;
+			if (strlen(base) != 32 || strcmp(base, hex) == 0)
+				continue;
+			if (lock_conflicts(r, l.v[i], exclusive))
+				conflict = 1;
+		}
+	}
+	repo_names_free(&l);
+	return conflict;
+}
+
+/* Rewrites the lock held as ${exclusive}, under the refresher's mutex when it runs. */
+static int rewrite_lock(struct repo *r, int exclusive, struct cf_error *err)
+{
+	if (r->lock_thread_on)
+		pthread_mutex_lock(&r->lock_mu);
+	int was = r->lock_exclusive;
+	r->lock_exclusive = exclusive;
+	int rc = write_lock(r, err);
+	if (rc)
+		r->lock_exclusive = was;
+	if (r->lock_thread_on)
+		pthread_mutex_unlock(&r->lock_mu);
+	return rc;
+}
+
+int repo_lock_mode(struct repo *r, int exclusive, struct cf_error *err)
+{
+	if (!r->lock_path)
+		return repo_lock(r, exclusive, err);
+	if (r->lock_exclusive == exclusive)
+		return 0;
+	int rc = rewrite_lock(r, exclusive, err);
+	if (rc || !exclusive)
+		return rc;
+	if (others_conflict(r, 1)) {
+		rewrite_lock(r, 0, NULL);
+		return cf_error_set(err, CF_ELOCKED,
+			"repository is locked by another coffre process (try again later)");
+	}
+	return 0;
+}
+
 static void *lock_refresher(void *arg)
 {
 	struct repo *r = arg;
@@ -130,19 +181,7 @@ int repo_lock(struct repo *r, int exclusive, struct cf_error *err)
 		return rc;
 	}
 	/* Write first, then look: two processes racing both see each other and both back off. */
-	struct repo_names l = { 0 };
-	int conflict = 0;
-	if (repo_names_list(r, "locks/", &l, NULL) == 0) {
-		for (size_t i = 0; i < l.n; i++) {
-			const char *base = l.v[i] + 6;
-			if (strlen(base) != 32 || strcmp(base, hex) == 0)
-				continue;
-			if (lock_conflicts(r, l.v[i], exclusive))
-				conflict = 1;
-		}
-	}
-	repo_names_free(&l);
-	if (conflict) {
+	if (others_conflict(r, exclusive)) {
 		repo_unlock(r);
 		return cf_error_set(err, CF_ELOCKED,
 			"repository is locked by another coffre process (try again later)");

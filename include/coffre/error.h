@@ -20,6 +20,8 @@ enum cf_code {
 	CF_EPASSWORD = -17,	/* wrong password or key: it unseals no key of the repository */
 	CF_EPROTECTED = -18,	/* the destination refuses to delete: Object Lock until a date */
 	CF_ECANCELED = -19,	/* stopped on request (a signal), after cleaning up */
+	CF_EDENIED = -20,	/* the destination refuses deletions with these keys (they may
+				 * write and read there, not delete: docs/FEDERATION.md) */
 };
 
 /* Process exit codes, one table (documented in coffre(1)). */

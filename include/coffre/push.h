@@ -32,6 +32,8 @@ struct push_stats {
 	uint64_t removed_snapshots, removed_indexes, removed_packs, removed_bytes;
 	uint64_t thinned;		/* snapshots removed early because it was full */
 	uint64_t protected_waiting;	/* deletions Object Lock refused: a later push retries */
+	uint64_t denied;		/* deletions not made: the keys may not delete there
+					 * (tried once per push; its owner's retention rules) */
 	int too_small;			/* full even with only the floor's snapshots */
 	int retain_deferred;		/* another process (a drill, a restore) was reading it:
 					 * its retention waits for the next push */

@@ -122,6 +122,12 @@ int repo_key_recovery_rotate(struct repo *r, char ret_text[REPO_RECOVERY_TEXT],
  * CF_ELOCKED if a conflicting lock is live. On a read-only destination (a view as of a date)
  * a shared lock is not taken (0) and an exclusive one is refused (CF_EUSAGE). */
 int repo_lock(struct repo *r, int exclusive, struct cf_error *err);
+/* repo_lock_mode(r, exclusive, err): turn the lock ${r} holds into a shared or exclusive one
+ * by rewriting it in place (repo_lock when it holds none). Keys that may write but not delete
+ * (docs/FEDERATION.md) cannot remove a released lock, and a process must not take that
+ * leftover of its own for another holder. CF_ELOCKED (the lock stays shared) if another live
+ * lock conflicts. */
+int repo_lock_mode(struct repo *r, int exclusive, struct cf_error *err);
 /* repo_unlock(r): stop refreshing and remove the lock, if any (repo_free does it too). */
 void repo_unlock(struct repo *r);
 

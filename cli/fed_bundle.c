@@ -30,16 +30,6 @@ static const char bundle_usage[] =
 	"              [--webhook-url U] [--mail-to A] [--smtp-url U] [--status-prefix P]\n"
 	"              [--valid-days N (default 90)] [--passphrase-file F]\n";
 
-/* "http(s)://host[:port]" to "host[:port]" for s3:// URLs; NULL when not of that form. */
-static const char *endpoint_host(const char *e)
-{
-	const char *h = strncmp(e, "https://", 8) == 0 ? e + 8 :
-			strncmp(e, "http://", 7) == 0 ? e + 7 : NULL;
-	if (!h || !*h || strlen(h) > 255 || strcspn(h, "/?#@ \t\"\\") != strlen(h))
-		return NULL;
-	return h;
-}
-
 static char *b64(const uint8_t *k, size_t n)
 {
 	char buf[128];
@@ -54,7 +44,7 @@ static json_t *str_or_null(const char *s)
 static json_t *bundle_payload(const struct bopts *o, const struct fed_shop *s, const char *escrow,
 	const char *status_sk, long now)
 {
-	const char *host = endpoint_host(o->endpoint);
+	const char *host = fed_endpoint_host(o->endpoint);
 	char prefix[128], *status_url;
 	snprintf(prefix, sizeof prefix, "shops/%s", s->id);
 	if (o->status_prefix && *o->status_prefix)
@@ -251,7 +241,7 @@ int fedcli_bundle(int argc, char **argv)
 	}
 	if (optind != argc || !o.dir || !o.shops || !o.out || !o.endpoint || !o.bucket)
 		return cli_usage(bundle_usage);
-	if (!endpoint_host(o.endpoint))
+	if (!fed_endpoint_host(o.endpoint))
 		return cli_error(CF_EXIT_USAGE, "bad endpoint '%s' (http(s)://HOST[:PORT])",
 			o.endpoint);
 	if (!fed_id_ok(o.bucket) || (o.mode && strcmp(o.mode, "COMPLIANCE") &&

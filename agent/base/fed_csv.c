@@ -11,37 +11,6 @@
 #define FIELD_MAX 1024
 #define FOLDERS_MAX 64
 
-int fed_id_ok(const char *id)
-{
-	size_t n = strlen(id);
-	if (n == 0 || n > 64 || id[0] == '.' || id[0] == '-')
-		return 0;
-	return strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == n;
-}
-
-/* Printable, no quote, no comment mark, no surrounding blank: safe in a configuration. */
-static int text_ok(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > max || s[0] == ' ' || s[n - 1] == ' ')
-		return 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '#' || *p == ';' || *p == '\\')
-			return 0;
-	return 1;
-}
-
-static int key_ok(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 256)
-		return 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p <= 0x20 || *p >= 0x7f)
-			return 0;
-	return 1;
-}
-
 static void shop_release(struct fed_shop *s)
 {
 	free(s->id);
@@ -116,11 +85,11 @@ static const char *read_shop(struct fed_shop *s, char **f, int nf)
 		       "s3_secret_key)";
 	if (!fed_id_ok(f[0]))
 		return "bad shop_id (1 to 64 letters, digits, '-', '_' or '.')";
-	if (!text_ok(f[1], 128))
+	if (!fed_value_ok(f[1], 128))
 		return "bad name (1 to 128 printable characters, no quote, '#', ';' or '\\')";
-	if (*f[2] && (!text_ok(f[2], 254) || !strchr(f[2], '@') || strchr(f[2], ' ')))
+	if (*f[2] && (!fed_value_ok(f[2], 254) || !strchr(f[2], '@') || strchr(f[2], ' ')))
 		return "bad contact_email";
-	if (!key_ok(f[3]) || !key_ok(f[4]))
+	if (!fed_secret_ok(f[3]) || !fed_secret_ok(f[4]))
 		return "bad S3 key (1 to 256 printable characters without blanks)";
 	if (nf > 7)
 		return "too many fields (at most 7)";
@@ -139,7 +108,7 @@ static const char *read_shop(struct fed_shop *s, char **f, int nf)
 		if (!(s->folders = calloc((size_t)nd, sizeof *s->folders)))
 			return "out of memory";
 		for (int i = 0; i < nd; i++) {
-			if (d[i][0] != '/' || !text_ok(d[i], 1024) || strstr(d[i], "/../") ||
+			if (d[i][0] != '/' || !fed_value_ok(d[i], 1024) || strstr(d[i], "/../") ||
 			    strstr(d[i], "/./"))
 				return "bad folder (an absolute path of printable characters)";
 			if (!(s->folders[s->nfolders++] = strdup(d[i])))
@@ -147,7 +116,7 @@ static const char *read_shop(struct fed_shop *s, char **f, int nf)
 		}
 	}
 	if (nf > 6 && *f[6]) {
-		if (!text_ok(f[6], 64))
+		if (!fed_value_ok(f[6], 64))
 			return "bad schedule";
 		if (!(s->schedule = strdup(f[6])))
 			return "out of memory";

@@ -61,5 +61,14 @@ void fed_shops_release(struct fed_shops *l);
 
 /* fed_id_ok(id): whether ${id} is a shop id (as the configuration's shop-id). */
 int fed_id_ok(const char *id);
+/* fed_value_ok(s, max): whether ${s} (1 to ${max} bytes) can be a configuration value:
+ * printable, no quote, backslash, comment mark ('#', ';') or surrounding blank. */
+int fed_value_ok(const char *s, size_t max);
+/* fed_endpoint_host(url): "host[:port]" in the "http(s)://host[:port]" ${url} (a pointer
+ * into it), or NULL when ${url} is not of that form. */
+const char *fed_endpoint_host(const char *url);
+/* fed_secret_ok(s): whether ${s} can be an S3 key in a keys file: 1 to 256 printable
+ * characters without blanks. */
+int fed_secret_ok(const char *s);
 
 #endif

@@ -14,7 +14,7 @@ struct enroll_bundle {
 	const char *shop, *name;
 	long long issued, expires;
 	const char *endpoint, *bucket, *prefix, *access_key, *secret_key, *region;
-	char s3_url[600];		/* s3://host[:port]/bucket[/prefix] */
+	char s3_url[600];		/* s3://host[:port]/bucket[/prefix]?http(s) */
 	long long lock_days;		/* 0: no Object Lock */
 	const char *lock_mode;
 	int alert;			/* the bundle has an alert section */

@@ -58,8 +58,9 @@ static const char *fields(struct enroll_bundle *b)
 	    strcspn(b->prefix, " ") != strlen(b->prefix) || !fed_secret_ok(b->access_key) ||
 	    !fed_secret_ok(b->secret_key) || (b->region && *b->region && !fed_id_ok(b->region)))
 		return "s3";
-	snprintf(b->s3_url, sizeof b->s3_url, "s3://%s/%s%s%s", host, b->bucket,
-		*b->prefix ? "/" : "", b->prefix);
+	/* The endpoint's scheme, said explicitly: s3:// alone guesses from the host. */
+	snprintf(b->s3_url, sizeof b->s3_url, "s3://%s/%s%s%s?%s", host, b->bucket,
+		*b->prefix ? "/" : "", b->prefix, strncmp(b->endpoint, "https", 5) ? "http" : "https");
 	if (!json_is_null(lock) && lock) {
 		b->lock_mode = str(lock, "mode");
 		if (num(lock, "days", 1, 36500, &b->lock_days) || !b->lock_mode ||

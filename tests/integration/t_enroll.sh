@@ -78,7 +78,7 @@ for f in password s3-keys status-s3.keys status.key; do
 done
 expect_exit 0 cf config check --config "$CONF"
 grep -q '^shop-id = shop-2$' "$CONF" || fail "no [federation] shop-id"
-grep -q "^url = s3://127.0.0.1:$port/fedbucket/shops/shop-2$" "$CONF" || fail "no S3 destination"
+grep -q "^url = s3://127.0.0.1:$port/fedbucket/shops/shop-2?http$" "$CONF" || fail "no S3 destination"
 S3=s3://127.0.0.1:$port/fedbucket/shops/shop-2
 printf 'S3RVER\nS3RVER\n' >"$TESTDIR/s3keys"
 chmod 600 "$TESTDIR/s3keys"

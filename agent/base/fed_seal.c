@@ -90,9 +90,9 @@ int fed_unseal(const char *pass, const char *text, size_t len, uint8_t *out, siz
 	if (!json_is_object(o) || json_integer_value(json_object_get(o, "v")) != 1 || !kdf ||
 	    strcmp(kdf, KDF_NAME) || !json_is_integer(jops) || !json_is_integer(jmem) ||
 	    json_integer_value(jops) < (json_int_t)crypto_pwhash_OPSLIMIT_MIN ||
-	    json_integer_value(jops) > (json_int_t)crypto_pwhash_OPSLIMIT_SENSITIVE ||
+	    json_integer_value(jops) > (json_int_t)crypto_pwhash_OPSLIMIT_MODERATE ||
 	    json_integer_value(jmem) < (json_int_t)crypto_pwhash_MEMLIMIT_MIN ||
-	    json_integer_value(jmem) > (json_int_t)crypto_pwhash_MEMLIMIT_SENSITIVE ||
+	    json_integer_value(jmem) > (json_int_t)crypto_pwhash_MEMLIMIT_MODERATE ||
 	    unb64(o, "salt", salt, sizeof salt) || unb64(o, "nonce", nonce, sizeof nonce) ||
 	    unb64(o, "box", box, n + crypto_secretbox_MACBYTES)) {
 		json_decref(o);

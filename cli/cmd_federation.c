@@ -81,6 +81,18 @@ static int put(const char *dir, const char *name, const char *text, unsigned mod
 	return 0;
 }
 
+static const char conf_template[] =
+	"# Defaults for 'coffre federation bundle' (its options win over these).\n"
+	"[defaults]\n"
+	"# endpoint = https://s3.example.org\n"
+	"# bucket = shops\n"
+	"# lock-days = 30\n"
+	"# lock-mode = COMPLIANCE\n"
+	"# webhook-url = https://hooks.example.org/coffre\n"
+	"# mail-to = ops@example.org\n"
+	"# smtp-url = smtps://mail.example.org\n"
+	"# status-prefix = fleet\n";
+
 static int fed_init(const char *dir, const char *pass_file)
 {
 	struct stat st;
@@ -115,6 +127,8 @@ static int fed_init(const char *dir, const char *pass_file)
 		rc = put(dir, FEDCLI_KEY, sealed, 0600);
 	if (rc == 0)
 		rc = put(dir, FEDCLI_ESCROW_KEY, esealed, 0600);
+	if (rc == 0)
+		rc = put(dir, FEDCLI_CONF, conf_template, 0644);
 	if (rc == 0) {
 		rc = put(dir, FEDCLI_PUB, line, 0644);
 		free(line);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <ini.h>
 #include <jansson.h>
 #include <sodium.h>
 
@@ -22,7 +23,57 @@ struct bopts {
 	const char *dir, *shops, *out, *endpoint, *bucket, *mode, *webhook, *mail_to, *smtp,
 		*status_prefix, *pass;
 	long lock_days, valid_days;
+	char *conf[8];		/* values read from FEDE/federation.conf (owned) */
+	int lock_set, valid_set;
 };
+
+static const char *const conf_keys[] = { "endpoint", "bucket", "lock-mode", "webhook-url",
+	"mail-to", "smtp-url", "status-prefix", "lock-days" };
+
+static int conf_line(void *ctx, const char *section, const char *name, const char *value)
+{
+	struct bopts *o = ctx;
+	if (strcmp(section, "defaults") != 0)
+		return 0;
+	for (size_t i = 0; i < sizeof conf_keys / sizeof *conf_keys; i++)
+		if (strcmp(name, conf_keys[i]) == 0 && !o->conf[i])
+			return (o->conf[i] = strdup(value)) != NULL;
+	return 0;
+}
+
+/* FEDE/federation.conf, when there: [defaults] for what the options do not say. */
+static int read_defaults(struct bopts *o)
+{
+	char *p = util_path("%s/%s", o->dir, FEDCLI_CONF);
+	struct buf b = { 0 };
+	struct cf_error err = { 0 };
+	int r = p ? util_read_file(p, 65536, &b, &err) : CF_ENOMEM;
+	int rc = 0;
+	if (r == 0 && (buf_append(&b, "", 1) != 0 ||
+			      ini_parse_string((const char *)b.p, conf_line, o) != 0))
+		rc = cli_error(CF_EXIT_USAGE, "cannot read '%s'", p);
+	else if (r != 0 && r != CF_ENOENT)
+		rc = cli_fail(&err);
+	buf_free(&b);
+	free(p);
+	if (rc)
+		return rc;
+	const char **dst[] = { &o->endpoint, &o->bucket, &o->mode, &o->webhook, &o->mail_to,
+		&o->smtp, &o->status_prefix };
+	for (size_t i = 0; i < 7; i++)
+		if (!*dst[i] && o->conf[i])
+			*dst[i] = o->conf[i];
+	if (!o->lock_set && o->conf[7]) {
+		char *end;
+		errno = 0;
+		long n = strtol(o->conf[7], &end, 10);
+		if (errno || *end || n < 0 || n > 36500)
+			return cli_error(CF_EXIT_USAGE, "bad lock-days in '%s/%s'", o->dir,
+				FEDCLI_CONF);
+		o->lock_days = n;
+	}
+	return 0;
+}
 
 static const char bundle_usage[] =
 	"usage: coffre federation bundle --dir FEDE --shops CSV --out DIR --endpoint URL\n"
@@ -235,24 +286,34 @@ int fedcli_bundle(int argc, char **argv)
 			if (errno || *end || n < 0 || n > 36500)
 				return cli_error(CF_EXIT_USAGE, "bad number of days '%s'", optarg);
 			*(c == 'l' ? &o.lock_days : &o.valid_days) = n;
+			*(c == 'l' ? &o.lock_set : &o.valid_set) = 1;
 			break;
 		default: return cli_usage(bundle_usage);
 		}
 	}
-	if (optind != argc || !o.dir || !o.shops || !o.out || !o.endpoint || !o.bucket)
+	if (optind != argc || !o.dir || !o.shops || !o.out)
 		return cli_usage(bundle_usage);
+	int rc = read_defaults(&o);
+	if (rc == 0 && (!o.endpoint || !o.bucket))
+		rc = cli_usage(bundle_usage);
+	if (rc) {
+		for (size_t i = 0; i < 8; i++)
+			free(o.conf[i]);
+		return rc;
+	}
 	if (!fed_endpoint_host(o.endpoint))
-		return cli_error(CF_EXIT_USAGE, "bad endpoint '%s' (http(s)://HOST[:PORT])",
+		rc = cli_error(CF_EXIT_USAGE, "bad endpoint '%s' (http(s)://HOST[:PORT])",
 			o.endpoint);
-	if (!fed_id_ok(o.bucket) || (o.mode && strcmp(o.mode, "COMPLIANCE") &&
-					 strcmp(o.mode, "GOVERNANCE")) ||
+	else if (!fed_id_ok(o.bucket) || (o.mode && strcmp(o.mode, "COMPLIANCE") &&
+					      strcmp(o.mode, "GOVERNANCE")) ||
 	    (o.status_prefix && strcspn(o.status_prefix, " \t\"#;\\") != strlen(o.status_prefix)))
-		return cli_usage(bundle_usage);
+		rc = cli_usage(bundle_usage);
 	struct fed_shops shops = { 0 };
 	uint8_t pk[SIGNDOC_PK_BYTES], *sk = NULL;
 	json_t *registry = NULL;
 	char *escrow = NULL;
-	int rc = read_shops(o.shops, &shops);
+	if (rc == 0)
+		rc = read_shops(o.shops, &shops);
 	if (rc == 0)
 		rc = fedcli_read_pub(o.dir, pk);
 	if (rc == 0 && !(sk = sodium_malloc(SIGNDOC_SK_BYTES)))
@@ -284,5 +345,7 @@ int fedcli_bundle(int argc, char **argv)
 	sodium_free(sk);
 	free(escrow);
 	fed_shops_release(&shops);
+	for (size_t i = 0; i < 8; i++)
+		free(o.conf[i]);
 	return rc;
 }

@@ -10,6 +10,7 @@
 #define FEDCLI_ESCROW_PUB "escrow.pub"
 #define FEDCLI_ESCROW_KEY "escrow.key"
 #define FEDCLI_REGISTRY "registry.json"
+#define FEDCLI_CONF "federation.conf"
 
 /* fedcli_unseal(dir, name, pass_file, out, n): the secret ${dir}/${name} sealed under the
  * passphrase (read from ${pass_file}, the environment or the terminal) into ${out} (${n}

@@ -117,7 +117,13 @@ json.dump(d, open(sys.argv[2], "w"))
 PY
 refused "$TESTDIR/tampered.bundle" "tampered"
 expect_exit 0 cf federation init --dir "$TESTDIR/other" --passphrase-file "$TESTDIR/fedpass"
-expect_exit 0 cf federation bundle "${BUNDLE[@]}" --dir "$TESTDIR/other" --out "$TESTDIR/bo"
+# The other federation's endpoint and bucket come from its federation.conf.
+printf '[defaults]\nendpoint = http://127.0.0.1:%s\nbucket = otherbucket\n' "$port" \
+	>>"$TESTDIR/other/federation.conf"
+expect_exit 0 cf federation bundle --dir "$TESTDIR/other" --shops "$TESTDIR/shops.csv" \
+	--passphrase-file "$TESTDIR/fedpass" --out "$TESTDIR/bo"
+bucket_of() { python3 -c 'import json,base64,sys; print(json.loads(base64.b64decode(json.load(open(sys.argv[1]))["payload"]))["s3"]["bucket"])' "$1"; }
+[ "$(bucket_of "$TESTDIR/bo/shop-2.bundle")" = otherbucket ] || fail "federation.conf not used"
 refused "$TESTDIR/bo/shop-2.bundle" "another federation"
 expect_exit 0 cf federation bundle "${BUNDLE[@]}" --valid-days 0 --out "$TESTDIR/be"
 refused "$TESTDIR/be/shop-2.bundle" "expired"

@@ -352,8 +352,13 @@ static int update(struct enroll *e)
 	if (rc == 0)
 		rc = cli_read_config(e->config, &cfg);
 	if (rc == 0) {
-		printf(_("Settings of shop %s updated from the bundle issued %lld (the spool and "
-			 "its password are unchanged).\n"), e->b.shop, e->b.issued);
+		char day[32] = "?";
+		time_t t = (time_t)e->b.issued;
+		struct tm tm;
+		if (gmtime_r(&t, &tm))
+			strftime(day, sizeof day, "%Y-%m-%d %H:%M UTC", &tm);
+		printf(_("Settings of shop %s updated from the bundle issued %s (the spool and "
+			 "its password are unchanged).\n"), e->b.shop, day);
 		if (cfg->socket && setup_reload_daemon(cfg->socket))
 			printf("%s\n", _("coffred reads the new settings now."));
 	}
@@ -397,13 +402,24 @@ int cmd_enroll(int argc, char **argv)
 	if (optind != argc - 1)
 		return cli_usage(enroll_usage);
 	e.bundle = argv[optind];
+	/* The configuration names them: absolute, whatever folder enroll ran from. */
+	char *own[3] = { NULL, NULL, NULL };
+	const char **rel[3] = { &e.config, &e.spool, &e.state_dir };
+	char cwd[PATH_MAX];
+	for (int i = 0; i < 3; i++)
+		if (*rel[i] && (*rel[i])[0] != '/' && getcwd(cwd, sizeof cwd) &&
+		    (own[i] = util_path("%s/%s", cwd, *rel[i])))
+			*rel[i] = own[i];
 	if ((e.state_dir && !setup_path_ok(e.state_dir)) || !setup_path_ok(e.spool) ||
 	    !(e.confdir = dir_of(e.config)))
-		return cli_usage(enroll_usage);
+		goto usage;
 	/* Every check before the first write: a refused bundle leaves no trace. */
 	if ((rc = federation_key(&e)) ||
 	    (rc = enroll_bundle_open(e.bundle, e.pk, (long long)time(NULL), &e.b)) ||
 	    (rc = check_existing(&e)) || (rc = folders(&e)))
+		goto out;
+	struct cli_sheet_opts so = { .out = e.sheet, .shop = e.b.name };
+	if (e.sheet && !e.old && (rc = cli_sheet_check(&so)))
 		goto out;
 	if (!e.old && !spool_empty(e.spool)) {
 		rc = cli_error(CF_EXIT_USAGE, _("refused: the spool '%s' is not empty; nothing "
@@ -422,5 +438,11 @@ out:
 	cfg_free(e.old);
 	enroll_bundle_release(&e.b);
 	free(e.confdir);
+	for (int i = 0; i < 3; i++)
+		free(own[i]);
 	return rc ? rc : cli_finish_stdout();
+usage:
+	for (int i = 0; i < 3; i++)
+		free(own[i]);
+	return cli_usage(enroll_usage);
 }

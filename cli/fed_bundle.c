@@ -304,7 +304,11 @@ int fedcli_bundle(int argc, char **argv)
 	if (!fed_endpoint_host(o.endpoint))
 		rc = cli_error(CF_EXIT_USAGE, "bad endpoint '%s' (http(s)://HOST[:PORT])",
 			o.endpoint);
-	else if (!fed_id_ok(o.bucket) || (o.mode && strcmp(o.mode, "COMPLIANCE") &&
+	else if (strlen(o.bucket) < 3 || strlen(o.bucket) > 63 ||
+		 strspn(o.bucket, "abcdefghijklmnopqrstuvwxyz0123456789.-") != strlen(o.bucket))
+		rc = cli_error(CF_EXIT_USAGE, "bad bucket name '%s' (3 to 63 lower-case letters, "
+			"digits, '.' and '-')", o.bucket);
+	else if ( (o.mode && strcmp(o.mode, "COMPLIANCE") &&
 					      strcmp(o.mode, "GOVERNANCE")) ||
 	    (o.status_prefix && strcspn(o.status_prefix, " \t\"#;\\") != strlen(o.status_prefix)))
 		rc = cli_usage(bundle_usage);

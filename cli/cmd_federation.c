@@ -1,6 +1,7 @@
 /* cmd_federation.c: coffre federation init / bundle / escrow-key: the federation's keys in
  * its folder, the enrollment bundles of its shops, and the escrow secret for restores. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,17 @@ int fedcli_read_pub(const char *dir, uint8_t pk[32])
 	return bad ? CF_EXIT_ERROR : 0;
 }
 
+int fedcli_read(const char *path, size_t max, struct buf *ret, struct cf_error *err)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? cf_error_set(err, CF_ENOENT, "'%s' does not exist", path) :
+			cf_error_sys(err, CF_EIO, "cannot open '%s'", path);
+	int rc = util_read_fd(fd, path, max, ret, err);
+	close(fd);
+	return rc;
+}
+
 int fedcli_unseal(const char *dir, const char *name, const char *pass_file, uint8_t *out,
 	size_t n)
 {
@@ -56,7 +68,7 @@ int fedcli_unseal(const char *dir, const char *name, const char *pass_file, uint
 	int rc = 0;
 	if (!p)
 		return cli_error(CF_EXIT_ERROR, "%s", "out of memory");
-	if (util_read_file(p, FED_SEALED_MAX, &b, &err) != 0)
+	if (fedcli_read(p, FED_SEALED_MAX, &b, &err) != 0)
 		rc = cli_fail(&err);
 	else if ((rc = cli_read_password(pass_file, "federation passphrase: ", 0, &pw)) == 0 &&
 		 fed_unseal(pw, (const char *)b.p, b.len, out, n, &err) != 0)

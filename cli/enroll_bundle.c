@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "enroll.h"
+#include "fedcli.h"
 #include "base/util.h"
 #include "coffre/fed.h"
 #include "coffre/signdoc.h"
@@ -126,7 +127,7 @@ int enroll_bundle_open(const char *file, const uint8_t pk[32], long long now,
 	uint8_t *payload = NULL;
 	size_t plen = 0;
 	memset(ret, 0, sizeof *ret);
-	if (util_read_file(file, SIGNDOC_MAX, &raw, &err) != 0)
+	if (fedcli_read(file, SIGNDOC_MAX, &raw, &err) != 0)
 		return cli_error(CF_EXIT_ERROR, _("cannot read the bundle '%s': %s"), file, err.msg);
 	int r = signdoc_open("bundle", pk, (const char *)raw.p, raw.len, &payload, &plen, &err);
 	buf_free(&raw);

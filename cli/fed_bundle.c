@@ -47,7 +47,7 @@ static int read_defaults(struct bopts *o)
 	char *p = util_path("%s/%s", o->dir, FEDCLI_CONF);
 	struct buf b = { 0 };
 	struct cf_error err = { 0 };
-	int r = p ? util_read_file(p, 65536, &b, &err) : CF_ENOMEM;
+	int r = p ? fedcli_read(p, 65536, &b, &err) : CF_ENOMEM;
 	int rc = 0;
 	if (r == 0 && (buf_append(&b, "", 1) != 0 ||
 			      ini_parse_string((const char *)b.p, conf_line, o) != 0))
@@ -141,7 +141,7 @@ static int registry_load(const char *dir, const uint8_t pk[32], json_t **ret)
 	size_t plen = 0;
 	int rc = 0;
 	*ret = json_object();
-	int r = p ? util_read_file(p, SIGNDOC_MAX, &b, &err) : CF_ENOMEM;
+	int r = p ? fedcli_read(p, SIGNDOC_MAX, &b, &err) : CF_ENOMEM;
 	if (r == CF_ENOENT)
 		goto out;
 	if (r != 0 || signdoc_open("registry", pk, (const char *)b.p, b.len, &payload, &plen,
@@ -234,7 +234,7 @@ static int read_shops(const char *file, struct fed_shops *ret)
 	struct buf b = { 0 };
 	struct cf_error err = { 0 };
 	char *problems = NULL;
-	if (util_read_file(file, FED_CSV_MAX, &b, &err) != 0)
+	if (fedcli_read(file, FED_CSV_MAX, &b, &err) != 0)
 		return cli_fail(&err);
 	int r = fed_csv_parse((const char *)b.p, b.len, ret, &problems, &err);
 	buf_free(&b);

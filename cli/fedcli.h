@@ -19,6 +19,11 @@ int fedcli_unseal(const char *dir, const char *name, const char *pass_file, uint
 	size_t n);
 /* fedcli_read_pub(dir, pk): the federation's public key from ${dir}. 0 or an exit code. */
 int fedcli_read_pub(const char *dir, uint8_t pk[32]);
+struct buf;
+struct cf_error;
+/* fedcli_read(path, max, ret, err): util_read_file, but a symbolic link is refused
+ * (O_NOFOLLOW): what it reads comes from outside. */
+int fedcli_read(const char *path, size_t max, struct buf *ret, struct cf_error *err);
 /* fedcli_bundle(argc, argv): coffre federation bundle (argv[0] is "bundle"). */
 int fedcli_bundle(int argc, char **argv);
 

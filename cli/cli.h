@@ -64,6 +64,8 @@ int cmd_drill(int argc, char **argv);
 int cmd_recovery_sheet(int argc, char **argv);
 int cmd_restore_db(int argc, char **argv);
 int cmd_fleet(int argc, char **argv);
+int cmd_federation(int argc, char **argv);
+int cmd_enroll(int argc, char **argv);
 
 /* cli_fail(err): print "coffre: <message>" and return the exit code for ${err}. */
 int cli_fail(const struct cf_error *err);

@@ -34,6 +34,10 @@ static const struct command {
 	{ "setup", cmd_setup, N_("set coffre up on this computer: folders, drive, passphrase, "
 		"first backup"), NEED_NOTHING },
 	{ "init", cmd_init, N_("create a repository"), NEED_NOTHING },
+	{ "enroll", cmd_enroll, N_("join a federation with its signed bundle: configure, back up, "
+		"push"), NEED_NOTHING },
+	{ "federation", cmd_federation, N_("a federation's keys, its shops' bundles and its "
+		"escrow key"), NEED_NOTHING },
 	{ "backup", cmd_backup, N_("back up folders into a new snapshot"), NEED_REPO },
 	{ "snapshots", cmd_snapshots, N_("list snapshots"), NEED_REPO | AS_OF_OK },
 	{ "ls", cmd_ls, N_("list the files of a snapshot"), NEED_REPO | AS_OF_OK },

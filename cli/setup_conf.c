@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "enroll.h"
 #include "setup.h"
 #include "base/util.h"
 
@@ -129,5 +130,53 @@ char *setup_conf_dest(const char *text, const char *name, const char *url, const
 	if (what)
 		add(&t, "# %s\n", what);
 	add(&t, "url = %s\n", url);
+	return t.s;
+}
+
+/* The configuration an enrolled shop runs with, from its bundle. */
+char *enroll_conf_text(const struct enroll_bundle *b, const struct enroll_files *f)
+{
+	struct text t = { calloc(1, 1), 0 };
+	char day[32] = "";
+	time_t issued = (time_t)b->issued;
+	struct tm tm;
+	if (gmtime_r(&issued, &tm))
+		strftime(day, sizeof day, "%Y-%m-%d %H:%M UTC", &tm);
+	add(&t, "# coffred's configuration, written by 'coffre enroll' for shop %s from its\n"
+		"# federation's bundle issued %s. A newer bundle rewrites it: run\n"
+		"# 'coffre enroll NEW.bundle'. Full description: man 5 coffre.conf\n\n[backup]\n",
+		b->shop, day);
+	for (size_t i = 0; i < f->nfolders; i++)
+		add(&t, "path = %s\n", f->folders[i]);
+	add(&t, "repository = %s\npassword-file = %s\nschedule = %s\n", f->spool, f->password,
+		b->schedule);
+	add(&t, "keep-daily = %lld\nkeep-weekly = %lld\nkeep-monthly = %lld\n", b->keep_daily,
+		b->keep_weekly, b->keep_monthly);
+	if (b->keep_yearly)
+		add(&t, "keep-yearly = %lld\n", b->keep_yearly);
+	add(&t, "\n[destination cloud]\nurl = %s\ns3-keys-file = %s\n", b->s3_url, f->s3_keys);
+	if (b->region && *b->region)
+		add(&t, "s3-region = %s\n", b->region);
+	if (b->lock_days)
+		add(&t, "s3-lock-days = %lld\ns3-lock-mode = %s\n", b->lock_days, b->lock_mode);
+	/* Mail needs its server: without smtp_url only the webhook is kept. */
+	int mail = b->nmail && b->smtp_url && *b->smtp_url;
+	int hook = b->webhook_url && *b->webhook_url;
+	if (b->alert && (mail || hook)) {
+		add(&t, "\n[alert]\nshop-name = %s\n", b->name);
+		for (size_t i = 0; mail && i < b->nmail; i++)
+			add(&t, "mail-to = %s\n", b->mail_to[i]);
+		if (mail)
+			add(&t, "smtp-url = %s\n", b->smtp_url);
+		if (hook)
+			add(&t, "webhook-url = %s\n", b->webhook_url);
+		if (b->language)
+			add(&t, "language = %s\n", b->language);
+	}
+	add(&t, "\n[federation]\nshop-id = %s\nfederation-key = %s\nstatus-url = %s\n"
+		"status-keys-file = %s\nstatus-key-file = %s\n", b->shop, f->federation_key,
+		b->status_url, f->status_keys, f->status_key);
+	if (f->state_dir)
+		add(&t, "\n[daemon]\nstate-dir = %s\n", f->state_dir);
 	return t.s;
 }

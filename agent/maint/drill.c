@@ -51,6 +51,7 @@ struct drill {
 	/* The full-restore estimate's measures: when the metadata was read (and what was known
 	 * then), and how long the latest snapshot's restore took for how many bytes. */
 	uint64_t t0, meta_ns, restore_ns, restore_bytes;
+	int in_oldest;		/* choosing the oldest snapshot's sample (not counted as too big) */
 };
 
 static int cancelled(const struct drill *D)
@@ -157,9 +158,11 @@ static int charge(void *ctx, const struct drill_file *f)
 static void skipped(void *ctx, const struct drill_file *f, uint64_t c)
 {
 	struct drill *D = ctx;
-	D->rep->too_big++;
-	if (drill_is_db_name(f->path))
-		D->rep->databases_too_big++;
+	if (!D->in_oldest) {	/* the latest snapshot's files: what a full drill would prove */
+		D->rep->too_big++;
+		if (drill_is_db_name(f->path))
+			D->rep->databases_too_big++;
+	}
 	drill_warn(D->rep, "'%s' needs %llu bytes, more than this part of the budget: only a "
 		"full drill restores it", f->path, (unsigned long long)c);
 }
@@ -246,7 +249,9 @@ static int choose(struct drill *D)
 	struct drill_chooser o = c;
 	o.limit = old_part;
 	o.used = 0;
+	D->in_oldest = 1;
 	rc = drill_rotate(&o, &D->old_files, &D->st.oldest_cursor, &R->chosen.oldest);
+	D->in_oldest = 0;
 	R->bytes_selected += o.used;
 	return rc ? cf_error_set(D->err, rc, "out of memory") : 0;
 }

@@ -77,6 +77,7 @@ struct drill_file {
 	uint8_t *refs;
 	uint8_t why;		/* enum drill_why */
 	uint8_t changed;	/* changed since the previous drill's snapshot */
+	uint8_t too_big;	/* costs more than the budget: told once, never taken */
 };
 
 struct drill_files {
@@ -118,7 +119,8 @@ struct drill_chooser {
 	uint64_t limit, used;
 };
 /* drill_take(c, f, why): take ${f} if it fits. 1 taken (or taken already), 0 it does not fit
- * what is left, 2 it exceeds the whole limit (skipped told), or CF_E* from cost or charge. */
+ * what is left, 2 it exceeds the whole limit (skipped told the first time only), or CF_E*
+ * from cost or charge. */
 int drill_take(struct drill_chooser *c, struct drill_file *f, int why);
 /* drill_choose(c, fs, ret_counts): the databases by name, then the files marked changed, in
  * the order of ${fs}, each while it fits. Returns 0 or CF_E*. */

@@ -155,11 +155,14 @@ int drill_take(struct drill_chooser *c, struct drill_file *f, int why)
 {
 	if (f->why)
 		return 1;
+	if (f->too_big)
+		return 2;
 	uint64_t cost = 0;
 	int rc = c->cost(c->ctx, f, &cost);
 	if (rc)
 		return rc;
 	if (cost > c->limit) {
+		f->too_big = 1;
 		if (c->skipped)
 			c->skipped(c->ctx, f, cost);
 		return 2;

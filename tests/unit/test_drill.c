@@ -339,6 +339,31 @@ static void test_rotation_skips_big(void **state)
 	drill_files_free(&fs);
 }
 
+/* A file too big for the budget is told once, however many passes meet it (a database that
+ * changed, then the rotation): the report counts the files a full drill would prove. */
+static void test_too_big_told_once(void **state)
+{
+	(void)state;
+	uint8_t key[32] = { 3 };
+	struct drill_files fs = { 0 };
+	struct tree_entry e = { .type = TREE_FILE, .size = 10 };
+	assert_int_equal(drill_files_add(&fs, "/a", &e, key), 0);
+	assert_int_equal(drill_files_add(&fs, "/big-compta.db", &e, key), 0);
+	assert_int_equal(drill_files_add(&fs, "/c", &e, key), 0);
+	assert_int_equal(drill_files_index(&fs), 0);
+	drill_files_find(&fs, "/big-compta.db")->changed = 1;
+	struct fake k = { 0 };
+	struct drill_chooser c = { .cost = fake_cost, .charge = fake_charge, .skipped = fake_skipped,
+		.ctx = &k, .limit = 100 };
+	struct drill_counts n = { 0 };
+	uint64_t cursor = 0, taken = 0;
+	assert_int_equal(drill_choose(&c, &fs, &n), 0);
+	assert_int_equal(drill_rotate(&c, &fs, &cursor, &taken), 0);
+	assert_true(n.databases == 0 && n.changed == 0 && taken == 2);
+	assert_int_equal(k.skipped, 1);
+	drill_files_free(&fs);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -434,6 +459,7 @@ int main(void)
 		cmocka_unit_test(test_choose),
 		cmocka_unit_test(test_rotation_covers),
 		cmocka_unit_test(test_rotation_skips_big),
+		cmocka_unit_test(test_too_big_told_once),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_scratch_remove),
 	};

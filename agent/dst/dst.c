@@ -15,6 +15,7 @@
 struct dst_meter {
 	atomic_uint_fast64_t bytes_read;
 	atomic_uint_fast64_t requests, bytes_in;
+	atomic_uint_fast64_t reads, read_bytes, read_ns, big_bytes, big_ns;	/* dst_read_pace */
 	atomic_int refs;
 };
 
@@ -33,6 +34,11 @@ int dst_meter_attach(struct dst *d, const struct dst *from, struct dst **ret,
 		atomic_init(&m->bytes_read, 0);
 		atomic_init(&m->requests, 0);
 		atomic_init(&m->bytes_in, 0);
+		atomic_init(&m->reads, 0);
+		atomic_init(&m->read_bytes, 0);
+		atomic_init(&m->read_ns, 0);
+		atomic_init(&m->big_bytes, 0);
+		atomic_init(&m->big_ns, 0);
 		atomic_init(&m->refs, 1);
 		d->meter = m;
 	}
@@ -63,6 +69,35 @@ void dst_traffic(const struct dst *d, uint64_t *ret_requests, uint64_t *ret_byte
 {
 	*ret_requests = d->meter ? (uint64_t)atomic_load(&d->meter->requests) : 0;
 	*ret_bytes_in = d->meter ? (uint64_t)atomic_load(&d->meter->bytes_in) : 0;
+}
+
+/* A read of ${n} bytes that took ${t0} until now. */
+static void note_pace(struct dst *d, uint64_t n, uint64_t t0)
+{
+	struct dst_meter *m = d->meter;
+	if (!m || d->ops->local)
+		return;	/* local files: their reads are the restore's own time */
+	uint64_t ns = util_now_ns() - t0;
+	atomic_fetch_add(&m->reads, 1);
+	atomic_fetch_add(&m->read_bytes, n);
+	atomic_fetch_add(&m->read_ns, ns);
+	if (n >= DST_BIG_READ) {
+		atomic_fetch_add(&m->big_bytes, n);
+		atomic_fetch_add(&m->big_ns, ns);
+	}
+}
+
+void dst_read_pace(const struct dst *d, struct dst_read_pace *ret)
+{
+	memset(ret, 0, sizeof *ret);
+	const struct dst_meter *m = d->meter;
+	if (!m)
+		return;
+	ret->reads = atomic_load(&m->reads);
+	ret->bytes = atomic_load(&m->read_bytes);
+	ret->ns = atomic_load(&m->read_ns);
+	ret->big_bytes = atomic_load(&m->big_bytes);
+	ret->big_ns = atomic_load(&m->big_ns);
 }
 
 int dst_parse_rate(const char *s, uint64_t *ret)
@@ -107,19 +142,26 @@ int dst_put_buf(struct dst *d, const char *name, const void *p, size_t n, struct
 int dst_get(struct dst *d, const char *name, uint64_t max, struct buf *ret, struct cf_error *err)
 {
 	size_t before = ret->len;
+	uint64_t t0 = util_now_ns();
 	int rc = d->ops->get(d, name, max, ret, err);
 	/* Backends append to ${ret} or replace it: count what it now holds of this object. */
-	if (rc == 0)
-		dst_note_read(d, ret->len >= before ? ret->len - before : ret->len);
+	if (rc == 0) {
+		uint64_t n = ret->len >= before ? ret->len - before : ret->len;
+		dst_note_read(d, n);
+		note_pace(d, n, t0);
+	}
 	return rc;
 }
 
 int dst_get_range(struct dst *d, const char *name, uint64_t off, size_t len, void *out,
 	struct cf_error *err)
 {
+	uint64_t t0 = util_now_ns();
 	int rc = d->ops->get_range(d, name, off, len, out, err);
-	if (rc == 0)
+	if (rc == 0) {
 		dst_note_read(d, len);
+		note_pace(d, len, t0);
+	}
 	return rc;
 }
 

@@ -49,8 +49,11 @@ struct drill {
 	const char *snap_hex;		/* the snapshot the failures being found concern */
 	int as_root;
 	/* The full-restore estimate's measures: when the metadata was read (and what was known
-	 * then), and how long the latest snapshot's restore took for how many bytes. */
-	uint64_t t0, meta_ns, restore_ns, restore_bytes;
+	 * then), how long the latest snapshot's restore took for how many bytes, what it
+	 * fetched and how long it waited for the network meanwhile, and the reads' pace. */
+	uint64_t t0, meta_ns, restore_ns, restore_bytes, restore_fetched, restore_net_ns;
+	uint64_t frames_stored, frames_plain;
+	struct dst_read_pace pace;
 	int in_oldest;		/* choosing the oldest snapshot's sample (not counted as too big) */
 };
 
@@ -537,6 +540,8 @@ static int run(struct drill *D)
 	if ((rc = choose(D)) || cancelled(D))
 		return rc ? rc : CF_ECANCELED;
 	R->bytes_metadata = dst_bytes_read(repo_dst(D->r));
+	struct dst_read_pace p0;
+	dst_read_pace(repo_dst(D->r), &p0);
 	uint64_t t_chosen = util_now_ns();
 	D->meta_ns = t_chosen - D->t0;
 	/* The restore opens the index again (from the cache just made) and a reader of its own. */
@@ -548,9 +553,40 @@ static int run(struct drill *D)
 		return rc;
 	D->restore_ns = util_now_ns() - t_chosen;
 	D->restore_bytes = R->bytes;
+	D->restore_fetched = dst_bytes_read(repo_dst(D->r)) - R->bytes_metadata;
+	dst_read_pace(repo_dst(D->r), &D->pace);
+	D->restore_net_ns = D->pace.ns - p0.ns;
+	repo_frames_read(D->r, &D->frames_stored, &D->frames_plain);
 	if (!D->o->full && D->oldest && R->chosen.oldest)
 		rc = drill_snapshot(D, D->oldest, &D->old_files, "oldest");
 	return rc;
+}
+
+/* A full restore's time, in ns, from this drill's: it reads the same metadata, then every
+ * file of the latest snapshot. The drill's own work (decrypt, write, check) scales with the
+ * bytes restored. Its network time does not: it read frame by frame, paying a request's
+ * latency for each and fetching whole frames for parts of them, where a full restore
+ * fetches whole packs once. So what a full restore fetches (the snapshot's bytes at the
+ * compression of the frames this drill opened) is divided by the pace of large reads (of
+ * all reads when none was large: then an upper bound), no faster than the download limit. */
+static double estimate(const struct drill *D)
+{
+	double scale = (double)D->rep->snapshot_bytes / (double)D->restore_bytes;
+	uint64_t net = D->restore_net_ns < D->restore_ns ? D->restore_net_ns : D->restore_ns;
+	double own = (double)(D->restore_ns - net) * scale;
+	if (!net)
+		return (double)D->meta_ns + own;	/* nothing waited on a network */
+	const struct dst_read_pace *p = &D->pace;
+	double pace = p->big_bytes >= 4 * (uint64_t)DST_BIG_READ && p->big_ns ?
+			      (double)p->big_bytes / (double)p->big_ns :
+			      (double)p->bytes / (double)(p->ns ? p->ns : 1);
+	uint64_t cap = D->o->dst_opt ? D->o->dst_opt->download_limit : 0;
+	if (cap && pace > (double)cap / 1e9)
+		pace = (double)cap / 1e9;
+	uint64_t stored = D->frames_stored, plain = D->frames_plain;
+	double bytes = plain ? (double)D->rep->snapshot_bytes * (double)stored / (double)plain :
+			       (double)D->restore_fetched * scale;
+	return (double)D->meta_ns + own + (pace > 0 ? bytes / pace : (double)net * scale);
 }
 
 /* What the state keeps of this drill. */
@@ -607,15 +643,9 @@ int drill_run(const struct drill_opts *o, struct drill_report **ret, struct cf_e
 	R->seconds = (double)(util_now_ns() - t0) / 1e9;
 	if (R->seconds > 0)
 		R->throughput = (double)R->bytes_fetched / R->seconds;
-	/* A full restore reads the same metadata, then every file at the pace this drill's
-	 * restore went (fetch, decrypt, write, check; per byte of the files, so that the
-	 * compression ratio and what the reader fetches again are counted as they were). A drill
-	 * that restored too little to time falls back to what it fetched in all. */
 	if (D.restore_bytes >= (1u << 20) && D.restore_ns > 0)
-		R->estimate_full_restore_seconds = ((double)D.meta_ns +
-			(double)R->snapshot_bytes * (double)D.restore_ns /
-			(double)D.restore_bytes) / 1e9;
-	else if (R->throughput > 0)
+		R->estimate_full_restore_seconds = estimate(&D) / 1e9;
+	else if (R->throughput > 0)	/* too little restored to time */
 		R->estimate_full_restore_seconds = (double)R->snapshot_bytes / R->throughput;
 	/* Once a full drill has passed, its own pace is the better measure. */
 	if (prepared && !R->full && D.st.full_pace > 0)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "coffre/dst.h"
 #include "coffre/error.h"
+#include "store/blob_memo.h"
 #include "store/pack_internal.h"
 #include "store/repo_internal.h"
 
@@ -478,6 +480,10 @@ static int reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *
 	int (*read)(const struct repo *, const struct pack_src *, const uint8_t *,
 		const struct pack_entry *, struct pack_frame *, struct buf *, struct cf_error *) =
 		append ? pack_append_blob_unverified : pack_read_blob_cached;
+	struct blob_memo *memo = append ? NULL : br->r->memo;
+	int kept = memo ? blob_memo_get(memo, id, ret) : 0;
+	if (kept)
+		return kept < 0 ? cf_error_set(err, kept, "out of memory") : 0;
 	struct blob_loc loc;
 	if (blobidx_get(br->x, id, &loc) != 0) {
 		char hex[ID_HEX];
@@ -489,13 +495,13 @@ static int reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *
 	 * then refuses it. */
 	int t = loc.e.type < _BLOB_TYPE_MAX ? loc.e.type : 0;
 	struct pack_frame *fc = frame_slot(br, t, loc.pack, &loc.e);
+	/* A frame not in the slot is opened (and, from a pack file, counted as fetched). */
+	int again = fc->ok && fc->offset == loc.e.offset && fc->stored == loc.e.stored &&
+		    memcmp(fc->pack, loc.pack, ID_LEN) == 0;
 	if (dst_is_local(br->r->d)) {
 		int fd = pack_fd(br, loc.pack, err);
 		if (fd < 0)
 			return fd;
-		/* A frame not in the slot is read from the pack file: count it as fetched. */
-		int again = fc->ok && fc->offset == loc.e.offset && fc->stored == loc.e.stored &&
-			    memcmp(fc->pack, loc.pack, ID_LEN) == 0;
 		struct pack_src src = { .fd = fd };
 		rc = read(br->r, &src, loc.pack, &loc.e, fc, ret, err);
 		if (!again)
@@ -510,6 +516,12 @@ static int reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *
 		pack_name(name, loc.pack);
 		struct pack_src src = { .fd = fd, .d = br->r->d, .name = name };
 		rc = read(br->r, &src, loc.pack, &loc.e, fc, ret, err);
+	}
+	if (rc == 0 && memo && loc.e.type == BLOB_TREE)
+		blob_memo_put(memo, id, ret->p, ret->len);
+	if (rc == 0 && !again && loc.e.type == BLOB_DATA && fc->plain) {
+		atomic_fetch_add(&br->r->frames_stored, loc.e.stored);
+		atomic_fetch_add(&br->r->frames_plain, fc->plain->len);
 	}
 	size_t keep = br->r->exact_reads ? KEEP_FRAME_MAX_EXACT : KEEP_FRAME_MAX;
 	if (fc->plain && fc->plain->cap > keep)

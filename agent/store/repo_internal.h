@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdatomic.h>
 #include <time.h>
 
 #include "coffre/chunk.h"
@@ -67,6 +68,8 @@ struct repo {
 	uint64_t bytes_written;	/* bytes this handle added to the repository */
 	char *cache_base;	/* repo_set_cache_dir: local caches go here, not the user's */
 	int exact_reads;	/* repo_set_exact_reads */
+	struct blob_memo *memo;	/* with exact reads: metadata nodes read once */
+	_Atomic uint64_t frames_stored, frames_plain;	/* repo_frames_read */
 };
 
 /* ---- objects and sealing (repo_object.c) ---- */

@@ -97,6 +97,17 @@ uint64_t dst_bytes_read(const struct dst *d);
  * through ${d} and its clones (each attempt counts) and the bytes received for them
  * (headers and bodies), since dst_open; 0 for kinds that are not reached over a network. */
 void dst_traffic(const struct dst *d, uint64_t *ret_requests, uint64_t *ret_bytes_in);
+/* How long reads waited on a network destination, through ${d} and its clones: whole
+ * objects and ranges read by dst_get and dst_get_range (a drill's full-restore estimate
+ * separates the network's share of its time from its own, and the pace of large reads,
+ * which a full restore makes, from the latency of its many small ones). */
+#define DST_BIG_READ (512u << 10)
+struct dst_read_pace {
+	uint64_t reads, bytes, ns;	/* every read */
+	uint64_t big_bytes, big_ns;	/* reads of DST_BIG_READ bytes or more */
+};
+/* dst_read_pace(d, ret): the totals since dst_open; zeros for kinds read as local files. */
+void dst_read_pace(const struct dst *d, struct dst_read_pace *ret);
 /* dst_note_read(d, n): ${n} bytes were read from a file that dst_open_read gave (the facade
  * does not see those reads): they count in dst_bytes_read. */
 void dst_note_read(struct dst *d, uint64_t n);

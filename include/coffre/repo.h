@@ -97,6 +97,9 @@ int repo_set_cache_dir(struct repo *r, const char *dir, struct cf_error *err);
  * ahead unless every byte of it is wanted, so that the bytes fetched follow the blobs read
  * (a drill within a byte budget). Slower on many small reads; off by default. */
 void repo_set_exact_reads(struct repo *r, int on);
+/* repo_frames_read(r, ret_stored, ret_plain): the frames of file data that readers of ${r}
+ * opened: their bytes as stored and as plaintext (the compression a restore meets). */
+void repo_frames_read(const struct repo *r, uint64_t *ret_stored, uint64_t *ret_plain);
 
 /* repo_path(r), repo_id_hex(r): the repository's place (for messages) and id, borrowed. */
 const char *repo_path(const struct repo *r);

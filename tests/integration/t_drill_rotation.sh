@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # t_drill_rotation.sh: drills of a folder destination holding one snapshot of a small shop,
 # with a budget of 512 KiB, one after the other until every file of the snapshot has been
-# restored by one of them:
+# restored by one of them. The shop's till keeps a ticket a sale in one folder (3,000 of them:
+# its folder node, over 256 KiB, is a frame of its own that a drill's reader does not keep):
 #  - each drill chooses within the budget (bytes_selected <= budget: the frames of the
 #    chosen files and of their chunk lists), and fetches no more than that, the metadata it
 #    reads before the restore (keys, snapshots, index, trees: bytes_metadata) and what the
 #    restore reads again (trees on its way, frames its reader let go and needs again:
-#    bytes_fetched - bytes_metadata - bytes_selected, printed, held under 64 KiB; 0 here);
+#    bytes_fetched - bytes_metadata - bytes_selected, printed, held under 64 KiB; the nodes
+#    read before the restore are kept, so it is 0 or less here, where each of the restore's
+#    three walks once fetched the tickets' folder again);
 #  - the rotation covers every file of the snapshot within N drills (N printed; held under
 #    the bound that the stored size and the budget give);
 #  - the state file keeps the cursor from one drill to the next.
@@ -16,6 +19,17 @@ source "$(dirname "$0")/drill.sh"
 drill_setup
 BUDGET=524288
 drill_nas 55 "drill-budget = 512K"
+log "the till's tickets, one file a sale, in one folder"
+python3 - "$SRC/caisse/tickets" <<'PY' || fail "cannot write the tickets"
+import os, sys
+d = sys.argv[1]
+os.makedirs(d)
+for i in range(3000):
+    with open(os.path.join(d, "ticket-2026-%06d.txt" % i), "w") as f:
+        f.write("Ticket %d\nBaguette x%d\nTotal %d,%02d EUR\n" % (i, i % 7 + 1, i % 40, i % 100))
+PY
+expect_exit 0 cf backup "$SRC" -q
+expect_exit 0 cf push --config "$CONF"
 STORED=$(du -sb "$NAS/data" | cut -f1)
 # Each drill's rotation gets the budget less the database (chosen every time, when it fits),
 # so the files take about STORED / (BUDGET - database) drills; twice that, and two more, bound N.

@@ -113,6 +113,7 @@ struct guard {
 	char first_path[512];
 	int64_t raise_at;	/* the decision said "alarm" under the watcher's lock: raised
 				 * by guard_poll once the watcher is let go */
+	int64_t raise_ms;	/* the moment of that decision, in ms (how fast it was) */
 	int tfd;		/* one-shot timer: canaries gone, judged CANARY_GRACE s later */
 	int timer_armed;
 };
@@ -290,6 +291,17 @@ static void folder_gone(struct guard *g, const char *dir, const char *name)
 
 static void raise_alarm(struct guard *g, int64_t now);
 
+/* The events just seen decided the alarm: it is raised once the watcher lets go. */
+static void decided(struct guard *g, int64_t now)
+{
+	if (g->raise_at)
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	g->raise_at = now;
+	g->raise_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void signal_(struct guard *g, enum detect_kind k, const char *dir, const char *name,
 	int64_t now)
 {
@@ -297,31 +309,58 @@ static void signal_(struct guard *g, enum detect_kind k, const char *dir, const 
 		g->first_path[0] = 0;	/* what came before has left the window */
 	if (!g->first_path[0] && dir[0])
 		snprintf(g->first_path, sizeof g->first_path, "%s/%s", dir, name);
-	if (detect_event(g->det, k, now, 1) == 1 && !g->raise_at)
-		g->raise_at = now;
+	if (detect_event(g->det, k, now, 1) == 1)
+		decided(g, now);
 }
 
 #define NOTE_MAX (64u << 10)	/* a note is short; bigger new files are not read */
 
-/* 1 when the regular file ${dir}/${name}, at most NOTE_MAX bytes, reads as a ransom note. */
-static int note_text_at(const char *dir, const char *name)
+/* ${dir}/${name} opened to read, when it is a regular file (never through a link, never
+ * waiting on a FIFO); -1 otherwise. Its size in ${ret_size}. */
+static int open_regular(const char *dir, const char *name, off_t *ret_size)
 {
 	char *path = util_path("%s/%s", dir, name);
 	int fd = path ? open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK) : -1;
 	free(path);
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -1;
+	}
+	*ret_size = fd >= 0 ? st.st_size : 0;
+	return fd;
+}
+
+/* 1 when the regular file ${dir}/${name}, at most NOTE_MAX bytes, reads as a ransom note. */
+static int note_text_at(const char *dir, const char *name)
+{
+	off_t size;
+	int fd = open_regular(dir, name, &size);
 	if (fd < 0)
 		return 0;
-	struct stat st;
 	int hit = 0;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-	    (uint64_t)st.st_size <= NOTE_MAX) {
-		uint8_t *b = malloc((size_t)st.st_size);
-		ssize_t n = b ? read(fd, b, (size_t)st.st_size) : -1;
+	if (size > 0 && (uint64_t)size <= NOTE_MAX) {
+		uint8_t *b = malloc((size_t)size);
+		ssize_t n = b ? read(fd, b, (size_t)size) : -1;
 		hit = n > 0 && detect_note_text(b, (size_t)n);
 		free(b);
 	}
 	close(fd);
 	return hit;
+}
+
+/* What the first block of the existing file ${dir}/${name}, just written, says against the
+ * promise of its extension ${ext} (detect_head_check); 0 when it cannot be read. */
+static unsigned head_at(const char *dir, const char *name, const char *ext)
+{
+	off_t size;
+	int fd = open_regular(dir, name, &size);
+	if (fd < 0)
+		return 0;
+	uint8_t b[DETECT_BLOCK];
+	ssize_t n = pread(fd, b, sizeof b, 0);
+	close(fd);
+	return n > 0 ? detect_head_check(ext, b, (size_t)n) : 0;
 }
 
 /* ${name} (in ${dir}) was created with an extension never seen: remember the name it would
@@ -413,8 +452,14 @@ static void observe(void *ctx, enum watch_ev ev, const char *dir, const char *na
 			break;
 		hset_add(&g->minute, ph);
 		g->touched++;
-		if (detect_changed(g->det, now, 1) == 1 && !g->raise_at)
-			g->raise_at = now;
+		if (detect_changed(g->det, now, 1) == 1)
+			decided(g, now);
+		/* The backup compares it with its last version later; its head tells now. */
+		unsigned f = ext[0] ? head_at(dir, name, ext) : 0;
+		if (f & DETECT_FILE_FORMAT_BREAK)
+			signal_(g, DETECT_FORMAT, dir, name, now);
+		if (f & DETECT_FILE_TURNED_RANDOM)
+			signal_(g, DETECT_RANDOM, dir, name, now);
 		break;
 	default:
 		break;
@@ -478,12 +523,15 @@ static void on_timer(struct daemon *d)
 static void raise_alarm(struct guard *g, int64_t now)
 {
 	struct daemon *d = g->d;
+	int64_t ms = g->raise_ms;
+	g->raise_ms = 0;
 	if (d->alarm.active)
 		return;
 	struct alarm *a = &d->alarm;
 	memset(a, 0, sizeof *a);
 	a->active = 1;
 	a->raised = now;
+	a->raised_ms = ms ? ms : now * 1000;
 	a->since = detect_first(g->det) ? detect_first(g->det) : now;
 	a->kinds = detect_fired(g->det, now);
 	a->touched = g->touched;

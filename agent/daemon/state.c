@@ -149,6 +149,7 @@ static json_t *alarm_json(const struct alarm *a)
 			json_array_append_new(k, json_string(detect_kind_name((enum detect_kind)i)));
 	json_object_set_new(o, "since", time_or_null(a->since));
 	json_object_set_new(o, "raised", time_or_null(a->raised));
+	json_object_set_new(o, "raised_ms", u64(a->raised_ms > 0 ? (uint64_t)a->raised_ms : 0));
 	json_object_set_new(o, "kinds", u64(a->kinds));
 	json_object_set_new(o, "signals", k);
 	json_object_set_new(o, "touched", u64(a->touched));
@@ -555,6 +556,9 @@ static void parse_status(struct pj *p, json_t *o, struct state_status *s)
 		get_u64(p, al, "kinds", &v);
 		s->alarm.kinds = (unsigned)v;
 		get_u64(p, al, "touched", &s->alarm.touched);
+		v = 0;
+		get_u64(p, al, "raised_ms", &v);
+		s->alarm.raised_ms = (int64_t)(v < INT64_MAX ? v : 0);
 		get_strk(p, al, "first_path", s->alarm.first_path, sizeof s->alarm.first_path);
 		get_strk(p, al, "clean_snapshot", s->alarm.clean, sizeof s->alarm.clean);
 	}

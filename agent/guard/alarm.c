@@ -49,6 +49,7 @@ int alarm_load(const char *dir, struct alarm *ret, struct cf_error *err)
 	if (json_is_object(o)) {
 		ret->since = get_int(o, "since");
 		ret->raised = get_int(o, "raised");
+		ret->raised_ms = get_int(o, "raised_ms");
 		ret->kinds = (unsigned)get_int(o, "kinds");
 		ret->touched = (uint64_t)get_int(o, "touched");
 		ret->clean_time = get_int(o, "clean_time");
@@ -77,8 +78,9 @@ int alarm_save(const char *dir, const struct alarm *a, struct cf_error *err)
 		free(path);
 		return rc;
 	}
-	json_t *o = json_pack("{s:b,s:I,s:I,s:I,s:I,s:s,s:s,s:I}", "active", 1,
+	json_t *o = json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:s,s:s,s:I}", "active", 1,
 		"since", (json_int_t)a->since, "raised", (json_int_t)a->raised,
+		"raised_ms", (json_int_t)a->raised_ms,
 		"kinds", (json_int_t)a->kinds, "touched", (json_int_t)a->touched,
 		"first_path", a->first_path, "clean", a->clean,
 		"clean_time", (json_int_t)a->clean_time);

@@ -21,6 +21,7 @@ struct alarm {
 	int active;
 	int64_t since;		/* the first suspicious event */
 	int64_t raised;		/* when the alarm was raised */
+	int64_t raised_ms;	/* the same in ms: when the events decided it */
 	unsigned kinds;		/* bit k: detect kind k fired (detect.h) */
 	uint64_t touched;	/* files changed, renamed or deleted since ${since} */
 	char first_path[512];	/* the first file a signal named, "" if none */

@@ -93,6 +93,14 @@ void detect_profile_end(struct detect_profile *p);
 unsigned detect_file_compare(const struct detect_profile *before,
 	const struct detect_profile *after);
 
+/* detect_head_check(ext, p, n): DETECT_FILE_* flags for a file just written whose lower-case
+ * extension is ${ext} (detect_ext) and whose first ${n} bytes are ${p}, judged without its
+ * previous version: a format break when the extension promises a format (pdf, the zip
+ * family, sqlite, jpg, png, gz, zst, or text: csv, txt...) the bytes no longer have; turned
+ * random when the first block looks like ciphertext (raw or base64) where the promise broke
+ * or text was promised. Extensions that promise nothing, short files and OpenPGP give 0. */
+unsigned detect_head_check(const char *ext, const uint8_t *p, size_t n);
+
 /* ---- names and notes ---- */
 
 /* detect_note_name(name): 1 when a file name (no directory) is a known ransom-note name

@@ -721,12 +721,70 @@ static void test_randomish(void **state)
 	buf_free(&x);
 }
 
+/* The live check of a file just written: its head against its extension's promise. */
+static unsigned head(const char *ext, const struct buf *b)
+{
+	return detect_head_check(ext, b->p, b->len < DETECT_BLOCK ? b->len : DETECT_BLOCK);
+}
+
+static void test_head_check(void **state)
+{
+	static const struct { const char *ext; unsigned b64; } f[] = {
+		{ "csv", RANDOM }, { "ods", BREAK | RANDOM }, { "pdf", BREAK | RANDOM },
+		{ "sqlite", BREAK | RANDOM }, { "jpg", BREAK | RANDOM }, { "png", BREAK | RANDOM },
+	};
+	struct buf a = { 0 }, x = { 0 };
+	for (size_t i = 0; i < sizeof f / sizeof *f; i++) {
+		struct buf dummy = { 0 };
+		if (i == 0)
+			make_csv(&a, 6000, 0);
+		else if (i == 1)
+			make_ods(&a, 8000, 0);
+		else if (i == 2)
+			make_pdf(&a, 40, 0);
+		else if (i == 3)
+			make_sqlite(&a, &dummy);
+		else if (i == 4)
+			make_jpeg(&a, 0);
+		else
+			make_png(&a, 0);
+		buf_free(&dummy);
+		/* As written by its software: nothing; under an extension that promises
+		 * nothing, nothing either, whatever becomes of it. */
+		assert_int_equal(head(f[i].ext, &a), 0);
+		copy(&x, &a);
+		encrypt(&x, 0, x.len);
+		assert_int_equal(head("dat", &x), 0);
+		/* Encrypted whole, or its first 4 KiB only: both. */
+		assert_int_equal(head(f[i].ext, &x), BREAK | RANDOM);
+		copy(&x, &a);
+		encrypt(&x, 0, DETECT_BLOCK);
+		assert_int_equal(head(f[i].ext, &x), BREAK | RANDOM);
+		/* The ciphertext in base64: text, evenly spread. */
+		copy(&x, &a);
+		encrypt(&x, 0, x.len);
+		base64(&x);
+		assert_int_equal(head(f[i].ext, &x), f[i].b64);
+		/* Under the name of another format: a break, nothing random. */
+		assert_int_equal(head(i == 2 ? "zip" : "pdf", &a), BREAK);
+	}
+	/* OpenPGP on purpose, empty, or a PDF whose streams look random: nothing. */
+	x.len = 0;
+	assert_int_equal(buf_append(&x, "\x8c\x0d\x04\x09\x03\x02", 6), 0);
+	assert_int_equal(head("csv", &x), 0);
+	x.len = 0;
+	assert_int_equal(head("pdf", &x), 0);
+	buf_free(&a);
+	buf_free(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_magic),
 		cmocka_unit_test(test_block_random),
 		cmocka_unit_test(test_sampler),
+		cmocka_unit_test(test_head_check),
 		cmocka_unit_test(test_csv),
 		cmocka_unit_test(test_ods),
 		cmocka_unit_test(test_pdf),

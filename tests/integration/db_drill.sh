@@ -4,7 +4,8 @@
 #      its tables, drops it (none is left on the server);
 #   2. a load that fails (a client that refuses it) fails the drill, naming the dump, and the
 #      scratch database is dropped all the same;
-#   3. a backup and a restore-db over TCP with a password user; a wrong password is refused;
+#   3. a backup and a restore-db over TCP with a password user (config check describes its
+#      section); a wrong password is refused;
 #   4. with the server stopped, the drill passes: the dump is checked by its trailer.
 
 drills_t0=$EPOCHREALTIME
@@ -104,6 +105,9 @@ expect_exit 3 cf backup --config "$TESTDIR/tcpbad.conf"
 grep -q "database 'shop' not backed up.*refused the user or password" "$ERR" ||
 	fail "a wrong password over TCP is not said: $(cat "$ERR")"
 conf "$TESTDIR/tcp.conf" "$(tcp_section shoptcp "$TESTDIR/tcppw")"
+expect_exit 0 cf config check --config "$TESTDIR/tcp.conf"
+grep -qF "database shoptcp: $KIND, TCP 127.0.0.1:$DBPORT, user tcp, password in $TESTDIR/tcppw, databases: shop" "$OUT" ||
+	fail "config check does not describe the section: $(cat "$OUT")"
 expect_exit 0 cf backup --config "$TESTDIR/tcp.conf"
 cf ls latest >"$TESTDIR/ls-tcp" || fail "ls failed"
 grep -qx /databases/shoptcp/shop.sql "$TESTDIR/ls-tcp" || fail "no dump over TCP in the snapshot"

@@ -3,7 +3,7 @@
 #   1. a drill after a backup loads the dump into a scratch database of the server, counts
 #      its tables, drops it (none is left on the server);
 #   2. a load that fails (a client that refuses it) fails the drill, naming the dump, and the
-#      scratch database is dropped all the same;
+#      scratch database is dropped all the same, as it is when SIGTERM stops the drill;
 #   3. a backup and a restore-db over TCP with a password user (config check describes its
 #      section); a wrong password is refused;
 #   4. with the server stopped, the drill passes: the dump is checked by its trailer.
@@ -81,6 +81,36 @@ PY
 expect_exit 6 cf "${DRILL[@]}" --config "$TESTDIR/refuse.conf"
 grep -q "'$D': dump: the dump does not load" "$ERR" || fail "the drill does not name the dump: $(cat "$ERR")"
 [ -z "$(scratch_dbs)" ] || fail "the failed load left a scratch database: $(scratch_dbs | tr '\n' ' ')"
+
+log "drill: SIGTERM during a load drops the scratch database"
+mkdir -p "$TESTDIR/hold"
+cat >"$TESTDIR/hold/$client" <<EOF
+#!/usr/bin/env bash
+# The real client, but a load waits to be ended.
+for a in "\$@"; do
+	if [ "\$a" = $loadflag ]; then
+		echo \$\$ >"$TESTDIR/load.held"
+		exec sleep 600
+	fi
+done
+exec /usr/bin/$client "\$@"
+EOF
+chmod +x "$TESTDIR/hold/$client"
+conf "$TESTDIR/hold.conf" "$(server_section shop "client-dir = $TESTDIR/hold")"
+# Not through cf: the signal must reach coffre itself, not a subshell.
+"$COFFRE" "${DRILL[@]}" --config "$TESTDIR/hold.conf" </dev/null >"$LOGDIR/hold.out" \
+	2>"$LOGDIR/hold.err" &
+drill=$!
+BG_PIDS+=("$drill")
+load_held() { [ -s "$TESTDIR/load.held" ]; }
+wait_for 30 "the load under way" load_held
+[ -n "$(scratch_dbs)" ] || fail "no scratch database during the load"
+kill -TERM "$drill"
+rc=0
+wait "$drill" || rc=$?
+[ "$rc" = 143 ] || fail "exit $rc after SIGTERM during the load (want 143): $(cat "$LOGDIR/hold.err")"
+[ -z "$(scratch_dbs)" ] || fail "SIGTERM left a scratch database: $(scratch_dbs | tr '\n' ' ')"
+gone "$(cat "$TESTDIR/load.held")" || fail "the load client outlived the drill"
 
 # ---- 3. TCP ----
 log "backup and restore-db over TCP on 127.0.0.1:$DBPORT with a password"

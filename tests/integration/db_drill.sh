@@ -29,12 +29,16 @@ print(d[0][sys.argv[3]] if d else "none")
 PY
 }
 secs() { python3 -c "print(round($2 - $1, 2))"; }
+# Each step says when it starts, from the start of these drills.
+log() { printf '== [+%s s] %s\n' "$(secs "$drills_t0" "$EPOCHREALTIME")" "$*"; }
 
 # ---- 1. a drill that loads the dump ----
 log "drill: the dump loaded into a scratch database"
-expect_exit 0 cf backup --config "$TESTDIR/good.conf"
+# The shop's database alone: one dump to load.
+conf "$TESTDIR/drill.conf" "$(server_section shop "databases = shop")"
+expect_exit 0 cf backup --config "$TESTDIR/drill.conf"
 t0=$EPOCHREALTIME
-expect_exit 0 cf --json "${DRILL[@]}" --config "$TESTDIR/good.conf"
+expect_exit 0 cf --json "${DRILL[@]}" --config "$TESTDIR/drill.conf"
 t1=$EPOCHREALTIME
 cp "$OUT" "$LOGDIR/drill-load.json"
 D=/databases/shop/shop.sql
@@ -46,9 +50,6 @@ D=/databases/shop/shop.sql
 load_s=$(dump_field "$OUT" $D load_seconds)
 info "drill with the load: $(secs "$t0" "$t1") s (the scratch load $(python3 -c "print(round($load_s, 2))") s, dump $(dump_field "$OUT" $D bytes) bytes)"
 [ -z "$(scratch_dbs)" ] || fail "scratch databases left on the server: $(scratch_dbs | tr '\n' ' ')"
-expect_exit 0 cf "${DRILL[@]}" --config "$TESTDIR/good.conf"
-grep -q "$D: loaded into a scratch database, 3 tables" "$OUT" ||
-	fail "the report does not say the load: $(cat "$OUT")"
 
 # ---- 2. a load that fails ----
 log "drill: a load that fails fails the drill"
@@ -69,17 +70,9 @@ exec /usr/bin/$client "\$@"
 EOF
 chmod +x "$TESTDIR/refuse/$client"
 conf "$TESTDIR/refuse.conf" "$(server_section shop "client-dir = $TESTDIR/refuse")"
-expect_exit 6 cf --json "${DRILL[@]}" --config "$TESTDIR/refuse.conf"
-cp "$OUT" "$LOGDIR/drill-refused.json"
-[ "$(dump_field "$OUT" $D proof)" = failed ] || fail "the failed load was not a failure: $(cat "$OUT")"
-python3 - "$OUT" $D <<'PY' || fail "no failure names the dump: $(cat "$OUT")"
-import json, sys
-r = json.load(open(sys.argv[1]))[0]
-sys.exit(0 if any(f["kind"] == "dump" and f["path"] == sys.argv[2] and "does not load" in f["message"]
-                  and "syntax error" in f["message"] for f in r["failures"]) else 1)
-PY
 expect_exit 6 cf "${DRILL[@]}" --config "$TESTDIR/refuse.conf"
-grep -q "'$D': dump: the dump does not load" "$ERR" || fail "the drill does not name the dump: $(cat "$ERR")"
+grep -q "'$D': dump: the dump does not load: .*syntax error near 'INSERT'" "$ERR" ||
+	fail "the drill does not name the dump and why: $(cat "$ERR")"
 [ -z "$(scratch_dbs)" ] || fail "the failed load left a scratch database: $(scratch_dbs | tr '\n' ' ')"
 
 log "drill: SIGTERM during a load drops the scratch database"
@@ -145,9 +138,9 @@ expect_exit 0 cf restore-db shoptcp --into shop_tcp --config "$TESTDIR/tcp.conf"
 read -r n lo hi bad orphans <<<"$(invoices shop_tcp)"
 [ "$bad" = 0 ] && [ "$orphans" = 0 ] && [ "$n" = "$(committed)" ] ||
 	fail "restored over TCP: $n invoices ($bad incomplete, $orphans orphans), $(committed) in the database"
-expect_exit 0 cf --json "${DRILL[@]}" --config "$TESTDIR/tcp.conf"
-[ "$(dump_field "$OUT" /databases/shoptcp/shop.sql proof)" = loaded ] ||
-	fail "the drill did not load the dump over TCP: $(dump_field "$OUT" /databases/shoptcp/shop.sql note)"
+expect_exit 0 cf "${DRILL[@]}" --config "$TESTDIR/tcp.conf"
+grep -q "/databases/shoptcp/shop.sql: loaded into a scratch database, 3 tables" "$OUT" ||
+	fail "the drill did not load the dump over TCP: $(cat "$OUT")"
 info "over TCP: a wrong password refused; backed up, restored ($n invoices) and drilled"
 
 # ---- 4. no server ----

@@ -79,7 +79,7 @@ int drill_dump_check(struct drill_report *r, const struct drill_opts *o, const c
 	const struct dbdump_source *src = source_of(o, path);
 	struct drill_dump dd = { .path = (char *)(uintptr_t)path, .proof = DRILL_DUMP_TRAILER };
 	char note[600] = "";
-	struct stat st;
+	struct stat st = { 0 };
 	unsigned long long creates = 0;
 	int rc = 0, fd = open(restored, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	snprintf(dd.snapshot, sizeof dd.snapshot, "%s", snapshot);

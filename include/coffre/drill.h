@@ -83,7 +83,8 @@ struct drill_opts {
 	const volatile int *cancel;		/* stop, clean up and return CF_ECANCELED once
 						 * non-zero (a signal handler may set it) */
 	/* What the drill is doing ("open", "index", "select", "restore", "check",
-	 * "oldest"), with a count where one helps (may be NULL). */
+	 * "load" (a dump into a scratch database), "oldest"), with a count where one
+	 * helps (may be NULL). */
 	void (*progress)(void *ctx, const char *phase, uint64_t done, uint64_t total);
 	void *ctx;
 };

@@ -3,7 +3,8 @@
 # warnings; three such runs in a row open the "failed" condition (a webhook sink gets its
 # start), and a run whose dump succeeds closes it. No server needed: the dump's client is
 # missing (client-dir is an empty folder), then a stand-in client writes a whole dump. Then
-# coffred's drill of a destination loads that dump through the section's (stand-in) client.
+# coffred's drill of a destination loads that dump through the section's (stand-in) client,
+# and a load that leaves another number of tables than the dump creates fails a drill.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 setup
@@ -69,4 +70,10 @@ drilled() { grep -q "restore drill of 'nas': ok: .*database dumps: 1 loaded" "$D
 wait_for 60 "a drill of nas that loads the dump" drilled
 [ -s "$TESTDIR/loads" ] || fail "the stand-in client loaded nothing"
 info "$(grep -o "restore drill of 'nas': ok: .*" "$DLOG" | head -1)"
+
+log "a load that leaves another number of tables fails the drill"
+sed -i 's/echo 1; exit 0/echo 2; exit 0/' "$TESTDIR/clients/mariadb"
+expect_exit 6 cf drill --to nas --config "$CONF" --state-dir "$TESTDIR/cli-state"
+grep -q "'/databases/shop/dolibarr.sql': dump: .*held 2 tables where the dump creates 1" "$ERR" ||
+	fail "the count that differs is not said: $(cat "$ERR")"
 pass

@@ -20,8 +20,10 @@ static const char drill_usage[] =
 	"the keys from the destination), restores within a byte budget its latest snapshot's\n"
 	"SQLite databases, the files changed since the last drill and a rotating sample of the\n"
 	"rest (and a sample of its oldest snapshot) into a private scratch folder, checks them\n"
-	"(content ids, the live files when unchanged, metadata, PRAGMA integrity_check), then\n"
-	"removes the folder. Without --to: every destination of the configuration (--config,\n"
+	"(content ids, the live files when unchanged, metadata, PRAGMA integrity_check; a\n"
+	"database dump by its trailer, then loaded into a scratch database of its [database]\n"
+	"server, counted and dropped, when the server answers), then removes the folder.\n"
+	"Without --to: every destination of the configuration (--config,\n"
 	"default " CFG_DEFAULT_PATH "), which also gives the password file and the state\n"
 	"folder ([daemon] state-dir: the drill state is kept in its drill/ folder).\n"
 	"  --budget BYTES  what a drill may fetch, as 512K, 64M, 1G (default: the smaller of\n"
@@ -73,6 +75,21 @@ static void show_progress(void *ctx, const char *phase, uint64_t done, uint64_t 
 	fflush(stderr);
 }
 
+/* How each database dump was proven (a failed one is named with the problems). */
+static void print_dumps(const struct drill_report *R)
+{
+	for (size_t i = 0; i < R->ndumps; i++) {
+		const struct drill_dump *d = &R->dumps[i];
+		if (d->proof == DRILL_DUMP_LOADED)
+			printf(_("drill %s: %s: loaded into a scratch database, %llu tables as the "
+				 "dump creates, then dropped (%.1f s)\n"), R->destination, d->path,
+				(unsigned long long)d->tables, d->load_seconds);
+		else if (d->proof == DRILL_DUMP_TRAILER)
+			printf(_("drill %s: %s: checked by its trailer; %s\n"), R->destination,
+				d->path, d->note);
+	}
+}
+
 static void print_report(const struct drill_report *R)
 {
 	char b1[32], b2[32], b3[32];
@@ -93,6 +110,7 @@ static void print_report(const struct drill_report *R)
 			(unsigned long long)(R->nfailures - R->nlisted));
 	if (g.quiet)
 		return;
+	print_dumps(R);
 	for (size_t i = 0; i < R->ndrilled; i++)
 		printf("%s: %s\n", name, R->drilled[i]);
 	printf(_("drill %s: %s: %llu files (%s) of snapshot %.8s restored and checked in %.1f s; "
@@ -152,7 +170,8 @@ static int drill_one(const struct targets *t, size_t i, const struct drill_args 
 	struct drill_opts o = { .url = t->url[i], .dst_opt = &t->opt[i],
 		.name = cd ? cd->name : NULL, .cred = cred, .state_dir = state_dir,
 		.scratch_dir = a->scratch, .budget = a->budget ? a->budget : cd ? cd->drill_budget : 0,
-		.full = a->full, .list = a->list, .cancel = &stop_sig, .progress = show_progress };
+		.full = a->full, .list = a->list, .cancel = &stop_sig, .progress = show_progress,
+		.dbs = t->cfg ? t->cfg->dbs : NULL, .ndbs = t->cfg ? t->cfg->ndbs : 0 };
 	o.ctx = (void *)(uintptr_t)(o.name ? o.name : o.url);
 	struct drill_report *R = NULL;
 	struct cf_error err = { 0 };

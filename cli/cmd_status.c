@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "coffre/cfg.h"
 #include "coffre/ctl.h"
+#include "coffre/dbdump.h"
 #include "coffre/state.h"
 #include "base/util.h"
 
@@ -627,6 +628,36 @@ int cmd_log(int argc, char **argv)
 	return rc;
 }
 
+/* The [database NAME] sections: what each dumps and how it is reached (nothing is run). */
+static void print_databases(const struct cfg *cf)
+{
+	for (size_t i = 0; i < cf->ndbs; i++) {
+		const struct dbdump_source *s = &cf->dbs[i];
+		char port[16] = "";
+		if (s->port)
+			snprintf(port, sizeof port, ":%d", s->port);
+		printf(_("  database %s: %s, "), s->name, dbdump_kind_name(s->kind));
+		if (s->socket)
+			printf(_("socket %s"), s->socket);
+		else if (s->host)
+			printf(_("TCP %s%s"), s->host, port);
+		else
+			printf("%s", _("the client's default connection"));
+		if (s->user)
+			printf(_(", user %s"), s->user);
+		if (s->password_file)
+			printf(_(", password in %s"), s->password_file);
+		if (s->ndatabases) {
+			printf("%s", _(", databases:"));
+			for (size_t k = 0; k < s->ndatabases; k++)
+				printf(" %s", s->databases[k]);
+		} else {
+			printf("%s", _(", every database but the server's own"));
+		}
+		putchar('\n');
+	}
+}
+
 int cmd_config(int argc, char **argv)
 {
 	if (cli_help(argc, argv, config_usage))
@@ -638,9 +669,11 @@ int cmd_config(int argc, char **argv)
 	int rc = cli_load_config(argc - 1, argv + 1, config_usage, &file, &cf);
 	if (rc)
 		return rc;
-	if (!g.quiet)
+	if (!g.quiet) {
 		printf(_("%s: valid (%zu folders, repository %s)\n"), file, cf->npaths,
 			cf->repository);
+		print_databases(cf);
+	}
 	cfg_free(cf);
 	return 0;
 }

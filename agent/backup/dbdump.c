@@ -209,34 +209,25 @@ void dbdump_free(struct dbdump *d)
 
 /* ---- the clients' arguments ---- */
 
-#define ARGS_MAX 24
-struct args {
-	char *v[ARGS_MAX + 1];
-	size_t n;
-	int oom;
-};
-
-/* Takes ${s} (malloc'd, NULL when out of memory) as the next argument. */
-static void arg_take(struct args *a, char *s)
+void dbdump_arg_take(struct dbdump_args *a, char *s)
 {
-	if (!s || a->n == ARGS_MAX) {
+	if (!s || a->n == DBDUMP_ARGS_MAX) {
 		free(s);
 		a->oom = 1;
 		return;
 	}
 	a->v[a->n++] = s;
 }
-#define arg(a, ...) arg_take((a), util_path(__VA_ARGS__))
+#define arg dbdump_arg
 
-static void args_free(struct args *a)
+void dbdump_args_free(struct dbdump_args *a)
 {
 	for (size_t i = 0; i < a->n; i++)
 		free(a->v[i]);
 	a->n = 0;
 }
 
-/* ${prog} and how it reaches the server and as whom. */
-static void connect_args(const struct dbdump *d, struct args *a, const char *prog)
+void dbdump_args_connect(const struct dbdump *d, struct dbdump_args *a, const char *prog)
 {
 	const struct dbdump_source *s = d->src;
 	arg(a, "%s", prog);
@@ -273,9 +264,7 @@ static void connect_args(const struct dbdump *d, struct args *a, const char *pro
 	arg(a, "--no-password");	/* never a prompt: a missing password is an error */
 }
 
-/* Runs ${a} with its output read into ${out} (NUL-ended); 0 or CF_EIO (${what} names the
- * work in the message). */
-static int run_capture(struct dbdump *d, struct args *a, const char *what, struct buf *out,
+int dbdump_capture(struct dbdump *d, struct dbdump_args *a, const char *what, struct buf *out,
 	struct cf_error *err)
 {
 	int fds[2], rc;
@@ -307,6 +296,29 @@ static int run_capture(struct dbdump *d, struct args *a, const char *what, struc
 	}
 	if (rc == 0 && buf_append(out, "", 1))
 		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+	return rc;
+}
+
+int dbdump_query(struct dbdump *d, const char *db, const char *sql, const char *what,
+	struct buf *out, struct cf_error *err)
+{
+	struct dbdump_args a = { 0 };
+	if (d->src->kind == DBDUMP_MARIADB) {
+		dbdump_args_connect(d, &a, "mariadb");
+		arg(&a, "--batch");
+		arg(&a, "--skip-column-names");
+		arg(&a, "--execute=%s", sql);
+	} else {
+		dbdump_args_connect(d, &a, "psql");
+		arg(&a, "--no-psqlrc");
+		arg(&a, "--quiet");
+		arg(&a, "--no-align");
+		arg(&a, "--tuples-only");
+		arg(&a, "--dbname=%s", db ? db : "postgres");
+		arg(&a, "--command=%s", sql);
+	}
+	int rc = dbdump_capture(d, &a, what, out, err);
+	dbdump_args_free(&a);
 	return rc;
 }
 
@@ -361,24 +373,10 @@ int dbdump_list(struct dbdump *d, int all, char ***ret, size_t *ret_n, struct cf
 				rc = cf_error_set(err, CF_ENOMEM, "out of memory");
 		goto out;
 	}
-	struct args a = { 0 };
 	struct buf out = { 0 };
-	if (s->kind == DBDUMP_MARIADB) {
-		connect_args(d, &a, "mariadb");
-		arg(&a, "--batch");
-		arg(&a, "--skip-column-names");
-		arg(&a, "--execute=SHOW DATABASES");
-	} else {
-		connect_args(d, &a, "psql");
-		arg(&a, "--no-psqlrc");
-		arg(&a, "--no-align");
-		arg(&a, "--tuples-only");
-		arg(&a, "--dbname=postgres");
-		arg(&a, "--command=SELECT datname FROM pg_database WHERE NOT datistemplate "
-			"AND datallowconn");
-	}
-	rc = run_capture(d, &a, "cannot list the databases", &out, err);
-	args_free(&a);
+	rc = dbdump_query(d, NULL, s->kind == DBDUMP_MARIADB ? "SHOW DATABASES" :
+		"SELECT datname FROM pg_database WHERE NOT datistemplate AND datallowconn",
+		"cannot list the databases", &out, err);
 	for (char *save = NULL, *l = rc ? NULL : strtok_r((char *)out.p, "\n", &save); l;
 	     l = strtok_r(NULL, "\n", &save)) {
 		if (!*l || (!all && is_system(s->kind, l)))
@@ -403,21 +401,21 @@ out:
 
 /* Runs ${a} (freed) as d->run, a pipe on its stdin (${to_client}) or its stdout; the
  * caller's end of it in ${*ret_fd}. 0 or CF_E*. */
-static int start_piped(struct dbdump *d, struct args *a, int to_client, int *ret_fd,
+static int start_piped(struct dbdump *d, struct dbdump_args *a, int to_client, int *ret_fd,
 	struct cf_error *err)
 {
 	int fds[2], rc;
 	if (a->oom) {
-		args_free(a);
+		dbdump_args_free(a);
 		return cf_error_set(err, CF_ENOMEM, "out of memory");
 	}
 	if (pipe2(fds, O_CLOEXEC) != 0) {
-		args_free(a);
+		dbdump_args_free(a);
 		return cf_error_sys(err, CF_EIO, "cannot make a pipe");
 	}
 	rc = to_client ? dbproc_spawn(d, a->v, fds[0], -1, &d->run, err)
 		       : dbproc_spawn(d, a->v, -1, fds[1], &d->run, err);
-	args_free(a);
+	dbdump_args_free(a);
 	close(fds[to_client ? 0 : 1]);
 	if (rc) {
 		close(fds[to_client ? 1 : 0]);
@@ -431,7 +429,7 @@ static int start_piped(struct dbdump *d, struct args *a, int to_client, int *ret
 
 int dbdump_start(struct dbdump *d, const char *db, int *ret_fd, struct cf_error *err)
 {
-	struct args a = { 0 };
+	struct dbdump_args a = { 0 };
 	int rc;
 	if (d->run.pid)
 		return cf_error_set(err, CF_EUSAGE, "a dump is already under way");
@@ -439,7 +437,7 @@ int dbdump_start(struct dbdump *d, const char *db, int *ret_fd, struct cf_error 
 		/* One consistent read view (InnoDB), with the code stored in the database. The
 		 * database is named alone, without --databases: the dump then holds no CREATE
 		 * DATABASE or USE line and loads into any name (restore-db's new database). */
-		connect_args(d, &a, "mariadb-dump");
+		dbdump_args_connect(d, &a, "mariadb-dump");
 		arg(&a, "--single-transaction");
 		arg(&a, "--routines");
 		arg(&a, "--events");
@@ -449,7 +447,7 @@ int dbdump_start(struct dbdump *d, const char *db, int *ret_fd, struct cf_error 
 		arg(&a, "%s", db);
 	} else {
 		/* pg_dump reads one snapshot of the database (repeatable read). */
-		connect_args(d, &a, "pg_dump");
+		dbdump_args_connect(d, &a, "pg_dump");
 		arg(&a, "--format=plain");
 		arg(&a, "--dbname=%s", db);
 	}
@@ -497,8 +495,7 @@ int dbdump_finish(struct dbdump *d, int abort, struct cf_error *err)
 
 /* ---- a load ---- */
 
-/* ${db} as a quoted identifier (malloc'd): `name` for MariaDB, "name" for PostgreSQL. */
-static char *quote_ident(int kind, const char *db)
+char *dbdump_quote_ident(int kind, const char *db)
 {
 	char q = kind == DBDUMP_MARIADB ? '`' : '"';
 	char *s = malloc(2 * strlen(db) + 3), *o = s;
@@ -517,46 +514,40 @@ static char *quote_ident(int kind, const char *db)
 
 int dbdump_create(struct dbdump *d, const char *db, struct cf_error *err)
 {
-	struct args a = { 0 };
 	struct buf out = { 0 };
-	char *q = quote_ident(d->src->kind, db);
-	if (!q)
-		return cf_error_set(err, CF_ENOMEM, "out of memory");
-	if (d->src->kind == DBDUMP_MARIADB) {
-		connect_args(d, &a, "mariadb");
-		arg(&a, "--execute=CREATE DATABASE %s", q);
-	} else {
-		connect_args(d, &a, "psql");
-		arg(&a, "--no-psqlrc");
-		arg(&a, "--quiet");
-		arg(&a, "--dbname=postgres");
-		arg(&a, "--command=CREATE DATABASE %s", q);
-	}
+	char *q = dbdump_quote_ident(d->src->kind, db);
+	char *sql = q ? util_path("CREATE DATABASE %s", q) : NULL;
+	int rc = sql ? dbdump_query(d, NULL, sql, "cannot create the database", &out, err) :
+		       cf_error_set(err, CF_ENOMEM, "out of memory");
+	free(sql);
 	free(q);
-	int rc = run_capture(d, &a, "cannot create the database", &out, err);
-	args_free(&a);
 	buf_free(&out);
 	return rc;
 }
 
-int dbdump_load_start(struct dbdump *d, const char *db, int *ret_fd, struct cf_error *err)
+void dbdump_args_load(const struct dbdump *d, struct dbdump_args *a, const char *db)
 {
-	struct args a = { 0 };
-	if (d->run.pid)
-		return cf_error_set(err, CF_EUSAGE, "a client is already under way");
 	if (d->src->kind == DBDUMP_MARIADB) {
-		connect_args(d, &a, "mariadb");
-		arg(&a, "--binary-mode");
-		arg(&a, "--database=%s", db);
+		dbdump_args_connect(d, a, "mariadb");
+		arg(a, "--binary-mode");
+		arg(a, "--database=%s", db);
 	} else {
 		/* One transaction: a load that fails leaves the new database empty. */
-		connect_args(d, &a, "psql");
-		arg(&a, "--no-psqlrc");
-		arg(&a, "--quiet");
-		arg(&a, "--single-transaction");
-		arg(&a, "--set=ON_ERROR_STOP=1");
-		arg(&a, "--dbname=%s", db);
+		dbdump_args_connect(d, a, "psql");
+		arg(a, "--no-psqlrc");
+		arg(a, "--quiet");
+		arg(a, "--single-transaction");
+		arg(a, "--set=ON_ERROR_STOP=1");
+		arg(a, "--dbname=%s", db);
 	}
+}
+
+int dbdump_load_start(struct dbdump *d, const char *db, int *ret_fd, struct cf_error *err)
+{
+	struct dbdump_args a = { 0 };
+	if (d->run.pid)
+		return cf_error_set(err, CF_EUSAGE, "a client is already under way");
+	dbdump_args_load(d, &a, db);
 	return start_piped(d, &a, 1, ret_fd, err);
 }
 

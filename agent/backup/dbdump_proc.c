@@ -2,6 +2,7 @@
  * from its exit and its stderr; the trailer a complete dump ends with. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -89,6 +91,28 @@ int dbproc_wait(struct dbproc *p, int kill_first)
 	}
 	p->pid = 0;
 	return st;
+}
+
+int dbproc_wait_cancel(struct dbproc *p, const volatile int *cancel, int *ret_cancelled)
+{
+	int stop = 0;
+	/* Without a pidfd (a kernel before 5.3), the client is waited for to its end. */
+	int pfd = p->pid && cancel ? (int)syscall(SYS_pidfd_open, p->pid, 0) : -1;
+	while (pfd >= 0) {
+		if (*cancel) {
+			stop = 1;
+			break;
+		}
+		/* A signal handler sets *cancel; SA_RESTART would hide it from a plain wait. */
+		struct pollfd q = { .fd = pfd, .events = POLLIN };
+		int n = poll(&q, 1, 100);
+		if (n > 0 || (n < 0 && errno != EINTR))
+			break;
+	}
+	if (pfd >= 0)
+		close(pfd);
+	*ret_cancelled = stop;
+	return dbproc_wait(p, stop);
 }
 
 void dbproc_release(struct dbproc *p)

@@ -91,7 +91,7 @@ void drills_run(struct job *j, const struct repo_cred *cred)
 			(!ds->drill_full_time || time(NULL) - ds->drill_full_time >= DRILL_FULL_EVERY);
 		struct drill_opts o = { .url = cd->url, .dst_opt = &dopt, .name = cd->name,
 			.cred = cred, .state_dir = c->state_dir, .budget = cd->drill_budget,
-			.full = full, .cancel = &drill_cancel };
+			.full = full, .cancel = &drill_cancel, .dbs = c->dbs, .ndbs = c->ndbs };
 		struct drill_report *r = NULL;
 		struct cf_error err = { 0 };
 		drill_cancel = atomic_load(j->cancel);
@@ -103,13 +103,18 @@ void drills_run(struct job *j, const struct repo_cred *cred)
 			break;
 		}
 		note(ds, r, rc, &err);
+		char dumps[96] = "";
+		if (rc == 0 && r->ndumps)
+			snprintf(dumps, sizeof dumps, " (database dumps: %llu loaded, %llu checked "
+				"by their trailer)", (unsigned long long)r->dumps_loaded,
+				(unsigned long long)r->dumps_trailer);
 		if (rc)
 			logf_("warning: restore drill of '%s': could not run: %s", cd->name, err.msg);
 		else
 			logf_("%srestore drill of '%s': %s: %llu files (%llu bytes) restored and "
-				"checked in %.1f s, %llu problems%s%s", r->ok ? "" : "warning: ",
+				"checked in %.1f s%s, %llu problems%s%s", r->ok ? "" : "warning: ",
 				cd->name, r->ok ? "ok" : "FAILED", (unsigned long long)r->files,
-				(unsigned long long)r->bytes, r->seconds,
+				(unsigned long long)r->bytes, r->seconds, dumps,
 				(unsigned long long)r->nfailures, ds->drill_error[0] ? ": " : "",
 				ds->drill_error);
 		drill_report_free(r);

@@ -107,6 +107,8 @@ void drill_files_free(struct drill_files *fs);
 
 /* drill_is_db_name(path): 1 when the name ends in .db, .sqlite or .sqlite3 (any case). */
 int drill_is_db_name(const char *path);
+/* drill_is_dump_path(path): 1 for a database dump of a backup, /databases/NAME/DB.sql. */
+int drill_is_dump_path(const char *path);
 
 /* The choice within a budget. ${cost} says what a file would add (its frames not charged
  * yet), ${charge} charges them once it is taken; ${skipped} is told of a file that alone
@@ -122,8 +124,8 @@ struct drill_chooser {
  * what is left, 2 it exceeds the whole limit (skipped told the first time only), or CF_E*
  * from cost or charge. */
 int drill_take(struct drill_chooser *c, struct drill_file *f, int why);
-/* drill_choose(c, fs, ret_counts): the databases by name, then the files marked changed, in
- * the order of ${fs}, each while it fits. Returns 0 or CF_E*. */
+/* drill_choose(c, fs, ret_counts): the databases (by name, and the dumps), then the files
+ * marked changed, in the order of ${fs}, each while it fits. Returns 0 or CF_E*. */
 int drill_choose(struct drill_chooser *c, struct drill_files *fs, struct drill_counts *ret_counts);
 /* drill_rotate(c, fs, cursor, ret_n): the files in the order of their hash, from the first
  * after *${cursor} round to it, taking each that fits, until one does not; *${cursor} ends
@@ -154,6 +156,16 @@ int drill_check_live(const char *restored, const struct drill_file *f, char *ret
  * with errno (ENOENT when there is nothing to remove). */
 int drill_scratch_remove(const char *path);
 
+/* ---- database dumps (drill_dump.c) ---- */
+
+/* drill_dump_check(r, o, tag, snapshot, restored, path, load, ret_msg): proves the dump
+ * ${path} of ${snapshot}, restored at ${restored}: its trailer, then, with ${load}, a load
+ * into a scratch database of its server in o->dbs (dbdump_scratch_load, scratch names tagged
+ * ${tag}); the outcome added to r->dumps. 0 proven; 1 it is not (${*ret_msg} says why,
+ * malloc'd); CF_ECANCELED (the scratch database dropped), CF_ENOMEM. */
+int drill_dump_check(struct drill_report *r, const struct drill_opts *o, const char *tag,
+	const char *snapshot, const char *restored, const char *path, int load, char **ret_msg);
+
 /* ---- the report (drill_report.c) ---- */
 
 /* drill_classify(msg): the kind of a restore's problem message. */
@@ -164,6 +176,9 @@ int drill_fail(struct drill_report *r, int kind, const char *snapshot, const cha
 	const char *msg);
 /* drill_warn(r, fmt, ...): add a warning; 0 or CF_ENOMEM. */
 int drill_warn(struct drill_report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* drill_dump_add(r, d): add a copy of ${d} to r->dumps, counted by its proof; 0 or
+ * CF_ENOMEM. */
+int drill_dump_add(struct drill_report *r, const struct drill_dump *d);
 /* drill_list(r, path): add a path to r->drilled; 0 or CF_ENOMEM. */
 int drill_list(struct drill_report *r, const char *path);
 

@@ -22,6 +22,7 @@ static const char *const kind_names[_DRILL_F_MAX] = {
 	[DRILL_F_METADATA] = "metadata",
 	[DRILL_F_REFUSED] = "refused",
 	[DRILL_F_OTHER] = "other",
+	[DRILL_F_DUMP] = "dump",
 };
 
 const char *drill_failure_kind_str(int kind)
@@ -102,6 +103,26 @@ int drill_warn(struct drill_report *r, const char *fmt, ...)
 	return add_str(&r->warnings, &r->nwarnings, n < 0 ? NULL : s);
 }
 
+int drill_dump_add(struct drill_report *r, const struct drill_dump *d)
+{
+	if (grow((void **)&r->dumps, r->ndumps, sizeof *r->dumps))
+		return CF_ENOMEM;
+	struct drill_dump *c = &r->dumps[r->ndumps];
+	*c = *d;
+	c->path = strdup(d->path);
+	c->note = strdup(d->note ? d->note : "");
+	if (!c->path || !c->note) {
+		free(c->path);
+		free(c->note);
+		return CF_ENOMEM;
+	}
+	r->ndumps++;
+	r->dumps_loaded += d->proof == DRILL_DUMP_LOADED;
+	r->dumps_trailer += d->proof == DRILL_DUMP_TRAILER;
+	r->load_seconds += d->load_seconds;
+	return 0;
+}
+
 int drill_list(struct drill_report *r, const char *path)
 {
 	return add_str(&r->drilled, &r->ndrilled, strdup(path));
@@ -119,6 +140,11 @@ void drill_report_free(struct drill_report *r)
 		free(r->warnings[i]);
 	for (size_t i = 0; i < r->ndrilled; i++)
 		free(r->drilled[i]);
+	for (size_t i = 0; i < r->ndumps; i++) {
+		free(r->dumps[i].path);
+		free(r->dumps[i].note);
+	}
+	free(r->dumps);
 	free(r->failures);
 	free(r->warnings);
 	free(r->drilled);
@@ -158,6 +184,27 @@ static json_t *jstrs(char *const *v, size_t n)
 static json_t *jhex(const char *hex)
 {
 	return *hex ? json_string(hex) : json_null();
+}
+
+static json_t *jdumps(const struct drill_report *r)
+{
+	static const char *const proofs[] = { [DRILL_DUMP_TRAILER] = "trailer",
+		[DRILL_DUMP_LOADED] = "loaded", [DRILL_DUMP_FAILED] = "failed" };
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < r->ndumps; i++) {
+		const struct drill_dump *d = &r->dumps[i];
+		const char *proof = d->proof >= DRILL_DUMP_TRAILER && d->proof <= DRILL_DUMP_FAILED ?
+			proofs[d->proof] : "failed";
+		json_t *j = json_pack("{s:o, s:o, s:s, s:I, s:I, s:I, s:f, s:o}", "path",
+			jstr(d->path), "snapshot", jhex(d->snapshot), "proof", proof, "bytes",
+			(json_int_t)d->bytes, "create_tables", (json_int_t)d->creates, "tables",
+			(json_int_t)d->tables, "load_seconds", d->load_seconds, "note", jstr(d->note));
+		if (!j || json_array_append_new(a, j)) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
 }
 
 int drill_report_json(const struct drill_report *r, char **ret_text)
@@ -200,6 +247,12 @@ int drill_report_json(const struct drill_report *r, char **ret_text)
 		bad |= json_object_set_new(o, "databases_too_big",
 			json_integer((json_int_t)r->databases_too_big));
 		bad |= json_object_set_new(o, "warnings", jstrs(r->warnings, r->nwarnings));
+		bad |= json_object_set_new(o, "dumps", jdumps(r));
+		bad |= json_object_set_new(o, "dumps_loaded",
+			json_integer((json_int_t)r->dumps_loaded));
+		bad |= json_object_set_new(o, "dumps_trailer_only",
+			json_integer((json_int_t)r->dumps_trailer));
+		bad |= json_object_set_new(o, "load_seconds", json_real(r->load_seconds));
 		if (r->code)
 			bad |= json_object_set_new(o, "error", jstr(r->err.msg));
 		if (r->drilled)

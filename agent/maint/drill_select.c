@@ -1,5 +1,6 @@
 /* drill_select.c: a snapshot's regular files, and which of them a drill restores within its
- * budget: databases, files changed since the previous drill, then the rotation. */
+ * budget: databases (SQLite files, dumps), files changed since the previous drill, then the
+ * rotation. */
 #include "maint/drill_internal.h"
 
 #include <stdint.h>
@@ -9,6 +10,7 @@
 
 #include <sodium.h>
 
+#include "coffre/dbdump.h"
 #include "coffre/error.h"
 #include "coffre/tree_walk.h"
 #include "base/util.h"
@@ -151,6 +153,18 @@ int drill_is_db_name(const char *path)
 	return 0;
 }
 
+int drill_is_dump_path(const char *path)
+{
+	static const char top[] = "/" DBDUMP_DIR "/";
+	size_t k = sizeof top - 1, sl = strlen(DBDUMP_SUFFIX), n = strlen(path);
+	if (strncmp(path, top, k) != 0)
+		return 0;
+	const char *name = path + k, *slash = strchr(name, '/');
+	if (!slash || slash == name || strchr(slash + 1, '/'))
+		return 0;
+	return n > (size_t)(slash + 1 - path) + sl && strcmp(path + n - sl, DBDUMP_SUFFIX) == 0;
+}
+
 int drill_take(struct drill_chooser *c, struct drill_file *f, int why)
 {
 	if (f->why)
@@ -181,7 +195,8 @@ int drill_choose(struct drill_chooser *c, struct drill_files *fs, struct drill_c
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < fs->n; i++) {
 			struct drill_file *f = &fs->v[i];
-			int want = pass == 0 ? drill_is_db_name(f->path) : f->changed;
+			int want = pass == 0 ? drill_is_db_name(f->path) ||
+						       drill_is_dump_path(f->path) : f->changed;
 			if (!want || f->why)
 				continue;
 			int rc = drill_take(c, f, pass == 0 ? DRILL_WHY_DB : DRILL_WHY_CHANGED);

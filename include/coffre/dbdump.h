@@ -93,4 +93,35 @@ int dbdump_load_start(struct dbdump *d, const char *db, int *ret_fd, struct cf_e
  * with its error in ${err}. */
 int dbdump_load_finish(struct dbdump *d, struct cf_error *err);
 
+/* ---- proving a dump (restore drills) ---- */
+
+/* dbdump_file_scan(kind, fd, ret_tables): reads the dump file ${fd} from its current offset
+ * to its end: 1 when it ends with the trailer of ${kind} (dbdump_trailer_ok; either kind's
+ * when ${kind} is _DBDUMP_KIND_INVALID), 0 when it does not, CF_EIO when it cannot be read.
+ * ${*ret_tables}: the CREATE TABLE statements that start a line (what a load creates). */
+int dbdump_file_scan(int kind, int fd, unsigned long long *ret_tables);
+
+/* Scratch databases are named DBDUMP_SCRATCH_PREFIX TAG "_" 8 random hex digits. */
+#define DBDUMP_SCRATCH_PREFIX "coffre_drill_"
+#define DBDUMP_NOT_TRIED 1
+
+struct dbdump_scratch {
+	char name[64];			/* the scratch database ("" when none was made) */
+	unsigned long long tables;	/* loaded: the tables it held */
+	int drop_failed;		/* it could not be dropped: drop_msg says why */
+	char drop_msg[256];
+};
+
+/* dbdump_scratch_load(d, tag, fd, cancel, ret, err): proves that the dump read from ${fd}
+ * loads into the server of ${d}: creates a new scratch database (never an existing one),
+ * loads the dump into it, counts its tables, and drops it, whatever happened once it was
+ * made. ${tag} (letters and digits, at most 16) names whose scratch databases they are:
+ * those a killed run left behind under the same tag are dropped first. ${cancel} (may be
+ * NULL): once non-zero, the client is ended and the database dropped. Returns 0 loaded
+ * (ret->tables); DBDUMP_NOT_TRIED when no scratch database could be made (the server does
+ * not answer, a client is missing, the user may not create a database: why in ${err});
+ * CF_EIO when the load or the count failed (why in ${err}); CF_ECANCELED; CF_ENOMEM. */
+int dbdump_scratch_load(struct dbdump *d, const char *tag, int fd, const volatile int *cancel,
+	struct dbdump_scratch *ret, struct cf_error *err);
+
 #endif

@@ -19,10 +19,18 @@
  * by two files counts once), which is what the destination is asked for; the index, the
  * trees, the keys and the snapshots come on top (report: bytes_metadata).
  *
+ * Database dumps (/databases/NAME/DB.sql, made by backups of [database NAME] sections) are
+ * chosen with the SQLite databases, under the same rule for those too big for the budget.
+ *
  * Checks: every restored file against the content ids of the snapshot (the restore's verify
  * pass); against the live file with SHA-256 when the live file still has the size and
  * modification time the snapshot recorded; its metadata (size, mode, modification time, and
- * owner when run as root); SQLite databases with PRAGMA integrity_check (read-only).
+ * owner when run as root); SQLite databases with PRAGMA integrity_check (read-only); each
+ * database dump by its trailer (the client's last line: the dump is whole), then, when
+ * opts.dbs has its server and the server answers, by a load into a scratch database of that
+ * server (DBDUMP_SCRATCH_PREFIX..., never an existing one), whose tables are counted against
+ * the dump's CREATE TABLE statements before it is dropped (also on a cancel). A dump with no
+ * server to load it into is proven by its trailer alone: not a failure.
  *
  * State: STATE_DIR/drill/<name>-<hash of the URL>.json, one per destination, written temp +
  * fsync + rename; a damaged one is started afresh (a warning in the report).
@@ -43,6 +51,7 @@
 
 #include "coffre/error.h"
 
+struct dbdump_source;
 struct dst_options;
 struct repo_cred;
 
@@ -68,10 +77,14 @@ struct drill_opts {
 	int full;				/* restore the whole latest snapshot */
 	int list;				/* report the paths restored (report->drilled) */
 	int64_t now;				/* seconds since the epoch; 0: the clock */
+	const struct dbdump_source *dbs;	/* the servers the dumps are loaded into (the
+						 * [database NAME] sections); NULL: none */
+	size_t ndbs;
 	const volatile int *cancel;		/* stop, clean up and return CF_ECANCELED once
 						 * non-zero (a signal handler may set it) */
 	/* What the drill is doing ("open", "index", "select", "restore", "check",
-	 * "oldest"), with a count where one helps (may be NULL). */
+	 * "load" (a dump into a scratch database), "oldest"), with a count where one
+	 * helps (may be NULL). */
 	void (*progress)(void *ctx, const char *phase, uint64_t done, uint64_t total);
 	void *ctx;
 };
@@ -89,6 +102,7 @@ enum drill_failure_kind {
 	DRILL_F_METADATA,	/* size, mode, modification time or owner differ */
 	DRILL_F_REFUSED,	/* the restore refused the entry (an unsafe name) */
 	DRILL_F_OTHER,
+	DRILL_F_DUMP,		/* a database dump lacks its trailer, or does not load */
 	_DRILL_F_MAX
 };
 
@@ -97,6 +111,24 @@ struct drill_failure {
 	char snapshot[65];	/* the snapshot's id, "" when it concerns the destination */
 	char *path;		/* the path in the snapshot, or the object ("index/<id>") */
 	char *msg;
+};
+
+/* How a database dump was proven. */
+enum drill_dump_proof {
+	DRILL_DUMP_TRAILER = 1,	/* by its trailer alone: no server to load it into (note) */
+	DRILL_DUMP_LOADED,	/* loaded into a scratch database, its tables counted */
+	DRILL_DUMP_FAILED	/* a failure (note; listed with the failures too) */
+};
+
+struct drill_dump {
+	char *path;		/* in the snapshot: /databases/NAME/DB.sql */
+	char snapshot[65];
+	int proof;		/* enum drill_dump_proof */
+	uint64_t bytes;
+	uint64_t creates;	/* the dump's CREATE TABLE statements */
+	uint64_t tables;	/* loaded: the tables of the scratch database */
+	double load_seconds;	/* the scratch database made, loaded, counted, dropped */
+	char *note;		/* why it was not loaded, or what failed; "" when none */
 };
 
 /* Files chosen, by reason. */
@@ -138,6 +170,10 @@ struct drill_report {
 	size_t nwarnings;
 	char **drilled;				/* with opts.list: the paths restored */
 	size_t ndrilled;
+	struct drill_dump *dumps;		/* each database dump restored and checked */
+	size_t ndumps;
+	uint64_t dumps_loaded, dumps_trailer;	/* proven by a load, by the trailer alone */
+	double load_seconds;			/* all the loads */
 };
 
 /* drill_run(o, ret, err): one drill of o->url (see the contract above). ${*ret} (the
@@ -147,10 +183,12 @@ int drill_run(const struct drill_opts *o, struct drill_report **ret, struct cf_e
 
 /* drill_report_json(r, ret_text): the report as JSON text (malloc'd, the caller's). Keys as
  * the fields above, "result" ("ok", "failed" or "error"), "failures" as a list of
- * {kind, snapshot, path, message}. Returns 0 or CF_ENOMEM. */
+ * {kind, snapshot, path, message}, "dumps" as a list of {path, snapshot, proof ("loaded",
+ * "trailer" or "failed"), bytes, create_tables, tables, load_seconds, note}. Returns 0 or
+ * CF_ENOMEM. */
 int drill_report_json(const struct drill_report *r, char **ret_text);
 /* drill_failure_kind_str(kind): "content", "missing_pack", "damaged_pack", "index", "tree",
- * "snapshot", "sqlite", "live", "metadata", "refused", "other". */
+ * "snapshot", "sqlite", "live", "metadata", "refused", "other", "dump". */
 const char *drill_failure_kind_str(int kind);
 void drill_report_free(struct drill_report *r);
 

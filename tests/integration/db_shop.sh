@@ -10,11 +10,16 @@
 #   3. faults: a wrong password and a missing client in one backup, then the server killed
 #      in the middle of a dump: each says which database and why, leaves that dump out,
 #      keeps the rest of the snapshot (a plain file beside restores), exits 3; restore-db
-#      then takes the last good dump.
+#      then takes the last good dump;
+#   4. restore drills and TCP (db_drill.sh).
+#
+# The server listens on its socket and on 127.0.0.1:$DBPORT.
 
 DBSERVER=$COFFRE_TESTS/servers/dbserver.sh
 DBDIR=$TESTDIR/server
 SEED_INVOICES=${SEED_INVOICES:-3000}
+DBPORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+export DBSERVER_PORT=$DBPORT
 
 cleanup_hook() { "$DBSERVER" stop "$KIND" "$DBDIR" >/dev/null 2>&1 || true; }
 
@@ -24,14 +29,14 @@ sql() {
 	shift
 	case $KIND in
 	mariadb) mariadb --no-defaults --socket="$SOCK" -uroot -N -B "$db" -e "$*" ;;
-	postgresql) psql -X -q -At -F $'\t' -v ON_ERROR_STOP=1 -h "$SOCK" -U postgres -d "$db" -c "$*" ;;
+	postgresql) psql -X -q -At -F $'\t' -v ON_ERROR_STOP=1 -h "$SOCK" -p "$DBPORT" -U postgres -d "$db" -c "$*" ;;
 	esac
 }
 # sql_in DB: the same with the statements on stdin.
 sql_in() {
 	case $KIND in
 	mariadb) mariadb --no-defaults --socket="$SOCK" -uroot -N -B "$1" ;;
-	postgresql) psql -X -q -At -v ON_ERROR_STOP=1 -h "$SOCK" -U postgres -d "$1" >/dev/null ;;
+	postgresql) psql -X -q -At -v ON_ERROR_STOP=1 -h "$SOCK" -p "$DBPORT" -U postgres -d "$1" >/dev/null ;;
 	esac
 }
 create_db() {
@@ -102,10 +107,17 @@ conf() {
 		printf '%s\n' "$@"
 	} >"$f"
 }
+# sockconf: the socket as a section gives it (PostgreSQL: the socket file, with its port).
+sockconf() {
+	case $KIND in
+	mariadb) echo "$SOCK" ;;
+	postgresql) echo "$SOCK/.s.PGSQL.$DBPORT" ;;
+	esac
+}
 server_section() {
 	local name=$1
 	shift
-	printf '[database %s]\nkind = %s\nsocket = %s\n' "$name" "$KIND" "$SOCK"
+	printf '[database %s]\nkind = %s\nsocket = %s\n' "$name" "$KIND" "$(sockconf)"
 	[ "$KIND" = postgresql ] && printf 'user = postgres\n'
 	printf '%s\n' "$@"
 }
@@ -196,7 +208,7 @@ mkdir -p "$TESTDIR/empty"
 echo "day 2" >>"$TESTDIR/files/tarifs.txt"
 conf "$TESTDIR/faults.conf" "$(server_section shop)" \
 	"$(printf '[database badpw]\nkind = %s\nsocket = %s\nuser = %s\npassword-file = %s\ndatabases = shop' \
-		"$KIND" "$SOCK" "$bad_user" "$TESTDIR/dbpw")" \
+		"$KIND" "$(sockconf)" "$bad_user" "$TESTDIR/dbpw")" \
 	"$(server_section nocli "client-dir = $TESTDIR/empty" "databases = shop")"
 expect_exit 3 cf backup --config "$TESTDIR/faults.conf"
 grep -q "/databases/badpw/shop.sql.*database 'shop' not backed up.*refused the user or password" "$ERR" ||
@@ -261,3 +273,5 @@ grep -q "snapshot ${good_snap:0:8}" "$OUT" || fail "not the last good snapshot (
 read -r n lo hi bad orphans <<<"$(invoices shop_lastgood)"
 [ "$bad" = 0 ] && [ "$orphans" = 0 ] && [ "$n" = "$(committed)" ] ||
 	fail "the last good dump restored $n invoices ($bad incomplete, $orphans orphans), $(committed) in the database"
+
+source "$COFFRE_TESTS/integration/db_drill.sh"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # dbserver.sh — start or stop a private MariaDB or PostgreSQL server in DIR, listening on a
-# unix socket only (no TCP), for coffre's database dump tests. Never a system service.
+# unix socket (and, with DBSERVER_PORT=PORT, on 127.0.0.1:PORT too), for coffre's database
+# dump tests. Never a system service.
 #
 #   dbserver.sh start mariadb|postgresql DIR   prints the socket (MariaDB: the socket file;
 #                                             PostgreSQL: its folder); a server started
@@ -12,7 +13,8 @@
 #
 # MariaDB: root@localhost without a password (unix socket). PostgreSQL: superuser postgres
 # with trust authentication; the server runs as the postgres user, so DIR's parents must be
-# searchable by it (made so here for the folders under /tmp).
+# searchable by it (made so here for the folders under /tmp). With DBSERVER_PORT, the
+# PostgreSQL socket is DIR/sock/.s.PGSQL.PORT (clients: --port=PORT as well as --host).
 set -euo pipefail
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../integration/wait.sh"	# wait_until, gone
 
@@ -37,8 +39,11 @@ start/mariadb)
 	[ -d "$dir/data/mysql" ] ||
 		mariadb-install-db --no-defaults --user=root --datadir="$dir/data" \
 			--auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1
+	net=(--skip-networking)
+	[ -z "${DBSERVER_PORT:-}" ] ||
+		net=(--bind-address=127.0.0.1 --port="$DBSERVER_PORT" --skip-name-resolve)
 	setsid mariadbd --no-defaults --user=root --datadir="$dir/data" --socket="$dir/sock" \
-		--skip-networking --pid-file="$dir/pid" --log-error="$dir/err.log" \
+		"${net[@]}" --pid-file="$dir/pid" --log-error="$dir/err.log" \
 		--character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
 		--innodb-buffer-pool-size=128M --innodb-log-file-size=256M \
 		--innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 \
@@ -56,8 +61,10 @@ start/postgresql)
 	[ -f "$dir/data/PG_VERSION" ] ||
 		(cd / && runuser -u postgres -- "$PGBIN/initdb" -D "$dir/data" -U postgres -A trust \
 			-E UTF8 --locale=C.UTF-8 --no-sync --no-instructions) >"$dir/initdb.log" 2>&1
+	net="-c listen_addresses=''"
+	[ -z "${DBSERVER_PORT:-}" ] || net="-c listen_addresses=127.0.0.1 -p $DBSERVER_PORT"
 	(cd / && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" \
-		-o "-k $dir/sock -c listen_addresses='' -c fsync=off" -w -t 60 start) >/dev/null
+		-o "-k $dir/sock $net -c fsync=off" -w -t 60 start) >/dev/null
 	echo "$dir/sock"
 	;;
 stop/mariadb)

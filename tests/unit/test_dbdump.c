@@ -1,4 +1,5 @@
-/* test_dbdump.c: database dumps: the trailer that says a dump is whole (dbdump_proc.c), and
+/* test_dbdump.c: database dumps: the trailer that says a dump is whole (dbdump_proc.c), a
+ * dump file's trailer and CREATE TABLE statements (dbdump_scratch.c), and
  * the [database NAME] sections of the configuration (cfg_db.c). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "coffre/cfg.h"
 #include "coffre/dbdump.h"
@@ -51,6 +54,52 @@ static void test_trailer_postgresql(void **state)
 					   "CREATE TABLE x ();\n"));
 	assert_false(ok(DBDUMP_POSTGRESQL, "-- Dump completed on 2026\n"));
 	assert_false(ok(-1, "-- Dump completed\n"));
+}
+
+/* scan(kind, text, ret_tables): dbdump_file_scan of ${text} written to a memfd. */
+static int scan(int kind, const char *text, size_t n, unsigned long long *ret_tables)
+{
+	int fd = memfd_create("dump", 0);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, n), (ssize_t)n);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	int rc = dbdump_file_scan(kind, fd, ret_tables);
+	close(fd);
+	return rc;
+}
+
+static void test_file_scan(void **state)
+{
+	(void)state;
+	unsigned long long t = 99;
+	const char *my = "CREATE TABLE `a` (\n  id int\n);\nINSERT INTO `a` VALUES (1,'CREATE "
+			 "TABLE x');\n/*!50001 CREATE TABLE `v` (x int) */;\nCREATE TABLE `b` (i int);"
+			 "\n-- Dump completed on 2026-12-03\n";
+	assert_int_equal(scan(DBDUMP_MARIADB, my, strlen(my), &t), 1);
+	assert_int_equal(t, 2);
+	assert_int_equal(scan(_DBDUMP_KIND_INVALID, my, strlen(my), &t), 1);
+	assert_int_equal(scan(DBDUMP_POSTGRESQL, my, strlen(my), &t), 0);
+	/* Cut: no trailer. */
+	assert_int_equal(scan(DBDUMP_MARIADB, my, strlen(my) - 20, &t), 0);
+	assert_int_equal(scan(DBDUMP_MARIADB, "", 0, &t), 0);
+	assert_int_equal(t, 0);
+	/* Statements at every offset around the reads' 64 KiB boundaries are all counted. */
+	size_t cap = 1u << 20, o = 0;
+	char *big = malloc(cap);
+	assert_non_null(big);
+	unsigned long long want = 0;
+	for (int i = 0; o < cap - 4096; i++) {
+		int pad = i % 97;
+		o += (size_t)sprintf(big + o, "COPY x;%*s\n", pad, "");
+		o += (size_t)sprintf(big + o, i % 2 ? "CREATE TABLE public.t%d (\n" :
+						      "CREATE UNLOGGED TABLE public.u%d (\n", i);
+		want++;
+	}
+	o += (size_t)sprintf(big + o, "--\n-- PostgreSQL database dump complete\n--\n\n");
+	assert_int_equal(scan(DBDUMP_POSTGRESQL, big, o, &t), 1);
+	assert_int_equal(t, want);
+	assert_int_equal(scan(_DBDUMP_KIND_INVALID, big, o, &t), 1);
+	free(big);
 }
 
 static void test_names(void **state)
@@ -181,6 +230,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_trailer_mariadb),
 		cmocka_unit_test(test_trailer_postgresql),
+		cmocka_unit_test(test_file_scan),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_cfg_sections),
 		cmocka_unit_test(test_cfg_problems),

@@ -367,6 +367,14 @@ static void test_too_big_told_once(void **state)
 static void test_names(void **state)
 {
 	(void)state;
+	assert_true(drill_is_dump_path("/databases/shop/shop.sql"));
+	assert_true(drill_is_dump_path("/databases/s/a b.sql"));
+	assert_false(drill_is_dump_path("/databases/shop/.sql"));
+	assert_false(drill_is_dump_path("/databases//a.sql"));
+	assert_false(drill_is_dump_path("/databases/shop/x/a.sql"));
+	assert_false(drill_is_dump_path("/databases/a.sql"));
+	assert_false(drill_is_dump_path("/home/databases/shop/a.sql"));
+	assert_false(drill_is_dump_path("/databases/shop/a.sql.gz"));
 	assert_true(drill_is_db_name("/x/compta.db"));
 	assert_true(drill_is_db_name("/x/Compta.SQLITE"));
 	assert_true(drill_is_db_name("/x/a.sqlite3"));

@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		printable(s.version);
 		printable(s.alerts);
 		s.stored = stored;
-		fleet_judge(&s, stored + (data[3] >> 1) * 3600, lock);
+		fleet_judge(&s, stored + (data[3] >> 1) * 3600, lock, NULL);
 		FUZZ_CHECK(!(s.problems & ~((1u << _FLEET_PROBLEMS) - 1)));
 	}
 	free(p);

@@ -142,9 +142,11 @@ static char *payload(struct daemon *d, uint64_t seq)
 		const struct state_dest *ds = &s.dests[i];
 		if (ds->drill_last_ok > proven)
 			proven = ds->drill_last_ok;
-		json_array_append_new(dests, json_pack("{s:s, s:s, s:o, s:o}", "name", ds->name,
+		/* deletions_denied: its retention is left to its owner (keys that cannot delete). */
+		json_array_append_new(dests, json_pack("{s:s, s:s, s:o, s:o, s:I}", "name", ds->name,
 			"state", dest_state(ds), "last_complete", when(ds->last_complete),
-			"lock_until", when(ds->lock_until)));
+			"lock_until", when(ds->lock_until), "deletions_denied",
+			(json_int_t)ds->denied));
 	}
 	for (size_t i = 0; i < s.nalerts; i++)
 		json_array_append_new(alerts, json_pack("{s:s, s:I}", "condition", s.alerts[i].cond,

@@ -17,7 +17,8 @@ static const char fleet_usage[] =
 	"Reads the shops' signed status objects (PREFIX/status/SHOP.json), checks each against\n"
 	"the shop's key in the federation's signed registry (FEDE/registry.json), and prints one\n"
 	"line per shop that needs attention, then a summary.\n"
-	"  --dir FEDE      the federation folder (federation.pub, registry.json)\n"
+	"  --dir FEDE      the federation folder (federation.pub, registry.json; with an\n"
+	"                  escrow.pub, every shop must be sealed to that escrow key)\n"
 	"  --bucket URL    where the shops put their status objects\n"
 	"  --keys-file F   the bucket's S3 keys (default FEDE/fleet-s3.keys)\n"
 	"  --cache F       what the last run saw (default FEDE/fleet-cache.json)\n"
@@ -43,14 +44,24 @@ static int print_json(const struct fleet_report *r)
 				json_array_append_new(probs, json_string(fleet_problem_name(1u << k)));
 		char detail[1024];
 		fleet_out_problems(s, r->now, detail, sizeof detail);
+		/* The escrow keys its repository is sealed to, as it says; null: not said. */
+		json_t *escrow = json_null();
+		if (s->escrow_reported) {
+			escrow = json_array();
+			for (const char *k = s->escrow, *end; *k; k = *end ? end + 2 : end) {
+				end = strchr(k, ',');
+				end = end ? end : k + strlen(k);
+				json_array_append_new(escrow, json_stringn(k, (size_t)(end - k)));
+			}
+		}
 		json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:o, s:s, s:o, s:I, s:o, s:o, "
-							 "s:o, s:o, s:s, s:s}",
+							 "s:o, s:o, s:s, s:s, s:o}",
 			"id", s->id, "name", s->name, "protected", !s->problems, "problems", probs,
 			"detail", detail, "last_report", when(s->stored), "seq", (json_int_t)s->seq,
 			"written_at", when(s->written_at), "last_good_backup",
 			when(s->last_good_backup), "last_proven_restore",
 			when(s->last_proven_restore), "lock_until", when(s->lock_until), "alerts",
-			s->alerts, "version", s->version));
+			s->alerts, "version", s->version, "escrow_keys", escrow));
 	}
 	json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:I, s:I, s:f}}", "now",
 		(json_int_t)r->now, "shops", (json_int_t)r->nshops, "protected",

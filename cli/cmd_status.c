@@ -158,6 +158,9 @@ static void print_destinations(const struct state_dest *v, size_t n)
 		if (e->lock_waiting)
 			printf(_("    %lld objects waiting for their lock to expire before they can be "
 				 "deleted\n"), (long long)e->lock_waiting);
+		if (e->denied)
+			printf(_("    it refuses deletions with these keys: retention there is left to "
+				 "its owner (%lld objects its policy drops stay)\n"), (long long)e->denied);
 		if (e->too_small)
 			printf("    %s\n", _("too small: full even with only the last 14 days; its "
 				"copy is kept as it is: use a larger drive"));

@@ -76,6 +76,11 @@ void fleet_out_problems(const struct fleet_shop *s, long long now, char *out, si
 		else
 			add(out, n, "%s", _("lock has ended"));
 	}
+	if ((p & FLEET_ESCROW) && !s->nescrow)
+		add(out, n, "%s", _("escrow not set up: the federation cannot restore this shop"));
+	else if (p & FLEET_ESCROW)
+		add(out, n, _("escrow key not the federation's (%s): the federation cannot "
+			"restore this shop"), s->escrow);
 	if (p & FLEET_ALERTS)
 		add(out, n, _("open alerts: %s"), s->alerts);
 }

@@ -24,6 +24,7 @@
 #include "coffre/cfg.h"
 #include "coffre/dst.h"
 #include "coffre/error.h"
+#include "coffre/repo.h"
 #include "coffre/signdoc.h"
 #include "base/util.h"
 #include "coffred.h"
@@ -31,6 +32,7 @@
 #define FEDSTATUS_EVERY (6 * 3600)	/* COFFRED_FED_EVERY for tests */
 #define FEDSTATUS_JITTER 1800		/* up to this much earlier */
 #define FEDSTATUS_MAX (64 * 1024)	/* what a federation reads of one status object */
+#define ESCROW_KEYS_MAX 8		/* what the fleet view reads of them */
 
 static int enabled(const struct daemon *d)
 {
@@ -103,6 +105,29 @@ static const char *dest_state(const struct state_dest *ds)
 	return "failing";
 }
 
+/* The ids of the escrow keys the spool's key files are sealed to: read from the repository,
+ * not taken from the bundle, so that the federation sees whether it can really restore this
+ * shop. NULL (left out of the status) when the repository is not a local folder (reading it
+ * would wait on the network, on the loop) or cannot be read (said). */
+static json_t *escrow_keys(struct daemon *d)
+{
+	const char *repo = d->cfg->repository, *kind = dst_url_kind(repo);
+	char ids[ESCROW_KEYS_MAX][REPO_FINGERPRINT_TEXT];
+	size_t n = 0;
+	struct dst_options o = { 0 };
+	struct cf_error err = { 0 };
+	if (!kind || strcmp(kind, "local"))
+		return NULL;
+	if (repo_escrow_keys_at(repo, &o, ids, ESCROW_KEYS_MAX, &n, &err)) {
+		logf_("warning: federation: cannot read the repository's escrow keys: %s", err.msg);
+		return NULL;
+	}
+	json_t *a = json_array();
+	for (size_t i = 0; i < n && i < ESCROW_KEYS_MAX; i++)
+		json_array_append_new(a, json_string(ids[i]));
+	return a;
+}
+
 /* The payload (fed-spec: status object), malloc'd JSON text. */
 static char *payload(struct daemon *d, uint64_t seq)
 {
@@ -117,9 +142,11 @@ static char *payload(struct daemon *d, uint64_t seq)
 		const struct state_dest *ds = &s.dests[i];
 		if (ds->drill_last_ok > proven)
 			proven = ds->drill_last_ok;
-		json_array_append_new(dests, json_pack("{s:s, s:s, s:o, s:o}", "name", ds->name,
+		/* deletions_denied: its retention is left to its owner (keys that cannot delete). */
+		json_array_append_new(dests, json_pack("{s:s, s:s, s:o, s:o, s:I}", "name", ds->name,
 			"state", dest_state(ds), "last_complete", when(ds->last_complete),
-			"lock_until", when(ds->lock_until)));
+			"lock_until", when(ds->lock_until), "deletions_denied",
+			(json_int_t)ds->denied));
 	}
 	for (size_t i = 0; i < s.nalerts; i++)
 		json_array_append_new(alerts, json_pack("{s:s, s:I}", "condition", s.alerts[i].cond,
@@ -133,6 +160,9 @@ static char *payload(struct daemon *d, uint64_t seq)
 	json_object_set_new(o, "destinations", dests);
 	json_object_set_new(o, "alerts", alerts);
 	json_object_set_new(o, "alarm", json_boolean(s.alarm.active));
+	json_t *escrow = escrow_keys(d);
+	if (escrow)
+		json_object_set_new(o, "escrow_keys", escrow);
 	/* Room left where the spool is: a full disk stops the backups first. */
 	struct statvfs vfs;
 	json_object_set_new(o, "free_bytes", statvfs(d->cfg->repository, &vfs) == 0 ?

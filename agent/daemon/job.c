@@ -198,6 +198,7 @@ static void push_dests(struct job *j, struct repo *r)
 		ds->sent_bytes = p->st.sent_bytes;
 		ds->removed_snapshots = p->st.removed_snapshots;
 		ds->lock_waiting = p->st.protected_waiting;
+		ds->denied = p->st.denied;
 		ds->thinned = p->st.thinned;
 		ds->too_small = p->st.too_small;
 		if (p->lock.earliest > 0)
@@ -217,6 +218,10 @@ static void push_dests(struct job *j, struct repo *r)
 			logf_("destination '%s': %llu objects waiting for their lock to expire before "
 				"they can be deleted", ds->name,
 				(unsigned long long)p->st.protected_waiting);
+		if (p->st.denied)
+			logf_("destination '%s' refuses deletions with these keys: retention there "
+				"is left to its owner (%llu objects its policy drops stay)", ds->name,
+				(unsigned long long)p->st.denied);
 		ds->lock_failed = p->lock_code != 0;
 		if (p->lock_code)
 			logf_("warning: destination '%s': the Object Lock of its objects could not be "

@@ -53,6 +53,7 @@ static const struct field dest_fields[] = {
 	FLD(struct state_dest, error, F_STR),
 	FLD(struct state_dest, removed_snapshots, F_U64),
 	FLD(struct state_dest, lock_waiting, F_U64),
+	FLD(struct state_dest, denied, F_U64),
 	FLD(struct state_dest, thinned, F_U64),
 	FLD(struct state_dest, too_small, F_INT),
 	FLD(struct state_dest, lock_until, F_TIME),

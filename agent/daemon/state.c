@@ -94,6 +94,7 @@ static json_t *dest_json(const struct state_dest *ds)
 	json_object_set_new(e, "error", str_or_null(ds->error));
 	json_object_set_new(e, "removed_snapshots", u64(ds->removed_snapshots));
 	json_object_set_new(e, "lock_waiting", u64(ds->lock_waiting));
+	json_object_set_new(e, "denied", u64(ds->denied));
 	json_object_set_new(e, "thinned", u64(ds->thinned));
 	json_object_set_new(e, "too_small", json_boolean(ds->too_small));
 	json_object_set_new(e, "lock_until", time_or_null(ds->lock_until));
@@ -448,6 +449,7 @@ static void parse_dest(struct pj *p, json_t *e, struct state_dest *ds)
 	get_strk(p, e, "error", ds->error, sizeof ds->error);
 	get_u64(p, e, "removed_snapshots", &ds->removed_snapshots);
 	get_u64(p, e, "lock_waiting", &ds->lock_waiting);
+	get_u64(p, e, "denied", &ds->denied);
 	get_u64(p, e, "thinned", &ds->thinned);
 	get_bool(p, e, "too_small", &ds->too_small);
 	get_time(p, e, "lock_until", &ds->lock_until);

@@ -20,6 +20,7 @@
 #include "coffre/dst.h"
 #include "coffre/error.h"
 #include "coffre/fleet.h"
+#include "coffre/repo.h"
 #include "coffre/signdoc.h"
 #include "base/util.h"
 #include "maint/fleet_internal.h"
@@ -68,6 +69,24 @@ static int read_pub(const char *dir, uint8_t pk[SIGNDOC_PK_BYTES], struct cf_err
 	if (!line || signdoc_key_parse(line, pk, SIGNDOC_PK_BYTES))
 		rc = cf_error_set(err, line ? CF_ECORRUPT : CF_EIO,
 			"cannot read the federation key '%s'", path ? path : dir);
+	free(line);
+	free(path);
+	return rc;
+}
+
+/* FEDE/escrow.pub: the id of the federation's escrow key in ${ret}, "" when the folder has
+ * none (no shop is then judged on it). */
+static int read_escrow_pub(const char *dir, char ret[REPO_FINGERPRINT_TEXT],
+	struct cf_error *err)
+{
+	char *path = util_path("%s/escrow.pub", dir);
+	char *line = path ? util_read_first_line(path) : NULL;
+	int rc = 0;
+	ret[0] = 0;
+	if (!path)
+		rc = cf_error_set(err, CF_ENOMEM, "out of memory");
+	else if (line && repo_escrow_key_id(line, ret))
+		rc = cf_error_set(err, CF_ECORRUPT, "'%s' is not an escrow public key", path);
 	free(line);
 	free(path);
 	return rc;
@@ -391,13 +410,15 @@ int fleet_run(const struct fleet_options *o, struct fleet_report *ret, struct cf
 	struct fleet_report rep = { .now = o->now ? o->now : (int64_t)time(NULL) };
 	struct run r = { .o = o, .rep = &rep };
 	uint8_t fpk[SIGNDOC_PK_BYTES];
+	char escrow[REPO_FINGERPRINT_TEXT];
 	double t0 = mono();
 	char *keys = o->keys_file ? strdup(o->keys_file) :
 				    util_path("%s/fleet-s3.keys", o->dir);
 	char *cache = o->cache_file ? strdup(o->cache_file) :
 				      util_path("%s/fleet-cache.json", o->dir);
 	int rc = keys && cache ? 0 : cf_error_set(err, CF_ENOMEM, "out of memory");
-	if (rc || (rc = read_pub(o->dir, fpk, err)) || (rc = read_registry(&r, fpk, err)))
+	if (rc || (rc = read_pub(o->dir, fpk, err)) || (rc = read_registry(&r, fpk, err)) ||
+	    (rc = read_escrow_pub(o->dir, escrow, err)))
 		goto out;
 	r.cache = cache_load(cache);
 	r.next = json_object();
@@ -435,7 +456,8 @@ int fleet_run(const struct fleet_options *o, struct fleet_report *ret, struct cf
 			json_object_set(r.next, id, v);
 	for (size_t i = 0; i < r.nshops; i++) {
 		struct fleet_shop *s = &r.shops[i];
-		fleet_judge(s, rep.now, o->require_lock || (i < r.nreg && r.reg[i].lock));
+		fleet_judge(s, rep.now, o->require_lock || (i < r.nreg && r.reg[i].lock),
+			escrow[0] ? escrow : NULL);
 		if (s->problems)
 			rep.attention++;
 	}

@@ -19,8 +19,10 @@ int fleet_shop_id_ok(const char *s);
 int fleet_status_apply(struct fleet_shop *shop, const char *payload, int64_t stored,
 	uint64_t *ret_seq);
 
-/* fleet_judge(shop, now, lock): the problems of ${shop} at ${now} (its fields filled),
- * ${lock}: a locked destination is required. Adds to shop->problems. */
-void fleet_judge(struct fleet_shop *shop, int64_t now, int lock);
+/* fleet_judge(shop, now, lock, escrow): the problems of ${shop} at ${now} (its fields filled),
+ * ${lock}: a locked destination is required; ${escrow}: the id of the federation's escrow
+ * key (repo_escrow_key_id), which its repository must be sealed to, or NULL. Adds to
+ * shop->problems. */
+void fleet_judge(struct fleet_shop *shop, int64_t now, int lock, const char *escrow);
 
 #endif

@@ -3,14 +3,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "coffre/repo.h"
 #include "maint/fleet_internal.h"
 
 #define DESTS_MAX 64
 #define ALERTS_MAX 32
+#define ESCROW_KEYS_MAX 8
 
 static const char *const problem_names[_FLEET_PROBLEMS] = { "never", "silent", "no-backup",
 	"no-restore", "not-locked", "lock-ending", "alarm", "alerts", "bad-signature",
-	"rollback", "unknown-shop", "failing" };
+	"rollback", "unknown-shop", "failing", "escrow" };
 
 const char *fleet_problem_name(unsigned bit)
 {
@@ -113,6 +115,34 @@ static int read_alerts(struct fleet_shop *shop, json_t *a)
 	return 0;
 }
 
+/* "escrow_keys": absent (not reported), or a list of at most 8 key ids. */
+static int read_escrow(struct fleet_shop *shop, json_t *a)
+{
+	shop->escrow_reported = 0;
+	shop->nescrow = 0;
+	shop->escrow[0] = 0;
+	if (!a)
+		return 0;
+	if (!json_is_array(a) || json_array_size(a) > ESCROW_KEYS_MAX)
+		return bad(shop, "escrow_keys: not a list of at most 8");
+	size_t i, len = 0;
+	json_t *e;
+	json_array_foreach(a, i, e) {
+		const char *k = json_string_value(e);
+		if (!k || strlen(k) >= REPO_FINGERPRINT_TEXT)
+			return bad(shop, "escrow_keys: an entry is malformed");
+		char clean[REPO_FINGERPRINT_TEXT];
+		copy_clean(clean, sizeof clean, k);
+		int n = snprintf(shop->escrow + len, sizeof shop->escrow - len, "%s%s",
+			i ? ", " : "", clean);
+		if (n > 0 && (size_t)n < sizeof shop->escrow - len)
+			len += (size_t)n;
+	}
+	shop->escrow_reported = 1;
+	shop->nescrow = json_array_size(a);
+	return 0;
+}
+
 int fleet_status_apply(struct fleet_shop *shop, const char *payload, int64_t stored,
 	uint64_t *ret_seq)
 {
@@ -142,7 +172,8 @@ int fleet_status_apply(struct fleet_shop *shop, const char *payload, int64_t sto
 		goto out;
 	}
 	if (read_dests(shop, json_object_get(o, "destinations"), stored) ||
-	    read_alerts(shop, json_object_get(o, "alerts")))
+	    read_alerts(shop, json_object_get(o, "alerts")) ||
+	    read_escrow(shop, json_object_get(o, "escrow_keys")))
 		goto out;
 	copy_clean(shop->version, sizeof shop->version, version ? version : "");
 	if (json_is_true(alarm))
@@ -156,7 +187,17 @@ out:
 	return rc;
 }
 
-void fleet_judge(struct fleet_shop *shop, int64_t now, int lock)
+/* Is ${id} one of the ids in ${list} (", " between them)? */
+static int escrow_listed(const char *list, const char *id)
+{
+	size_t n = strlen(id);
+	for (const char *p = list; (p = strstr(p, id)); p += n)
+		if ((p == list || p[-1] == ' ') && (!p[n] || p[n] == ','))
+			return 1;
+	return 0;
+}
+
+void fleet_judge(struct fleet_shop *shop, int64_t now, int lock, const char *escrow)
 {
 	if (shop->problems & (FLEET_UNKNOWN | FLEET_NEVER))
 		return;
@@ -172,4 +213,6 @@ void fleet_judge(struct fleet_shop *shop, int64_t now, int lock)
 		shop->problems |= FLEET_NOT_LOCKED;
 	if (shop->lock_until && shop->lock_until - now < FLEET_LOCK_SOON)
 		shop->problems |= FLEET_LOCK_ENDING;
+	if (escrow && shop->escrow_reported && !escrow_listed(shop->escrow, escrow))
+		shop->problems |= FLEET_ESCROW;
 }

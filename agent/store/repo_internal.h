@@ -199,6 +199,9 @@ struct repo_keyfile {
 	uint8_t public_key[32];		/* escrow: crypto_box_seal to this key */
 	uint8_t sealed[32 + 48];
 };
+/* repo_fingerprint_text(fp, ret): 16 bytes as text, "xxxx-xxxx-..." (8 groups). */
+void repo_fingerprint_text(const uint8_t fp[16], char ret[REPO_FINGERPRINT_TEXT]);
+
 /* repo_keyfile_parse(bytes, len, ret): parse an untrusted key file (JSON, at most
  * MAX_KEYFILE_BYTES). Reads no byte past ${len}; ${ret} is written only on success. Returns
  * 0; or CF_ECORRUPT: not JSON, no kind, or a known kind whose fields are missing or out of

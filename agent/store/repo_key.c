@@ -244,9 +244,14 @@ void repo_escrow_fingerprint(const struct repo *r, char ret[REPO_FINGERPRINT_TEX
 	memcpy(msg, label, sizeof label - 1);
 	memcpy(msg + sizeof label - 1, r->id, ID_LEN);
 	crypto_generichash(fp, sizeof fp, msg, sizeof msg, r->k->master, sizeof r->k->master);
+	repo_fingerprint_text(fp, ret);
+}
+
+void repo_fingerprint_text(const uint8_t fp[16], char ret[REPO_FINGERPRINT_TEXT])
+{
 	static const char digits[] = "0123456789abcdef";
 	size_t o = 0;
-	for (size_t i = 0; i < sizeof fp; i++) {
+	for (size_t i = 0; i < 16; i++) {
 		if (i && i % 2 == 0)
 			ret[o++] = '-';
 		ret[o++] = digits[fp[i] >> 4];

@@ -32,11 +32,14 @@ enum {
 	FLEET_ROLLBACK = 1 << 9,	/* seq lower than one seen before: a replay */
 	FLEET_UNKNOWN = 1 << 10,	/* an object for a shop the registry does not hold */
 	FLEET_FAILING = 1 << 11,	/* a destination fails */
-	_FLEET_PROBLEMS = 12
+	FLEET_ESCROW = 1 << 12,		/* its repository is not sealed to the federation's escrow
+					 * key (FEDE/escrow.pub): the federation cannot restore it */
+	_FLEET_PROBLEMS = 13
 };
 
 struct fleet_options {
-	const char *dir;		/* FEDE/: federation.pub, registry.json */
+	const char *dir;		/* FEDE/: federation.pub, registry.json, escrow.pub
+					 * (when there: every shop must be sealed to it) */
 	const char *bucket;		/* s3://HOST:PORT/BUCKET[/PREFIX] */
 	const char *keys_file;		/* the bucket's S3 keys (NULL: FEDE/status-s3.keys) */
 	const char *cache_file;		/* NULL: FEDE/fleet-cache.json */
@@ -55,6 +58,12 @@ struct fleet_shop {
 	char version[40];
 	size_t ndests, nalerts;
 	char alerts[200];		/* the open conditions, ", " between them */
+	/* The escrow keys its repository is sealed to (their ids, repo_escrow_key_id), as its
+	 * status says: ${nescrow} of them, the first ones in ${escrow} (", " between them);
+	 * ${escrow_reported} 0 when the status does not say (a repository that is not local). */
+	int escrow_reported;
+	size_t nescrow;
+	char escrow[8 * 42];
 	char why[200];			/* FLEET_BAD_SIG: what was wrong */
 };
 

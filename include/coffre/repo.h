@@ -45,6 +45,19 @@ void repo_escrow_keygen(char ret_pub[65], char ret_sec[65]);
  * it. Printed by init --escrow-key; the holder keeps it. */
 void repo_escrow_fingerprint(const struct repo *r, char ret[REPO_FINGERPRINT_TEXT]);
 
+/* repo_escrow_key_id(pubhex, ret): what names an escrow public key (64 hex) in a shop's
+ * status and the federation's fleet view: a hash of the key, as text like a fingerprint.
+ * Returns 0, or CF_EUSAGE when ${pubhex} is not 64 hex digits. */
+int repo_escrow_key_id(const char *pubhex, char ret[REPO_FINGERPRINT_TEXT]);
+/* repo_escrow_keys_at(url, opt, ret, max, ret_n, err): the ids (repo_escrow_key_id) of the
+ * escrow keys the key files of the repository at ${url} seal its master key to, read from
+ * those files without unlocking the repository: at most ${max} of them in ${ret}, and how
+ * many there are in ${*ret_n} (0: the repository has no escrow). What the key files say,
+ * not proven: only the escrow holder can open a sealed key. Returns 0, CF_ENOREPO when
+ * ${url} holds no key file, or what the destination returned. */
+int repo_escrow_keys_at(const char *url, const struct dst_options *opt,
+	char (*ret)[REPO_FINGERPRINT_TEXT], size_t max, size_t *ret_n, struct cf_error *err);
+
 /* Size of the buffer that receives a recovery key's text. */
 #define REPO_RECOVERY_TEXT 96
 

@@ -63,6 +63,8 @@ struct state_dest {
 	/* Its retention, as the last push carried it out: */
 	uint64_t removed_snapshots;	/* by the last push */
 	uint64_t lock_waiting;		/* deletions Object Lock refused: retried later */
+	uint64_t denied;		/* deletions its keys may not make (CF_EDENIED): its
+					 * retention is left to its owner */
 	uint64_t thinned;		/* snapshots removed early because it was full */
 	int too_small;			/* full even with only the floor's snapshots */
 	time_t lock_until;		/* the earliest retain-until of what it needs, 0: unknown */

@@ -39,8 +39,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(s.ndests <= 64 && s.nalerts <= 32);
 		printable(s.version);
 		printable(s.alerts);
+		printable(s.escrow);
+		FUZZ_CHECK(s.nescrow <= 8 && (s.escrow_reported || !s.nescrow));
 		s.stored = stored;
-		fleet_judge(&s, stored + (data[3] >> 1) * 3600, lock);
+		fleet_judge(&s, stored + (data[3] >> 1) * 3600, lock,
+			data[0] & 1 ? "0123-4567-89ab-cdef-0123-4567-89ab-cdef" : NULL);
 		FUZZ_CHECK(!(s.problems & ~((1u << _FLEET_PROBLEMS) - 1)));
 	}
 	free(p);

@@ -498,3 +498,38 @@ usb_release() {
 		losetup -d "$l" 2>/dev/null || true
 	done
 }
+
+# tamper_signed IN OUT: OUT is the signed document IN (signdoc JSON) with one character of
+# its payload changed: its signature no longer verifies.
+tamper_signed() {
+	python3 - "$1" "$2" <<'PY' || fail "cannot tamper with $1"
+import json, sys
+d = json.load(open(sys.argv[1]))
+p = d["payload"]
+i = len(p) // 2
+d["payload"] = p[:i] + ("A" if p[i] != "A" else "B") + p[i + 1:]
+json.dump(d, open(sys.argv[2], "w"))
+PY
+}
+
+# forge_status FED_TOOL SHOP OUT: OUT is a status object of SHOP, healthy and fresh, signed
+# by another key than the shop's ($TESTDIR/other.key, made here; fed_tool of the tests).
+forge_status() {
+	local now
+	now=$(date +%s)
+	expect_exit 0 "$1" keygen "$TESTDIR/other.pub" "$TESTDIR/other.key"
+	cat >"$TESTDIR/forged.payload" <<JSON
+{"shop":"$2","seq":999999,"written_at":$now,"version":"coffre x","last_good_backup":$now,
+ "last_proven_restore":$now,"destinations":[],"alerts":[],"alarm":false,"free_bytes":null}
+JSON
+	expect_exit 0 "$1" sign status "$TESTDIR/other.key" "$TESTDIR/forged.payload" "$3"
+}
+
+# escrow_key_id PUBHEX: the id coffre gives an escrow public key in status objects and the
+# fleet view (keyed BLAKE2b-128, computed here independently of coffre).
+escrow_key_id() {
+	python3 -c '
+import hashlib, sys
+h = hashlib.blake2b(bytes.fromhex(sys.argv[1]), digest_size=16, key=b"coffre escrow key v1").hexdigest()
+print("-".join(h[i:i + 4] for i in range(0, 32, 4)))' "$1"
+}

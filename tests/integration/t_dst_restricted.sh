@@ -8,11 +8,14 @@
 #    deletion once, is refused, says so, completes, and tries nothing more in that push;
 #    a later push tries again; the copy stays whole (check --read-data) and every snapshot
 #    still there restores; forget run on the destination stops at the refusal (exit 12);
+#  - coffred's push with those keys: coffre status and status.json say the destination
+#    refuses deletions and its retention is left to its owner;
 #  - deleting a version, setting a lifecycle rule, bypassing governance retention or
 #    changing the bucket policy directly are refused by the server.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/drill.sh"	# drill_conf
 setup
+daemon_setup
 rgw_need
 export COFFRE_RETRY_BASE_MS=20
 L=20	# the lock period, in seconds (COFFRE_TEST_LOCK_SECONDS, a test setting)
@@ -188,6 +191,23 @@ done
 log "a restore drill with the shop's keys"
 expect_exit 0 cf drill --config "$CONF"
 info "$(tail -n 2 "$OUT")"
+
+log "coffred with the shop's keys: its status says the destination's retention is its owner's"
+"$COFFRED" --config "$CONF" 2>"$DLOG" &
+DPID=$!
+BG_PIDS+=("$DPID")
+wait_for 30 "coffred's control socket" test -S "$SOCK"
+expect_exit 0 cf backup --now --socket "$SOCK"
+daemon_wait_run 1
+[ "$(json_get "$ST" destinations.0.result)" = complete ] || fail "the push: $(json_get "$ST" destinations.0.result)"
+[ "$(json_get "$ST" destinations.0.denied)" -ge 1 ] || fail "status.json: denied $(json_get "$ST" destinations.0.denied)"
+expect_exit 0 cf status --socket "$SOCK"
+grep -q "it refuses deletions with these keys: retention there is left to its owner" "$OUT" ||
+	{ cat "$OUT"; fail "coffre status does not say the destination refuses deletions"; }
+info "coffre status: $(grep 'refuses deletions' "$OUT" | sed 's/^ *//')"
+grep -q "refuses deletions with these keys" "$DLOG" || fail "coffred does not log the refusal"
+kill "$DPID"
+wait "$DPID" 2>/dev/null || true
 
 # The version is still there, as the owner lists it (objects the shop wrote are the shop's:
 # the bucket's owner lists them, it does not read them).

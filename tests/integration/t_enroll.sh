@@ -107,14 +107,7 @@ refused() {
 	info "$2: $(cat "$ERR")"
 }
 # Tampered: one byte of the payload changed.
-python3 - "$TESTDIR/b1/shop-2.bundle" "$TESTDIR/tampered.bundle" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-p = d["payload"]
-i = len(p) // 2
-d["payload"] = p[:i] + ("A" if p[i] != "A" else "B") + p[i + 1:]
-json.dump(d, open(sys.argv[2], "w"))
-PY
+tamper_signed "$TESTDIR/b1/shop-2.bundle" "$TESTDIR/tampered.bundle"
 refused "$TESTDIR/tampered.bundle" "tampered"
 expect_exit 0 cf federation init --dir "$TESTDIR/other" --passphrase-file "$TESTDIR/fedpass"
 # The other federation's endpoint and bucket come from its federation.conf.

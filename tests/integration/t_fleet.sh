@@ -11,6 +11,8 @@
 #    bad signature; an object of a shop the registry lacks: unknown shop; an object past
 #    64 KiB: refused without being fetched;
 #  - --require-lock on a bucket without Object Lock: store not locked;
+#  - the status names the escrow key the shop's repository is sealed to (read from its key
+#    files); FEDE/escrow.pub another key: the shop's escrow is flagged;
 #  - a registry not signed by the federation: refused (exit 4).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -40,7 +42,9 @@ echo "boul-1 $(cat "$TESTDIR/shop.pub") Boulangerie Martin" >"$TESTDIR/shops"
 expect_exit 0 "$FED_TOOL" registry "$TESTDIR/federation.sk" "$FEDE/registry.json" "$TESTDIR/shops"
 mkdir -p "$TESTDIR/src"
 echo facture >"$TESTDIR/src/f.txt"
-expect_exit 0 cf init -q
+expect_exit 0 cf key escrow-keygen
+SHOP_ESCROW=$(sed -n 's/^public: //p' "$OUT")
+expect_exit 0 cf init -q --escrow-key "$SHOP_ESCROW"
 daemon_conf "$CONF" "daily 03:00" "$SOCK" "$STATE" "[federation]" "shop-id = boul-1" \
 	"federation-key = $(cat "$FEDE/federation.pub")" "status-url = $BUCKET" \
 	"status-keys-file = $KEYS" "status-key-file = $TESTDIR/status.key" \
@@ -67,6 +71,22 @@ cp "$OUT" "$LOGDIR/fleet.json"
 [ "$(json_get "$OUT" list.0.id)" = boul-1 ] || fail "the shop is not listed"
 [ "$(json_get "$OUT" list.0.protected)" = true ] || fail "not protected in --json"
 [ "$(json_get "$OUT" traffic.fetched)" = 0 ] || info "fetched again: the shop sent a new status"
+
+log "the escrow key: the status names the one the repository uses; another is flagged"
+[ "$(json_get "$OUT" list.0.escrow_keys)" = "[\"$(escrow_key_id "$SHOP_ESCROW")\"]" ] ||
+	fail "escrow_keys: $(json_get "$OUT" list.0.escrow_keys)"
+expect_exit 0 cf key escrow-keygen
+sed -n 's/^public: //p' "$OUT" >"$FEDE/escrow.pub"
+fleet --json
+[ "$FRC" = 1 ] || fail "another escrow key: exit $FRC"
+[ "$(json_get "$OUT" list.0.problems)" = '["escrow"]' ] || fail "problems: $(json_get "$OUT" list.0.problems)"
+fleet
+grep -q "^boul-1 (Boulangerie Martin): escrow key not the federation's ($(escrow_key_id "$SHOP_ESCROW"))" "$OUT" ||
+	fail "escrow not flagged: $(cat "$OUT")"
+info "$(head -n 1 "$OUT")"
+echo "$SHOP_ESCROW" >"$FEDE/escrow.pub"
+fleet
+[ "$FRC" = 0 ] || fail "the shop's own escrow key: $(cat "$OUT")"
 
 log "a newer status after a backup"
 expect_exit 0 "$DST_TOOL" "$BUCKET" --keys "$KEYS" get status/boul-1.json "$TESTDIR/old.json"
@@ -121,13 +141,7 @@ fleet
 grep -q "^boul-1 .*rolled back" "$OUT" || fail "no rollback: $(cat "$OUT")"
 
 log "a status object signed by another key: bad signature"
-expect_exit 0 "$FED_TOOL" keygen "$TESTDIR/other.pub" "$TESTDIR/other.key"
-now=$(date +%s)
-cat >"$TESTDIR/forged.payload" <<EOF
-{"shop":"boul-1","seq":999999,"written_at":$now,"version":"coffre x","last_good_backup":$now,
- "last_proven_restore":$now,"destinations":[],"alerts":[],"alarm":false,"free_bytes":null}
-EOF
-expect_exit 0 "$FED_TOOL" sign status "$TESTDIR/other.key" "$TESTDIR/forged.payload" "$TESTDIR/forged.json"
+forge_status "$FED_TOOL" boul-1 "$TESTDIR/forged.json"
 expect_exit 0 "$DST_TOOL" "$BUCKET" --keys "$KEYS" put status/boul-1.json "$TESTDIR/forged.json"
 fleet
 [ "$FRC" = 1 ] || fail "forged: exit $FRC"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# t_package.sh: scripts/package.sh builds coffre_VERSION_ARCH.deb from the source tree (in a
-# copy, in the test's folder; lintian without errors); `apt-get install ./coffre_*.deb`
+# t_package.sh: the package coffre_VERSION_ARCH.deb, built by scripts/package.sh from the
+# source tree (deb_build.sh: the fixture package_build, or now when run by hand; lintian
+# without errors, nothing written into the tree); `apt-get install ./coffre_*.deb`
 # installs the binaries, the unit, the group, the folders, the man pages and the French
 # catalogue; the installed coffred starts on a minimal configuration, answers on its socket
 # and exits 0 on SIGTERM; the installed unit passes `systemd-analyze verify`.
@@ -19,84 +20,17 @@ setup
 command -v apt-get >/dev/null || fail "apt-get is missing"
 command -v systemd-analyze >/dev/null ||
 	fail "systemd-analyze is missing (scripts/install-deps.sh installs systemd)"
-TOP=$(cd "$COFFRE_TESTS/.." && pwd)
+. "$(dirname "$0")/pkg.sh"
 ARCH=$(dpkg --print-architecture)
 VERSION=$("$COFFRE" --version | sed -n 's/^coffre //p')
 [ -n "$VERSION" ] || fail "no version from $COFFRE --version"
-PLACES=(/etc/coffre /var/lib/coffre /var/spool/coffre)
-
-pkg_status() { dpkg-query -W -f='${Status}' coffre 2>/dev/null || true; }
-
-# This machine must not hold coffre already: the test purges the package and removes its
-# folders at the end.
-case "$(pkg_status)" in
-"" | *" not-installed") ;;
-*)	fail "the package coffre is on this machine (installed by hand, or left by a run of this test that was killed): remove it first (apt-get purge coffre)" ;;
-esac
-for p in "${PLACES[@]}"; do
-	[ ! -e "$p" ] || fail "$p exists before the test, which would remove it: move it away first"
-done
-# coffre run as root without XDG_CACHE_HOME keeps its cache there: the purge removes it (a
-# cache: nothing is lost); the cleanup puts back what was there.
-CACHE_SAVED=0
-if [ -e /var/cache/coffre ]; then
-	cp -a /var/cache/coffre "$TESTDIR/var-cache-coffre"
-	CACHE_SAVED=1
-	info "/var/cache/coffre exists: saved, put back at the end"
-fi
-CAT_PAGES=()
-for p in /var/cache/man/cat1/coffre.1.gz /var/cache/man/cat5/coffre.conf.5.gz \
-	/var/cache/man/cat8/coffred.8.gz; do
-	[ -e "$p" ] || CAT_PAGES+=("$p")
-done
-HAD_GROUP=0
-getent group coffre >/dev/null && HAD_GROUP=1
-OWNED=0
+pkg_precheck
 cleanup_hook() {
-	[ "$OWNED" = 1 ] || return 0
 	if [ -n "${DPID:-}" ]; then kill "$DPID" 2>/dev/null || true; fi
-	case "$(pkg_status)" in
-	*" not-installed" | "") ;;
-	*) dpkg --purge coffre >"$LOGDIR/cleanup-purge.log" 2>&1 ||
-		echo "cleanup: dpkg --purge coffre failed (see $LOGDIR/cleanup-purge.log)" >&2 ;;
-	esac
-	rm -rf "${PLACES[@]}"
-	# man's formatted pages of the man pages checked by systemd-analyze verify.
-	for p in "${CAT_PAGES[@]}"; do rm -f "$p"; done
-	if [ "$CACHE_SAVED" = 0 ]; then
-		rm -rf /var/cache/coffre
-	elif [ ! -e /var/cache/coffre ]; then
-		cp -a "$TESTDIR/var-cache-coffre" /var/cache/coffre
-	fi
-	if [ "$HAD_GROUP" = 0 ]; then groupdel coffre 2>/dev/null || true; fi
+	pkg_cleanup
 }
-
-# apt_get ARGS...: apt-get, non-interactive, waiting for the dpkg lock if another apt holds it.
-apt_get() {
-	DEBIAN_FRONTEND=noninteractive apt-get -y -o DPkg::Lock::Timeout=120 "$@"
-}
-install_deb() {
-	OWNED=1
-	expect_exit 0 sh -c 'cd "$1" && shift && DEBIAN_FRONTEND=noninteractive \
-		apt-get -y -o DPkg::Lock::Timeout=120 install "$@"' sh "$DEBDIR" "./$DEBNAME"
-	[ "$(pkg_status)" = "install ok installed" ] || fail "after apt-get install: $(pkg_status)"
-}
-
-log "scripts/package.sh builds the package from the source tree (parallel=2)"
-t0=$EPOCHSECONDS
-had_debian=0
-[ -e "$TOP/debian" ] && had_debian=1
-expect_exit 0 env TMPDIR="$TESTDIR" DEB_BUILD_OPTIONS=parallel=2 \
-	bash "$TOP/scripts/package.sh" "$TESTDIR/deb"
-DEB=$(tail -n 1 "$OUT")
-info "built $DEB in $((EPOCHSECONDS - t0)) s"
-grep '^[EWI]: ' "$ERR" | sed 's/^/   lintian: /' || info "lintian: no tag"
-DEBDIR=$(dirname "$DEB")
-DEBNAME=$(basename "$DEB")
+pkg_deb
 [ "$DEBNAME" = "coffre_${VERSION}_${ARCH}.deb" ] || fail "package named $DEBNAME"
-[ -f "$DEB" ] || fail "$DEB does not exist"
-[ "$had_debian" = 1 ] || [ ! -e "$TOP/debian" ] || fail "package.sh wrote debian/ into the source tree"
-compgen -G "$TOP/obj-*" >/dev/null && fail "package.sh built in the source tree ($TOP/obj-*)"
 
 log "the package's fields and contents"
 [ "$(dpkg-deb -f "$DEB" Version)" = "$VERSION" ] || fail "Version: $(dpkg-deb -f "$DEB" Version)"
@@ -124,13 +58,8 @@ sed -e 's/^[^ ]* *[^ ]* *[^ ]* *[^ ]* *[^ ]* *\.//' -e 's#/$##' "$LOGDIR/content
 while IFS= read -r p; do
 	if [ -e "$p" ]; then echo "$p"; fi
 done <"$LOGDIR/paths" >"$LOGDIR/paths-before"
-find_ours() {
-	find /usr /etc /lib /var/lib /var/spool /var/cache -xdev -name '*coffre*' \
-		-not -path '/var/lib/dpkg/*' -not -path '/var/cache/coffre*' \
-		-not -path '/var/cache/man/*' 2>/dev/null | sort
-}
-find_ours >"$LOGDIR/find-before"
-install_deb
+pkg_find_ours >"$LOGDIR/find-before"
+pkg_install
 dpkg -L coffre | grep -vx '/\.' | sort >"$LOGDIR/dpkg-L"
 info "$(wc -l <"$LOGDIR/dpkg-L") paths in dpkg -L coffre"
 [ "$(/usr/bin/coffre --version)" = "coffre $VERSION" ] ||
@@ -174,18 +103,9 @@ expect_exit 0 /usr/bin/coffre config check --config "$CONF"
 /usr/sbin/coffred --config "$CONF" 2>"$LOGDIR/coffred.log" &
 DPID=$!
 BG_PIDS+=("$DPID")
-answers() {
-	kill -0 "$DPID" 2>/dev/null || { cat "$LOGDIR/coffred.log" >&2; fail "coffred died"; }
-	[ -S "$SOCK" ] && /usr/bin/coffre status --json --socket "$SOCK" >"$LOGDIR/status.json" 2>/dev/null
-}
-wait_for 60 "coffred answering on $SOCK" answers
+wait_for 60 "coffred answering on $SOCK" pkg_daemon_answers
 info "coffred answers: state $(json_get "$LOGDIR/status.json" state)"
-kill -TERM "$DPID"
-wait_for 10 "coffred gone after SIGTERM" gone "$DPID"
-rc=0
-wait "$DPID" || rc=$?
-DPID=
-[ "$rc" = 0 ] || { cat "$LOGDIR/coffred.log" >&2; fail "coffred exited with $rc after SIGTERM"; }
+pkg_daemon_stop
 [ ! -e "$SOCK" ] || fail "coffred left its socket behind"
 info "coffred exited 0"
 
@@ -197,13 +117,7 @@ expect_exit 0 apt_get remove coffre
 [ ! -e /usr/bin/coffre ] && [ ! -e /usr/sbin/coffred ] || fail "binaries left after remove"
 [ -f /etc/coffre/coffre.conf ] || fail "remove took the configuration (only purge may)"
 expect_exit 0 apt_get purge coffre
-purged() {
-	case "$(pkg_status)" in
-	"" | *" not-installed") ;;
-	*) fail "after purge: $(pkg_status)" ;;
-	esac
-}
-purged
+pkg_purged
 while IFS= read -r p; do
 	if [ -e "$p" ] || [ -L "$p" ]; then echo "$p"; fi
 done <"$LOGDIR/dpkg-L" >"$LOGDIR/paths-after"
@@ -211,7 +125,7 @@ if ! diff -u "$LOGDIR/paths-before" "$LOGDIR/paths-after" >"$LOGDIR/paths.diff";
 	cat "$LOGDIR/paths.diff" >&2
 	fail "paths of dpkg -L coffre left after the purge"
 fi
-find_ours >"$LOGDIR/find-after"
+pkg_find_ours >"$LOGDIR/find-after"
 if ! diff -u "$LOGDIR/find-before" "$LOGDIR/find-after" >"$LOGDIR/find.diff"; then
 	cat "$LOGDIR/find.diff" >&2
 	fail "names with coffre left in /usr, /etc, /lib or /var after the purge"
@@ -220,7 +134,7 @@ for p in "${PLACES[@]}" /var/cache/coffre; do [ ! -e "$p" ] || fail "$p left aft
 info "nothing left: $(wc -l <"$LOGDIR/dpkg-L") paths checked, find identical to before the install"
 
 log "install again; a spool holding a repository and its password survive the purge"
-install_deb
+pkg_install
 install -m 600 "$COFFRE_PASSWORD_FILE" /etc/coffre/password
 cp "$CONF" /etc/coffre/coffre.conf
 # As root without XDG_CACHE_HOME, coffre keeps its cache in /var/cache/coffre.
@@ -234,7 +148,7 @@ expect_exit 0 spool backup "$TESTDIR/src" -q
 repo_state /var/spool/coffre >"$LOGDIR/spool-before"
 expect_exit 0 apt_get purge coffre
 grep -q "/var/spool/coffre is kept" "$ERR" "$OUT" || fail "the purge does not say it keeps the spool"
-purged
+pkg_purged
 [ ! -e /usr/bin/coffre ] || fail "/usr/bin/coffre left after the purge"
 repo_state /var/spool/coffre >"$LOGDIR/spool-after"
 cmp -s "$LOGDIR/spool-before" "$LOGDIR/spool-after" || {

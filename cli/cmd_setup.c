@@ -2,6 +2,7 @@
  * protecting and the USB drive, asks for a passphrase, then creates the repository, writes the
  * configuration, starts coffred and makes the first backup. Every prompt has a default
  * (Enter alone gives a working setup) and ends with SETUP_MARK; --yes takes every default. */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -59,6 +60,7 @@ struct setup {
 	struct setup_drive drive;	/* url NULL: none */
 	char *escrow_hex;
 	char *pass;
+	char *journal;		/* what this setup creates (setup_journal.c) */
 	char rec[REPO_RECOVERY_TEXT];
 };
 
@@ -456,6 +458,38 @@ static void print_protected(long when)
 	printf(_("Protected: last backup today %s\n"), hm);
 }
 
+/* Records what this setup is about to create, after removing what an unfinished one left. */
+static int journal_start(struct setup *s, const char *pwfile)
+{
+	char *failed = NULL;
+	if (setup_journal_exists(s->journal)) {
+		if (!g.quiet)
+			printf("%s\n", _("An earlier setup did not finish: what it made is replaced."));
+		if (setup_journal_undo(s->journal, &failed) != 0) {
+			int rc = cli_error(CF_EXIT_ERROR, _("cannot remove '%s', left by the setup that "
+				"did not finish: %s"), failed ? failed : s->journal, strerror(errno));
+			free(failed);
+			return rc;
+		}
+	}
+	/* The repository's folder is ours to remove if it is made now (or was empty). */
+	DIR *dir = opendir(s->spool);
+	int fresh = !dir && errno == ENOENT;
+	if (dir) {
+		size_t n = 0;
+		while (n <= 2 && readdir(dir))
+			n++;
+		fresh = n <= 2;	/* . and .. only */
+		closedir(dir);
+	}
+	if ((fresh && setup_journal_add(s->journal, 'd', s->spool) != 0) ||
+	    setup_journal_add(s->journal, 'f', pwfile) != 0 ||
+	    setup_journal_add(s->journal, 'f', s->config) != 0)
+		return cli_error(CF_EXIT_ERROR, _("cannot write '%s': %s"), s->journal,
+			strerror(errno));
+	return 0;
+}
+
 static int do_setup(struct setup *s)
 {
 	char *confdir = dir_of(s->config);
@@ -464,7 +498,6 @@ static int do_setup(struct setup *s)
 	struct repo *r = NULL;
 	struct cf_error err = { 0 };
 	char id[65];
-	long when = 0;
 	int rc = 0;
 	if (!pwfile) {
 		rc = cli_error(CF_EXIT_ERROR, "%s", _("out of memory"));
@@ -480,6 +513,8 @@ static int do_setup(struct setup *s)
 		rc = cli_error(CF_EXIT_ERROR, _("cannot create '%s': %s"), confdir, strerror(errno));
 		goto out;
 	}
+	if ((rc = journal_start(s, pwfile)))
+		goto out;
 	struct dst_options opt = { 0 };
 	if (repo_init_at(s->spool, &opt, s->pass, repo_key_cache_wanted(), s->escrow_hex,
 		    s->rec, id, &err) != 0) {
@@ -507,18 +542,30 @@ static int do_setup(struct setup *s)
 	}
 	if (!g.quiet)
 		printf("\n%s\n", _("First backup:"));
-	rc = setup_first_backup(r, (const char *const *)cfg->paths, cfg->npaths, &when);
-	int sent = rc == 0 && s->drive.url ? setup_push(r, s->drive.url) : 0;
+	struct setup_result res;
+	rc = setup_first_backup(r, cfg, &res);
+	if (rc) {
+		/* Nothing protected yet: the next 'coffre setup' replaces what this one made. */
+		repo_free(r);
+		printf("\n%s\n", _("Not protected yet: once the problem above is solved, run "
+				    "'coffre setup' again (it replaces what this one made)."));
+		goto out;
+	}
+	if (setup_journal_done(s->journal) != 0)
+		fprintf(stderr, _("coffre: warning: cannot remove '%s': %s\n"), s->journal,
+			strerror(errno));
+	int sent = s->drive.url ? setup_push(r, s->drive.url) : 0;
 	repo_free(r);
-	/* The configuration is good: coffred takes over whatever happened to the first
-	 * backup (it backs up again soon after it starts, and copies to the drive then). */
+	setup_record_run(cfg, &res, s->drive.url && sent == 0);
+	/* The configuration is good and the first backup made: coffred takes over whatever
+	 * happened to the drive (it copies there at its next backup). */
 	int started = setup_start_daemon(s->config, s->start_daemon);
-	if (rc == 0 && sent == 0)
-		print_protected(when);
-	else if (rc == 0)
+	if (sent == 0)
+		print_protected((long)res.when);
+	else
 		printf("\n%s\n", _("Backed up on this computer, but not yet on the drive (see "
 				    "above): coffred copies it there at its next backup."));
-	rc = rc ? rc : sent ? sent : started;
+	rc = sent ? sent : started;
 out:
 	cfg_free(cfg);
 	free(pwfile);
@@ -664,7 +711,13 @@ int cmd_setup(int argc, char **argv)
 		goto out;
 	}
 	struct stat st;
-	if (stat(s.config, &st) == 0) {
+	if (!(s.journal = setup_journal_path(s.config))) {
+		rc = cli_error(CF_EXIT_ERROR, "%s", _("out of memory"));
+		goto out;
+	}
+	/* A finished setup is never replaced; an unfinished one (its journal beside the
+	 * configuration) is, by do_setup. */
+	if (!setup_journal_exists(s.journal) && stat(s.config, &st) == 0) {
 		rc = cli_error(CF_EXIT_USAGE, _("coffre is set up already (%s); to add a drive: "
 						"coffre setup --add-drive"), s.config);
 		goto out;
@@ -691,5 +744,6 @@ out:
 	setup_drive_release(&s.drive);
 	cli_secret_free(s.pass);
 	free(s.escrow_hex);
+	free(s.journal);
 	return rc;
 }

@@ -6,6 +6,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
+
+#include "coffre/backup.h"
 
 /* Why a folder is proposed (shown beside it). */
 enum setup_why { SETUP_DOCUMENTS, SETUP_DESKTOP, SETUP_SAMBA, SETUP_DOLIBARR, SETUP_GIVEN };
@@ -102,11 +105,23 @@ char *setup_conf_text(const struct setup_conf *c);
  * ${url} added (malloc'd), NULL when out of memory. */
 char *setup_conf_dest(const char *text, const char *name, const char *url, const char *what);
 
+struct cfg;
 struct repo;
-/* setup_first_backup(r, paths, n, ret_when): a backup of the ${n} ${paths} into ${r}, its
- * progress shown; the time of the snapshot in ${ret_when}. Prints what went wrong; returns
- * 0 or an exit code. */
-int setup_first_backup(struct repo *r, const char *const *paths, size_t n, long *ret_when);
+/* What the first backup made. */
+struct setup_result {
+	time_t start, when;		/* when it began, when it was committed */
+	char snapshot[65];		/* its id, hex */
+	struct backup_stats stats;
+	int partial;			/* some files or databases were left out */
+};
+/* setup_first_backup(c, r, ret): a backup of what ${c} protects (folders, databases) into
+ * ${r}, its progress shown; what it made in ${ret}. Prints what went wrong; returns 0 or an
+ * exit code. */
+int setup_first_backup(struct repo *r, const struct cfg *c, struct setup_result *ret);
+/* setup_record_run(c, res, pushed): record ${res} in ${c}'s state folder as coffred records
+ * its runs (status.json), with its copy on ${c}'s only destination when ${pushed}: coffred
+ * starts from it and coffre status shows it. Warns and returns -1 when it cannot. */
+int setup_record_run(const struct cfg *c, const struct setup_result *res, int pushed);
 /* setup_push(r, url): send what ${r} holds to ${url}, read back (progress shown). Prints what
  * went wrong; returns 0 or an exit code. */
 int setup_push(struct repo *r, const char *url);
@@ -121,5 +136,20 @@ int setup_start_daemon(const char *config, int start);
 /* setup_reload_daemon(socket): if coffred answers on ${socket}, send it SIGHUP so that it
  * reads the configuration again; 1 when done, 0 when no coffred runs. */
 int setup_reload_daemon(const char *socket);
+
+/* The journal of a setup under way (setup_journal.c): what it created, one "KIND PATH" line
+ * each ('f' a file, 'd' the repository's folder), so that a setup that stopped half-way can
+ * be run again. setup_journal_path(config): its file beside ${config} (malloc'd). */
+char *setup_journal_path(const char *config);
+int setup_journal_exists(const char *journal);
+/* setup_journal_add(journal, kind, path): record ${path} before creating it. 0 or -1 with
+ * errno set. */
+int setup_journal_add(const char *journal, char kind, const char *path);
+/* setup_journal_undo(journal, ret_failed): remove what ${journal} lists (a folder only when
+ * it is empty or holds a repository), then the journal. 0, or -1 with the path that could
+ * not be removed in ${ret_failed} (malloc'd) and errno set. */
+int setup_journal_undo(const char *journal, char **ret_failed);
+/* setup_journal_done(journal): the setup is finished: forget the journal. 0 or -1. */
+int setup_journal_done(const char *journal);
 
 #endif

@@ -166,7 +166,6 @@ void loop_child_signals(void);
 /* job.c: runs (a backup, its retention and its push; or a push alone) and their timer */
 void job_start(struct daemon *d, int push_only);
 void job_run(struct job *j);		/* in the run's process: the run itself */
-void job_set_stats(struct state_run *s, const struct backup_stats *st);
 void job_finish(struct daemon *d);	/* on the loop: the run's process has ended */
 void job_stop(struct daemon *d);
 void job_rearm(struct daemon *d);

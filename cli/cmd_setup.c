@@ -19,6 +19,7 @@
 #include "setup.h"
 #include "base/util.h"
 #include "coffre/cfg.h"
+#include "coffre/dbdump.h"
 #include "coffre/dst.h"
 #include "coffre/repo.h"
 
@@ -57,6 +58,7 @@ struct setup {
 	const char *config, *spool, *state_dir, *escrow, *drive_path;
 	struct setup_where where;
 	struct setup_folders folders;
+	struct setup_dbs dbs;		/* databases found (Dolibarr's) */
 	struct setup_drive drive;	/* url NULL: none */
 	char *escrow_hex;
 	char *pass;
@@ -227,13 +229,28 @@ static const char *why_text(const struct setup_folder *f, char *out, size_t n)
 	return out;
 }
 
-static void show_folders(const struct setup_folders *l)
+static void show_folders(const struct setup_folders *l, const struct setup_dbs *dbs)
 {
 	for (size_t i = 0; i < l->n; i++) {
 		const struct setup_folder *f = &l->v[i];
 		char why[160], b[32];
 		printf("  %2zu [%c] %s  (%s, %s)\n", i + 1, f->ticked ? 'x' : ' ', f->path,
 			why_text(f, why, sizeof why), cli_bytes(f->bytes, b));
+	}
+	for (size_t i = 0; i < dbs->n; i++) {
+		const struct setup_db *d = &dbs->v[i];
+		char b[32], what[64];
+		const char *kind = d->kind == DBDUMP_POSTGRESQL ? "PostgreSQL" : "MariaDB";
+		if (d->problem)
+			snprintf(what, sizeof what, "%s", kind);
+		else
+			snprintf(what, sizeof what, "%s, %s%s", kind, d->more ? _("at least ") : "",
+				cli_bytes(d->bytes, b));
+		printf("  %2zu [%c] ", l->n + i + 1, d->ticked ? 'x' : ' ');
+		printf(_("the Dolibarr database %s (%s)"), d->database, what);
+		printf("\n");
+		if (d->problem)
+			printf(_("         cannot be backed up as it is: %s\n"), d->problem);
 	}
 }
 
@@ -248,22 +265,27 @@ static size_t ticked(const struct setup_folders *l)
 static int choose_folders(struct setup *s)
 {
 	struct setup_folders *l = &s->folders;
+	size_t all = l->n + s->dbs.n;
 	if (s->yes) {
 		if (!ticked(l))
 			return cli_error(CF_EXIT_USAGE, "%s", _("no folder to protect was found: name "
 				"one with --folder DIR"));
+		if (!g.quiet) {
+			printf("%s\n", _("To protect ([x]):"));
+			show_folders(l, &s->dbs);
+		}
 		return 0;
 	}
 	screen(_("Folders to protect"));
 	for (;;) {
-		if (l->n) {
-			show_folders(l);
+		if (all) {
+			show_folders(l, &s->dbs);
 			printf("\n%s\n", _("To change the list, type a number to tick or untick its "
 					    "folder, or the full path of a folder to add."));
 		} else {
 			printf("%s\n", _("No folder was found by itself."));
 		}
-		char *a = ask(l->n ? _("Enter alone to keep this list") :
+		char *a = ask(all ? _("Enter alone to keep this list") :
 				     _("Type the folder to protect (for example /home/shop/Documents)"));
 		if (!a)
 			return cli_error(CF_EXIT_USAGE, "%s", _("setup stopped: no answer"));
@@ -276,6 +298,9 @@ static int choose_folders(struct setup *s)
 			printf("%s\n", _("Nothing is ticked: tick a folder or add one."));
 		} else if (!*end && a[0] != '-' && k >= 1 && k <= l->n) {
 			l->v[k - 1].ticked = !l->v[k - 1].ticked;
+			free(a);
+		} else if (!*end && a[0] != '-' && k > l->n && k <= all) {
+			s->dbs.v[k - l->n - 1].ticked = !s->dbs.v[k - l->n - 1].ticked;
 			free(a);
 		} else {
 			int rc = a[0] == '/' ? setup_folders_add(l, a, SETUP_GIVEN, NULL) : 0;
@@ -392,6 +417,42 @@ static int escrow_key(struct setup *s)
 	return s->escrow_hex ? 0 : cli_error(CF_EXIT_ERROR, "%s", _("out of memory"));
 }
 
+/* Each ticked database's password in a file of its own (0600) beside coffre's: the
+ * configuration names the file, never the password. */
+static int write_db_passwords(struct setup *s, const char *pwfile)
+{
+	const char *slash = strrchr(pwfile, '/');
+	size_t k = 0;
+	for (size_t i = 0; i < s->dbs.n; i++) {
+		struct setup_db *d = &s->dbs.v[i];
+		if (!d->ticked)
+			continue;
+		/* Named in the order kept: the first one is [database dolibarr]. */
+		free(d->name);
+		d->name = ++k == 1 ? strdup("dolibarr") : util_path("dolibarr-%zu", k);
+		if (!d->name)
+			return cli_error(CF_EXIT_ERROR, "%s", _("out of memory"));
+		if (!d->password)
+			continue;
+		d->password_file = util_path("%.*s/database-%s.password",
+			(int)(slash ? slash - pwfile : 1), slash ? pwfile : ".", d->name);
+		char *line = util_path("%s\n", d->password);
+		int rc = 0;
+		if (!d->password_file || !line)
+			rc = cli_error(CF_EXIT_ERROR, "%s", _("out of memory"));
+		else if (setup_journal_add(s->journal, 'f', d->password_file) != 0 ||
+			 setup_write_file(d->password_file, line, 0600, NULL) != 0)
+			rc = cli_error(CF_EXIT_ERROR, _("cannot write '%s': %s"), d->password_file,
+				strerror(errno));
+		if (line)
+			sodium_memzero(line, strlen(line));
+		free(line);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 static int write_files(struct setup *s, const char *pwfile)
 {
 	const char **paths = calloc(s->folders.n ? s->folders.n : 1, sizeof *paths);
@@ -406,16 +467,19 @@ static int write_files(struct setup *s, const char *pwfile)
 	struct setup_conf c = { .paths = paths, .npaths = n, .spool = s->spool,
 		.password_file = pwfile, .drive_url = s->drive.url,
 		.drive_name = s->drive.url ? drive_text(&s->drive, what, sizeof what) : NULL,
-		.state_dir = s->state_dir, .socket = sock };
-	char *text = setup_conf_text(&c);
-	char *pwline = util_path("%s\n", s->pass);
-	int rc = 0;
+		.state_dir = s->state_dir, .socket = sock, .dbs = s->dbs.v, .ndbs = s->dbs.n };
+	int rc = write_db_passwords(s, pwfile);
+	char *text = rc ? NULL : setup_conf_text(&c);
+	char *pwline = rc ? NULL : util_path("%s\n", s->pass);
+	if (rc)
+		goto out;
 	if (!text || !pwline)
 		rc = cli_error(CF_EXIT_ERROR, "%s", _("out of memory"));
 	else if (setup_write_file(pwfile, pwline, 0600, NULL) != 0)
 		rc = cli_error(CF_EXIT_ERROR, _("cannot write '%s': %s"), pwfile, strerror(errno));
 	else if (setup_write_file(s->config, text, 0640, SETUP_GROUP) != 0)
 		rc = cli_error(CF_EXIT_ERROR, _("cannot write '%s': %s"), s->config, strerror(errno));
+out:
 	if (pwline)
 		sodium_memzero(pwline, strlen(pwline));
 	free(pwline);
@@ -732,7 +796,7 @@ int cmd_setup(int argc, char **argv)
 		printf("%s\n", _("Welcome to coffre. It backs up this computer's important folders, "
 				 "encrypted, every day, onto a USB drive. A few screens follow: Enter "
 				 "alone accepts what is proposed."));
-	if (setup_find_folders(&s.where, &s.folders) != 0) {
+	if (setup_find_folders(&s.where, &s.folders) != 0 || setup_find_dbs(&s.where, &s.dbs) != 0) {
 		rc = cli_error(CF_EXIT_ERROR, "%s", _("out of memory"));
 		goto out;
 	}
@@ -741,6 +805,7 @@ int cmd_setup(int argc, char **argv)
 	rc = do_setup(&s);
 out:
 	setup_folders_release(&s.folders);
+	setup_dbs_release(&s.dbs);
 	setup_drive_release(&s.drive);
 	cli_secret_free(s.pass);
 	free(s.escrow_hex);

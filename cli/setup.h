@@ -46,6 +46,11 @@ int setup_find_folders(const struct setup_where *w, struct setup_folders *l);
  * and returns it; 0 when done; -1 when the text cannot be read. */
 int setup_samba_paths(char *text, int (*fn)(void *ctx, const char *share, const char *path),
 	void *ctx);
+/* Where Dolibarr's conf.php may be (glob patterns under the root), NULL-terminated. */
+extern const char *const setup_dolibarr_confs[];
+/* setup_read_text(path): the text of ${path} (a regular file, its last component no symlink,
+ * at most 1 MiB), NUL-terminated, malloc'd; NULL when missing, unreadable or too large. */
+char *setup_read_text(const char *path);
 /* setup_dolibarr_root(text): the first well-formed value of $dolibarr_main_data_root
  * (quoted, on one line, shorter than PATH_MAX) in the conf.php ${text}, malloc'd, or NULL. */
 char *setup_dolibarr_root(const char *text);
@@ -58,6 +63,54 @@ void setup_folders_release(struct setup_folders *l);
 /* setup_path_ok(path): whether ${path} can be written as a configuration value (absolute, no
  * control character, no comment mark, no surrounding space). */
 int setup_path_ok(const char *path);
+
+/* Dolibarr's database as its conf.php names it (setup_dolibarr.c): each value as PHP
+ * reads it, "" when not set. */
+#define SETUP_DB_VALUE_MAX 256
+struct setup_dolibarr {
+	char type[SETUP_DB_VALUE_MAX];	/* mysqli, mysql or pgsql */
+	char host[SETUP_DB_VALUE_MAX];
+	char port[SETUP_DB_VALUE_MAX];
+	char name[SETUP_DB_VALUE_MAX];
+	char user[SETUP_DB_VALUE_MAX];
+	char pass[SETUP_DB_VALUE_MAX];
+};
+/* setup_dolibarr_db(text, ret): the database of the conf.php ${text}: only assignments of
+ * one plain quoted literal on a line of their own count (the last one of each key), nothing
+ * PHP would compute. 0 and ${ret} filled when it names a MariaDB/MySQL or PostgreSQL
+ * database; -1 otherwise (${ret} untouched). */
+int setup_dolibarr_db(const char *text, struct setup_dolibarr *ret);
+
+/* A database server setup proposes to dump into each snapshot (setup_db.c). */
+struct setup_db {
+	char *name;		/* the [database NAME] section: dolibarr, dolibarr-2... */
+	int kind;		/* enum dbdump_kind */
+	char *socket;		/* or host and port; neither: the client's default */
+	char *host;
+	int port;
+	char *user;		/* NULL: the client's default */
+	char *password;		/* NULL: none; written to a 0600 file, never to the config */
+	char *database;
+	char *from;		/* the conf.php it comes from */
+	uint64_t bytes;		/* its dump's size (at least, when ${more}) */
+	int more;
+	char *problem;		/* why it cannot be dumped now (then unticked); NULL: fine */
+	char *password_file;	/* set by the command before the configuration is written */
+	int ticked;
+};
+
+struct setup_dbs {
+	struct setup_db *v;
+	size_t n;
+};
+
+/* setup_find_dbs(w, l): the databases of the Dolibarr installations under ${w}'s root
+ * (conf.php in /etc/dolibarr, /var/www/{*}/htdocs/conf, /var/www/html/dolibarr/htdocs/conf,
+ * /usr/share/dolibarr/htdocs/conf), each tried with a dump (its size measured, at most
+ * about 10 s) and ticked when it works. Host "localhost" means the server's usual socket
+ * under the root. Returns 0 or -1 (out of memory). */
+int setup_find_dbs(const struct setup_where *w, struct setup_dbs *l);
+void setup_dbs_release(struct setup_dbs *l);
 
 /* A drive that may receive the backups. */
 struct setup_drive {
@@ -97,6 +150,8 @@ struct setup_conf {
 	const char *drive_name;		/* shown in a comment */
 	const char *state_dir;		/* NULL: the default */
 	const char *socket;		/* NULL: the default */
+	const struct setup_db *dbs;	/* the ticked ones become [database NAME] sections */
+	size_t ndbs;
 };
 
 /* setup_conf_text(c): the configuration file's text (malloc'd), NULL when out of memory. */

@@ -16,6 +16,7 @@
 
 #include "setup.h"
 #include "coffre/cfg.h"
+#include "coffre/dbdump.h"
 #include "coffre/error.h"
 
 #include "fixture.h"
@@ -201,13 +202,22 @@ static void written_config_loads(void **state)
 	snprintf(pw, sizeof pw, "%s/c/etc/password", dir);
 	snprintf(spool, sizeof spool, "%s/c/spool", dir);
 	const char *paths[] = { docs };
+	char dbpw[300];
+	snprintf(dbpw, sizeof dbpw, "%s/c/etc/database-dolibarr.password", dir);
+	struct setup_db dbs[] = { { .name = "dolibarr", .kind = DBDUMP_MARIADB,
+		.socket = "/run/mysqld/mysqld.sock", .user = "doli", .database = "dolibarr",
+		.from = "/etc/dolibarr/conf.php", .password_file = dbpw, .ticked = 1 },
+		{ .name = "dolibarr-2", .kind = DBDUMP_POSTGRESQL, .host = "db.example", .port = 5433,
+		.database = "erp", .from = "/var/www/b/htdocs/conf/conf.php", .ticked = 0 } };
 	struct setup_conf c = { .paths = paths, .npaths = 1, .spool = spool, .password_file = pw,
-		.drive_url = "usb:KINGSTON", .drive_name = "KINGSTON (32 GB)" };
+		.drive_url = "usb:KINGSTON", .drive_name = "KINGSTON (32 GB)", .dbs = dbs,
+		.ndbs = 2 };
 	char *text = setup_conf_text(&c);
 	assert_non_null(text);
 	char *more = setup_conf_dest(text, "drive-2", "/mnt/second/coffre", "second");
 	assert_non_null(more);
 	assert_int_equal(setup_write_file(pw, "pw\n", 0600, NULL), 0);
+	assert_int_equal(setup_write_file(dbpw, "db pw\n", 0600, NULL), 0);
 	assert_int_equal(setup_write_file(conf, more, 0640, "no-such-group-coffre"), 0);
 	struct stat st;
 	assert_int_equal(stat(conf, &st), 0);
@@ -225,6 +235,14 @@ static void written_config_loads(void **state)
 	assert_int_equal(cfg->ndests, 2);
 	assert_string_equal(cfg->dests[0].url, "usb:KINGSTON");
 	assert_string_equal(cfg->dests[1].name, "drive-2");
+	assert_int_equal(cfg->ndbs, 1);	/* the unticked one is left out */
+	assert_string_equal(cfg->dbs[0].name, "dolibarr");
+	assert_int_equal(cfg->dbs[0].kind, DBDUMP_MARIADB);
+	assert_string_equal(cfg->dbs[0].socket, "/run/mysqld/mysqld.sock");
+	assert_string_equal(cfg->dbs[0].user, "doli");
+	assert_string_equal(cfg->dbs[0].password_file, dbpw);
+	assert_int_equal(cfg->dbs[0].ndatabases, 1);
+	assert_string_equal(cfg->dbs[0].databases[0], "dolibarr");
 	cfg_free(cfg);
 	free(problems);
 	free(text);
@@ -236,6 +254,73 @@ static void written_config_loads(void **state)
 	assert_true(setup_path_ok("/srv/Données partagées"));
 }
 
+/* Dolibarr's database from conf.php: plain literals only, the last one of each key. */
+static void dolibarr_db_is_read_not_run(void **state)
+{
+	(void)state;
+	struct setup_dolibarr d;
+	assert_int_equal(setup_dolibarr_db("<?php\n"
+		"$dolibarr_main_db_host = 'localhost';\n"
+		"\t$dolibarr_main_db_port='3306' ;  // the default\n"
+		"$dolibarr_main_db_name=\"dolibarr\";\n"
+		"$dolibarr_main_db_user='doli';\n"
+		"$dolibarr_main_db_pass='it\\'s \"x\" \\\\ y';\n"
+		"$dolibarr_main_db_type='mysqli';\n", &d), 0);
+	assert_string_equal(d.host, "localhost");
+	assert_string_equal(d.port, "3306");
+	assert_string_equal(d.name, "dolibarr");
+	assert_string_equal(d.user, "doli");
+	assert_string_equal(d.pass, "it's \"x\" \\ y");
+	assert_string_equal(d.type, "mysqli");
+	/* The last assignment counts; lines in a block comment or commented out do not. */
+	assert_int_equal(setup_dolibarr_db("$dolibarr_main_db_type='pgsql';\n"
+		"$dolibarr_main_db_name='first';\n$dolibarr_main_db_name='second';\n"
+		"/*\n$dolibarr_main_db_name='commented';\n*/\n"
+		"/* $dolibarr_main_db_user='one line'; */\n"
+		"// $dolibarr_main_db_name='slashes';\n# $dolibarr_main_db_name='hash';\n", &d), 0);
+	assert_string_equal(d.name, "second");
+	assert_string_equal(d.user, "");
+	assert_string_equal(d.type, "pgsql");
+	/* What PHP would compute, or cannot be one value, is not taken. */
+	static const char *const hostile[] = {
+		"$dolibarr_main_db_name=\"$other\";",
+		"$dolibarr_main_db_name=\"a\\x41\";",
+		"$dolibarr_main_db_name='a'.'b';",
+		"$dolibarr_main_db_name=getenv('DB');",
+		"$dolibarr_main_db_name=DB_NAME;",
+		"$dolibarr_main_db_name='unterminated;\n';",
+		"$dolibarr_main_db_name='no semicolon'",
+		"$dolibarr_main_db_name='tab\there';",
+		"$dolibarr_main_db_name='';",
+		"$dolibarr_main_db_names='plural';",
+		"$dolibarr_main_db_name_x='longer';",
+		"$xdolibarr_main_db_name='prefixed';",
+		"$dolibarr_main_db_name == 'compare';",
+		"$dolibarr_main_db_name",
+		"$dolibarr_main_db_name=",
+		"$dolibarr_main_db_name='",
+		"",
+	};
+	for (size_t i = 0; i < sizeof hostile / sizeof *hostile; i++) {
+		char text[300];
+		snprintf(text, sizeof text, "$dolibarr_main_db_type='mysqli';\n%s\n", hostile[i]);
+		memset(&d, 0x55, sizeof d);
+		assert_int_equal(setup_dolibarr_db(text, &d), -1);
+	}
+	/* Another kind of database, or none named: nothing. */
+	assert_int_equal(setup_dolibarr_db("$dolibarr_main_db_type='sqlite3';\n"
+		"$dolibarr_main_db_name='x';\n", &d), -1);
+	assert_int_equal(setup_dolibarr_db("$dolibarr_main_db_name='x';\n", &d), -1);
+	/* A value as long as a field holds is refused, one byte less is taken. */
+	char text[2 * SETUP_DB_VALUE_MAX];
+	for (int len = SETUP_DB_VALUE_MAX - 1; len <= SETUP_DB_VALUE_MAX; len++) {
+		snprintf(text, sizeof text, "$dolibarr_main_db_type='mysqli';\n"
+			"$dolibarr_main_db_name='%0*d';\n", len, 7);
+		assert_int_equal(setup_dolibarr_db(text, &d), len < SETUP_DB_VALUE_MAX ? 0 : -1);
+	}
+	assert_int_equal(strlen(d.name), SETUP_DB_VALUE_MAX - 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +328,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(nested_folders_are_listed_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(hostile_files_give_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(written_config_loads, setup, teardown),
+		cmocka_unit_test(dolibarr_db_is_read_not_run),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

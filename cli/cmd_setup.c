@@ -417,42 +417,6 @@ static int escrow_key(struct setup *s)
 	return s->escrow_hex ? 0 : cli_error(CF_EXIT_ERROR, "%s", _("out of memory"));
 }
 
-/* Each ticked database's password in a file of its own (0600) beside coffre's: the
- * configuration names the file, never the password. */
-static int write_db_passwords(struct setup *s, const char *pwfile)
-{
-	const char *slash = strrchr(pwfile, '/');
-	size_t k = 0;
-	for (size_t i = 0; i < s->dbs.n; i++) {
-		struct setup_db *d = &s->dbs.v[i];
-		if (!d->ticked)
-			continue;
-		/* Named in the order kept: the first one is [database dolibarr]. */
-		free(d->name);
-		d->name = ++k == 1 ? strdup("dolibarr") : util_path("dolibarr-%zu", k);
-		if (!d->name)
-			return cli_error(CF_EXIT_ERROR, "%s", _("out of memory"));
-		if (!d->password)
-			continue;
-		d->password_file = util_path("%.*s/database-%s.password",
-			(int)(slash ? slash - pwfile : 1), slash ? pwfile : ".", d->name);
-		char *line = util_path("%s\n", d->password);
-		int rc = 0;
-		if (!d->password_file || !line)
-			rc = cli_error(CF_EXIT_ERROR, "%s", _("out of memory"));
-		else if (setup_journal_add(s->journal, 'f', d->password_file) != 0 ||
-			 setup_write_file(d->password_file, line, 0600, NULL) != 0)
-			rc = cli_error(CF_EXIT_ERROR, _("cannot write '%s': %s"), d->password_file,
-				strerror(errno));
-		if (line)
-			sodium_memzero(line, strlen(line));
-		free(line);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
 static int write_files(struct setup *s, const char *pwfile)
 {
 	const char **paths = calloc(s->folders.n ? s->folders.n : 1, sizeof *paths);
@@ -468,7 +432,7 @@ static int write_files(struct setup *s, const char *pwfile)
 		.password_file = pwfile, .drive_url = s->drive.url,
 		.drive_name = s->drive.url ? drive_text(&s->drive, what, sizeof what) : NULL,
 		.state_dir = s->state_dir, .socket = sock, .dbs = s->dbs.v, .ndbs = s->dbs.n };
-	int rc = write_db_passwords(s, pwfile);
+	int rc = setup_dbs_write(&s->dbs, pwfile, s->journal);
 	char *text = rc ? NULL : setup_conf_text(&c);
 	char *pwline = rc ? NULL : util_path("%s\n", s->pass);
 	if (rc)

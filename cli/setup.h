@@ -111,6 +111,11 @@ struct setup_dbs {
  * under the root. Returns 0 or -1 (out of memory). */
 int setup_find_dbs(const struct setup_where *w, struct setup_dbs *l);
 void setup_dbs_release(struct setup_dbs *l);
+/* setup_dbs_write(l, pwfile, journal): name the ticked databases (dolibarr, dolibarr-2...)
+ * and write each one's password to database-NAME.password (0600) in ${pwfile}'s folder,
+ * recorded first in ${journal}: the configuration names the file, never the password.
+ * Prints what went wrong; returns 0 or an exit code. */
+int setup_dbs_write(struct setup_dbs *l, const char *pwfile, const char *journal);
 
 /* A drive that may receive the backups. */
 struct setup_drive {

@@ -16,6 +16,7 @@
 
 #include <sodium.h>
 
+#include "cli.h"
 #include "setup.h"
 #include "base/util.h"
 #include "coffre/dbdump.h"
@@ -221,4 +222,38 @@ void setup_dbs_release(struct setup_dbs *l)
 		db_release(&l->v[i]);
 	free(l->v);
 	memset(l, 0, sizeof *l);
+}
+
+int setup_dbs_write(struct setup_dbs *l, const char *pwfile, const char *journal)
+{
+	const char *slash = strrchr(pwfile, '/');
+	size_t k = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		struct setup_db *d = &l->v[i];
+		if (!d->ticked)
+			continue;
+		/* Named in the order kept: the first one is [database dolibarr]. */
+		free(d->name);
+		d->name = ++k == 1 ? strdup("dolibarr") : util_path("dolibarr-%zu", k);
+		if (!d->name)
+			return cli_error(CF_EXIT_ERROR, "%s", _("out of memory"));
+		if (!d->password)
+			continue;
+		d->password_file = util_path("%.*s/database-%s.password",
+			(int)(slash ? slash - pwfile : 1), slash ? pwfile : ".", d->name);
+		char *line = util_path("%s\n", d->password);
+		int rc = 0;
+		if (!d->password_file || !line)
+			rc = cli_error(CF_EXIT_ERROR, "%s", _("out of memory"));
+		else if (setup_journal_add(journal, 'f', d->password_file) != 0 ||
+			 setup_write_file(d->password_file, line, 0600, NULL) != 0)
+			rc = cli_error(CF_EXIT_ERROR, _("cannot write '%s': %s"), d->password_file,
+				strerror(errno));
+		if (line)
+			sodium_memzero(line, strlen(line));
+		free(line);
+		if (rc)
+			return rc;
+	}
+	return 0;
 }

@@ -30,16 +30,19 @@ static void first_paragraph(const char *body, char *out, size_t n)
 static int notify_all(struct daemon *d, const struct alert_event *ev, size_t nev)
 {
 	struct desktop_session s[DESKTOP_SESSIONS_MAX];
-	size_t ns = 0;
+	size_t ns = 0, denied = 0;
 	char prog[4096], host[256];
 	if (desktop_program(getenv("PATH"), prog, sizeof prog) != 0) {
 		logf_("alerts: no notify-send (package libnotify-bin): no desktop notification");
 		return 1;
 	}
-	if (desktop_find("/proc", s, DESKTOP_SESSIONS_MAX, &ns) != 0) {
+	if (desktop_find("/proc", s, DESKTOP_SESSIONS_MAX, &ns, &denied) != 0) {
 		logf_("warning: alerts: cannot look for desktop sessions: %s", strerror(errno));
 		return 1;
 	}
+	if (denied)
+		logf_("warning: alerts: the environment of %zu processes of people may not be read "
+			"(coffred lacks CAP_SYS_PTRACE): a desktop session may be missed", denied);
 	if (!ns) {
 		for (size_t i = 0; i < nev; i++)
 			logf_("alerts: %s: nobody logged in graphically to show it to",

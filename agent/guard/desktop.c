@@ -85,9 +85,11 @@ static int all_digits(const char *s)
 	return 1;
 }
 
-int desktop_find(const char *proc, struct desktop_session *ret, size_t max, size_t *ret_n)
+int desktop_find(const char *proc, struct desktop_session *ret, size_t max, size_t *ret_n,
+	size_t *ret_denied)
 {
 	*ret_n = 0;
+	*ret_denied = 0;
 	DIR *dir = opendir(proc);
 	if (!dir)
 		return -1;
@@ -111,6 +113,7 @@ int desktop_find(const char *proc, struct desktop_session *ret, size_t max, size
 		for (size_t i = 0; keep && i < n; i++)
 			keep = ret[i].uid != st.st_uid;	/* one notification a person */
 		ssize_t len = keep ? read_environ(dfd, buf) : -1;
+		*ret_denied += len < 0 && keep && (errno == EACCES || errno == EPERM);
 		close(dfd);
 		if (len > 0 && desktop_env_parse(buf, (size_t)len, &ret[n].env)) {
 			ret[n].uid = st.st_uid;

@@ -41,11 +41,13 @@ struct desktop_session {
 	struct desktop_env env;
 };
 
-/* desktop_find(proc, ret, max, ret_n): the graphical sessions under ${proc} ("/proc"): one
- * per person (uid in [DESKTOP_UID_MIN, DESKTOP_UID_MAX)), the first process found with a
- * display. At most ${max} into ${ret}; their number in ${ret_n}. Returns 0 or -1 (${proc}
- * cannot be read; errno set). */
-int desktop_find(const char *proc, struct desktop_session *ret, size_t max, size_t *ret_n);
+/* desktop_find(proc, ret, max, ret_n, ret_denied): the graphical sessions under ${proc}
+ * ("/proc"): one per person (uid in [DESKTOP_UID_MIN, DESKTOP_UID_MAX)), the first process
+ * found with a display. At most ${max} into ${ret}; their number in ${ret_n}; in
+ * ${ret_denied}, how many people's processes had an environment we may not read (reading
+ * another uid's needs CAP_SYS_PTRACE). Returns 0 or -1 (${proc} cannot be read; errno set). */
+int desktop_find(const char *proc, struct desktop_session *ret, size_t max, size_t *ret_n,
+	size_t *ret_denied);
 
 /* desktop_send(s, prog, summary, body, critical, timeout_ms): run ${prog} (an absolute path
  * to notify-send) as ${s}'s person (their groups, no other privilege) with ${s}'s variables

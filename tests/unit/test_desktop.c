@@ -101,13 +101,13 @@ static void test_find(void **state)
 	static const char other[] = "DISPLAY=:6\0";
 	static const char plain[] = "HOME=/home/x\0";
 	struct desktop_session s[4];
-	size_t n = 9;
+	size_t n = 9, denied = 9;
 	assert_int_equal(fx_mkdtemp(dir, sizeof dir, "desktop"), 0);
-	assert_int_equal(desktop_find(dir, s, 4, &n), 0);
+	assert_int_equal(desktop_find(dir, s, 4, &n, &denied), 0);
 	assert_int_equal(n, 0);
 	char missing[300];
 	snprintf(missing, sizeof missing, "%s/none", dir);
-	assert_int_equal(desktop_find(missing, s, 4, &n), -1);
+	assert_int_equal(desktop_find(missing, s, 4, &n, &denied), -1);
 	if (geteuid() != 0) {
 		fx_rm_rf(dir);
 		skip();	/* the people's processes need their own owners */
@@ -127,13 +127,14 @@ static void test_find(void **state)
 	assert_int_equal(symlink(q, p), 0);
 	snprintf(p, sizeof p, "%s/95", dir);
 	assert_int_equal(chown(p, 4244, 4244), 0);
-	assert_int_equal(desktop_find(dir, s, 4, &n), 0);
+	assert_int_equal(desktop_find(dir, s, 4, &n, &denied), 0);
 	assert_int_equal(n, 1);
+	assert_int_equal(denied, 0);	/* a link is refused, not denied */
 	assert_int_equal(s[0].uid, 4242);
 	assert_int_equal(s[0].gid, 4242);
 	assert_true(strcmp(s[0].env.v[DESKTOP_DISPLAY], ":5") == 0 ||
 		    strcmp(s[0].env.v[DESKTOP_DISPLAY], ":6") == 0);
-	assert_int_equal(desktop_find(dir, s, 0, &n), 0);
+	assert_int_equal(desktop_find(dir, s, 0, &n, &denied), 0);
 	assert_int_equal(n, 0);
 	fx_rm_rf(dir);
 }

@@ -247,7 +247,10 @@ static void show_folders(const struct setup_folders *l, const struct setup_dbs *
 			snprintf(what, sizeof what, "%s, %s%s", kind, d->more ? _("at least ") : "",
 				cli_bytes(d->bytes, b));
 		printf("  %2zu [%c] ", l->n + i + 1, d->ticked ? 'x' : ' ');
-		printf(_("the Dolibarr database %s (%s)"), d->database, what);
+		if (!d->database)
+			printf(_("the MariaDB databases of this computer (%s)"), d->list);
+		else
+			printf(_("the Dolibarr database %s (%s)"), d->database, what);
 		printf("\n");
 		if (d->problem)
 			printf(_("         cannot be backed up as it is: %s\n"), d->problem);

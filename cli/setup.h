@@ -90,8 +90,9 @@ struct setup_db {
 	int port;
 	char *user;		/* NULL: the client's default */
 	char *password;		/* NULL: none; written to a 0600 file, never to the config */
-	char *database;
-	char *from;		/* the conf.php it comes from */
+	char *database;		/* NULL: every database of the server (a local MariaDB) */
+	char *list;		/* then those it has now, for the eye: "shop, erp" */
+	char *from;		/* the conf.php it comes from; NULL for a local server */
 	uint64_t bytes;		/* its dump's size (at least, when ${more}) */
 	int more;
 	char *problem;		/* why it cannot be dumped now (then unticked); NULL: fine */
@@ -108,7 +109,9 @@ struct setup_dbs {
  * (conf.php in /etc/dolibarr, /var/www/{*}/htdocs/conf, /var/www/html/dolibarr/htdocs/conf,
  * /usr/share/dolibarr/htdocs/conf), each tried with a dump (its size measured, at most
  * about 10 s) and ticked when it works. Host "localhost" means the server's usual socket
- * under the root. Returns 0 or -1 (out of memory). */
+ * under the root. Without any Dolibarr on it, a MariaDB server on its usual socket that
+ * lists its databases to us without a password (unix-socket authentication, as root):
+ * all its databases, ticked. Returns 0 or -1 (out of memory). */
 int setup_find_dbs(const struct setup_where *w, struct setup_dbs *l);
 void setup_dbs_release(struct setup_dbs *l);
 /* setup_dbs_write(l, pwfile, journal): name the ticked databases (dolibarr, dolibarr-2...)

@@ -116,8 +116,13 @@ char *setup_conf_text(const struct setup_conf *c)
 		const struct setup_db *d = &c->dbs[i];
 		if (!d->ticked)
 			continue;
-		add(&t, "\n[database %s]\n# the Dolibarr database, from %s\nkind = %s\n", d->name,
-			d->from, dbdump_kind_name(d->kind));
+		if (d->from)
+			add(&t, "\n[database %s]\n# the Dolibarr database, from %s\n", d->name,
+				d->from);
+		else
+			add(&t, "\n[database %s]\n# every database of this computer's server\n",
+				d->name);
+		add(&t, "kind = %s\n", dbdump_kind_name(d->kind));
 		if (d->socket)
 			add(&t, "socket = %s\n", d->socket);
 		if (d->host)
@@ -128,7 +133,8 @@ char *setup_conf_text(const struct setup_conf *c)
 			add(&t, "user = %s\n", d->user);
 		if (d->password_file)
 			add(&t, "password-file = %s\n", d->password_file);
-		add(&t, "databases = %s\n", d->database);
+		if (d->database)
+			add(&t, "databases = %s\n", d->database);
 	}
 	if (c->state_dir || c->socket) {
 		add(&t, "\n[daemon]\n");

@@ -126,7 +126,8 @@ out:
 
 static int same(const struct setup_db *a, const struct setup_db *b)
 {
-	return a->kind == b->kind && a->port == b->port && strcmp(a->database, b->database) == 0 &&
+	return a->kind == b->kind && a->port == b->port &&
+	       !strcmp(a->database ? a->database : "", b->database ? b->database : "") &&
 	       !strcmp(a->socket ? a->socket : "", b->socket ? b->socket : "") &&
 	       !strcmp(a->host ? a->host : "", b->host ? b->host : "");
 }
@@ -141,6 +142,7 @@ static void db_release(struct setup_db *db)
 		sodium_memzero(db->password, strlen(db->password));
 	free(db->password);
 	free(db->database);
+	free(db->list);
 	free(db->from);
 	free(db->problem);
 	free(db->password_file);
@@ -190,6 +192,49 @@ static int add(const char *root, const char *from, const struct setup_dolibarr *
 	return 0;
 }
 
+/* A local MariaDB server no Dolibarr found uses, whose databases root may list without a
+ * password: all of them (listing is cheap; they are not measured). 0, or -1 (memory). */
+static int add_local(const char *root, struct setup_dbs *l)
+{
+	struct setup_db db = { .kind = DBDUMP_MARIADB, .ticked = 1 };
+	struct dbdump *d = NULL;
+	struct cf_error err = { 0 };
+	char **names = NULL;
+	size_t n = 0;
+	int rc = 0;
+	if (!(db.socket = local_socket(root, DBDUMP_MARIADB, 0)))
+		return 0;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].socket && strcmp(l->v[i].socket, db.socket) == 0)
+			goto out;	/* Dolibarr's server: its database is proposed already */
+	struct dbdump_source src = { .name = "mariadb", .kind = DBDUMP_MARIADB,
+		.socket = db.socket };
+	if (dbdump_open(&src, &d, &err) || dbdump_list(d, 0, &names, &n, &err) || !n)
+		goto out;	/* nothing to propose: it asks for a password, or holds nothing */
+	struct buf b = { 0 };
+	for (size_t i = 0; i < n && b.len < 120; i++)
+		buf_appendf(&b, "%s%s", i ? ", " : "", names[i]);
+	if (buf_put_u8(&b, 0) != 0 || !(db.name = strdup("mariadb"))) {
+		buf_free(&b);
+		rc = -1;
+		goto out;
+	}
+	db.list = (char *)b.p;
+	struct setup_db *v = realloc(l->v, (l->n + 1) * sizeof *v);
+	if (!v) {
+		rc = -1;
+		goto out;
+	}
+	l->v = v;
+	l->v[l->n++] = db;
+	memset(&db, 0, sizeof db);
+out:
+	dbdump_names_free(names, n);
+	dbdump_free(d);
+	db_release(&db);
+	return rc;
+}
+
 int setup_find_dbs(const struct setup_where *w, struct setup_dbs *l)
 {
 	int rc = 0;
@@ -213,7 +258,7 @@ int setup_find_dbs(const struct setup_where *w, struct setup_dbs *l)
 		}
 		free(pattern);
 	}
-	return rc;
+	return rc ? rc : add_local(w->root, l);
 }
 
 void setup_dbs_release(struct setup_dbs *l)
@@ -234,7 +279,10 @@ int setup_dbs_write(struct setup_dbs *l, const char *pwfile, const char *journal
 			continue;
 		/* Named in the order kept: the first one is [database dolibarr]. */
 		free(d->name);
-		d->name = ++k == 1 ? strdup("dolibarr") : util_path("dolibarr-%zu", k);
+		if (!d->database)
+			d->name = strdup("mariadb");	/* the local server: one at most */
+		else
+			d->name = ++k == 1 ? strdup("dolibarr") : util_path("dolibarr-%zu", k);
 		if (!d->name)
 			return cli_error(CF_EXIT_ERROR, "%s", _("out of memory"));
 		if (!d->password)

@@ -10,7 +10,10 @@
 #    [database dolibarr] section: kind, socket, user, databases, and a password-file of mode
 #    0600 beside the configuration holding the password, which coffre.conf never holds; the
 #    second is shown unticked with the reason, and not configured;
-#  - the first backup holds /databases/dolibarr/dolidb.sql, with the shop's rows.
+#  - the first backup holds /databases/dolibarr/dolidb.sql, with the shop's rows;
+#  - another machine whose only trace is the server's usual socket (no conf.php): "the
+#    MariaDB databases of this computer (dolidb, other)" ticked, a [database mariadb] section
+#    with the socket alone (root's unix-socket login), and both dumps in the first backup.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 command -v mariadbd >/dev/null || skip "mariadb-server is not installed"
@@ -99,4 +102,28 @@ expect_exit 0 cf --repo "$TESTDIR/spool" --password-file "$E/password" dump late
 grep -q "FA2612-0002" "$OUT" || fail "the dump in the first snapshot lacks the shop's rows"
 grep -q -- "-- Dump completed" "$OUT" || fail "the dump in the first snapshot is not complete"
 info "dump: $(wc -c <"$OUT") bytes"
+
+log "a local MariaDB server without Dolibarr: all its databases, no password"
+R2=$TESTDIR/root2
+mkdir -p "$R2/home/shop/Documents" "$R2/run/mysqld"
+echo "devis" >"$R2/home/shop/Documents/devis.txt"
+ln -s "$SOCK" "$R2/run/mysqld/mysqld.sock"
+E2=$TESTDIR/etc2
+expect_exit 0 cf --password-file "$TESTDIR/password" setup --yes --search-root "$R2" \
+	--smb-conf /dev/null --config "$E2/coffre.conf" --spool "$TESTDIR/spool2" \
+	--state-dir "$TESTDIR/state2" --no-drive
+L=$(grep "MariaDB databases" "$OUT") || { cat "$OUT"; fail "the local server is not proposed"; }
+info "proposed:$L"
+grep -q -E '^ +[0-9]+ \[x\] the MariaDB databases of this computer \(dolidb, other\)$' <<<"$L" ||
+	fail "not proposed ticked with its databases: $L"
+sed -n '/^\[database mariadb\]/,/^$/p' "$E2/coffre.conf" >"$LOGDIR/section2"
+info "section: $(tr '\n' '|' <"$LOGDIR/section2")"
+grep -q -x -F "socket = $R2/run/mysqld/mysqld.sock" "$LOGDIR/section2" || fail "no socket in [database mariadb]"
+! grep -q -E "^(databases|user|password-file) =" "$LOGDIR/section2" ||
+	fail "the local server's section names more than its socket"
+for db in dolidb other; do
+	expect_exit 0 cf --repo "$TESTDIR/spool2" --password-file "$E2/password" dump latest \
+		"/databases/mariadb/$db.sql"
+	grep -q -- "-- Dump completed" "$OUT" || fail "no complete dump of $db in the first snapshot"
+done
 pass

@@ -208,10 +208,12 @@ static void written_config_loads(void **state)
 		.socket = "/run/mysqld/mysqld.sock", .user = "doli", .database = "dolibarr",
 		.from = "/etc/dolibarr/conf.php", .password_file = dbpw, .ticked = 1 },
 		{ .name = "dolibarr-2", .kind = DBDUMP_POSTGRESQL, .host = "db.example", .port = 5433,
-		.database = "erp", .from = "/var/www/b/htdocs/conf/conf.php", .ticked = 0 } };
+		.database = "erp", .from = "/var/www/b/htdocs/conf/conf.php", .ticked = 0 },
+		{ .name = "mariadb", .kind = DBDUMP_MARIADB, .socket = "/run/mysqld/mysqld.sock",
+		.list = "shop", .ticked = 1 } };
 	struct setup_conf c = { .paths = paths, .npaths = 1, .spool = spool, .password_file = pw,
 		.drive_url = "usb:KINGSTON", .drive_name = "KINGSTON (32 GB)", .dbs = dbs,
-		.ndbs = 2 };
+		.ndbs = 3 };
 	char *text = setup_conf_text(&c);
 	assert_non_null(text);
 	char *more = setup_conf_dest(text, "drive-2", "/mnt/second/coffre", "second");
@@ -235,7 +237,11 @@ static void written_config_loads(void **state)
 	assert_int_equal(cfg->ndests, 2);
 	assert_string_equal(cfg->dests[0].url, "usb:KINGSTON");
 	assert_string_equal(cfg->dests[1].name, "drive-2");
-	assert_int_equal(cfg->ndbs, 1);	/* the unticked one is left out */
+	assert_int_equal(cfg->ndbs, 2);	/* the unticked one is left out */
+	assert_string_equal(cfg->dbs[1].name, "mariadb");
+	assert_int_equal(cfg->dbs[1].ndatabases, 0);	/* every database */
+	assert_null(cfg->dbs[1].user);
+	assert_null(cfg->dbs[1].password_file);
 	assert_string_equal(cfg->dbs[0].name, "dolibarr");
 	assert_int_equal(cfg->dbs[0].kind, DBDUMP_MARIADB);
 	assert_string_equal(cfg->dbs[0].socket, "/run/mysqld/mysqld.sock");

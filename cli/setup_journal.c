@@ -115,9 +115,10 @@ int setup_journal_undo(const char *journal, char **ret_failed)
 	char *text = (char *)b.p;
 	size_t n = strlen(text);
 	while (n > 0) {
-		text[n - 1] = 0;	/* the line end */
-		char *line = strrchr(text, '\n');
-		line = line ? line + 1 : text;
+		if (text[n - 1] == '\n')
+			text[--n] = 0;
+		char *nl = memrchr(text, '\n', n);
+		char *line = nl ? nl + 1 : text;
 		n = (size_t)(line - text);
 		if (line[0] == 0 || line[1] != ' ' || line[2] != '/')
 			continue;	/* not written by us: leave it */

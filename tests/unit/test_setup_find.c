@@ -327,6 +327,52 @@ static void dolibarr_db_is_read_not_run(void **state)
 	assert_int_equal(strlen(d.name), SETUP_DB_VALUE_MAX - 1);
 }
 
+/* A setup's journal: undone, it removes what it lists (the repository's folder only when it
+ * holds a repository or nothing), the latest first, and then itself. */
+static void journal_undoes_only_its_own(void **state)
+{
+	(void)state;
+	char j[300], conf[300], repo[300], other[300], kept[300], line[700];
+	char *failed = NULL;
+	mk("j/etc");
+	mk("j/spool/keys");
+	mk("j/spool/data/00");
+	mk("j/mine");
+	snprintf(j, sizeof j, "%s/j/etc/coffre.conf.unfinished", dir);
+	snprintf(conf, sizeof conf, "%s/j/etc/coffre.conf", dir);
+	snprintf(repo, sizeof repo, "%s/j/spool", dir);
+	snprintf(other, sizeof other, "%s/j/mine", dir);
+	snprintf(kept, sizeof kept, "%s/j/mine/letter.txt", dir);
+	put("j/spool/config", "repository\n");
+	put("j/spool/data/00/pack", "data\n");
+	put("j/etc/coffre.conf", "[backup]\n");
+	put("j/mine/letter.txt", "mine\n");
+	assert_int_equal(setup_journal_undo(j, &failed), 0);	/* none: nothing to do */
+	assert_false(setup_journal_exists(j));
+	assert_int_equal(setup_journal_add(j, 'd', repo), 0);
+	assert_int_equal(setup_journal_add(j, 'f', conf), 0);
+	assert_int_equal(setup_journal_add(j, 'f', "/nonexistent/coffre-test"), 0);
+	assert_true(setup_journal_exists(j));
+	assert_int_equal(setup_journal_undo(j, &failed), 0);
+	assert_null(failed);
+	assert_false(setup_journal_exists(j));
+	struct stat st;
+	assert_int_not_equal(lstat(conf, &st), 0);
+	assert_int_not_equal(lstat(repo, &st), 0);
+	/* A folder that is not a repository, and lines not written by setup: left alone. */
+	snprintf(line, sizeof line, "x %s\nf relative\n\nd %s\n", kept, other);
+	assert_int_equal(setup_write_file(j, line, 0600, NULL), 0);
+	assert_int_equal(setup_journal_undo(j, &failed), -1);
+	assert_non_null(failed);
+	assert_string_equal(failed, other);
+	free(failed);
+	assert_int_equal(lstat(kept, &st), 0);
+	assert_true(setup_journal_exists(j));
+	assert_int_equal(setup_journal_add(j, 'f', "/bad\nline"), -1);
+	assert_int_equal(setup_journal_done(j), 0);
+	assert_false(setup_journal_exists(j));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -335,6 +381,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(hostile_files_give_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(written_config_loads, setup, teardown),
 		cmocka_unit_test(dolibarr_db_is_read_not_run),
+		cmocka_unit_test_setup_teardown(journal_undoes_only_its_own, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -280,7 +280,7 @@ static int first_enroll(struct enroll *e)
 	struct repo *r = NULL;
 	struct cf_error err = { 0 };
 	struct dst_options opt = { 0 };
-	long when = 0;
+	struct setup_result res;
 	int rc = pwfile && pw ? 0 : cli_error(CF_EXIT_ERROR, "%s", _("out of memory"));
 	if (rc == 0 && util_mkdirs(e->confdir, 0755) != 0)
 		rc = cli_error(CF_EXIT_ERROR, _("cannot create '%s': %s"), e->confdir,
@@ -312,7 +312,7 @@ static int first_enroll(struct enroll *e)
 		printf(_("Escrow fingerprint (for the escrow holder's list): %s\n"), fp);
 		if (!g.quiet)
 			printf("\n%s\n", _("First backup:"));
-		rc = setup_first_backup(r, (const char *const *)cfg->paths, cfg->npaths, &when);
+		rc = setup_first_backup(r, cfg, &res);
 	}
 	int sent = rc == 0 ? push_cloud(r, e->config) : 0;
 	repo_free(r);

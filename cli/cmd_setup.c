@@ -2,6 +2,7 @@
  * protecting and the USB drive, asks for a passphrase, then creates the repository, writes the
  * configuration, starts coffred and makes the first backup. Every prompt has a default
  * (Enter alone gives a working setup) and ends with SETUP_MARK; --yes takes every default. */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -18,6 +19,7 @@
 #include "setup.h"
 #include "base/util.h"
 #include "coffre/cfg.h"
+#include "coffre/dbdump.h"
 #include "coffre/dst.h"
 #include "coffre/repo.h"
 
@@ -56,9 +58,11 @@ struct setup {
 	const char *config, *spool, *state_dir, *escrow, *drive_path;
 	struct setup_where where;
 	struct setup_folders folders;
+	struct setup_dbs dbs;		/* databases found (Dolibarr's) */
 	struct setup_drive drive;	/* url NULL: none */
 	char *escrow_hex;
 	char *pass;
+	char *journal;		/* what this setup creates (setup_journal.c) */
 	char rec[REPO_RECOVERY_TEXT];
 };
 
@@ -225,13 +229,31 @@ static const char *why_text(const struct setup_folder *f, char *out, size_t n)
 	return out;
 }
 
-static void show_folders(const struct setup_folders *l)
+static void show_folders(const struct setup_folders *l, const struct setup_dbs *dbs)
 {
 	for (size_t i = 0; i < l->n; i++) {
 		const struct setup_folder *f = &l->v[i];
 		char why[160], b[32];
 		printf("  %2zu [%c] %s  (%s, %s)\n", i + 1, f->ticked ? 'x' : ' ', f->path,
 			why_text(f, why, sizeof why), cli_bytes(f->bytes, b));
+	}
+	for (size_t i = 0; i < dbs->n; i++) {
+		const struct setup_db *d = &dbs->v[i];
+		char b[32], what[64];
+		const char *kind = d->kind == DBDUMP_POSTGRESQL ? "PostgreSQL" : "MariaDB";
+		if (d->problem)
+			snprintf(what, sizeof what, "%s", kind);
+		else
+			snprintf(what, sizeof what, "%s, %s%s", kind, d->more ? _("at least ") : "",
+				cli_bytes(d->bytes, b));
+		printf("  %2zu [%c] ", l->n + i + 1, d->ticked ? 'x' : ' ');
+		if (!d->database)
+			printf(_("the MariaDB databases of this computer (%s)"), d->list);
+		else
+			printf(_("the Dolibarr database %s (%s)"), d->database, what);
+		printf("\n");
+		if (d->problem)
+			printf(_("         cannot be backed up as it is: %s\n"), d->problem);
 	}
 }
 
@@ -246,22 +268,27 @@ static size_t ticked(const struct setup_folders *l)
 static int choose_folders(struct setup *s)
 {
 	struct setup_folders *l = &s->folders;
+	size_t all = l->n + s->dbs.n;
 	if (s->yes) {
 		if (!ticked(l))
 			return cli_error(CF_EXIT_USAGE, "%s", _("no folder to protect was found: name "
 				"one with --folder DIR"));
+		if (!g.quiet) {
+			printf("%s\n", _("To protect ([x]):"));
+			show_folders(l, &s->dbs);
+		}
 		return 0;
 	}
 	screen(_("Folders to protect"));
 	for (;;) {
-		if (l->n) {
-			show_folders(l);
+		if (all) {
+			show_folders(l, &s->dbs);
 			printf("\n%s\n", _("To change the list, type a number to tick or untick its "
 					    "folder, or the full path of a folder to add."));
 		} else {
 			printf("%s\n", _("No folder was found by itself."));
 		}
-		char *a = ask(l->n ? _("Enter alone to keep this list") :
+		char *a = ask(all ? _("Enter alone to keep this list") :
 				     _("Type the folder to protect (for example /home/shop/Documents)"));
 		if (!a)
 			return cli_error(CF_EXIT_USAGE, "%s", _("setup stopped: no answer"));
@@ -274,6 +301,9 @@ static int choose_folders(struct setup *s)
 			printf("%s\n", _("Nothing is ticked: tick a folder or add one."));
 		} else if (!*end && a[0] != '-' && k >= 1 && k <= l->n) {
 			l->v[k - 1].ticked = !l->v[k - 1].ticked;
+			free(a);
+		} else if (!*end && a[0] != '-' && k > l->n && k <= all) {
+			s->dbs.v[k - l->n - 1].ticked = !s->dbs.v[k - l->n - 1].ticked;
 			free(a);
 		} else {
 			int rc = a[0] == '/' ? setup_folders_add(l, a, SETUP_GIVEN, NULL) : 0;
@@ -404,16 +434,19 @@ static int write_files(struct setup *s, const char *pwfile)
 	struct setup_conf c = { .paths = paths, .npaths = n, .spool = s->spool,
 		.password_file = pwfile, .drive_url = s->drive.url,
 		.drive_name = s->drive.url ? drive_text(&s->drive, what, sizeof what) : NULL,
-		.state_dir = s->state_dir, .socket = sock };
-	char *text = setup_conf_text(&c);
-	char *pwline = util_path("%s\n", s->pass);
-	int rc = 0;
+		.state_dir = s->state_dir, .socket = sock, .dbs = s->dbs.v, .ndbs = s->dbs.n };
+	int rc = setup_dbs_write(&s->dbs, pwfile, s->journal);
+	char *text = rc ? NULL : setup_conf_text(&c);
+	char *pwline = rc ? NULL : util_path("%s\n", s->pass);
+	if (rc)
+		goto out;
 	if (!text || !pwline)
 		rc = cli_error(CF_EXIT_ERROR, "%s", _("out of memory"));
 	else if (setup_write_file(pwfile, pwline, 0600, NULL) != 0)
 		rc = cli_error(CF_EXIT_ERROR, _("cannot write '%s': %s"), pwfile, strerror(errno));
 	else if (setup_write_file(s->config, text, 0640, SETUP_GROUP) != 0)
 		rc = cli_error(CF_EXIT_ERROR, _("cannot write '%s': %s"), s->config, strerror(errno));
+out:
 	if (pwline)
 		sodium_memzero(pwline, strlen(pwline));
 	free(pwline);
@@ -456,6 +489,38 @@ static void print_protected(long when)
 	printf(_("Protected: last backup today %s\n"), hm);
 }
 
+/* Records what this setup is about to create, after removing what an unfinished one left. */
+static int journal_start(struct setup *s, const char *pwfile)
+{
+	char *failed = NULL;
+	if (setup_journal_exists(s->journal)) {
+		if (!g.quiet)
+			printf("%s\n", _("An earlier setup did not finish: what it made is replaced."));
+		if (setup_journal_undo(s->journal, &failed) != 0) {
+			int rc = cli_error(CF_EXIT_ERROR, _("cannot remove '%s', left by the setup that "
+				"did not finish: %s"), failed ? failed : s->journal, strerror(errno));
+			free(failed);
+			return rc;
+		}
+	}
+	/* The repository's folder is ours to remove if it is made now (or was empty). */
+	DIR *dir = opendir(s->spool);
+	int fresh = !dir && errno == ENOENT;
+	if (dir) {
+		size_t n = 0;
+		while (n <= 2 && readdir(dir))
+			n++;
+		fresh = n <= 2;	/* . and .. only */
+		closedir(dir);
+	}
+	if ((fresh && setup_journal_add(s->journal, 'd', s->spool) != 0) ||
+	    setup_journal_add(s->journal, 'f', pwfile) != 0 ||
+	    setup_journal_add(s->journal, 'f', s->config) != 0)
+		return cli_error(CF_EXIT_ERROR, _("cannot write '%s': %s"), s->journal,
+			strerror(errno));
+	return 0;
+}
+
 static int do_setup(struct setup *s)
 {
 	char *confdir = dir_of(s->config);
@@ -464,7 +529,6 @@ static int do_setup(struct setup *s)
 	struct repo *r = NULL;
 	struct cf_error err = { 0 };
 	char id[65];
-	long when = 0;
 	int rc = 0;
 	if (!pwfile) {
 		rc = cli_error(CF_EXIT_ERROR, "%s", _("out of memory"));
@@ -480,6 +544,8 @@ static int do_setup(struct setup *s)
 		rc = cli_error(CF_EXIT_ERROR, _("cannot create '%s': %s"), confdir, strerror(errno));
 		goto out;
 	}
+	if ((rc = journal_start(s, pwfile)))
+		goto out;
 	struct dst_options opt = { 0 };
 	if (repo_init_at(s->spool, &opt, s->pass, repo_key_cache_wanted(), s->escrow_hex,
 		    s->rec, id, &err) != 0) {
@@ -507,18 +573,30 @@ static int do_setup(struct setup *s)
 	}
 	if (!g.quiet)
 		printf("\n%s\n", _("First backup:"));
-	rc = setup_first_backup(r, (const char *const *)cfg->paths, cfg->npaths, &when);
-	int sent = rc == 0 && s->drive.url ? setup_push(r, s->drive.url) : 0;
+	struct setup_result res;
+	rc = setup_first_backup(r, cfg, &res);
+	if (rc) {
+		/* Nothing protected yet: the next 'coffre setup' replaces what this one made. */
+		repo_free(r);
+		printf("\n%s\n", _("Not protected yet: once the problem above is solved, run "
+				    "'coffre setup' again (it replaces what this one made)."));
+		goto out;
+	}
+	if (setup_journal_done(s->journal) != 0)
+		fprintf(stderr, _("coffre: warning: cannot remove '%s': %s\n"), s->journal,
+			strerror(errno));
+	int sent = s->drive.url ? setup_push(r, s->drive.url) : 0;
 	repo_free(r);
-	/* The configuration is good: coffred takes over whatever happened to the first
-	 * backup (it backs up again soon after it starts, and copies to the drive then). */
+	setup_record_run(cfg, &res, s->drive.url && sent == 0);
+	/* The configuration is good and the first backup made: coffred takes over whatever
+	 * happened to the drive (it copies there at its next backup). */
 	int started = setup_start_daemon(s->config, s->start_daemon);
-	if (rc == 0 && sent == 0)
-		print_protected(when);
-	else if (rc == 0)
+	if (sent == 0)
+		print_protected((long)res.when);
+	else
 		printf("\n%s\n", _("Backed up on this computer, but not yet on the drive (see "
 				    "above): coffred copies it there at its next backup."));
-	rc = rc ? rc : sent ? sent : started;
+	rc = sent ? sent : started;
 out:
 	cfg_free(cfg);
 	free(pwfile);
@@ -664,7 +742,13 @@ int cmd_setup(int argc, char **argv)
 		goto out;
 	}
 	struct stat st;
-	if (stat(s.config, &st) == 0) {
+	if (!(s.journal = setup_journal_path(s.config))) {
+		rc = cli_error(CF_EXIT_ERROR, "%s", _("out of memory"));
+		goto out;
+	}
+	/* A finished setup is never replaced; an unfinished one (its journal beside the
+	 * configuration) is, by do_setup. */
+	if (!setup_journal_exists(s.journal) && stat(s.config, &st) == 0) {
 		rc = cli_error(CF_EXIT_USAGE, _("coffre is set up already (%s); to add a drive: "
 						"coffre setup --add-drive"), s.config);
 		goto out;
@@ -679,7 +763,7 @@ int cmd_setup(int argc, char **argv)
 		printf("%s\n", _("Welcome to coffre. It backs up this computer's important folders, "
 				 "encrypted, every day, onto a USB drive. A few screens follow: Enter "
 				 "alone accepts what is proposed."));
-	if (setup_find_folders(&s.where, &s.folders) != 0) {
+	if (setup_find_folders(&s.where, &s.folders) != 0 || setup_find_dbs(&s.where, &s.dbs) != 0) {
 		rc = cli_error(CF_EXIT_ERROR, "%s", _("out of memory"));
 		goto out;
 	}
@@ -688,8 +772,10 @@ int cmd_setup(int argc, char **argv)
 	rc = do_setup(&s);
 out:
 	setup_folders_release(&s.folders);
+	setup_dbs_release(&s.dbs);
 	setup_drive_release(&s.drive);
 	cli_secret_free(s.pass);
 	free(s.escrow_hex);
+	free(s.journal);
 	return rc;
 }

@@ -16,6 +16,7 @@
 #include "enroll.h"
 #include "setup.h"
 #include "base/util.h"
+#include "coffre/dbdump.h"
 
 int setup_write_file(const char *path, const char *text, unsigned mode, const char *group)
 {
@@ -111,6 +112,30 @@ char *setup_conf_text(const struct setup_conf *c)
 	}
 	t.s = out;
 	t.len = out ? strlen(out) : 0;
+	for (size_t i = 0; i < c->ndbs; i++) {
+		const struct setup_db *d = &c->dbs[i];
+		if (!d->ticked)
+			continue;
+		if (d->from)
+			add(&t, "\n[database %s]\n# the Dolibarr database, from %s\n", d->name,
+				d->from);
+		else
+			add(&t, "\n[database %s]\n# every database of this computer's server\n",
+				d->name);
+		add(&t, "kind = %s\n", dbdump_kind_name(d->kind));
+		if (d->socket)
+			add(&t, "socket = %s\n", d->socket);
+		if (d->host)
+			add(&t, "host = %s\n", d->host);
+		if (d->host && d->port)
+			add(&t, "port = %d\n", d->port);
+		if (d->user)
+			add(&t, "user = %s\n", d->user);
+		if (d->password_file)
+			add(&t, "password-file = %s\n", d->password_file);
+		if (d->database)
+			add(&t, "databases = %s\n", d->database);
+	}
 	if (c->state_dir || c->socket) {
 		add(&t, "\n[daemon]\n");
 		if (c->socket)

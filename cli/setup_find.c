@@ -185,7 +185,7 @@ static int find_users(const char *root, struct setup_folders *l)
 
 /* The text of ${path} (a regular file, its last component no symlink), NUL-terminated;
  * NULL when missing, unreadable or too large. */
-static char *read_text(const char *path)
+char *setup_read_text(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	struct stat st;
@@ -265,7 +265,7 @@ static int find_samba(const struct setup_where *w, struct setup_folders *l)
 {
 	char *def = w->smb_conf ? NULL : util_path("%s/etc/samba/smb.conf", w->root);
 	const char *file = w->smb_conf ? w->smb_conf : def;
-	char *text = file ? read_text(file) : NULL;
+	char *text = file ? setup_read_text(file) : NULL;
 	int rc = file ? 0 : -1;
 	if (text && setup_samba_paths(text, samba_add, l) != 0)
 		rc = -1;
@@ -275,6 +275,10 @@ static int find_samba(const struct setup_where *w, struct setup_folders *l)
 }
 
 /* ---- Dolibarr ---- */
+
+const char *const setup_dolibarr_confs[] = { "/etc/dolibarr/conf.php",
+	"/var/www/*/htdocs/conf/conf.php", "/var/www/html/dolibarr/htdocs/conf/conf.php",
+	"/usr/share/dolibarr/htdocs/conf/conf.php", NULL };
 
 char *setup_dolibarr_root(const char *text)
 {
@@ -298,17 +302,15 @@ char *setup_dolibarr_root(const char *text)
 
 static int find_dolibarr(const char *root, struct setup_folders *l)
 {
-	static const char *const places[] = { "/etc/dolibarr/conf.php",
-		"/var/www/*/htdocs/conf/conf.php", "/usr/share/dolibarr/htdocs/conf/conf.php" };
 	int rc = 0;
-	for (size_t i = 0; rc == 0 && i < sizeof places / sizeof *places; i++) {
-		char *pattern = util_path("%s%s", root, places[i]);
+	for (size_t i = 0; rc == 0 && setup_dolibarr_confs[i]; i++) {
+		char *pattern = util_path("%s%s", root, setup_dolibarr_confs[i]);
 		glob_t gl;
 		if (!pattern)
 			return -1;
 		if (glob(pattern, GLOB_NOSORT, NULL, &gl) == 0) {
 			for (size_t k = 0; rc == 0 && k < gl.gl_pathc; k++) {
-				char *text = read_text(gl.gl_pathv[k]);
+				char *text = setup_read_text(gl.gl_pathv[k]);
 				char *dir = text ? setup_dolibarr_root(text) : NULL;
 				if (dir && dir[0] == '/' && setup_folders_add(l, dir, SETUP_DOLIBARR,
 								  NULL) < 0)

@@ -82,20 +82,24 @@ int setup_push(struct repo *r, const char *url)
 	return 0;
 }
 
-int setup_first_backup(struct repo *r, const char *const *paths, size_t n, long *ret_when)
+int setup_first_backup(struct repo *r, const struct cfg *c, struct setup_result *ret)
 {
-	struct backup_opts o = { .paths = paths, .npaths = n, .progress = backup_progress,
-		.warn = backup_warn };
+	struct backup_opts o = { .paths = (const char *const *)c->paths, .npaths = c->npaths,
+		.excludes = (const char *const *)c->excludes, .nexcludes = c->nexcludes,
+		.dbs = c->dbs, .ndbs = c->ndbs, .progress = backup_progress, .warn = backup_warn };
 	struct backup_stats st = { 0 };
 	uint8_t id[32], parent[32];
 	int has_parent = 0;
 	struct cf_error err = { 0 };
+	time_t start = time(NULL);
 	int rc = backup_run(r, &o, &st, id, parent, &has_parent, &err);
 	if (on_tty())
 		printf("\r\033[K");
 	if (rc && rc != CF_EPARTIAL)
 		return cli_fail(&err);
-	*ret_when = (long)time(NULL);
+	*ret = (struct setup_result){ .start = start, .when = time(NULL), .stats = st,
+		.partial = rc == CF_EPARTIAL };
+	util_hex(ret->snapshot, id, sizeof id);
 	if (!g.quiet) {
 		char b1[32];
 		printf(_("  backed up: %llu files, %s, in %.1f s\n"),
@@ -107,6 +111,45 @@ int setup_first_backup(struct repo *r, const char *const *paths, size_t n, long 
 	}
 	fflush(stdout);
 	return 0;
+}
+
+int setup_record_run(const struct cfg *c, const struct setup_result *res, int pushed)
+{
+	struct state_status s = { 0 };
+	struct state_run *r = &s.last;
+	const struct backup_stats *st = &res->stats;
+	struct state_dest d[1];
+	struct cf_error err = { 0 };
+	/* As coffred records a run of its own (job.c): it reads this file when it starts, and
+	 * coffre status shows the first backup from then on. */
+	snprintf(s.state, sizeof s.state, "idle");
+	s.has_last = 1;
+	r->start = res->start;
+	r->duration = st->duration;
+	snprintf(r->result, sizeof r->result, "%s", res->partial ? "partial" : "ok");
+	memcpy(r->snapshot, res->snapshot, sizeof r->snapshot);
+	state_run_set_stats(r, st);
+	r->full_scan = 1;
+	s.last_success = res->start;
+	s.last_full_scan = res->start;
+	if (pushed && c->ndests == 1) {
+		memset(d, 0, sizeof d);
+		snprintf(d->name, sizeof d->name, "%s", c->dests[0].name);
+		snprintf(d->url, sizeof d->url, "%s", c->dests[0].url);
+		snprintf(d->result, sizeof d->result, "complete");
+		d->last_attempt = d->last_complete = (time_t)res->when;
+		s.dests = d;
+		s.ndests = 1;
+	}
+	char *path = state_status_path(c->state_dir);
+	int rc = !path ? CF_ENOMEM : util_mkdirs(c->state_dir, 0750) != 0 ?
+		cf_error_sys(&err, CF_EIO, "cannot create '%s'", c->state_dir) :
+		state_status_write(path, &s, 0, &err);
+	free(path);
+	if (rc)
+		fprintf(stderr, _("coffre: warning: cannot record the first backup for coffre "
+				  "status: %s\n"), err.msg[0] ? err.msg : strerror(ENOMEM));
+	return rc ? -1 : 0;
 }
 
 int setup_group(const char *name)

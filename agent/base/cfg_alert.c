@@ -1,5 +1,5 @@
 /* cfg_alert.c: the [alert] section of the configuration: who is told of a problem, through
- * which channels (mail, webhook), in which language, and when. cfg.c hands each key here and
+ * which channels (mail, webhook, the desktop), in which language, and when. cfg.c hands each key here and
  * says the problems found; nothing here calls back into it but through ${problem}. */
 #include "base/cfg_alert.h"
 #include "base/cfg_util.h"
@@ -67,6 +67,7 @@ void cfg_alert_init(struct cfg_alert *a)
 	a->reminder = CFG_DEFAULT_REMINDER;
 	a->unprotected_after = CFG_DEFAULT_UNPROTECTED_AFTER;
 	a->behind_after = CFG_DEFAULT_BEHIND_AFTER;
+	a->desktop_notify = 1;
 }
 
 void cfg_alert_release(struct cfg_alert *a)
@@ -147,6 +148,12 @@ int cfg_alert_key(struct cfg_alert *a, const char *name, const char *v, char *ms
 		if (!*v || strlen(v) > 120 || !printable(v))
 			return cfg_say(msg, n, "shop-name must be one line of at most 120 characters");
 		return cfg_set_str(&a->shop_name, v);
+	}
+	if (strcmp(name, "desktop-notify") == 0) {
+		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+			return cfg_say(msg, n, "desktop-notify must be yes or no, not '%s'", v);
+		a->desktop_notify = strcmp(v, "yes") == 0;
+		return 0;
 	}
 	long *slot = strcmp(name, "reminder") == 0 ? &a->reminder :
 		strcmp(name, "unprotected-after") == 0 ? &a->unprotected_after :

@@ -5,7 +5,10 @@
  * its own delivers (alert_deliver), so that the loop never waits on the network: started
  * when an event is queued and when the queue's earliest retry is due.
  *
- * Only with a channel in [alert]: without one, nothing is judged, kept or forked. */
+ * Starts are also shown on the desktops of the people logged in (alerts_desktop.c).
+ *
+ * Only with a channel: mail or webhook in [alert], or the desktop (desktop-notify, on unless
+ * set to no); without one, nothing is judged, kept or forked. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,9 +27,15 @@
 #include "coffre/error.h"
 #include "coffred.h"
 
-static int enabled(const struct daemon *d)
+/* Mail or webhook: events are queued for them. */
+static int queued(const struct daemon *d)
 {
 	return cfg_alert_mail(&d->cfg->alert) || cfg_alert_webhook(&d->cfg->alert);
+}
+
+static int enabled(const struct daemon *d)
+{
+	return queued(d) || d->cfg->alert.desktop_notify;
 }
 
 static struct alertq *queue_open(struct daemon *d)
@@ -143,9 +152,12 @@ static void on_child(struct daemon *d)
 
 void alerts_push(struct daemon *d, struct alert_event *ev)
 {
-	struct alertq *q = queue_open(d);
 	struct cf_error err = { 0 };
 	size_t dropped = 0;
+	alerts_desktop(d, ev);
+	if (!queued(d))
+		return;
+	struct alertq *q = queue_open(d);
 	if (!q)
 		return;
 	if (alertq_push(q, ev, (int64_t)time(NULL), &dropped, &err))
@@ -205,15 +217,18 @@ void alerts_start(struct daemon *d)
 		d->afd = -1;
 		return;
 	}
-	queue_next(d);
-	if (d->alert_queue_next)
-		deliver(d);	/* what a previous run of coffred left */
+	if (queued(d)) {
+		queue_next(d);
+		if (d->alert_queue_next)
+			deliver(d);	/* what a previous run of coffred left */
+	}
 	alerts_check(d);
 }
 
 void alerts_stop(struct daemon *d)
 {
 	loop_end_child(&d->alert_child, &d->alert_pidfd);
+	alerts_desktop_stop(d);
 	if (d->afd >= 0)
 		close(d->afd);
 	d->afd = -1;

@@ -277,7 +277,7 @@ static void reap(struct daemon *d, int status)
 		struct backup_stats st = d->prog.st;
 		snprintf(d->crash_path, sizeof d->crash_path, "%s", d->prog.current);
 		pthread_mutex_unlock(&d->prog.mu);
-		job_set_stats(s, &st);
+		state_run_set_stats(s, &st);
 		j->res.code = CF_EIO;
 		snprintf(s->result, sizeof s->result, "failed");
 		snprintf(s->error, sizeof s->error, "%s", why);

@@ -73,6 +73,8 @@ struct job {
 	struct result res;
 };
 
+#define DESK_PENDING_MAX 8	/* condition starts waiting for their desktop notification */
+
 struct daemon;
 
 /* An entry of the event loop: when ${fd} is readable, ${fn} runs on the loop. */
@@ -129,6 +131,12 @@ struct daemon {
 	char alerts_error[512];
 	struct alert_watch alert_watch;	/* also the run of failed backups (kept with it) */
 	int alert_saved_streak;	/* the run of failures alert-watch.json holds */
+	/* their desktop notifications (alerts_desktop.c): the process showing them, and the
+	 * starts that wait for it to end */
+	pid_t desk_child;	/* 0: none */
+	int desk_pidfd;		/* -1: none */
+	struct alert_event desk_ev[DESK_PENDING_MAX];
+	size_t desk_n;
 	int64_t clock_offset;	/* the test clock's (COFFRED_TEST_CLOCK), 0 otherwise */
 	int64_t restarted_at;	/* started again after a crash at this time, 0: not */
 	char restart_detail[200];
@@ -166,7 +174,6 @@ void loop_child_signals(void);
 /* job.c: runs (a backup, its retention and its push; or a push alone) and their timer */
 void job_start(struct daemon *d, int push_only);
 void job_run(struct job *j);		/* in the run's process: the run itself */
-void job_set_stats(struct state_run *s, const struct backup_stats *st);
 void job_finish(struct daemon *d);	/* on the loop: the run's process has ended */
 void job_stop(struct daemon *d);
 void job_rearm(struct daemon *d);
@@ -202,6 +209,11 @@ size_t alerts_open_events(struct daemon *d, struct alert_event *out, size_t max)
  * the next moment anything can change (d->alert_check_next, the queue's next retry). */
 void alerts_push(struct daemon *d, struct alert_event *ev);
 void alerts_arm(struct daemon *d);
+/* alerts_desktop.c: alerts_desktop(d, ev) shows ${ev} on the graphical sessions' desktops
+ * if it is a start and desktop-notify is on, from a process of its own; alerts_desktop_stop
+ * ends that process. */
+void alerts_desktop(struct daemon *d, const struct alert_event *ev);
+void alerts_desktop_stop(struct daemon *d);
 
 /* alerts_cond.c: judging the conditions. alerts_now is the clock they are judged by (the
  * real one, moved by the test clock's offset in tests); alerts_judge decides every condition

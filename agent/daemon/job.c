@@ -266,22 +266,6 @@ out:
 	free(pr);
 }
 
-void job_set_stats(struct state_run *s, const struct backup_stats *st)
-{
-	s->files = st->files_new + st->files_changed + st->files_unchanged;
-	s->files_new = st->files_new;
-	s->files_changed = st->files_changed;
-	s->bytes_read = st->bytes_read;
-	s->bytes_added = st->bytes_added;
-	s->entries = st->entries;
-	s->dirs_reused = st->dirs_reused;
-	s->warnings = st->warnings;
-	s->suspect_format = st->suspect_format;
-	s->suspect_random = st->suspect_random;
-	s->suspect_notes = st->suspect_notes;
-	snprintf(s->suspect_path, sizeof s->suspect_path, "%s", st->suspect_path);
-}
-
 void job_run(struct job *j)
 {
 	struct state_run *res = &j->res.s;
@@ -347,7 +331,7 @@ void job_run(struct job *j)
 		if (rc == 0 || rc == CF_EPARTIAL)
 			warn_future(j, r);
 	}
-	job_set_stats(res, &st);
+	state_run_set_stats(res, &st);
 	res->warnings += skipped;
 	j->res.code = rc;
 	if (rc == 0 || rc == CF_EPARTIAL) {

@@ -289,7 +289,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' }, { 0 } };
 	static struct daemon D = { .cfg_file = CFG_DEFAULT_PATH, .ctl = -1, .wdfd = -1,
 		.rfd = -1, .retry_delay = RETRY_DELAY, .pipefd = -1, .pidfd = -1, .killfd = -1,
-		.afd = -1, .alert_pidfd = -1, .fed_tfd = -1, .fed_pidfd = -1 };
+		.afd = -1, .alert_pidfd = -1, .desk_pidfd = -1, .fed_tfd = -1, .fed_pidfd = -1 };
 	struct daemon *d = &D;
 	int c, rc;
 	const char *rd = getenv("COFFRED_RETRY_DELAY");	/* tests */

@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "coffre/backup.h"
 #include "coffre/error.h"
 #include "coffre/detect.h"
 #include "coffre/state.h"
@@ -278,6 +279,22 @@ int state_ack_format(const struct state_ack *a, char **ret_text, struct cf_error
 		json_object_set_new(o, "error", json_string(a->error));
 	}
 	return dump(o, JSON_COMPACT, ret_text, err);
+}
+
+void state_run_set_stats(struct state_run *s, const struct backup_stats *st)
+{
+	s->files = st->files_new + st->files_changed + st->files_unchanged;
+	s->files_new = st->files_new;
+	s->files_changed = st->files_changed;
+	s->bytes_read = st->bytes_read;
+	s->bytes_added = st->bytes_added;
+	s->entries = st->entries;
+	s->dirs_reused = st->dirs_reused;
+	s->warnings = st->warnings;
+	s->suspect_format = st->suspect_format;
+	s->suspect_random = st->suspect_random;
+	s->suspect_notes = st->suspect_notes;
+	snprintf(s->suspect_path, sizeof s->suspect_path, "%s", st->suspect_path);
 }
 
 char *state_status_path(const char *state_dir)

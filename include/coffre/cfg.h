@@ -60,6 +60,8 @@ struct cfg_alert {
 	long reminder;		/* seconds between reminders while a condition lasts */
 	long unprotected_after;	/* seconds without a good backup before "not protected" */
 	long behind_after;	/* seconds a destination may go without a complete push */
+	int desktop_notify;	/* desktop-notify = yes (default): a desktop notification to
+				 * the graphical sessions when a condition opens */
 };
 
 /* [federation]: what an enrolled shop needs to report to its federation (written by
@@ -116,7 +118,8 @@ int cfg_parse(const char *text, size_t len, const char *name, struct cfg **ret,
 	char **ret_problems, struct cf_error *err);
 void cfg_free(struct cfg *c);
 
-/* cfg_alert_mail(a), cfg_alert_webhook(a): whether the channel is configured. */
+/* cfg_alert_mail(a), cfg_alert_webhook(a): whether the channel is configured (the desktop
+ * notification is one when ${a}->desktop_notify). */
 int cfg_alert_mail(const struct cfg_alert *a);
 int cfg_alert_webhook(const struct cfg_alert *a);
 

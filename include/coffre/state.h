@@ -19,6 +19,7 @@
 #include "coffre/alarm.h"
 #include <time.h>
 
+struct backup_stats;
 struct cf_error;
 
 #define STATE_WARN_KEPT 5		/* warning messages a run keeps */
@@ -146,6 +147,9 @@ struct state_status {
 	int page_port;
 	char page_token_file[600];
 };
+
+/* state_run_set_stats(s, st): the counts of a backup's ${st} into the run ${s}. */
+void state_run_set_stats(struct state_run *s, const struct backup_stats *st);
 
 /* state_status_release(s): free what ${s} owns and zero it. */
 void state_status_release(struct state_status *s);

@@ -71,6 +71,9 @@ _cleanup() {
 	local rc=$? p
 	trap - EXIT
 	if declare -F cleanup_hook >/dev/null; then cleanup_hook || true; fi
+	for p in "${TMPFS_DISKS[@]}"; do
+		if mountpoint -q "$p"; then umount "$p" || umount -l "$p"; fi
+	done
 	if [ -n "${RGW:-}" ]; then "$COFFRE_TESTS/servers/radosgw.sh" stop "$RGW" 2>/dev/null || true; fi
 	for p in "${BG_PIDS[@]}"; do
 		kill "$p" 2>/dev/null || true
@@ -87,6 +90,17 @@ _cleanup() {
 		fi
 	fi
 	exit "$rc"
+}
+
+# tmpfs_disk DIR SIZE: a tmpfs of SIZE (8m...) mounted on DIR, made here, unmounted on exit;
+# skips the test where it cannot be mounted (not root, no permission).
+TMPFS_DISKS=()
+tmpfs_disk() {
+	[ "$(id -u)" = 0 ] || skip "needs root to mount a tmpfs"
+	mkdir -p "$1"
+	mount -t tmpfs -o "size=$2,mode=0755" tmpfs "$1" 2>"$LOGDIR/mount.err" ||
+		skip "cannot mount a tmpfs: $(cat "$LOGDIR/mount.err")"
+	TMPFS_DISKS+=("$1")
 }
 
 # cf ARGS...: run coffre (stdin from /dev/null: it must never prompt).

@@ -12,13 +12,7 @@ set -euo pipefail
 [ "$(id -u)" = 0 ] || skip "needs root to mount a tmpfs"
 setup
 DISK=$TESTDIR/disk
-mkdir "$DISK"
-# shellcheck disable=SC2317 # called by lib.sh on exit
-cleanup_hook() {
-	if mountpoint -q "$DISK"; then umount "$DISK" || umount -l "$DISK"; fi
-}
-mount -t tmpfs -o size=8m,mode=0755 tmpfs "$DISK" 2>"$LOGDIR/mount.err" ||
-	skip "cannot mount a tmpfs: $(cat "$LOGDIR/mount.err")"
+tmpfs_disk "$DISK" 8m
 export COFFRE_REPOSITORY=$DISK/repo
 SRC=$TESTDIR/data/src
 BIG=$TESTDIR/data/big

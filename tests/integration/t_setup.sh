@@ -5,7 +5,8 @@
 #    (conf.php), and a FAT32 image mounted with fusefat as the drive (a folder instead
 #    without /dev/fuse): the configuration (0640) and password file (0600) written and valid,
 #    the first snapshot in the spool and on the drive, the recovery key printed and working,
-#    coffred started (--start-daemon); the time from start to protected is printed;
+#    coffred started (--start-daemon) and coffre status showing that first backup at once;
+#    the time from start to protected is printed;
 #  - a second setup is refused; --add-drive adds a second drive (a FAT32 image on a loop
 #    device, named by its label), copies the backups there and makes coffred reload;
 #  - --escrow-key: no passphrase asked, the escrow key opens the first snapshot; a drive
@@ -141,6 +142,11 @@ expect_exit 0 cf status --json --config "$C"
 DPID=$(json_get "$OUT" pid)
 BG_PIDS+=("$DPID")
 kill -0 "$DPID" || fail "coffred ($DPID) is not running"
+# The first backup is setup's: coffre status shows it at once, not "No backup yet".
+expect_exit 0 cf status --config "$C"
+info "status: $(head -n1 "$OUT")"
+grep -q -E "^Last backup: today [0-9]{2}:[0-9]{2}, also on drive\.$" "$OUT" ||
+	{ cat "$OUT"; fail "coffre status does not show setup's first backup"; }
 
 log "a second setup is refused"
 expect_exit 2 cf --password-file "$TESTDIR/password" setup --yes "${S[@]}" --no-drive

@@ -259,7 +259,8 @@ static void test_cfg(void **state)
 	assert_int_equal(fx_mkdtemp(dir, sizeof dir, "alertcfg"), 0);
 	snprintf(text, sizeof text, "[backup]\npath = %s\nrepository = /r\npassword-file = %s/pw\n"
 		"[alert]\nmail-to = a@b.c\nmail-to = bad\nsmtp-url = ftp://x\nreminder = 2 s\n"
-		"unprotected-after = 1 h\nbehind-after = 3 d\nlanguage = de\nwebhook-url = "
+		"unprotected-after = 1 h\nbehind-after = 3 d\nlanguage = de\ndesktop-notify = maybe\n"
+		"webhook-url = "
 		"http://example.com/\nsmtp-user = u\nsmtp-password-file = %s/nope\n", dir, dir, dir);
 	char path[300];
 	snprintf(path, sizeof path, "%s/pw", dir);
@@ -273,13 +274,15 @@ static void test_cfg(void **state)
 	assert_non_null(strstr(problems, "t.conf:7: mail-to 'bad' is not a mail address"));
 	assert_non_null(strstr(problems, "smtp-url 'ftp://x' must be"));
 	assert_non_null(strstr(problems, "language must be fr or en"));
+	assert_non_null(strstr(problems, "desktop-notify must be yes or no, not 'maybe'"));
 	assert_non_null(strstr(problems, "webhook-url 'http://example.com/' must be https"));
 	assert_non_null(strstr(problems, "SMTP password file"));
 	assert_non_null(strstr(problems, "mail-to without smtp-url"));
 	free(problems);
 	snprintf(text, sizeof text, "[backup]\npath = %s\nrepository = /r\npassword-file = %s/pw\n"
 		"[alert]\nmail-to = a@b.c\nsmtp-url = smtps://mail.example.com\nreminder = 2 s\n"
-		"behind-after = 3 d\nlanguage = fr\nwebhook-url = http://127.0.0.1:9/h\n", dir, dir);
+		"behind-after = 3 d\nlanguage = fr\nwebhook-url = http://127.0.0.1:9/h\n"
+		"desktop-notify = no\n", dir, dir);
 	assert_int_equal(cfg_parse(text, strlen(text), "t.conf", &c, &problems, NULL), 0);
 	assert_int_equal(c->alert.reminder, 2);
 	assert_int_equal(c->alert.unprotected_after, 36 * 3600);
@@ -287,6 +290,13 @@ static void test_cfg(void **state)
 	assert_string_equal(c->alert.language, "fr");
 	assert_non_null(c->alert.shop_name);
 	assert_true(cfg_alert_mail(&c->alert) && cfg_alert_webhook(&c->alert));
+	assert_false(c->alert.desktop_notify);
+	cfg_free(c);
+	/* On unless said otherwise, [alert] or not. */
+	snprintf(text, sizeof text, "[backup]\npath = %s\nrepository = /r\npassword-file = %s/pw\n",
+		dir, dir);
+	assert_int_equal(cfg_parse(text, strlen(text), "t.conf", &c, &problems, NULL), 0);
+	assert_true(c->alert.desktop_notify);
 	cfg_free(c);
 	fx_rm_rf(dir);
 }

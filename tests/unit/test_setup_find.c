@@ -16,6 +16,7 @@
 
 #include "setup.h"
 #include "coffre/cfg.h"
+#include "coffre/dbdump.h"
 #include "coffre/error.h"
 
 #include "fixture.h"
@@ -201,13 +202,24 @@ static void written_config_loads(void **state)
 	snprintf(pw, sizeof pw, "%s/c/etc/password", dir);
 	snprintf(spool, sizeof spool, "%s/c/spool", dir);
 	const char *paths[] = { docs };
+	char dbpw[300];
+	snprintf(dbpw, sizeof dbpw, "%s/c/etc/database-dolibarr.password", dir);
+	struct setup_db dbs[] = { { .name = "dolibarr", .kind = DBDUMP_MARIADB,
+		.socket = "/run/mysqld/mysqld.sock", .user = "doli", .database = "dolibarr",
+		.from = "/etc/dolibarr/conf.php", .password_file = dbpw, .ticked = 1 },
+		{ .name = "dolibarr-2", .kind = DBDUMP_POSTGRESQL, .host = "db.example", .port = 5433,
+		.database = "erp", .from = "/var/www/b/htdocs/conf/conf.php", .ticked = 0 },
+		{ .name = "mariadb", .kind = DBDUMP_MARIADB, .socket = "/run/mysqld/mysqld.sock",
+		.list = "shop", .ticked = 1 } };
 	struct setup_conf c = { .paths = paths, .npaths = 1, .spool = spool, .password_file = pw,
-		.drive_url = "usb:KINGSTON", .drive_name = "KINGSTON (32 GB)" };
+		.drive_url = "usb:KINGSTON", .drive_name = "KINGSTON (32 GB)", .dbs = dbs,
+		.ndbs = 3 };
 	char *text = setup_conf_text(&c);
 	assert_non_null(text);
 	char *more = setup_conf_dest(text, "drive-2", "/mnt/second/coffre", "second");
 	assert_non_null(more);
 	assert_int_equal(setup_write_file(pw, "pw\n", 0600, NULL), 0);
+	assert_int_equal(setup_write_file(dbpw, "db pw\n", 0600, NULL), 0);
 	assert_int_equal(setup_write_file(conf, more, 0640, "no-such-group-coffre"), 0);
 	struct stat st;
 	assert_int_equal(stat(conf, &st), 0);
@@ -225,6 +237,18 @@ static void written_config_loads(void **state)
 	assert_int_equal(cfg->ndests, 2);
 	assert_string_equal(cfg->dests[0].url, "usb:KINGSTON");
 	assert_string_equal(cfg->dests[1].name, "drive-2");
+	assert_int_equal(cfg->ndbs, 2);	/* the unticked one is left out */
+	assert_string_equal(cfg->dbs[1].name, "mariadb");
+	assert_int_equal(cfg->dbs[1].ndatabases, 0);	/* every database */
+	assert_null(cfg->dbs[1].user);
+	assert_null(cfg->dbs[1].password_file);
+	assert_string_equal(cfg->dbs[0].name, "dolibarr");
+	assert_int_equal(cfg->dbs[0].kind, DBDUMP_MARIADB);
+	assert_string_equal(cfg->dbs[0].socket, "/run/mysqld/mysqld.sock");
+	assert_string_equal(cfg->dbs[0].user, "doli");
+	assert_string_equal(cfg->dbs[0].password_file, dbpw);
+	assert_int_equal(cfg->dbs[0].ndatabases, 1);
+	assert_string_equal(cfg->dbs[0].databases[0], "dolibarr");
 	cfg_free(cfg);
 	free(problems);
 	free(text);
@@ -236,6 +260,119 @@ static void written_config_loads(void **state)
 	assert_true(setup_path_ok("/srv/Données partagées"));
 }
 
+/* Dolibarr's database from conf.php: plain literals only, the last one of each key. */
+static void dolibarr_db_is_read_not_run(void **state)
+{
+	(void)state;
+	struct setup_dolibarr d;
+	assert_int_equal(setup_dolibarr_db("<?php\n"
+		"$dolibarr_main_db_host = 'localhost';\n"
+		"\t$dolibarr_main_db_port='3306' ;  // the default\n"
+		"$dolibarr_main_db_name=\"dolibarr\";\n"
+		"$dolibarr_main_db_user='doli';\n"
+		"$dolibarr_main_db_pass='it\\'s \"x\" \\\\ y';\n"
+		"$dolibarr_main_db_type='mysqli';\n", &d), 0);
+	assert_string_equal(d.host, "localhost");
+	assert_string_equal(d.port, "3306");
+	assert_string_equal(d.name, "dolibarr");
+	assert_string_equal(d.user, "doli");
+	assert_string_equal(d.pass, "it's \"x\" \\ y");
+	assert_string_equal(d.type, "mysqli");
+	/* The last assignment counts; lines in a block comment or commented out do not. */
+	assert_int_equal(setup_dolibarr_db("$dolibarr_main_db_type='pgsql';\n"
+		"$dolibarr_main_db_name='first';\n$dolibarr_main_db_name='second';\n"
+		"/*\n$dolibarr_main_db_name='commented';\n*/\n"
+		"/* $dolibarr_main_db_user='one line'; */\n"
+		"// $dolibarr_main_db_name='slashes';\n# $dolibarr_main_db_name='hash';\n", &d), 0);
+	assert_string_equal(d.name, "second");
+	assert_string_equal(d.user, "");
+	assert_string_equal(d.type, "pgsql");
+	/* What PHP would compute, or cannot be one value, is not taken. */
+	static const char *const hostile[] = {
+		"$dolibarr_main_db_name=\"$other\";",
+		"$dolibarr_main_db_name=\"a\\x41\";",
+		"$dolibarr_main_db_name='a'.'b';",
+		"$dolibarr_main_db_name=getenv('DB');",
+		"$dolibarr_main_db_name=DB_NAME;",
+		"$dolibarr_main_db_name='unterminated;\n';",
+		"$dolibarr_main_db_name='no semicolon'",
+		"$dolibarr_main_db_name='tab\there';",
+		"$dolibarr_main_db_name='';",
+		"$dolibarr_main_db_names='plural';",
+		"$dolibarr_main_db_name_x='longer';",
+		"$xdolibarr_main_db_name='prefixed';",
+		"$dolibarr_main_db_name == 'compare';",
+		"$dolibarr_main_db_name",
+		"$dolibarr_main_db_name=",
+		"$dolibarr_main_db_name='",
+		"",
+	};
+	for (size_t i = 0; i < sizeof hostile / sizeof *hostile; i++) {
+		char text[300];
+		snprintf(text, sizeof text, "$dolibarr_main_db_type='mysqli';\n%s\n", hostile[i]);
+		memset(&d, 0x55, sizeof d);
+		assert_int_equal(setup_dolibarr_db(text, &d), -1);
+	}
+	/* Another kind of database, or none named: nothing. */
+	assert_int_equal(setup_dolibarr_db("$dolibarr_main_db_type='sqlite3';\n"
+		"$dolibarr_main_db_name='x';\n", &d), -1);
+	assert_int_equal(setup_dolibarr_db("$dolibarr_main_db_name='x';\n", &d), -1);
+	/* A value as long as a field holds is refused, one byte less is taken. */
+	char text[2 * SETUP_DB_VALUE_MAX];
+	for (int len = SETUP_DB_VALUE_MAX - 1; len <= SETUP_DB_VALUE_MAX; len++) {
+		snprintf(text, sizeof text, "$dolibarr_main_db_type='mysqli';\n"
+			"$dolibarr_main_db_name='%0*d';\n", len, 7);
+		assert_int_equal(setup_dolibarr_db(text, &d), len < SETUP_DB_VALUE_MAX ? 0 : -1);
+	}
+	assert_int_equal(strlen(d.name), SETUP_DB_VALUE_MAX - 1);
+}
+
+/* A setup's journal: undone, it removes what it lists (the repository's folder only when it
+ * holds a repository or nothing), the latest first, and then itself. */
+static void journal_undoes_only_its_own(void **state)
+{
+	(void)state;
+	char j[300], conf[300], repo[300], other[300], kept[300], line[700];
+	char *failed = NULL;
+	mk("j/etc");
+	mk("j/spool/keys");
+	mk("j/spool/data/00");
+	mk("j/mine");
+	snprintf(j, sizeof j, "%s/j/etc/coffre.conf.unfinished", dir);
+	snprintf(conf, sizeof conf, "%s/j/etc/coffre.conf", dir);
+	snprintf(repo, sizeof repo, "%s/j/spool", dir);
+	snprintf(other, sizeof other, "%s/j/mine", dir);
+	snprintf(kept, sizeof kept, "%s/j/mine/letter.txt", dir);
+	put("j/spool/config", "repository\n");
+	put("j/spool/data/00/pack", "data\n");
+	put("j/etc/coffre.conf", "[backup]\n");
+	put("j/mine/letter.txt", "mine\n");
+	assert_int_equal(setup_journal_undo(j, &failed), 0);	/* none: nothing to do */
+	assert_false(setup_journal_exists(j));
+	assert_int_equal(setup_journal_add(j, 'd', repo), 0);
+	assert_int_equal(setup_journal_add(j, 'f', conf), 0);
+	assert_int_equal(setup_journal_add(j, 'f', "/nonexistent/coffre-test"), 0);
+	assert_true(setup_journal_exists(j));
+	assert_int_equal(setup_journal_undo(j, &failed), 0);
+	assert_null(failed);
+	assert_false(setup_journal_exists(j));
+	struct stat st;
+	assert_int_not_equal(lstat(conf, &st), 0);
+	assert_int_not_equal(lstat(repo, &st), 0);
+	/* A folder that is not a repository, and lines not written by setup: left alone. */
+	snprintf(line, sizeof line, "x %s\nf relative\n\nd %s\n", kept, other);
+	assert_int_equal(setup_write_file(j, line, 0600, NULL), 0);
+	assert_int_equal(setup_journal_undo(j, &failed), -1);
+	assert_non_null(failed);
+	assert_string_equal(failed, other);
+	free(failed);
+	assert_int_equal(lstat(kept, &st), 0);
+	assert_true(setup_journal_exists(j));
+	assert_int_equal(setup_journal_add(j, 'f', "/bad\nline"), -1);
+	assert_int_equal(setup_journal_done(j), 0);
+	assert_false(setup_journal_exists(j));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +380,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(nested_folders_are_listed_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(hostile_files_give_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(written_config_loads, setup, teardown),
+		cmocka_unit_test(dolibarr_db_is_read_not_run),
+		cmocka_unit_test_setup_teardown(journal_undoes_only_its_own, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

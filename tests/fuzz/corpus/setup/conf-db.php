@@ -1,0 +1,10 @@
+<?php
+$dolibarr_main_db_host='localhost';
+$dolibarr_main_db_port='3306';
+$dolibarr_main_db_name='dolibarr';
+$dolibarr_main_db_user='doli';
+$dolibarr_main_db_pass='it\'s';
+$dolibarr_main_db_type='mysqli';
+/*
+$dolibarr_main_db_name="other";
+*/

@@ -43,6 +43,7 @@ const char *detect_kind_name(enum detect_kind k)
 		[DETECT_CANARY] = "canary", [DETECT_FORMAT] = "format",
 		[DETECT_RANDOM] = "random", [DETECT_RENAME] = "rename", [DETECT_NOTE] = "note",
 		[DETECT_DELETE] = "delete", [DETECT_RATE] = "rate", [DETECT_OVERFLOW] = "overflow",
+		[DETECT_MASS] = "mass",
 	};
 	if ((unsigned)k >= DETECT_NKINDS)
 		return "?";
@@ -63,6 +64,11 @@ void detect_policy_default(struct detect_policy *p)
 	p->threshold[DETECT_OVERFLOW] = 1;
 	p->rate_factor = 10;
 	p->rate_floor = 30;
+	/* A shop rewrites a few files a minute; a software update rewrote 120 in the benign
+	 * cases; an attack rewrites every file it reaches (1,900 a second here). */
+	p->threshold[DETECT_MASS] = 1;
+	p->mass_factor = 50;
+	p->mass_floor = 500;
 }
 
 int detect_new(const struct detect_policy *policy, struct detect **ret)
@@ -80,6 +86,8 @@ int detect_new(const struct detect_policy *policy, struct detect **ret)
 		d->pol.window = WINDOW_MAX;
 	if (!(d->pol.rate_factor > 0))		/* also NaN */
 		d->pol.rate_factor = 1;
+	if (!(d->pol.mass_factor > 0))
+		d->pol.mass_factor = 1;
 	d->width = (d->pol.window + NBUCKETS - 1) / NBUCKETS;
 	for (size_t i = 0; i < NBUCKETS; i++)
 		d->b[i].epoch = -1;
@@ -152,7 +160,7 @@ static unsigned fired(const struct detect *d, int64_t now, int64_t *first)
 
 static int alarm(unsigned bits)
 {
-	return (bits & 1u << DETECT_CANARY) || __builtin_popcount(bits) >= 2;
+	return (bits & (1u << DETECT_CANARY | 1u << DETECT_MASS)) || __builtin_popcount(bits) >= 2;
 }
 
 unsigned detect_fired(const struct detect *d, int64_t now)
@@ -223,10 +231,16 @@ int detect_changed(struct detect *d, int64_t now, uint32_t n)
 		d->minute = m;
 	}
 	d->changes += n;
-	if (!d->minute_fired && (double)d->changes > d->pol.rate_factor * d->usual &&
+	/* minute_fired: bit 0 the rate fired this minute, bit 1 the mass rewrite. */
+	if (!(d->minute_fired & 1) && (double)d->changes > d->pol.rate_factor * d->usual &&
 		d->changes > d->pol.rate_floor) {
-		d->minute_fired = 1;
+		d->minute_fired |= 1;
 		record(d, DETECT_RATE, now, 1);
+	}
+	if (!(d->minute_fired & 2) && (double)d->changes > d->pol.mass_factor * d->usual &&
+		d->changes > d->pol.mass_floor) {
+		d->minute_fired |= 2;
+		record(d, DETECT_MASS, now, 1);
 	}
 	return decide(d, now);
 }

@@ -132,8 +132,8 @@ int detect_canary_make(enum detect_canary_kind kind, const uint8_t seed[16], uin
 
 /* ---- the decision ---- */
 
-/* The kinds of signal, independent of each other: an alarm needs a canary, or two kinds over
- * their thresholds within the window. */
+/* The kinds of signal, independent of each other: an alarm needs a canary, a mass rewrite,
+ * or two kinds over their thresholds within the window. */
 enum detect_kind {
 	DETECT_CANARY = 0,	/* a canary was written, renamed or deleted: an alarm alone */
 	DETECT_FORMAT,		/* changed files whose format broke */
@@ -143,6 +143,10 @@ enum detect_kind {
 	DETECT_DELETE,		/* deletions of files that existed for long */
 	DETECT_RATE,		/* existing files changed per minute far above the usual rate */
 	DETECT_OVERFLOW,	/* the watcher's queue overflowed (flooding hides an attack) */
+	DETECT_MASS,		/* existing files rewritten in one minute by the hundreds, far
+				 * above the usual rate: an alarm alone (intermittent encryption
+				 * that keeps each file's head and changes too little of it to
+				 * tell from its content) */
 	DETECT_NKINDS
 };
 
@@ -154,6 +158,8 @@ struct detect_policy {
 	uint32_t threshold[DETECT_NKINDS];	/* events within the window to count the kind */
 	double rate_factor;		/* DETECT_RATE: changes per minute above factor × usual */
 	uint32_t rate_floor;		/* … and above this many per minute, whatever the usual */
+	double mass_factor;		/* DETECT_MASS: changes per minute above factor × usual… */
+	uint32_t mass_floor;		/* … and above this many per minute */
 };
 
 /* detect_policy_default(p): the defaults (documented in coffre.conf(5)). */
@@ -165,11 +171,13 @@ struct detect;
 int detect_new(const struct detect_policy *policy, struct detect **ret);
 void detect_free(struct detect *d);
 /* detect_event(d, kind, now, n): ${n} events of ${kind} at ${now}. Returns 1 when the alarm
- * is (now) raised: a canary, or two kinds over their thresholds within the window. The first
+ * is (now) raised: a canary or a mass rewrite, or two kinds over their thresholds within
+ * the window. The first
  * event of any kind that counted is remembered (detect_first). */
 int detect_event(struct detect *d, enum detect_kind kind, int64_t now, uint32_t n);
 /* detect_changed(d, now, n): ${n} existing files changed at ${now}: feeds the learnt usual
- * rate (an exponential average per minute) and raises DETECT_RATE when far above it. Same
+ * rate (an exponential average per minute) and raises DETECT_RATE when far above it, and
+ * DETECT_MASS when farther still. Same
  * return as detect_event. */
 int detect_changed(struct detect *d, int64_t now, uint32_t n);
 /* detect_fired(d): bit k set when kind k is over its threshold in the window now. */

@@ -130,7 +130,20 @@ log "restore --before-attack, from the repository alone"
 expect_exit 2 cf restore --before-attack </dev/null
 expect_exit 0 cf restore --before-attack --target "$TESTDIR/back" --yes
 grep -q "${PINNED:0:8}" "$OUT" || { cat "$OUT"; fail "not the pinned snapshot"; }
-compare_trees "$TESTDIR/before/data" "$TESTDIR/back$TOP"
+# A flood's scratch folder (the attacker's, made before its first encrypted file) may be in
+# the pinned snapshot, when a backup ran during the flood: every file of the shop must still
+# come back as it was; that folder, and the time of the folder that held it, are left out.
+EXCL=()
+if [[ "$ATTACK" == *--flood* ]]; then
+	for f in "$TESTDIR/back$TOP"/*/.flood-*; do
+		[ -e "$f" ] || continue
+		EXCL+=(--exclude "${f#"$TESTDIR/back$TOP/"}")
+		d=$(dirname "$f")
+		touch -r "$TESTDIR/before/data/${d#"$TESTDIR/back$TOP/"}" "$d"
+		info "the flood's scratch folder ${f##*/} is in the pinned snapshot: left out"
+	done
+fi
+compare_trees "$TESTDIR/before/data" "$TESTDIR/back$TOP" "${EXCL[@]}"
 info "$(cat "$OUT")"
 
 log "alarm clear"

@@ -24,7 +24,7 @@ static struct detect *new_default(void)
 static void test_names_and_defaults(void **state)
 {
 	static const char *const want[DETECT_NKINDS] = { "canary", "format", "random", "rename",
-		"note", "delete", "rate", "overflow" };
+		"note", "delete", "rate", "overflow", "mass" };
 	for (int k = 0; k < DETECT_NKINDS; k++)
 		assert_string_equal(detect_kind_name((enum detect_kind)k), want[k]);
 	assert_string_equal(detect_kind_name(DETECT_NKINDS), "?");
@@ -41,6 +41,9 @@ static void test_names_and_defaults(void **state)
 	assert_int_equal(p.threshold[DETECT_OVERFLOW], 1);
 	assert_true(p.rate_factor == 10);
 	assert_int_equal(p.rate_floor, 30);
+	assert_int_equal(p.threshold[DETECT_MASS], 1);
+	assert_true(p.mass_factor == 50);
+	assert_int_equal(p.mass_floor, 500);
 }
 
 static void test_canary_alone(void **state)
@@ -59,8 +62,9 @@ static void test_canary_alone(void **state)
 
 static void test_one_kind_alone(void **state)
 {
-	/* Far over its threshold, any kind but the canary alone stays quiet. */
-	for (int k = DETECT_FORMAT; k < DETECT_NKINDS; k++) {
+	/* Far over its threshold, any kind but the canary and the mass rewrite alone stays
+	 * quiet. */
+	for (int k = DETECT_FORMAT; k < DETECT_MASS; k++) {
 		struct detect *d = new_default();
 		for (int i = 0; i < 5; i++)
 			assert_int_equal(detect_event(d, (enum detect_kind)k, T0 + i, 100), 0);
@@ -181,6 +185,39 @@ static void test_rate(void **state)
 	detect_free(d);
 }
 
+/* Hundreds of existing files rewritten in a minute, far over the usual: an alarm alone
+ * (intermittent encryption that leaves each file's content looking as it did). */
+static void test_mass_rewrite(void **state)
+{
+	struct detect *d = new_default();
+	int64_t t = T0;
+	for (int m = 0; m < 200; m++, t += 60)
+		assert_int_equal(detect_changed(d, t, 5), 0);
+	/* A software update rewriting 120 files: the rate fires, nothing more. */
+	assert_int_equal(detect_changed(d, t, 120), 0);
+	assert_int_equal(detect_fired(d, t), 1u << DETECT_RATE);
+	detect_free(d);
+	d = new_default();
+	t = T0;
+	for (int m = 0; m < 200; m++, t += 60)
+		assert_int_equal(detect_changed(d, t, 5), 0);
+	/* One by one: the alarm at the 501st, the first of them the attack's start. */
+	int at = -1;
+	for (int i = 0; i < 600 && at < 0; i++)
+		if (detect_changed(d, t, 1) == 1)
+			at = i + 1;
+	assert_int_equal(at, 501);
+	assert_int_equal(detect_fired(d, t), 1u << DETECT_RATE | 1u << DETECT_MASS);
+	assert_int_equal(detect_first(d), t);
+	detect_free(d);
+	/* A shop whose usual rate is high needs 50 times that. */
+	d = new_default();
+	detect_set_usual(d, 20);
+	assert_int_equal(detect_changed(d, T0, 999), 0);
+	assert_int_equal(detect_changed(d, T0, 2), 1);
+	detect_free(d);
+}
+
 static void test_first_moves_earlier(void **state)
 {
 	struct detect *d = new_default();
@@ -206,6 +243,7 @@ int main(void)
 		cmocka_unit_test(test_outside_window),
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_rate),
+		cmocka_unit_test(test_mass_rewrite),
 		cmocka_unit_test(test_first_moves_earlier),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

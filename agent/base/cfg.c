@@ -11,6 +11,7 @@
 
 #include "base/cfg_alert.h"
 #include "base/cfg_db.h"
+#include "base/cfg_detect.h"
 #include "base/cfg_util.h"
 #include "base/util.h"
 #include "coffre/cfg.h"
@@ -386,14 +387,9 @@ static int handler(void *user, const char *section, const char *name, const char
 		else if (!(*f = strdup(value)))
 			rc = -1;
 	} else if (strcmp(section, "detect") == 0) {
-		int *flag = strcmp(name, "canaries") == 0 ? &c->detect_canaries :
-			    strcmp(name, "enabled") == 0 ? &c->detect_enabled : NULL;
-		if (!flag)
-			problem(p, p->line, "unknown key '%s' in section [detect]", name);
-		else if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0)
-			*flag = value[0] == 'y';
-		else
-			problem(p, p->line, "'%s' must be yes or no, not '%s'", name, value);
+		char msg[300];
+		if (cfg_detect_key(c, name, value, msg, sizeof msg))
+			problem(p, p->line, "%s", msg);
 	} else if (!*section) {
 		problem(p, p->line, "key '%s' outside any section (expected [backup], [daemon], "
 			"[destination NAME], [database NAME], [alert], [detect] or [federation])", name);
@@ -664,8 +660,7 @@ static int load(const char *text, size_t len, const char *file, struct cfg **ret
 	c->run_timeout = CFG_DEFAULT_RUN_TIMEOUT;
 	c->drill_every = 7 * 86400;	/* a restore proven every week */
 	c->run_idle = 1;
-	c->detect_canaries = 1;
-	c->detect_enabled = 1;
+	cfg_detect_init(c);
 	cfg_alert_init(&c->alert);
 	for (size_t i = 0; i < sizeof default_excludes / sizeof *default_excludes; i++)
 		if (push(&c->excludes, &c->nexcludes, default_excludes[i]))

@@ -586,7 +586,7 @@ int guard_clear(struct daemon *d)
 	if (d->guard) {
 		detect_free(d->guard->det);
 		d->guard->det = NULL;
-		detect_new(NULL, &d->guard->det);
+		detect_new(&d->cfg->detect_policy, &d->guard->det);
 		d->guard->touched = 0;
 		d->guard->first_path[0] = 0;
 		canaries_place(d->guard, d->cfg);
@@ -629,7 +629,7 @@ void guard_attach(struct daemon *d, struct watch *w, const struct cfg *c)
 	struct guard *g = d->guard;
 	if (!g) {
 		g = calloc(1, sizeof *g);
-		if (!g || detect_new(NULL, &g->det)) {
+		if (!g || detect_new(&c->detect_policy, &g->det)) {
 			free(g);
 			logf_("error: out of memory: no ransomware watch");
 			return;

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coffre/detect.h"
 #include "coffre/dst.h"
 #include "coffre/forget.h"
 #include "coffre/sched.h"
@@ -93,6 +94,7 @@ struct cfg {
 	int clear_spool;	/* [backup] clear-spool = yes */
 	int detect_canaries;	/* [detect] canaries = yes (default) */
 	int detect_enabled;	/* [detect] enabled = yes (default) */
+	struct detect_policy detect_policy;	/* [detect] window, thresholds, rates */
 	char *socket;		/* [daemon] socket */
 	char *socket_group;	/* [daemon] socket-group: may use the socket besides root */
 	char *state_dir;	/* [daemon] state-dir */

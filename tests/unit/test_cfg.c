@@ -376,6 +376,56 @@ static void test_destinations(void **state)
 
 /* [federation]: all keys read; a section missing a key, a bad shop id or key, a non-S3 status
  * URL, or a secret file readable by others are each a problem. */
+static void test_detect(void **state)
+{
+	(void)state;
+	struct cfg *c = NULL;
+	char *problems = NULL;
+	struct cf_error err = { 0 };
+	/* Nothing said: the defaults of detect.h. */
+	write_conf("[backup]\npath = %s\nrepository = /srv/spool\npassword-file = %s\n", src1, pw);
+	assert_int_equal(cfg_load(conf, &c, &problems, &err), 0);
+	struct detect_policy d;
+	detect_policy_default(&d);
+	assert_memory_equal(&c->detect_policy, &d, sizeof d);
+	assert_true(c->detect_enabled && c->detect_canaries);
+	cfg_free(c);
+	write_conf("[backup]\npath = %s\nrepository = /srv/spool\npassword-file = %s\n"
+		"[detect]\ncanaries = no\nwindow = 20 min\nformat-breaks = 5\nturned-random = 4\n"
+		"renames = 20\nnotes = 1\ndeletions = 80\nrate-factor = 12.5\nrate-floor = 40\n"
+		"mass-factor = 100\nmass-floor = 2000\n", src1, pw);
+	assert_int_equal(cfg_load(conf, &c, &problems, &err), 0);
+	const struct detect_policy *p = &c->detect_policy;
+	assert_false(c->detect_canaries);
+	assert_int_equal(p->window, 1200);
+	assert_int_equal(p->threshold[DETECT_FORMAT], 5);
+	assert_int_equal(p->threshold[DETECT_RANDOM], 4);
+	assert_int_equal(p->threshold[DETECT_RENAME], 20);
+	assert_int_equal(p->threshold[DETECT_NOTE], 1);
+	assert_int_equal(p->threshold[DETECT_DELETE], 80);
+	assert_true(p->rate_factor == 12.5 && p->mass_factor == 100);
+	assert_int_equal(p->rate_floor, 40);
+	assert_int_equal(p->mass_floor, 2000);
+	assert_int_equal(p->threshold[DETECT_CANARY], 1);	/* not to be changed */
+	cfg_free(c);
+	const char *bad[][2] = {
+		{ "format-breaks = 0", "from 1 to" }, { "renames = -3", "from 1 to" },
+		{ "notes = 2x", "from 1 to" }, { "window = 10 s", "from 1 min to 24 h" },
+		{ "rate-factor = 0.5", "from 1 to 1000" }, { "mass-factor = nan", "from 1 to 1000" },
+		{ "mass-floor = 0", "a minute" }, { "canaries = maybe", "yes or no" },
+		{ "canary = yes", "unknown key 'canary'" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		write_conf("[backup]\npath = %s\nrepository = /srv/spool\npassword-file = %s\n"
+			"[detect]\n%s\n", src1, pw, bad[i][0]);
+		problems = NULL;
+		assert_int_not_equal(cfg_load(conf, &c, &problems, &err), 0);
+		assert_non_null(problems);
+		assert_non_null(strstr(problems, bad[i][1]));
+		free(problems);
+	}
+}
+
 static void test_federation(void **state)
 {
 	(void)state;
@@ -444,6 +494,7 @@ int main(void)
 		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_load_from_pipe),
 		cmocka_unit_test(test_destinations),
+		cmocka_unit_test(test_detect),
 		cmocka_unit_test(test_federation),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

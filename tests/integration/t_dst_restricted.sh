@@ -153,9 +153,9 @@ refused() {
 	[ "$c" = "<Code>AccessDenied</Code>" ] || { tail -n 20 "$ERR"; fail "$1: not refused for lack of rights"; }
 	info "$1: refused by the server: $c"
 }
-expect_exit 255 s3dbg delete-object --bucket "$BUCKET" --key "$K" --version-id "$V"
+expect_exit 255 s3dbg delete-object --bucket "$BUCKET" --key "$K" --version-id="$V"
 refused "delete-object --version-id"
-expect_exit 255 s3dbg delete-object --bucket "$BUCKET" --key "$K" --version-id "$V" \
+expect_exit 255 s3dbg delete-object --bucket "$BUCKET" --key "$K" --version-id="$V" \
 	--bypass-governance-retention
 refused "delete-object --bypass-governance-retention"
 cat >"$TESTDIR/lifecycle.json" <<JSON
@@ -173,7 +173,7 @@ CV=$(json_get "$OUT" VersionId)
 UC=$(until_of config)
 SOON=$(date -u -d "@$(($(now) + 3))" +%Y-%m-%dT%H:%M:%SZ)
 expect_exit 255 s3dbg put-object-retention --bucket "$BUCKET" --key "shops/$SHOP/config" \
-	--version-id "$CV" --retention "Mode=GOVERNANCE,RetainUntilDate=$SOON" \
+	--version-id="$CV" --retention "Mode=GOVERNANCE,RetainUntilDate=$SOON" \
 	--bypass-governance-retention
 c=$(grep -o '<Code>[A-Za-z]*</Code>' "$ERR" | tail -n 1)
 [ -n "$c" ] || { tail -n 20 "$ERR"; fail "shortening the lock: no refusal from the server"; }

@@ -115,16 +115,16 @@ PACK=$(awk '$1 ~ /^shop\/data\// { print $1; exit }' "$TESTDIR/objects")
 expect_exit 0 s3api head-object --bucket "$BUCKET" --key "$PACK"
 V=$(json_get "$OUT" VersionId)
 expect_exit 0 s3api get-object --bucket "$BUCKET" --key "$PACK" "$TESTDIR/pack.before"
-expect_exit 255 s3api delete-object --bucket "$BUCKET" --key "$PACK" --version-id "$V"
+expect_exit 255 s3api delete-object --bucket "$BUCKET" --key "$PACK" --version-id="$V"
 grep -q 'AccessDenied' "$ERR" || { cat "$ERR"; fail "deletion refused for another reason"; }
 info "delete-object --version-id: $(tr -d '\n' <"$ERR")"
 printf 'not a pack\n' >"$TESTDIR/junk"
 expect_exit 0 s3api put-object --bucket "$BUCKET" --key "$PACK" --body "$TESTDIR/junk"
 JV=$(json_get "$OUT" VersionId)
-expect_exit 0 s3api get-object --bucket "$BUCKET" --key "$PACK" --version-id "$V" "$TESTDIR/pack.after"
+expect_exit 0 s3api get-object --bucket "$BUCKET" --key "$PACK" --version-id="$V" "$TESTDIR/pack.after"
 cmp -s "$TESTDIR/pack.before" "$TESTDIR/pack.after" || fail "the locked version changed"
 # The junk version has no retention: take it away so the pack is current again.
-expect_exit 0 s3api delete-object --bucket "$BUCKET" --key "$PACK" --version-id "$JV"
+expect_exit 0 s3api delete-object --bucket "$BUCKET" --key "$PACK" --version-id="$JV"
 expect_exit 0 cf --repo "$S3" check
 info "check of the pushed copy: $(tail -n 1 "$OUT")"
 
@@ -135,7 +135,7 @@ expect_exit 0 s3api get-object-retention --bucket "$BUCKET" --key compliance/con
 [ "$(json_get "$OUT" Retention.Mode)" = COMPLIANCE ] || fail "config is not under COMPLIANCE"
 expect_exit 0 s3api head-object --bucket "$BUCKET" --key compliance/config
 CV=$(json_get "$OUT" VersionId)
-expect_exit 255 s3api delete-object --bucket "$BUCKET" --key compliance/config --version-id "$CV" \
+expect_exit 255 s3api delete-object --bucket "$BUCKET" --key compliance/config --version-id="$CV" \
 	--bypass-governance-retention
 expect_exit 0 s3api head-object --bucket "$BUCKET" --key compliance/config
 
@@ -169,7 +169,7 @@ v = sorted(json.load(open(sys.argv[1]))["Versions"], key=lambda x: x["LastModifi
 print(v["Key"], v["VersionId"])
 PY
 )
-expect_exit 0 s3api delete-object --bucket "$BUCKET" --key "${FIRST% *}" --version-id "${FIRST#* }" \
+expect_exit 0 s3api delete-object --bucket "$BUCKET" --key "${FIRST% *}" --version-id="${FIRST#* }" \
 	--bypass-governance-retention
 expect_exit 0 cf --repo "$R2" --json snapshots
 [ "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$OUT")" = 1 ] ||

@@ -97,7 +97,7 @@ expect_exit 1 tool del config
 grep -q 'protected by Object Lock' "$ERR" || { cat "$ERR"; fail "delete not refused by the lock"; }
 expect_exit 0 s3api head-object --bucket "$BUCKET" --key shop/config
 V=$(json_get "$OUT" VersionId)
-expect_exit 255 s3api delete-object --bucket "$BUCKET" --key shop/config --version-id "$V"
+expect_exit 255 s3api delete-object --bucket "$BUCKET" --key shop/config --version-id="$V"
 grep -q AccessDenied "$ERR" || { cat "$ERR"; fail "the server refused for another reason"; }
 
 log "destinations: the mode and the earliest retain-until date"

@@ -4,7 +4,7 @@
 # The package is built once per test run: the ctest fixture package_build (deb_build.sh)
 # leaves it in COFFRE_DEB_DIR; a test run by hand without it builds its own (pkg_deb).
 # These tests install and purge the package on this machine: pkg_precheck refuses to start
-# when coffre is installed or its folders exist, and pkg_cleanup (call it from cleanup_hook)
+# when coffre is installed and sets aside its folders if they exist, and pkg_cleanup (call it from cleanup_hook)
 # purges the package and removes what the test made there, so the machine is as before.
 
 PLACES=(/etc/coffre /var/lib/coffre /var/spool/coffre)
@@ -42,8 +42,15 @@ pkg_precheck() {
 	"" | *" not-installed") ;;
 	*)	fail "the package coffre is on this machine (installed by hand, or left by a run of a test that was killed): remove it first (apt-get purge coffre)" ;;
 	esac
+	# A folder of coffre's already here (a coffre run by hand as root writes its state to
+	# /var/lib/coffre by default): set aside under a name of the test's own, put back at the
+	# end, so that the test starts from a clean machine and loses nothing.
+	SAVED_PLACES=()
 	for p in "${PLACES[@]}"; do
-		[ ! -e "$p" ] || fail "$p exists before the test, which would remove it: move it away first"
+		[ -e "$p" ] || continue
+		mv "$p" "$p.saved-by-$TEST_NAME.$$" || fail "$p exists and cannot be set aside"
+		SAVED_PLACES+=("$p")
+		info "$p exists: set aside as $p.saved-by-$TEST_NAME.$$, put back at the end"
 	done
 	# coffre run as root without XDG_CACHE_HOME keeps its cache there: the purge removes it
 	# (a cache: nothing is lost); the cleanup puts back what was there.
@@ -63,17 +70,31 @@ pkg_precheck() {
 	OWNED=0
 }
 
+# pkg_put_back: the folders pkg_precheck set aside, back in their place.
+pkg_put_back() {
+	local p
+	for p in ${SAVED_PLACES[@]+"${SAVED_PLACES[@]}"}; do
+		[ ! -e "$p" ] || rm -rf "$p"
+		mv "$p.saved-by-$TEST_NAME.$$" "$p" || echo "cleanup: cannot put $p back" >&2
+	done
+	SAVED_PLACES=()
+}
+
 # pkg_cleanup: purge the package if this test installed it, remove its folders and what
 # coffre made outside them; the cache and the group as they were.
 pkg_cleanup() {
-	[ "${OWNED:-0}" = 1 ] || return 0
 	local p
+	if [ "${OWNED:-0}" != 1 ]; then
+		pkg_put_back
+		return 0
+	fi
 	case "$(pkg_status)" in
 	*" not-installed" | "") ;;
 	*) dpkg --purge coffre >"$LOGDIR/cleanup-purge.log" 2>&1 ||
 		echo "cleanup: dpkg --purge coffre failed (see $LOGDIR/cleanup-purge.log)" >&2 ;;
 	esac
 	rm -rf "${PLACES[@]}"
+	pkg_put_back
 	# man's formatted pages of the man pages checked by systemd-analyze verify.
 	for p in "${CAT_PAGES[@]}"; do rm -f "$p"; done
 	if [ "$CACHE_SAVED" = 0 ]; then

@@ -6,7 +6,8 @@
 #    carries its days and mode); the federation's public key where the package looks for it
 #    (/etc/coffre/federation.pub);
 #  - a tampered bundle: refused by the installed coffre enroll, nothing written;
-#  - coffre enroll BUNDLE: /etc/coffre/coffre.conf, the spool, the first backup pushed with a
+#  - the bundle dropped at /etc/coffre/enroll.bundle, enrolled by the package's configure
+#    step (coffre enroll): /etc/coffre/coffre.conf, the spool, the first backup pushed with a
 #    retention date on every object (read back with the S3 API);
 #  - the installed /usr/sbin/coffred started as its unit runs it: a backup, pushed and locked,
 #    a restore drill, its signed status object in the bucket; coffre fleet: the shop
@@ -87,11 +88,18 @@ cmp -s "$LOGDIR/places-before" "$LOGDIR/places-after" || {
 	diff "$LOGDIR/places-before" "$LOGDIR/places-after" >&2; fail "a tampered bundle wrote something"; }
 info "$(cat "$ERR")"
 
-log "coffre enroll: configuration, spool, first backup pushed under lock"
-expect_exit 0 icf enroll "$BUNDLE"
+log "the bundle dropped at /etc/coffre/enroll.bundle: the package enrolls (configuration, spool, first backup pushed under lock)"
+# As when the bundle was dropped before the install: the package's configure step.
+cp "$BUNDLE" /etc/coffre/enroll.bundle
+expect_exit 0 /var/lib/dpkg/info/coffre.postinst configure
 TP=$EPOCHREALTIME
 cp "$OUT" "$LOGDIR/enroll.out"
-grep -q '^Protected' "$OUT" || fail "enroll: $(cat "$OUT")"
+grep -q '^Protected' "$OUT" || fail "enroll: $(cat "$OUT") $(cat "$ERR")"
+[ ! -e /etc/coffre/enroll.bundle ] && [ -e /etc/coffre/enroll.bundle.used ] ||
+	fail "the bundle was not set aside once used"
+# An upgrade (a configuration there) enrolls nothing again.
+expect_exit 0 /var/lib/dpkg/info/coffre.postinst configure
+! grep -q Protected "$OUT" || fail "the upgrade's configure step enrolled again"
 CONF=/etc/coffre/coffre.conf
 grep -q '^s3-lock-days = 10$' "$CONF" && grep -q '^s3-lock-mode = GOVERNANCE$' "$CONF" ||
 	fail "the configuration has no lock: $(cat "$CONF")"

@@ -199,7 +199,7 @@ echo "devis" >"$X/root/home/shop/Documents/devis.txt"
 touch "$X/bad/coffre"
 expect_exit 1 env -u COFFRE_PASSWORD_FILE "$COFFRE" setup --yes --search-root "$X/root" \
 	--smb-conf /dev/null --config "$X/etc/coffre.conf" --spool "$X/spool" --drive "$X/bad" \
-	--escrow-key "$TESTDIR/escrow.pub"
+	--state-dir "$X/state" --escrow-key "$TESTDIR/escrow.pub"
 grep -q "not yet on the drive" "$OUT" || { cat "$OUT"; fail "a drive that failed is not said plainly"; }
 ! grep -q "^Protected" "$OUT" || fail "protected, without the drive"
 sed -n 's/^Escrow fingerprint.*: //p' "$OUT" >"$X/fingerprints"

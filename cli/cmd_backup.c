@@ -165,6 +165,8 @@ int cmd_backup(int argc, char **argv)
 		json_t *sus = json_object();
 		json_object_set_new(sus, "format_broken", json_integer((json_int_t)st.suspect_format));
 		json_object_set_new(sus, "turned_random", json_integer((json_int_t)st.suspect_random));
+		json_object_set_new(sus, "turned_incompressible",
+			json_integer((json_int_t)st.suspect_sealed));
 		json_object_set_new(sus, "ransom_notes", json_integer((json_int_t)st.suspect_notes));
 		json_object_set_new(sus, "first", st.suspect_path[0] ? json_string(st.suspect_path) :
 			json_null());

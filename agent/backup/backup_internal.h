@@ -70,11 +70,20 @@ struct run {
 
 /* backup_detect.c: a changed file's previous version's profile (bdetect_before: 0, or -1
  * when it cannot be read, e.g. its packs were cleared from the spool), and the marks of a
- * read file (bdetect_after: counts them in R->st). */
+ * read file (bdetect_after: counts them in R->st). bdetect_before also gives the packer's
+ * second opinion on the file (${*ret_seal}, or NULL when its refs cannot be listed), which
+ * hears of each of the file's chunks as the workers give them back (bdetect_seal_chunk) and
+ * counts its mark once the file is whole (bdetect_seal_end). */
+struct bseal;
 struct detect_profile;
-int bdetect_before(struct run *R, const struct tree_entry *pe, struct detect_profile *ret);
+struct packer_chunk;
+int bdetect_before(struct run *R, const struct tree_entry *pe, const char *path,
+	struct detect_profile *ret, struct bseal **ret_seal);
 void bdetect_after(struct run *R, const char *path, const struct detect_profile *before,
-	struct detect_profile *after);
+	struct detect_profile *after, struct bseal *seal);
+void bdetect_seal_chunk(struct run *R, struct bseal *s, const struct packer_chunk *c);
+void bdetect_seal_end(struct run *R, const struct bseal *s);
+void bdetect_seal_free(struct bseal *s);
 void bdetect_new(struct run *R, const char *path, const char *name);
 
 /* Is ${p} equal to ${dir} or below it? ("/" holds everything.) */
@@ -197,6 +206,7 @@ struct pend {
 	int read;		/* the content comes from chunks */
 	int reading;		/* more chunks may come */
 	int skip;		/* the file could not be read: no entry */
+	struct bseal *seal;	/* a changed file's second opinion, or NULL */
 };
 
 /* A directory's entries on their way into its tree, in name order. */

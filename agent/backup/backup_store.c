@@ -196,8 +196,11 @@ static int take_batches(struct run *R, int wait)
 				R->st.bytes_added += c->len;
 				R->st.data_blobs++;
 			}
-			if (++p->ncons > p->ignore && !p->skip)
+			if (++p->ncons > p->ignore && !p->skip) {
 				rc = content_add(R, &p->c, c->id, c->len);
+				if (p->seal)
+					bdetect_seal_chunk(R, p->seal, c);
+			}
 		}
 		packer_batch_put(R->pk, b);
 		if (rc == 0)

@@ -29,6 +29,7 @@ static void pend_free(struct pend *p)
 	buf_free(&p->xa);
 	buf_free(&p->c.inl);
 	tree_builder_free(p->c.list);
+	bdetect_seal_free(p->seal);
 	free(p);
 }
 
@@ -100,6 +101,8 @@ int btree_dirq_flush(struct run *R, struct dirq *q)
 				p->e.refs = c->inl.p;
 			}
 		}
+		if (rc == 0 && !p->skip && p->seal)
+			bdetect_seal_end(R, p->seal);
 		if (rc == 0 && !p->skip)
 			rc = tree_builder_add_entry(q->b, &p->e, R->err);
 		q->head = p->next;

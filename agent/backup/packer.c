@@ -50,6 +50,7 @@ struct wstate {
 	struct buf z, frame;
 	struct job stage;
 	size_t capstage;
+	size_t stage_from;	/* the batch's first chunk the stage may hold */
 	/* The sealed frames of the batch in hand, appended to the pack together at its end so
 	 * that they lie side by side: a file read back in order reads them once. */
 	struct buf out;
@@ -215,18 +216,27 @@ static int seal_job(struct packer *p, struct wstate *ws, const struct job *j, st
 }
 
 /* Seals the frame of new content ${ws} gathered, if any, into its batch output, and starts
- * an empty one. */
-static int seal_stage(struct packer *p, struct wstate *ws, struct cf_error *e)
+ * an empty one. The chunks of ${b} from ws->stage_from to ${end} that it holds learn
+ * whether it was stored as it is (PACKER_RAW: the compressor saved nothing). */
+static int seal_stage(struct packer *p, struct wstate *ws, struct packer_batch *b, size_t end,
+	struct cf_error *e)
 {
 	struct job *st = &ws->stage;
-	if (st->k == 0)
+	if (st->k == 0) {
+		ws->stage_from = end;
 		return 0;
+	}
 	uint8_t flags = 0;
 	int rc = ws->zctx ? pack_seal_frame(p->r, ws->zctx, st->type, st->data.p, st->data.len,
 				    &ws->z, &ws->frame, &flags)
 			  : CF_ENOMEM;
 	if (rc)
 		return cf_error_set(e, rc, "cannot seal a blob");
+	if (!(flags & PACK_FLAG_ZSTD))
+		for (size_t i = ws->stage_from; i < end; i++)
+			if (b->c[i].flags & PACKER_STORED)
+				b->c[i].flags |= PACKER_RAW;
+	ws->stage_from = end;
 	if (ws->nof == ws->capof) {
 		size_t cap = ws->capof ? 2 * ws->capof : 32;
 		void *np = realloc(ws->of, cap * sizeof *ws->of);
@@ -290,7 +300,7 @@ static int flush_out(struct packer *p, struct wstate *ws, struct packer_batch *b
 static int run_batch(struct packer *p, struct wstate *ws, struct packer_batch *b,
 	struct cf_error *e)
 {
-	ws->stage.k = ws->nof = ws->nout_refs = 0;	/* nothing left by a failed batch */
+	ws->stage.k = ws->nof = ws->nout_refs = ws->stage_from = 0;	/* nothing left by a failed batch */
 	ws->stage.data.len = ws->out.len = 0;
 	for (size_t i = 0; i < b->n; i++) {
 		struct packer_chunk *c = &b->c[i];
@@ -304,16 +314,16 @@ static int run_batch(struct packer *p, struct wstate *ws, struct packer_batch *b
 			continue;
 		c->flags |= PACKER_STORED;
 		if (ws->stage.k && ws->stage.data.len + c->len > PACK_FRAME_TARGET &&
-		    (rc = seal_stage(p, ws, e)))
+		    (rc = seal_stage(p, ws, b, i, e)))
 			return rc;
 		if (stage_put(&ws->stage, &ws->capstage, BLOB_DATA, c->id, data, c->len))
 			return cf_error_set(e, CF_ENOMEM, "out of memory");
-		if (ws->stage.data.len >= PACK_FRAME_TARGET && (rc = seal_stage(p, ws, e)))
+		if (ws->stage.data.len >= PACK_FRAME_TARGET && (rc = seal_stage(p, ws, b, i + 1, e)))
 			return rc;
 	}
 	/* A frame holds blobs of one batch only, and a batch's frames are appended together:
 	 * a file's blobs, read back in order, come from frames side by side, each read once. */
-	int rc = seal_stage(p, ws, e);
+	int rc = seal_stage(p, ws, b, b->n, e);
 	return rc ? rc : flush_out(p, ws, b, e);
 }
 

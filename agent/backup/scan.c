@@ -206,7 +206,8 @@ static int scan_entry(struct run *R, struct dirq *q, int dirfd, const char *name
 		/* A changed file: its new bytes against its previous version's. */
 		struct detect_profile *prof = NULL;
 		if (pe && pe->type == TREE_FILE && pe->size > 0 &&
-		    (prof = malloc(2 * sizeof *prof)) && bdetect_before(R, pe, &prof[0]) != 0) {
+		    (prof = malloc(2 * sizeof *prof)) &&
+		    bdetect_before(R, pe, path, &prof[0], &pf->seal) != 0) {
 			free(prof);
 			prof = NULL;
 		}
@@ -216,7 +217,7 @@ static int scan_entry(struct run *R, struct dirq *q, int dirfd, const char *name
 		rc = read_file(R, dirfd, name, path, pf);
 		R->prof = NULL;
 		if (rc == 0 && prof)
-			bdetect_after(R, path, &prof[0], &prof[1]);
+			bdetect_after(R, path, &prof[0], &prof[1], pf->seal);
 		else if (rc == 0 && !pe)
 			bdetect_new(R, path, name);
 		free(prof);

@@ -29,6 +29,9 @@ struct backup_stats {
 	/* A ransomware's marks on changed files, against their previous version (detect.h):
 	 * a format that broke, content that turned random; and new ransom-note files. */
 	uint64_t suspect_format, suspect_random, suspect_notes;
+	/* Of suspect_random, the files the packer's second opinion told: their previous
+	 * version compressed, none of their new chunks did, and no chunk is shared with it. */
+	uint64_t suspect_sealed;
 	char suspect_path[256];		/* the first file so marked, "" if none */
 	double duration;
 	const char *current;		/* file being read, for progress (borrowed: valid during

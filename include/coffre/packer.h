@@ -31,6 +31,7 @@ int packer_take(struct packer *p, struct blob_pack **ret_packs, size_t *ret_n,
  * given), ask the claim function whether to store it, and pack those they must. */
 #define PACKER_HASHED 1u	/* the id is given: do not hash */
 #define PACKER_STORED 2u	/* set by the workers: this chunk was new and is being stored */
+#define PACKER_RAW 4u		/* set by the workers: ... and did not compress (stored as it is) */
 struct packer_chunk {
 	uint8_t id[32];
 	uint32_t off, len;	/* in the batch's data */

@@ -109,6 +109,12 @@ struct guard {
 	int64_t minute_at;
 	struct canary *can;
 	size_t ncan;
+	/* The files an attack touched: distinct paths changed, renamed or deleted since its
+	 * first suspicious event. Until an alarm the last TOUCH_RING changes wait in a ring;
+	 * the alarm counts those since the first event, then each new path. */
+	struct touch { uint64_t h; int64_t t; } *ring;
+	size_t ring_n, ring_at;
+	struct hset tset;
 	uint64_t touched;
 	char first_path[512];
 	int64_t raise_at;	/* the decision said "alarm" under the watcher's lock: raised
@@ -135,6 +141,35 @@ static uint64_t hash2(const struct guard *g, const char *a, const char *b)
 	uint64_t h;
 	memcpy(&h, out, sizeof h);
 	return h;
+}
+
+#define TOUCH_RING 8192	/* 128 KiB, allocated at the first change */
+
+static void touch(struct guard *g, uint64_t h, int64_t now)
+{
+	if (g->d->alarm.active) {
+		size_t n = g->tset.n;
+		hset_add(&g->tset, h);
+		g->touched += g->tset.n - n;
+		return;
+	}
+	if (!g->ring && !(g->ring = calloc(TOUCH_RING, sizeof *g->ring)))
+		return;
+	g->ring[g->ring_at] = (struct touch){ h, now };
+	g->ring_at = (g->ring_at + 1) % TOUCH_RING;
+	if (g->ring_n < TOUCH_RING)
+		g->ring_n++;
+}
+
+/* At the alarm: the distinct paths changed since ${since}. */
+static void touched_since(struct guard *g, int64_t since)
+{
+	hset_clear(&g->tset);
+	for (size_t i = 0; i < g->ring_n; i++)
+		if (g->ring[i].t >= since)
+			hset_add(&g->tset, g->ring[i].h);
+	g->touched = g->tset.n;
+	g->ring_n = g->ring_at = 0;
 }
 
 static uint64_t hash_ext(const struct guard *g, const char *ext)
@@ -365,15 +400,25 @@ static unsigned head_at(const char *dir, const char *name, const char *ext)
 
 /* ${name} (in ${dir}) was created with an extension never seen: remember the name it would
  * shadow ("invoice.pdf" for "invoice.pdf.locked"). */
-static void shadow_add(struct guard *g, const char *dir, const char *name, const char *ext)
+/* The path of ${name} without its extension ${ext} ("a.pdf" for "a.pdf.locked"), hashed;
+ * 0 when there is none. */
+static uint64_t stem_hash(const struct guard *g, const char *dir, const char *name,
+	const char *ext)
 {
 	size_t n = strlen(name), e = strlen(ext);
 	if (n <= e + 1)
-		return;
+		return 0;
 	char *stem = strndup(name, n - e - 1);
-	if (stem)
-		hset_add(&g->shadows, hash2(g, dir, stem));
+	uint64_t h = stem ? hash2(g, dir, stem) : 0;
 	free(stem);
+	return h;
+}
+
+static void shadow_add(struct guard *g, const char *dir, const char *name, const char *ext)
+{
+	uint64_t h = stem_hash(g, dir, name, ext);
+	if (h)
+		hset_add(&g->shadows, h);
 }
 
 static void observe(void *ctx, enum watch_ev ev, const char *dir, const char *name, int is_dir)
@@ -400,7 +445,7 @@ static void observe(void *ctx, enum watch_ev ev, const char *dir, const char *na
 			return;
 		}
 		logf_("ransomware signal: the control file '%s' was changed", c->path);
-		g->touched++;
+		touch(g, hash2(g, dir, name), now);
 		signal_(g, DETECT_CANARY, dir, name, now);
 		return;
 	}
@@ -416,7 +461,9 @@ static void observe(void *ctx, enum watch_ev ev, const char *dir, const char *na
 		if (detect_note_name(name, NULL, 0))
 			signal_(g, DETECT_NOTE, dir, name, now);
 		if (ev == WATCH_EV_MOVED_TO && ext[0] && !hset_has(&g->exts, hash_ext(g, ext))) {
-			g->touched++;
+			/* Encrypted, then renamed a.pdf -> a.pdf.locked: one file touched. */
+			uint64_t sh = stem_hash(g, dir, name, ext);
+			touch(g, sh ? sh : ph, now);
 			signal_(g, DETECT_RENAME, dir, name, now);
 		}
 		/* A file moved in is an existing file under a new name: its writes count. */
@@ -433,7 +480,7 @@ static void observe(void *ctx, enum watch_ev ev, const char *dir, const char *na
 		 * (encrypted to a new file, then the original deleted). Deletions alone do not
 		 * count: zipping a year of invoices and deleting them is a shop's right. */
 		if (!hset_has(&g->created, ph) && hset_has(&g->shadows, ph)) {
-			g->touched++;
+			touch(g, ph, now);
 			signal_(g, DETECT_DELETE, dir, name, now);
 		}
 		break;
@@ -451,7 +498,7 @@ static void observe(void *ctx, enum watch_ev ev, const char *dir, const char *na
 		if (hset_has(&g->minute, ph))
 			break;
 		hset_add(&g->minute, ph);
-		g->touched++;
+		touch(g, ph, now);
 		if (detect_changed(g->det, now, 1) == 1)
 			decided(g, now);
 		/* The backup compares it with its last version later; its head tells now. */
@@ -512,7 +559,7 @@ static void on_timer(struct daemon *d)
 		if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && !canary_intact(c)) {
 			logf_("ransomware signal: the control file '%s' was deleted or moved away",
 				c->path);
-			g->touched++;
+			touch(g, hash2(g, dir, slash + 1), now);
 			signal_(g, DETECT_CANARY, dir, slash + 1, now);
 		}
 		free(dir);
@@ -534,6 +581,7 @@ static void raise_alarm(struct guard *g, int64_t now)
 	a->raised_ms = ms ? ms : now * 1000;
 	a->since = detect_first(g->det) ? detect_first(g->det) : now;
 	a->kinds = detect_fired(g->det, now);
+	touched_since(g, a->since);
 	a->touched = g->touched;
 	snprintf(a->first_path, sizeof a->first_path, "%s", g->first_path);
 	char kinds[200] = "";
@@ -588,6 +636,8 @@ int guard_clear(struct daemon *d)
 		d->guard->det = NULL;
 		detect_new(&d->cfg->detect_policy, &d->guard->det);
 		d->guard->touched = 0;
+		hset_clear(&d->guard->tset);
+		d->guard->ring_n = d->guard->ring_at = 0;
 		d->guard->first_path[0] = 0;
 		canaries_place(d->guard, d->cfg);
 	}
@@ -674,6 +724,8 @@ void guard_free(struct daemon *d)
 	hset_clear(&g->created);
 	hset_clear(&g->shadows);
 	hset_clear(&g->minute);
+	hset_clear(&g->tset);
+	free(g->ring);
 	canaries_free(g);
 	free(g);
 	d->guard = NULL;

@@ -4,7 +4,8 @@
 #  - benign days first (make-shop-data --mutate): no alarm;
 #  - the attack (ATTACK, default "--in-place"; the attacker's own flags): the alarm is raised,
 #    the time from the first encrypted file to the alarm and the files encrypted before it
-#    are said; `coffre status` and `coffre alarm` exit 5 and name the way back;
+#    are said; `coffre status` and `coffre alarm` exit 5 and name the way back; the files
+#    the alarm says were touched are the attack's, not the benign days';
 #  - the last snapshot before the attack is pinned in the repository; the attacker, holding
 #    the shop's password, runs `forget --keep-last 1 --prune`: the pin keeps it;
 #  - `coffre restore --before-attack` gives the pre-attack tree back bit-exact (the control
@@ -60,6 +61,12 @@ for day in 1 2 3; do
 	daemon_wait_run $((day + 1))
 	! alarm || { cat "$LOGDIR/al.json"; fail "an alarm on benign day $day"; }
 done
+# In-place edits of existing files (a note appended to 20 invoices): the alarm's count of
+# files touched must leave them out, as every change the shop made before the attack.
+mapfile -t PDFS < <(find "$SRC" -name '*.pdf' ! -name '*coffre-canary*' | sort)
+for f in "${PDFS[@]:0:20}"; do
+	printf '%% annotated\n' >>"$f"
+done
 # quiet: coffred idle with every change backed up (a day's changes may span two runs).
 quiet() {
 	cf status --json --socket "$SOCK" >"$ST" 2>/dev/null &&
@@ -88,6 +95,7 @@ T0=$(date +%s.%N)
 APID=$!
 BG_PIDS+=("$APID")
 wait_for 120 "the alarm" alarm
+T_READ=$(date +%s.%N)
 # When the events coffred saw decided the alarm, to the millisecond.
 RAISED_MS=$(json_get "$LOGDIR/al.json" alarm.raised_ms)
 kill "$APID" 2>/dev/null || true	# a slow attacker is still at work
@@ -98,6 +106,14 @@ TOTAL=$(wc -l <"$LOGDIR/attack.log")
 info "alarm $(python3 -c "print(round($RAISED_MS / 1000 - $FIRST, 3))") s after the first encrypted" \
 	"file; $BEFORE of $TOTAL files encrypted before it; signals:" \
 	"$(json_get "$LOGDIR/al.json" alarm.signals)"
+# The files the attack touched, not every file the shop changed since coffred started.
+# The attacker logs a file once done with it: two more may be under way at the read.
+TOUCHED=$(json_get "$LOGDIR/al.json" alarm.touched)
+ENC=$(awk -v t="$T_READ" '$1 < t { n++ } END { print n + 0 }' "$LOGDIR/attack.log")
+info "the alarm counts $TOUCHED files touched ($ENC encrypted when it was read, $NCAN" \
+	"control files)"
+[ "$TOUCHED" -ge 1 ] && [ "$TOUCHED" -le $((ENC + NCAN + 2)) ] ||
+	fail "the alarm counts $TOUCHED files touched, for $ENC encrypted when it was read"
 expect_exit 5 cf status --socket "$SOCK"
 grep -q 'restore --before-attack' "$OUT" || { cat "$OUT"; fail "status does not say the way back"; }
 expect_exit 5 cf alarm --socket "$SOCK"

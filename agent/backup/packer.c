@@ -20,13 +20,14 @@
 #define QUEUE_BYTES (1u << 20)
 #define QUEUE_JOBS 64
 #define MAX_WORKERS 8
-/* Batches in flight (being filled, queued, worked on, or done and not yet taken back),
- * within BATCH_POOL_BYTES: one a worker and one for the caller, who rather than wait for
- * one works on a queued batch itself. Each holds its input and its sealed output, so every
- * batch more costs about 2 MiB of peak RSS (3: 37-38 MiB, 5: 39-41 MiB on the medium tree)
- * for no CPU time saved on 2 cores. */
-#define BATCH_POOL_BYTES (3u << 20)
-#define BATCH_POOL_MAX 3
+/* Batches in flight (being filled, queued, worked on, sealed and waiting for their turn to
+ * be appended, or done and not yet taken back), within BATCH_POOL_BYTES; the caller, rather
+ * than wait for one, works on a queued batch itself. Each holds its input and its sealed
+ * output: about 1 MiB of peak RSS more per batch. The initial backup of the medium tree on
+ * 2 cores: 3 batches 3.8-4.0 s wall and 34-35 MiB; 6 batches 3.4-3.6 s and 40-42 MiB; 8 no
+ * faster than 6. Fewer leave a core idle while a sealed batch waits for the one before it. */
+#define BATCH_POOL_BYTES (6u << 20)
+#define BATCH_POOL_MAX 6
 
 /* A frame: its blobs' ids and lengths, and their bytes one after the other; or a batch. */
 struct job {
@@ -37,11 +38,24 @@ struct job {
 	struct packer_batch *batch;
 };
 
-/* A sealed frame waiting in a worker's batch output. */
+/* A sealed frame waiting in a batch's output. */
 struct out_frame {
 	uint8_t flags;
-	size_t k, ref0;		/* its blobs: out_refs[ref0 .. ref0 + k) */
+	size_t k, ref0;		/* its blobs: refs[ref0 .. ref0 + k) */
 	size_t off, len;	/* its bytes in the output */
+};
+
+/* The sealed frames of a batch, appended to the pack together once the batches before it
+ * are, so that they lie side by side in the order they were read: a file read back in order
+ * reads them once. The output is the batch's, not the thread's: a thread done sealing moves
+ * on to the next batch instead of waiting for its turn to append. */
+struct packer_out {
+	struct buf bytes;
+	struct out_frame *of;
+	size_t nof, capof;
+	struct pack_blobref *refs;
+	size_t nrefs, caprefs;
+	int sealed;		/* ready to append */
 };
 
 /* What a thread needs to seal frames, and the frame of new content it is gathering. */
@@ -51,13 +65,6 @@ struct wstate {
 	struct job stage;
 	size_t capstage;
 	size_t stage_from;	/* the batch's first chunk the stage may hold */
-	/* The sealed frames of the batch in hand, appended to the pack together at its end so
-	 * that they lie side by side: a file read back in order reads them once. */
-	struct buf out;
-	struct out_frame *of;
-	size_t nof, capof;
-	struct pack_blobref *out_refs;
-	size_t nout_refs, capout_refs;
 };
 
 struct packer {
@@ -84,6 +91,7 @@ struct packer {
 	struct packer_batch *batches[BATCH_POOL_MAX];
 	size_t nbatches;
 	struct packer_batch *free_batches, *sub_head, *sub_tail;
+	int appending;		/* a thread is appending sealed batches in order */
 	/* One state a worker, and the last for the caller's thread when it helps. */
 	struct wstate ws[MAX_WORKERS + 1];
 	int nws;	/* states taken by workers */
@@ -133,16 +141,16 @@ static void finish_pack(struct packer *p, struct pack_writer *w)
 	pthread_mutex_unlock(&p->mu);
 }
 
-/* Appends a sealed frame to the pack of its type; the pack, once full, is finished with no
- * lock held, so that the other workers go on sealing and writing meanwhile. */
-/* Appends ${nf} sealed frames of type ${t}, one after the other, to the pack of their type;
- * the packs that fill meanwhile are finished with no lock held, so that the other workers go
- * on sealing and writing. */
+/* Appends ${nf} sealed frames of type ${t}, one after the other, to the pack of their type.
+ * The packs that fill meanwhile go to ${full} (FULL_MAX at most: more are finished here),
+ * for the caller to finish with no lock held and no turn taken, so that the other threads go
+ * on sealing and appending while it hashes and syncs them. */
+#define FULL_MAX 4
 static int append_frames(struct packer *p, int t, const struct out_frame *f, size_t nf,
-	const struct pack_blobref *refs, const uint8_t *bytes, struct cf_error *e)
+	const struct pack_blobref *refs, const uint8_t *bytes, struct pack_writer **full,
+	size_t *ret_nfull, struct cf_error *e)
 {
 	int rc = 0;
-	struct pack_writer *full[4];
 	size_t nfull = 0;
 	pthread_mutex_lock(&p->wmu);
 	for (size_t i = 0; rc == 0 && i < nf; i++) {
@@ -154,7 +162,7 @@ static int append_frames(struct packer *p, int t, const struct out_frame *f, siz
 		if (rc == 0 && pack_writer_size(p->w[t]) >= p->r->pack_size) {
 			full[nfull++] = p->w[t];
 			p->w[t] = NULL;
-			if (nfull == sizeof full / sizeof *full) {
+			if (nfull == FULL_MAX) {
 				/* Many small packs: finish them now rather than hold more. */
 				pthread_mutex_unlock(&p->wmu);
 				for (size_t k = 0; k < nfull; k++)
@@ -165,8 +173,7 @@ static int append_frames(struct packer *p, int t, const struct out_frame *f, siz
 		}
 	}
 	pthread_mutex_unlock(&p->wmu);
-	for (size_t k = 0; k < nfull; k++)
-		finish_pack(p, full[k]);
+	*ret_nfull = nfull;
 	return rc;
 }
 
@@ -174,7 +181,12 @@ static int append_frame(struct packer *p, const struct job *j, uint8_t flags, co
 	struct cf_error *e)
 {
 	struct out_frame f = { .flags = flags, .k = j->k, .len = frame->len };
-	return append_frames(p, j->type, &f, 1, j->refs, frame->p, e);
+	struct pack_writer *full[FULL_MAX];
+	size_t nfull = 0;
+	int rc = append_frames(p, j->type, &f, 1, j->refs, frame->p, full, &nfull, e);
+	for (size_t k = 0; k < nfull; k++)
+		finish_pack(p, full[k]);
+	return rc;
 }
 
 /* Adds a copy of a blob to the frame ${st} gathers (its refs' capacity in ${cap}). */
@@ -237,71 +249,103 @@ static int seal_stage(struct packer *p, struct wstate *ws, struct packer_batch *
 			if (b->c[i].flags & PACKER_STORED)
 				b->c[i].flags |= PACKER_RAW;
 	ws->stage_from = end;
-	if (ws->nof == ws->capof) {
-		size_t cap = ws->capof ? 2 * ws->capof : 32;
-		void *np = realloc(ws->of, cap * sizeof *ws->of);
+	struct packer_out *o = b->out;
+	if (o->nof == o->capof) {
+		size_t cap = o->capof ? 2 * o->capof : 32;
+		void *np = realloc(o->of, cap * sizeof *o->of);
 		if (!np)
 			return cf_error_set(e, CF_ENOMEM, "out of memory");
-		ws->of = np;
-		ws->capof = cap;
+		o->of = np;
+		o->capof = cap;
 	}
-	if (ws->nout_refs + st->k > ws->capout_refs) {
-		size_t cap = ws->capout_refs ? ws->capout_refs : 256;
-		while (cap < ws->nout_refs + st->k)
+	if (o->nrefs + st->k > o->caprefs) {
+		size_t cap = o->caprefs ? o->caprefs : 256;
+		while (cap < o->nrefs + st->k)
 			cap *= 2;
-		void *np = realloc(ws->out_refs, cap * sizeof *ws->out_refs);
+		void *np = realloc(o->refs, cap * sizeof *o->refs);
 		if (!np)
 			return cf_error_set(e, CF_ENOMEM, "out of memory");
-		ws->out_refs = np;
-		ws->capout_refs = cap;
+		o->refs = np;
+		o->caprefs = cap;
 	}
-	struct out_frame *f = &ws->of[ws->nof];
+	struct out_frame *f = &o->of[o->nof];
 	f->flags = flags;
 	f->k = st->k;
-	f->ref0 = ws->nout_refs;
-	f->off = ws->out.len;
+	f->ref0 = o->nrefs;
+	f->off = o->bytes.len;
 	f->len = ws->frame.len;
-	if (buf_append(&ws->out, ws->frame.p, ws->frame.len))
+	if (buf_append(&o->bytes, ws->frame.p, ws->frame.len))
 		return cf_error_set(e, CF_ENOMEM, "out of memory");
-	memcpy(ws->out_refs + ws->nout_refs, st->refs, st->k * sizeof *st->refs);
-	ws->nout_refs += st->k;
-	ws->nof++;
+	memcpy(o->refs + o->nrefs, st->refs, st->k * sizeof *st->refs);
+	o->nrefs += st->k;
+	o->nof++;
 	st->k = 0;
 	st->data.len = 0;
 	return 0;
 }
 
-/* Appends the output of ${ws} for batch ${b} to the data pack, once the batches before it
- * are (the thread working on the one before is never waiting for a later one), and empties
- * it: batches lie in the pack in the order they were read. */
-static int flush_out(struct packer *p, struct wstate *ws, struct packer_batch *b,
-	struct cf_error *e)
+/* ${b} is sealed (or failed: ${rc}, ${e}): appends it, and the sealed batches after it, once
+ * every batch before it is. A thread finding another one appending leaves them to it: that
+ * one looks again, under the lock, before it stops. Batches are done once appended. The packs
+ * they filled are finished after the turn is given up. */
+static void settle(struct packer *p, struct packer_batch *b, int rc, struct cf_error *e)
 {
-	int rc = 0;
 	pthread_mutex_lock(&p->mu);
+	if (rc)
+		fail(p, e);
+	b->out->sealed = 1;
+	if (p->appending) {
+		pthread_mutex_unlock(&p->mu);
+		return;
+	}
+	p->appending = 1;
 	for (;;) {
 		struct packer_batch *x = p->sub_head;
 		while (x && x->done)
 			x = x->next;
-		if (p->failed || !x || x == b)
+		if (p->failed || !x || !x->out->sealed)
 			break;
-		pthread_cond_wait(&p->batch_done, &p->mu);
+		pthread_mutex_unlock(&p->mu);
+		struct packer_out *o = x->out;
+		struct cf_error ae = { 0 };
+		struct pack_writer *full[FULL_MAX];
+		size_t nfull = 0;
+		int arc = o->nof ? append_frames(p, BLOB_DATA, o->of, o->nof, o->refs, o->bytes.p,
+					   full, &nfull, &ae)
+				 : 0;
+		o->nof = o->nrefs = 0;
+		o->bytes.len = 0;
+		pthread_mutex_lock(&p->mu);
+		if (arc)
+			fail(p, &ae);
+		x->done = 1;
+		pthread_cond_broadcast(&p->batch_done);
+		pthread_cond_signal(&p->can_put);
+		if (nfull) {
+			p->appending = 0;
+			pthread_mutex_unlock(&p->mu);
+			for (size_t k = 0; k < nfull; k++)
+				finish_pack(p, full[k]);
+			pthread_mutex_lock(&p->mu);
+			if (p->appending) {
+				pthread_mutex_unlock(&p->mu);
+				return;	/* another took the turn: it looks on */
+			}
+			p->appending = 1;
+		}
 	}
-	rc = p->failed;
+	p->appending = 0;
 	pthread_mutex_unlock(&p->mu);
-	if (rc == 0 && ws->nof)
-		rc = append_frames(p, BLOB_DATA, ws->of, ws->nof, ws->out_refs, ws->out.p, e);
-	ws->nof = ws->nout_refs = 0;
-	ws->out.len = 0;
-	return rc;
 }
 
 /* Hashes each chunk of ${b}, and gathers those nobody stored yet into ${ws}'s frame. */
 static int run_batch(struct packer *p, struct wstate *ws, struct packer_batch *b,
 	struct cf_error *e)
 {
-	ws->stage.k = ws->nof = ws->nout_refs = ws->stage_from = 0;	/* nothing left by a failed batch */
-	ws->stage.data.len = ws->out.len = 0;
+	ws->stage.k = ws->stage_from = 0;	/* nothing left by a failed batch */
+	ws->stage.data.len = 0;
+	b->out->nof = b->out->nrefs = 0;
+	b->out->bytes.len = 0;
 	for (size_t i = 0; i < b->n; i++) {
 		struct packer_chunk *c = &b->c[i];
 		const uint8_t *data = b->data + c->off;
@@ -323,8 +367,7 @@ static int run_batch(struct packer *p, struct wstate *ws, struct packer_batch *b
 	}
 	/* A frame holds blobs of one batch only, and a batch's frames are appended together:
 	 * a file's blobs, read back in order, come from frames side by side, each read once. */
-	int rc = seal_stage(p, ws, b, b->n, e);
-	return rc ? rc : flush_out(p, ws, b, e);
+	return seal_stage(p, ws, b, b->n, e);
 }
 
 /* Runs the job ${j} taken from the queue (p->busy counted); called without the lock. */
@@ -333,11 +376,9 @@ static void run_job(struct packer *p, struct wstate *ws, struct job *j)
 	struct cf_error e = { 0 };
 	int rc;
 	if (j->batch) {
-		rc = run_batch(p, ws, j->batch, &e);
+		settle(p, j->batch, run_batch(p, ws, j->batch, &e), &e);
+		rc = 0;
 		pthread_mutex_lock(&p->mu);
-		j->batch->done = 1;
-		pthread_cond_broadcast(&p->batch_done);
-		pthread_cond_signal(&p->can_put);
 	} else {
 		rc = seal_job(p, ws, j, &e);
 		pthread_mutex_lock(&p->mu);
@@ -408,9 +449,6 @@ static void wstate_release(struct wstate *ws)
 	buf_free(&ws->frame);
 	buf_free(&ws->stage.data);
 	free(ws->stage.refs);
-	buf_free(&ws->out);
-	free(ws->of);
-	free(ws->out_refs);
 	memset(ws, 0, sizeof *ws);
 }
 
@@ -514,9 +552,11 @@ struct packer_batch *packer_batch_get(struct packer *p, size_t cap, size_t capn)
 	if (!b && p->nbatches < limit && (b = calloc(1, sizeof *b))) {
 		b->data = malloc(cap);
 		b->c = malloc(capn * sizeof *b->c);
-		if (!b->data || !b->c) {
+		b->out = calloc(1, sizeof *b->out);
+		if (!b->data || !b->c || !b->out) {
 			free(b->data);
 			free(b->c);
+			free(b->out);
 			free(b);
 			b = NULL;
 		} else {
@@ -528,7 +568,7 @@ struct packer_batch *packer_batch_get(struct packer *p, size_t cap, size_t capn)
 	pthread_mutex_unlock(&p->mu);
 	if (b) {
 		b->len = b->n = 0;
-		b->done = 0;
+		b->done = b->out->sealed = 0;
 		b->next = NULL;
 	}
 	return b;
@@ -548,7 +588,7 @@ int packer_batch_submit(struct packer *p, struct packer_batch *b, struct cf_erro
 		return cf_error_set(err, CF_EUSAGE, "no claim function");
 	struct job j = { .batch = b };
 	pthread_mutex_lock(&p->mu);
-	b->done = 0;
+	b->done = b->out->sealed = 0;
 	b->next = NULL;
 	int rc = put_job(p, &j, err);
 	if (rc == 0) {
@@ -665,6 +705,11 @@ void packer_free(struct packer *p)
 	for (int i = 0; i <= MAX_WORKERS; i++)
 		wstate_release(&p->ws[i]);
 	for (size_t i = 0; i < p->nbatches; i++) {
+		struct packer_out *o = p->batches[i]->out;
+		buf_free(&o->bytes);
+		free(o->of);
+		free(o->refs);
+		free(o);
 		free(p->batches[i]->data);
 		free(p->batches[i]->c);
 		free(p->batches[i]);

@@ -46,6 +46,7 @@ struct packer_batch {
 	/* The packer's. */
 	int done;
 	struct packer_batch *next;
+	struct packer_out *out;
 };
 /* Says whether a chunk must be stored: 1 (yes, and nobody else will be told 1 for that id),
  * 0 (stored already or on its way) or a negative CF_E*. Called from the workers. */

@@ -338,6 +338,92 @@ static void test_batches_store_each_blob_once(void **state)
 	blobs_free(&b);
 }
 
+/* Distinct chunks in many batches, three workers, packs of 256 KiB: every pack holds a run
+ * of consecutive chunks in the order they were read, whichever thread sealed them, and runs
+ * of packs follow each other (a file read back in order reads forward). A chunk whose frame
+ * did not compress says so (PACKER_RAW); a compressible one does not. */
+static void test_batches_appended_in_order(void **state)
+{
+	(void)state;
+	uint32_t saved = R->pack_size;
+	R->pack_size = 256u << 10;
+	struct blobs b;
+	blobs_make(&b, 360, 9);	/* about 7 MB, a third compressible */
+	for (size_t i = 0; i < b.n; i++)
+		b.type[i] = BLOB_DATA;
+	struct claims cl = { .mu = PTHREAD_MUTEX_INITIALIZER };
+	struct cf_error err = { 0 };
+	struct packer *p = NULL;
+	assert_int_equal(packer_new(R, 3, &p, &err), 0);
+	packer_set_claim(p, claim_once, &cl);
+	const size_t per = 12, nbatches = b.n / per, cap = 1u << 20;
+	size_t sent = 0, back = 0, raw = 0, zipped = 0;
+	while (back < nbatches) {
+		struct packer_batch *bt = sent < nbatches ? packer_batch_get(p, cap, per) : NULL;
+		if (bt) {
+			for (size_t k = 0; k < per; k++) {
+				size_t i = sent * per + k;
+				struct packer_chunk *c = &bt->c[bt->n++];
+				c->off = (uint32_t)bt->len;
+				c->len = (uint32_t)b.len[i];
+				c->flags = 0;
+				c->owner = NULL;
+				memcpy(bt->data + bt->len, b.data[i], b.len[i]);
+				bt->len += b.len[i];
+			}
+			assert_int_equal(packer_batch_submit(p, bt, &err), 0);
+			sent++;
+			continue;
+		}
+		assert_int_equal(packer_batch_next(p, 1, &bt, &err), 0);
+		assert_non_null(bt);
+		for (size_t k = 0; k < bt->n; k++) {
+			size_t i = back * per + k;
+			if (b.len[i] < 4096)
+				continue;	/* may share a frame with another */
+			if (i % 3 == 0) {
+				assert_false(bt->c[k].flags & PACKER_RAW);
+				zipped++;
+			} else {
+				raw += (bt->c[k].flags & PACKER_RAW) != 0;
+			}
+		}
+		packer_batch_put(p, bt);
+		back++;
+	}
+	struct blob_pack *packs = NULL;
+	size_t np = 0;
+	assert_int_equal(packer_flush(p, &packs, &np, &err), 0);
+	assert_true(np >= 4);
+	assert_true(zipped > 0);
+	assert_true(raw > 0);
+	size_t *lo = calloc(np, sizeof *lo), *hi = calloc(np, sizeof *hi);
+	for (size_t k = 0; k < np; k++) {
+		lo[k] = SIZE_MAX;
+		size_t prev = 0;
+		for (size_t j = 0; j < packs[k].n; j++) {
+			size_t i = find(&b, packs[k].e[j].id);
+			if (j)
+				assert_true(i > prev);	/* in read order within the pack */
+			prev = i;
+			lo[k] = i < lo[k] ? i : lo[k];
+			hi[k] = i > hi[k] ? i : hi[k];
+		}
+	}
+	for (size_t k = 0; k < np; k++)	/* no two packs' runs interleave */
+		for (size_t m = 0; m < np; m++)
+			if (m != k)
+				assert_true(hi[k] < lo[m] || hi[m] < lo[k]);
+	free(lo);
+	free(hi);
+	check_packs(&b, packs, np);
+	blob_packs_free(packs, np);
+	packer_free(p);
+	free(cl.ids);
+	R->pack_size = saved;
+	blobs_free(&b);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -348,6 +434,7 @@ int main(void)
 		cmocka_unit_test(test_all_blobs_packed),
 		cmocka_unit_test(test_pack_size_splits),
 		cmocka_unit_test(test_batches_store_each_blob_once),
+		cmocka_unit_test(test_batches_appended_in_order),
 		cmocka_unit_test(test_free_without_flush),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

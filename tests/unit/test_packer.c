@@ -277,6 +277,18 @@ static int claim_once(void *ctx, const uint8_t id[32])
 	return rc;
 }
 
+/* Appends blob ${i} of ${b} to the batch ${bt} as a chunk owned by ${owner}. */
+static void batch_add(struct packer_batch *bt, const struct blobs *b, size_t i, uintptr_t owner)
+{
+	struct packer_chunk *c = &bt->c[bt->n++];
+	c->off = (uint32_t)bt->len;
+	c->len = (uint32_t)b->len[i];
+	c->flags = 0;
+	c->owner = (void *)owner;
+	memcpy(bt->data + bt->len, b->data[i], b->len[i]);
+	bt->len += b->len[i];
+}
+
 /* Batches of chunks, most of them repeated within and across batches that the workers
  * have in hand at the same time: each distinct blob is stored once, every chunk gets its
  * id, and batches come back in the order they went. */
@@ -297,16 +309,8 @@ static void test_batches_store_each_blob_once(void **state)
 	while (back < nbatches) {
 		struct packer_batch *bt = sent < nbatches ? packer_batch_get(p, cap, per) : NULL;
 		if (bt) {
-			for (size_t k = 0; k < per; k++) {
-				size_t i = (sent * 7 + k * 13) % b.n;	/* repeats everywhere */
-				struct packer_chunk *c = &bt->c[bt->n++];
-				c->off = (uint32_t)bt->len;
-				c->len = (uint32_t)b.len[i];
-				c->flags = 0;
-				c->owner = (void *)(uintptr_t)(sent * per + k);
-				memcpy(bt->data + bt->len, b.data[i], b.len[i]);
-				bt->len += b.len[i];
-			}
+			for (size_t k = 0; k < per; k++)	/* repeats everywhere */
+				batch_add(bt, &b, (sent * 7 + k * 13) % b.n, sent * per + k);
 			assert_int_equal(packer_batch_submit(p, bt, &err), 0);
 			sent++;
 			continue;
@@ -361,16 +365,8 @@ static void test_batches_appended_in_order(void **state)
 	while (back < nbatches) {
 		struct packer_batch *bt = sent < nbatches ? packer_batch_get(p, cap, per) : NULL;
 		if (bt) {
-			for (size_t k = 0; k < per; k++) {
-				size_t i = sent * per + k;
-				struct packer_chunk *c = &bt->c[bt->n++];
-				c->off = (uint32_t)bt->len;
-				c->len = (uint32_t)b.len[i];
-				c->flags = 0;
-				c->owner = NULL;
-				memcpy(bt->data + bt->len, b.data[i], b.len[i]);
-				bt->len += b.len[i];
-			}
+			for (size_t k = 0; k < per; k++)
+				batch_add(bt, &b, sent * per + k, 0);
 			assert_int_equal(packer_batch_submit(p, bt, &err), 0);
 			sent++;
 			continue;

@@ -122,6 +122,18 @@ static void check_packs(struct blobs *b, const struct blob_pack *p, size_t np)
 		int fd = open(path, O_RDONLY);
 		assert_true(fd >= 0);
 		free(path);
+		/* Its name: the hash of the sealed header and the trailer (FORMAT.md §6.2). */
+		struct stat st;
+		assert_int_equal(fstat(fd, &st), 0);
+		uint8_t tr[8], id[32];
+		assert_int_equal(pread(fd, tr, 8, st.st_size - 8), 8);
+		size_t tail = (size_t)(tr[0] | tr[1] << 8 | tr[2] << 16 | (uint32_t)tr[3] << 24) + 8;
+		assert_true(tail <= (size_t)st.st_size);
+		uint8_t *tb = malloc(tail);
+		assert_int_equal(pread(fd, tb, tail, st.st_size - (off_t)tail), (ssize_t)tail);
+		crypto_generichash(id, 32, tb, tail, NULL, 0);
+		free(tb);
+		assert_memory_equal(id, p[k].id, 32);
 		struct pack_entry *e = NULL;
 		size_t ne = 0;
 		assert_int_equal(pack_read_header(R, fd, &e, &ne, NULL, &err), 0);

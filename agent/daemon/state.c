@@ -1,17 +1,17 @@
-/* state.c: the daemon's status (JSON) and run history (SQLite): their keys and their SQL,
- * written and read back. */
+/* state.c: the daemon's status (JSON): its keys, written and read back. The run history is
+ * state_history.c's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "coffre/backup.h"
 #include "coffre/error.h"
 #include "coffre/detect.h"
 #include "coffre/state.h"
 #include "base/util.h"
+#include "daemon/state_internal.h"
 
 
 /* ---- writing ---- */
@@ -21,12 +21,12 @@ static json_t *time_or_null(time_t t)
 	return t > 0 ? json_integer(t) : json_null();
 }
 
-static json_t *str_or_null(const char *s)
+json_t *state_jstr(const char *s)
 {
 	return s[0] ? json_string(s) : json_null();
 }
 
-static json_t *u64(uint64_t v)
+json_t *state_ju64(uint64_t v)
 {
 	return json_integer((json_int_t)v);
 }
@@ -43,27 +43,27 @@ static json_t *run_json(const struct state_run *r)
 	char t[40];
 	json_t *o = json_object();
 	iso_time(r->start, t);
-	json_object_set_new(o, "run", u64(r->run));
+	json_object_set_new(o, "run", state_ju64(r->run));
 	json_object_set_new(o, "start", json_integer(r->start));
 	json_object_set_new(o, "time", json_string(r->time[0] ? r->time : t));
 	json_object_set_new(o, "result", json_string(r->result));
-	json_object_set_new(o, "snapshot", str_or_null(r->snapshot));
-	json_object_set_new(o, "files", u64(r->files));
-	json_object_set_new(o, "files_new", u64(r->files_new));
-	json_object_set_new(o, "files_changed", u64(r->files_changed));
-	json_object_set_new(o, "bytes_read", u64(r->bytes_read));
-	json_object_set_new(o, "bytes_added", u64(r->bytes_added));
-	json_object_set_new(o, "entries", u64(r->entries));
-	json_object_set_new(o, "dirs_reused", u64(r->dirs_reused));
-	json_object_set_new(o, "suspect_format", u64(r->suspect_format));
-	json_object_set_new(o, "suspect_random", u64(r->suspect_random));
-	json_object_set_new(o, "suspect_notes", u64(r->suspect_notes));
-	json_object_set_new(o, "suspect_path", str_or_null(r->suspect_path));
-	json_object_set_new(o, "warnings", u64(r->warnings));
+	json_object_set_new(o, "snapshot", state_jstr(r->snapshot));
+	json_object_set_new(o, "files", state_ju64(r->files));
+	json_object_set_new(o, "files_new", state_ju64(r->files_new));
+	json_object_set_new(o, "files_changed", state_ju64(r->files_changed));
+	json_object_set_new(o, "bytes_read", state_ju64(r->bytes_read));
+	json_object_set_new(o, "bytes_added", state_ju64(r->bytes_added));
+	json_object_set_new(o, "entries", state_ju64(r->entries));
+	json_object_set_new(o, "dirs_reused", state_ju64(r->dirs_reused));
+	json_object_set_new(o, "suspect_format", state_ju64(r->suspect_format));
+	json_object_set_new(o, "suspect_random", state_ju64(r->suspect_random));
+	json_object_set_new(o, "suspect_notes", state_ju64(r->suspect_notes));
+	json_object_set_new(o, "suspect_path", state_jstr(r->suspect_path));
+	json_object_set_new(o, "warnings", state_ju64(r->warnings));
 	json_object_set_new(o, "duration", json_real(r->duration));
 	json_object_set_new(o, "full_scan", json_boolean(r->full_scan));
-	json_object_set_new(o, "error", str_or_null(r->error));
-	json_object_set_new(o, "missing", str_or_null(r->missing));
+	json_object_set_new(o, "error", state_jstr(r->error));
+	json_object_set_new(o, "missing", state_jstr(r->missing));
 	json_t *wl = json_array();
 	for (int i = 0; i < r->nwarn && i < STATE_WARN_KEPT; i++)
 		json_array_append_new(wl, json_string(r->warn[i]));
@@ -71,7 +71,7 @@ static json_t *run_json(const struct state_run *r)
 	if (r->retention_error[0])
 		json_object_set_new(o, "retention_error", json_string(r->retention_error));
 	json_object_set_new(o, "retention", json_boolean(r->retention));
-	json_object_set_new(o, "spool_cleared", u64(r->spool_cleared));
+	json_object_set_new(o, "spool_cleared", state_ju64(r->spool_cleared));
 	if (r->spool_clear_error[0])
 		json_object_set_new(o, "spool_clear_error", json_string(r->spool_clear_error));
 	return o;
@@ -82,37 +82,37 @@ static json_t *dest_json(const struct state_dest *ds)
 	json_t *e = json_object();
 	json_object_set_new(e, "name", json_string(ds->name));
 	json_object_set_new(e, "url", json_string(ds->url));
-	json_object_set_new(e, "result", str_or_null(ds->result));
+	json_object_set_new(e, "result", state_jstr(ds->result));
 	json_object_set_new(e, "last_attempt", time_or_null(ds->last_attempt));
 	json_object_set_new(e, "last_complete", time_or_null(ds->last_complete));
 	json_object_set_new(e, "pending_since", time_or_null(ds->pending_since));
-	json_object_set_new(e, "pending_objects", u64(ds->pending));
-	json_object_set_new(e, "pending_bytes", u64(ds->pending_bytes));
-	json_object_set_new(e, "sent", u64(ds->sent));
-	json_object_set_new(e, "sent_bytes", u64(ds->sent_bytes));
+	json_object_set_new(e, "pending_objects", state_ju64(ds->pending));
+	json_object_set_new(e, "pending_bytes", state_ju64(ds->pending_bytes));
+	json_object_set_new(e, "sent", state_ju64(ds->sent));
+	json_object_set_new(e, "sent_bytes", state_ju64(ds->sent_bytes));
 	json_object_set_new(e, "object_lock", json_boolean(ds->object_lock));
-	json_object_set_new(e, "lock_note", str_or_null(ds->lock_note));
-	json_object_set_new(e, "error", str_or_null(ds->error));
-	json_object_set_new(e, "removed_snapshots", u64(ds->removed_snapshots));
-	json_object_set_new(e, "lock_waiting", u64(ds->lock_waiting));
-	json_object_set_new(e, "denied", u64(ds->denied));
-	json_object_set_new(e, "thinned", u64(ds->thinned));
+	json_object_set_new(e, "lock_note", state_jstr(ds->lock_note));
+	json_object_set_new(e, "error", state_jstr(ds->error));
+	json_object_set_new(e, "removed_snapshots", state_ju64(ds->removed_snapshots));
+	json_object_set_new(e, "lock_waiting", state_ju64(ds->lock_waiting));
+	json_object_set_new(e, "denied", state_ju64(ds->denied));
+	json_object_set_new(e, "thinned", state_ju64(ds->thinned));
 	json_object_set_new(e, "too_small", json_boolean(ds->too_small));
 	json_object_set_new(e, "lock_until", time_or_null(ds->lock_until));
 	json_object_set_new(e, "lock_failed", json_boolean(ds->lock_failed));
 	json_t *dr = json_object();
-	json_object_set_new(dr, "result", str_or_null(ds->drill_result));
+	json_object_set_new(dr, "result", state_jstr(ds->drill_result));
 	json_object_set_new(dr, "time", time_or_null(ds->drill_time));
 	json_object_set_new(dr, "last_ok", time_or_null(ds->drill_last_ok));
-	json_object_set_new(dr, "files", u64(ds->drill_files));
-	json_object_set_new(dr, "bytes", u64(ds->drill_bytes));
-	json_object_set_new(dr, "failures", u64(ds->drill_failures));
+	json_object_set_new(dr, "files", state_ju64(ds->drill_files));
+	json_object_set_new(dr, "bytes", state_ju64(ds->drill_bytes));
+	json_object_set_new(dr, "failures", state_ju64(ds->drill_failures));
 	json_object_set_new(dr, "seconds", json_real(ds->drill_seconds));
 	json_object_set_new(dr, "throughput", json_real(ds->drill_throughput));
 	json_object_set_new(dr, "full_restore_estimate", json_real(ds->drill_estimate));
-	json_object_set_new(dr, "error", str_or_null(ds->drill_error));
+	json_object_set_new(dr, "error", state_jstr(ds->drill_error));
 	json_object_set_new(dr, "full_time", time_or_null(ds->drill_full_time));
-	json_object_set_new(dr, "databases_too_big", u64(ds->drill_db_too_big));
+	json_object_set_new(dr, "databases_too_big", state_ju64(ds->drill_db_too_big));
 	json_object_set_new(e, "drill", dr);
 	return e;
 }
@@ -129,13 +129,13 @@ static json_t *progress_json(const struct state_progress *p)
 {
 	json_t *c = json_object();
 	json_object_set_new(c, "current", json_string(p->current));
-	json_object_set_new(c, "run", u64(p->run));
+	json_object_set_new(c, "run", state_ju64(p->run));
 	json_object_set_new(c, "start", json_integer(p->start));
 	json_object_set_new(c, "full_scan", json_boolean(p->full_scan));
-	json_object_set_new(c, "files", u64(p->files));
-	json_object_set_new(c, "entries", u64(p->entries));
-	json_object_set_new(c, "bytes_read", u64(p->bytes_read));
-	json_object_set_new(c, "bytes_added", u64(p->bytes_added));
+	json_object_set_new(c, "files", state_ju64(p->files));
+	json_object_set_new(c, "entries", state_ju64(p->entries));
+	json_object_set_new(c, "bytes_read", state_ju64(p->bytes_read));
+	json_object_set_new(c, "bytes_added", state_ju64(p->bytes_added));
 	json_object_set_new(c, "duration", json_real(p->duration));
 	return c;
 }
@@ -151,12 +151,12 @@ static json_t *alarm_json(const struct alarm *a)
 			json_array_append_new(k, json_string(detect_kind_name((enum detect_kind)i)));
 	json_object_set_new(o, "since", time_or_null(a->since));
 	json_object_set_new(o, "raised", time_or_null(a->raised));
-	json_object_set_new(o, "raised_ms", u64(a->raised_ms > 0 ? (uint64_t)a->raised_ms : 0));
-	json_object_set_new(o, "kinds", u64(a->kinds));
+	json_object_set_new(o, "raised_ms", state_ju64(a->raised_ms > 0 ? (uint64_t)a->raised_ms : 0));
+	json_object_set_new(o, "kinds", state_ju64(a->kinds));
 	json_object_set_new(o, "signals", k);
-	json_object_set_new(o, "touched", u64(a->touched));
+	json_object_set_new(o, "touched", state_ju64(a->touched));
 	json_object_set_new(o, "first_path", json_string(a->first_path));
-	json_object_set_new(o, "clean_snapshot", str_or_null(a->clean));
+	json_object_set_new(o, "clean_snapshot", state_jstr(a->clean));
 	json_object_set_new(o, "clean_time", time_or_null(a->clean_time));
 	json_object_set_new(o, "restore", json_string("coffre restore --before-attack"));
 	return o;
@@ -167,7 +167,7 @@ static json_t *status_json(const struct state_status *s)
 	json_t *o = json_object();
 	json_object_set_new(o, "state", json_string(s->state));
 	json_object_set_new(o, "pid", json_integer(s->pid));
-	json_object_set_new(o, "runs", u64(s->runs));
+	json_object_set_new(o, "runs", state_ju64(s->runs));
 	json_object_set_new(o, "running", s->running ? progress_json(&s->progress) : json_null());
 	json_object_set_new(o, "backup_requested", json_boolean(s->backup_requested));
 	json_object_set_new(o, "config", json_string(s->config));
@@ -179,13 +179,13 @@ static json_t *status_json(const struct state_status *s)
 	json_object_set_new(o, "retry", json_boolean(s->retry));
 	char t[40];
 	if (s->next_backup_time[0] || s->next_backup <= 0) {
-		json_object_set_new(o, "next_backup_time", str_or_null(s->next_backup_time));
+		json_object_set_new(o, "next_backup_time", state_jstr(s->next_backup_time));
 	} else {
 		iso_time(s->next_backup, t);
 		json_object_set_new(o, "next_backup_time", json_string(t));
 	}
 	json_t *p = json_object();
-	json_object_set_new(p, "dirty_folders", u64(s->dirty_folders));
+	json_object_set_new(p, "dirty_folders", state_ju64(s->dirty_folders));
 	json_object_set_new(p, "full_scan", json_boolean(s->full_scan_due));
 	json_object_set_new(p, "last_change", time_or_null(s->last_change));
 	json_object_set_new(o, "pending", p);
@@ -197,10 +197,10 @@ static json_t *status_json(const struct state_status *s)
 		json_array_append_new(wl, e);
 	}
 	json_object_set_new(o, "watched", wl);
-	json_object_set_new(o, "watches", u64(s->watches));
+	json_object_set_new(o, "watches", state_ju64(s->watches));
 	json_object_set_new(o, "watch_incomplete", json_boolean(s->watch_incomplete));
-	json_object_set_new(o, "unwatched_folders", u64(s->unwatched_folders));
-	json_object_set_new(o, "overflows", u64(s->overflows));
+	json_object_set_new(o, "unwatched_folders", state_ju64(s->unwatched_folders));
+	json_object_set_new(o, "overflows", state_ju64(s->overflows));
 	json_object_set_new(o, "last_full_scan", time_or_null(s->last_full_scan));
 	json_object_set_new(o, "next_is_push_retry", json_boolean(s->next_is_push_retry));
 	json_object_set_new(o, "clear_spool", json_boolean(s->clear_spool));
@@ -217,7 +217,7 @@ static json_t *status_json(const struct state_status *s)
 	}
 	json_object_set_new(o, "alerts", al);
 	json_t *q = json_object();
-	json_object_set_new(q, "waiting", u64(s->alerts_waiting));
+	json_object_set_new(q, "waiting", state_ju64(s->alerts_waiting));
 	json_object_set_new(q, "last_error", s->alerts_error[0] ? json_string(s->alerts_error) :
 		json_null());
 	json_object_set_new(o, "alert_queue", q);
@@ -230,7 +230,7 @@ static json_t *status_json(const struct state_status *s)
 	return o;
 }
 
-static int dump(json_t *j, size_t flags, char **ret_text, struct cf_error *err)
+int state_jdump(json_t *j, size_t flags, char **ret_text, struct cf_error *err)
 {
 	char *text = j ? json_dumps(j, flags) : NULL;
 	json_decref(j);
@@ -242,7 +242,7 @@ static int dump(json_t *j, size_t flags, char **ret_text, struct cf_error *err)
 
 int state_status_format(const struct state_status *s, char **ret_text, struct cf_error *err)
 {
-	return dump(status_json(s), JSON_INDENT(2), ret_text, err);
+	return state_jdump(status_json(s), JSON_INDENT(2), ret_text, err);
 }
 
 int state_status_format_last(const struct state_status *s, char **ret_text,
@@ -252,7 +252,7 @@ int state_status_format_last(const struct state_status *s, char **ret_text,
 		return cf_error_set(err, CF_ENOENT, "no backup yet");
 	json_t *o = run_json(&s->last);
 	json_object_set_new(o, "destinations", dests_json(s));
-	return dump(o, JSON_INDENT(2), ret_text, err);
+	return state_jdump(o, JSON_INDENT(2), ret_text, err);
 }
 
 int state_status_write(const char *path, const struct state_status *s, int flags,
@@ -272,13 +272,13 @@ int state_ack_format(const struct state_ack *a, char **ret_text, struct cf_error
 	json_t *o = json_object();
 	json_object_set_new(o, "ok", json_boolean(a->ok));
 	if (a->ok) {
-		json_object_set_new(o, "run", u64(a->run));
+		json_object_set_new(o, "run", state_ju64(a->run));
 		if (a->after_running)
 			json_object_set_new(o, "after_running", json_true());
 	} else {
 		json_object_set_new(o, "error", json_string(a->error));
 	}
-	return dump(o, JSON_COMPACT, ret_text, err);
+	return state_jdump(o, JSON_COMPACT, ret_text, err);
 }
 
 void state_run_set_stats(struct state_run *s, const struct backup_stats *st)
@@ -300,11 +300,6 @@ void state_run_set_stats(struct state_run *s, const struct backup_stats *st)
 char *state_status_path(const char *state_dir)
 {
 	return util_path("%s/status.json", state_dir);
-}
-
-char *state_history_path(const char *state_dir)
-{
-	return util_path("%s/history.db", state_dir);
 }
 
 /* ---- reading untrusted JSON ---- */
@@ -692,146 +687,3 @@ int state_ack_parse(const char *bytes, size_t len, struct state_ack *ret,
 }
 
 /* ---- history ---- */
-
-static const char history_schema[] = "CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, "
-	"start INTEGER, duration REAL, result TEXT, snapshot TEXT, files INTEGER, "
-	"bytes_read INTEGER, bytes_added INTEGER, entries INTEGER, dirs_reused INTEGER, "
-	"full_scan INTEGER, message TEXT)";
-
-static int history_open(const char *path, int flags, sqlite3 **ret, struct cf_error *err)
-{
-	sqlite3 *db = NULL;
-	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
-		int rc = cf_error_set(err, db ? CF_EIO : CF_ENOMEM, "%s",
-			db ? sqlite3_errmsg(db) : "out of memory");
-		sqlite3_close(db);
-		return rc;
-	}
-	sqlite3_busy_timeout(db, 2000);
-	*ret = db;
-	return 0;
-}
-
-int state_history_append(const char *path, const struct state_run *r, struct cf_error *err)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *s = NULL;
-	char *emsg = NULL;
-	int rc = history_open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db, err);
-	if (rc)
-		return rc;
-	if (sqlite3_exec(db, history_schema, NULL, NULL, &emsg) != SQLITE_OK) {
-		rc = cf_error_set(err, CF_ECORRUPT, "%s", emsg ? emsg : "?");
-		sqlite3_free(emsg);
-		goto out;
-	}
-	if (sqlite3_prepare_v2(db, "INSERT INTO runs (start, duration, result, snapshot, files, "
-		"bytes_read, bytes_added, entries, dirs_reused, full_scan, message) "
-		"VALUES (?,?,?,?,?,?,?,?,?,?,?)", -1, &s, NULL) != SQLITE_OK) {
-		rc = cf_error_set(err, CF_ECORRUPT, "%s", sqlite3_errmsg(db));
-		goto out;
-	}
-	sqlite3_bind_int64(s, 1, r->start);
-	sqlite3_bind_double(s, 2, r->duration);
-	sqlite3_bind_text(s, 3, r->result, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 4, r->snapshot, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 5, (sqlite3_int64)r->files);
-	sqlite3_bind_int64(s, 6, (sqlite3_int64)r->bytes_read);
-	sqlite3_bind_int64(s, 7, (sqlite3_int64)r->bytes_added);
-	sqlite3_bind_int64(s, 8, (sqlite3_int64)r->entries);
-	sqlite3_bind_int64(s, 9, (sqlite3_int64)r->dirs_reused);
-	sqlite3_bind_int(s, 10, r->full_scan);
-	sqlite3_bind_text(s, 11, r->error, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(s) != SQLITE_DONE)
-		rc = cf_error_set(err, CF_ECORRUPT, "%s", sqlite3_errmsg(db));
-	/* Keep the history small, even when this row could not be added. */
-	sqlite3_exec(db, "DELETE FROM runs WHERE id <= (SELECT max(id) FROM runs) - 1000",
-		NULL, NULL, NULL);
-out:
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return rc;
-}
-
-static void column_str(sqlite3_stmt *s, int i, char *out, size_t n)
-{
-	const char *v = (const char *)sqlite3_column_text(s, i);
-	snprintf(out, n, "%s", v ? v : "");
-}
-
-int state_history_read(const char *path, size_t limit, struct state_history_row **ret_rows,
-	size_t *ret_n, struct cf_error *err)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *s = NULL;
-	struct state_history_row *v = NULL;
-	size_t n = 0, cap = 0;
-	int rc = history_open(path, SQLITE_OPEN_READONLY, &db, err);
-	if (rc)
-		return rc;
-	if (sqlite3_prepare_v2(db, "SELECT start, duration, result, snapshot, files, bytes_read, "
-		"bytes_added, entries, dirs_reused, full_scan, message FROM (SELECT * FROM runs "
-		"ORDER BY id DESC LIMIT ?) ORDER BY start, id", -1, &s, NULL) != SQLITE_OK) {
-		rc = cf_error_set(err, CF_ECORRUPT, "%s", sqlite3_errmsg(db));
-		goto out;
-	}
-	sqlite3_bind_int64(s, 1, limit > INT64_MAX ? INT64_MAX : (sqlite3_int64)limit);
-	/* A row that cannot be read (a lock held past the timeout) ends the list. */
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t c = cap ? cap * 2 : 32;
-			struct state_history_row *nv = realloc(v, c * sizeof *v);
-			if (!nv) {
-				rc = cf_error_set(err, CF_ENOMEM, "out of memory");
-				goto out;
-			}
-			v = nv;
-			cap = c;
-		}
-		struct state_history_row *r = &v[n++];
-		r->start = (time_t)sqlite3_column_int64(s, 0);
-		r->duration = sqlite3_column_double(s, 1);
-		column_str(s, 2, r->result, sizeof r->result);
-		column_str(s, 3, r->snapshot, sizeof r->snapshot);
-		r->files = (uint64_t)sqlite3_column_int64(s, 4);
-		r->bytes_read = (uint64_t)sqlite3_column_int64(s, 5);
-		r->bytes_added = (uint64_t)sqlite3_column_int64(s, 6);
-		r->entries = (uint64_t)sqlite3_column_int64(s, 7);
-		r->dirs_reused = (uint64_t)sqlite3_column_int64(s, 8);
-		r->full_scan = sqlite3_column_int(s, 9);
-		column_str(s, 10, r->message, sizeof r->message);
-	}
-out:
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	if (rc) {
-		free(v);
-		return rc;
-	}
-	*ret_rows = v;
-	*ret_n = n;
-	return 0;
-}
-
-int state_history_format(const struct state_history_row *rows, size_t n, char **ret_text,
-	struct cf_error *err)
-{
-	json_t *arr = json_array();
-	for (size_t i = 0; i < n; i++) {
-		const struct state_history_row *r = &rows[i];
-		json_t *o = json_object();
-		json_object_set_new(o, "start", json_integer(r->start));
-		json_object_set_new(o, "duration", json_real(r->duration));
-		json_object_set_new(o, "result", json_string(r->result));
-		json_object_set_new(o, "snapshot", str_or_null(r->snapshot));
-		json_object_set_new(o, "files", u64(r->files));
-		json_object_set_new(o, "bytes_read", u64(r->bytes_read));
-		json_object_set_new(o, "bytes_added", u64(r->bytes_added));
-		json_object_set_new(o, "entries", u64(r->entries));
-		json_object_set_new(o, "dirs_reused", u64(r->dirs_reused));
-		json_object_set_new(o, "full_scan", json_boolean(r->full_scan));
-		json_object_set_new(o, "message", str_or_null(r->message));
-		json_array_append_new(arr, o);
-	}
-	return dump(arr, JSON_INDENT(2), ret_text, err);
-}

@@ -2,6 +2,7 @@
 #include "dst/dst_curl.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -43,6 +44,8 @@ int dst_curl_open(struct dst_curl *h, const struct dst_options *opt, struct cf_e
 
 struct dst_curl_share {
 	atomic_int handles;
+	pthread_mutex_t mu;	/* the pacer */
+	struct dst_pacer pace;
 };
 
 int dst_curl_clone(struct dst_curl *to, struct dst_curl *from)
@@ -59,6 +62,8 @@ int dst_curl_clone(struct dst_curl *to, struct dst_curl *from)
 			return -1;
 		}
 		atomic_init(&from->share->handles, 1);
+		pthread_mutex_init(&from->share->mu, NULL);
+		from->share->pace.next_ns = 0;
 	}
 	if ((to->share = from->share))
 		atomic_fetch_add(&to->share->handles, 1);
@@ -70,24 +75,54 @@ void dst_curl_release(struct dst_curl *h)
 	if (h->curl)
 		curl_easy_cleanup(h->curl);
 	h->curl = NULL;
-	if (h->share && atomic_fetch_sub(&h->share->handles, 1) == 1)
+	if (h->share && atomic_fetch_sub(&h->share->handles, 1) == 1) {
+		pthread_mutex_destroy(&h->share->mu);
 		free(h->share);
+	}
 	h->share = NULL;
 }
 
 void dst_curl_rate_cap(const struct dst_curl *h, CURL *c)
 {
-	/* A cap per transfer: handles fetching side by side split it, so that together they
-	 * stay within what the shop allowed. */
+	/* Uploads: a cap per transfer; handles sending side by side split it, so that together
+	 * they stay within what the shop allowed. */
 	uint64_t n = h->share ? (uint64_t)atomic_load(&h->share->handles) : 1;
 	if (n < 1)
 		n = 1;
 	if (h->upload_limit)
 		curl_easy_setopt(c, CURLOPT_MAX_SEND_SPEED_LARGE,
 			(curl_off_t)(h->upload_limit / n ? h->upload_limit / n : 1));
+	/* Downloads: libcurl's cap on a handle alone; cloned ones pace together instead (and
+	 * a cap set before the handle was cloned is lifted). */
 	if (h->download_limit)
 		curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE,
-			(curl_off_t)(h->download_limit / n ? h->download_limit / n : 1));
+			(curl_off_t)(h->share ? 0 : h->download_limit));
+}
+
+uint64_t dst_pacer_wait(struct dst_pacer *p, uint64_t rate, uint64_t now_ns, size_t n)
+{
+	if (p->next_ns + DST_PACE_BURST_NS < now_ns)
+		p->next_ns = now_ns - DST_PACE_BURST_NS;
+	p->next_ns += (uint64_t)((double)n * 1e9 / (double)rate);
+	return p->next_ns > now_ns ? p->next_ns - now_ns : 0;
+}
+
+void dst_curl_pace(const struct dst_curl *h, size_t n)
+{
+	if (!h || !h->share || !h->download_limit || n == 0)
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	pthread_mutex_lock(&h->share->mu);
+	uint64_t wait = dst_pacer_wait(&h->share->pace, h->download_limit, now, n);
+	pthread_mutex_unlock(&h->share->mu);
+	if (wait) {
+		ts.tv_sec = (time_t)(wait / 1000000000u);
+		ts.tv_nsec = (long)(wait % 1000000000u);
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+	}
 }
 
 size_t dst_curl_read_cb(char *dst, size_t size, size_t nmemb, void *ud)

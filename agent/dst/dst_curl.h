@@ -42,8 +42,27 @@ void dst_curl_release(struct dst_curl *h);
  * when unset, empty or unreadable. */
 long dst_curl_env_long(const char *name, long def);
 
-/* dst_curl_rate_cap(h, c): apply the upload rate cap to the transfer being set up on ${c}. */
+/* dst_curl_rate_cap(h, c): apply the rate caps to the transfer being set up on ${c}: the
+ * upload cap split between the handles cloned from one another; the download cap whole on a
+ * handle alone, and through dst_curl_pace on cloned ones. */
 void dst_curl_rate_cap(const struct dst_curl *h, CURL *c);
+
+/* dst_curl_pace(h, n): called by a write callback for the ${n} bytes it was given; on cloned
+ * handles with a download cap, sleeps as long as the cap asks of all of them together. So a
+ * transfer alone gets the whole cap, and side by side they share it, whichever is busy: a
+ * split by the number of connections left a lone transfer at half the cap. */
+void dst_curl_pace(const struct dst_curl *h, size_t n);
+
+/* The clock the cloned handles share: each byte received moves it on by 1/rate s; a
+ * transfer ahead of it waits. It lags the real time by DST_PACE_BURST_NS at most, so an idle
+ * spell earns no burst beyond that. */
+#define DST_PACE_BURST_NS 50000000u
+struct dst_pacer {
+	uint64_t next_ns;
+};
+/* dst_pacer_wait(p, rate, now_ns, n): the time in ns the receiver of ${n} bytes at
+ * ${now_ns} must wait to stay within ${rate} bytes per second (rate > 0). */
+uint64_t dst_pacer_wait(struct dst_pacer *p, uint64_t rate, uint64_t now_ns, size_t n);
 
 /* Upload from memory: a CURLOPT_READFUNCTION and its CURLOPT_READDATA. */
 struct dst_curl_src {

@@ -140,7 +140,10 @@ static size_t s3_write_cb(char *p, size_t size, size_t nmemb, void *ud)
 		r->too_big = 1;
 		return 0;
 	}
-	return buf_append(&r->reply, p, n) ? 0 : n;
+	if (buf_append(&r->reply, p, n))
+		return 0;
+	dst_curl_pace(r->net, n);
+	return n;
 }
 
 /* Copies the value of header line ${p} (${n} bytes) into ${out} if its name is ${name}. */
@@ -250,6 +253,7 @@ static int s3_setup(void *ctx, CURL *c, struct cf_error *err)
 	r->too_big = 0;
 	r->status = 0;
 	r->curl = c;
+	r->net = &s->net;
 	curl_easy_setopt(c, CURLOPT_URL, t->url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_AWS_SIGV4, s->sigv4);

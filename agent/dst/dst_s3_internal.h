@@ -73,6 +73,7 @@ struct dst_s3_req {
 	char lock_until[64];	/* x-amz-object-lock-retain-until-date, likewise */
 	int too_big;
 	CURL *curl;
+	const struct dst_curl *net;	/* its download cap (dst_curl_pace) */
 };
 
 /* ---- dst_s3_http.c ---- */

@@ -31,6 +31,7 @@ struct sf_io {
 	struct buf *down;
 	uint64_t max;
 	int too_big;
+	const struct dst_curl *net;	/* its download cap (dst_curl_pace) */
 };
 
 static size_t sf_write_cb(char *p, size_t size, size_t nmemb, void *ud)
@@ -41,7 +42,10 @@ static size_t sf_write_cb(char *p, size_t size, size_t nmemb, void *ud)
 		io->too_big = 1;
 		return 0;
 	}
-	return buf_append(io->down, p, n) ? 0 : n;
+	if (buf_append(io->down, p, n))
+		return 0;
+	dst_curl_pace(io->net, n);
+	return n;
 }
 
 /* Percent-encodes a path for a URL ('/' kept). */
@@ -121,6 +125,8 @@ static int sf_setup(void *ctx, CURL *c, struct cf_error *err)
 	} else {
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sf_write_cb);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, io);
+		io->net = &s->net;
+		dst_curl_rate_cap(&s->net, c);
 		if (t->range)
 			curl_easy_setopt(c, CURLOPT_RANGE, t->range);
 	}

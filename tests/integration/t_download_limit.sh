@@ -4,7 +4,9 @@
 # own connection) of about 12 MiB of incompressible data through download-limit = 2MiB/s
 # must take at least 80% of fetched / limit: a lower bound, which a busy machine only makes
 # easier to meet. Before the threads shared the cap, each connection had it whole and the
-# drill went up to three times as fast.
+# drill went up to three times as fast. Nor may it take over 1.4 times that plus 1 s: when the
+# cap was split by the number of connections, a connection fetching alone had half of it, and
+# the drill took 1.8 times fetched / limit.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/drill.sh"
@@ -33,4 +35,7 @@ info "fetched $FETCHED bytes in $SECS s (at least $MIN s at the limit)"
 [ "$FETCHED" -ge 11000000 ] || fail "the drill fetched only $FETCHED bytes"
 python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= float(sys.argv[2]) else 1)' "$SECS" "$MIN" ||
 	fail "$FETCHED bytes in $SECS s: faster than download-limit allows ($MIN s at least)"
+MAX=$(python3 -c 'import sys; print("%.1f" % (1.4 * int(sys.argv[1]) / int(sys.argv[2]) + 1))' "$FETCHED" "$LIMIT")
+python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) <= float(sys.argv[2]) else 1)' "$SECS" "$MAX" ||
+	fail "$FETCHED bytes in $SECS s: slower than download-limit allows ($MAX s at most)"
 pass

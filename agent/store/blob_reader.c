@@ -65,6 +65,10 @@ struct blob_reader {
 #define PF_THREADS 2
 #define PF_AHEAD 2		/* packs fetched past the one being read */
 #define PF_KEEP 2		/* fetched packs kept behind it, for blobs met again */
+/* Beyond those, copies the plan still needs further on (a chunk many files share, a file
+ * restored again under another name): at most this many, 16 MiB each by default. Dropped,
+ * such a pack was read again frame by frame, then fetched whole a second time. */
+#define PF_HOLD 16
 #define PF_RANGE (2u << 20)	/* bytes per request: bounds each transfer's memory */
 
 enum { PF_NONE, PF_WAIT, PF_FETCHING, PF_READY, PF_FAILED, PF_DROPPED };
@@ -73,6 +77,7 @@ struct plan_pack {
 	uint8_t id[ID_LEN];
 	uint64_t lo, hi;	/* span of the planned frames */
 	uint64_t need;		/* their bytes */
+	size_t last;		/* the newest plan index when one of them was last planned */
 	int state;
 	int fd;
 };
@@ -298,6 +303,7 @@ int blob_reader_plan(struct blob_reader *br, const uint8_t id[32])
 	if (end > p->hi)
 		p->hi = end;
 	p->need += loc.e.stored;
+	p->last = pf->n - 1;
 	return 0;
 }
 
@@ -396,7 +402,8 @@ int blob_reader_prefetch(struct blob_reader *br, struct cf_error *err)
 }
 
 /* The fetched copy of a planned pack (waiting for it if under way), or -1; only for a frame
- * inside the span fetched (${e}). */
+ * inside the span fetched (${e}). -2: its copy is gone already (more than PF_HOLD were held):
+ * its frames are read one by one, never the whole pack again. */
 static int planned_fd(struct blob_reader *br, const uint8_t id[ID_LEN],
 	const struct pack_entry *e)
 {
@@ -414,20 +421,29 @@ static int planned_fd(struct blob_reader *br, const uint8_t id[ID_LEN],
 	}
 	if (i > pf->pos) {
 		pf->pos = i;
-		/* Packs well behind are done with: their copies go. */
-		for (; pf->dropped + PF_KEEP < i; pf->dropped++) {
-			struct plan_pack *p = &pf->p[pf->dropped];
-			if (p->state == PF_READY) {
-				close(p->fd);
-				p->fd = -1;
-				p->state = PF_DROPPED;
+		/* The copies of packs well behind go, unless the plan needs them further on:
+		 * those stay, PF_HOLD at most, the newest. */
+		size_t held = 0;
+		for (size_t k = i > PF_KEEP ? i - PF_KEEP : 0; k-- > pf->dropped;) {
+			struct plan_pack *p = &pf->p[k];
+			if (p->state != PF_READY)
+				continue;
+			if (p->last >= i && held < PF_HOLD) {
+				held++;
+				continue;
 			}
+			close(p->fd);
+			p->fd = -1;
+			p->state = PF_DROPPED;
 		}
+		while (pf->dropped + PF_KEEP < i && pf->p[pf->dropped].state != PF_READY)
+			pf->dropped++;
 		pthread_cond_broadcast(&pf->cv);
 	}
 	while (pf->p[i].state == PF_WAIT || pf->p[i].state == PF_FETCHING)
 		pthread_cond_wait(&pf->cv, &pf->mu);
-	int fd = pf->p[i].state == PF_READY ? pf->p[i].fd : -1;
+	int st = pf->p[i].state;
+	int fd = st == PF_READY ? pf->p[i].fd : st == PF_DROPPED ? -2 : -1;
 	pthread_mutex_unlock(&pf->mu);
 	return fd;
 }
@@ -510,8 +526,10 @@ static int reader_get(struct blob_reader *br, const uint8_t id[32], struct buf *
 		/* A pack fetched ahead, or fetched whole; otherwise only this blob's frame
 		 * travels (a ranged read). */
 		int fd = planned_fd(br, loc.pack, &loc.e);
-		if (fd < 0)
+		if (fd == -1)
 			fd = remote_fd(br, loc.pack);
+		if (fd < 0)
+			fd = -1;
 		char name[80];
 		pack_name(name, loc.pack);
 		struct pack_src src = { .fd = fd, .d = br->r->d, .name = name };

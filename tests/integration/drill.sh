@@ -9,6 +9,18 @@ drill_setup() {
 	CONF=$TESTDIR/coffre.conf
 }
 
+# drill_s3: s3rver started for this test (it skips without one), stopped at its end; its
+# port in $port, its keys in $TESTDIR/s3keys.
+drill_s3() {
+	SERVERS=$COFFRE_TESTS/servers
+	[ -x "$SERVERS/node_modules/.bin/s3rver" ] && command -v node >/dev/null ||
+		skip "s3rver is not installed (npm install --prefix tests/servers)"
+	cleanup_hook() { "$SERVERS/s3rver.sh" stop "$TESTDIR/s3" 2>/dev/null || true; }
+	port=$("$SERVERS/s3rver.sh" start "$TESTDIR/s3" coffre) || fail "s3rver did not start"
+	printf 'S3RVER\nS3RVER\n' >"$TESTDIR/s3keys"
+	chmod 600 "$TESTDIR/s3keys"
+}
+
 # drill_shop DIR SEED: a tiny generated shop (gen-data.py) whose accounting file is a real
 # SQLite database (gen-data's grand-livre.db only looks like one, and a drill's
 # integrity_check would rightly refuse it).

@@ -11,13 +11,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/drill.sh"
 drill_setup
-SERVERS=$COFFRE_TESTS/servers
-[ -x "$SERVERS/node_modules/.bin/s3rver" ] && command -v node >/dev/null ||
-	skip "s3rver is not installed (npm install --prefix tests/servers)"
-cleanup_hook() { "$SERVERS/s3rver.sh" stop "$TESTDIR/s3" 2>/dev/null || true; }
-port=$("$SERVERS/s3rver.sh" start "$TESTDIR/s3" coffre) || fail "s3rver did not start"
-printf 'S3RVER\nS3RVER\n' >"$TESTDIR/s3keys"
-chmod 600 "$TESTDIR/s3keys"
+drill_s3
 LIMIT=$((2 * 1024 * 1024))
 drill_conf "$CONF" "$STATE" "[destination cloud]" "url = s3://127.0.0.1:$port/coffre/shop" \
 	"s3-keys-file = $TESTDIR/s3keys" "download-limit = 2MiB/s"

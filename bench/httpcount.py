@@ -7,6 +7,7 @@ excluded), so what a restore fetched can be counted object by object.  Python 3 
 """
 import socket
 import threading
+import time
 import urllib.parse
 
 
@@ -105,11 +106,13 @@ class CountingProxy:
         self.ls.listen(64)
         self.port = self.ls.getsockname()[1]
         self.closing = False
+        self.t0 = time.monotonic()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def take(self):
         """The requests answered since the last call: dicts with method, path, query, range,
-        status, body (response body bytes), sent (request body bytes)."""
+        status, body (response body bytes), sent (request body bytes), t (seconds from the
+        proxy's start to the request) and dt (from the request to the end of the answer)."""
         with self.lock:
             d, self.done = self.done, []
         return d
@@ -143,7 +146,8 @@ class CountingProxy:
             target = rest.rsplit(" ", 1)[0]
             p = urllib.parse.urlsplit(target)
             r = {"method": method, "path": urllib.parse.unquote(p.path), "query": p.query,
-                 "range": hdr.get("range"), "status": None, "body": 0, "sent": 0}
+                 "range": hdr.get("range"), "status": None, "body": 0, "sent": 0,
+                 "t": round(time.monotonic() - self.t0, 3), "dt": None}
             with plock:
                 pending.append(r)
             cs.cur = r
@@ -190,6 +194,7 @@ class CountingProxy:
                 with plock:
                     r = pending.pop(0) if pending else None
                 if r is not None:
+                    r["dt"] = round(time.monotonic() - self.t0 - r["t"], 3)
                     with self.lock:
                         self.done.append(r)
 

@@ -224,9 +224,19 @@ else
 	settle
 	OV0=$(json_get "$ST" overflows)
 	R=$(lastrun)
-	mkdir "$SRC/overflow"
-	for i in $(seq 1 300); do echo "$i" >"$SRC/overflow/o$i"; done
-	for i in $(seq 1 100); do echo "$i" >>"$SRC/$(printf 'burst/d%03d/f%03d' $((i % 100)) $i)"; done
+	# One process writes as fast as it can: a shell loop forks nothing but is slow enough
+	# that coffred, given a core, could keep up with a 16-event queue.
+	python3 - "$SRC" <<'PY'
+import os, sys
+src = sys.argv[1]
+os.mkdir(os.path.join(src, "overflow"))
+for i in range(1, 3001):
+    with open(os.path.join(src, "overflow", "o%d" % i), "w") as f:
+        f.write("%d\n" % i)
+for i in range(1, 101):
+    with open(os.path.join(src, "burst", "d%03d" % (i % 100), "f%03d" % i), "a") as f:
+        f.write("%d\n" % i)
+PY
 	settle
 	status
 	OV=$(json_get "$ST" overflows)

@@ -11,6 +11,7 @@
 #include "coffre/packer.h"
 #include "coffre/repo.h"
 #include "store/repo_internal.h"
+#include "base/util.h"
 
 #include "fixture.h"
 
@@ -127,7 +128,7 @@ static void check_packs(struct blobs *b, const struct blob_pack *p, size_t np)
 		assert_int_equal(fstat(fd, &st), 0);
 		uint8_t tr[8], id[32];
 		assert_int_equal(pread(fd, tr, 8, st.st_size - 8), 8);
-		size_t tail = (size_t)(tr[0] | tr[1] << 8 | tr[2] << 16 | (uint32_t)tr[3] << 24) + 8;
+		size_t tail = (size_t)le32_get(tr) + 8;
 		assert_true(tail <= (size_t)st.st_size);
 		uint8_t *tb = malloc(tail);
 		assert_int_equal(pread(fd, tb, tail, st.st_size - (off_t)tail), (ssize_t)tail);
